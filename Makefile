@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make plan` and `make test`. Both create the virtualenv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STACK ?= dev
+
+.PHONY: plan test lint docs clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+plan: $(BIN)/.installed  ## Offline plan of the example tenants on the dev stack (STACK=prod for the other)
+	$(BIN)/python -m imaas plan --stack $(STACK) --json build/plan-$(STACK).json --render build/manifests-$(STACK)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
+	$(BIN)/python -m pytest
+
+docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the README's tenant file reference
+	$(BIN)/python -m imaas.docs
+
+clean:
+	rm -rf $(VENV) build

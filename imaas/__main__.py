@@ -1,0 +1,3 @@
+from imaas.cli import app
+
+app(prog_name="imaas")

@@ -1,0 +1,189 @@
+"""The `python -m imaas` command line (DESIGN section 5)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from imaas.errors import InputError, Problem, UsageError
+
+app = typer.Typer(
+    name="imaas",
+    help="Integration Mashup as a Service: validate tenant files, plan the platform offline, compare plans.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+TenantsOption = Annotated[
+    Path | None, typer.Option("--tenants", help="Folder of tenant files (default: the stack's tenantsDir, or tenants).")
+]
+
+
+class Format(StrEnum):
+    text = "text"
+    github = "github"
+
+
+def _fail(problems: list[Problem], code: int = 1, *, github: bool = False) -> NoReturn:
+    for problem in problems:
+        # Problems go to stdout, where CI annotations and editors' problem matchers read them.
+        print(problem.github() if github else str(problem))
+    files = len({problem.file for problem in problems})
+    err.print(f"[red]✗[/] {len(problems)} problem{'s' * (len(problems) != 1)} in {files} file{'s' * (files != 1)}")
+    raise typer.Exit(code)
+
+
+def _usage(message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _tenants_dir(tenants: Path | None, settings_dir: str | None) -> Path:
+    return tenants if tenants is not None else PROJECT_DIR / (settings_dir or "tenants")
+
+
+@app.command()
+def validate(
+    tenants: TenantsOption = None,
+    stack: Annotated[str | None, typer.Option(help="Also check against this stack's settings (quotaMax, ...).")] = None,
+    base: Annotated[
+        str | None, typer.Option(help="Git revision to compare with: tenants and services may not disappear.")
+    ] = None,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="text, or github for PR annotations.")
+    ] = Format.text,
+) -> None:
+    """Load and check every tenant file. Exit 0 valid, 1 invalid, 2 usage."""
+    from imaas.loader import check_tenants
+    from imaas.stack_file import read_stack_file
+
+    github = output_format is Format.github
+    try:
+        settings = read_stack_file(PROJECT_DIR, stack).settings if stack else None
+        directory = _tenants_dir(tenants, settings.tenants_dir if settings else None)
+        files, problems = check_tenants(directory, settings, base)
+    except InputError as error:
+        _fail(error.problems, github=github)
+    except UsageError as error:
+        _usage(str(error))
+    if problems:
+        _fail(problems, github=github)
+    err.print(f"[green]✓[/] {len(files)} tenant file{'s' * (len(files) != 1)} valid")
+
+
+@app.command()
+def plan(
+    stack: Annotated[str, typer.Option(help="Stack whose Pulumi.<stack>.yaml settings to plan with.")],
+    tenants: TenantsOption = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the plan JSON here.")] = None,
+    render_dir: Annotated[
+        Path | None, typer.Option("--render", help="Write every Kubernetes object as YAML under this folder.")
+    ] = None,
+) -> None:
+    """Run the real Pulumi program offline (mocks: no CLI, credentials or network) and show what it declares."""
+    from pulumi import RunError
+
+    from imaas.plan.engine import run_program
+    from imaas.plan.render import render
+    from imaas.plan.report import plan_tree, summary_table
+    from imaas.stack_file import read_stack_file
+
+    try:
+        stack_file = read_stack_file(PROJECT_DIR, stack)
+    except InputError as error:
+        _fail(error.problems)
+    except UsageError as error:
+        _usage(str(error))
+    config = dict(stack_file.config)
+    if tenants is not None:
+        config["imaas:tenantsDir"] = str(tenants.resolve())
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task(f"planning stack {stack}: 0 resources")
+        count = 0
+
+        def advance(_: object) -> None:
+            nonlocal count
+            count += 1
+            progress.update(task, description=f"planning stack {stack}: {count} resources")
+
+        try:
+            result = run_program(PROJECT_DIR, stack, config, stack_file.secret_keys, advance)
+        except RunError as error:
+            progress.stop()
+            if isinstance(error.__cause__, InputError):
+                _fail(error.__cause__.problems)
+            err.print(f"[red]error:[/] {error}")
+            raise typer.Exit(1) from None
+    out.print(plan_tree(result))
+    out.print(summary_table(result))
+    if json_file is not None:
+        result.write(json_file)
+        err.print(f"plan JSON written to {json_file}")
+    if render_dir is not None:
+        count = render(result, render_dir)
+        err.print(f"{count} Kubernetes manifests written under {render_dir}")
+
+
+@app.command()
+def diff(
+    base: Annotated[Path, typer.Argument(help="Plan JSON before the change.")],
+    head: Annotated[Path, typer.Argument(help="Plan JSON after the change.")],
+) -> None:
+    """What a change adds, changes and deletes. Exit 1 when it deletes a protected or data-holding resource."""
+    from imaas.plan.diff import diff_plans
+    from imaas.plan.record import Plan
+    from imaas.plan.report import changes_table
+
+    try:
+        changes = diff_plans(Plan.read(base), Plan.read(head))
+    except UsageError as error:
+        _usage(str(error))
+    out.print(changes_table(changes))
+    destructive = [change for change in changes if change.destructive]
+    if destructive:
+        err.print(f"[red]✗[/] {len(destructive)} protected or data-holding resource(s) would be deleted")
+        raise typer.Exit(1)
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(help="Tenant name: 2-20 characters, lower case, digits and single dashes.")],
+    contact: Annotated[str, typer.Option(help="E-mail address of the owning team.")] = "team@example.com",
+    maintainer: Annotated[list[str] | None, typer.Option(help="GitHub login of a maintainer (repeatable).")] = None,
+    service: Annotated[str, typer.Option(help="Name of a first service.")] = "hello",
+    tenants: Annotated[Path, typer.Option("--tenants", help="Folder of tenant files.")] = PROJECT_DIR / "tenants",
+) -> None:
+    """Write a valid starter tenant file. Exit 1 when it exists."""
+    from imaas.starter import starter_text
+
+    path = tenants / f"{name}.yaml"
+    if path.exists() or path.with_suffix(".yml").exists():
+        err.print(f"[red]error:[/] {path} already exists")
+        raise typer.Exit(1)
+    try:
+        text = starter_text(name, contact, maintainer or ["your-github-login"], service)
+    except InputError as error:
+        _fail([Problem("arguments", field=problem.field, message=problem.message) for problem in error.problems])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    err.print(f"[green]✓[/] wrote {path}; edit it, then open a pull request")
+
+
+@app.command()
+def schema() -> None:
+    """Print the tenant file's JSON Schema."""
+    from imaas.schema import tenant_schema_text
+
+    sys.stdout.write(tenant_schema_text())

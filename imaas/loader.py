@@ -1,0 +1,31 @@
+"""Loading the tenants folder: every file on its own, then the rules that span files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from imaas.errors import InputError, Problem
+from imaas.history import removal_problems
+from imaas.rules import cross_file_problems
+from imaas.settings import StackSettings
+from imaas.tenant import Tenant
+from imaas.tenant_files import TenantFile, read_tenant_files
+
+
+def check_tenants(
+    directory: Path, settings: StackSettings | None = None, base: str | None = None
+) -> tuple[list[TenantFile], list[Problem]]:
+    """The tenant files that are valid on their own, and every problem: per file, across files, against `base`."""
+    files, problems = read_tenant_files(directory)
+    problems.extend(cross_file_problems(files, settings))
+    if base is not None:
+        problems.extend(removal_problems(directory, base, files))
+    return files, sorted(set(problems))
+
+
+def load_tenants(directory: Path, settings: StackSettings | None = None) -> list[Tenant]:
+    """All tenants of the folder, or InputError with every problem: never a partial list."""
+    files, problems = check_tenants(directory, settings)
+    if problems:
+        raise InputError(problems)
+    return [tenant_file.tenant for tenant_file in files]

@@ -1,0 +1,44 @@
+"""Every Kubernetes object of a plan as a YAML manifest, for review and for schema validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from imaas.plan.record import Plan
+
+CLUSTER_SCOPE = "_cluster"
+
+
+def kubernetes_objects(plan: Plan) -> Iterator[dict[str, Any]]:
+    """The inputs of every custom Kubernetes resource that is a Kubernetes object (not a Helm release or a provider)."""
+    for resource in plan.resources:
+        if (
+            resource.custom
+            and resource.type.startswith("kubernetes:")
+            and {"apiVersion", "kind"} <= resource.inputs.keys()
+        ):
+            yield resource.inputs
+
+
+def manifest_path(obj: dict[str, Any]) -> Path:
+    metadata = obj.get("metadata", {})
+    return (
+        Path(metadata.get("namespace", CLUSTER_SCOPE)) / f"{obj['kind'].lower()}-{metadata.get('name', 'unnamed')}.yaml"
+    )
+
+
+def render(plan: Plan, directory: Path) -> int:
+    """Write one file per object under `directory`, replacing an earlier rendering; return how many."""
+    for stale in directory.glob("*/*.yaml"):
+        stale.unlink()
+    count = 0
+    for obj in kubernetes_objects(plan):
+        path = directory / manifest_path(obj)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(obj, sort_keys=False, explicit_start=True), encoding="utf-8")
+        count += 1
+    return count

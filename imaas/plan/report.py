@@ -1,0 +1,75 @@
+"""A plan as people read it: the resource tree (tenant, environment, resources) and counts per type."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from rich.table import Table
+from rich.tree import Tree
+
+from imaas.plan.diff import Change
+from imaas.plan.record import Plan, PlannedResource
+
+# Past this many resources the tree shows counts per type under each component instead of every resource.
+DETAIL_LIMIT = 400
+
+
+def short_type(type_: str) -> str:
+    """`kubernetes:core/v1:Namespace` as `Namespace`."""
+    return type_.rsplit(":", 1)[-1]
+
+
+def _label(resource: PlannedResource) -> str:
+    flags = "".join(
+        f" [dim]{flag}[/]"
+        for flag, on in (("protected", resource.protect), ("retained", resource.retainOnDelete))
+        if on
+    )
+    return f"[cyan]{short_type(resource.type)}[/] {resource.name}{flags}"
+
+
+def plan_tree(plan: Plan) -> Tree:
+    children: dict[str | None, list[PlannedResource]] = defaultdict(list)
+    for resource in plan.resources:
+        children[resource.parent].append(resource)
+    detailed = len(plan.resources) <= DETAIL_LIMIT
+    root = Tree(f"[bold]{plan.project}[/] stack [bold]{plan.stack}[/]")
+
+    def add(node: Tree, parent: str | None) -> None:
+        members = sorted(children[parent], key=lambda resource: (resource.custom, resource.type, resource.name))
+        for resource in members:
+            if not resource.custom:
+                add(node.add(f"[bold]{resource.name}[/] [dim]{short_type(resource.type)}[/]"), resource.urn)
+            elif detailed:
+                node.add(_label(resource))
+        if not detailed:
+            counts = Counter(short_type(resource.type) for resource in members if resource.custom)
+            for type_, count in sorted(counts.items()):
+                node.add(f"[cyan]{type_}[/] x{count}")
+
+    add(root, None)
+    return root
+
+
+def summary_table(plan: Plan) -> Table:
+    table = Table(title=f"{len(plan.resources)} resources", title_justify="left")
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    for type_, count in sorted(Counter(resource.type for resource in plan.resources).items()):
+        table.add_row(type_, str(count))
+    return table
+
+
+def changes_table(changes: list[Change]) -> Table:
+    table = Table(title=f"{len(changes)} changes", title_justify="left")
+    for column in ("", "type", "name", "details"):
+        table.add_column(column)
+    marks = {"add": "[green]+[/]", "change": "[yellow]~[/]", "delete": "[red]-[/]"}
+    for change in changes:
+        details = ", ".join(change.fields)
+        if change.destructive:
+            details = "[bold red]DELETES PROTECTED OR DATA-HOLDING RESOURCE[/]"
+        elif change.action == "delete" and change.resource.retainOnDelete:
+            details = "left in place (retainOnDelete)"
+        table.add_row(marks[change.action], change.resource.type, change.resource.name, details)
+    return table

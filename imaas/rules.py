@@ -1,0 +1,149 @@
+"""The rules of DESIGN section 3 that span tenant files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from imaas import naming
+from imaas.errors import Problem
+from imaas.settings import StackSettings
+from imaas.tenant_files import TenantFile
+from imaas.yaml_source import Location
+
+
+@dataclass(frozen=True)
+class DerivedName:
+    kind: str
+    value: str
+    owner: str
+    file: TenantFile
+    location: Location
+
+
+def cross_file_problems(files: list[TenantFile], settings: StackSettings | None) -> list[Problem]:
+    problems: list[Problem] = []
+    names = {tenant_file.tenant.name for tenant_file in files}
+    problems += _duplicate_tenants(files)
+    problems += _reserved_names(files)
+    problems += _duplicate_services(files)
+    problems += _derived_name_collisions(files, settings)
+    for tenant_file in files:
+        problems += _allow_from(tenant_file, names)
+        problems += _service_environments(tenant_file)
+        if settings is not None:
+            problems += _quota_within_max(tenant_file, settings)
+    return problems
+
+
+def _duplicate_tenants(files: list[TenantFile]) -> Iterator[Problem]:
+    first: dict[str, TenantFile] = {}
+    for tenant_file in files:
+        name = tenant_file.tenant.name
+        if name in first:
+            message = f"tenant '{name}' is already defined in {first[name].file}"
+            yield tenant_file.document.problem(("metadata", "name"), message)
+        first.setdefault(name, tenant_file)
+
+
+def _reserved_names(files: list[TenantFile]) -> Iterator[Problem]:
+    for tenant_file in files:
+        name = tenant_file.tenant.name
+        if name in naming.RESERVED_TENANT_NAMES:
+            yield tenant_file.document.problem(("metadata", "name"), f"'{name}' is reserved for the platform")
+        elif name.startswith(naming.RESERVED_TENANT_PREFIX):
+            message = (
+                f"'{name}' is reserved: names starting with '{naming.RESERVED_TENANT_PREFIX}' belong to Kubernetes"
+            )
+            yield tenant_file.document.problem(("metadata", "name"), message)
+
+
+def _duplicate_services(files: list[TenantFile]) -> Iterator[Problem]:
+    for tenant_file in files:
+        seen: set[str] = set()
+        for index, service in enumerate(tenant_file.tenant.spec.services):
+            if service.name in seen:
+                message = f"service '{service.name}' is listed more than once"
+                yield tenant_file.document.problem(("spec", "services", index, "name"), message)
+            seen.add(service.name)
+
+
+def _derived_names(tenant_file: TenantFile) -> Iterator[DerivedName]:
+    tenant = tenant_file.tenant
+    for environment in tenant.environments:
+        yield DerivedName(
+            "namespace",
+            naming.namespace(tenant.name, environment),
+            f"tenant '{tenant.name}'",
+            tenant_file,
+            ("metadata", "name"),
+        )
+    for index, service in enumerate(tenant.spec.services):
+        owner = f"tenant '{tenant.name}', service '{service.name}'"
+        location = ("spec", "services", index, "name")
+        yield DerivedName(
+            "GitHub repository", naming.github_repository(tenant.name, service.name), owner, tenant_file, location
+        )
+        yield DerivedName(
+            "ECR repository", naming.ecr_repository(tenant.name, service.name), owner, tenant_file, location
+        )
+        for environment in tenant.service_environments(service):
+            yield DerivedName(
+                "Argo CD Application",
+                naming.application(tenant.name, service.name, environment),
+                owner,
+                tenant_file,
+                location,
+            )
+
+
+def _derived_name_collisions(files: list[TenantFile], settings: StackSettings | None) -> Iterator[Problem]:
+    reserved = (settings or _DEFAULT_SETTINGS).reserved_namespaces()
+    taken: dict[tuple[str, str], DerivedName] = {}
+    for tenant_file in files:
+        for derived in _derived_names(tenant_file):
+            if derived.kind == "namespace" and derived.value in reserved:
+                message = f"namespace '{derived.value}' is a platform namespace"
+                yield tenant_file.document.problem(derived.location, message)
+                continue
+            earlier = taken.setdefault((derived.kind, derived.value), derived)
+            if earlier is derived or earlier.owner == derived.owner:
+                continue
+            message = (
+                f"{derived.kind} '{derived.value}' of {derived.owner} collides with the one of {earlier.owner}"
+                f" ({earlier.file.file})"
+            )
+            yield tenant_file.document.problem(derived.location, message)
+
+
+def _allow_from(tenant_file: TenantFile, names: set[str]) -> Iterator[Problem]:
+    tenant = tenant_file.tenant
+    for index, other in enumerate(tenant.spec.network.allow_from):
+        location = ("spec", "network", "allowFrom", index)
+        if other == tenant.name:
+            yield tenant_file.document.problem(location, "a tenant always reaches itself; do not list it")
+        elif other not in names:
+            yield tenant_file.document.problem(location, f"no tenant named '{other}'")
+
+
+def _service_environments(tenant_file: TenantFile) -> Iterator[Problem]:
+    tenant = tenant_file.tenant
+    for index, service in enumerate(tenant.spec.services):
+        for position, environment in enumerate(service.environments or []):
+            if environment not in tenant.spec.environments:
+                message = f"'{environment}' is not one of the tenant's environments ({', '.join(tenant.environments)})"
+                yield tenant_file.document.problem(("spec", "services", index, "environments", position), message)
+
+
+def _quota_within_max(tenant_file: TenantFile, settings: StackSettings) -> Iterator[Problem]:
+    quota = tenant_file.tenant.spec.quota
+    if quota is None:
+        return
+    limit = settings.quota_max
+    for name, value in quota.model_dump(exclude_none=True).items():
+        if limit.model_copy(update={name: value}).exceeding(limit):
+            message = f"{value} is above this stack's quotaMax of {getattr(limit, name)}"
+            yield tenant_file.document.problem(("spec", "quota", name), message)
+
+
+_DEFAULT_SETTINGS = StackSettings(environments=["dev", "test", "prod"])

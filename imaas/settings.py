@@ -1,0 +1,111 @@
+"""Stack settings: the `imaas:` keys of `Pulumi.<stack>.yaml`."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+
+from imaas.model_base import InputModel, unique
+from imaas.names import Environment, KubernetesName, in_canonical_order
+from imaas.quantity import Quantity, parse_quantity
+from imaas.tenant import QuotaOverride, SizeName
+
+CONFIG_NAMESPACE = "imaas"
+AwsPrincipal = Annotated[
+    str, StringConstraints(pattern=r"^([0-9]{12}|arn:aws[a-z-]*:iam::[0-9]{12}:[A-Za-z0-9+=,.@_/-]+)$")
+]
+TenantPattern = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9*?\[\]!-]+$")]
+
+
+class Quota(InputModel):
+    cpu: Quantity
+    memory: Quantity
+    pods: Annotated[int, Field(ge=1)]
+    storage: Quantity
+
+    def exceeding(self, limit: Quota) -> list[str]:
+        """The fields of this quota that are above `limit`."""
+        return [name for name in ("cpu", "memory", "storage") if _above(getattr(self, name), getattr(limit, name))] + (
+            ["pods"] if self.pods > limit.pods else []
+        )
+
+    def overridden_by(self, override: QuotaOverride | None) -> Quota:
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
+
+
+def _above(value: str, limit: str) -> bool:
+    return parse_quantity(value) > parse_quantity(limit)
+
+
+BUILTIN_SIZES: dict[str, Quota] = {
+    "small": Quota(cpu="2", memory="4Gi", pods=20, storage="10Gi"),
+    "medium": Quota(cpu="4", memory="8Gi", pods=40, storage="50Gi"),
+    "large": Quota(cpu="8", memory="16Gi", pods=80, storage="200Gi"),
+}
+BUILTIN_QUOTA_MAX = Quota(cpu="32", memory="64Gi", pods=250, storage="1Ti")
+
+
+class ObservabilitySettings(InputModel):
+    enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
+    namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
+
+
+class StackSettings(InputModel):
+    environments: Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)] = Field(
+        description="Environments hosted by this stack's cluster."
+    )
+    owns_global_resources: bool = Field(
+        False, description="This stack creates the GitHub and ECR resources and CI roles; exactly one stack sets it."
+    )
+    tenants_dir: Annotated[str, StringConstraints(min_length=1)] = Field(
+        "tenants", description="Where tenant files are."
+    )
+    sizes: dict[SizeName, Quota] = Field(default_factory=dict, description="Quota per size name.")
+    quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
+    cluster_server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
+        "https://kubernetes.default.svc", description="Argo CD destination server."
+    )
+    argocd_namespace: KubernetesName = Field("argocd", description="Where AppProjects and Applications live.")
+    platform_namespaces: Annotated[list[KubernetesName], AfterValidator(unique)] = Field(
+        default_factory=lambda: ["ingress-nginx", "observability"],
+        description="Namespaces allowed to reach tenant pods.",
+    )
+    ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
+        default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."
+    )
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
+        default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."
+    )
+
+    @field_validator("environments")
+    @classmethod
+    def _promotion_order(cls, environments: list[str]) -> list[str]:
+        return in_canonical_order(environments)
+
+    @field_validator("sizes")
+    @classmethod
+    def _with_builtin_sizes(cls, sizes: dict[str, Quota]) -> dict[str, Quota]:
+        return {**BUILTIN_SIZES, **sizes}
+
+    @model_validator(mode="after")
+    def _sizes_within_max(self) -> StackSettings:
+        for name, quota in self.sizes.items():
+            over = quota.exceeding(self.quota_max)
+            if over:
+                raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
+        return self
+
+    def quota_for(self, size: str, override: QuotaOverride | None) -> Quota:
+        return self.sizes[size].overridden_by(override)
+
+    def manages(self, tenant: str) -> bool:
+        return any(fnmatchcase(tenant, pattern) for pattern in self.tenant_selector)
+
+    def reserved_namespaces(self) -> set[str]:
+        """Namespaces the platform itself uses, which no tenant may take."""
+        return {self.argocd_namespace, self.observability.namespace, *self.platform_namespaces}
