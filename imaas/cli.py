@@ -21,7 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Messages are single lines that tools parse: never wrapped.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TenantsOption = Annotated[

@@ -110,8 +110,8 @@ class Tenant(InputModel):
 
     api_version: Literal["imaas.io/v1alpha1"] = Field(description="Always imaas.io/v1alpha1.")
     kind: Literal["Tenant"] = Field(description="Always Tenant.")
-    metadata: Metadata
-    spec: TenantSpec
+    metadata: Metadata = Field(description="Who the tenant is.")
+    spec: TenantSpec = Field(description="What the tenant gets.")
 
     @property
     def name(self) -> str:

@@ -1,0 +1,74 @@
+"""`imaas diff`: added, changed and removed resources, and the deletions that must fail the check."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from imaas import cli
+from imaas.plan.diff import diff_plans
+from imaas.plan.record import Plan, PlannedResource
+
+runner = CliRunner()
+PREFIX = "urn:pulumi:dev::imaas::"
+
+
+def resource(type_: str, name: str, **options: object) -> PlannedResource:
+    inputs = {"metadata": {"name": name, "labels": {"imaas.io/tenant": "a"}}}
+    return PlannedResource(f"{PREFIX}{type_}::{name}", type_, name, None, True, inputs, **options)
+
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+ECR = "aws:ecr/repository:Repository"
+
+
+def test_added_changed_removed_and_unchanged() -> None:
+    kept, changed, removed = resource(NAMESPACE, "a-dev"), resource(QUOTA, "a-dev"), resource(QUOTA, "b-dev")
+    added = resource(QUOTA, "c-dev")
+    relabelled = replace(changed, inputs={"metadata": {"name": "a-dev"}}, retainOnDelete=True)
+    changes = diff_plans(
+        Plan("imaas", "dev", [kept, changed, removed]), Plan("imaas", "dev", [kept, relabelled, added])
+    )
+    assert [(change.action, change.resource.name, change.fields) for change in changes] == [
+        ("change", "a-dev", ("inputs.metadata", "retainOnDelete")),
+        ("delete", "b-dev", ()),
+        ("add", "c-dev", ()),
+    ]
+    assert not any(change.destructive for change in changes)
+
+
+def test_deleting_protected_or_unretained_data_is_destructive_and_retained_is_not() -> None:
+    protected = resource(QUOTA, "p", protect=True)
+    registry = resource(ECR, "a/svc")
+    retained = resource(NAMESPACE, "a-dev", retainOnDelete=True)
+    changes = diff_plans(Plan("imaas", "dev", [protected, registry, retained]), Plan("imaas", "dev", []))
+    assert {change.resource.name: change.destructive for change in changes} == {
+        "p": True,
+        "a/svc": True,
+        "a-dev": False,
+    }
+
+
+def test_cli_exits_1_only_for_destructive_deletions(tmp_path: Path) -> None:
+    base, head, safe = tmp_path / "base.json", tmp_path / "head.json", tmp_path / "safe.json"
+    Plan("imaas", "dev", [resource(ECR, "a/svc"), resource(NAMESPACE, "a-dev", retainOnDelete=True)]).write(base)
+    Plan("imaas", "dev", [resource(NAMESPACE, "a-dev", retainOnDelete=True)]).write(head)
+    Plan("imaas", "dev", [resource(ECR, "a/svc")]).write(safe)
+    failing = runner.invoke(cli.app, ["diff", str(base), str(head)])
+    assert failing.exit_code == 1
+    assert "a/svc" in failing.output
+    assert "DELETES PROTECTED OR DATA-HOLDING RESOURCE" in failing.output
+    passing = runner.invoke(cli.app, ["diff", str(base), str(safe)])
+    assert passing.exit_code == 0, passing.output
+    assert "left in place (retainOnDelete)" in passing.output
+
+
+def test_cli_rejects_a_file_that_is_not_a_plan(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text('{"project": "imaas"}')
+    result = runner.invoke(cli.app, ["diff", str(tmp_path / "x.json"), str(tmp_path / "x.json")])
+    assert result.exit_code == 2
+    assert "not a plan JSON file" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,75 @@
+"""Generated files in sync with the models, the model layer free of Pulumi, and the small commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from planning import PROJECT_DIR
+from typer.testing import CliRunner
+
+from imaas import cli, docs
+from imaas.schema import tenant_schema_text
+from imaas.tenant_files import read_tenant_file
+
+runner = CliRunner()
+MODEL_MODULES = [
+    "imaas.errors", "imaas.yaml_source", "imaas.names", "imaas.quantity", "imaas.model_base", "imaas.tenant",
+    "imaas.settings", "imaas.validation", "imaas.tenant_files", "imaas.rules", "imaas.history", "imaas.loader",
+    "imaas.naming", "imaas.stack_file", "imaas.schema", "imaas.starter",
+]  # fmt: skip
+
+
+def test_schema_file_is_up_to_date() -> None:
+    assert docs.SCHEMA_PATH.read_text() == tenant_schema_text(), "schema/tenant.schema.json is stale: run make docs"
+
+
+def test_readme_tenant_reference_is_up_to_date() -> None:
+    readme = docs.README_PATH.read_text()
+    assert docs.readme_with_reference(readme) == readme, "README tenant reference is stale: run make docs"
+    assert "| `spec.services[].visibility` |" in readme
+
+
+def test_schema_command_prints_the_schema() -> None:
+    result = runner.invoke(cli.app, ["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["properties"]["apiVersion"]["const"] == "imaas.io/v1alpha1"
+
+
+def test_model_layer_imports_no_pulumi() -> None:
+    loaded = "sorted(m for m in sys.modules if 'pulumi' in m)"
+    code = f"import sys; [__import__(m) for m in {MODEL_MODULES!r}]; print({loaded})"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "diff", "new", "schema"])
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(cli.app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+
+
+def test_new_writes_a_valid_starter_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    args = ["new", "billing", "--contact", "billing@example.com", "--maintainer", "zoe", "--tenants", str(tmp_path)]
+    first = runner.invoke(cli.app, args)
+    assert first.exit_code == 0, first.output
+    tenant = read_tenant_file(tmp_path / "billing.yaml").tenant
+    assert (tenant.name, tenant.metadata.contact, tenant.spec.team.maintainers) == (
+        "billing",
+        "billing@example.com",
+        ["zoe"],
+    )
+    second = runner.invoke(cli.app, args)
+    assert second.exit_code == 1
+    assert "already exists" in second.output
+
+
+def test_new_refuses_an_invalid_name(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["new", "Bad_Name", "--tenants", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "metadata.name: must match" in result.output
+    assert not list(tmp_path.iterdir())

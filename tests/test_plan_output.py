@@ -1,0 +1,118 @@
+"""The plan command's outputs: the plan JSON contract, rendered manifests, the tree, and secrets kept out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from planning import PROJECT_DIR, write_tenants
+from typer.testing import CliRunner
+
+from imaas import cli
+from imaas.plan.record import RESOURCE_KEYS
+
+KUBERNETES_VERSION = "1.34"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def dev_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, str]:
+    out = tmp_path_factory.mktemp("plan")
+    result = runner.invoke(
+        cli.app, ["plan", "--stack", "dev", "--json", str(out / "plan.json"), "--render", str(out / "manifests")]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "plan.json").read_text()), out / "manifests", result.output
+
+
+def test_plan_json_follows_the_contract(dev_outputs: tuple[dict, Path, str]) -> None:
+    plan, _, _ = dev_outputs
+    assert (plan["project"], plan["stack"]) == ("imaas", "dev")
+    urns = {resource["urn"] for resource in plan["resources"]}
+    assert len(urns) == len(plan["resources"])
+    for resource in plan["resources"]:
+        assert tuple(resource) == RESOURCE_KEYS
+        assert resource["urn"].startswith("urn:pulumi:dev::imaas::")
+        assert resource["urn"].endswith(f"::{resource['name']}")
+        assert resource["parent"] is None or resource["parent"] in urns
+        assert isinstance(resource["custom"], bool)
+        assert isinstance(resource["inputs"], dict)
+        assert isinstance(resource["protect"], bool)
+        assert isinstance(resource["retainOnDelete"], bool)
+        assert all(urn in urns for urn in resource["dependsOn"])
+    namespace = next(r for r in plan["resources"] if r["name"] == "orders-dev" and r["custom"])
+    assert namespace["type"] == "kubernetes:core/v1:Namespace"
+    assert namespace["inputs"]["apiVersion"] == "v1"
+    assert namespace["inputs"]["kind"] == "Namespace"
+
+
+def test_the_tree_shows_tenants_environments_and_resources(dev_outputs: tuple[dict, Path, str]) -> None:
+    _, _, output = dev_outputs
+    for line in ("orders Tenant", "orders-test Environment", "Namespace orders-test", "kubernetes:core/v1:Namespace"):
+        assert line in output
+
+
+def test_every_rendered_object_passes_the_kubernetes_schema(dev_outputs: tuple[dict, Path, str]) -> None:
+    plan, manifests, _ = dev_outputs
+    files = sorted(manifests.rglob("*.yaml"))
+    kubernetes_objects = [r for r in plan["resources"] if r["type"].startswith("kubernetes:") and r["custom"]]
+    assert len(files) == len(kubernetes_objects) > 0
+    for path in files:
+        (document,) = list(yaml.safe_load_all(path.read_text()))
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_render_replaces_an_earlier_rendering(tmp_path: Path) -> None:
+    stale = tmp_path / "manifests" / "gone-dev" / "deployment-old.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("kind: Deployment\n")
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(tmp_path / "manifests")])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
+    assert (tmp_path / "manifests" / "_cluster" / "namespace-orders-prod.yaml").exists()
+
+
+def test_secure_settings_never_reach_the_plan_or_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", "build", ".git", "tests"))
+    ciphertext = "v1:c2VjcmV0LWNpcGhlcnRleHQtdGhhdC1tdXN0LW5vdC1sZWFr"
+    stack_file = project / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text() + f"  github:token:\n    secure: {ciphertext}\n")
+    monkeypatch.setattr(cli, "PROJECT_DIR", project)
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--json", str(tmp_path / "plan.json")])
+    assert result.exit_code == 0, result.output
+    assert ciphertext not in result.output
+    assert ciphertext not in (tmp_path / "plan.json").read_text()
+
+
+def test_plan_of_a_folder_with_one_broken_file_exits_1_and_prints_no_tree(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path / "tenants", alpha={}, beta={})
+    (tenants / "gamma.yaml").write_text("apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata: {name: gamma}\n")
+    result = runner.invoke(
+        cli.app, ["plan", "--stack", "dev", "--tenants", str(tenants), "--json", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 1
+    assert f"{tenants / 'gamma.yaml'}:3:11: metadata.contact: is required" in result.output
+    assert "spec: is required" in result.output
+    assert "Traceback" not in result.output
+    assert "Platform" not in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_plan_of_an_unknown_stack_is_a_usage_error() -> None:
+    result = runner.invoke(cli.app, ["plan", "--stack", "staging"])
+    assert result.exit_code == 2
+    assert "Pulumi.staging.yaml: no settings for stack 'staging'" in result.output
+
+
+def test_invalid_stack_file_names_file_line_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "Pulumi.odd.yaml").write_text("config:\n  imaas:environments: [dev]\n  imaas:quotaMaks: {}\n")
+    monkeypatch.setattr(cli, "PROJECT_DIR", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli.app, ["plan", "--stack", "odd"])
+    assert result.exit_code == 1
+    assert "Pulumi.odd.yaml:3:3: imaas:quotaMaks: unknown key 'quotaMaks'; did you mean 'quotaMax'?" in result.output
