@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from imaas.errors import InputError, Problem, UsageError
@@ -10,22 +11,29 @@ from imaas.tenant_files import TENANT_SUFFIXES, TenantFile, read_tenant_bytes, t
 from imaas.yaml_source import display_path
 
 
+@dataclass(frozen=True)
+class BaseTenant:
+    path: str
+    """The file's path at the base, relative to the tenants folder."""
+    services: frozenset[str]
+
+
 def removal_problems(directory: Path, base: str, files: list[TenantFile]) -> list[Problem]:
-    base_services = _tenants_at(directory, base)
-    present = {path.stem for path in tenant_paths(directory)} if directory.is_dir() else set()
+    at_base = _tenants_at(directory, base)
+    present = {path.stem for path in tenant_paths(directory)}
     current = {tenant_file.tenant.name: tenant_file for tenant_file in files}
-    added = sorted(set(current) - set(base_services))
+    removed = sorted(set(at_base) - present)
+    added = sorted(set(current) - set(at_base))
     problems = []
-    for name, services in sorted(base_services.items()):
-        if name not in present:
-            renamed = f" (renamed to '{added[0]}'?)" if len(added) == 1 else ""
-            message = f"tenant '{name}' was removed{renamed}; keep its file and set spec.lifecycle: retired instead"
-            problems.append(Problem(display_path(directory / f"{name}.yaml"), 1, 1, "metadata.name", message))
-        elif name in current:
-            tenant_file = current[name]
-            for service in sorted(services - {s.name for s in tenant_file.tenant.spec.services}):
-                message = f"service '{service}' was removed; keep it and set its lifecycle: retired instead"
-                problems.append(tenant_file.document.problem(("spec", "services"), message, key=True))
+    for name in removed:
+        renamed = f" (renamed to '{added[0]}'?)" if len(added) == len(removed) == 1 else ""
+        message = f"tenant '{name}' was removed{renamed}; keep its file and set spec.lifecycle: retired instead"
+        problems.append(Problem(display_path(directory / at_base[name].path), 1, 1, "metadata.name", message))
+    for name, tenant_file in current.items():
+        services = at_base[name].services if name in at_base else frozenset()
+        for service in sorted(services - {service.name for service in tenant_file.tenant.spec.services}):
+            message = f"service '{service}' was removed; keep it and set its lifecycle: retired instead"
+            problems.append(tenant_file.document.problem(("spec", "services"), message, key=True))
     return problems
 
 
@@ -39,25 +47,28 @@ def _git(directory: Path, *args: str, stdin: bytes | None = None) -> bytes:
     return result.stdout
 
 
-def _tenants_at(directory: Path, base: str) -> dict[str, set[str]]:
-    """Tenant name -> service names, as the tenants folder was at revision `base`."""
+def _tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
+    """The tenants folder as it was at revision `base`, by tenant name (the file stem)."""
     if not directory.is_dir():
         raise UsageError(f"{display_path(directory)}: tenants folder not found")
-    _git(directory, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    try:
+        _git(directory, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except UsageError as error:
+        where = display_path(directory)
+        raise UsageError(f"--base {base}: not a commit of the git repository of {where} ({error})") from None
     listing = _git(directory, "ls-tree", "-z", "--name-only", base, "--", ".").decode()
     paths = [path for path in listing.split("\0") if path.endswith(TENANT_SUFFIXES)]
     if not paths:
         return {}
     batch = _git(directory, "cat-file", "--batch", stdin="".join(f"{base}:./{p}\n" for p in paths).encode())
-    tenants: dict[str, set[str]] = {}
+    tenants: dict[str, BaseTenant] = {}
     for path, blob in zip(paths, _split_batch(batch), strict=True):
-        stem = Path(path).stem
         try:
-            tenant = read_tenant_bytes(blob, path).tenant
-            tenants[stem] = {service.name for service in tenant.spec.services}
+            services = frozenset(service.name for service in read_tenant_bytes(blob, path).tenant.spec.services)
         except InputError:
             # A file that was already broken at the base still counts as a tenant, with no services known.
-            tenants[stem] = set()
+            services = frozenset()
+        tenants.setdefault(Path(path).stem, BaseTenant(path, services))
     return tenants
 
 

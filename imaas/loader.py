@@ -17,7 +17,8 @@ def check_tenants(
 ) -> tuple[list[TenantFile], list[Problem]]:
     """The tenant files that are valid on their own, and every problem: per file, across files, against `base`."""
     files, problems = read_tenant_files(directory)
-    problems.extend(cross_file_problems(files, settings))
+    unreadable = {Path(problem.file).stem for problem in problems}
+    problems.extend(cross_file_problems(files, settings, unreadable))
     if base is not None:
         problems.extend(removal_problems(directory, base, files))
     return files, sorted(set(problems))

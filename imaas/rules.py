@@ -21,11 +21,15 @@ class DerivedName:
     location: Location
 
 
-def cross_file_problems(files: list[TenantFile], settings: StackSettings | None) -> list[Problem]:
+def cross_file_problems(
+    files: list[TenantFile], settings: StackSettings | None, unreadable: set[str] = frozenset()
+) -> list[Problem]:
+    """Problems across `files`; `unreadable` names the tenants whose files have problems of their own, so that
+    naming them in `allowFrom` is not reported twice."""
     problems: list[Problem] = []
-    names = {tenant_file.tenant.name for tenant_file in files}
+    names = {tenant_file.tenant.name for tenant_file in files} | unreadable
     problems += _duplicate_tenants(files)
-    problems += _reserved_names(files)
+    problems += _reserved_names(files, settings)
     problems += _duplicate_services(files)
     problems += _derived_name_collisions(files, settings)
     for tenant_file in files:
@@ -46,10 +50,13 @@ def _duplicate_tenants(files: list[TenantFile]) -> Iterator[Problem]:
         first.setdefault(name, tenant_file)
 
 
-def _reserved_names(files: list[TenantFile]) -> Iterator[Problem]:
+def _reserved_names(files: list[TenantFile], settings: StackSettings | None) -> Iterator[Problem]:
+    platform = (settings or _DEFAULT_SETTINGS).reserved_namespaces()
     for tenant_file in files:
         name = tenant_file.tenant.name
-        if name in naming.RESERVED_TENANT_NAMES:
+        if name in platform and name not in naming.RESERVED_TENANT_NAMES:
+            yield tenant_file.document.problem(("metadata", "name"), f"'{name}' is a platform namespace of this stack")
+        elif name in naming.RESERVED_TENANT_NAMES:
             yield tenant_file.document.problem(("metadata", "name"), f"'{name}' is reserved for the platform")
         elif name.startswith(naming.RESERVED_TENANT_PREFIX):
             message = (

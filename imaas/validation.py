@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from imaas.errors import InputError, Problem
-from imaas.yaml_source import YamlDocument
+from imaas.yaml_source import YamlDocument, shown
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -18,8 +18,8 @@ def validate_document(model: type[M], document: YamlDocument, data: Any = None) 
     """Validate `data` (default: the whole document) as `model`, raising every problem at its position."""
     data = document.data if data is None else data
     if not isinstance(data, dict):
-        found = "a list" if isinstance(data, list) else f"{type(data).__name__} {data!r}"[:60]
-        raise InputError([document.problem((), f"expected a mapping at the top of the file, found {found}")])
+        problem = document.problem((), f"expected a mapping at the top of the file, found {_describe(data)}")
+        raise InputError([problem])
     try:
         return model.model_validate(data)
     except ValidationError as err:
@@ -45,19 +45,19 @@ def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
         allowed = allowed_keys(model, error["loc"][:-1])
         close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else f"; allowed keys: {', '.join(allowed)}"
-        return f"unknown key '{name}'{hint}"
+        return f"unknown key {shown(name)}{hint}"
     if kind == "missing":
         return "is required"
     if kind == "string_pattern_mismatch":
-        return f"must match {context['pattern']}, got {value!r}"
+        return f"must match {context['pattern']}, got {shown(value)}"
     if kind == "string_too_short":
-        return f"must be at least {context['min_length']} characters, got {value!r}"
+        return f"must be at least {context['min_length']} characters, got {shown(value)}"
     if kind == "string_too_long":
         return f"must be at most {context['max_length']} characters, got {len(value)}"
     if kind == "too_short":
         return f"must have at least {context['min_length']} entr{'y' if context['min_length'] == 1 else 'ies'}"
     if kind == "literal_error":
-        return f"must be one of {context['expected']}, got {value!r}"
+        return f"must be one of {context['expected']}, got {shown(value)}"
     if kind in (
         "string_type",
         "int_type",

@@ -7,6 +7,7 @@ error must point at a line and column.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,19 @@ from imaas.errors import InputError, Problem
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000
+MAX_FLOW_DEPTH = 100
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing deep `[`/`{` nesting before its scanner's per-level bookkeeping gets slow."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 (PyYAML's name)
+        if self.flow_level >= MAX_FLOW_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"nested more than {MAX_FLOW_DEPTH} levels deep", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
 
 Location = tuple[str | int, ...]
 
@@ -56,6 +70,8 @@ def field_path(location: Location) -> str:
     """`("spec", "services", 1, "name")` as `spec.services[1].name`."""
     text = ""
     for part in location:
+        if isinstance(part, str) and (len(part) > 40 or not part.isprintable()):
+            part = shown(part)
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
@@ -87,15 +103,16 @@ def parse_yaml(raw: bytes, file: str) -> YamlDocument:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        column = err.start - raw.rfind(b"\n", 0, err.start)
-        raise InputError(
-            [Problem(file, line, column, message=f"not UTF-8 text (byte 0x{raw[err.start]:02x})")]
-        ) from None
+        # utf-8-sig counts from after the byte order mark; columns count characters, as YAML's own marks do.
+        offset = err.start + (len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0)
+        line = raw.count(b"\n", 0, offset) + 1
+        column = len(raw[raw.rfind(b"\n", 0, offset) + 1 : offset].decode("utf-8-sig")) + 1
+        raise InputError([Problem(file, line, column, message=f"not UTF-8 text (byte 0x{raw[offset]:02x})")]) from None
     if not text.strip():
         raise InputError([Problem(file, 1, 1, message="file is empty")])
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = _SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise InputError([Problem(file, 1, 1, message="file holds no YAML document")])
@@ -115,7 +132,8 @@ def parse_yaml(raw: bytes, file: str) -> YamlDocument:
     except RecursionError:
         raise InputError([Problem(file, 1, 1, message="invalid YAML: nested too deeply")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_expansion(root: yaml.Node, file: str) -> None:
@@ -156,18 +174,34 @@ def _construct(node: yaml.Node, location: Location, document: YamlDocument, load
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _node_error(document, key_node, "mapping keys must be plain values")
-            key = loader.construct_object(key_node)
+            key = _scalar(key_node, document, loader)
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
                 first = document.keys[(*location, key)]
-                raise _node_error(document, key_node, f"duplicate key '{key}' (first at line {first.line})")
+                raise _node_error(document, key_node, f"duplicate key {shown(key)} (first at line {first.line})")
             document.keys[(*location, key)] = _mark(key_node)
             result[key] = _construct(value_node, (*location, key), document, loader)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*location, index), document, loader) for index, item in enumerate(node.value)]
-    return loader.construct_object(node)
+    return _scalar(node, document, loader)
+
+
+def _scalar(node: yaml.Node, document: YamlDocument, loader: yaml.SafeLoader) -> Any:
+    try:
+        return loader.construct_object(node)
+    except yaml.MarkedYAMLError:
+        raise
+    except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise _node_error(document, node, f"invalid YAML: {shown(node.value)} is not a valid {kind}") from None
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as it may appear in a one-line message: quoted, escaped and shortened."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _node_error(document: YamlDocument, node: yaml.Node, message: str) -> InputError:

@@ -1,0 +1,44 @@
+"""Helpers for the tenant file tests: writing tenant files whose lines and columns are known."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+from pathlib import Path
+
+from imaas.errors import Problem
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# The lines `tenant_text` always writes; what is passed as `spec` follows, from line 9, indented by 2.
+HEADER = """\
+apiVersion: imaas.io/v1alpha1
+kind: Tenant
+metadata:
+  name: {name}
+  contact: {name}-team@example.com
+spec:
+  team:
+    maintainers: [alice]
+"""
+
+
+def tenant_text(name: str, spec: str = "") -> str:
+    """A valid tenant file named `name`; `spec` is YAML written at the left margin and added under `spec:`.
+
+    The name's value is at line 4, column 9; the first line of `spec` is line 9 and its text starts at column 3.
+    """
+    return HEADER.format(name=name) + textwrap.indent(textwrap.dedent(spec), "  ")
+
+
+def write_tenant(directory: Path, name: str, spec: str = "", *, suffix: str = ".yaml", text: str | None = None) -> Path:
+    """Write `<directory>/<name><suffix>` holding `text`, or a valid tenant named `name` with `spec` added."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}{suffix}"
+    path.write_text(tenant_text(name, spec) if text is None else textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def lines(problems: Iterable[Problem]) -> list[str]:
+    """The problems as the command line prints them."""
+    return [str(problem) for problem in problems]

@@ -1,0 +1,574 @@
+"""The tenant file rules of DESIGN section 3, each with a failing example and the exact line it reports.
+
+Every test runs inside its own temporary folder (`monkeypatch.chdir`), so problems name files as a user
+types them: `tenants/payments.yaml:10:17: spec.network.allowFrom[0]: ...`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import PROJECT_DIR, lines, tenant_text, write_tenant
+
+from imaas.errors import UsageError
+from imaas.loader import check_tenants, load_tenants
+from imaas.settings import StackSettings
+from imaas.stack_file import read_stack_file
+
+TENANTS = Path("tenants")
+NAME_PATTERN = "^[a-z][a-z0-9-]*[a-z0-9]$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def problems(settings: StackSettings | None = None, base: str | None = None) -> list[str]:
+    return lines(check_tenants(TENANTS, settings, base)[1])
+
+
+def settings(**values: object) -> StackSettings:
+    return StackSettings.model_validate({"environments": ["dev", "test", "prod"], **values})
+
+
+# --- valid input -------------------------------------------------------------------------------------------------
+
+
+def write_valid_set() -> None:
+    write_tenant(
+        TENANTS,
+        "orders",
+        """\
+        size: medium
+        services:
+          - name: order-sync
+          - name: order-events
+            environments: [dev, test]
+        """,
+    )
+    write_tenant(
+        TENANTS,
+        "payments",
+        """\
+        environments: [prod, dev]
+        quota: {cpu: "6", memory: 12Gi, pods: 150, storage: 200Gi}
+        network:
+          allowFrom: [orders, hr]
+        services:
+          - name: card-gateway
+            environments: [prod]
+          - name: old-gateway
+            lifecycle: retired
+        """,
+    )
+    write_tenant(TENANTS, "hr", "lifecycle: retired\nnetwork:\n  allowFrom: [payments]\n", suffix=".yml")
+
+
+def test_a_valid_set_of_tenants_has_no_problems() -> None:
+    write_valid_set()
+    dev = settings(
+        environments=["dev", "test"], quotaMax={"cpu": "16", "memory": "32Gi", "pods": 150, "storage": "200Gi"}
+    )
+
+    files, found = check_tenants(TENANTS, dev)
+
+    assert lines(found) == []
+    assert sorted(tenant_file.file for tenant_file in files) == [
+        "tenants/hr.yml",
+        "tenants/orders.yaml",
+        "tenants/payments.yaml",
+    ]
+    assert problems() == []
+    assert [tenant.name for tenant in load_tenants(TENANTS)] == ["hr", "orders", "payments"]
+
+
+def test_names_at_the_length_limits_are_valid() -> None:
+    write_tenant(TENANTS, "ab", "services:\n  - name: cd\n")
+    write_tenant(TENANTS, "a" * 20, f"services:\n  - name: {'s' * 30}\n")
+    write_tenant(TENANTS, "team-2", "services:\n  - name: a-1-b\n")
+
+    assert problems() == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_shipped_example_tenants_are_valid_against_each_stack(stack: str) -> None:
+    stack_settings = read_stack_file(PROJECT_DIR, stack).settings
+
+    files, found = check_tenants(PROJECT_DIR / "tenants", stack_settings)
+
+    assert lines(found) == []
+    assert sorted(tenant_file.tenant.name for tenant_file in files) == ["hr", "orders", "payments"]
+
+
+# --- one file on its own -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Payments", f"must match {NAME_PATTERN}, got 'Payments'"),
+        ("2fa", f"must match {NAME_PATTERN}, got '2fa'"),
+        ("payments-", f"must match {NAME_PATTERN}, got 'payments-'"),
+        ("pay_ments", f"must match {NAME_PATTERN}, got 'pay_ments'"),
+        ("p", "must be at least 2 characters, got 'p'"),
+        ("abcdefghijklmnopqrstu", "must be at most 20 characters, got 21"),
+        ("pay--ments", "must not contain '--'"),
+    ],
+)
+def test_tenant_name_rules(name: str, message: str) -> None:
+    write_tenant(TENANTS, name)
+
+    assert problems() == [f"tenants/{name}.yaml:4:9: metadata.name: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Sync", f"must match {NAME_PATTERN}, got 'Sync'"),
+        ("-sync", f"must match {NAME_PATTERN}, got '-sync'"),
+        ("s", "must be at least 2 characters, got 's'"),
+        ("s" * 31, "must be at most 30 characters, got 31"),
+        ("order--sync", "must not contain '--'"),
+    ],
+)
+def test_service_name_rules(name: str, message: str) -> None:
+    write_tenant(TENANTS, "orders", f"services:\n  - name: ok\n  - name: '{name}'\n")
+
+    # Line 11 is `    - name: '<name>'`: the value starts at column 13.
+    assert problems() == [f"tenants/orders.yaml:11:13: spec.services[1].name: {message}"]
+
+
+@pytest.mark.parametrize("contact", ["payments-team", "payments@example", "pay ments@example.com", "a@b@example.com"])
+def test_contact_must_be_an_email_address(contact: str) -> None:
+    write_tenant(TENANTS, "payments", text=tenant_text("payments").replace("payments-team@example.com", contact))
+
+    assert problems() == [f"tenants/payments.yaml:5:12: metadata.contact: must match {EMAIL_PATTERN}, got '{contact}'"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda text: text.replace("maintainers: [alice]", "maintainer: [alice]"),
+            [
+                "tenants/payments.yaml:8:5: spec.team.maintainer: unknown key 'maintainer';"
+                " did you mean 'maintainers'?",
+                # The required key is then missing: reported at the mapping it belongs in.
+                "tenants/payments.yaml:8:5: spec.team.maintainers: is required",
+            ],
+        ),
+        (
+            lambda text: text + "  network:\n    alowFrom: [orders]\n",
+            ["tenants/payments.yaml:10:5: spec.network.alowFrom: unknown key 'alowFrom'; did you mean 'allowFrom'?"],
+        ),
+        (
+            lambda text: text + "  service:\n    - name: sync\n",
+            ["tenants/payments.yaml:9:3: spec.service: unknown key 'service'; did you mean 'services'?"],
+        ),
+        (
+            lambda text: text.replace("spec:\n", "  displayname: Payments\nspec:\n"),
+            ["tenants/payments.yaml:6:3: metadata.displayname: unknown key 'displayname'; did you mean 'displayName'?"],
+        ),
+        (
+            lambda text: text + "  services:\n    - name: sync\n      enviroments: [dev]\n",
+            [
+                "tenants/payments.yaml:11:7: spec.services[0].enviroments: unknown key 'enviroments';"
+                " did you mean 'environments'?"
+            ],
+        ),
+    ],
+    ids=["maintainer", "alowFrom", "service", "displayname", "enviroments"],
+)
+def test_unknown_key_close_to_a_known_one_gets_a_hint(edit, expected: list[str]) -> None:
+    write_tenant(TENANTS, "payments", text=edit(tenant_text("payments")))
+
+    assert problems() == expected
+
+
+def test_unknown_key_far_from_any_known_one_lists_the_allowed_keys() -> None:
+    write_tenant(TENANTS, "payments", text=tenant_text("payments", "owner: bob\n") + "status: ready\n")
+
+    assert problems() == [
+        "tenants/payments.yaml:9:3: spec.owner: unknown key 'owner';"
+        " allowed keys: lifecycle, team, access, environments, size, quota, network, services",
+        "tenants/payments.yaml:10:1: status: unknown key 'status'; allowed keys: apiVersion, kind, metadata, spec",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: payments\n  contact: p@example.com\n",
+            "tenants/payments.yaml:1:1: spec: is required",
+        ),
+        (
+            "apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: payments\nspec:\n  team:\n"
+            "    maintainers: [alice]\n",
+            "tenants/payments.yaml:4:3: metadata.contact: is required",
+        ),
+        (
+            "apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: payments\n  contact: p@example.com\n"
+            "spec:\n  size: small\n",
+            "tenants/payments.yaml:7:3: spec.team: is required",
+        ),
+        (
+            tenant_text("payments").replace("maintainers: [alice]", "maintainers: []"),
+            "tenants/payments.yaml:8:18: spec.team.maintainers: must have at least 1 entry",
+        ),
+        (
+            tenant_text("payments", "services:\n  - description: no name\n"),
+            "tenants/payments.yaml:10:7: spec.services[0].name: is required",
+        ),
+    ],
+    ids=["spec", "contact", "team", "maintainers-empty", "service-name"],
+)
+def test_missing_required_field(text: str, expected: str) -> None:
+    write_tenant(TENANTS, "payments", text=text)
+
+    assert problems() == [expected]
+
+
+def test_wrong_api_version_and_kind() -> None:
+    text = tenant_text("payments").replace("imaas.io/v1alpha1", "imaas.io/v1").replace("kind: Tenant", "kind: Tenants")
+    write_tenant(TENANTS, "payments", text=text)
+
+    assert problems() == [
+        "tenants/payments.yaml:1:13: apiVersion: must be one of 'imaas.io/v1alpha1', got 'imaas.io/v1'",
+        "tenants/payments.yaml:2:7: kind: must be one of 'Tenant', got 'Tenants'",
+    ]
+
+
+def test_file_stem_must_equal_the_tenant_name() -> None:
+    TENANTS.mkdir()
+    (TENANTS / "payment.yaml").write_text(tenant_text("payments"))
+
+    assert problems() == ["tenants/payment.yaml:4:9: metadata.name: must equal the file name 'payment', got 'payments'"]
+
+
+def test_a_maintainer_cannot_also_be_a_member() -> None:
+    text = tenant_text("payments").replace(
+        "maintainers: [alice]", "maintainers: [alice, bob]\n    members: [carol, bob]"
+    )
+    write_tenant(TENANTS, "payments", text=text)
+
+    assert problems() == ["tenants/payments.yaml:8:5: spec.team: bob listed both as maintainer and as member"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("environments: [dev, test, dev]\n", "9:17: spec.environments: 'dev' is listed more than once"),
+        (
+            "services:\n  - name: sync\n    environments: [prod, prod]\n",
+            "11:21: spec.services[0].environments: 'prod' is listed more than once",
+        ),
+        (
+            "network:\n  allowFrom: [orders, orders]\n",
+            "10:16: spec.network.allowFrom: 'orders' is listed more than once",
+        ),
+        (
+            "access:\n  viewers: [auditors, auditors]\n",
+            "10:14: spec.access.viewers: 'auditors' is listed more than once",
+        ),
+    ],
+    ids=["tenant-environments", "service-environments", "allowFrom", "viewers"],
+)
+def test_lists_may_not_repeat_an_entry(spec: str, expected: str) -> None:
+    write_tenant(TENANTS, "orders")
+    write_tenant(TENANTS, "payments", spec)
+
+    assert problems() == [f"tenants/payments.yaml:{expected}"]
+
+
+def test_environment_must_be_a_known_one() -> None:
+    write_tenant(TENANTS, "payments", "environments: [dev, staging]\n")
+
+    assert problems() == [
+        "tenants/payments.yaml:9:23: spec.environments[1]: must be one of 'dev', 'test' or 'prod', got 'staging'"
+    ]
+
+
+# --- rules that span files ---------------------------------------------------------------------------------------
+
+
+def test_duplicate_tenant_names_in_a_yaml_and_a_yml_file() -> None:
+    write_tenant(TENANTS, "ab", "services:\n  - name: sync\n")
+    write_tenant(TENANTS, "ab", "services:\n  - name: sync\n", suffix=".yml")
+
+    # Only the duplicate itself: the derived names of a tenant never collide with its own copy.
+    assert problems() == ["tenants/ab.yml:4:9: metadata.name: tenant 'ab' is already defined in tenants/ab.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("default", "'default' is reserved for the platform"),
+        ("argocd", "'argocd' is reserved for the platform"),
+        ("observability", "'observability' is reserved for the platform"),
+        ("imaas", "'imaas' is reserved for the platform"),
+        ("platform", "'platform' is reserved for the platform"),
+        ("kube-system", "'kube-system' is reserved: names starting with 'kube-' belong to Kubernetes"),
+        ("kube-public", "'kube-public' is reserved: names starting with 'kube-' belong to Kubernetes"),
+    ],
+)
+def test_reserved_tenant_names(name: str, message: str) -> None:
+    write_tenant(TENANTS, name)
+
+    assert problems() == [f"tenants/{name}.yaml:4:9: metadata.name: {message}"]
+    assert problems(settings()) == [f"tenants/{name}.yaml:4:9: metadata.name: {message}"]
+
+
+def test_a_platform_namespace_is_a_reserved_tenant_name() -> None:
+    write_tenant(TENANTS, "ingress-nginx")
+
+    assert any(line.startswith("tenants/ingress-nginx.yaml:4:9: metadata.name: ") for line in problems(settings()))
+
+
+def test_derived_names_of_different_tenants_collide() -> None:
+    write_tenant(TENANTS, "ab-cd", "services:\n  - name: ef\n")
+    write_tenant(TENANTS, "ab", "environments: [dev, test]\nservices:\n  - name: cd-ef\n")
+
+    # GitHub repository `ab-cd-ef` and Application `ab-cd-ef-<env>` for each environment both run in. The ECR
+    # repositories (`ab-cd/ef` and `ab/cd-ef`) keep the `/` between tenant and service, so they do not collide.
+    owners = (
+        "of tenant 'ab', service 'cd-ef' collides with the one of tenant 'ab-cd', service 'ef' (tenants/ab-cd.yaml)"
+    )
+    assert problems() == [
+        f"tenants/ab.yaml:11:13: spec.services[0].name: Argo CD Application 'ab-cd-ef-dev' {owners}",
+        f"tenants/ab.yaml:11:13: spec.services[0].name: Argo CD Application 'ab-cd-ef-test' {owners}",
+        f"tenants/ab.yaml:11:13: spec.services[0].name: GitHub repository 'ab-cd-ef' {owners}",
+    ]
+
+
+def test_derived_names_collide_even_when_the_environments_do_not_overlap() -> None:
+    write_tenant(TENANTS, "ab-cd", "environments: [prod]\nservices:\n  - name: ef\n")
+    write_tenant(TENANTS, "ab", "environments: [dev]\nservices:\n  - name: cd-ef\n")
+
+    assert problems() == [
+        "tenants/ab.yaml:11:13: spec.services[0].name: GitHub repository 'ab-cd-ef' of tenant 'ab', service 'cd-ef'"
+        " collides with the one of tenant 'ab-cd', service 'ef' (tenants/ab-cd.yaml)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "namespace"),
+    [
+        ({"platformNamespaces": ["ingress-nginx", "team-dev"]}, "team-dev"),
+        ({"observability": {"namespace": "team-test"}}, "team-test"),
+        ({"argocdNamespace": "team-prod"}, "team-prod"),
+    ],
+)
+def test_a_tenant_namespace_may_not_be_a_platform_namespace(values: dict[str, object], namespace: str) -> None:
+    write_tenant(TENANTS, "team")
+
+    assert problems(settings(**values)) == [
+        f"tenants/team.yaml:4:9: metadata.name: namespace '{namespace}' is a platform namespace"
+    ]
+    assert problems() == []
+
+
+def test_a_platform_namespace_only_matters_for_the_environments_the_tenant_uses() -> None:
+    write_tenant(TENANTS, "team", "environments: [prod]\n")
+
+    assert problems(settings(platformNamespaces=["team-dev"])) == []
+
+
+def test_allow_from_names_existing_tenants_other_than_itself() -> None:
+    write_tenant(TENANTS, "orders")
+    write_tenant(TENANTS, "payments", "network:\n  allowFrom: [payments, ghost, orders]\n")
+
+    assert problems() == [
+        "tenants/payments.yaml:10:17: spec.network.allowFrom[0]: a tenant always reaches itself; do not list it",
+        "tenants/payments.yaml:10:27: spec.network.allowFrom[1]: no tenant named 'ghost'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tenant_environments", "service_environments", "expected"),
+    [
+        ("[dev, test]", "[test, prod]", "12:28: spec.services[0].environments[1]: 'prod' is not one of the tenant's "),
+        ("[prod, dev]", "[test]", "12:22: spec.services[0].environments[0]: 'test' is not one of the tenant's "),
+    ],
+)
+def test_service_environments_are_a_subset_of_the_tenants(
+    tenant_environments: str, service_environments: str, expected: str
+) -> None:
+    spec = f"environments: {tenant_environments}\nservices:\n  - name: sync\n    environments: {service_environments}\n"
+    write_tenant(TENANTS, "payments", spec)
+    # The tenant's environments are listed in promotion order, whatever order the file uses.
+    listed = "(dev, test)" if "test" in tenant_environments else "(dev, prod)"
+
+    assert problems() == [f"tenants/payments.yaml:{expected}environments {listed}"]
+
+
+def test_a_service_is_listed_once() -> None:
+    write_tenant(TENANTS, "orders", "services:\n  - name: sync\n  - name: other\n  - name: sync\n")
+
+    assert problems() == ["tenants/orders.yaml:12:13: spec.services[2].name: service 'sync' is listed more than once"]
+
+
+QUOTA_MAX = {"cpu": "16", "memory": "32Gi", "pods": 150, "storage": "200Gi"}
+
+
+def test_quota_above_quota_max_only_when_settings_are_given() -> None:
+    write_tenant(TENANTS, "big", "quota:\n  cpu: 16500m\n  memory: 64Gi\n  pods: 151\n  storage: 1Ti\n")
+
+    assert problems(settings(quotaMax=QUOTA_MAX)) == [
+        "tenants/big.yaml:10:10: spec.quota.cpu: 16500m is above this stack's quotaMax of 16",
+        "tenants/big.yaml:11:13: spec.quota.memory: 64Gi is above this stack's quotaMax of 32Gi",
+        "tenants/big.yaml:12:11: spec.quota.pods: 151 is above this stack's quotaMax of 150",
+        "tenants/big.yaml:13:14: spec.quota.storage: 1Ti is above this stack's quotaMax of 200Gi",
+    ]
+    assert problems() == []
+
+
+def test_quota_equal_to_quota_max_is_allowed() -> None:
+    write_tenant(TENANTS, "big", "quota:\n  cpu: 16\n  memory: 32768Mi\n  pods: 150\n  storage: 200Gi\n")
+
+    assert problems(settings(quotaMax=QUOTA_MAX)) == []
+
+
+def test_quota_is_checked_against_each_real_stack() -> None:
+    write_tenant(TENANTS, "big", 'quota:\n  cpu: "20"\n')
+
+    assert problems(read_stack_file(PROJECT_DIR, "dev").settings) == [
+        "tenants/big.yaml:10:10: spec.quota.cpu: 20 is above this stack's quotaMax of 16"
+    ]
+    assert problems(read_stack_file(PROJECT_DIR, "prod").settings) == []
+
+
+# --- --base REF: tenants and services never disappear ------------------------------------------------------------
+
+
+def git(*args: str) -> str:
+    result = subprocess.run(["git", *args], check=True, capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def commit(message: str) -> str:
+    git("add", "-A")
+    git("-c", "commit.gpgsign=false", "commit", "-q", "--allow-empty", "-m", message)
+    return git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def base(in_tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A git repository in the temporary folder whose first commit holds three tenants; its commit id."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(in_tmp_path.parent))
+    write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n")
+    write_tenant(TENANTS, "payments", "services:\n  - name: card-gateway\n")
+    write_tenant(TENANTS, "hr")
+    git("init", "-q")
+    git("config", "user.email", "tests@example.com")
+    git("config", "user.name", "Tests")
+    return commit("base")
+
+
+REMOVED_PAYMENTS = (
+    "tenants/payments.yaml:1:1: metadata.name: tenant 'payments' was removed;"
+    " keep its file and set spec.lifecycle: retired instead"
+)
+
+
+def test_unchanged_tenants_have_no_problems_against_the_base(base: str) -> None:
+    assert problems(base="HEAD") == []
+    assert problems(base=base) == []
+
+
+def test_a_removed_tenant_file_is_an_error(base: str) -> None:
+    (TENANTS / "payments.yaml").unlink()
+
+    assert problems(base="HEAD") == [REMOVED_PAYMENTS]
+
+
+def test_the_base_is_the_given_revision_not_the_working_tree(base: str) -> None:
+    (TENANTS / "payments.yaml").unlink()
+    commit("remove payments")
+
+    assert problems(base="HEAD") == []
+    assert problems(base=base) == [REMOVED_PAYMENTS]
+    assert problems(base="HEAD~1") == [REMOVED_PAYMENTS]
+
+
+def test_a_renamed_tenant_is_an_error_with_a_hint(base: str) -> None:
+    (TENANTS / "hr.yaml").unlink()
+    write_tenant(TENANTS, "people")
+
+    assert problems(base="HEAD") == [
+        "tenants/hr.yaml:1:1: metadata.name: tenant 'hr' was removed (renamed to 'people'?);"
+        " keep its file and set spec.lifecycle: retired instead"
+    ]
+
+
+def test_a_removed_service_is_an_error(base: str) -> None:
+    write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n")
+
+    assert problems(base="HEAD") == [
+        "tenants/orders.yaml:9:3: spec.services: service 'order-events' was removed;"
+        " keep it and set its lifecycle: retired instead"
+    ]
+
+
+def test_retiring_instead_of_removing_and_adding_tenants_are_fine(base: str) -> None:
+    write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n    lifecycle: retired\n")
+    write_tenant(TENANTS, "payments", "lifecycle: retired\nservices:\n  - name: card-gateway\n")
+    write_tenant(TENANTS, "newcomer", "services:\n  - name: first\n")
+
+    assert problems(base="HEAD") == []
+
+
+def test_a_file_broken_at_the_base_still_counts_as_a_tenant(base: str) -> None:
+    (TENANTS / "broken.yaml").write_text("apiVersion: [\n")
+    commit("add a broken file")
+    (TENANTS / "broken.yaml").unlink()
+
+    assert problems(base="HEAD") == [
+        "tenants/broken.yaml:1:1: metadata.name: tenant 'broken' was removed;"
+        " keep its file and set spec.lifecycle: retired instead"
+    ]
+
+
+def test_an_invalid_base_is_a_usage_error(base: str) -> None:
+    with pytest.raises(UsageError):
+        check_tenants(TENANTS, None, "no-such-ref")
+    with pytest.raises(UsageError):
+        check_tenants(TENANTS, None, "HEAD~5")
+
+
+def test_a_base_outside_a_git_repository_is_a_usage_error(in_tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(in_tmp_path.parent))
+    write_tenant(TENANTS, "orders")
+
+    with pytest.raises(UsageError, match="not a git repository"):
+        check_tenants(TENANTS, None, "HEAD")
+
+
+def test_an_invalid_base_is_named_in_the_error(base: str) -> None:
+    with pytest.raises(UsageError, match="no-such-ref"):
+        check_tenants(TENANTS, None, "no-such-ref")
+
+
+def test_a_removed_yml_file_is_named_as_it_was(base: str) -> None:
+    write_tenant(TENANTS, "legacy", suffix=".yml")
+    commit("add legacy")
+    (TENANTS / "legacy.yml").unlink()
+
+    assert problems(base="HEAD") == [
+        "tenants/legacy.yml:1:1: metadata.name: tenant 'legacy' was removed;"
+        " keep its file and set spec.lifecycle: retired instead"
+    ]
+
+
+def test_naming_a_tenant_whose_file_is_broken_reports_only_the_broken_file() -> None:
+    write_tenant(TENANTS, "orders", text="apiVersion: imaas.io/v1alpha1\nkind: [\n")
+    write_tenant(TENANTS, "payments", "network: {allowFrom: [orders]}\n")
+    assert problems() == [
+        "tenants/orders.yaml:3:1: invalid YAML: while parsing a flow node"
+        " expected the node content, but found '<stream end>'"
+    ]
