@@ -8,7 +8,7 @@ from imaas.program_inputs import read_program_inputs
 
 def main() -> None:
     inputs = read_program_inputs(Path(__file__).resolve().parent)
-    Platform("imaas", PlatformArgs(settings=inputs.settings, tenants=inputs.tenants))
+    Platform("imaas", PlatformArgs(settings=inputs.settings, tenants=inputs.tenants, github_owner=inputs.github_owner))
 
 
 if __name__ == "__main__":

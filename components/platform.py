@@ -15,6 +15,8 @@ from imaas.tenant import Tenant
 class PlatformArgs:
     settings: StackSettings
     tenants: list[Tenant]
+    """Every valid tenant; the stack declares those its `tenantSelector` picks."""
+    github_owner: str
 
 
 class Platform(pulumi.ComponentResource):
@@ -23,9 +25,12 @@ class Platform(pulumi.ComponentResource):
         settings = args.settings
         self.tenants = [
             TenantResources(
-                tenant.name, TenantArgs(tenant=tenant, settings=settings), pulumi.ResourceOptions(parent=self)
+                tenant.name,
+                TenantArgs(tenant=tenant, settings=settings, tenants=args.tenants, github_owner=args.github_owner),
+                pulumi.ResourceOptions(parent=self),
             )
             for tenant in args.tenants
-            if settings.owns_global_resources or set(tenant.environments) & set(settings.environments)
+            if settings.manages(tenant.name)
+            and (settings.owns_global_resources or set(tenant.environments) & set(settings.environments))
         ]
         self.register_outputs({"tenants": [tenant.tenant_name for tenant in self.tenants]})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.app_project import AppProjectArgs, declare_app_project
 from components.tenant_environment import TenantEnvironment, TenantEnvironmentArgs
 from imaas import naming
 from imaas.settings import StackSettings
@@ -16,6 +17,9 @@ from imaas.tenant import Tenant
 class TenantArgs:
     tenant: Tenant
     settings: StackSettings
+    tenants: list[Tenant]
+    """Every tenant, for the network peers of this one."""
+    github_owner: str
 
 
 class TenantResources(pulumi.ComponentResource):
@@ -23,13 +27,18 @@ class TenantResources(pulumi.ComponentResource):
         super().__init__("imaas:index:Tenant", name, None, opts)
         tenant, settings = args.tenant, args.settings
         self.tenant_name = tenant.name
+        hosted = [environment for environment in tenant.environments if environment in settings.environments]
         self.environments = [
             TenantEnvironment(
                 naming.namespace(tenant.name, environment),
-                TenantEnvironmentArgs(tenant=tenant, environment=environment, settings=settings),
+                TenantEnvironmentArgs(tenant=tenant, environment=environment, settings=settings, tenants=args.tenants),
                 pulumi.ResourceOptions(parent=self),
             )
-            for environment in tenant.environments
-            if environment in settings.environments
+            for environment in hosted
         ]
+        if hosted:
+            declare_app_project(
+                AppProjectArgs(tenant=tenant, environments=hosted, settings=settings, github_owner=args.github_owner),
+                pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"namespaces": [environment.namespace_name for environment in self.environments]})

@@ -1,4 +1,5 @@
-"""A tenant's space in one environment: its namespace."""
+"""A tenant's space in one environment: its namespace and the fence around it (Pod Security, quota, limits,
+network isolation and RBAC), so that one tenant can neither starve nor reach nor administer another."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas import naming
+from components.network_isolation import declare_network_policy
+from components.tenant_access import AccessArgs, declare_access
+from components.tenant_limits import declare_limits
+from imaas import isolation, naming
 from imaas.settings import StackSettings
 from imaas.tenant import Tenant
+
+# Developers change workloads by hand in these environments; prod changes only through delivery.
+HANDS_ON_ENVIRONMENTS = frozenset({"dev", "test"})
 
 
 @dataclass(frozen=True)
@@ -17,13 +24,16 @@ class TenantEnvironmentArgs:
     tenant: Tenant
     environment: str
     settings: StackSettings
+    tenants: list[Tenant]
+    """Every tenant, for the network peers of this one."""
 
 
 class TenantEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantEnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imaas:tenant:Environment", name, None, opts)
-        tenant = args.tenant
-        self.namespace_name = naming.namespace(tenant.name, args.environment)
+        tenant, environment, settings = args.tenant, args.environment, args.settings
+        self.namespace_name = naming.namespace(tenant.name, environment)
+        labels = naming.labels(tenant, environment)
         annotations = {"imaas.io/contact": tenant.metadata.contact}
         if tenant.metadata.display_name:
             annotations["imaas.io/display-name"] = tenant.metadata.display_name
@@ -31,11 +41,32 @@ class TenantEnvironment(pulumi.ComponentResource):
             self.namespace_name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=self.namespace_name,
-                labels=naming.labels(tenant, args.environment),
+                labels={**labels, **isolation.pod_security_labels()},
                 annotations=annotations,
             ),
             # Retained rather than protected: dropping a tenant from the program must leave its workloads and
             # data in place without wedging every later `pulumi up` on a protected delete.
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+        # Everything else lives in the namespace, so it waits for it.
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        declare_limits(self.namespace_name, settings.quota_for(tenant.spec.size, tenant.spec.quota), labels, inside)
+        declare_network_policy(
+            self.namespace_name,
+            ingress_from=isolation.ingress_namespaces(tenant, environment, settings, args.tenants),
+            egress_to=isolation.egress_namespaces(tenant, environment, args.tenants),
+            cluster_cidrs=settings.cluster_cidrs,
+            labels=labels,
+            opts=inside,
+        )
+        declare_access(
+            AccessArgs(
+                namespace=self.namespace_name,
+                developers=tenant.spec.access.developers,
+                viewers=tenant.spec.access.viewers,
+                developers_may_edit=environment in HANDS_ON_ENVIRONMENTS,
+                labels=labels,
+            ),
+            inside,
         )
         self.register_outputs({"namespace": self.namespace_name})

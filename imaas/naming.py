@@ -45,3 +45,8 @@ def labels(tenant: Tenant, environment: str | None = None) -> dict[str, str]:
     if tenant.metadata.cost_center:
         result[COST_CENTER_LABEL] = tenant.metadata.cost_center
     return result
+
+
+def repository_url(owner: str, tenant: str, service: str) -> str:
+    """The clone URL Argo CD reads a service from, exact so that no tenant's project can match another's."""
+    return f"https://github.com/{owner}/{github_repository(tenant, service)}.git"

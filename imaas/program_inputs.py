@@ -8,18 +8,21 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from imaas.errors import InputError
+from imaas.errors import InputError, Problem
 from imaas.loader import load_tenants
 from imaas.settings import StackSettings
 from imaas.stack_file import settings_from_config
 from imaas.tenant import Tenant
+
+GITHUB_OWNER_KEY = "github:owner"
 
 
 @dataclass(frozen=True)
 class ProgramInputs:
     settings: StackSettings
     tenants: list[Tenant]
-    """The valid tenants this stack manages (its `tenantSelector`)."""
+    """Every valid tenant, including those another stack's `tenantSelector` picks."""
+    github_owner: str
 
 
 def read_program_inputs(project_dir: Path) -> ProgramInputs:
@@ -27,9 +30,13 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
     so that a broken file stops the update instead of making Pulumi delete what it failed to load."""
     # The CLI hands config over in PULUMI_CONFIG; mocks and the offline plan set it in the runtime.
     config = {**get_config_env(), **CONFIG.get()}
+    stack = pulumi.get_stack()
     try:
-        settings = settings_from_config(config, pulumi.get_stack())
+        settings = settings_from_config(config, stack)
+        github_owner = config.get(GITHUB_OWNER_KEY)
+        if not github_owner:
+            raise InputError([Problem(f"Pulumi.{stack}.yaml", field=GITHUB_OWNER_KEY, message="is required")])
         tenants = load_tenants(project_dir / settings.tenants_dir, settings)
     except InputError as err:
         raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
-    return ProgramInputs(settings, [tenant for tenant in tenants if settings.manages(tenant.name)])
+    return ProgramInputs(settings, tenants, github_owner)

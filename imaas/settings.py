@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from fnmatch import fnmatchcase
 from typing import Annotated
 
@@ -17,6 +18,16 @@ AwsPrincipal = Annotated[
     str, StringConstraints(pattern=r"^([0-9]{12}|arn:aws[a-z-]*:iam::[0-9]{12}:[A-Za-z0-9+=,.@_/-]+)$")
 ]
 TenantPattern = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9*?\[\]!-]+$")]
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as err:
+        raise ValueError(f"not an address range: {err}") from None
+
+
+Cidr = Annotated[str, AfterValidator(_network)]
 
 
 class Quota(InputModel):
@@ -73,6 +84,10 @@ class StackSettings(InputModel):
     platform_namespaces: Annotated[list[KubernetesName], AfterValidator(unique)] = Field(
         default_factory=lambda: ["ingress-nginx", "observability"],
         description="Namespaces allowed to reach tenant pods.",
+    )
+    cluster_cidrs: Annotated[list[Cidr], Field(min_length=1), AfterValidator(unique)] = Field(
+        default_factory=lambda: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+        description="Pod and service address ranges of the cluster: tenant egress reaches them only as policies allow.",
     )
     ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
         default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."

@@ -6,9 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from crd_schemas import is_custom, validate_custom
 from planning import PROJECT_DIR, write_tenants
 from typer.testing import CliRunner
 
@@ -63,7 +65,18 @@ def test_every_rendered_object_passes_the_kubernetes_schema(dev_outputs: tuple[d
     assert len(files) == len(kubernetes_objects) > 0
     for path in files:
         (document,) = list(yaml.safe_load_all(path.read_text()))
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        if is_custom(document):
+            validate_custom(document)
+        else:
+            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_crd_check_rejects_a_field_argo_cd_does_not_know(dev_outputs: tuple[dict, Path, str]) -> None:
+    _, manifests, _ = dev_outputs
+    project = yaml.safe_load((manifests / "argocd" / "appproject-orders.yaml").read_text())
+    project["spec"]["sourceRepositories"] = project["spec"].pop("sourceRepos")
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom(project)
 
 
 def test_render_replaces_an_earlier_rendering(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ class RecordingMonitor(MockMonitor):
             name=request.name,
             parent=None if request.parent.split("::")[2:3] in ([], [STACK_TYPE]) else request.parent,
             custom=request.custom,
-            inputs=self.placeholders.last_inputs(),
+            inputs=_whole_numbers(self.placeholders.last_inputs()),
             protect=request.protect,
             retainOnDelete=request.retainOnDelete,
             dependsOn=sorted(set(request.dependencies) - implicit),
@@ -97,6 +97,18 @@ class RecordingMonitor(MockMonitor):
         if self.on_resource:
             self.on_resource(resource)
         return response
+
+
+def _whole_numbers(value: Any) -> Any:
+    """The value with integral floats as ints: the engine's wire format has only doubles, so a port of 53
+    arrives as 53.0, which is not what the program declared nor what a manifest should say."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
 
 
 def run_program(

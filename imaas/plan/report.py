@@ -36,7 +36,16 @@ def plan_tree(plan: Plan) -> Tree:
     root = Tree(f"[bold]{plan.project}[/] stack [bold]{plan.stack}[/]")
 
     def add(node: Tree, parent: str | None) -> None:
-        members = sorted(children[parent], key=lambda resource: (resource.custom, resource.type, resource.name))
+        # Components first, then the namespace that holds the rest, then the rest by type.
+        members = sorted(
+            children[parent],
+            key=lambda resource: (
+                resource.custom,
+                short_type(resource.type) != "Namespace",
+                resource.type,
+                resource.name,
+            ),
+        )
         for resource in members:
             if not resource.custom:
                 add(node.add(f"[bold]{resource.name}[/] [dim]{short_type(resource.type)}[/]"), resource.urn)

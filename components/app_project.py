@@ -1,0 +1,78 @@
+"""The tenant's Argo CD AppProject: the fence around its delivery. Its applications may come only from its own
+repositories, go only to its own namespaces, sync as its own deployer accounts, and create no cluster-scoped
+object nor any object of the namespace fence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.tenant_access import DEPLOYER_ACCOUNT
+from imaas import isolation, naming
+from imaas.settings import StackSettings
+from imaas.tenant import Tenant
+
+
+@dataclass(frozen=True)
+class AppProjectArgs:
+    tenant: Tenant
+    environments: list[str]
+    """The tenant's environments hosted by this stack."""
+    settings: StackSettings
+    github_owner: str
+
+
+def project_roles(tenant: Tenant) -> list[dict[str, object]]:
+    """Read and sync for the tenant's developers, read for its viewers, on the tenant's own applications only."""
+    project = naming.app_project(tenant.name)
+
+    def role(name: str, actions: list[str], groups: list[str]) -> dict[str, object]:
+        subject = f"proj:{project}:{name}"
+        policies = [f"p, {subject}, applications, {action}, {project}/*, allow" for action in actions]
+        return {"name": name, "description": f"{tenant.name} {name}", "policies": policies, "groups": groups}
+
+    roles = []
+    access = tenant.spec.access
+    if access.developers:
+        roles.append(role("developers", ["get", "sync"], access.developers))
+    if access.viewers:
+        roles.append(role("viewers", ["get"], access.viewers))
+    return roles
+
+
+def app_project_spec(args: AppProjectArgs) -> dict[str, object]:
+    tenant, settings = args.tenant, args.settings
+    server = settings.cluster_server
+    namespaces = [naming.namespace(tenant.name, environment) for environment in args.environments]
+    return {
+        "description": f"{tenant.metadata.display_name or tenant.name} ({tenant.metadata.contact})",
+        "sourceRepos": [
+            naming.repository_url(args.github_owner, tenant.name, service.name) for service in tenant.active_services()
+        ],
+        "destinations": [{"server": server, "namespace": namespace} for namespace in namespaces],
+        # Empty means none: tenants deploy namespaced objects only.
+        "clusterResourceWhitelist": [],
+        "namespaceResourceBlacklist": [{"group": group, "kind": kind} for group, kind in isolation.FENCE_KINDS],
+        "orphanedResources": {"warn": True},
+        "destinationServiceAccounts": [
+            {"server": server, "namespace": namespace, "defaultServiceAccount": DEPLOYER_ACCOUNT}
+            for namespace in namespaces
+        ],
+        "roles": project_roles(tenant),
+    }
+
+
+def declare_app_project(args: AppProjectArgs, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    name = naming.app_project(args.tenant.name)
+    return k8s.apiextensions.CustomResource(
+        f"{name}-project",
+        api_version="argoproj.io/v1alpha1",
+        kind="AppProject",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=args.settings.argocd_namespace, labels=naming.labels(args.tenant)
+        ),
+        spec=app_project_spec(args),
+        opts=opts,
+    )

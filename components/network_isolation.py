@@ -1,0 +1,61 @@
+"""The NetworkPolicy that fences a tenant namespace: in from itself, the platform and its callers only; out to
+itself, cluster DNS, its callees and the world outside the cluster."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from imaas import isolation
+
+POLICY_NAME = "tenant-isolation"
+net = k8s.networking.v1
+
+
+def _namespace_peer(namespace: str) -> net.NetworkPolicyPeerArgs:
+    return net.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={isolation.NAMESPACE_NAME_LABEL: namespace})
+    )
+
+
+def declare_network_policy(
+    namespace: str,
+    ingress_from: list[str],
+    egress_to: list[str],
+    cluster_cidrs: list[str],
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> net.NetworkPolicy:
+    same_namespace = net.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())
+    dns = net.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_labels={isolation.NAMESPACE_NAME_LABEL: isolation.DNS_NAMESPACE}
+        ),
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=isolation.DNS_POD_LABELS),
+    )
+    ipv4 = [cidr for cidr in cluster_cidrs if ":" not in cidr]
+    ipv6 = [cidr for cidr in cluster_cidrs if ":" in cidr]
+    # An address family is opened only where the cluster's ranges in it are known, so that they can be excepted.
+    outside = [
+        net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=everything, except_=ranges))
+        for everything, ranges in (("0.0.0.0/0", ipv4), ("::/0", ipv6))
+        if ranges
+    ]
+    return net.NetworkPolicy(
+        f"{namespace}-isolation",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=POLICY_NAME, namespace=namespace, labels=labels),
+        spec=net.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+            policy_types=["Ingress", "Egress"],
+            ingress=[net.NetworkPolicyIngressRuleArgs(from_=[same_namespace, *map(_namespace_peer, ingress_from)])],
+            egress=[
+                net.NetworkPolicyEgressRuleArgs(to=[same_namespace, *map(_namespace_peer, egress_to)]),
+                net.NetworkPolicyEgressRuleArgs(
+                    to=[dns],
+                    ports=[net.NetworkPolicyPortArgs(protocol=protocol, port=53) for protocol in ("UDP", "TCP")],
+                ),
+                net.NetworkPolicyEgressRuleArgs(to=outside),
+            ],
+        ),
+        opts=opts,
+    )

@@ -1,0 +1,341 @@
+"""Each tenant's Kubernetes space is isolated (DESIGN section 6), on every stack, for the example tenants and for
+generated ones: Pod Security, quota, limits, network policy, RBAC and the Argo CD project."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import pytest
+from planning import EXAMPLE_TENANTS, PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
+
+from imaas.loader import load_tenants
+from imaas.plan.record import Plan, PlannedResource
+from imaas.quantity import parse_quantity
+from imaas.stack_file import read_stack_file
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+LIMITS = "kubernetes:core/v1:LimitRange"
+POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
+FENCE = {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings", "clusterroles",
+         "clusterrolebindings"}  # fmt: skip
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate", "*"}
+PLATFORM_NAMESPACES = {"ingress-nginx", "observability"}
+SERVER = "https://kubernetes.default.svc"
+
+
+def in_namespace(plan: Plan, type_: str) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = defaultdict(list)
+    for resource in of_type(plan, type_):
+        found[resource.inputs["metadata"]["namespace"]].append(resource.inputs)
+    return found
+
+
+def tenant_namespaces(plan: Plan) -> list[str]:
+    return [resource.name for resource in of_type(plan, NAMESPACE)]
+
+
+def selected_namespaces(peers: list[dict]) -> set[str]:
+    return {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in peers
+            if "namespaceSelector" in peer and "podSelector" not in peer}  # fmt: skip
+
+
+def policy_of(plan: Plan, namespace: str) -> dict:
+    (policy,) = in_namespace(plan, POLICY)[namespace]
+    return policy
+
+
+def ingress_from(plan: Plan, namespace: str) -> set[str]:
+    return {ns for rule in policy_of(plan, namespace)["spec"]["ingress"] for ns in selected_namespaces(rule["from"])}
+
+
+def egress_to(plan: Plan, namespace: str) -> set[str]:
+    return {ns for rule in policy_of(plan, namespace)["spec"]["egress"] for ns in selected_namespaces(rule["to"])}
+
+
+# --- per namespace, for every example tenant on both stacks --------------------------------------------------------
+
+
+def test_every_tenant_namespace_enforces_pod_security_restricted(stack: str) -> None:
+    for resource in of_type(example_plan(stack), NAMESPACE):
+        labels = resource.inputs["metadata"]["labels"]
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", (resource.name, mode)
+
+
+def test_every_tenant_namespace_has_its_quota_with_no_node_ports_or_load_balancers(stack: str) -> None:
+    plan = example_plan(stack)
+    settings = read_stack_file(PROJECT_DIR, stack).settings
+    tenants = {tenant.name: tenant for tenant in load_tenants(EXAMPLE_TENANTS)}
+    quotas = in_namespace(plan, QUOTA)
+    for namespace in tenant_namespaces(plan):
+        (quota,) = quotas[namespace]
+        tenant = tenants[namespace.rsplit("-", 1)[0]]
+        expected = settings.quota_for(tenant.spec.size, tenant.spec.quota)
+        hard = quota["spec"]["hard"]
+        assert hard["services.nodeports"] == hard["services.loadbalancers"] == "0"
+        assert (hard["requests.cpu"], hard["limits.cpu"]) == (expected.cpu, expected.cpu)
+        assert (hard["requests.memory"], hard["limits.memory"]) == (expected.memory, expected.memory)
+        assert (hard["requests.storage"], hard["pods"]) == (expected.storage, str(expected.pods))
+        for count in ("persistentvolumeclaims", "configmaps", "secrets", "services"):
+            assert int(hard[count]) > 0
+
+
+def test_payments_explicit_quota_overrides_its_size_on_each_stack(stack: str) -> None:
+    (quota,) = in_namespace(example_plan(stack), QUOTA)[f"payments-{'dev' if stack == 'dev' else 'prod'}"]
+    small = read_stack_file(PROJECT_DIR, stack).settings.sizes["small"]
+    hard = quota["spec"]["hard"]
+    assert (hard["requests.cpu"], hard["requests.memory"]) == ("6", "12Gi")
+    assert (hard["pods"], hard["requests.storage"]) == (str(small.pods), small.storage)
+
+
+def test_every_tenant_namespace_has_container_defaults_within_its_limits(stack: str) -> None:
+    plan = example_plan(stack)
+    limit_ranges = in_namespace(plan, LIMITS)
+    for namespace in tenant_namespaces(plan):
+        (limit_range,) = limit_ranges[namespace]
+        (container,) = [item for item in limit_range["spec"]["limits"] if item["type"] == "Container"]
+        for resource in ("cpu", "memory"):
+            request, limit = container["defaultRequest"][resource], container["default"][resource]
+            assert parse_quantity(request) <= parse_quantity(limit) <= parse_quantity(container["max"][resource])
+
+
+def test_a_tiny_quota_lowers_the_container_defaults(tmp_path: Path) -> None:
+    plan = plan_stack("prod", write_tenants(tmp_path, tiny={"quota": {"cpu": "250m", "memory": "256Mi"}}))
+    (limit_range,) = in_namespace(plan, LIMITS)["tiny-prod"]
+    container = limit_range["spec"]["limits"][0]
+    assert container["default"] == {"cpu": "250m", "memory": "256Mi"}
+    assert container["defaultRequest"] == {"cpu": "100m", "memory": "256Mi"}
+
+
+def test_every_tenant_namespace_is_fenced_by_a_policy_over_all_its_pods(stack: str) -> None:
+    plan = example_plan(stack)
+    for namespace in tenant_namespaces(plan):
+        spec = policy_of(plan, namespace)["spec"]
+        assert spec["podSelector"] == {}
+        assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
+        assert {"podSelector": {}} in spec["ingress"][0]["from"]
+        outside = [peer["ipBlock"] for rule in spec["egress"] for peer in rule["to"] if "ipBlock" in peer]
+        assert outside == [{"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}]
+
+
+EXPECTED_PEERS = {
+    # hr and payments name orders in allowFrom; payments has no test environment.
+    "dev": {
+        "orders-dev": (set(), {"hr-dev", "payments-dev"}),
+        "orders-test": (set(), {"hr-test"}),
+        "hr-dev": ({"orders-dev"}, set()),
+        "hr-test": ({"orders-test"}, set()),
+        "payments-dev": ({"orders-dev"}, set()),
+    },
+    "prod": {
+        "orders-prod": (set(), {"hr-prod", "payments-prod"}),
+        "hr-prod": ({"orders-prod"}, set()),
+        "payments-prod": ({"orders-prod"}, set()),
+    },
+}
+
+
+def test_example_tenants_reach_exactly_their_allowed_peers(stack: str) -> None:
+    plan = example_plan(stack)
+    for namespace, (callers, callees) in EXPECTED_PEERS[stack].items():
+        assert ingress_from(plan, namespace) == PLATFORM_NAMESPACES | callers, namespace
+        assert egress_to(plan, namespace) == callees, namespace
+
+
+def test_allow_from_opens_exactly_the_named_direction_and_environment(tmp_path: Path) -> None:
+    tenants = write_tenants(
+        tmp_path, shop={"network": {"allowFrom": ["web"]}}, web={}, bystander={}, late={"environments": ["prod"]}
+    )
+    dev, prod = plan_stack("dev", tenants), plan_stack("prod", tenants)
+    for plan, environment in ((dev, "dev"), (dev, "test"), (prod, "prod")):
+        assert ingress_from(plan, f"shop-{environment}") == PLATFORM_NAMESPACES | {f"web-{environment}"}
+        assert egress_to(plan, f"web-{environment}") == {f"shop-{environment}"}
+        assert egress_to(plan, f"shop-{environment}") == set()
+        assert ingress_from(plan, f"web-{environment}") == PLATFORM_NAMESPACES
+        assert ingress_from(plan, f"bystander-{environment}") == PLATFORM_NAMESPACES
+        assert egress_to(plan, f"bystander-{environment}") == set()
+
+
+def test_a_namespace_never_selects_another_tenants_pods_directly(stack: str) -> None:
+    for policy in of_type(example_plan(stack), POLICY):
+        for rule in [*policy.inputs["spec"]["ingress"], *policy.inputs["spec"]["egress"]]:
+            for peer in rule.get("from", rule.get("to", [])):
+                if "podSelector" in peer and "namespaceSelector" in peer:
+                    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+
+
+# --- RBAC ------------------------------------------------------------------------------------------------------
+
+
+def test_no_tenant_role_can_change_the_fence_or_use_wildcards(stack: str) -> None:
+    roles = of_type(example_plan(stack), ROLE)
+    assert roles
+    for role in roles:
+        for rule in role.inputs["rules"]:
+            assert "*" not in rule["apiGroups"] + rule["resources"] + rule["verbs"], role.name
+            if FENCE & set(rule["resources"]):
+                assert not WRITE_VERBS & set(rule["verbs"]), role.name
+            assert "rbac.authorization.k8s.io" not in rule["apiGroups"], role.name
+
+
+def test_tenant_subjects_are_bound_only_to_namespaced_roles_in_their_own_namespaces(stack: str) -> None:
+    plan = example_plan(stack)
+    tenants = {tenant.name: tenant for tenant in load_tenants(EXAMPLE_TENANTS)}
+    assert not [r for r in plan.resources if "ClusterRole" in r.type]
+    roles = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in of_type(plan, ROLE)}
+    for binding in of_type(plan, BINDING):
+        namespace = binding.inputs["metadata"]["namespace"]
+        tenant = tenants[binding.inputs["metadata"]["labels"]["imaas.io/tenant"]]
+        assert namespace.startswith(f"{tenant.name}-")
+        assert binding.inputs["roleRef"]["kind"] == "Role"
+        assert (namespace, binding.inputs["roleRef"]["name"]) in roles
+        for subject in binding.inputs["subjects"]:
+            if subject["kind"] == "Group":
+                assert subject["name"] in tenant.spec.access.developers + tenant.spec.access.viewers
+            else:
+                assert subject == {"kind": "ServiceAccount", "name": "argocd-deployer", "namespace": namespace}
+
+
+def _verbs(plan: Plan, namespace: str, role: str, resource: str) -> set[str]:
+    (found,) = [r for r in in_namespace(plan, ROLE)[namespace] if r["metadata"]["name"] == role]
+    return {verb for rule in found["rules"] if resource in rule["resources"] for verb in rule["verbs"]}
+
+
+def test_developers_edit_workloads_in_dev_and_test_and_only_view_in_prod() -> None:
+    dev, prod = example_plan("dev"), example_plan("prod")
+    for namespace in ("orders-dev", "orders-test"):
+        assert {"create", "update", "delete"} <= _verbs(dev, namespace, "tenant-developer", "deployments")
+    assert _verbs(prod, "orders-prod", "tenant-developer", "deployments") == {"get", "list", "watch"}
+    assert _verbs(prod, "orders-prod", "tenant-developer", "pods/exec") == set()
+    assert _verbs(prod, "orders-prod", "tenant-viewer", "secrets") == set()
+
+
+def test_groups_are_bound_to_their_roles_and_absent_groups_get_no_binding() -> None:
+    plan = example_plan("dev")
+    bindings = {(b["metadata"]["namespace"], b["metadata"]["name"]): b for b in
+                [r.inputs for r in of_type(plan, BINDING)]}  # fmt: skip
+    developers = bindings[("orders-dev", "tenant-developer")]
+    assert developers["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "orders-devs"}]
+    assert ("hr-dev", "tenant-viewer") not in bindings  # hr names no viewers
+
+
+def test_every_namespace_has_a_deployer_account_that_argo_cd_syncs_as(stack: str) -> None:
+    plan = example_plan(stack)
+    accounts = in_namespace(plan, ACCOUNT)
+    for namespace in tenant_namespaces(plan):
+        assert [a["metadata"]["name"] for a in accounts[namespace]] == ["argocd-deployer"]
+        assert {"create", "update", "delete"} <= _verbs(plan, namespace, "tenant-deployer", "deployments")
+        assert _verbs(plan, namespace, "tenant-deployer", "networkpolicies") == {"get", "list", "watch"}
+
+
+# --- the Argo CD project ------------------------------------------------------------------------------------------
+
+
+def projects(plan: Plan) -> dict[str, dict]:
+    return {resource.inputs["metadata"]["name"]: resource.inputs for resource in of_type(plan, PROJECT)}
+
+
+EXPECTED_REPOSITORIES = {
+    "orders": {"orders-order-sync", "orders-order-events"},
+    "payments": {"payments-card-gateway"},
+    "hr": {"hr-employee-sync"},  # payroll-export is retired
+}
+
+
+def test_each_project_is_fenced_to_its_tenant(stack: str) -> None:
+    plan = example_plan(stack)
+    by_tenant: dict[str, list[str]] = defaultdict(list)
+    for namespace in tenant_namespaces(plan):
+        by_tenant[namespace.rsplit("-", 1)[0]].append(namespace)
+    found = projects(plan)
+    assert set(found) == set(by_tenant)
+    for tenant, spec in ((name, project["spec"]) for name, project in found.items()):
+        assert found[tenant]["metadata"]["namespace"] == "argocd"
+        assert set(spec["sourceRepos"]) == {
+            f"https://github.com/example-org/{repository}.git" for repository in EXPECTED_REPOSITORIES[tenant]
+        }
+        assert sorted(d["namespace"] for d in spec["destinations"]) == sorted(by_tenant[tenant])
+        assert {d["server"] for d in spec["destinations"]} == {SERVER}
+        assert spec["clusterResourceWhitelist"] == []
+        assert {(k["group"], k["kind"]) for k in spec["namespaceResourceBlacklist"]} >= {
+            ("", "ResourceQuota"), ("", "LimitRange"), ("networking.k8s.io", "NetworkPolicy"),
+            ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"),
+        }  # fmt: skip
+        assert spec["orphanedResources"] == {"warn": True}
+        assert spec["destinationServiceAccounts"] == [
+            {"server": SERVER, "namespace": d["namespace"], "defaultServiceAccount": "argocd-deployer"}
+            for d in spec["destinations"]
+        ]
+        for role in spec["roles"]:
+            for policy in role["policies"]:
+                assert policy.split(", ")[1] == f"proj:{tenant}:{role['name']}"
+                assert policy.split(", ")[4] == f"{tenant}/*"
+                assert policy.split(", ")[3] in ("get", "sync")
+
+
+def test_tenants_sharing_a_prefix_cannot_reach_each_others_repositories_or_namespaces(tmp_path: Path) -> None:
+    tenants = write_tenants(
+        tmp_path,
+        ab={"services": [{"name": "api"}]},
+        ab_c={"services": [{"name": "api"}]},
+    )
+    for stack in ("dev", "prod"):
+        plan = plan_stack(stack, tenants)
+        found = projects(plan)
+        own = {
+            name: {
+                "repos": set(project["spec"]["sourceRepos"]),
+                "namespaces": {d["namespace"] for d in project["spec"]["destinations"]},
+            }
+            for name, project in found.items()
+        }
+        for name, other in (("ab", "ab-c"), ("ab-c", "ab")):
+            for pattern in own[name]["repos"]:
+                assert not any(fnmatchcase(repo, pattern) for repo in own[other]["repos"]), (name, pattern)
+            assert not own[name]["namespaces"] & own[other]["namespaces"]
+            for namespace in own[name]["namespaces"]:
+                assert not (ingress_from(plan, namespace) | egress_to(plan, namespace)) & own[other]["namespaces"]
+
+
+def test_a_tenant_without_environments_here_has_no_project_here(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path, early={"environments": ["dev", "test"], "services": [{"name": "api"}]})
+    assert "early" in projects(plan_stack("dev", tenants))
+    assert projects(plan_stack("prod", tenants)) == {}
+
+
+def test_a_retired_tenant_keeps_its_namespaces_and_fence_but_no_sources(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path, old={"lifecycle": "retired", "services": [{"name": "api"}]})
+    plan = plan_stack("prod", tenants)
+    assert tenant_namespaces(plan) == ["old-prod"]
+    for type_ in (QUOTA, LIMITS, POLICY):
+        assert len(in_namespace(plan, type_)["old-prod"]) == 1
+    assert projects(plan)["old"]["spec"]["sourceRepos"] == []
+
+
+@pytest.mark.parametrize("type_", [NAMESPACE, QUOTA, LIMITS, POLICY, ROLE, BINDING, ACCOUNT, PROJECT])
+def test_every_tenant_object_carries_the_tenant_labels(type_: str) -> None:
+    for resource in of_type(example_plan("dev"), type_):
+        labels = resource.inputs["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+        assert labels["imaas.io/tenant"] in EXPECTED_REPOSITORIES
+        if type_ != PROJECT:
+            assert labels["imaas.io/environment"] in ("dev", "test")
+
+
+def _children(plan: Plan, resource: PlannedResource) -> list[PlannedResource]:
+    return [r for r in plan.resources if r.parent == resource.urn]
+
+
+def test_everything_in_a_namespace_waits_for_the_namespace(stack: str) -> None:
+    plan = example_plan(stack)
+    for environment in of_type(plan, "imaas:tenant:Environment"):
+        children = _children(plan, environment)
+        (namespace,) = [child for child in children if child.type == NAMESPACE]
+        assert all(namespace.urn in child.dependsOn for child in children if child is not namespace)
