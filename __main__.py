@@ -5,10 +5,21 @@ from pathlib import Path
 from components.platform import Platform, PlatformArgs
 from imaas.program_inputs import read_program_inputs
 
+PROJECT_DIR = Path(__file__).resolve().parent
+
 
 def main() -> None:
-    inputs = read_program_inputs(Path(__file__).resolve().parent)
-    Platform("imaas", PlatformArgs(settings=inputs.settings, tenants=inputs.tenants, github_owner=inputs.github_owner))
+    inputs = read_program_inputs(PROJECT_DIR)
+    Platform(
+        "imaas",
+        PlatformArgs(
+            settings=inputs.settings,
+            tenants=inputs.tenants,
+            github_owner=inputs.github_owner,
+            aws_region=inputs.aws_region,
+            template_dir=PROJECT_DIR / "templates" / "service",
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.network_isolation import declare_network_policy
+from components.safety import kept
 from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
 from imaas import isolation, naming
@@ -44,9 +45,7 @@ class TenantEnvironment(pulumi.ComponentResource):
                 labels={**labels, **isolation.pod_security_labels()},
                 annotations=annotations,
             ),
-            # Retained rather than protected: dropping a tenant from the program must leave its workloads and
-            # data in place without wedging every later `pulumi up` on a protected delete.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            opts=kept(pulumi.ResourceOptions(parent=self)),
         )
         # Everything else lives in the namespace, so it waits for it.
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])

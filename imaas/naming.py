@@ -7,6 +7,7 @@ from imaas.tenant import Tenant
 TENANT_LABEL = "imaas.io/tenant"
 ENVIRONMENT_LABEL = "imaas.io/environment"
 COST_CENTER_LABEL = "imaas.io/cost-center"
+SERVICE_LABEL = "imaas.io/service"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 
 RESERVED_TENANT_NAMES = frozenset({"default", "argocd", "observability", "imaas", "platform"})
@@ -37,14 +38,37 @@ def application(tenant: str, service: str, environment: str) -> str:
     return f"{tenant}-{service}-{environment}"
 
 
-def labels(tenant: Tenant, environment: str | None = None) -> dict[str, str]:
-    """The labels every Kubernetes object of a tenant carries."""
-    result = {TENANT_LABEL: tenant.name, MANAGED_BY_LABEL: "pulumi"}
-    if environment:
-        result[ENVIRONMENT_LABEL] = environment
-    if tenant.metadata.cost_center:
-        result[COST_CENTER_LABEL] = tenant.metadata.cost_center
-    return result
+def ci_role(tenant: str) -> str:
+    return f"imaas-ci-{tenant}"
+
+
+def branch(environment: str) -> str:
+    """The service repository branch that environment `environment` is delivered from."""
+    return environment
+
+
+def service_branches(environments: list[str]) -> list[str]:
+    """A service repository's branches: dev, where every change starts and CI builds, then its environments'."""
+    return list(dict.fromkeys(["dev", *map(branch, environments)]))
+
+
+def deploy_path(environment: str) -> str:
+    """Where, in a service repository, Argo CD reads environment `environment`'s manifests."""
+    return f"deploy/overlays/{environment}"
+
+
+def labels(tenant: Tenant, environment: str | None = None, service: str | None = None) -> dict[str, str]:
+    """The labels every Kubernetes object of a tenant carries, and the tags of its AWS resources."""
+    optional = {
+        ENVIRONMENT_LABEL: environment,
+        SERVICE_LABEL: service,
+        COST_CENTER_LABEL: tenant.metadata.cost_center,
+    }
+    return {
+        TENANT_LABEL: tenant.name,
+        MANAGED_BY_LABEL: "pulumi",
+        **{key: value for key, value in optional.items() if value},
+    }
 
 
 def repository_url(owner: str, tenant: str, service: str) -> str:

@@ -15,6 +15,7 @@ from imaas.stack_file import settings_from_config
 from imaas.tenant import Tenant
 
 GITHUB_OWNER_KEY = "github:owner"
+AWS_REGION_KEY = "aws:region"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ProgramInputs:
     tenants: list[Tenant]
     """Every valid tenant, including those another stack's `tenantSelector` picks."""
     github_owner: str
+    aws_region: str
 
 
 def read_program_inputs(project_dir: Path) -> ProgramInputs:
@@ -33,10 +35,10 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
     stack = pulumi.get_stack()
     try:
         settings = settings_from_config(config, stack)
-        github_owner = config.get(GITHUB_OWNER_KEY)
-        if not github_owner:
-            raise InputError([Problem(f"Pulumi.{stack}.yaml", field=GITHUB_OWNER_KEY, message="is required")])
+        missing = [key for key in (GITHUB_OWNER_KEY, AWS_REGION_KEY) if not config.get(key)]
+        if missing:
+            raise InputError([Problem(f"Pulumi.{stack}.yaml", field=key, message="is required") for key in missing])
         tenants = load_tenants(project_dir / settings.tenants_dir, settings)
     except InputError as err:
         raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
-    return ProgramInputs(settings, tenants, github_owner)
+    return ProgramInputs(settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY])

@@ -65,6 +65,11 @@ class ObservabilitySettings(InputModel):
     namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
 
 
+class ImageRetention(InputModel):
+    keep: Annotated[int, Field(ge=1, le=10_000)] = Field(100, description="Tagged images kept per repository.")
+    untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
+
+
 class StackSettings(InputModel):
     environments: Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)] = Field(
         description="Environments hosted by this stack's cluster."
@@ -92,6 +97,13 @@ class StackSettings(InputModel):
     ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
         default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."
     )
+    template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
+        "imaas-service-template", description="The platform's service template repository."
+    )
+    github_oidc_provider_arn: (
+        Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")] | None
+    ) = Field(None, description="An existing GitHub OIDC provider in IAM; by default the owning stack creates one.")
+    image_retention: ImageRetention = Field(default_factory=ImageRetention)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."

@@ -50,11 +50,25 @@ class PlaceholderMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         self._current.inputs = args.inputs
         resource_id = f"{args.name}-id" if args.custom else None
-        outputs = dict(args.inputs)
-        if args.typ.startswith("aws:"):
-            service = args.typ.split(":")[1].split("/")[0]
-            outputs.setdefault("arn", f"arn:aws:{service}:{self.region}:{PLACEHOLDER_ACCOUNT}:{args.name}")
-        return resource_id, outputs
+        return resource_id, {**args.inputs, **self._outputs(args.typ, args.inputs.get("name", args.name))}
+
+    def _outputs(self, type_: str, name: str) -> dict[str, Any]:
+        """The provider-computed outputs the program reads, shaped like the real ones."""
+        account, region = PLACEHOLDER_ACCOUNT, self.region
+        if type_ == "aws:ecr/repository:Repository":
+            return {
+                "arn": f"arn:aws:ecr:{region}:{account}:repository/{name}",
+                "repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{name}",
+                "registryId": account,
+            }
+        if type_ == "aws:iam/role:Role":
+            return {"arn": f"arn:aws:iam::{account}:role/{name}", "name": name}
+        if type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            return {"arn": f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"}
+        if type_.startswith("aws:"):
+            service = type_.split(":")[1].split("/")[0]
+            return {"arn": f"arn:aws:{service}:{region}:{account}:{name}"}
+        return {}
 
     def last_inputs(self) -> dict[str, Any]:
         """The inputs of the resource this thread registered last."""
@@ -81,7 +95,6 @@ class RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)
         if request.type == STACK_TYPE:
             return response
-        implicit = {urn for dependencies in request.propertyDependencies.values() for urn in dependencies.urns}
         resource = PlannedResource(
             urn=response.urn,
             type=request.type,
@@ -91,7 +104,7 @@ class RecordingMonitor(MockMonitor):
             inputs=_whole_numbers(self.placeholders.last_inputs()),
             protect=request.protect,
             retainOnDelete=request.retainOnDelete,
-            dependsOn=sorted(set(request.dependencies) - implicit),
+            dependsOn=sorted(set(request.dependencies)),
         )
         self.recorded.append(resource)
         if self.on_resource:

@@ -1,0 +1,130 @@
+"""What all tenants' delivery shares, declared once by the stack that owns global resources: the GitHub OIDC
+provider in IAM, the service template repository, and the organisation rules that protect every service
+repository's test and prod branches (one rule for all repositories instead of one per repository)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_github as github
+
+from components.safety import kept
+from imaas import delivery, naming
+from imaas.settings import StackSettings
+from imaas.tenant import Tenant
+
+TEMPLATE_BRANCH = "dev"
+
+
+@dataclass(frozen=True)
+class FoundationArgs:
+    settings: StackSettings
+    tenants: list[Tenant]
+    """The tenants this stack manages."""
+    template_dir: Path
+
+
+def template_files(directory: Path) -> dict[str, str]:
+    """The template repository's content: every file under `directory`, by its path there."""
+    return {
+        path.relative_to(directory).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+def service_repositories(tenants: list[Tenant]) -> list[str]:
+    return [naming.github_repository(t.name, s.name) for t in tenants for s in t.active_services()]
+
+
+class DeliveryFoundation(pulumi.ComponentResource):
+    oidc_provider_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("imaas:index:DeliveryFoundation", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        if settings.github_oidc_provider_arn:
+            self.oidc_provider_arn = pulumi.Output.from_input(settings.github_oidc_provider_arn)
+        else:
+            self.oidc_provider_arn = aws.iam.OpenIdConnectProvider(
+                "github-actions",
+                url=delivery.GITHUB_OIDC_URL,
+                client_id_lists=[delivery.STS_AUDIENCE],
+                opts=child,
+            ).arn
+        self._declare_template(settings.template_repository, template_files(args.template_dir), child)
+        repositories = service_repositories(args.tenants)
+        if repositories:
+            self._declare_branch_rules(repositories, child)
+        self.register_outputs({"oidcProviderArn": self.oidc_provider_arn, "serviceRepositories": len(repositories)})
+
+    def _declare_template(self, name: str, files: dict[str, str], opts: pulumi.ResourceOptions) -> None:
+        template = github.Repository(
+            name,
+            name=name,
+            description="IMaaS service template: WSO2 Micro Integrator project, image build, deploy manifests",
+            visibility="private",
+            is_template=True,
+            auto_init=True,
+            has_issues=False,
+            has_wiki=False,
+            has_projects=False,
+            archive_on_destroy=True,
+            opts=kept(opts),
+        )
+        # Repositories made from a template start with its default branch only: dev, where delivery starts.
+        default = github.BranchDefault(
+            f"{name}-default-branch",
+            repository=template.name,
+            branch=TEMPLATE_BRANCH,
+            rename=True,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[template])),
+        )
+        for path, content in files.items():
+            github.RepositoryFile(
+                f"{name}/{path}",
+                repository=template.name,
+                branch=TEMPLATE_BRANCH,
+                file=path,
+                content=content,
+                commit_message=f"Update {path} from the IMaaS platform",
+                overwrite_on_create=True,
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[default])),
+            )
+
+    def _declare_branch_rules(self, repositories: list[str], opts: pulumi.ResourceOptions) -> None:
+        rules = {
+            # A production release is a reviewed merge: pull request, one fresh approval, no force push, no deletion.
+            "prod": github.OrganizationRulesetRulesArgs(
+                deletion=True,
+                non_fast_forward=True,
+                pull_request=github.OrganizationRulesetRulesPullRequestArgs(
+                    required_approving_review_count=1,
+                    dismiss_stale_reviews_on_push=True,
+                    require_last_push_approval=True,
+                ),
+            ),
+            # Test is promoted to by merging too, but without a required review.
+            "test": github.OrganizationRulesetRulesArgs(deletion=True, non_fast_forward=True),
+        }
+        for branch, branch_rules in rules.items():
+            github.OrganizationRuleset(
+                f"imaas-{branch}-branches",
+                name=f"imaas-{branch}-branches",
+                target="branch",
+                enforcement="active",
+                conditions=github.OrganizationRulesetConditionsArgs(
+                    ref_name=github.OrganizationRulesetConditionsRefNameArgs(
+                        includes=[f"refs/heads/{naming.branch(branch)}"], excludes=[]
+                    ),
+                    repository_name=github.OrganizationRulesetConditionsRepositoryNameArgs(
+                        includes=repositories, excludes=[]
+                    ),
+                ),
+                rules=branch_rules,
+                opts=opts,
+            )

@@ -1,0 +1,72 @@
+"""Everything one tenant service has on one stack: its registry and repository (on the stack that owns global
+resources) and its Argo CD Applications (for each environment the stack hosts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_github as github
+
+from components.delivery_context import DeliveryContext
+from components.service_applications import ApplicationsArgs, declare_applications
+from components.service_registry import RegistryArgs, declare_registry
+from components.service_repository import RepositoryArgs, declare_repository
+from imaas.settings import StackSettings
+from imaas.tenant import Service, Tenant
+
+
+@dataclass(frozen=True)
+class ServiceArgs:
+    tenant: Tenant
+    service: Service
+    settings: StackSettings
+    context: DeliveryContext
+    team: github.Team | None
+    """The tenant's GitHub team, on the stack that owns global resources (which declares the service's
+    repository and registry), and only there."""
+    ci_role: aws.iam.Role | None
+    """The tenant's CI role, when it has active services, on the stack that owns global resources."""
+
+
+class ServiceResources(pulumi.ComponentResource):
+    registry: aws.ecr.Repository | None
+
+    def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("imaas:index:Service", name, None, opts)
+        tenant, service, settings, context = args.tenant, args.service, args.settings, args.context
+        child = pulumi.ResourceOptions(parent=self)
+        self.active = service in tenant.active_services()
+        push_role_arn = args.ci_role.arn if self.active and args.ci_role else None
+        self.registry = None
+        if args.team is not None and context.globals is not None:
+            self.registry = declare_registry(
+                RegistryArgs(tenant=tenant, service=service, settings=settings, push_role_arn=push_role_arn), child
+            )
+            declare_repository(
+                RepositoryArgs(
+                    tenant=tenant,
+                    service=service,
+                    github_owner=context.github_owner,
+                    template_repository=settings.template_repository,
+                    team_id=args.team.id,
+                    region=context.globals.aws_region,
+                    registry_url=self.registry.repository_url,
+                    ci_role_arn=push_role_arn,
+                ),
+                child,
+            )
+        hosted = [env for env in tenant.service_environments(service) if env in settings.environments]
+        if self.active:
+            declare_applications(
+                ApplicationsArgs(
+                    tenant=tenant,
+                    service=service,
+                    environments=hosted,
+                    settings=settings,
+                    github_owner=context.github_owner,
+                ),
+                child,
+            )
+        self.register_outputs({"environments": hosted if self.active else []})

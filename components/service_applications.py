@@ -1,0 +1,78 @@
+"""A service's Argo CD Applications: one per environment this stack hosts, following that environment's branch
+into the tenant's namespace, inside the tenant's project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from imaas import naming
+from imaas.settings import StackSettings
+from imaas.tenant import Service, Tenant
+
+# Deleting an Application (retiring its service) deletes what it deployed, instead of orphaning running pods.
+CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+
+
+@dataclass(frozen=True)
+class ApplicationsArgs:
+    tenant: Tenant
+    service: Service
+    environments: list[str]
+    settings: StackSettings
+    github_owner: str
+
+
+def application_spec(args: ApplicationsArgs, environment: str) -> dict[str, object]:
+    tenant, service = args.tenant, args.service
+    return {
+        "project": naming.app_project(tenant.name),
+        "source": {
+            "repoURL": naming.repository_url(args.github_owner, tenant.name, service.name),
+            "targetRevision": naming.branch(environment),
+            "path": naming.deploy_path(environment),
+            # Every service is made from one template: the prefix and label keep two services of a tenant, which
+            # share its namespace, from claiming each other's objects.
+            "kustomize": {
+                "namePrefix": f"{service.name}-",
+                "commonLabels": {naming.SERVICE_LABEL: service.name},
+            },
+        },
+        "destination": {
+            "server": args.settings.cluster_server,
+            "namespace": naming.namespace(tenant.name, environment),
+        },
+        "syncPolicy": {
+            "automated": {"prune": True, "selfHeal": True},
+            # The platform owns the namespace: an Application must never create or change it.
+            "syncOptions": ["CreateNamespace=false", "PrunePropagationPolicy=foreground"],
+            "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
+        },
+        "revisionHistoryLimit": 10,
+    }
+
+
+def declare_applications(
+    args: ApplicationsArgs, opts: pulumi.ResourceOptions
+) -> list[k8s.apiextensions.CustomResource]:
+    applications = []
+    for environment in args.environments:
+        name = naming.application(args.tenant.name, args.service.name, environment)
+        applications.append(
+            k8s.apiextensions.CustomResource(
+                name,
+                api_version="argoproj.io/v1alpha1",
+                kind="Application",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=name,
+                    namespace=args.settings.argocd_namespace,
+                    labels=naming.labels(args.tenant, environment, args.service.name),
+                    finalizers=[CASCADE_FINALIZER],
+                ),
+                spec=application_spec(args, environment),
+                opts=opts,
+            )
+        )
+    return applications

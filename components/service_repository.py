@@ -1,0 +1,89 @@
+"""A service's GitHub repository, created from the platform's template: branches for its environments with dev
+as default, the tenant team's access, and the CI settings its workflow reads. Archived, never deleted."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_github as github
+
+from components.safety import kept
+from imaas import naming
+from imaas.tenant import Service, Tenant
+
+SERVICE_VARIABLE = "IMAAS_SERVICE"
+
+
+@dataclass(frozen=True)
+class RepositoryArgs:
+    tenant: Tenant
+    service: Service
+    github_owner: str
+    template_repository: str
+    team_id: pulumi.Input[str]
+    region: str
+    registry_url: pulumi.Input[str]
+    """`<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`."""
+    ci_role_arn: pulumi.Input[str] | None
+
+
+def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> github.Repository:
+    tenant, service = args.tenant, args.service
+    name = naming.github_repository(tenant.name, service.name)
+    active = service in tenant.active_services()
+    repository = github.Repository(
+        name,
+        name=name,
+        description=service.description or f"{tenant.name} integration service {service.name}",
+        visibility=service.visibility,
+        template=github.RepositoryTemplateArgs(owner=args.github_owner, repository=args.template_repository),
+        archived=not active,
+        archive_on_destroy=True,
+        has_issues=True,
+        has_wiki=False,
+        has_projects=False,
+        allow_merge_commit=True,
+        allow_squash_merge=True,
+        allow_rebase_merge=False,
+        delete_branch_on_merge=True,
+        vulnerability_alerts=True,
+        topics=["imaas", f"imaas-{tenant.name}"],
+        # A repository holds a team's work: removing it from a file leaves it on GitHub.
+        opts=kept(opts),
+    )
+    inside = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[repository]))
+    if not active:
+        return repository
+    # The template's default branch is dev, so the new repository starts with it; the others branch from it.
+    for branch in naming.service_branches(tenant.service_environments(service))[1:]:
+        github.Branch(f"{name}-{branch}", repository=repository.name, branch=branch, source_branch="dev", opts=inside)
+    github.RepositoryCollaborators(
+        f"{name}-access",
+        repository=repository.name,
+        teams=[github.RepositoryCollaboratorsTeamArgs(team_id=args.team_id, permission="push")],
+        users=[
+            github.RepositoryCollaboratorsUserArgs(username=login, permission="admin")
+            for login in tenant.spec.team.maintainers
+        ],
+        opts=inside,
+    )
+    github.ActionsVariable(
+        f"{name}-ci",
+        repository=repository.name,
+        variable_name=SERVICE_VARIABLE,
+        value=pulumi.Output.all(args.registry_url, args.ci_role_arn).apply(
+            lambda values: json.dumps(
+                {
+                    "region": args.region,
+                    "registry": values[0].split("/", 1)[0],
+                    "repository": naming.ecr_repository(tenant.name, service.name),
+                    "role": values[1],
+                },
+                sort_keys=True,
+            )
+        ),
+        opts=inside,
+    )
+    return repository

@@ -1,0 +1,297 @@
+"""Service delivery (DESIGN sections 3, 4 and 6): GitHub team and repositories from the template, ECR
+repositories, the tenants' CI roles, branch rules, and Argo CD Applications per environment."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import pytest
+from crd_schemas import validate_custom
+from planning import PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
+
+from imaas.plan.record import Plan, PlannedResource
+
+TEAM = "github:index/team:Team"
+MEMBERS = "github:index/teamMembers:TeamMembers"
+REPOSITORY = "github:index/repository:Repository"
+BRANCH = "github:index/branch:Branch"
+COLLABORATORS = "github:index/repositoryCollaborators:RepositoryCollaborators"
+VARIABLE = "github:index/actionsVariable:ActionsVariable"
+RULESET = "github:index/organizationRuleset:OrganizationRuleset"
+FILE = "github:index/repositoryFile:RepositoryFile"
+ECR = "aws:ecr/repository:Repository"
+LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
+ACCOUNT = "123456789012"
+GLOBAL_PREFIXES = ("github:", "aws:", "pulumi:providers:github", "pulumi:providers:aws")
+
+ACTIVE_SERVICES = {
+    "orders": {"order-sync": ["dev", "test", "prod"], "order-events": ["dev", "test"]},
+    "payments": {"card-gateway": ["dev", "prod"]},
+    "hr": {"employee-sync": ["dev", "test", "prod"]},
+}
+RETIRED_SERVICES = {"hr": ["payroll-export"]}
+
+
+def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
+    return {resource.name: resource for resource in of_type(plan, type_)}
+
+
+# --- global resources -------------------------------------------------------------------------------------------
+
+
+def test_only_the_stack_that_owns_global_resources_declares_them() -> None:
+    assert [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)] == []
+    dev_types = {r.type for r in example_plan("dev").resources}
+    assert {TEAM, REPOSITORY, ECR, ROLE, OIDC, RULESET} <= dev_types
+
+
+def test_the_two_stacks_together_declare_every_global_resource_exactly_once() -> None:
+    declared = Counter(
+        (r.type, r.name)
+        for stack in ("dev", "prod")
+        for r in example_plan(stack).resources
+        if r.type.startswith(GLOBAL_PREFIXES)
+    )
+    assert declared and set(declared.values()) == {1}
+    services = sum(len(s) for s in ACTIVE_SERVICES.values()) + sum(len(s) for s in RETIRED_SERVICES.values())
+    assert Counter(type_ for type_, _ in declared)[ECR] == services
+    assert Counter(type_ for type_, _ in declared)[REPOSITORY] == services + 1  # and the template
+
+
+def test_each_tenant_has_its_team_with_maintainers_and_members() -> None:
+    plan = example_plan("dev")
+    assert set(named(plan, TEAM)) == set(ACTIVE_SERVICES)
+    members = {m["username"]: m["role"] for m in named(plan, MEMBERS)["orders-members"].inputs["members"]}
+    assert members == {"alice": "maintainer", "bob": "member", "carol": "member"}
+
+
+def test_the_template_repository_carries_the_service_template() -> None:
+    plan = example_plan("dev")
+    template = named(plan, REPOSITORY)["imaas-service-template"].inputs
+    assert template["isTemplate"] is True
+    template_dir = PROJECT_DIR / "templates" / "service"
+    expected = {p.relative_to(template_dir).as_posix(): p.read_text() for p in template_dir.rglob("*") if p.is_file()}
+    files = {f.inputs["file"]: f.inputs for f in of_type(plan, FILE)}
+    assert set(files) == set(expected) and files
+    for path, inputs in files.items():
+        assert (inputs["content"], inputs["branch"], inputs["repository"]) == (
+            expected[path],
+            "dev",
+            "imaas-service-template",
+        )
+
+
+def test_service_repositories_come_from_the_template_and_are_archived_never_deleted() -> None:
+    plan = example_plan("dev")
+    repositories = named(plan, REPOSITORY)
+    for tenant, services in ACTIVE_SERVICES.items():
+        for service in services:
+            repository = repositories[f"{tenant}-{service}"]
+            assert repository.inputs["template"] == {"owner": "example-org", "repository": "imaas-service-template"}
+            assert repository.inputs["archived"] is False
+            assert repository.inputs["archiveOnDestroy"] is True
+            assert repository.retainOnDelete or repository.protect
+    assert repositories["hr-employee-sync"].inputs["visibility"] == "internal"
+    assert repositories["orders-order-sync"].inputs["visibility"] == "private"
+    assert repositories["hr-payroll-export"].inputs["archived"] is True
+
+
+def test_service_repositories_have_a_branch_per_environment_from_dev() -> None:
+    branches = {(b.inputs["repository"], b.inputs["branch"]): b.inputs for b in of_type(example_plan("dev"), BRANCH)}
+    expected = {
+        (f"{tenant}-{service}", env)
+        for tenant, services in ACTIVE_SERVICES.items()
+        for service, envs in services.items()
+        for env in envs
+        if env != "dev"
+    }
+    assert set(branches) == expected
+    assert {inputs["sourceBranch"] for inputs in branches.values()} == {"dev"}
+
+
+def test_the_team_writes_and_maintainers_administer_each_active_repository() -> None:
+    collaborators = named(example_plan("dev"), COLLABORATORS)
+    orders = collaborators["orders-order-sync-access"].inputs
+    assert orders["teams"] == [{"teamId": "orders-id", "permission": "push"}]
+    assert orders["users"] == [{"username": "alice", "permission": "admin"}]
+    assert "hr-payroll-export-access" not in collaborators
+
+
+def test_each_active_repository_tells_its_ci_where_to_push() -> None:
+    variable = named(example_plan("dev"), VARIABLE)["payments-card-gateway-ci"].inputs
+    assert variable["variableName"] == "IMAAS_SERVICE"
+    assert json.loads(variable["value"]) == {
+        "region": "eu-west-1",
+        "registry": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com",
+        "repository": "payments/card-gateway",
+        "role": f"arn:aws:iam::{ACCOUNT}:role/imaas-ci-payments",
+    }
+
+
+def test_prod_branches_need_a_reviewed_pull_request_and_test_branches_are_protected_lightly() -> None:
+    rulesets = named(example_plan("dev"), RULESET)
+    active = sorted(f"{t}-{s}" for t, services in ACTIVE_SERVICES.items() for s in services)
+    prod, test = rulesets["imaas-prod-branches"].inputs, rulesets["imaas-test-branches"].inputs
+    for ruleset, branch in ((prod, "prod"), (test, "test")):
+        assert ruleset["enforcement"] == "active"
+        assert ruleset["conditions"]["refName"]["includes"] == [f"refs/heads/{branch}"]
+        assert sorted(ruleset["conditions"]["repositoryName"]["includes"]) == active
+        assert ruleset["rules"]["deletion"] is True and ruleset["rules"]["nonFastForward"] is True
+        assert "bypassActors" not in ruleset
+    assert prod["rules"]["pullRequest"]["requiredApprovingReviewCount"] >= 1
+    assert "pullRequest" not in test["rules"]
+
+
+# --- registries ----------------------------------------------------------------------------------------------------
+
+
+def test_registries_are_immutable_scanned_encrypted_and_never_deleted() -> None:
+    registries = named(example_plan("dev"), ECR)
+    assert len(registries) == 5
+    for name, registry in registries.items():
+        assert registry.inputs["name"] == name
+        assert registry.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert registry.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+        assert registry.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
+        assert registry.inputs["forceDelete"] is False
+        assert registry.retainOnDelete or registry.protect
+
+
+def test_image_retention_expires_untagged_images_then_keeps_the_newest() -> None:
+    policy = json.loads(named(example_plan("dev"), LIFECYCLE)["orders/order-sync-retention"].inputs["policy"])
+    rules = policy["rules"]
+    assert [rule["rulePriority"] for rule in rules] == sorted(rule["rulePriority"] for rule in rules)
+    assert rules[0]["selection"]["tagStatus"] == "untagged"
+    assert rules[0]["selection"]["countType"] == "sinceImagePushed"
+    assert rules[-1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100}
+
+
+def test_registry_policy_lets_the_tenants_ci_push_and_the_clusters_pull(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path, shop={"services": [{"name": "api"}]})
+    plan = plan_stack("dev", tenants, ecrPullPrincipals=["210987654321"])
+    statements = {s["Sid"]: s for s in json.loads(named(plan, ECR_POLICY)["shop/api-access"].inputs["policy"])["Statement"]}
+    assert statements["TenantCiPush"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/imaas-ci-shop"}
+    assert "ecr:PutImage" in statements["TenantCiPush"]["Action"]
+    assert statements["ClusterPull"]["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}
+    assert "ecr:PutImage" not in statements["ClusterPull"]["Action"]
+
+
+# --- CI identity ---------------------------------------------------------------------------------------------------
+
+
+def trust_condition(plan: Plan, tenant: str) -> dict:
+    (statement,) = json.loads(named(plan, ROLE)[f"imaas-ci-{tenant}"].inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {
+        "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    }
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert set(statement["Condition"]) == {"StringEquals"}
+    return statement["Condition"]["StringEquals"]
+
+
+def test_ci_roles_trust_exactly_their_tenants_repositories_and_branches() -> None:
+    plan = example_plan("dev")
+    for tenant, services in ACTIVE_SERVICES.items():
+        condition = trust_condition(plan, tenant)
+        assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        assert sorted(condition["token.actions.githubusercontent.com:sub"]) == sorted(
+            f"repo:example-org/{tenant}-{service}:ref:refs/heads/{env}"
+            for service, envs in services.items()
+            for env in dict.fromkeys(["dev", *envs])
+        )
+
+
+def test_a_tenants_trust_admits_no_repository_of_a_tenant_sharing_its_prefix(tmp_path: Path) -> None:
+    tenants = write_tenants(
+        tmp_path, ab={"services": [{"name": "api"}, {"name": "web"}]}, ab_c={"services": [{"name": "api"}]}
+    )
+    plan = plan_stack("dev", tenants)
+    subjects = {t: trust_condition(plan, t)["token.actions.githubusercontent.com:sub"] for t in ("ab", "ab-c")}
+    for tenant, other in (("ab", "ab-c"), ("ab-c", "ab")):
+        for value in subjects[tenant]:
+            assert not any(fnmatchcase(theirs, value) for theirs in subjects[other]), (tenant, value)
+            assert value.startswith(f"repo:example-org/{tenant}-")
+
+
+def test_ci_roles_push_only_to_their_tenants_registries() -> None:
+    plan = example_plan("dev")
+    for tenant, services in ACTIVE_SERVICES.items():
+        policy = json.loads(named(plan, ROLE_POLICY)[f"imaas-ci-{tenant}-push"].inputs["policy"])
+        login, push = policy["Statement"]
+        assert (login["Action"], login["Resource"]) == ("ecr:GetAuthorizationToken", "*")
+        assert sorted(push["Resource"]) == sorted(
+            f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{tenant}/{service}" for service in services
+        )
+        assert not [action for action in push["Action"] if "*" in action or action.startswith("iam:")]
+
+
+# --- Argo CD Applications -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_active_service_has_an_application_per_hosted_environment(stack: str) -> None:
+    hosted = {"dev": {"dev", "test"}, "prod": {"prod"}}[stack]
+    applications = named(example_plan(stack), APPLICATION)
+    expected = {
+        f"{t}-{s}-{env}": (t, s, env)
+        for t, services in ACTIVE_SERVICES.items()
+        for s, envs in services.items()
+        for env in envs
+        if env in hosted
+    }
+    assert set(applications) == set(expected)
+    for name, (tenant, service, env) in expected.items():
+        inputs = applications[name].inputs
+        validate_custom(inputs)
+        spec = inputs["spec"]
+        assert inputs["metadata"]["namespace"] == "argocd"
+        assert inputs["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+        assert spec["project"] == tenant
+        assert spec["source"] == {
+            "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",
+            "targetRevision": env,
+            "path": f"deploy/overlays/{env}",
+            "kustomize": {"namePrefix": f"{service}-", "commonLabels": {"imaas.io/service": service}},
+        }
+        assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": f"{tenant}-{env}"}
+        assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert spec["syncPolicy"]["retry"]["limit"] > 0
+        assert "CreateNamespace=false" in spec["syncPolicy"]["syncOptions"]
+
+
+def test_a_retired_service_has_no_applications_and_an_archived_repository() -> None:
+    for stack in ("dev", "prod"):
+        assert not [a for a in of_type(example_plan(stack), APPLICATION) if "payroll-export" in a.name]
+    plan = example_plan("dev")
+    assert named(plan, REPOSITORY)["hr-payroll-export"].inputs["archived"] is True
+    assert "hr/payroll-export" in named(plan, ECR)  # its images are kept
+
+
+def test_a_retired_tenant_has_no_applications_no_ci_role_and_keeps_its_repositories(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path, old={"lifecycle": "retired", "services": [{"name": "api"}]})
+    dev, prod = plan_stack("dev", tenants), plan_stack("prod", tenants)
+    assert of_type(dev, APPLICATION) == of_type(prod, APPLICATION) == []
+    assert of_type(dev, ROLE) == []
+    assert named(dev, REPOSITORY)["old-api"].inputs["archived"] is True
+    assert named(dev, ECR)["old/api"].retainOnDelete
+
+
+def test_github_resources_per_service_stay_few() -> None:
+    plan = example_plan("dev")
+    per_repository = Counter(
+        r.inputs.get("repository", r.inputs.get("name"))
+        for r in plan.resources
+        if r.type in (REPOSITORY, BRANCH, COLLABORATORS, VARIABLE)
+    )
+    # repository, access, CI variable, and a branch for each environment other than dev
+    assert per_repository["orders-order-sync"] == 5
+    assert per_repository["payments-card-gateway"] == 4
+    assert per_repository["hr-payroll-export"] == 1
