@@ -95,6 +95,7 @@ def plan(
     from pulumi import RunError
 
     from imaas.plan.engine import run_program
+    from imaas.plan.guardrail_check import check_plan
     from imaas.plan.render import render
     from imaas.plan.report import plan_tree, summary_table
     from imaas.stack_file import read_stack_file
@@ -135,6 +136,14 @@ def plan(
     if render_dir is not None:
         count = render(result, render_dir)
         err.print(f"{count} Kubernetes manifests written under {render_dir}")
+    violations = check_plan(result, stack_file, _tenants_dir(tenants, stack_file.settings.tenants_dir))
+    for violation in violations:
+        kind = "[red]violation[/]" if violation.mandatory else "[yellow]advisory[/]"
+        err.print(f"{kind} {violation}")
+    mandatory = [violation for violation in violations if violation.mandatory]
+    if mandatory:
+        err.print(f"[red]✗[/] {len(mandatory)} mandatory guardrail violation{'s' * (len(mandatory) != 1)}")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,0 +1,249 @@
+"""The guardrails (DESIGN section 6): each with a compliant and a violating resource, through both entry points
+(the offline plan and the policy pack), and a weakened component caught by `imaas plan`."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from planning import EXAMPLE_TENANTS, PROJECT_DIR, example_plan
+from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
+from typer.testing import CliRunner
+
+from components import app_project, tenant_environment
+from imaas import cli
+from imaas.guardrails import GUARDRAILS, Context, Resource, evaluate
+from imaas.loader import load_tenants
+from imaas.plan.guardrail_check import as_resource
+from imaas.stack_file import read_stack_file
+from imaas_policies import guardrail_policies
+
+runner = CliRunner()
+MANDATORY = {guardrail.name for guardrail in GUARDRAILS if guardrail.mandatory}
+
+
+def context(stack: str = "dev") -> Context:
+    stack_file = read_stack_file(PROJECT_DIR, stack)
+    tenants = load_tenants(EXAMPLE_TENANTS, stack_file.settings)
+    return Context(stack_file.settings, {t.name: t for t in tenants}, stack_file.config["github:owner"])
+
+
+def resources(stack: str = "dev") -> list[Resource]:
+    return [as_resource(resource) for resource in example_plan(stack).resources]
+
+
+def violations(found: list[Resource], stack: str = "dev") -> set[tuple[str, str]]:
+    return {(v.policy, v.urn.rsplit("::", 1)[1]) for v in evaluate(found, context(stack)) if v.mandatory}
+
+
+def edited(found: list[Resource], type_: str, name: str, change: Callable[[Resource], Resource | None]) -> list:
+    """The resources with the one of `type_` and `name` changed (None drops it)."""
+    result = []
+    for resource in found:
+        if (resource.type, resource.name) == (type_, name):
+            changed = change(replace(resource, inputs=copy.deepcopy(resource.inputs)))
+            if changed is not None:
+                result.append(changed)
+        else:
+            result.append(resource)
+    assert result != found, f"no {type_} {name}"
+    return result
+
+
+def with_inputs(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
+    def change(resource: Resource) -> Resource:
+        edit(resource.inputs)
+        return resource
+
+    return change
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_example_plans_break_no_mandatory_guardrail(stack: str) -> None:
+    assert violations(resources(stack), stack) == set()
+
+
+def test_the_advisory_flags_a_quota_above_its_size_preset() -> None:
+    advisories = [v for v in evaluate(resources(), context()) if not v.mandatory]
+    assert {(v.policy, v.urn.rsplit("::", 1)[1]) for v in advisories} == {("quota-within-size", "payments-dev-quota")}
+
+
+NS = "kubernetes:core/v1:Namespace"
+WEAKENINGS = {
+    "tenant-namespace-pod-security": (
+        NS,
+        "orders-dev",
+        with_inputs(lambda i: i["metadata"]["labels"].update({"pod-security.kubernetes.io/enforce": "baseline"})),
+        "orders-dev",
+    ),
+    "tenant-namespace-fenced": ("kubernetes:core/v1:ResourceQuota", "orders-dev-quota", lambda r: None, "orders-dev"),
+    "argocd-project-confined": (
+        "kubernetes:argoproj.io/v1alpha1:AppProject",
+        "orders-project",
+        with_inputs(lambda i: i["spec"]["sourceRepos"].append("https://github.com/example-org/orders-*")),
+        "orders-project",
+    ),
+    "tenant-rbac-fenced": (
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "orders-dev-tenant-developer",
+        with_inputs(lambda i: i["roleRef"].update({"kind": "ClusterRole", "name": "admin"})),
+        "orders-dev-tenant-developer",
+    ),
+    "ecr-repository-safe": (
+        "aws:ecr/repository:Repository",
+        "orders/order-sync",
+        with_inputs(lambda i: i.update({"imageTagMutability": "MUTABLE"})),
+        "orders/order-sync",
+    ),
+    "ci-trust-exact": (
+        "aws:iam/role:Role",
+        "imaas-ci-orders",
+        with_inputs(
+            lambda i: i.update(
+                {
+                    "assumeRolePolicy": i["assumeRolePolicy"]
+                    .replace("StringEquals", "StringLike")
+                    .replace("orders-order-sync:ref:refs/heads/dev", "orders-*")
+                }
+            )
+        ),
+        "imaas-ci-orders",
+    ),
+    "data-holding-kept": (
+        "github:index/repository:Repository",
+        "orders-order-sync",
+        lambda r: replace(r, protect=False, retain_on_delete=False),
+        "orders-order-sync",
+    ),
+}
+
+
+def test_every_mandatory_guardrail_has_a_violating_example() -> None:
+    assert set(WEAKENINGS) == MANDATORY
+
+
+@pytest.mark.parametrize("policy", sorted(WEAKENINGS))
+def test_each_weakening_breaks_exactly_its_guardrail(policy: str) -> None:
+    type_, name, change, culprit = WEAKENINGS[policy]
+    assert violations(edited(resources(), type_, name, change)) == {(policy, culprit)}
+
+
+def test_a_project_reaching_a_tenant_sharing_its_prefix_is_refused() -> None:
+    found = edited(
+        resources(),
+        "kubernetes:argoproj.io/v1alpha1:AppProject",
+        "payments-project",
+        with_inputs(
+            lambda i: i["spec"]["destinations"].append(
+                {"server": "https://kubernetes.default.svc", "namespace": "orders-dev"}
+            )
+        ),
+    )
+    assert violations(found) == {("argocd-project-confined", "payments-project")}
+
+
+def test_a_trust_admitting_another_tenants_repository_is_refused() -> None:
+    def widen(inputs: dict) -> None:
+        policy = json.loads(inputs["assumeRolePolicy"])
+        sub = policy["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+        sub.append("repo:example-org/payments-card-gateway:ref:refs/heads/dev")
+        inputs["assumeRolePolicy"] = json.dumps(policy)
+
+    found = edited(resources(), "aws:iam/role:Role", "imaas-ci-orders", with_inputs(widen))
+    assert violations(found) == {("ci-trust-exact", "imaas-ci-orders")}
+
+
+def test_a_cluster_wide_binding_of_a_tenant_group_is_refused() -> None:
+    binding = Resource(
+        "urn:pulumi:dev::imaas::kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::sneaky",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        "sneaky",
+        {"subjects": [{"kind": "Group", "name": "orders-devs"}], "roleRef": {"kind": "ClusterRole", "name": "view"}},
+        False,
+        False,
+    )
+    assert violations([*resources(), binding]) == {("tenant-rbac-fenced", "sneaky")}
+
+
+# --- the policy pack entry point ------------------------------------------------------------------------------
+
+
+def policy_resources(found: list[Resource]) -> list[PolicyResource]:
+    return [
+        PolicyResource(
+            r.type,
+            r.inputs,
+            r.urn,
+            r.name,
+            PolicyResourceOptions(r.protect, [], None, [], None, []),
+            None,
+            None,
+            [],
+            {},
+        )
+        for r in found
+    ]
+
+
+def run_pack(found: list[Resource]) -> set[tuple[str, str]]:
+    reported: set[tuple[str, str]] = set()
+    for policy in guardrail_policies(lambda stack: context(stack)):
+        if policy.enforcement_level.value != "mandatory":
+            continue
+        args = StackValidationArgs(policy_resources(found))
+        policy.validate(args, lambda message, urn, name=policy.name: reported.add((name, urn.rsplit("::", 1)[1])))
+    return reported
+
+
+def test_the_policy_pack_runs_the_same_rules() -> None:
+    assert {policy.name for policy in guardrail_policies(lambda stack: context(stack))} == {g.name for g in GUARDRAILS}
+    assert run_pack(resources()) == set()
+    type_, name, change, culprit = WEAKENINGS["argocd-project-confined"]
+    assert run_pack(edited(resources(), type_, name, change)) == {("argocd-project-confined", culprit)}
+
+
+def test_the_policy_pack_accepts_protection_alone_since_it_cannot_see_retain_on_delete() -> None:
+    found = [replace(r, retain_on_delete=None) for r in resources()]
+    assert run_pack(found) == set()
+    type_, name, change, culprit = WEAKENINGS["data-holding-kept"]
+    assert run_pack(edited(found, type_, name, change)) == {("data-holding-kept", culprit)}
+
+
+# --- imaas plan ------------------------------------------------------------------------------------------------
+
+
+def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = tenant_environment.declare_limits
+
+    def regression(namespace: str, *rest: object) -> list:
+        # A test double for a regression: one namespace loses its quota and limit range.
+        return [] if namespace == "hr-test" else original(namespace, *rest)
+
+    monkeypatch.setattr(tenant_environment, "declare_limits", regression)
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev"])
+    assert result.exit_code == 1
+    for message in ("no ResourceQuota with services.nodeports and services.loadbalancers at 0", "no LimitRange"):
+        assert f"kubernetes:core/v1:Namespace::hr-test: tenant-namespace-fenced: {message}" in result.output
+    assert "2 mandatory guardrail violations" in result.output
+
+
+def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = app_project.app_project_spec
+
+    def widened(args: app_project.AppProjectArgs) -> dict:
+        spec = original(args)
+        return {**spec, "sourceRepos": ["*"]}
+
+    monkeypatch.setattr(app_project, "app_project_spec", widened)
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod"])
+    assert result.exit_code == 1
+    assert "argocd-project-confined: source '*' is not one of tenant" in result.output
+
+
+def test_plan_of_the_examples_passes_the_guardrails() -> None:
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod"])
+    assert result.exit_code == 0, result.output
+    assert "violation" not in result.output
