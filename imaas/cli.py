@@ -35,6 +35,11 @@ class Format(StrEnum):
     github = "github"
 
 
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+
+
 def _fail(problems: list[Problem], code: int = 1, *, github: bool = False) -> NoReturn:
     for problem in problems:
         # Problems go to stdout, where CI annotations and editors' problem matchers read them.
@@ -150,17 +155,26 @@ def plan(
 def diff(
     base: Annotated[Path, typer.Argument(help="Plan JSON before the change.")],
     head: Annotated[Path, typer.Argument(help="Plan JSON after the change.")],
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", help="text (a table), or markdown for a PR comment or job summary.")
+    ] = DiffFormat.text,
 ) -> None:
     """What a change adds, changes and deletes. Exit 1 when it deletes a protected or data-holding resource."""
     from imaas.plan.diff import diff_plans
+    from imaas.plan.markdown import diff_markdown
     from imaas.plan.record import Plan
     from imaas.plan.report import changes_table
 
     try:
-        changes = diff_plans(Plan.read(base), Plan.read(head))
+        before, after = Plan.read(base), Plan.read(head)
     except UsageError as error:
         _usage(str(error))
-    out.print(changes_table(changes))
+    changes = diff_plans(before, after)
+    if output_format is DiffFormat.markdown:
+        # Plain text on stdout, never wrapped or styled: it is pasted into a comment or $GITHUB_STEP_SUMMARY.
+        sys.stdout.write(diff_markdown(changes, stack=after.stack, resources={**before.by_urn(), **after.by_urn()}))
+    else:
+        out.print(changes_table(changes))
     destructive = [change for change in changes if change.destructive]
     if destructive:
         err.print(f"[red]✗[/] {len(destructive)} protected or data-holding resource(s) would be deleted")

@@ -177,7 +177,8 @@ def test_image_retention_expires_untagged_images_then_keeps_the_newest() -> None
 def test_registry_policy_lets_the_tenants_ci_push_and_the_clusters_pull(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, shop={"services": [{"name": "api"}]})
     plan = plan_stack("dev", tenants, ecrPullPrincipals=["210987654321"])
-    statements = {s["Sid"]: s for s in json.loads(named(plan, ECR_POLICY)["shop/api-access"].inputs["policy"])["Statement"]}
+    policy = json.loads(named(plan, ECR_POLICY)["shop/api-access"].inputs["policy"])
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
     assert statements["TenantCiPush"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/imaas-ci-shop"}
     assert "ecr:PutImage" in statements["TenantCiPush"]["Action"]
     assert statements["ClusterPull"]["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}

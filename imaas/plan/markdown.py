@@ -1,0 +1,177 @@
+"""`imaas diff --format markdown`: what a change does, as a pull-request comment or a CI job summary.
+
+Pure functions over the changes of `imaas.plan.diff`: the same changes always give the same text, whatever order
+they come in. The text has a header with the counts, a warning at the top when a protected or data-holding
+resource would be deleted (the check fails), and one compact table per tenant, then one for the platform's shared
+resources. A group with changes or deletions is shown open; a group that only adds resources is folded.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from imaas.plan.diff import Change
+from imaas.plan.record import PlannedResource
+
+TENANT_LABEL = "imaas.io/tenant"
+TENANT_TYPE = "imaas:index:Tenant"
+PLATFORM = "platform"
+"""The group of everything that belongs to no tenant (a reserved tenant name, so it never collides)."""
+
+ACTION_WORDS = {"add": "added", "change": "changed", "delete": "deleted"}
+# Within a group: what needs a reviewer's eyes first.
+ACTION_ORDER = {"delete": 0, "change": 1, "add": 2}
+
+
+def diff_markdown(
+    changes: Iterable[Change],
+    *,
+    stack: str | None = None,
+    resources: Mapping[str, PlannedResource] | None = None,
+) -> str:
+    """The Markdown report of `changes`.
+
+    `resources` (by URN: the resources of both plans) lets a resource be placed under its tenant through its
+    parents when it carries no tenant label itself; without it only the changed resources are looked at.
+    """
+    changes = sorted(changes, key=_change_key)
+    known = dict(resources or {})
+    for change in changes:
+        known.setdefault(change.resource.urn, change.resource)
+    title = f"Offline plan diff: stack `{stack}`" if stack else "Offline plan diff"
+    lines = [f"### {title}", "", f"**{_counts(changes)}**{_retained_note(changes)}", ""]
+    if not changes:
+        lines += ["No resource is added, changed or deleted.", ""]
+        return "\n".join(lines)
+
+    groups: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        groups[tenant_of(change.resource, known) or PLATFORM].append(change)
+    order = sorted(groups, key=lambda group: (group == PLATFORM, group))
+
+    destructive = [(group, change) for group in order for change in groups[group] if change.destructive]
+    if destructive:
+        count = len(destructive)
+        lines += [
+            "> [!CAUTION]",
+            f"> ⚠️ **{count} protected or data-holding resource{'s' * (count != 1)} would be deleted.** This check "
+            "fails: keep the tenant or service in its file and set `lifecycle: retired` instead of removing it.",
+            ">",
+        ]
+        for group, change in destructive:
+            resource = change.resource
+            lines.append(f"> - {_group_name(group)}: {_code(short_type(resource.type))} {_code(resource.name)}")
+        lines.append("")
+    for group in order:
+        lines += _group_lines(group, groups[group])
+    return "\n".join(lines)
+
+
+def tenant_of(resource: PlannedResource, resources: Mapping[str, PlannedResource]) -> str | None:
+    """The tenant a resource belongs to: its `imaas.io/tenant` label or tag, else the Tenant component above it."""
+    current: PlannedResource | None = resource
+    seen: set[str] = set()
+    while current is not None and current.urn not in seen:
+        seen.add(current.urn)
+        label = _tenant_label(current.inputs)
+        if label:
+            return label
+        if current.type == TENANT_TYPE:
+            return current.name
+        if current.parent is None:
+            return None
+        parent = resources.get(current.parent)
+        if parent is None:
+            # A parent outside both plans: its URN still names its type and name.
+            type_, name = urn_type_and_name(current.parent)
+            return name if type_ == TENANT_TYPE else None
+        current = parent
+    return None
+
+
+def urn_type_and_name(urn: str) -> tuple[str, str]:
+    """`urn:pulumi:dev::imaas::a$b:index:Tenant::payments` as (`b:index:Tenant`, `payments`)."""
+    parts = urn.split("::", 3)
+    if len(parts) != 4:
+        return "", ""
+    return parts[2].rsplit("$", 1)[-1], parts[3]
+
+
+def short_type(type_: str) -> str:
+    """A type as package and kind: `kubernetes:core/v1:Namespace` as `kubernetes:Namespace`."""
+    if type_.startswith("pulumi:providers:"):
+        return f"provider:{type_.removeprefix('pulumi:providers:')}"
+    package, _, rest = type_.partition(":")
+    return f"{package}:{rest.rsplit(':', 1)[-1]}" if rest else type_
+
+
+def _tenant_label(inputs: Mapping[str, Any]) -> str | None:
+    metadata = inputs.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+    for source in (labels, inputs.get("tags")):
+        if isinstance(source, Mapping) and isinstance(source.get(TENANT_LABEL), str) and source[TENANT_LABEL]:
+            return str(source[TENANT_LABEL])
+    return None
+
+
+def _change_key(change: Change) -> tuple[int, str, str, str]:
+    resource = change.resource
+    return (ACTION_ORDER[change.action], short_type(resource.type), resource.name, resource.urn)
+
+
+def _counts(changes: list[Change], *, zeros: bool = True) -> str:
+    total = {action: sum(change.action == action for change in changes) for action in ACTION_WORDS}
+    return ", ".join(f"{total[action]} {word}" for action, word in ACTION_WORDS.items() if zeros or total[action])
+
+
+def _retained(change: Change) -> bool:
+    return change.action == "delete" and not change.destructive and change.resource.retainOnDelete
+
+
+def _retained_note(changes: list[Change]) -> str:
+    count = sum(_retained(change) for change in changes)
+    return f" ({count} deleted from the stack but left in place by retainOnDelete)" if count else ""
+
+
+def _group_name(group: str) -> str:
+    return "platform" if group == PLATFORM else f"tenant {_code(group)}"
+
+
+def _group_lines(group: str, changes: list[Change]) -> list[str]:
+    title = "Platform (shared resources)" if group == PLATFORM else f"Tenant <code>{html.escape(group)}</code>"
+    folded = all(change.action == "add" for change in changes)
+    lines = [
+        "<details>" if folded else "<details open>",
+        f"<summary><b>{title}</b>: {_counts(changes, zeros=False)}</summary>",
+        "",
+        "| | type | name | details |",
+        "| --- | --- | --- | --- |",
+    ]
+    for change in changes:
+        resource = change.resource
+        cells = (ACTION_WORDS[change.action], _code(short_type(resource.type)), _code(resource.name), _details(change))
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, "", "</details>", ""]
+
+
+def _details(change: Change) -> str:
+    resource = change.resource
+    if change.destructive:
+        what = "protected" if resource.protect else "data-holding"
+        return f"⚠️ **deletes a {what} resource**"
+    if _retained(change):
+        return "left in place (retainOnDelete)"
+    if change.action == "change":
+        return ", ".join(_code(field) for field in change.fields)
+    return ""
+
+
+def _code(text: str) -> str:
+    """`text` as an inline code span that is safe inside a table cell."""
+    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    padding = " " if fence == "``" else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
