@@ -1,5 +1,6 @@
 """The NetworkPolicy that fences a tenant namespace: in from itself, the platform and its callers only; out to
-itself, cluster DNS, its callees and the world outside the cluster."""
+itself, cluster DNS, its callees and the world outside the cluster. With the observability stack, its namespace
+reaches tenant pods on their metrics port only, and tenant pods reach it on the OTLP ports only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from imaas import isolation
+from imaas.observability import TelemetryAccess
 
 POLICY_NAME = "tenant-isolation"
 net = k8s.networking.v1
@@ -25,6 +27,7 @@ def declare_network_policy(
     cluster_cidrs: list[str],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
+    telemetry: TelemetryAccess | None = None,
 ) -> net.NetworkPolicy:
     same_namespace = net.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())
     dns = net.NetworkPolicyPeerArgs(
@@ -41,21 +44,37 @@ def declare_network_policy(
         for everything, ranges in (("0.0.0.0/0", ipv4), ("::/0", ipv6))
         if ranges
     ]
+    # The stack's namespace is a platform namespace, but all it needs of tenant pods is the scrape.
+    admitted = [ns for ns in ingress_from if telemetry is None or ns != telemetry.namespace]
+    ingress = [net.NetworkPolicyIngressRuleArgs(from_=[same_namespace, *map(_namespace_peer, admitted)])]
+    egress = [
+        net.NetworkPolicyEgressRuleArgs(to=[same_namespace, *map(_namespace_peer, egress_to)]),
+        net.NetworkPolicyEgressRuleArgs(
+            to=[dns],
+            ports=[net.NetworkPolicyPortArgs(protocol=protocol, port=53) for protocol in ("UDP", "TCP")],
+        ),
+        net.NetworkPolicyEgressRuleArgs(to=outside),
+    ]
+    if telemetry is not None:
+        stack = [_namespace_peer(telemetry.namespace)]
+        ingress.append(
+            net.NetworkPolicyIngressRuleArgs(
+                from_=stack, ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=telemetry.scrape_port)]
+            )
+        )
+        egress.append(
+            net.NetworkPolicyEgressRuleArgs(
+                to=stack, ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in telemetry.otlp_ports]
+            )
+        )
     return net.NetworkPolicy(
         f"{namespace}-isolation",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=POLICY_NAME, namespace=namespace, labels=labels),
         spec=net.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(),
             policy_types=["Ingress", "Egress"],
-            ingress=[net.NetworkPolicyIngressRuleArgs(from_=[same_namespace, *map(_namespace_peer, ingress_from)])],
-            egress=[
-                net.NetworkPolicyEgressRuleArgs(to=[same_namespace, *map(_namespace_peer, egress_to)]),
-                net.NetworkPolicyEgressRuleArgs(
-                    to=[dns],
-                    ports=[net.NetworkPolicyPortArgs(protocol=protocol, port=53) for protocol in ("UDP", "TCP")],
-                ),
-                net.NetworkPolicyEgressRuleArgs(to=outside),
-            ],
+            ingress=ingress,
+            egress=egress,
         ),
         opts=opts,
     )

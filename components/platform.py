@@ -1,5 +1,6 @@
 """The whole platform on one stack: the providers, the delivery foundation (on the stack that owns global
-resources) and every tenant this stack manages."""
+resources), the cluster's shared observability stack (and Argo CD, where the cluster has none) and every tenant
+this stack manages."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
+from components.argocd_install import ArgoCdArgs, ArgoCdInstall
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
+from components.observability import ObservabilityArgs, ObservabilityStack
 from components.tenant import TenantArgs, TenantResources
+from imaas import observability
 from imaas.settings import StackSettings
 from imaas.tenant import Tenant
 
@@ -45,6 +49,23 @@ class Platform(pulumi.ComponentResource):
             and (settings.owns_global_resources or set(tenant.environments) & set(settings.environments))
         ]
         child = pulumi.ResourceOptions(parent=self)
+        stack = None
+        if settings.observability.enabled:
+            routes = [
+                telemetry
+                for telemetry in (observability.tenant_telemetry(tenant, settings) for tenant in managed)
+                if telemetry is not None
+            ]
+            stack = ObservabilityStack(
+                settings.observability.namespace,
+                ObservabilityArgs(settings=settings.observability, routes=routes),
+                child,
+            )
+        argocd = None
+        if settings.observability.argocd.install:
+            argocd = ArgoCdInstall(
+                "argocd", ArgoCdArgs(chart=settings.observability.argocd, namespace=settings.argocd_namespace), child
+            )
         global_context = None
         if settings.owns_global_resources:
             providers = [
@@ -73,7 +94,16 @@ class Platform(pulumi.ComponentResource):
         context = DeliveryContext(github_owner=args.github_owner, globals=global_context)
         self.tenants = [
             TenantResources(
-                tenant.name, TenantArgs(tenant=tenant, settings=settings, tenants=args.tenants, context=context), child
+                tenant.name,
+                TenantArgs(
+                    tenant=tenant,
+                    settings=settings,
+                    tenants=args.tenants,
+                    context=context,
+                    observability=stack.context if stack else None,
+                    argocd=argocd.release if argocd else None,
+                ),
+                child,
             )
             for tenant in managed
         ]

@@ -28,6 +28,8 @@ class ServiceArgs:
     repository and registry), and only there."""
     ci_role: aws.iam.Role | None
     """The tenant's CI role, when it has active services, on the stack that owns global resources."""
+    argocd: pulumi.Resource | None = None
+    """Argo CD's release, when the stack installs Argo CD: the Application CRD comes with it."""
 
 
 class ServiceResources(pulumi.ComponentResource):
@@ -67,6 +69,6 @@ class ServiceResources(pulumi.ComponentResource):
                     settings=settings,
                     github_owner=context.github_owner,
                 ),
-                child,
+                pulumi.ResourceOptions(parent=self, depends_on=[args.argocd] if args.argocd else None),
             )
         self.register_outputs({"environments": hosted if self.active else []})

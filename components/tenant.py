@@ -10,10 +10,12 @@ import pulumi
 from components.app_project import AppProjectArgs, declare_app_project
 from components.ci_identity import CiRoleArgs, declare_ci_role, declare_push_policy
 from components.delivery_context import DeliveryContext
+from components.observability import ObservabilityContext
 from components.service import ServiceArgs, ServiceResources
 from components.tenant_environment import TenantEnvironment, TenantEnvironmentArgs
+from components.tenant_observability import TenantView, TenantViewArgs
 from components.tenant_team import declare_team
-from imaas import naming
+from imaas import naming, observability
 from imaas.settings import StackSettings
 from imaas.tenant import Tenant
 
@@ -25,6 +27,10 @@ class TenantArgs:
     tenants: list[Tenant]
     """Every tenant, for the network peers of this one."""
     context: DeliveryContext
+    observability: ObservabilityContext | None = None
+    """The cluster's observability stack, when the stack declares one."""
+    argocd: pulumi.Resource | None = None
+    """Argo CD's release, when the stack installs Argo CD: the AppProject CRD comes with it."""
 
 
 class TenantResources(pulumi.ComponentResource):
@@ -37,17 +43,30 @@ class TenantResources(pulumi.ComponentResource):
         self.environments = [
             TenantEnvironment(
                 naming.namespace(tenant.name, environment),
-                TenantEnvironmentArgs(tenant=tenant, environment=environment, settings=settings, tenants=args.tenants),
+                TenantEnvironmentArgs(
+                    tenant=tenant,
+                    environment=environment,
+                    settings=settings,
+                    tenants=args.tenants,
+                    observability=args.observability,
+                ),
                 child,
             )
             for environment in hosted
         ]
+        telemetry = observability.tenant_telemetry(tenant, settings)
+        if args.observability is not None and telemetry is not None:
+            TenantView(
+                f"{tenant.name}-observability",
+                TenantViewArgs(tenant=tenant, telemetry=telemetry, observability=args.observability),
+                child,
+            )
         if hosted:
             declare_app_project(
                 AppProjectArgs(
                     tenant=tenant, environments=hosted, settings=settings, github_owner=context.github_owner
                 ),
-                child,
+                pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]) if args.argocd else child,
             )
         team = ci_role = None
         if context.globals is not None:
@@ -65,7 +84,13 @@ class TenantResources(pulumi.ComponentResource):
             ServiceResources(
                 naming.github_repository(tenant.name, service.name),
                 ServiceArgs(
-                    tenant=tenant, service=service, settings=settings, context=context, team=team, ci_role=ci_role
+                    tenant=tenant,
+                    service=service,
+                    settings=settings,
+                    context=context,
+                    team=team,
+                    ci_role=ci_role,
+                    argocd=args.argocd,
                 ),
                 child,
             )

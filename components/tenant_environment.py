@@ -9,9 +9,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.network_isolation import declare_network_policy
+from components.observability import ObservabilityContext
 from components.safety import kept
 from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
+from components.tenant_observability import declare_pod_monitor
 from imaas import isolation, naming
 from imaas.settings import StackSettings
 from imaas.tenant import Tenant
@@ -27,12 +29,14 @@ class TenantEnvironmentArgs:
     settings: StackSettings
     tenants: list[Tenant]
     """Every tenant, for the network peers of this one."""
+    observability: ObservabilityContext | None = None
+    """The cluster's observability stack, when the stack declares one."""
 
 
 class TenantEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantEnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imaas:tenant:Environment", name, None, opts)
-        tenant, environment, settings = args.tenant, args.environment, args.settings
+        tenant, environment, settings, stack = args.tenant, args.environment, args.settings, args.observability
         self.namespace_name = naming.namespace(tenant.name, environment)
         labels = naming.labels(tenant, environment)
         annotations = {"imaas.io/contact": tenant.metadata.contact}
@@ -57,7 +61,15 @@ class TenantEnvironment(pulumi.ComponentResource):
             cluster_cidrs=settings.cluster_cidrs,
             labels=labels,
             opts=inside,
+            telemetry=stack.access if stack else None,
         )
+        if stack is not None:
+            # The PodMonitor CRD comes with the operator's release.
+            declare_pod_monitor(
+                self.namespace_name,
+                labels,
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.operator]),
+            )
         declare_access(
             AccessArgs(
                 namespace=self.namespace_name,

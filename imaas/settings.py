@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from fnmatch import fnmatchcase
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
@@ -60,9 +60,51 @@ BUILTIN_SIZES: dict[str, Quota] = {
 BUILTIN_QUOTA_MAX = Quota(cpu="32", memory="64Gi", pods=250, storage="1Ti")
 
 
+# An exact chart version: a range or a tag would let an update change what a preview showed.
+ChartVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+class ChartSettings(InputModel):
+    """One pinned Helm chart; each subclass holds the version the platform was tested with."""
+
+    version: ChartVersion
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Chart values merged over the platform's own (mappings merge, the rest replaces).",
+    )
+
+
+class KubePrometheusStackChart(ChartSettings):
+    version: ChartVersion = Field(
+        "86.3.2", description="kube-prometheus-stack chart version (Prometheus Operator 0.91.0)."
+    )
+
+
+class LokiChart(ChartSettings):
+    version: ChartVersion = Field("18.13.5", description="Loki chart version (grafana-community repository).")
+
+
+class FluentBitChart(ChartSettings):
+    version: ChartVersion = Field("0.58.2", description="Fluent Bit chart version.")
+
+
+class JaegerChart(ChartSettings):
+    version: ChartVersion = Field("4.14.1", description="Jaeger (v2, all-in-one) chart version.")
+
+
+class ArgoCdChart(ChartSettings):
+    install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
+    version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+
+
 class ObservabilitySettings(InputModel):
     enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
     namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
+    kube_prometheus_stack: KubePrometheusStackChart = Field(default_factory=KubePrometheusStackChart)
+    loki: LokiChart = Field(default_factory=LokiChart)
+    fluent_bit: FluentBitChart = Field(default_factory=FluentBitChart)
+    jaeger: JaegerChart = Field(default_factory=JaegerChart)
+    argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
 
 
 class ImageRetention(InputModel):

@@ -14,6 +14,7 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 SCHEMA_FILES = {
     ("argoproj.io/v1alpha1", "AppProject"): "argocd-appproject.schema.json",
     ("argoproj.io/v1alpha1", "Application"): "argocd-application.schema.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "prometheus-podmonitor.schema.json",
 }
 
 

@@ -10,6 +10,7 @@ from planning import PROJECT_DIR, example_plan, of_type, plan_stack, write_tenan
 
 from imaas.errors import InputError
 from imaas.plan.engine import run_program
+from imaas.plan.record import Plan, PlannedResource
 from imaas.stack_file import read_stack_file
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -18,15 +19,24 @@ EXPECTED_NAMESPACES = {
     "dev": {"orders-dev", "orders-test", "payments-dev", "hr-dev", "hr-test"},
     "prod": {"orders-prod", "payments-prod", "hr-prod"},
 }
+# The platform's own namespace on each cluster, beside the tenants'.
+OBSERVABILITY_NAMESPACE = "observability"
+
+
+def tenant_namespaces(plan: Plan) -> list[PlannedResource]:
+    return [resource for resource in of_type(plan, NAMESPACE) if "$imaas:index:Tenant$" in resource.urn]
 
 
 def test_each_stack_declares_exactly_the_namespaces_it_hosts(stack: str) -> None:
     plan = example_plan(stack)
-    assert {resource.name for resource in of_type(plan, NAMESPACE)} == EXPECTED_NAMESPACES[stack]
+    assert {resource.name for resource in tenant_namespaces(plan)} == EXPECTED_NAMESPACES[stack]
+    assert {resource.name for resource in of_type(plan, NAMESPACE)} == EXPECTED_NAMESPACES[stack] | {
+        OBSERVABILITY_NAMESPACE
+    }
 
 
 def test_namespaces_carry_the_contract_labels_and_survive_removal(stack: str) -> None:
-    for resource in of_type(example_plan(stack), NAMESPACE):
+    for resource in tenant_namespaces(example_plan(stack)):
         tenant, environment = resource.name.rsplit("-", 1)
         metadata = resource.inputs["metadata"]
         assert metadata["name"] == resource.name
@@ -44,7 +54,7 @@ def test_cost_center_becomes_a_label() -> None:
 def test_resources_form_a_tree_platform_tenant_environment(stack: str) -> None:
     plan = example_plan(stack)
     by_urn = plan.by_urn()
-    for namespace in of_type(plan, NAMESPACE):
+    for namespace in tenant_namespaces(plan):
         environment = by_urn[namespace.parent]
         tenant = by_urn[environment.parent]
         platform = by_urn[tenant.parent]
@@ -59,17 +69,17 @@ def test_resources_form_a_tree_platform_tenant_environment(stack: str) -> None:
 
 def test_a_dev_and_test_tenant_is_absent_from_prod_and_a_prod_tenant_from_dev(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, early={"environments": ["dev", "test"]}, late={"environments": ["prod"]})
-    dev = {r.name for r in of_type(plan_stack("dev", tenants), NAMESPACE)}
+    dev = {r.name for r in tenant_namespaces(plan_stack("dev", tenants))}
     prod_plan = plan_stack("prod", tenants)
     assert dev == {"early-dev", "early-test"}
-    assert {r.name for r in of_type(prod_plan, NAMESPACE)} == {"late-prod"}
+    assert {r.name for r in tenant_namespaces(prod_plan)} == {"late-prod"}
     assert not [r for r in prod_plan.resources if "early" in r.urn]
 
 
 def test_tenant_selector_limits_the_stack_to_its_shard(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, alpha={}, beta={}, gamma={})
     plan = plan_stack("prod", tenants, tenantSelector=["a*", "gamma"])
-    assert {r.name for r in of_type(plan, NAMESPACE)} == {"alpha-prod", "gamma-prod"}
+    assert {r.name for r in tenant_namespaces(plan)} == {"alpha-prod", "gamma-prod"}
 
 
 def _run_collecting(tenants: Path, **config: str) -> tuple[list[object], BaseException]:

@@ -27,6 +27,8 @@ FENCE = {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindi
          "clusterrolebindings"}  # fmt: skip
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate", "*"}
 PLATFORM_NAMESPACES = {"ingress-nginx", "observability"}
+# Tenant pods reach the observability stack's namespace (on the OTLP ports only: see test_observability.py).
+OBSERVABILITY = {"observability"}
 SERVER = "https://kubernetes.default.svc"
 
 
@@ -37,8 +39,14 @@ def in_namespace(plan: Plan, type_: str) -> dict[str, list[dict]]:
     return found
 
 
+def tenant_objects(plan: Plan, type_: str) -> list[PlannedResource]:
+    """Objects of `type_` a tenant component declares (the platform's own, like its observability namespace,
+    are not a tenant's)."""
+    return [resource for resource in of_type(plan, type_) if "$imaas:index:Tenant$" in resource.urn]
+
+
 def tenant_namespaces(plan: Plan) -> list[str]:
-    return [resource.name for resource in of_type(plan, NAMESPACE)]
+    return [resource.name for resource in tenant_objects(plan, NAMESPACE)]
 
 
 def selected_namespaces(peers: list[dict]) -> set[str]:
@@ -63,7 +71,7 @@ def egress_to(plan: Plan, namespace: str) -> set[str]:
 
 
 def test_every_tenant_namespace_enforces_pod_security_restricted(stack: str) -> None:
-    for resource in of_type(example_plan(stack), NAMESPACE):
+    for resource in tenant_objects(example_plan(stack), NAMESPACE):
         labels = resource.inputs["metadata"]["labels"]
         for mode in ("enforce", "audit", "warn"):
             assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", (resource.name, mode)
@@ -146,7 +154,7 @@ def test_example_tenants_reach_exactly_their_allowed_peers(stack: str) -> None:
     plan = example_plan(stack)
     for namespace, (callers, callees) in EXPECTED_PEERS[stack].items():
         assert ingress_from(plan, namespace) == PLATFORM_NAMESPACES | callers, namespace
-        assert egress_to(plan, namespace) == callees, namespace
+        assert egress_to(plan, namespace) == callees | OBSERVABILITY, namespace
 
 
 def test_allow_from_opens_exactly_the_named_direction_and_environment(tmp_path: Path) -> None:
@@ -156,11 +164,11 @@ def test_allow_from_opens_exactly_the_named_direction_and_environment(tmp_path: 
     dev, prod = plan_stack("dev", tenants), plan_stack("prod", tenants)
     for plan, environment in ((dev, "dev"), (dev, "test"), (prod, "prod")):
         assert ingress_from(plan, f"shop-{environment}") == PLATFORM_NAMESPACES | {f"web-{environment}"}
-        assert egress_to(plan, f"web-{environment}") == {f"shop-{environment}"}
-        assert egress_to(plan, f"shop-{environment}") == set()
+        assert egress_to(plan, f"web-{environment}") == {f"shop-{environment}"} | OBSERVABILITY
+        assert egress_to(plan, f"shop-{environment}") == OBSERVABILITY
         assert ingress_from(plan, f"web-{environment}") == PLATFORM_NAMESPACES
         assert ingress_from(plan, f"bystander-{environment}") == PLATFORM_NAMESPACES
-        assert egress_to(plan, f"bystander-{environment}") == set()
+        assert egress_to(plan, f"bystander-{environment}") == OBSERVABILITY
 
 
 def test_a_namespace_never_selects_another_tenants_pods_directly(stack: str) -> None:
@@ -321,7 +329,7 @@ def test_a_retired_tenant_keeps_its_namespaces_and_fence_but_no_sources(tmp_path
 
 @pytest.mark.parametrize("type_", [NAMESPACE, QUOTA, LIMITS, POLICY, ROLE, BINDING, ACCOUNT, PROJECT])
 def test_every_tenant_object_carries_the_tenant_labels(type_: str) -> None:
-    for resource in of_type(example_plan("dev"), type_):
+    for resource in tenant_objects(example_plan("dev"), type_):
         labels = resource.inputs["metadata"]["labels"]
         assert labels["app.kubernetes.io/managed-by"] == "pulumi"
         assert labels["imaas.io/tenant"] in EXPECTED_REPOSITORIES

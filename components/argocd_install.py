@@ -1,0 +1,34 @@
+"""Argo CD itself, from its pinned chart, for a cluster that has none (`imaas:observability.argocd.install`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.helm_release import declare_release
+from imaas import observability
+from imaas.settings import ArgoCdChart
+
+
+@dataclass(frozen=True)
+class ArgoCdArgs:
+    chart: ArgoCdChart
+    namespace: str
+    """`imaas:argocdNamespace`, where the tenants' AppProjects and Applications live."""
+
+
+class ArgoCdInstall(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("imaas:index:ArgoCd", name, None, opts)
+        self.release: k8s.helm.v3.Release = declare_release(
+            observability.ARGO_CD,
+            args.chart,
+            args.namespace,
+            observability.argocd_values(),
+            pulumi.ResourceOptions(parent=self),
+            # Argo CD's namespace belongs to Argo CD: created with it, and no tenant's.
+            create_namespace=True,
+        )
+        self.register_outputs({"namespace": args.namespace, "version": args.chart.version})

@@ -1,0 +1,36 @@
+"""A Helm chart installed by Pulumi: the one way the platform installs third-party software on a cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from imaas import observability
+from imaas.observability import Chart
+from imaas.settings import ChartSettings
+
+helm = k8s.helm.v3
+
+
+def declare_release(
+    chart: Chart,
+    settings: ChartSettings,
+    namespace: pulumi.Input[str],
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+    **release_args: Any,
+) -> helm.Release:
+    """A release of `chart` at its pinned version, with the platform's values under the stack's overrides."""
+    return helm.Release(
+        chart.release,
+        name=chart.release,
+        chart=chart.name,
+        version=settings.version,
+        repository_opts=helm.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace,
+        values=observability.merged(values, settings.values),
+        opts=opts,
+        **release_args,
+    )

@@ -1,0 +1,98 @@
+"""The shared observability stack of one cluster, in its own namespace: Prometheus, Alertmanager and Grafana
+(kube-prometheus-stack), Loki, Fluent Bit and Jaeger, wired to each other, with Fluent Bit routing each tenant's
+logs to that tenant's Loki tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.helm_release import declare_release
+from components.safety import kept
+from imaas import naming, observability
+from imaas.observability import Endpoints, TelemetryAccess, TenantTelemetry
+from imaas.settings import ObservabilitySettings
+
+helm = k8s.helm.v3
+# Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
+# stricter Pod Security level; nothing of a tenant runs here.
+POD_SECURITY_LEVEL = "privileged"
+
+
+@dataclass(frozen=True)
+class ObservabilityArgs:
+    settings: ObservabilitySettings
+    routes: list[TenantTelemetry]
+    """Every tenant with namespaces on this cluster, whose logs Fluent Bit routes to that tenant's Loki tenant."""
+
+
+@dataclass(frozen=True)
+class ObservabilityContext:
+    """What tenant components need from the stack: where it is, and what must exist before their objects."""
+
+    namespace: str
+    namespace_resource: k8s.core.v1.Namespace
+    operator: helm.Release
+    """kube-prometheus-stack, which installs the Prometheus Operator's CRDs (PodMonitor among them)."""
+    endpoints: Endpoints
+
+    @property
+    def access(self) -> TelemetryAccess:
+        return TelemetryAccess(namespace=self.namespace)
+
+
+class ObservabilityStack(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("imaas:index:Observability", name, None, opts)
+        settings = args.settings
+        endpoints = Endpoints(settings.namespace)
+        self.namespace = k8s.core.v1.Namespace(
+            settings.namespace,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=settings.namespace,
+                labels={
+                    naming.MANAGED_BY_LABEL: "pulumi",
+                    **{
+                        f"pod-security.kubernetes.io/{mode}": POD_SECURITY_LEVEL
+                        for mode in ("enforce", "audit", "warn")
+                    },
+                },
+            ),
+            opts=kept(pulumi.ResourceOptions(parent=self)),
+        )
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        namespace = self.namespace.metadata.name
+        self.operator = declare_release(
+            observability.KUBE_PROMETHEUS_STACK,
+            settings.kube_prometheus_stack,
+            namespace,
+            observability.kube_prometheus_stack_values(endpoints),
+            inside,
+            # The chart's own hook applies its CRDs server-side instead (see kube_prometheus_stack_values).
+            skip_crds=True,
+        )
+        self.loki = declare_release(observability.LOKI, settings.loki, namespace, observability.loki_values(), inside)
+        self.fluent_bit = declare_release(
+            observability.FLUENT_BIT,
+            settings.fluent_bit,
+            namespace,
+            observability.fluent_bit_values(args.routes, endpoints),
+            # Its first logs go out as soon as it runs: Loki should be there to take them.
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki]),
+        )
+        self.jaeger = declare_release(
+            observability.JAEGER, settings.jaeger, namespace, observability.jaeger_values(), inside
+        )
+        self.context = ObservabilityContext(
+            namespace=settings.namespace, namespace_resource=self.namespace, operator=self.operator, endpoints=endpoints
+        )
+        self.register_outputs(
+            {
+                "namespace": settings.namespace,
+                "otlpGrpcEndpoint": endpoints.otlp_grpc,
+                "otlpHttpEndpoint": endpoints.otlp_http,
+                "tenants": [route.tenant for route in args.routes],
+            }
+        )

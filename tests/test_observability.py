@@ -1,0 +1,391 @@
+"""The shared observability stack and each tenant's view of it, on both stacks, under mocks: the pinned releases and
+their wiring, each tenant's log route, Loki data source and dashboard, the PodMonitors and the network rules that
+let the stack in (the scrape) and tenants out (OTLP), and nothing of it when the stack is switched off."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from crd_schemas import validate_custom
+from planning import PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
+
+from imaas.errors import InputError
+from imaas.naming import RESERVED_TENANT_NAMES
+from imaas.observability import PLATFORM_LOG_TENANT
+from imaas.plan.record import Plan, PlannedResource
+from imaas.stack_file import read_stack_file, settings_from_config
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
+STACK = "imaas:index:Observability"
+VIEW = "imaas:tenant:ObservabilityView"
+OBSERVABILITY = "observability"
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+# Chart, repository and pinned version of each release, checked against the charts' upstream Chart.yaml files.
+EXPECTED_RELEASES = {
+    "kube-prometheus-stack": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "86.3.2"),
+    "loki": ("loki", "https://grafana-community.github.io/helm-charts", "18.13.5"),
+    "fluent-bit": ("fluent-bit", "https://fluent.github.io/helm-charts", "0.58.2"),
+    "jaeger": ("jaeger", "https://jaegertracing.github.io/helm-charts", "4.14.1"),
+}
+# Each example tenant's namespaces on each stack (orders and hr have every environment, payments dev and prod).
+EXPECTED_TENANT_NAMESPACES = {
+    "dev": {"orders": {"orders-dev", "orders-test"}, "hr": {"hr-dev", "hr-test"}, "payments": {"payments-dev"}},
+    "prod": {"orders": {"orders-prod"}, "hr": {"hr-prod"}, "payments": {"payments-prod"}},
+}
+LOKI_HOST = "loki-gateway.observability.svc.cluster.local"
+
+
+def releases(plan: Plan) -> dict[str, PlannedResource]:
+    return {resource.name: resource for resource in of_type(plan, RELEASE)}
+
+
+def values(plan: Plan, release: str) -> dict:
+    return releases(plan)[release].inputs["values"]
+
+
+def tenant_namespaces(plan: Plan) -> set[str]:
+    return {resource.name for resource in of_type(plan, NAMESPACE) if "$imaas:index:Tenant$" in resource.urn}
+
+
+def sections(config: str, kind: str) -> list[list[tuple[str, str]]]:
+    """The `[kind]` sections of a classic-format Fluent Bit configuration, as (key, value) lines."""
+    found: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] | None = None
+    for line in config.splitlines():
+        if line.startswith("["):
+            current = [] if line == f"[{kind}]" else None
+            if current is not None:
+                found.append(current)
+        elif current is not None and line.strip():
+            key, _, value = line.strip().partition(" ")
+            current.append((key, value.strip()))
+    return found
+
+
+def first(section: list[tuple[str, str]], key: str) -> str:
+    return next(value for name, value in section if name == key)
+
+
+def fluent_bit_routes(plan: Plan) -> tuple[dict[str, re.Pattern[str]], dict[str, list[str]]]:
+    """Fluent Bit's rewrite rules (tag to the namespace pattern that earns it) and outputs (tag to tenant ids)."""
+    config = values(plan, "fluent-bit")["config"]
+    rules: dict[str, re.Pattern[str]] = {}
+    for section in sections(config["filters"], "FILTER"):
+        if first(section, "Name") == "rewrite_tag":
+            assert first(section, "Match") == "kube.*"
+            for name, value in section:
+                if name == "Rule":
+                    key, pattern, tag, keep = value.split(" ")
+                    assert (key, keep) == ("$kubernetes['namespace_name']", "false")
+                    assert tag not in rules
+                    rules[tag] = re.compile(pattern)
+    outputs: dict[str, list[str]] = {}
+    for section in sections(config["outputs"], "OUTPUT"):
+        assert first(section, "Name") == "loki"
+        assert (first(section, "Host"), first(section, "Port")) == (LOKI_HOST, "80")
+        outputs.setdefault(first(section, "Match"), []).append(first(section, "tenant_id"))
+    return rules, outputs
+
+
+def provisioned(plan: Plan, label: str) -> dict[str, dict]:
+    """The sidecar-provisioned ConfigMaps in the stack's namespace, by tenant."""
+    return {
+        resource.inputs["metadata"]["labels"]["imaas.io/tenant"]: resource.inputs
+        for resource in of_type(plan, CONFIG_MAP)
+        if resource.inputs["metadata"]["labels"].get(label) == "1"
+    }
+
+
+def expressions(dashboard: dict) -> list[str]:
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+SELECTOR = re.compile(r"\{([^{}]*)\}")
+MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+
+
+def namespace_matchers(expr: str) -> list[tuple[str, str]]:
+    """The namespace matcher of every selector of a PromQL or LogQL expression; a selector without one fails."""
+    found = []
+    for selector in SELECTOR.findall(expr):
+        matchers = [(op, value) for label, op, value in MATCHER.findall(selector) if label == "namespace"]
+        assert len(matchers) == 1, (expr, selector)
+        found.extend(matchers)
+    return found
+
+
+# --- releases ------------------------------------------------------------------------------------------------------
+
+
+def test_each_stack_installs_the_pinned_charts_in_the_observability_namespace(stack: str) -> None:
+    plan = example_plan(stack)
+    found = releases(plan)
+    assert set(found) == set(EXPECTED_RELEASES)
+    for name, (chart, repository, version) in EXPECTED_RELEASES.items():
+        inputs = found[name].inputs
+        assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (chart, repository, version)
+        assert (inputs["name"], inputs["namespace"]) == (name, OBSERVABILITY)
+        namespace_urn = next(r.urn for r in of_type(plan, NAMESPACE) if r.name == OBSERVABILITY)
+        assert namespace_urn in found[name].dependsOn
+    assert found["loki"].urn in found["fluent-bit"].dependsOn
+
+
+def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them() -> None:
+    settings = read_stack_file(PROJECT_DIR, "prod").settings.observability
+    assert settings.kube_prometheus_stack.version == EXPECTED_RELEASES["kube-prometheus-stack"][2]
+    plan = plan_stack(
+        "prod",
+        observability={"loki": {"version": "18.14.0", "values": {"singleBinary": {"replicas": 2}, "extra": [1]}}},
+    )
+    loki = releases(plan)["loki"].inputs
+    assert loki["version"] == "18.14.0"
+    # Overrides merge into the platform's values: the rest of singleBinary and of the chart values stays.
+    assert loki["values"]["singleBinary"] == {
+        "replicas": 2,
+        "persistence": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+    }
+    assert loki["values"]["loki"]["auth_enabled"] is True
+    assert loki["values"]["extra"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("observability", "message"),
+    [
+        ({"jaeger": {"version": "latest"}}, "imaas:observability.jaeger.version: must match"),
+        ({"fluentBit": {"vers": "1.0.0"}}, "imaas:observability.fluentBit.vers: unknown key 'vers'"),
+        ({"argocd": {"install": "sometimes"}}, "imaas:observability.argocd.install"),
+    ],
+)
+def test_invalid_chart_settings_are_refused_naming_the_key(observability: dict, message: str) -> None:
+    config = {"imaas:environments": '["prod"]', "imaas:observability": json.dumps(observability)}
+    with pytest.raises(InputError) as raised:
+        settings_from_config(config, "prod")
+    assert message in str(raised.value)
+
+
+def test_prometheus_operator_crds_are_applied_server_side_by_the_chart_before_the_operator(stack: str) -> None:
+    operator = releases(example_plan(stack))["kube-prometheus-stack"].inputs
+    assert operator["skipCrds"] is True
+    assert operator["values"]["crds"]["upgradeJob"] == {"enabled": True, "forceConflicts": True}
+
+
+def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
+    loki = values(example_plan(stack), "loki")
+    assert loki["loki"]["auth_enabled"] is True
+    assert loki["deploymentMode"] == "SingleBinary"
+    assert loki["singleBinary"]["persistence"]["whenDeleted"] == "Retain"
+
+
+def test_grafana_has_prometheus_loki_and_jaeger_and_reads_the_sidecar_only_in_its_namespace(stack: str) -> None:
+    grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
+    # Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
+    assert "datasources" not in grafana["sidecar"]
+    sources = {source["type"]: source for source in grafana["additionalDataSources"]}
+    assert set(sources) == {"loki", "jaeger"}
+    assert sources["jaeger"]["url"] == "http://jaeger.observability.svc.cluster.local:16686"
+    assert sources["loki"]["url"] == f"http://{LOKI_HOST}"
+    assert sources["loki"]["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
+    assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": "platform"}
+    dashboards = grafana["sidecar"]["dashboards"]
+    assert dashboards["searchNamespace"] == OBSERVABILITY
+    assert dashboards["folderAnnotation"] == "grafana_folder"
+    assert dashboards["provider"]["foldersFromFilesStructure"] is True
+
+
+def test_the_observability_namespace_is_kept_and_may_run_node_agents(stack: str) -> None:
+    (namespace,) = [r for r in of_type(example_plan(stack), NAMESPACE) if r.name == OBSERVABILITY]
+    assert namespace.protect and namespace.retainOnDelete
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+def test_the_platform_log_tenant_is_a_name_no_tenant_can_take_and_the_model_imports_no_pulumi() -> None:
+    assert PLATFORM_LOG_TENANT in RESERVED_TENANT_NAMES
+    code = "import sys, imaas.observability; print(sorted(m for m in sys.modules if 'pulumi' in m))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# --- per tenant: logs ----------------------------------------------------------------------------------------------
+
+
+def test_every_tenant_has_its_fluent_bit_route_to_its_own_loki_tenant(stack: str) -> None:
+    plan = example_plan(stack)
+    rules, outputs = fluent_bit_routes(plan)
+    decoys = {OBSERVABILITY, "kube-system", "ingress-nginx", "argocd", "orders-devx", "xhr-dev", "payments-test"}
+    every_namespace = tenant_namespaces(plan) | decoys
+    assert set(rules) == {f"tenant.{tenant}" for tenant in EXPECTED_TENANT_NAMESPACES[stack]}
+    for tenant, namespaces in EXPECTED_TENANT_NAMESPACES[stack].items():
+        pattern = rules[f"tenant.{tenant}"]
+        assert {ns for ns in every_namespace if pattern.search(ns)} == namespaces
+        assert outputs[f"tenant.{tenant}"] == [tenant]
+    # What no rule re-tags (the platform's namespaces) keeps its kube.* tag and goes to the platform's tenant.
+    assert outputs["kube.*"] == ["platform"]
+    assert Counter(tenant for ids in outputs.values() for tenant in ids).most_common(1)[0][1] == 1
+    assert not any(pattern.search(ns) for pattern in rules.values() for ns in {OBSERVABILITY, "kube-system"})
+
+
+def test_tenants_sharing_a_prefix_never_share_a_route_and_retired_tenants_keep_theirs(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path, ab={}, ab_c={}, old={"lifecycle": "retired"})
+    plan = plan_stack("dev", tenants)
+    rules, outputs = fluent_bit_routes(plan)
+    for tenant in ("ab", "ab-c", "old"):
+        matched = {ns for ns in tenant_namespaces(plan) if rules[f"tenant.{tenant}"].search(ns)}
+        assert matched == {f"{tenant}-dev", f"{tenant}-test"}
+        assert outputs[f"tenant.{tenant}"] == [tenant]
+
+
+def test_every_tenant_has_a_loki_data_source_with_its_own_tenant_id_and_no_other(stack: str) -> None:
+    plan = example_plan(stack)
+    sources = provisioned(plan, "grafana_datasource")
+    assert set(sources) == set(EXPECTED_TENANT_NAMESPACES[stack])
+    for tenant, config_map in sources.items():
+        assert config_map["metadata"]["namespace"] == OBSERVABILITY
+        (content,) = config_map["data"].values()
+        (source,) = yaml.safe_load(content)["datasources"]
+        assert (source["type"], source["uid"], source["url"]) == ("loki", f"loki-{tenant}", f"http://{LOKI_HOST}")
+        assert source["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
+        assert source["secureJsonData"] == {"httpHeaderValue1": tenant}
+        others = set(sources) - {tenant}
+        assert not others & set(re.findall(r"[a-z][a-z0-9-]*", content.replace(f"loki-{tenant}", "")))
+
+
+# --- per tenant: dashboards ----------------------------------------------------------------------------------------
+
+
+def test_each_tenant_dashboard_queries_only_its_tenants_namespaces(stack: str) -> None:
+    plan = example_plan(stack)
+    dashboards = provisioned(plan, "grafana_dashboard")
+    assert set(dashboards) == set(EXPECTED_TENANT_NAMESPACES[stack])
+    every_namespace = tenant_namespaces(plan) | {OBSERVABILITY, "kube-system", "ab-dev", "orders-devx"}
+    for tenant, config_map in dashboards.items():
+        assert config_map["metadata"]["namespace"] == OBSERVABILITY
+        assert config_map["metadata"]["annotations"] == {"grafana_folder": tenant}
+        (content,) = config_map["data"].values()
+        dashboard = json.loads(content)
+        assert dashboard["templating"]["list"] == []  # no variable to point a panel elsewhere
+        exprs = expressions(dashboard)
+        assert len(exprs) >= 10
+        expected = EXPECTED_TENANT_NAMESPACES[stack][tenant]
+        for expr in exprs:
+            # Every metric is read through a selector, and every selector pins the namespace.
+            assert all(expr[match.end()] == "{" for match in re.finditer(r"wso2_integration_\w+", expr)), expr
+            for op, regex in namespace_matchers(expr):
+                assert op == "=~"
+                assert regex.startswith("^") and regex.endswith("$")
+                assert {ns for ns in every_namespace if re.fullmatch(regex, ns)} == expected, expr
+        logs = [p for p in dashboard["panels"] if p["type"] == "logs"]
+        assert [p["datasource"]["uid"] for p in logs] == [f"loki-{tenant}"]
+
+
+# --- per environment: scrape -------------------------------------------------------------------------------------
+
+
+def test_every_tenant_namespace_has_a_pod_monitor_that_waits_for_the_operator(stack: str) -> None:
+    plan = example_plan(stack)
+    operator = releases(plan)["kube-prometheus-stack"]
+    monitors = {m.inputs["metadata"]["namespace"]: m for m in of_type(plan, POD_MONITOR)}
+    assert set(monitors) == tenant_namespaces(plan)
+    for namespace, monitor in monitors.items():
+        assert operator.urn in monitor.dependsOn
+        spec = monitor.inputs["spec"]
+        assert spec["selector"] == {"matchLabels": {"imaas.io/metrics": "true"}}
+        assert spec["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metric-service/metrics"}]
+        assert "namespaceSelector" not in spec  # its own namespace only
+        labels = monitor.inputs["metadata"]["labels"]
+        assert labels["release"] == "kube-prometheus-stack"
+        assert labels["imaas.io/tenant"] == namespace.rsplit("-", 1)[0]
+        validate_custom(monitor.inputs)
+
+
+def test_the_service_template_exposes_what_the_pod_monitor_scrapes() -> None:
+    deployment = yaml.safe_load((PROJECT_DIR / "templates/service/deploy/base/deployment.yaml").read_text())
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["labels"]["imaas.io/metrics"] == "true"
+    ports = {port["name"]: port["containerPort"] for port in template["spec"]["containers"][0]["ports"]}
+    assert ports["metrics"] == 9201
+
+
+def rules_of(plan: Plan, namespace: str) -> dict:
+    (policy,) = [p for p in of_type(plan, POLICY) if p.inputs["metadata"]["namespace"] == namespace]
+    return policy.inputs["spec"]
+
+
+def peers(rule: dict, key: str) -> list[str]:
+    return [peer["namespaceSelector"]["matchLabels"][NAME_LABEL] for peer in rule[key] if "namespaceSelector" in peer]
+
+
+def test_the_scrape_is_admitted_from_the_observability_namespace_only_on_the_metrics_port(stack: str) -> None:
+    plan = example_plan(stack)
+    for namespace in tenant_namespaces(plan):
+        ingress = rules_of(plan, namespace)["ingress"]
+        broad = [rule for rule in ingress if "ports" not in rule]
+        scoped = [rule for rule in ingress if "ports" in rule]
+        assert len(broad) == 1
+        assert OBSERVABILITY not in peers(broad[0], "from")
+        assert "ingress-nginx" in peers(broad[0], "from")  # other platform namespaces keep their access
+        (scrape,) = scoped
+        assert scrape["from"] == [{"namespaceSelector": {"matchLabels": {NAME_LABEL: OBSERVABILITY}}}]
+        assert scrape["ports"] == [{"protocol": "TCP", "port": "metrics"}]
+
+
+def test_tenant_pods_reach_the_observability_namespace_on_the_otlp_ports_only(stack: str) -> None:
+    plan = example_plan(stack)
+    for namespace in tenant_namespaces(plan):
+        egress = rules_of(plan, namespace)["egress"]
+        to_stack = [rule for rule in egress if OBSERVABILITY in peers(rule, "to")]
+        assert to_stack == [
+            {
+                "to": [{"namespaceSelector": {"matchLabels": {NAME_LABEL: OBSERVABILITY}}}],
+                "ports": [{"protocol": "TCP", "port": 4317}, {"protocol": "TCP", "port": 4318}],
+            }
+        ]
+
+
+# --- switched off, and Argo CD ------------------------------------------------------------------------------------
+
+
+def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack: str) -> None:
+    plan = plan_stack(stack, observability={"enabled": False})
+    assert of_type(plan, RELEASE) == []
+    assert of_type(plan, POD_MONITOR) == []
+    assert of_type(plan, STACK) == of_type(plan, VIEW) == []
+    assert of_type(plan, CONFIG_MAP) == []
+    assert {r.name for r in of_type(plan, NAMESPACE)} == tenant_namespaces(example_plan(stack))
+    for namespace in tenant_namespaces(plan):
+        spec = rules_of(plan, namespace)
+        # The policy is the one without the stack: the platform namespaces in the broad rule, no OTLP rule.
+        assert len(spec["ingress"]) == 1
+        assert OBSERVABILITY in peers(spec["ingress"][0], "from")
+        assert not any("ports" in rule and OBSERVABILITY in peers(rule, "to") for rule in spec["egress"])
+
+
+def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart_when_asked(stack: str) -> None:
+    assert "argocd" not in releases(example_plan(stack))
+    plan = plan_stack(stack, observability={"argocd": {"install": True}})
+    argocd = releases(plan)["argocd"]
+    inputs = argocd.inputs
+    assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (
+        "argo-cd",
+        "https://argoproj.github.io/argo-helm",
+        "10.10.2",
+    )
+    assert (inputs["namespace"], inputs["createNamespace"]) == ("argocd", True)
+    assert inputs["values"]["configs"]["cm"]["application.sync.impersonation.enabled"] == "true"
+    # The CRDs come with the release: projects and applications wait for it.
+    projects = of_type(plan, PROJECT)
+    applications = of_type(plan, "kubernetes:argoproj.io/v1alpha1:Application")
+    assert projects and applications
+    assert all(argocd.urn in resource.dependsOn for resource in [*projects, *applications])
