@@ -18,6 +18,7 @@ def main() -> None:
             github_owner=inputs.github_owner,
             aws_region=inputs.aws_region,
             template_dir=PROJECT_DIR / "templates" / "service",
+            focus=inputs.focus,
         ),
     )
 

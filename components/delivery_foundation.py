@@ -1,6 +1,6 @@
-"""What all tenants' delivery shares, declared once by the stack that owns global resources: the GitHub OIDC
-provider in IAM, the service template repository, and the organisation rules that protect every service
-repository's test and prod branches (one rule for all repositories instead of one per repository)."""
+"""What tenants' delivery shares, on a stack that owns global resources: the organisation rules that protect its
+tenants' service repositories' test and prod branches (one rule for all of them instead of one per repository),
+and, on the one stack that owns the shared resources, the GitHub OIDC provider in IAM and the service template."""
 
 from __future__ import annotations
 
@@ -29,11 +29,15 @@ class FoundationArgs:
 
 def template_files(directory: Path) -> dict[str, str]:
     """The template repository's content: every file under `directory`, by its path there."""
-    return {
-        path.relative_to(directory).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
+    files = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            try:
+                files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                # GitHub's contents API takes text here: a binary file belongs in the image build, not the template.
+                raise pulumi.RunError(f"{path}: the service template may hold only UTF-8 text files") from None
+    return files
 
 
 def service_repositories(tenants: list[Tenant]) -> list[str]:
@@ -56,10 +60,13 @@ class DeliveryFoundation(pulumi.ComponentResource):
                 client_id_lists=[delivery.STS_AUDIENCE],
                 opts=child,
             ).arn
-        self._declare_template(settings.template_repository, template_files(args.template_dir), child)
+        if settings.shares:
+            self._declare_template(settings.template_repository, template_files(args.template_dir), child)
         repositories = service_repositories(args.tenants)
         if repositories:
-            self._declare_branch_rules(repositories, child)
+            # Each stack owning global resources protects its own tenants' repositories, under names of its own.
+            suffix = "" if settings.shares else f"-{pulumi.get_stack()}"
+            self._declare_branch_rules(repositories, suffix, child)
         self.register_outputs({"oidcProviderArn": self.oidc_provider_arn, "serviceRepositories": len(repositories)})
 
     def _declare_template(self, name: str, files: dict[str, str], opts: pulumi.ResourceOptions) -> None:
@@ -96,7 +103,7 @@ class DeliveryFoundation(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[default])),
             )
 
-    def _declare_branch_rules(self, repositories: list[str], opts: pulumi.ResourceOptions) -> None:
+    def _declare_branch_rules(self, repositories: list[str], suffix: str, opts: pulumi.ResourceOptions) -> None:
         rules = {
             # A production release is a reviewed merge: pull request, one fresh approval, no force push, no deletion.
             "prod": github.OrganizationRulesetRulesArgs(
@@ -113,8 +120,8 @@ class DeliveryFoundation(pulumi.ComponentResource):
         }
         for branch, branch_rules in rules.items():
             github.OrganizationRuleset(
-                f"imaas-{branch}-branches",
-                name=f"imaas-{branch}-branches",
+                f"imaas-{branch}-branches{suffix}",
+                name=f"imaas-{branch}-branches{suffix}",
                 target="branch",
                 enforcement="active",
                 conditions=github.OrganizationRulesetConditionsArgs(

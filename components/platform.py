@@ -36,6 +36,9 @@ class PlatformArgs:
     github_owner: str
     aws_region: str
     template_dir: Path
+    focus: frozenset[str] | None = None
+    """A partial offline plan's tenants: only theirs are declared, while the shared resources (branch rules,
+    log routes) are built from every managed tenant, exactly as in a full plan."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -106,5 +109,6 @@ class Platform(pulumi.ComponentResource):
                 child,
             )
             for tenant in managed
+            if args.focus is None or tenant.name in args.focus
         ]
         self.register_outputs({"tenants": [tenant.tenant_name for tenant in self.tenants]})

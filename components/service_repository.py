@@ -53,7 +53,9 @@ def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> gi
         # A repository holds a team's work: removing it from a file leaves it on GitHub.
         opts=kept(opts),
     )
-    inside = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[repository]))
+    # Retiring the service (or dropping an environment) stops declaring what follows. An archived repository is
+    # read-only and its branches hold the team's work, so Pulumi must forget them, never delete them.
+    inside = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[repository], retain_on_delete=True))
     if not active:
         return repository
     # The template's default branch is dev, so the new repository starts with it; the others branch from it.

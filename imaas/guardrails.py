@@ -11,11 +11,14 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from imaas import delivery, isolation, naming
+from imaas.loader import load_tenants
 from imaas.quantity import parse_quantity
 from imaas.settings import StackSettings
+from imaas.stack_file import StackFile
 from imaas.tenant import Tenant
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -76,6 +79,12 @@ class Context:
         return {naming.repository_url(self.github_owner, tenant.name, s.name) for s in tenant.active_services()}
 
 
+def stack_context(stack_file: StackFile, tenants_dir: Path) -> Context:
+    """What the guardrails need to know of a stack: its settings, every tenant, the GitHub owner."""
+    tenants = load_tenants(tenants_dir, stack_file.settings)
+    return Context(stack_file.settings, {t.name: t for t in tenants}, stack_file.config.get("github:owner", ""))
+
+
 @dataclass(frozen=True)
 class Violation:
     policy: str
@@ -115,12 +124,14 @@ class Guardrail:
     check: Check
 
 
-def _tenant_namespaces(index: Index) -> list[Resource]:
-    return [ns for ns in index(NAMESPACE) if naming.TENANT_LABEL in ns.labels]
+def _tenant_namespaces(index: Index, context: Context) -> list[Resource]:
+    """Tenant namespaces, known by their label or, should a change drop it, by their name."""
+    names = {name for tenant in context.tenants.values() for name in context.tenant_namespaces(tenant)}
+    return [ns for ns in index(NAMESPACE) if naming.TENANT_LABEL in ns.labels or ns.name in names]
 
 
 def pod_security(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    for namespace in _tenant_namespaces(index):
+    for namespace in _tenant_namespaces(index, context):
         if namespace.labels.get("pod-security.kubernetes.io/enforce") != isolation.POD_SECURITY_LEVEL:
             yield namespace, "tenant namespace does not enforce Pod Security 'restricted'"
 
@@ -130,7 +141,7 @@ def namespace_fence(index: Index, context: Context) -> Iterator[tuple[Resource, 
     for type_ in (QUOTA, LIMIT_RANGE, NETWORK_POLICY):
         for resource in index(type_):
             by_namespace[(type_, resource.namespace)].append(resource)
-    for namespace in _tenant_namespaces(index):
+    for namespace in _tenant_namespaces(index, context):
         name = namespace.inputs["metadata"]["name"]
         quotas = by_namespace[(QUOTA, name)]
         if not any(_closes_node_ports(quota) for quota in quotas):
@@ -148,7 +159,19 @@ def _closes_node_ports(quota: Resource) -> bool:
 
 def _fences_all_pods(policy: Resource) -> bool:
     spec = policy.spec
-    return spec.get("podSelector") in ({}, None) and {"Ingress", "Egress"} <= set(spec.get("policyTypes") or [])
+    return (
+        spec.get("podSelector") in ({}, None)
+        and {"Ingress", "Egress"} <= set(spec.get("policyTypes") or [])
+        and not any(_admits_anyone(rule) for rule in spec.get("ingress") or [])
+    )
+
+
+def _admits_anyone(rule: dict[str, Any]) -> bool:
+    """An ingress rule without peers, or with a peer that matches every namespace or any address, admits all."""
+    peers = rule.get("from") or []
+    return not peers or any(
+        peer in ({}, None) or "ipBlock" in peer or peer.get("namespaceSelector") == {} for peer in peers
+    )
 
 
 def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -200,10 +223,7 @@ def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]
             owner = groups.get(subject.get("name")) if subject.get("kind") == "Group" else None
             if owner is None:
                 continue
-            if (
-                not (binding.namespace or "").startswith(f"{owner}-")
-                or binding.labels.get(naming.TENANT_LABEL) != owner
-            ):
+            if binding.namespace not in context.tenant_namespaces(context.tenants[owner]):
                 yield binding, f"binds tenant {owner}'s group {subject['name']!r} outside its namespaces"
             if (binding.inputs.get("roleRef") or {}).get("kind") != "Role":
                 yield binding, f"binds tenant group {subject['name']!r} to a cluster-wide role"

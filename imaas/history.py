@@ -37,6 +37,25 @@ def removal_problems(directory: Path, base: str, files: list[TenantFile]) -> lis
     return problems
 
 
+def changed_tenants(directory: Path, base: str) -> set[str]:
+    """The tenants whose files differ from revision `base`: changed, added, removed or not yet committed."""
+    _verify_commit(directory, base)
+    changed = _git(directory, "diff", "--name-only", "--no-renames", "--relative", base, "--", ".").decode()
+    untracked = _git(directory, "ls-files", "--others", "--exclude-standard", "--", ".").decode()
+    paths = [*changed.splitlines(), *untracked.splitlines()]
+    return {Path(path).stem for path in paths if path.endswith(TENANT_SUFFIXES) and "/" not in path}
+
+
+def _verify_commit(directory: Path, base: str) -> None:
+    if not directory.is_dir():
+        raise UsageError(f"{display_path(directory)}: tenants folder not found")
+    try:
+        _git(directory, "rev-parse", "--verify", f"{base}^{{commit}}")
+    except UsageError as error:
+        where = display_path(directory)
+        raise UsageError(f"{base}: not a commit of the git repository of {where} ({error})") from None
+
+
 def _git(directory: Path, *args: str, stdin: bytes | None = None) -> bytes:
     try:
         result = subprocess.run(["git", *args], cwd=directory, input=stdin, capture_output=True, check=False)
@@ -49,13 +68,7 @@ def _git(directory: Path, *args: str, stdin: bytes | None = None) -> bytes:
 
 def _tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
     """The tenants folder as it was at revision `base`, by tenant name (the file stem)."""
-    if not directory.is_dir():
-        raise UsageError(f"{display_path(directory)}: tenants folder not found")
-    try:
-        _git(directory, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
-    except UsageError as error:
-        where = display_path(directory)
-        raise UsageError(f"--base {base}: not a commit of the git repository of {where} ({error})") from None
+    _verify_commit(directory, base)
     listing = _git(directory, "ls-tree", "-z", "--name-only", base, "--", ".").decode()
     paths = [path for path in listing.split("\0") if path.endswith(TENANT_SUFFIXES)]
     if not paths:

@@ -75,3 +75,16 @@ def egress_namespaces(tenant: Tenant, environment: str, tenants: list[Tenant]) -
     tenants that name it in their `allowFrom`."""
     callees = {other.name for other in tenants if tenant.name in other.spec.network.allow_from}
     return _hosts(tenants, callees, environment)
+
+
+def network_neighbours(names: set[str], tenants: list[Tenant]) -> set[str]:
+    """`names` and every tenant whose network policy refers to one of them, or that one of them refers to: what a
+    change to those tenants can change."""
+    related = set(names)
+    for tenant in tenants:
+        named = set(tenant.spec.network.allow_from)
+        if tenant.name in names:
+            related |= named
+        elif named & names:
+            related.add(tenant.name)
+    return related

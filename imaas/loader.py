@@ -19,7 +19,7 @@ def check_tenants(
     files, problems = read_tenant_files(directory)
     unreadable = {Path(problem.file).stem for problem in problems}
     problems.extend(cross_file_problems(files, settings, unreadable))
-    if base is not None:
+    if base is not None and directory.is_dir():
         problems.extend(removal_problems(directory, base, files))
     return files, sorted(set(problems))
 

@@ -42,7 +42,6 @@ OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 JAEGER_QUERY_PORT = 16686
 LOKI_GATEWAY_PORT = 80
-PROMETHEUS_PORT = 9090
 
 # What the service template's pods expose (templates/service/deploy/base/deployment.yaml).
 METRICS_PORT_NAME = "metrics"
@@ -101,10 +100,6 @@ class Endpoints:
     @property
     def otlp_http(self) -> str:
         return f"http://{self.jaeger_host}:{OTLP_HTTP_PORT}"
-
-    @property
-    def prometheus_url(self) -> str:
-        return f"http://{self._host(f'{KUBE_PROMETHEUS_STACK.release}-prometheus')}:{PROMETHEUS_PORT}"
 
 
 @dataclass(frozen=True)
@@ -194,6 +189,14 @@ def kube_prometheus_stack_values(endpoints: Endpoints) -> dict[str, Any]:
         # outgrow; the chart's hook Job applies them server-side (`kubectl apply --server-side`) before the
         # operator on every install and upgrade, so the release skips Helm's own CRD step.
         "crds": {"upgradeJob": {"enabled": True, "forceConflicts": True}},
+        "prometheus": {
+            "prometheusSpec": {
+                # Tenants may deploy their own PodMonitors and ServiceMonitors: each scrapes its own namespace only,
+                # and its series carry that namespace whatever its relabelling says, so no tenant reads another's.
+                "ignoreNamespaceSelectors": True,
+                "enforcedNamespaceLabel": "namespace",
+            }
+        },
         "grafana": {
             "sidecar": {
                 "dashboards": {
@@ -284,6 +287,9 @@ def fluent_bit_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> di
                 ("Name", "kubernetes"),
                 ("Match", "kube.*"),
                 ("Merge_Log", "On"),
+                # Under a key of its own: merged at the top, a tenant's JSON log line could set the `kubernetes`
+                # fields that route it, and so land in another tenant's logs.
+                ("Merge_Log_Key", "log_processed"),
                 ("Keep_Log", "Off"),
                 ("K8S-Logging.Parser", "On"),
                 ("K8S-Logging.Exclude", "On"),

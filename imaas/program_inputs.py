@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from imaas.errors import InputError, Problem
+from imaas.errors import InputError
 from imaas.loader import load_tenants
 from imaas.settings import StackSettings
-from imaas.stack_file import settings_from_config
+from imaas.stack_file import AWS_REGION_KEY, GITHUB_OWNER_KEY, missing_provider_keys, settings_from_config
 from imaas.tenant import Tenant
 
-GITHUB_OWNER_KEY = "github:owner"
-AWS_REGION_KEY = "aws:region"
+# Only the offline plan engine sets this, in its own thread: never config or the environment, which a real
+# `pulumi up` could pick up and then delete every tenant left out.
+OFFLINE_FOCUS: ContextVar[frozenset[str] | None] = ContextVar("imaas_offline_focus", default=None)
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class ProgramInputs:
     """Every valid tenant, including those another stack's `tenantSelector` picks."""
     github_owner: str
     aws_region: str
+    focus: frozenset[str] | None = None
+    """For a partial offline plan: the tenants whose resources to declare (shared resources still see all)."""
 
 
 def read_program_inputs(project_dir: Path) -> ProgramInputs:
@@ -35,10 +39,10 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
     stack = pulumi.get_stack()
     try:
         settings = settings_from_config(config, stack)
-        missing = [key for key in (GITHUB_OWNER_KEY, AWS_REGION_KEY) if not config.get(key)]
+        missing = missing_provider_keys(config, f"Pulumi.{stack}.yaml")
         if missing:
-            raise InputError([Problem(f"Pulumi.{stack}.yaml", field=key, message="is required") for key in missing])
+            raise InputError(missing)
         tenants = load_tenants(project_dir / settings.tenants_dir, settings)
     except InputError as err:
         raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
-    return ProgramInputs(settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY])
+    return ProgramInputs(settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY], OFFLINE_FOCUS.get())

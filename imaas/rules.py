@@ -32,6 +32,7 @@ def cross_file_problems(
     problems += _reserved_names(files, settings)
     problems += _duplicate_services(files)
     problems += _derived_name_collisions(files, settings)
+    problems += _shared_groups(files)
     for tenant_file in files:
         problems += _allow_from(tenant_file, names)
         problems += _service_environments(tenant_file)
@@ -105,12 +106,25 @@ def _derived_names(tenant_file: TenantFile) -> Iterator[DerivedName]:
 
 
 def _derived_name_collisions(files: list[TenantFile], settings: StackSettings | None) -> Iterator[Problem]:
-    reserved = (settings or _DEFAULT_SETTINGS).reserved_namespaces()
+    settings = settings or _DEFAULT_SETTINGS
+    platform_names = {
+        "namespace": (settings.reserved_namespaces(), "a platform namespace"),
+        "GitHub repository": ({settings.template_repository}, "the platform's service template"),
+    }
     taken: dict[tuple[str, str], DerivedName] = {}
     for tenant_file in files:
+        # A tenant whose very name is reserved is told so once, by _reserved_names.
+        if tenant_file.tenant.name.startswith(naming.RESERVED_TENANT_PREFIX):
+            continue
         for derived in _derived_names(tenant_file):
-            if derived.kind == "namespace" and derived.value in reserved:
-                message = f"namespace '{derived.value}' is a platform namespace"
+            names, what = platform_names.get(derived.kind, ((), ""))
+            if derived.value in names:
+                yield tenant_file.document.problem(derived.location, f"{derived.kind} '{derived.value}' is {what}")
+                continue
+            if derived.kind == "namespace" and derived.value.startswith(naming.RESERVED_TENANT_PREFIX):
+                message = (
+                    f"namespace '{derived.value}' starts with '{naming.RESERVED_TENANT_PREFIX}', which Kubernetes keeps"
+                )
                 yield tenant_file.document.problem(derived.location, message)
                 continue
             earlier = taken.setdefault((derived.kind, derived.value), derived)
@@ -121,6 +135,19 @@ def _derived_name_collisions(files: list[TenantFile], settings: StackSettings | 
                 f" ({earlier.file.file})"
             )
             yield tenant_file.document.problem(derived.location, message)
+
+
+def _shared_groups(files: list[TenantFile]) -> Iterator[Problem]:
+    """An identity-provider group belongs to one tenant: bound in two, its people would cross the fence."""
+    owner: dict[str, str] = {}
+    for tenant_file in files:
+        tenant = tenant_file.tenant
+        for role in ("developers", "viewers"):
+            for index, group in enumerate(getattr(tenant.spec.access, role)):
+                first = owner.setdefault(group, tenant.name)
+                if first != tenant.name:
+                    message = f"group '{group}' is already given access by tenant '{first}'"
+                    yield tenant_file.document.problem(("spec", "access", role, index), message)
 
 
 def _allow_from(tenant_file: TenantFile, names: set[str]) -> Iterator[Problem]:

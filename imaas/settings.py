@@ -117,7 +117,14 @@ class StackSettings(InputModel):
         description="Environments hosted by this stack's cluster."
     )
     owns_global_resources: bool = Field(
-        False, description="This stack creates the GitHub and ECR resources and CI roles; exactly one stack sets it."
+        False,
+        description="This stack creates the GitHub teams and repositories, ECR repositories and CI roles of the "
+        "tenants it manages; for each tenant exactly one stack does.",
+    )
+    owns_shared_resources: bool | None = Field(
+        None,
+        description="This stack creates what all tenants share: the GitHub OIDC provider and the service template "
+        "repository. Exactly one stack does; default: ownsGlobalResources.",
     )
     tenants_dir: Annotated[str, StringConstraints(min_length=1)] = Field(
         "tenants", description="Where tenant files are."
@@ -160,6 +167,19 @@ class StackSettings(InputModel):
     @classmethod
     def _with_builtin_sizes(cls, sizes: dict[str, Quota]) -> dict[str, Quota]:
         return {**BUILTIN_SIZES, **sizes}
+
+    @property
+    def shares(self) -> bool:
+        """Whether this stack declares the resources all tenants share."""
+        return self.owns_global_resources if self.owns_shared_resources is None else self.owns_shared_resources
+
+    @model_validator(mode="after")
+    def _shared_resources_need_an_owner(self) -> StackSettings:
+        if self.shares and not self.owns_global_resources:
+            raise ValueError("ownsSharedResources needs ownsGlobalResources")
+        if self.owns_global_resources and not self.shares and not self.github_oidc_provider_arn:
+            raise ValueError("a stack that owns global but not shared resources needs githubOidcProviderArn")
+        return self
 
     @model_validator(mode="after")
     def _sizes_within_max(self) -> StackSettings:

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imaas.errors import InputError, UsageError
+from imaas.errors import InputError, Problem, UsageError
 from imaas.settings import CONFIG_NAMESPACE, StackSettings
 from imaas.validation import validate_document
 from imaas.yaml_source import YamlDocument, display_path, read_yaml_file
 
 PROJECT = "imaas"
+GITHUB_OWNER_KEY = "github:owner"
+AWS_REGION_KEY = "aws:region"
+REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
 
 
@@ -58,7 +61,17 @@ def read_stack_file(project_dir: Path, stack: str) -> StackFile:
                 namespace, _, name = _full_key(str(where[1])).partition(":")
                 if namespace == CONFIG_NAMESPACE:
                     target[(name, *where[2:])] = mark
-    return StackFile(validate_document(StackSettings, settings_document), config, sorted(secret_keys))
+    settings = validate_document(StackSettings, settings_document)
+    missing = missing_provider_keys(config, document.file)
+    if missing:
+        where = document.mark(("config",))
+        raise InputError([Problem(p.file, where.line, where.column, p.field, p.message) for p in missing])
+    return StackFile(settings, config, sorted(secret_keys))
+
+
+def missing_provider_keys(config: dict[str, str], file: str) -> list[Problem]:
+    """The provider settings the program cannot do without: the tenants' GitHub organisation and the AWS region."""
+    return [Problem(file, field=key, message="is required") for key in REQUIRED_PROVIDER_KEYS if not config.get(key)]
 
 
 def _full_key(key: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from imaas.errors import InputError, Problem
@@ -36,6 +37,18 @@ def parse_tenant(document: YamlDocument, stem: str) -> TenantFile:
 
 
 def read_tenant_file(path: Path) -> TenantFile:
+    try:
+        status = path.stat()
+    except OSError:
+        return parse_tenant(read_yaml_file(path), path.stem)
+    # One `imaas plan` reads the folder up to three times (partial-plan focus, the program, the guardrails).
+    return _read_unchanged_file(path.resolve(), Path.cwd(), status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=8192)
+def _read_unchanged_file(path: Path, cwd: Path, mtime_ns: int, size: int) -> TenantFile:
+    """A file's parse, reused while its modification time and size stay the same (and the current folder, which
+    its problems' file names are relative to); problems are raised again each time, not kept."""
     return parse_tenant(read_yaml_file(path), path.stem)
 
 

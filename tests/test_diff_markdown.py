@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from imaas import cli
 from imaas.plan.diff import diff_plans
-from imaas.plan.markdown import PLATFORM, diff_markdown, short_type, tenant_of, urn_type_and_name
+from imaas.plan.markdown import PLATFORM, diff_markdown, short_type
+from imaas.plan.ownership import tenant_of, urn_type_and_name
 from imaas.plan.record import Plan, PlannedResource
 
 runner = CliRunner()
@@ -66,7 +67,8 @@ def plans() -> tuple[Plan, Plan]:
     provider = res((PLATFORM_TYPE, AWS_PROVIDER), "aws", PLATFORM_ROOT.urn, {"region": "eu-west-1"})
     # Found under tenant `a` only through its parents: a GitHub repository has no labels or tags.
     retained_repo = res((*IN_SERVICE, REPOSITORY), "a-svc", SERVICE_A.urn, {"name": "a-svc"}, retainOnDelete=True)
-    branch = res((*IN_SERVICE, BRANCH), "a-svc-test", SERVICE_A.urn, {"branch": "test"})
+    # Branches hold work: the program retains them, like repositories.
+    branch = replace(res((*IN_SERVICE, BRANCH), "a-svc-test", SERVICE_A.urn, {"branch": "test"}), retainOnDelete=True)
     registry = res((*IN_SERVICE, ECR), "a/svc", SERVICE_A.urn, {"tags": {"imaas.io/tenant": "a"}})
     protected = res((QUOTA,), "b-dev-quota", None, labelled("b", "tenant-quota"), protect=True)
     base = [PLATFORM_ROOT, provider, TENANT_A, SERVICE_A, namespace, quota, retained_repo, branch, registry, protected]
@@ -101,7 +103,7 @@ def test_snapshot_shows_each_kind_of_change_where_a_reviewer_looks() -> None:
     text = SNAPSHOT.read_text(encoding="utf-8")
     header, _, body = text.partition("<details")
     assert header.startswith("### Offline plan diff: stack `dev`\n")
-    assert "**3 added, 2 changed, 4 deleted** (1 deleted from the stack but left in place by retainOnDelete)" in header
+    assert "**3 added, 2 changed, 4 deleted** (2 deleted from the stack but left in place by retainOnDelete)" in header
     # The warning comes before any table and names both destructive deletions and their tenants.
     assert "> [!CAUTION]" in header
     assert "**2 protected or data-holding resources would be deleted.**" in header
@@ -158,7 +160,7 @@ def test_retained_and_unprotected_deletions_pass_with_no_warning(tmp_path: Path)
     assert "[!CAUTION]" not in result.stdout
     assert "⚠️" not in result.stdout
     assert "| deleted | `github:Repository` | `a-svc` | left in place (retainOnDelete) |" in result.stdout
-    assert "| deleted | `github:Branch` | `a-svc-test` |  |" in result.stdout
+    assert "| deleted | `github:Branch` | `a-svc-test` | left in place (retainOnDelete) |" in result.stdout
 
 
 def test_text_stays_the_default_format(tmp_path: Path) -> None:

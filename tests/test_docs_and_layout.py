@@ -68,8 +68,27 @@ def test_new_writes_a_valid_starter_and_refuses_to_overwrite(tmp_path: Path) -> 
     assert "already exists" in second.output
 
 
-def test_new_refuses_an_invalid_name(tmp_path: Path) -> None:
-    result = runner.invoke(cli.app, ["new", "Bad_Name", "--tenants", str(tmp_path)])
-    assert result.exit_code == 1
-    assert "metadata.name: must match" in result.output
+@pytest.mark.parametrize(
+    ("name", "contact", "message"),
+    [
+        ("Bad_Name", "a@example.com", "arguments: metadata.name: must match"),
+        ("platform", "a@example.com", "arguments: metadata.name: 'platform' is reserved for the platform"),
+        ("billing", "a@example.com # note", "arguments: metadata.contact: must match"),
+        ("billing", "a@example.com\nkind: Other", "arguments: metadata.contact: must match"),
+    ],
+)
+def test_new_refuses_arguments_that_would_not_make_a_valid_tenant(
+    tmp_path: Path, name: str, contact: str, message: str
+) -> None:
+    result = runner.invoke(
+        cli.app, ["new", name, "--contact", contact, "--maintainer", "zoe", "--tenants", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_new_needs_a_contact_and_a_maintainer(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["new", "billing", "--tenants", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Missing option '--contact'" in result.output

@@ -11,12 +11,12 @@ from dataclasses import replace
 import pytest
 from planning import EXAMPLE_TENANTS, PROJECT_DIR, example_plan
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from typer.testing import CliRunner
 
 from components import app_project, tenant_environment
 from imaas import cli
-from imaas.guardrails import GUARDRAILS, Context, Resource, evaluate
-from imaas.loader import load_tenants
+from imaas.guardrails import GUARDRAILS, Context, Resource, evaluate, stack_context
 from imaas.plan.guardrail_check import as_resource
 from imaas.stack_file import read_stack_file
 from imaas_policies import guardrail_policies
@@ -26,9 +26,7 @@ MANDATORY = {guardrail.name for guardrail in GUARDRAILS if guardrail.mandatory}
 
 
 def context(stack: str = "dev") -> Context:
-    stack_file = read_stack_file(PROJECT_DIR, stack)
-    tenants = load_tenants(EXAMPLE_TENANTS, stack_file.settings)
-    return Context(stack_file.settings, {t.name: t for t in tenants}, stack_file.config["github:owner"])
+    return stack_context(read_stack_file(PROJECT_DIR, stack), EXAMPLE_TENANTS)
 
 
 def resources(stack: str = "dev") -> list[Resource]:
@@ -171,11 +169,11 @@ def test_a_cluster_wide_binding_of_a_tenant_group_is_refused() -> None:
 # --- the policy pack entry point ------------------------------------------------------------------------------
 
 
-def policy_resources(found: list[Resource]) -> list[PolicyResource]:
+def policy_resources(found: list[Resource], props: Callable[[dict], object] = dict) -> list[PolicyResource]:
     return [
         PolicyResource(
             r.type,
-            r.inputs,
+            props(r.inputs),
             r.urn,
             r.name,
             PolicyResourceOptions(r.protect, [], None, [], None, []),
@@ -188,12 +186,12 @@ def policy_resources(found: list[Resource]) -> list[PolicyResource]:
     ]
 
 
-def run_pack(found: list[Resource]) -> set[tuple[str, str]]:
+def run_pack(found: list[Resource], props: Callable[[dict], object] = dict) -> set[tuple[str, str]]:
     reported: set[tuple[str, str]] = set()
     for policy in guardrail_policies(lambda stack: context(stack)):
         if policy.enforcement_level.value != "mandatory":
             continue
-        args = StackValidationArgs(policy_resources(found))
+        args = StackValidationArgs(policy_resources(found, props))
         policy.validate(args, lambda message, urn, name=policy.name: reported.add((name, urn.rsplit("::", 1)[1])))
     return reported
 
@@ -247,3 +245,44 @@ def test_plan_of_the_examples_passes_the_guardrails() -> None:
     result = runner.invoke(cli.app, ["plan", "--stack", "prod"])
     assert result.exit_code == 0, result.output
     assert "violation" not in result.output
+
+
+def test_an_allow_all_ingress_rule_breaks_the_fence() -> None:
+    found = edited(
+        resources(),
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "hr-dev-isolation",
+        with_inputs(lambda i: i["spec"]["ingress"].append({})),
+    )
+    assert violations(found) == {("tenant-namespace-fenced", "hr-dev")}
+
+
+def test_a_namespace_that_lost_its_labels_is_still_a_tenant_namespace() -> None:
+    found = edited(resources(), NS, "hr-dev", with_inputs(lambda i: i["metadata"].update({"labels": {}})))
+    assert violations(found) == {("tenant-namespace-pod-security", "hr-dev")}
+
+
+def test_a_binding_in_a_namespace_that_only_shares_the_tenants_prefix_is_refused() -> None:
+    # orders-devs bound in a namespace named like one of orders' but not one of them.
+    found = edited(
+        resources(),
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "orders-dev-tenant-developer",
+        with_inputs(lambda i: i["metadata"].update({"namespace": "orders-x-dev"})),
+    )
+    assert violations(found) == {("tenant-rbac-fenced", "orders-dev-tenant-developer")}
+
+
+def test_the_policy_pack_judges_what_is_known_when_some_values_are_not() -> None:
+    # As in a preview of a new tenant: the push policy's repository ARNs are not known yet.
+    weakened = edited(
+        resources(),
+        NS,
+        "orders-dev",
+        with_inputs(lambda i: i["metadata"]["labels"].update({"pod-security.kubernetes.io/enforce": "privileged"})),
+    )
+    unknown = [
+        replace(r, inputs={**r.inputs, "policy": UNKNOWN_STRING_VALUE}) if r.type.endswith("RolePolicy") else r
+        for r in weakened
+    ]
+    assert run_pack(unknown, unknown_checking_proxy) == {("tenant-namespace-pod-security", "orders-dev")}

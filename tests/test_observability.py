@@ -389,3 +389,14 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     applications = of_type(plan, "kubernetes:argoproj.io/v1alpha1:Application")
     assert projects and applications
     assert all(argocd.urn in resource.dependsOn for resource in [*projects, *applications])
+
+
+def test_tenant_monitors_scrape_only_their_own_namespace_and_logs_cannot_forge_their_route(stack: str) -> None:
+    values = releases(example_plan(stack))["kube-prometheus-stack"].inputs["values"]
+    prometheus = values["prometheus"]["prometheusSpec"]
+    # A tenant's PodMonitor cannot select another namespace, nor relabel its series into one.
+    assert prometheus["ignoreNamespaceSelectors"] is True
+    assert prometheus["enforcedNamespaceLabel"] == "namespace"
+    config = "\n".join(releases(example_plan(stack))["fluent-bit"].inputs["values"]["config"].values())
+    # A JSON log line is merged under its own key, where it cannot overwrite the kubernetes fields routing uses.
+    assert "Merge_Log_Key log_processed" in " ".join(config.split())

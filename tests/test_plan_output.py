@@ -15,10 +15,11 @@ from planning import PROJECT_DIR, write_tenants
 from typer.testing import CliRunner
 
 from imaas import cli
-from imaas.plan.record import RESOURCE_KEYS
 
 KUBERNETES_VERSION = "1.34"
 runner = CliRunner()
+# DESIGN section 5, written out here rather than taken from the code under test.
+CONTRACT_KEYS = ("urn", "type", "name", "parent", "custom", "inputs", "protect", "retainOnDelete", "dependsOn")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_plan_json_follows_the_contract(dev_outputs: tuple[dict, Path, str]) -> 
     urns = {resource["urn"] for resource in plan["resources"]}
     assert len(urns) == len(plan["resources"])
     for resource in plan["resources"]:
-        assert tuple(resource) == RESOURCE_KEYS
+        assert tuple(resource) == CONTRACT_KEYS
         assert resource["urn"].startswith("urn:pulumi:dev::imaas::")
         assert resource["urn"].endswith(f"::{resource['name']}")
         assert resource["parent"] is None or resource["parent"] in urns
@@ -83,14 +84,25 @@ def test_the_crd_check_rejects_a_field_argo_cd_does_not_know(dev_outputs: tuple[
         validate_custom(project)
 
 
-def test_render_replaces_an_earlier_rendering(tmp_path: Path) -> None:
-    stale = tmp_path / "manifests" / "gone-dev" / "deployment-old.yaml"
-    stale.parent.mkdir(parents=True)
+def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_path: Path) -> None:
+    manifests = tmp_path / "manifests"
+    first = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(manifests)])
+    assert first.exit_code == 0, first.output
+    stale = manifests / "gone-prod" / "deployment-old.yaml"
+    stale.parent.mkdir()
     stale.write_text("kind: Deployment\n")
-    result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(tmp_path / "manifests")])
-    assert result.exit_code == 0, result.output
+    second = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(manifests)])
+    assert second.exit_code == 0, second.output
     assert not stale.exists()
-    assert (tmp_path / "manifests" / "_cluster" / "namespace-orders-prod.yaml").exists()
+    assert (manifests / "_cluster" / "namespace-orders-prod.yaml").exists()
+
+    foreign = tmp_path / "project"
+    (foreign / "tenants").mkdir(parents=True)
+    (foreign / "tenants" / "orders.yaml").write_text("kept: true\n")
+    refused = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(foreign)])
+    assert refused.exit_code == 2
+    assert "not empty and not an earlier rendering" in refused.output
+    assert (foreign / "tenants" / "orders.yaml").read_text() == "kept: true\n"
 
 
 def test_secure_settings_never_reach_the_plan_or_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

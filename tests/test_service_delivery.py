@@ -268,6 +268,16 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         assert "CreateNamespace=false" in spec["syncPolicy"]["syncOptions"]
 
 
+def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path / "before", shop={"services": [{"name": "api"}]})
+    before = plan_stack("dev", tenants)
+    write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
+    after = {r.urn for r in plan_stack("dev", tenants).resources}
+    dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
+    assert {r.type for r in dropped} == {BRANCH, COLLABORATORS, VARIABLE}
+    assert all(r.retainOnDelete for r in dropped)
+
+
 def test_a_retired_service_has_no_applications_and_an_archived_repository() -> None:
     for stack in ("dev", "prod"):
         assert not [a for a in of_type(example_plan(stack), APPLICATION) if "payroll-export" in a.name]

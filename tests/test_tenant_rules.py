@@ -572,3 +572,28 @@ def test_naming_a_tenant_whose_file_is_broken_reports_only_the_broken_file() -> 
         "tenants/orders.yaml:3:1: invalid YAML: while parsing a flow node"
         " expected the node content, but found '<stream end>'"
     ]
+
+
+def test_a_service_repository_may_not_take_the_template_repositorys_name() -> None:
+    write_tenant(TENANTS, "imaas-service", "services:\n  - name: template\n")
+    assert problems() == [
+        "tenants/imaas-service.yaml:10:13: spec.services[0].name: GitHub repository 'imaas-service-template' is the "
+        "platform's service template"
+    ]
+
+
+def test_a_tenant_whose_namespaces_would_start_with_kube_is_refused() -> None:
+    write_tenant(TENANTS, "kube")
+    assert problems() == [
+        f"tenants/kube.yaml:4:9: metadata.name: namespace 'kube-{env}' starts with 'kube-', which Kubernetes keeps"
+        for env in ("dev", "prod", "test")  # problems come sorted
+    ]
+
+
+def test_an_identity_provider_group_belongs_to_one_tenant() -> None:
+    write_tenant(TENANTS, "orders", "access:\n  developers: [integration-devs]\n")
+    write_tenant(TENANTS, "payments", "access:\n  viewers: [auditors, integration-devs]\n")
+    assert problems() == [
+        "tenants/payments.yaml:10:25: spec.access.viewers[1]: group 'integration-devs' is already given access by "
+        "tenant 'orders'"
+    ]

@@ -130,7 +130,10 @@ def test_every_tenant_namespace_is_fenced_by_a_policy_over_all_its_pods(stack: s
         assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
         assert {"podSelector": {}} in spec["ingress"][0]["from"]
         outside = [peer["ipBlock"] for rule in spec["egress"] for peer in rule["to"] if "ipBlock" in peer]
-        assert outside == [{"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}]
+        # the cluster ranges, and the node-local addresses of the instance metadata service
+        assert outside == [
+            {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]}
+        ]
 
 
 EXPECTED_PEERS = {
@@ -171,12 +174,22 @@ def test_allow_from_opens_exactly_the_named_direction_and_environment(tmp_path: 
         assert egress_to(plan, f"bystander-{environment}") == OBSERVABILITY
 
 
-def test_a_namespace_never_selects_another_tenants_pods_directly(stack: str) -> None:
-    for policy in of_type(example_plan(stack), POLICY):
+def test_a_namespace_reaches_no_other_tenant_beyond_its_allowed_peers(stack: str) -> None:
+    plan = example_plan(stack)
+    tenant_spaces = set(tenant_namespaces(plan))
+    for policy in of_type(plan, POLICY):
+        namespace = policy.inputs["metadata"]["namespace"]
+        callers, callees = EXPECTED_PEERS[stack][namespace]
         for rule in [*policy.inputs["spec"]["ingress"], *policy.inputs["spec"]["egress"]]:
             for peer in rule.get("from", rule.get("to", [])):
-                if "podSelector" in peer and "namespaceSelector" in peer:
-                    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+                selector = peer.get("namespaceSelector")
+                if selector is None:
+                    assert peer == {"podSelector": {}} or "ipBlock" in peer, peer
+                    continue
+                # Every namespace peer names one namespace: never a selector matching many.
+                (name,) = selector["matchLabels"].values()
+                if name in tenant_spaces:
+                    assert name in callers | callees, (namespace, name)
 
 
 # --- RBAC ------------------------------------------------------------------------------------------------------

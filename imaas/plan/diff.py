@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
 
 # Deleting one of these loses what tenants built or stored in it.
@@ -14,6 +15,7 @@ DATA_HOLDING_TYPES = frozenset(
         "kubernetes:core/v1:PersistentVolumeClaim",
         "aws:ecr/repository:Repository",
         "github:index/repository:Repository",
+        "github:index/branch:Branch",
     }
 )
 
@@ -37,7 +39,10 @@ class Change:
 
 
 def diff_plans(base: Plan, head: Plan) -> list[Change]:
-    before, after = base.by_urn(), head.by_urn()
+    """The changes from `base` to `head`, by URN. When either is a partial plan, only the tenants it covers and
+    the shared resources are compared: the tenants it leaves out are not deleted, just not planned."""
+    scope = {*(base.only or []), *(head.only or [])} if base.only is not None or head.only is not None else None
+    before, after = _in_scope(base, scope), _in_scope(head, scope)
     changes = [Change("delete", before[urn]) for urn in before.keys() - after.keys()]
     changes += [Change("add", after[urn]) for urn in after.keys() - before.keys()]
     for urn in before.keys() & after.keys():
@@ -57,3 +62,10 @@ def _changed_fields(old: PlannedResource, new: PlannedResource) -> tuple[str, ..
         key for key in ("parent", "protect", "retainOnDelete", "dependsOn") if getattr(old, key) != getattr(new, key)
     ]
     return (*inputs, *options)
+
+
+def _in_scope(plan: Plan, tenants: set[str] | None) -> dict[str, PlannedResource]:
+    resources = plan.by_urn()
+    if tenants is None:
+        return resources
+    return {urn: resource for urn, resource in resources.items() if tenant_of(resource, resources) in (None, *tenants)}

@@ -14,6 +14,7 @@ import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 from imaas.plan.record import Plan, PlannedResource
+from imaas.program_inputs import OFFLINE_FOCUS
 from imaas.stack_file import PROJECT
 
 PLACEHOLDER_ACCOUNT = "123456789012"
@@ -130,8 +131,11 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str],
     on_resource: Callable[[PlannedResource], None] | None = None,
+    focus: frozenset[str] | None = None,
 ) -> Plan:
-    """Run `project_dir/__main__.py` for `stack` with `config`; return what it declared, or raise what it raised."""
+    """Run `project_dir/__main__.py` for `stack` with `config`; return what it declared, or raise what it raised.
+
+    With `focus`, the program declares only those tenants' resources (and the shared ones): a partial plan."""
     outcome: dict[str, Any] = {}
 
     def program() -> None:
@@ -139,6 +143,7 @@ def run_program(
 
     def run() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
+        OFFLINE_FOCUS.set(focus)
         try:
             mocks = PlaceholderMocks(config)
             monitor = RecordingMonitor(mocks, on_resource)
@@ -157,4 +162,5 @@ def run_program(
     worker.join()
     if "error" in outcome:
         raise outcome["error"]
-    return Plan(PROJECT, stack, sorted(outcome["resources"], key=lambda resource: resource.urn))
+    resources = sorted(outcome["resources"], key=lambda resource: resource.urn)
+    return Plan(PROJECT, stack, resources, sorted(focus) if focus is not None else None)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imaas.guardrails import Context, Resource, Violation, evaluate
-from imaas.loader import load_tenants
+from imaas.guardrails import Resource, Violation, evaluate, stack_context
 from imaas.plan.record import Plan, PlannedResource
 from imaas.stack_file import StackFile
 
@@ -22,11 +21,5 @@ def as_resource(planned: PlannedResource) -> Resource:
 
 
 def check_plan(plan: Plan, stack_file: StackFile, tenants_dir: Path) -> list[Violation]:
-    settings = stack_file.settings
-    tenants = load_tenants(tenants_dir, settings)
-    context = Context(
-        settings=settings,
-        tenants={tenant.name: tenant for tenant in tenants},
-        github_owner=stack_file.config.get("github:owner", ""),
-    )
+    context = stack_context(stack_file, tenants_dir)
     return evaluate([as_resource(resource) for resource in plan.resources], context)

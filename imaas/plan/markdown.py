@@ -11,13 +11,11 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from imaas.plan.diff import Change
+from imaas.plan.ownership import tenant_of
 from imaas.plan.record import PlannedResource
 
-TENANT_LABEL = "imaas.io/tenant"
-TENANT_TYPE = "imaas:index:Tenant"
 PLATFORM = "platform"
 """The group of everything that belongs to no tenant (a reserved tenant name, so it never collides)."""
 
@@ -70,51 +68,12 @@ def diff_markdown(
     return "\n".join(lines)
 
 
-def tenant_of(resource: PlannedResource, resources: Mapping[str, PlannedResource]) -> str | None:
-    """The tenant a resource belongs to: its `imaas.io/tenant` label or tag, else the Tenant component above it."""
-    current: PlannedResource | None = resource
-    seen: set[str] = set()
-    while current is not None and current.urn not in seen:
-        seen.add(current.urn)
-        label = _tenant_label(current.inputs)
-        if label:
-            return label
-        if current.type == TENANT_TYPE:
-            return current.name
-        if current.parent is None:
-            return None
-        parent = resources.get(current.parent)
-        if parent is None:
-            # A parent outside both plans: its URN still names its type and name.
-            type_, name = urn_type_and_name(current.parent)
-            return name if type_ == TENANT_TYPE else None
-        current = parent
-    return None
-
-
-def urn_type_and_name(urn: str) -> tuple[str, str]:
-    """`urn:pulumi:dev::imaas::a$b:index:Tenant::payments` as (`b:index:Tenant`, `payments`)."""
-    parts = urn.split("::", 3)
-    if len(parts) != 4:
-        return "", ""
-    return parts[2].rsplit("$", 1)[-1], parts[3]
-
-
 def short_type(type_: str) -> str:
     """A type as package and kind: `kubernetes:core/v1:Namespace` as `kubernetes:Namespace`."""
     if type_.startswith("pulumi:providers:"):
         return f"provider:{type_.removeprefix('pulumi:providers:')}"
     package, _, rest = type_.partition(":")
     return f"{package}:{rest.rsplit(':', 1)[-1]}" if rest else type_
-
-
-def _tenant_label(inputs: Mapping[str, Any]) -> str | None:
-    metadata = inputs.get("metadata")
-    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
-    for source in (labels, inputs.get("tags")):
-        if isinstance(source, Mapping) and isinstance(source.get(TENANT_LABEL), str) and source[TENANT_LABEL]:
-            return str(source[TENANT_LABEL])
-    return None
 
 
 def _change_key(change: Change) -> tuple[int, str, str, str]:

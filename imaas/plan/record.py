@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from imaas.errors import UsageError
 
 RESOURCE_KEYS = ("urn", "type", "name", "parent", "custom", "inputs", "protect", "retainOnDelete", "dependsOn")
@@ -30,13 +32,19 @@ class Plan:
     project: str
     stack: str
     resources: list[PlannedResource]
+    only: list[str] | None = None
+    """For a partial plan (`plan --only`, `--changed-since`): the tenants it covers. Written as the extra key
+    `only`, which a full plan does not have."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "project": self.project,
             "stack": self.stack,
             "resources": [asdict(resource) for resource in self.resources],
         }
+        if self.only is not None:
+            data["only"] = self.only
+        return data
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,12 +54,18 @@ class Plan:
     def read(cls, path: Path) -> Plan:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            resources = [PlannedResource(**{key: item[key] for key in RESOURCE_KEYS}) for item in data["resources"]]
-            return cls(data["project"], data["stack"], resources)
+            return _PLAN_FILE.validate_python(data)
         except OSError as err:
             raise UsageError(f"{path}: cannot read: {err.strerror}") from None
-        except (ValueError, KeyError, TypeError) as err:
-            raise UsageError(f"{path}: not a plan JSON file ({type(err).__name__}: {err})") from None
+        except ValueError as err:
+            if isinstance(err, ValidationError):
+                first = err.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"])
+                raise UsageError(f"{path}: not a plan JSON file ({where}: {first['msg']})") from None
+            raise UsageError(f"{path}: not a plan JSON file ({err})") from None
 
     def by_urn(self) -> dict[str, PlannedResource]:
         return {resource.urn: resource for resource in self.resources}
+
+
+_PLAN_FILE = TypeAdapter(Plan)

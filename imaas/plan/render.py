@@ -8,9 +8,11 @@ from typing import Any
 
 import yaml
 
+from imaas.errors import UsageError
 from imaas.plan.record import Plan
 
 CLUSTER_SCOPE = "_cluster"
+RENDER_MARKER = ".imaas-render"
 
 
 def kubernetes_objects(plan: Plan) -> Iterator[dict[str, Any]]:
@@ -31,10 +33,25 @@ def manifest_path(obj: dict[str, Any]) -> Path:
     )
 
 
+def check_target(directory: Path) -> None:
+    """Refuse a folder that a rendering could not replace without deleting what is not its own."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--render {directory}: not a folder")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / RENDER_MARKER).exists():
+        raise UsageError(f"--render {directory}: not empty and not an earlier rendering; choose an empty folder")
+
+
 def render(plan: Plan, directory: Path) -> int:
-    """Write one file per object under `directory`, replacing an earlier rendering; return how many."""
+    """Write one file per object under `directory`, replacing an earlier rendering; return how many.
+
+    Only a folder that is empty, or that holds an earlier rendering (it has the marker file), is written to: what
+    is replaced is deleted first, and nothing else may be."""
+    check_target(directory)
+    marker = directory / RENDER_MARKER
     for stale in directory.glob("*/*.yaml"):
         stale.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.write_text("Kubernetes objects of an offline plan, written by `imaas plan --render`.\n", encoding="utf-8")
     count = 0
     for obj in kubernetes_objects(plan):
         path = directory / manifest_path(obj)

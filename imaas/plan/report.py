@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -25,7 +26,7 @@ def _label(resource: PlannedResource) -> str:
         for flag, on in (("protected", resource.protect), ("retained", resource.retainOnDelete))
         if on
     )
-    return f"[cyan]{short_type(resource.type)}[/] {resource.name}{flags}"
+    return f"[cyan]{escape(short_type(resource.type))}[/] {escape(resource.name)}{flags}"
 
 
 def plan_tree(plan: Plan) -> Tree:
@@ -33,7 +34,7 @@ def plan_tree(plan: Plan) -> Tree:
     for resource in plan.resources:
         children[resource.parent].append(resource)
     detailed = len(plan.resources) <= DETAIL_LIMIT
-    root = Tree(f"[bold]{plan.project}[/] stack [bold]{plan.stack}[/]")
+    root = Tree(f"[bold]{escape(plan.project)}[/] stack [bold]{escape(plan.stack)}[/]")
 
     def add(node: Tree, parent: str | None) -> None:
         # Components first, then the namespace that holds the rest, then the rest by type.
@@ -48,13 +49,16 @@ def plan_tree(plan: Plan) -> Tree:
         )
         for resource in members:
             if not resource.custom:
-                add(node.add(f"[bold]{resource.name}[/] [dim]{short_type(resource.type)}[/]"), resource.urn)
+                add(
+                    node.add(f"[bold]{escape(resource.name)}[/] [dim]{escape(short_type(resource.type))}[/]"),
+                    resource.urn,
+                )
             elif detailed:
                 node.add(_label(resource))
         if not detailed:
             counts = Counter(short_type(resource.type) for resource in members if resource.custom)
             for type_, count in sorted(counts.items()):
-                node.add(f"[cyan]{type_}[/] x{count}")
+                node.add(f"[cyan]{escape(type_)}[/] x{count}")
 
     add(root, None)
     return root
@@ -65,20 +69,20 @@ def summary_table(plan: Plan) -> Table:
     table.add_column("type")
     table.add_column("count", justify="right")
     for type_, count in sorted(Counter(resource.type for resource in plan.resources).items()):
-        table.add_row(type_, str(count))
+        table.add_row(escape(type_), str(count))
     return table
 
 
 def changes_table(changes: list[Change]) -> Table:
     table = Table(title=f"{len(changes)} changes", title_justify="left")
     for column in ("", "type", "name", "details"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     marks = {"add": "[green]+[/]", "change": "[yellow]~[/]", "delete": "[red]-[/]"}
     for change in changes:
-        details = ", ".join(change.fields)
+        details = escape(", ".join(change.fields))
         if change.destructive:
             details = "[bold red]DELETES PROTECTED OR DATA-HOLDING RESOURCE[/]"
         elif change.action == "delete" and change.resource.retainOnDelete:
             details = "left in place (retainOnDelete)"
-        table.add_row(marks[change.action], change.resource.type, change.resource.name, details)
+        table.add_row(marks[change.action], escape(change.resource.type), escape(change.resource.name), details)
     return table

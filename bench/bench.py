@@ -1,0 +1,221 @@
+"""Measure the platform at organisation scale: `python bench/bench.py [--sizes 10 100 1000]`.
+
+For each size it generates that many tenants (one to five services each, mixed environments, some allowFrom) and
+reports: `validate` wall time; `plan` wall time and peak memory (the command line, as CI runs it); the resources
+declared per tenant and per service, by provider; the program's time per resource against the Pulumi SDK's own
+floor (the same number of bare resources registered under the same mocks, in the same process); and, at the largest
+size, a partial plan of one tenant (`plan --only`) against planning that tenant alone. It prints a table and writes
+it to bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from imaas.plan.engine import run_program  # noqa: E402
+from imaas.plan.ownership import tenant_of  # noqa: E402
+from imaas.plan.record import Plan  # noqa: E402
+from imaas.stack_file import read_stack_file  # noqa: E402
+
+STACK = "dev"
+ENVIRONMENT_MIXES = [["dev", "test", "prod"], ["dev", "test", "prod"], ["dev", "test"], ["dev", "prod"]]
+FLOOR_PROGRAM = """
+import pulumi
+
+for index in range({count}):
+    pulumi.CustomResource("imaas:bench:Bare", f"bare-{{index}}", {{}})
+"""
+# The same number of resources again, each with the inputs the real program gave it: what the SDK spends on
+# serialising real inputs, which no program can avoid, as against what the program itself adds.
+REPLAY_PROGRAM = """
+import json
+
+import pulumi
+
+for index, resource in enumerate(json.load(open({plan!r}))["resources"]):
+    pulumi.CustomResource("imaas:bench:Replay", f"replay-{{index}}", resource["inputs"])
+"""
+
+
+def generate(directory: Path, count: int) -> None:
+    """`count` valid tenants; the same ones for the same count."""
+    rng = random.Random(count)
+    names = [f"t{index:04d}" for index in range(count)]
+    for index, name in enumerate(names):
+        environments = rng.choice(ENVIRONMENT_MIXES)
+        services = [{"name": f"svc{number}"} for number in range(rng.randint(1, 5))]
+        callers = [names[index - 1]] if index and rng.random() < 0.2 else []
+        spec = {
+            "team": {"maintainers": [f"user{index}"]},
+            "environments": environments,
+            "network": {"allowFrom": callers},
+            "services": services,
+        }
+        tenant = {
+            "apiVersion": "imaas.io/v1alpha1",
+            "kind": "Tenant",
+            "metadata": {"name": name, "contact": f"{name}@example.com"},
+            "spec": spec,
+        }
+        (directory / f"{name}.yaml").write_text(json.dumps(tenant, indent=1))
+
+
+def timed_command(*args: str) -> tuple[float, float]:
+    """Wall seconds and peak memory (MiB) of `python -m imaas ARGS`."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imaas", *args], cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(
+            f"imaas {' '.join(args)} failed: {process.stderr.read().decode()[-2000:] if process.stderr else ''}"
+        )
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def program_seconds(config: dict[str, str], secret_keys: list[str], project: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    plan = run_program(project, STACK, config, secret_keys)
+    return time.perf_counter() - start, len(plan.resources)
+
+
+def per_owner(plan: Plan, tenants: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Resources per tenant and per service, by provider (components count as `component`)."""
+    resources = plan.by_urn()
+    per_tenant: Counter[str] = Counter()
+    per_service: Counter[str] = Counter()
+    services = 0
+    for resource in plan.resources:
+        provider = resource.type.split(":")[0] if resource.custom else "component"
+        if resource.type == "imaas:index:Service":
+            services += 1
+        if tenant_of(resource, resources) is None:
+            continue
+        chain = resource.urn.split("::")[2]
+        (per_service if "imaas:index:Service" in chain else per_tenant)[provider] += 1
+    return (
+        {provider: count / tenants for provider, count in sorted(per_tenant.items())},
+        {provider: count / max(services, 1) for provider, count in sorted(per_service.items())},
+    )
+
+
+def measure(count: int, workdir: Path, stack_config: tuple[dict[str, str], list[str]]) -> dict[str, object]:
+    tenants = workdir / f"tenants-{count}"
+    tenants.mkdir()
+    generate(tenants, count)
+    validate_s, _ = timed_command("validate", "--tenants", str(tenants))
+    plan_file = workdir / f"plan-{count}.json"
+    plan_s, plan_mib = timed_command("plan", "--stack", STACK, "--tenants", str(tenants), "--json", str(plan_file))
+    plan = Plan.read(plan_file)
+    config, secret_keys = stack_config
+    program_s, resources = program_seconds({**config, "imaas:tenantsDir": str(tenants)}, secret_keys, PROJECT_DIR)
+    floor = workdir / f"floor-{count}"
+    floor.mkdir()
+    (floor / "__main__.py").write_text(FLOOR_PROGRAM.format(count=resources))
+    floor_s, _ = program_seconds(config, secret_keys, floor)
+    replay = workdir / f"replay-{count}"
+    replay.mkdir()
+    (replay / "__main__.py").write_text(REPLAY_PROGRAM.format(plan=str(plan_file)))
+    replay_s, _ = program_seconds(config, secret_keys, replay)
+    tenant_mix, service_mix = per_owner(plan, count)
+    return {
+        "tenants": count,
+        "resources": resources,
+        "validate_s": validate_s,
+        "plan_s": plan_s,
+        "plan_peak_mib": plan_mib,
+        "program_ms_per_resource": 1000 * program_s / resources,
+        "floor_ms_per_resource": 1000 * floor_s / resources,
+        "replay_ms_per_resource": 1000 * replay_s / resources,
+        "overhead": program_s / floor_s,
+        "overhead_same_inputs": program_s / replay_s,
+        "per_tenant": tenant_mix,
+        "per_service": service_mix,
+    }
+
+
+def incremental(count: int, workdir: Path) -> dict[str, float]:
+    """`plan --only` of one tenant among `count` against a plan of that tenant alone."""
+    tenants = workdir / f"tenants-{count}"
+    lonely = next(
+        path
+        for path in sorted(tenants.glob("*.yaml"))
+        if not json.loads(path.read_text())["spec"]["network"]["allowFrom"]
+        and f'"{path.stem}"'
+        not in "".join(p.read_text() for p in [path.with_name(f"t{int(path.stem[1:]) + 1:04d}.yaml")] if p.exists())
+    )
+    alone = workdir / "alone"
+    alone.mkdir()
+    (alone / lonely.name).write_text(lonely.read_text())
+    only_s, _ = timed_command("plan", "--stack", STACK, "--tenants", str(tenants), "--only", lonely.stem)
+    alone_s, _ = timed_command("plan", "--stack", STACK, "--tenants", str(alone))
+    return {"only_s": only_s, "alone_s": alone_s, "ratio": only_s / alone_s}
+
+
+def table(rows: list[dict[str, object]], partial: dict[str, float] | None) -> str:
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; stack `{STACK}`.",
+        "",
+        "| tenants | resources | validate (s) | plan (s) | plan peak (MiB) | program ms/resource "
+        "| SDK floor, bare ms/resource | SDK floor, same inputs ms/resource | overhead vs bare | vs same inputs |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['tenants']} | {row['resources']} | {row['validate_s']:.2f} | {row['plan_s']:.1f} | "
+            f"{row['plan_peak_mib']:.0f} | {row['program_ms_per_resource']:.3f} | {row['floor_ms_per_resource']:.3f} | "
+            f"{row['replay_ms_per_resource']:.3f} | {row['overhead']:.2f}x | {row['overhead_same_inputs']:.2f}x |"
+        )
+    largest = rows[-1]
+    describe = lambda mix: ", ".join(f"{provider} {value:.1f}" for provider, value in mix.items())  # noqa: E731
+    lines += [
+        "",
+        f"Resources per tenant (besides its services), by provider: {describe(largest['per_tenant'])}.",
+        f"Resources per service, by provider: {describe(largest['per_service'])}.",
+    ]
+    if partial:
+        lines += [
+            "",
+            f"Partial plan of one tenant among {largest['tenants']} (`plan --only`): {partial['only_s']:.1f} s; "
+            f"that tenant alone: {partial['alone_s']:.1f} s ({partial['ratio']:.2f}x).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--output", type=Path, default=PROJECT_DIR / "bench" / "results.md")
+    args = parser.parse_args()
+    stack_file = read_stack_file(PROJECT_DIR, STACK)
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        rows = []
+        for count in sorted(args.sizes):
+            rows.append(measure(count, workdir, (stack_file.config, stack_file.secret_keys)))
+            print(f"{count} tenants measured", file=sys.stderr)
+        partial = incremental(max(args.sizes), workdir)
+    text = table(rows, partial)
+    print(text)
+    args.output.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
