@@ -67,17 +67,17 @@ BILLION_LAUGHS = (
     [
         pytest.param(
             b"apiVersion: imaas.io/v1alpha1\nkind: [Tenant\n",
-            "3:1: invalid YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'",
+            "3:1: invalid YAML: while parsing a flow sequence did not find expected ',' or ']'",
             id="unclosed-flow-sequence",
         ),
         pytest.param(
             b"metadata:\n  name: payments\n contact: p@example.com\n",
-            "3:2: invalid YAML: while parsing a block mapping expected <block end>, but found '<block mapping start>'",
+            "3:2: invalid YAML: while parsing a block mapping did not find expected key",
             id="bad-indentation",
         ),
         pytest.param(
             (VALID + "\tsize: small\n").encode(),
-            "9:1: invalid YAML: while scanning for the next token found character '\\t' that cannot start any token",
+            "9:1: invalid YAML: while scanning for the next token found character that cannot start any token",
             id="tab",
         ),
         pytest.param(
@@ -110,7 +110,11 @@ BILLION_LAUGHS = (
             id="latin-1",
         ),
         pytest.param(VALID.encode("utf-16"), "1:1: not UTF-8 text (byte 0xff)", id="utf-16"),
-        pytest.param(b"apiVersion: &loop [*loop]\n", "1:1: invalid YAML: nested too deeply", id="recursive-alias"),
+        pytest.param(
+            b"apiVersion: &loop [*loop]\n",
+            "1:13: invalid YAML: an alias refers to a value that contains it",
+            id="recursive-alias",
+        ),
         pytest.param(
             BILLION_LAUGHS.encode(),
             "1:1: document expands to more than 20000 values (aliases repeated too often)",
@@ -338,7 +342,7 @@ def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
-BROKEN_MESSAGE = "invalid YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'"
+BROKEN_MESSAGE = "invalid YAML: while parsing a flow sequence did not find expected ',' or ']'"
 
 
 def test_cli_reports_a_broken_file_among_good_ones(tmp_path: Path) -> None:
