@@ -49,7 +49,7 @@ class Platform(pulumi.ComponentResource):
             tenant
             for tenant in args.tenants
             if settings.manages(tenant.name)
-            and (settings.owns_global_resources or set(tenant.environments) & set(settings.environments))
+            and (settings.owns_global_resources or settings.hosted(tenant.environments))
         ]
         child = pulumi.ResourceOptions(parent=self)
         stack = None

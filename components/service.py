@@ -59,7 +59,7 @@ class ServiceResources(pulumi.ComponentResource):
                 ),
                 child,
             )
-        hosted = [env for env in tenant.service_environments(service) if env in settings.environments]
+        hosted = settings.hosted(tenant.service_environments(service))
         if self.active:
             declare_applications(
                 ApplicationsArgs(

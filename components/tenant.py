@@ -39,7 +39,7 @@ class TenantResources(pulumi.ComponentResource):
         tenant, settings, context = args.tenant, args.settings, args.context
         child = pulumi.ResourceOptions(parent=self)
         self.tenant_name = tenant.name
-        hosted = [environment for environment in tenant.environments if environment in settings.environments]
+        hosted = settings.hosted(tenant.environments)
         self.environments = [
             TenantEnvironment(
                 naming.namespace(tenant.name, environment),

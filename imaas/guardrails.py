@@ -33,7 +33,10 @@ APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 GITHUB_REPOSITORY = "github:index/repository:Repository"
 IAM_ROLE = "aws:iam/role:Role"
-DATA_HOLDING = (NAMESPACE, ECR_REPOSITORY, GITHUB_REPOSITORY)
+# What holds a tenant's work: the program protects these (which the policy pack can see) ...
+KEPT_TYPES = (NAMESPACE, ECR_REPOSITORY, GITHUB_REPOSITORY)
+# ... and deleting any of these loses work; branches and claims are retained rather than protected.
+DATA_HOLDING_TYPES = frozenset({*KEPT_TYPES, "kubernetes:core/v1:PersistentVolumeClaim", "github:index/branch:Branch"})
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate"})
 FENCE_RESOURCES = frozenset(
     {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings", "clusterroles", "clusterrolebindings"}
@@ -73,7 +76,7 @@ class Context:
     github_owner: str
 
     def tenant_namespaces(self, tenant: Tenant) -> set[str]:
-        return {naming.namespace(tenant.name, env) for env in tenant.environments if env in self.settings.environments}
+        return {naming.namespace(tenant.name, env) for env in self.settings.hosted(tenant.environments)}
 
     def repository_urls(self, tenant: Tenant) -> set[str]:
         return {naming.repository_url(self.github_owner, tenant.name, s.name) for s in tenant.active_services()}
@@ -279,7 +282,7 @@ def _trust_problems(role: Resource, statement: dict[str, Any], context: Context)
 
 
 def data_kept(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    for type_ in DATA_HOLDING:
+    for type_ in KEPT_TYPES:
         for resource in index(type_):
             if not (resource.protect or resource.retain_on_delete):
                 yield resource, "holds a tenant's work but is neither protected nor retained on delete"

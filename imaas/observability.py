@@ -151,7 +151,7 @@ class TenantTelemetry:
 
 def tenant_telemetry(tenant: Tenant, settings: StackSettings) -> TenantTelemetry | None:
     """The tenant's share on this stack's cluster, or None when it has no namespace here."""
-    hosted = tuple(environment for environment in tenant.environments if environment in settings.environments)
+    hosted = tuple(settings.hosted(tenant.environments))
     return TenantTelemetry(tenant.name, hosted) if hosted else None
 
 

@@ -192,6 +192,10 @@ class StackSettings(InputModel):
     def quota_for(self, size: str, override: QuotaOverride | None) -> Quota:
         return self.sizes[size].overridden_by(override)
 
+    def hosted(self, environments: list[str]) -> list[str]:
+        """Those of `environments` that this stack's cluster hosts."""
+        return [environment for environment in environments if environment in self.environments]
+
     def manages(self, tenant: str) -> bool:
         return any(fnmatchcase(tenant, pattern) for pattern in self.tenant_selector)
 

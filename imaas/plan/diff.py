@@ -5,19 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from imaas.guardrails import DATA_HOLDING_TYPES
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
-
-# Deleting one of these loses what tenants built or stored in it.
-DATA_HOLDING_TYPES = frozenset(
-    {
-        "kubernetes:core/v1:Namespace",
-        "kubernetes:core/v1:PersistentVolumeClaim",
-        "aws:ecr/repository:Repository",
-        "github:index/repository:Repository",
-        "github:index/branch:Branch",
-    }
-)
 
 Action = Literal["add", "change", "delete"]
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from imaas.plan.diff import Change
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import PlannedResource
+from imaas.plan.report import kind_of
 
 PLATFORM = "platform"
 """The group of everything that belongs to no tenant (a reserved tenant name, so it never collides)."""
@@ -73,7 +74,7 @@ def short_type(type_: str) -> str:
     if type_.startswith("pulumi:providers:"):
         return f"provider:{type_.removeprefix('pulumi:providers:')}"
     package, _, rest = type_.partition(":")
-    return f"{package}:{rest.rsplit(':', 1)[-1]}" if rest else type_
+    return f"{package}:{kind_of(rest)}" if rest else type_
 
 
 def _change_key(change: Change) -> tuple[int, str, str, str]:

@@ -11,8 +11,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from imaas.errors import UsageError
 
-RESOURCE_KEYS = ("urn", "type", "name", "parent", "custom", "inputs", "protect", "retainOnDelete", "dependsOn")
-
 
 @dataclass(frozen=True)
 class PlannedResource:

@@ -15,7 +15,7 @@ from imaas.plan.record import Plan, PlannedResource
 DETAIL_LIMIT = 400
 
 
-def short_type(type_: str) -> str:
+def kind_of(type_: str) -> str:
     """`kubernetes:core/v1:Namespace` as `Namespace`."""
     return type_.rsplit(":", 1)[-1]
 
@@ -26,7 +26,7 @@ def _label(resource: PlannedResource) -> str:
         for flag, on in (("protected", resource.protect), ("retained", resource.retainOnDelete))
         if on
     )
-    return f"[cyan]{escape(short_type(resource.type))}[/] {escape(resource.name)}{flags}"
+    return f"[cyan]{escape(kind_of(resource.type))}[/] {escape(resource.name)}{flags}"
 
 
 def plan_tree(plan: Plan) -> Tree:
@@ -42,7 +42,7 @@ def plan_tree(plan: Plan) -> Tree:
             children[parent],
             key=lambda resource: (
                 resource.custom,
-                short_type(resource.type) != "Namespace",
+                kind_of(resource.type) != "Namespace",
                 resource.type,
                 resource.name,
             ),
@@ -50,13 +50,13 @@ def plan_tree(plan: Plan) -> Tree:
         for resource in members:
             if not resource.custom:
                 add(
-                    node.add(f"[bold]{escape(resource.name)}[/] [dim]{escape(short_type(resource.type))}[/]"),
+                    node.add(f"[bold]{escape(resource.name)}[/] [dim]{escape(kind_of(resource.type))}[/]"),
                     resource.urn,
                 )
             elif detailed:
                 node.add(_label(resource))
         if not detailed:
-            counts = Counter(short_type(resource.type) for resource in members if resource.custom)
+            counts = Counter(kind_of(resource.type) for resource in members if resource.custom)
             for type_, count in sorted(counts.items()):
                 node.add(f"[cyan]{escape(type_)}[/] x{count}")
 
