@@ -9,9 +9,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import resource as resource_runtime
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.proto import resource_pb2, source_pb2
 
 from imaas.plan.record import Plan, PlannedResource
 from imaas.program_inputs import OFFLINE_FOCUS
@@ -28,7 +33,6 @@ class PlaceholderMocks(Mocks):
     def __init__(self, config: dict[str, str]) -> None:
         self.region = config.get("aws:region", "us-east-1")
         self.owner = config.get("github:owner", "example-org")
-        self._current = threading.local()
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         account, region = PLACEHOLDER_ACCOUNT, self.region
@@ -49,12 +53,11 @@ class PlaceholderMocks(Mocks):
         return answers.get(args.token, {}), None
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self._current.inputs = args.inputs
-        resource_id = f"{args.name}-id" if args.custom else None
-        return resource_id, {**args.inputs, **self._outputs(args.typ, args.inputs.get("name", args.name))}
+        return _resource_id(args.name, args.custom), {**args.inputs, **self.outputs(args.typ, args.inputs, args.name)}
 
-    def _outputs(self, type_: str, name: str) -> dict[str, Any]:
+    def outputs(self, type_: str, inputs: dict[str, Any], name: str) -> dict[str, Any]:
         """The provider-computed outputs the program reads, shaped like the real ones."""
+        name = inputs.get("name", name)
         account, region = PLACEHOLDER_ACCOUNT, self.region
         if type_ == "aws:ecr/repository:Repository":
             return {
@@ -70,10 +73,6 @@ class PlaceholderMocks(Mocks):
             service = type_.split(":")[1].split("/")[0]
             return {"arn": f"arn:aws:{service}:{region}:{account}:{name}"}
         return {}
-
-    def last_inputs(self) -> dict[str, Any]:
-        """The inputs of the resource this thread registered last."""
-        return self._current.inputs
 
 
 class RecordingMonitor(MockMonitor):
@@ -93,16 +92,23 @@ class RecordingMonitor(MockMonitor):
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
-        response = super().RegisterResource(request)
+        # The base class turns the inputs into Python, asks the mocks, and serialises the whole answer back, and it
+        # keeps every resource's state; at scale that is most of a plan's time and memory. The answer here is the
+        # request's own inputs (what a preview echoes) plus the few computed outputs, copied as protobuf.
         if request.type == STACK_TYPE:
-            return response
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = _plain(request.object)
+        answer = struct_pb2.Struct()
+        answer.CopyFrom(request.object)
+        answer.update(self.placeholders.outputs(request.type, inputs, request.name))
         resource = PlannedResource(
-            urn=response.urn,
+            urn=urn,
             type=request.type,
             name=request.name,
             parent=None if request.parent.split("::")[2:3] in ([], [STACK_TYPE]) else request.parent,
             custom=request.custom,
-            inputs=_whole_numbers(self.placeholders.last_inputs()),
+            inputs=inputs,
             protect=request.protect,
             retainOnDelete=request.retainOnDelete,
             dependsOn=sorted(set(request.dependencies)),
@@ -110,12 +116,41 @@ class RecordingMonitor(MockMonitor):
         self.recorded.append(resource)
         if self.on_resource:
             self.on_resource(resource)
-        return response
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=_resource_id(request.name, request.custom) or "", object=answer
+        )
+
+
+def _resource_id(name: str, custom: bool) -> str | None:
+    return f"{name}-id" if custom else None
+
+
+def _plain(struct: struct_pb2.Struct) -> Any:
+    """The properties as Python values, with integral numbers as ints: the wire format has only doubles, so a port
+    of 53 arrives as 53.0, which is neither what the program declared nor what a manifest should say. Values the
+    SDK encodes specially (secrets, assets, resource references) are decoded by the SDK itself."""
+    if rpc._special_sig_key in struct.fields:
+        return _whole_numbers(rpc.deserialize_properties(struct))
+    return {key: _plain_value(value) for key, value in struct.fields.items()}
+
+
+def _plain_value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "struct_value":
+        return _plain(value.struct_value)
+    if kind == "list_value":
+        return [_plain_value(item) for item in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() else number
+    if kind == "bool_value":
+        return value.bool_value
+    return None
 
 
 def _whole_numbers(value: Any) -> Any:
-    """The value with integral floats as ints: the engine's wire format has only doubles, so a port of 53
-    arrives as 53.0, which is not what the program declared nor what a manifest should say."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
@@ -158,8 +193,12 @@ def run_program(
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     worker = threading.Thread(target=run, name=f"plan-{stack}")
-    worker.start()
-    worker.join()
+    # The SDK walks the whole Python stack of every resource to give the engine source positions for its
+    # diagnostics; there is no engine here to read them, and for a program of nested components the walk is an
+    # eighth of a plan's time. (mock.patch fails loudly if an SDK upgrade renames the function.)
+    with mock.patch.object(resource_runtime, "_get_stack_trace", source_pb2.StackTrace):
+        worker.start()
+        worker.join()
     if "error" in outcome:
         raise outcome["error"]
     resources = sorted(outcome["resources"], key=lambda resource: resource.urn)
