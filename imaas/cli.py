@@ -213,12 +213,16 @@ def diff(
         before, after = Plan.read(base), Plan.read(head)
     except UsageError as error:
         _usage(str(error))
+    if (before.project, before.stack) != (after.project, after.stack):
+        # Two stacks share no resources: the diff would delete one and add the other.
+        _usage(f"{head}: plans stack {after.project}/{after.stack}, but {base} plans {before.project}/{before.stack}")
     changes = diff_plans(before, after)
+    resources = {**before.by_urn(), **after.by_urn()}
     if output_format is DiffFormat.markdown:
         # Plain text on stdout, never wrapped or styled: it is pasted into a comment or $GITHUB_STEP_SUMMARY.
-        sys.stdout.write(diff_markdown(changes, stack=after.stack, resources={**before.by_urn(), **after.by_urn()}))
+        sys.stdout.write(diff_markdown(changes, stack=after.stack, resources=resources))
     else:
-        out.print(changes_table(changes))
+        out.print(changes_table(changes, resources))
     destructive = [change for change in changes if change.destructive]
     if destructive:
         err.print(f"[red]✗[/] {len(destructive)} protected or data-holding resource(s) would be deleted")

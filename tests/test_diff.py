@@ -72,3 +72,12 @@ def test_cli_rejects_a_file_that_is_not_a_plan(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "not a plan JSON file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_refuses_to_compare_plans_of_different_stacks(tmp_path: Path) -> None:
+    dev, prod = tmp_path / "dev.json", tmp_path / "prod.json"
+    Plan("imaas", "dev", [resource(NAMESPACE, "a-dev", retainOnDelete=True)]).write(dev)
+    Plan("imaas", "prod", [resource(NAMESPACE, "a-prod", retainOnDelete=True)]).write(prod)
+    result = runner.invoke(cli.app, ["diff", str(dev), str(prod)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {prod}: plans stack imaas/prod, but {dev} plans imaas/dev"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,6 +12,9 @@ from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
 
 Action = Literal["add", "change", "delete"]
+
+PLATFORM = "platform"
+"""The group of everything that belongs to no tenant (a reserved tenant name, so it never collides)."""
 
 
 @dataclass(frozen=True)
@@ -59,3 +64,17 @@ def _in_scope(plan: Plan, tenants: set[str] | None) -> dict[str, PlannedResource
     if tenants is None:
         return resources
     return {urn: resource for urn, resource in resources.items() if tenant_of(resource, resources) in (None, *tenants)}
+
+
+def by_tenant(changes: Iterable[Change], resources: Mapping[str, PlannedResource]) -> dict[str, list[Change]]:
+    """The changes under the tenant each belongs to, tenants in name order and the platform's own last.
+
+    `resources` (by URN: the resources of both plans) places a resource under its tenant through its parents."""
+    known = dict(resources)
+    changes = list(changes)
+    for change in changes:
+        known.setdefault(change.resource.urn, change.resource)
+    groups: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        groups[tenant_of(change.resource, known) or PLATFORM].append(change)
+    return {group: groups[group] for group in sorted(groups, key=lambda group: (group == PLATFORM, group))}

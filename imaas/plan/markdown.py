@@ -9,16 +9,11 @@ resources. A group with changes or deletions is shown open; a group that only ad
 from __future__ import annotations
 
 import html
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from imaas.plan.diff import Change
-from imaas.plan.ownership import tenant_of
+from imaas.plan.diff import PLATFORM, Change, by_tenant
 from imaas.plan.record import PlannedResource
 from imaas.plan.report import kind_of
-
-PLATFORM = "platform"
-"""The group of everything that belongs to no tenant (a reserved tenant name, so it never collides)."""
 
 ACTION_WORDS = {"add": "added", "change": "changed", "delete": "deleted"}
 # Within a group: what needs a reviewer's eyes first.
@@ -37,19 +32,14 @@ def diff_markdown(
     parents when it carries no tenant label itself; without it only the changed resources are looked at.
     """
     changes = sorted(changes, key=_change_key)
-    known = dict(resources or {})
-    for change in changes:
-        known.setdefault(change.resource.urn, change.resource)
     title = f"Offline plan diff: stack `{stack}`" if stack else "Offline plan diff"
     lines = [f"### {title}", "", f"**{_counts(changes)}**{_retained_note(changes)}", ""]
     if not changes:
         lines += ["No resource is added, changed or deleted.", ""]
         return "\n".join(lines)
 
-    groups: dict[str, list[Change]] = defaultdict(list)
-    for change in changes:
-        groups[tenant_of(change.resource, known) or PLATFORM].append(change)
-    order = sorted(groups, key=lambda group: (group == PLATFORM, group))
+    groups = by_tenant(changes, resources or {})
+    order = list(groups)
 
     destructive = [(group, change) for group in order for change in groups[group] if change.destructive]
     if destructive:

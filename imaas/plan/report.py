@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from imaas.plan.diff import Change
+from imaas.plan.diff import Change, by_tenant
 from imaas.plan.record import Plan, PlannedResource
 
 # Past this many resources the tree shows counts per type under each component instead of every resource.
@@ -73,16 +74,19 @@ def summary_table(plan: Plan) -> Table:
     return table
 
 
-def changes_table(changes: list[Change]) -> Table:
+def changes_table(changes: list[Change], resources: Mapping[str, PlannedResource]) -> Table:
+    """The changes as a table, grouped by tenant (see `by_tenant` for `resources`)."""
     table = Table(title=f"{len(changes)} changes", title_justify="left")
-    for column in ("", "type", "name", "details"):
+    for column in ("", "tenant", "type", "name", "details"):
         table.add_column(column, overflow="fold")
     marks = {"add": "[green]+[/]", "change": "[yellow]~[/]", "delete": "[red]-[/]"}
-    for change in changes:
+    rows = [(group, change) for group, grouped in by_tenant(changes, resources).items() for change in grouped]
+    for group, change in rows:
         details = escape(", ".join(change.fields))
         if change.destructive:
             details = "[bold red]DELETES PROTECTED OR DATA-HOLDING RESOURCE[/]"
         elif change.action == "delete" and change.resource.retainOnDelete:
             details = "left in place (retainOnDelete)"
-        table.add_row(marks[change.action], escape(change.resource.type), escape(change.resource.name), details)
+        resource = change.resource
+        table.add_row(marks[change.action], escape(group), escape(resource.type), escape(resource.name), details)
     return table
