@@ -11,8 +11,10 @@ import pytest
 from planning import PROJECT_DIR, write_tenants
 from typer.testing import CliRunner
 
+from bench.bench import generate
 from imaas import cli
 from imaas.errors import InputError
+from imaas.loader import check_tenants
 from imaas.plan.diff import diff_plans
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan
@@ -156,3 +158,14 @@ def test_an_owner_without_the_shared_resources_needs_the_oidc_provider(tmp_path:
     with pytest.raises(InputError) as raised:
         read_stack_file(tmp_path, "dev-b")
     assert "needs githubOidcProviderArn" in str(raised.value)
+
+
+def test_the_benchmark_generates_valid_tenants_of_every_shape(tmp_path: Path) -> None:
+    generate(tmp_path, 40)
+    files, problems = check_tenants(tmp_path)
+    assert problems == []
+    tenants = [tenant_file.tenant for tenant_file in files]
+    assert len(tenants) == 40
+    assert {len(tenant.spec.services) for tenant in tenants} == {1, 2, 3, 4, 5}
+    assert len({tuple(tenant.spec.environments) for tenant in tenants}) == 3
+    assert any(tenant.spec.network.allow_from for tenant in tenants)
