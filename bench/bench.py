@@ -8,7 +8,7 @@ with the program's own inputs; and, at the largest size, a partial plan of one t
 planning that tenant alone. It prints a table and writes it to bench/results.md.
 
 The program, the floor and the replay each run in a fresh process: run one after another in one process, the later
-ones pay for the heap the earlier ones left, which once made the floor look 50% slower than it is.
+ones pay for the heap the earlier ones left, which once made the floor look nearly twice as slow as it is.
 """
 
 from __future__ import annotations
