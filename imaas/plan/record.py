@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,9 @@ class Plan:
         data: dict[str, Any] = {
             "project": self.project,
             "stack": self.stack,
-            "resources": [asdict(resource) for resource in self.resources],
+            # Shallow on purpose: dataclasses.asdict deep-copies every input, which at a thousand tenants took a
+            # third of the plan command's time and a copy of the plan's memory, only to be serialised at once.
+            "resources": [{name: getattr(resource, name) for name in _RESOURCE_KEYS} for resource in self.resources],
         }
         if self.only is not None:
             data["only"] = self.only
@@ -67,3 +69,4 @@ class Plan:
 
 
 _PLAN_FILE = TypeAdapter(Plan)
+_RESOURCE_KEYS = [resource_field.name for resource_field in fields(PlannedResource)]
