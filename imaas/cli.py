@@ -114,7 +114,7 @@ def plan(
     """Run the real Pulumi program offline (mocks: no CLI, credentials or network) and show what it declares."""
     from pulumi import RunError
 
-    from imaas.plan.engine import run_program
+    from imaas.plan.engine import paused_cycle_collection, run_program
     from imaas.plan.guardrail_check import check_plan
     from imaas.plan.render import check_target, render
     from imaas.plan.report import plan_tree, summary_table
@@ -139,44 +139,47 @@ def plan(
             focus = _focus(_tenants_dir(tenants, stack_file.settings.tenants_dir), set(only or []), changed_since)
         except UsageError as error:
             _usage(str(error))
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
-    ) as progress:
-        task = progress.add_task(f"planning stack {stack}: 0 resources")
-        count = 0
+    # The cycle collector stays paused until the command is done: past the program, every pass would walk the whole
+    # plan's heap again (a fifth of the command's time at 400 tenants) to free next to nothing.
+    with paused_cycle_collection():
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+        ) as progress:
+            task = progress.add_task(f"planning stack {stack}: 0 resources")
+            count = 0
 
-        def advance(_: object) -> None:
-            nonlocal count
-            count += 1
-            progress.update(task, description=f"planning stack {stack}: {count} resources")
+            def advance(_: object) -> None:
+                nonlocal count
+                count += 1
+                progress.update(task, description=f"planning stack {stack}: {count} resources")
 
+            try:
+                result = run_program(PROJECT_DIR, stack, config, stack_file.secret_keys, advance, focus)
+            except RunError as error:
+                progress.stop()
+                if isinstance(error.__cause__, InputError):
+                    _fail(error.__cause__.problems)
+                err.print(f"[red]error:[/] {escape(str(error))}")
+                raise typer.Exit(1) from None
+        out.print(plan_tree(result))
+        out.print(summary_table(result))
         try:
-            result = run_program(PROJECT_DIR, stack, config, stack_file.secret_keys, advance, focus)
-        except RunError as error:
-            progress.stop()
-            if isinstance(error.__cause__, InputError):
-                _fail(error.__cause__.problems)
-            err.print(f"[red]error:[/] {escape(str(error))}")
-            raise typer.Exit(1) from None
-    out.print(plan_tree(result))
-    out.print(summary_table(result))
-    try:
-        if json_file is not None:
-            result.write(json_file)
-            err.print(f"plan JSON written to {escape(str(json_file))}")
-        if render_dir is not None:
-            count = render(result, render_dir)
-            err.print(f"{count} Kubernetes manifests written under {escape(str(render_dir))}")
-    except (OSError, UsageError) as error:
-        _usage(str(error))
-    violations = check_plan(result, stack_file, _tenants_dir(tenants, stack_file.settings.tenants_dir))
-    for violation in violations:
-        kind = "[red]violation[/]" if violation.mandatory else "[yellow]advisory[/]"
-        err.print(f"{kind} {escape(str(violation))}")
-    mandatory = [violation for violation in violations if violation.mandatory]
-    if mandatory:
-        err.print(f"[red]✗[/] {len(mandatory)} mandatory guardrail violation{'s' * (len(mandatory) != 1)}")
-        raise typer.Exit(1)
+            if json_file is not None:
+                result.write(json_file)
+                err.print(f"plan JSON written to {escape(str(json_file))}")
+            if render_dir is not None:
+                count = render(result, render_dir)
+                err.print(f"{count} Kubernetes manifests written under {escape(str(render_dir))}")
+        except (OSError, UsageError) as error:
+            _usage(str(error))
+        violations = check_plan(result, stack_file, _tenants_dir(tenants, stack_file.settings.tenants_dir))
+        for violation in violations:
+            kind = "[red]violation[/]" if violation.mandatory else "[yellow]advisory[/]"
+            err.print(f"{kind} {escape(str(violation))}")
+        mandatory = [violation for violation in violations if violation.mandatory]
+        if mandatory:
+            err.print(f"[red]✗[/] {len(mandatory)} mandatory guardrail violation{'s' * (len(mandatory) != 1)}")
+            raise typer.Exit(1)
 
 
 def _focus(directory: Path, names: set[str], changed_since: str | None) -> frozenset[str]:

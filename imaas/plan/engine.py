@@ -163,7 +163,7 @@ def _whole_numbers(value: Any) -> Any:
 
 
 @contextmanager
-def _without_cycle_collection() -> Iterator[None]:
+def paused_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused: nearly all a program declares lives until the run ends, so each pass over
     the growing heap frees next to nothing, and the passes took half of a plan's time at 100 tenants and more. What
     the program drops is still freed at once by reference counting; the rest is collected when the run is over."""
@@ -216,7 +216,7 @@ def run_program(
     # The SDK walks the whole Python stack of every resource to give the engine source positions for its
     # diagnostics; there is no engine here to read them, and for a program of nested components the walk is an
     # eighth of a plan's time. (mock.patch fails loudly if an SDK upgrade renames the function.)
-    with _without_cycle_collection(), mock.patch.object(resource_runtime, "_get_stack_trace", source_pb2.StackTrace):
+    with paused_cycle_collection(), mock.patch.object(resource_runtime, "_get_stack_trace", source_pb2.StackTrace):
         worker.start()
         worker.join()
     if "error" in outcome:
