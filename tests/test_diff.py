@@ -81,3 +81,18 @@ def test_cli_refuses_to_compare_plans_of_different_stacks(tmp_path: Path) -> Non
     result = runner.invoke(cli.app, ["diff", str(dev), str(prod)])
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {prod}: plans stack imaas/prod, but {dev} plans imaas/dev"
+
+
+def test_the_text_table_groups_changes_by_tenant_and_the_platform_last(tmp_path: Path) -> None:
+    base, head = tmp_path / "base.json", tmp_path / "head.json"
+    shared = PlannedResource(f"{PREFIX}{QUOTA}::shared", QUOTA, "shared", None, True, {})
+    tenant_b = replace(resource(QUOTA, "b-dev"), inputs={"metadata": {"labels": {"imaas.io/tenant": "b"}}})
+    Plan("imaas", "dev", []).write(base)
+    Plan("imaas", "dev", [shared, tenant_b, resource(QUOTA, "a-dev")]).write(head)
+    result = runner.invoke(cli.app, ["diff", str(base), str(head)])
+    rows = [line.split("│")[2:4] for line in result.output.splitlines() if line.startswith("│")]
+    assert [(tenant.strip(), type_.strip()) for tenant, type_ in rows] == [
+        ("a", QUOTA),
+        ("b", QUOTA),
+        ("platform", QUOTA),
+    ]

@@ -38,8 +38,8 @@ class Plan:
         data: dict[str, Any] = {
             "project": self.project,
             "stack": self.stack,
-            # Shallow on purpose: dataclasses.asdict deep-copies every input, which at a thousand tenants took a
-            # third of the plan command's time and a copy of the plan's memory, only to be serialised at once.
+            # Shallow on purpose: dataclasses.asdict deep-copies every input, a second copy of the whole plan made
+            # only to be serialised at once.
             "resources": [{name: getattr(resource, name) for name in _RESOURCE_KEYS} for resource in self.resources],
         }
         if self.only is not None:
