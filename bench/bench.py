@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
@@ -244,9 +245,7 @@ def class_costs(workdir: Path) -> dict[str, tuple[float, float]]:
     return costs
 
 
-def table(
-    rows: list[dict[str, object]], partial: dict[str, float] | None, classes: dict[str, tuple[float, float]]
-) -> str:
+def table(rows: list[dict[str, Any]], partial: dict[str, float], classes: dict[str, tuple[float, float]]) -> str:
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; stack `{STACK}`.",
@@ -261,19 +260,25 @@ def table(
             f"{row['plan_peak_mib']:.0f} | {row['program_ms_per_resource']:.3f} | {row['floor_ms_per_resource']:.3f} | "
             f"{row['replay_ms_per_resource']:.3f} | {row['overhead']:.2f}x | {row['overhead_same_inputs']:.2f}x |"
         )
-    largest = rows[-1]
-    describe = lambda mix: ", ".join(f"{provider} {value:.1f}" for provider, value in mix.items())  # noqa: E731
+    providers = sorted({provider for row in rows for provider in (*row["per_tenant"], *row["per_service"])})
+    columns = [(scope, provider) for scope in ("tenant", "service") for provider in providers]
     lines += [
         "",
-        f"Resources per tenant (besides its services), by provider: {describe(largest['per_tenant'])}.",
-        f"Resources per service, by provider: {describe(largest['per_service'])}.",
+        "Resources declared, by provider (components count as `component`):",
+        "",
+        "| tenants | " + " | ".join(f"per {scope}: {provider}" for scope, provider in columns) + " |",
+        "| ---: |" + " ---: |" * len(columns),
     ]
-    if partial:
-        lines += [
-            "",
-            f"Partial plan of one tenant among {largest['tenants']} (`plan --only`): {partial['only_s']:.1f} s; "
-            f"that tenant alone: {partial['alone_s']:.1f} s ({partial['ratio']:.2f}x).",
-        ]
+    for row in rows:
+        figures = [row[f"per_{scope}"].get(provider, 0.0) for scope, provider in columns]
+        lines.append(f"| {row['tenants']} | " + " | ".join(f"{figure:.1f}" for figure in figures) + " |")
+    lines += [
+        "",
+        "Per tenant counts what a tenant has besides its services.",
+        "",
+        f"Partial plan of one tenant among {rows[-1]['tenants']} (`plan --only`): {partial['only_s']:.1f} s; "
+        f"that tenant alone: {partial['alone_s']:.1f} s ({partial['ratio']:.2f}x).",
+    ]
     described = "; ".join(
         f"{kind} {typed:.3f} ms against {bare:.3f} ms ({typed / bare:.2f}x)" for kind, (typed, bare) in classes.items()
     )
