@@ -149,6 +149,14 @@ def program_seconds(project: Path, tenants: Path | None = None) -> tuple[float, 
     return result["seconds"], result["resources"]
 
 
+def snippet_seconds(workdir: Path, name: str, program: str) -> float:
+    """Wall seconds of a `program` text run as its own project, like `program_seconds`."""
+    project = workdir / name
+    project.mkdir()
+    (project / "__main__.py").write_text(program)
+    return program_seconds(project)[0]
+
+
 def time_program(project: Path, tenants: Path | None) -> None:
     """The child side of `program_seconds`: run the program once and print the figures as JSON."""
     stack_file = read_stack_file(PROJECT_DIR, STACK)
@@ -187,14 +195,8 @@ def measure(count: int, workdir: Path) -> dict[str, object]:
     plan_s, plan_mib = timed_command("plan", "--stack", STACK, "--tenants", str(tenants), "--json", str(plan_file))
     plan = Plan.read(plan_file)
     program_s, resources = program_seconds(PROJECT_DIR, tenants)
-    floor = workdir / f"floor-{count}"
-    floor.mkdir()
-    (floor / "__main__.py").write_text(FLOOR_PROGRAM.format(count=resources))
-    floor_s, _ = program_seconds(floor)
-    replay = workdir / f"replay-{count}"
-    replay.mkdir()
-    (replay / "__main__.py").write_text(REPLAY_PROGRAM.format(plan=str(plan_file)))
-    replay_s, _ = program_seconds(replay)
+    floor_s = snippet_seconds(workdir, f"floor-{count}", FLOOR_PROGRAM.format(count=resources))
+    replay_s = snippet_seconds(workdir, f"replay-{count}", REPLAY_PROGRAM.format(plan=str(plan_file)))
     tenant_mix, service_mix = per_owner(plan, count)
     return {
         "tenants": count,
@@ -232,17 +234,14 @@ def incremental(count: int, workdir: Path) -> dict[str, float]:
 
 def class_costs(workdir: Path) -> dict[str, tuple[float, float]]:
     """Per kind in CLASS_PROGRAMS: ms per resource through the typed class, and bare with the same inputs."""
-    costs = {}
-    for kind, programs in CLASS_PROGRAMS.items():
-        figures = []
-        for variant, program in zip(("typed", "bare"), programs, strict=True):
-            project = workdir / f"class-{kind}-{variant}"
-            project.mkdir()
-            (project / "__main__.py").write_text(program.format(count=CLASS_COUNT))
-            seconds, _ = program_seconds(project)
-            figures.append(1000 * seconds / CLASS_COUNT)
-        costs[kind] = (figures[0], figures[1])
-    return costs
+
+    def ms_per_resource(name: str, program: str) -> float:
+        return 1000 * snippet_seconds(workdir, name, program.format(count=CLASS_COUNT)) / CLASS_COUNT
+
+    return {
+        kind: (ms_per_resource(f"class-{kind}-typed", typed), ms_per_resource(f"class-{kind}-bare", bare))
+        for kind, (typed, bare) in CLASS_PROGRAMS.items()
+    }
 
 
 def table(rows: list[dict[str, Any]], partial: dict[str, float], classes: dict[str, tuple[float, float]]) -> str:
