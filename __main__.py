@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from components.platform import Platform, PlatformArgs
-from imaas.program_inputs import read_program_inputs
+from components.program_inputs import read_program_inputs
 
 PROJECT_DIR = Path(__file__).resolve().parent
 

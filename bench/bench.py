@@ -30,10 +30,10 @@ from typing import Any
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from imaas.plan.engine import run_program  # noqa: E402
+from imaas.engine.run import run_program  # noqa: E402
+from imaas.inputs.stack_file import read_stack_file  # noqa: E402
 from imaas.plan.ownership import tenant_of  # noqa: E402
 from imaas.plan.record import Plan  # noqa: E402
-from imaas.stack_file import read_stack_file  # noqa: E402
 
 STACK = "dev"
 ENVIRONMENT_MIXES = [["dev", "test", "prod"], ["dev", "test", "prod"], ["dev", "test"], ["dev", "prod"]]

@@ -10,9 +10,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.tenant_access import DEPLOYER_ACCOUNT
-from imaas import isolation, naming
-from imaas.settings import StackSettings
-from imaas.tenant import Tenant
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Tenant
+from imaas.spec import isolation, naming
 
 
 @dataclass(frozen=True)

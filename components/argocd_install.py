@@ -8,8 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.helm_release import declare_release
-from imaas import observability
-from imaas.settings import ArgoCdChart
+from imaas.model.settings import ArgoCdChart
+from imaas.spec import chart_values, charts, types
 
 
 @dataclass(frozen=True)
@@ -19,14 +19,14 @@ class ArgoCdArgs:
     """`imaas:argocdNamespace`, where the tenants' AppProjects and Applications live."""
 
 
-class ArgoCdInstall(pulumi.ComponentResource):
+class ArgoCd(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:index:ArgoCd", name, None, opts)
+        super().__init__(types.ARGO_CD, name, None, opts)
         self.release: k8s.helm.v3.Release = declare_release(
-            observability.ARGO_CD,
+            charts.ARGO_CD,
             args.chart,
             args.namespace,
-            observability.argocd_values(),
+            chart_values.argocd_values(),
             pulumi.ResourceOptions(parent=self),
             # Argo CD's namespace belongs to Argo CD: created with it, and no tenant's.
             create_namespace=True,

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from imaas import delivery, naming
-from imaas.tenant import Tenant
+from imaas.model.tenant import Tenant
+from imaas.spec import delivery, naming
 
 
 @dataclass(frozen=True)

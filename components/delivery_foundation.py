@@ -12,9 +12,9 @@ import pulumi_aws as aws
 import pulumi_github as github
 
 from components.safety import kept
-from imaas import delivery, naming
-from imaas.settings import StackSettings
-from imaas.tenant import Tenant
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Tenant
+from imaas.spec import delivery, naming, types
 
 TEMPLATE_BRANCH = "dev"
 
@@ -48,7 +48,7 @@ class DeliveryFoundation(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:index:DeliveryFoundation", name, None, opts)
+        super().__init__(types.DELIVERY_FOUNDATION, name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         if settings.github_oidc_provider_arn:

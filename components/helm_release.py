@@ -7,9 +7,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas import observability
-from imaas.observability import Chart
-from imaas.settings import ChartSettings
+from imaas.model.settings import ChartSettings
+from imaas.spec import charts
+from imaas.spec.charts import Chart
 
 helm = k8s.helm.v3
 
@@ -30,7 +30,7 @@ def declare_release(
         version=settings.version,
         repository_opts=helm.RepositoryOptsArgs(repo=chart.repository),
         namespace=namespace,
-        values=observability.merged(values, settings.values),
+        values=charts.merged(values, settings.values),
         opts=opts,
         **release_args,
     )

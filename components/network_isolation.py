@@ -7,8 +7,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas import isolation
-from imaas.observability import TelemetryAccess
+from imaas.spec import isolation
+from imaas.spec.telemetry import TelemetryAccess
 
 POLICY_NAME = "tenant-isolation"
 # Link-local addresses answer for the node, not the world: the instance metadata service and EKS Pod Identity would

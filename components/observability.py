@@ -11,9 +11,9 @@ import pulumi_kubernetes as k8s
 
 from components.helm_release import declare_release
 from components.safety import kept
-from imaas import naming, observability
-from imaas.observability import Endpoints, TelemetryAccess, TenantTelemetry
-from imaas.settings import ObservabilitySettings
+from imaas.model.settings import ObservabilitySettings
+from imaas.spec import chart_values, charts, isolation, naming, types
+from imaas.spec.telemetry import Endpoints, TelemetryAccess, TenantTelemetry
 
 helm = k8s.helm.v3
 # Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
@@ -43,9 +43,9 @@ class ObservabilityContext:
         return TelemetryAccess(namespace=self.namespace)
 
 
-class ObservabilityStack(pulumi.ComponentResource):
+class Observability(pulumi.ComponentResource):
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:index:Observability", name, None, opts)
+        super().__init__(types.OBSERVABILITY, name, None, opts)
         settings = args.settings
         endpoints = Endpoints(settings.namespace)
         self.namespace = k8s.core.v1.Namespace(
@@ -54,10 +54,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                 name=settings.namespace,
                 labels={
                     naming.MANAGED_BY_LABEL: "pulumi",
-                    **{
-                        f"pod-security.kubernetes.io/{mode}": POD_SECURITY_LEVEL
-                        for mode in ("enforce", "audit", "warn")
-                    },
+                    **isolation.pod_security_labels(POD_SECURITY_LEVEL, version=None),
                 },
             ),
             opts=kept(pulumi.ResourceOptions(parent=self)),
@@ -65,26 +62,24 @@ class ObservabilityStack(pulumi.ComponentResource):
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         namespace = self.namespace.metadata.name
         self.operator = declare_release(
-            observability.KUBE_PROMETHEUS_STACK,
+            charts.KUBE_PROMETHEUS_STACK,
             settings.kube_prometheus_stack,
             namespace,
-            observability.kube_prometheus_stack_values(endpoints),
+            chart_values.kube_prometheus_stack_values(endpoints),
             inside,
             # The chart's own hook applies its CRDs server-side instead (see kube_prometheus_stack_values).
             skip_crds=True,
         )
-        self.loki = declare_release(observability.LOKI, settings.loki, namespace, observability.loki_values(), inside)
+        self.loki = declare_release(charts.LOKI, settings.loki, namespace, chart_values.loki_values(), inside)
         self.fluent_bit = declare_release(
-            observability.FLUENT_BIT,
+            charts.FLUENT_BIT,
             settings.fluent_bit,
             namespace,
-            observability.fluent_bit_values(args.routes, endpoints),
+            chart_values.fluent_bit_values(args.routes, endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki]),
         )
-        self.jaeger = declare_release(
-            observability.JAEGER, settings.jaeger, namespace, observability.jaeger_values(), inside
-        )
+        self.jaeger = declare_release(charts.JAEGER, settings.jaeger, namespace, chart_values.jaeger_values(), inside)
         self.context = ObservabilityContext(
             namespace=settings.namespace, namespace_resource=self.namespace, operator=self.operator, endpoints=endpoints
         )

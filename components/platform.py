@@ -11,14 +11,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
-from components.argocd_install import ArgoCdArgs, ArgoCdInstall
+from components.argocd_install import ArgoCd, ArgoCdArgs
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
-from components.observability import ObservabilityArgs, ObservabilityStack
+from components.observability import Observability, ObservabilityArgs
 from components.tenant import TenantArgs, TenantResources
-from imaas import observability
-from imaas.settings import StackSettings
-from imaas.tenant import Tenant
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Tenant
+from imaas.spec import isolation, naming, telemetry, types
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
 # limits; the provider serialises requests and retries transient errors rather than failing an apply halfway.
@@ -43,7 +43,8 @@ class PlatformArgs:
 
 class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:index:Platform", name, None, opts)
+        super().__init__(types.PLATFORM, name, None, opts)
+        self.args = args
         settings = args.settings
         managed = [
             tenant
@@ -51,49 +52,13 @@ class Platform(pulumi.ComponentResource):
             if settings.manages(tenant.name)
             and (settings.owns_global_resources or settings.hosted(tenant.environments))
         ]
+        stack = self._observability(managed) if settings.observability.enabled else None
+        argocd = self._argocd() if settings.observability.argocd.install else None
         child = pulumi.ResourceOptions(parent=self)
-        stack = None
-        if settings.observability.enabled:
-            routes = [
-                telemetry
-                for telemetry in (observability.tenant_telemetry(tenant, settings) for tenant in managed)
-                if telemetry is not None
-            ]
-            stack = ObservabilityStack(
-                settings.observability.namespace,
-                ObservabilityArgs(settings=settings.observability, routes=routes),
-                child,
-            )
-        argocd = None
-        if settings.observability.argocd.install:
-            argocd = ArgoCdInstall(
-                "argocd", ArgoCdArgs(chart=settings.observability.argocd, namespace=settings.argocd_namespace), child
-            )
         global_context = None
         if settings.owns_global_resources:
-            providers = [
-                github.Provider(
-                    "github",
-                    owner=args.github_owner,
-                    write_delay_ms=GITHUB_WRITE_DELAY_MS,
-                    retry_delay_ms=GITHUB_RETRY_DELAY_MS,
-                    max_retries=GITHUB_MAX_RETRIES,
-                    retryable_errors=GITHUB_RETRYABLE_ERRORS,
-                    parallel_requests=False,
-                    opts=child,
-                ),
-                aws.Provider(
-                    "aws",
-                    region=args.aws_region,
-                    default_tags=aws.ProviderDefaultTagsArgs(tags={"app.kubernetes.io/managed-by": "pulumi"}),
-                    opts=child,
-                ),
-            ]
-            child = pulumi.ResourceOptions(parent=self, providers=providers)
-            foundation = DeliveryFoundation(
-                "delivery", FoundationArgs(settings=settings, tenants=managed, template_dir=args.template_dir), child
-            )
-            global_context = GlobalContext(aws_region=args.aws_region, oidc_provider_arn=foundation.oidc_provider_arn)
+            child = pulumi.ResourceOptions(parent=self, providers=self._global_providers())
+            global_context = self._delivery_foundation(managed, child)
         context = DeliveryContext(github_owner=args.github_owner, globals=global_context)
         self.tenants = [
             TenantResources(
@@ -101,7 +66,10 @@ class Platform(pulumi.ComponentResource):
                 TenantArgs(
                     tenant=tenant,
                     settings=settings,
-                    tenants=args.tenants,
+                    peers={
+                        environment: isolation.network_peers(tenant, environment, settings, args.tenants)
+                        for environment in settings.hosted(tenant.environments)
+                    },
                     context=context,
                     observability=stack.context if stack else None,
                     argocd=argocd.release if argocd else None,
@@ -112,3 +80,50 @@ class Platform(pulumi.ComponentResource):
             if args.focus is None or tenant.name in args.focus
         ]
         self.register_outputs({"tenants": [tenant.tenant_name for tenant in self.tenants]})
+
+    def _observability(self, managed: list[Tenant]) -> Observability:
+        """The cluster's shared stack, routing the logs of every managed tenant with namespaces here."""
+        settings = self.args.settings
+        shares = (telemetry.tenant_telemetry(tenant, settings) for tenant in managed)
+        return Observability(
+            settings.observability.namespace,
+            ObservabilityArgs(settings=settings.observability, routes=[share for share in shares if share]),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _argocd(self) -> ArgoCd:
+        settings = self.args.settings
+        return ArgoCd(
+            "argocd",
+            ArgoCdArgs(chart=settings.observability.argocd, namespace=settings.argocd_namespace),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _global_providers(self) -> list[pulumi.ProviderResource]:
+        """Explicit GitHub and AWS providers for the global resources, tuned for GitHub's write limits."""
+        child = pulumi.ResourceOptions(parent=self)
+        return [
+            github.Provider(
+                "github",
+                owner=self.args.github_owner,
+                write_delay_ms=GITHUB_WRITE_DELAY_MS,
+                retry_delay_ms=GITHUB_RETRY_DELAY_MS,
+                max_retries=GITHUB_MAX_RETRIES,
+                retryable_errors=GITHUB_RETRYABLE_ERRORS,
+                parallel_requests=False,
+                opts=child,
+            ),
+            aws.Provider(
+                "aws",
+                region=self.args.aws_region,
+                default_tags=aws.ProviderDefaultTagsArgs(tags={naming.MANAGED_BY_LABEL: "pulumi"}),
+                opts=child,
+            ),
+        ]
+
+    def _delivery_foundation(self, managed: list[Tenant], opts: pulumi.ResourceOptions) -> GlobalContext:
+        args = self.args
+        foundation = DeliveryFoundation(
+            "delivery", FoundationArgs(settings=args.settings, tenants=managed, template_dir=args.template_dir), opts
+        )
+        return GlobalContext(aws_region=args.aws_region, oidc_provider_arn=foundation.oidc_provider_arn)

@@ -13,8 +13,9 @@ from components.delivery_context import DeliveryContext
 from components.service_applications import ApplicationsArgs, declare_applications
 from components.service_registry import RegistryArgs, declare_registry
 from components.service_repository import RepositoryArgs, declare_repository
-from imaas.settings import StackSettings
-from imaas.tenant import Service, Tenant
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Service, Tenant
+from imaas.spec import types
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ServiceResources(pulumi.ComponentResource):
     registry: aws.ecr.Repository | None
 
     def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:index:Service", name, None, opts)
+        super().__init__(types.SERVICE, name, None, opts)
         tenant, service, settings, context = args.tenant, args.service, args.settings, args.context
         child = pulumi.ResourceOptions(parent=self)
         self.active = service in tenant.active_services()

@@ -10,8 +10,8 @@ import pulumi
 import pulumi_github as github
 
 from components.safety import kept
-from imaas import naming
-from imaas.tenant import Service, Tenant
+from imaas.model.tenant import Service, Tenant
+from imaas.spec import naming
 
 SERVICE_VARIABLE = "IMAAS_SERVICE"
 

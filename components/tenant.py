@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_github as github
 
 from components.app_project import AppProjectArgs, declare_app_project
 from components.ci_identity import CiRoleArgs, declare_ci_role, declare_push_policy
@@ -13,19 +15,20 @@ from components.delivery_context import DeliveryContext
 from components.observability import ObservabilityContext
 from components.service import ServiceArgs, ServiceResources
 from components.tenant_environment import TenantEnvironment, TenantEnvironmentArgs
-from components.tenant_observability import TenantView, TenantViewArgs
+from components.tenant_observability import TenantObservabilityView, TenantObservabilityViewArgs
 from components.tenant_team import declare_team
-from imaas import naming, observability
-from imaas.settings import StackSettings
-from imaas.tenant import Tenant
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Service, Tenant
+from imaas.spec import naming, telemetry, types
+from imaas.spec.isolation import NetworkPeers
 
 
 @dataclass(frozen=True)
 class TenantArgs:
     tenant: Tenant
     settings: StackSettings
-    tenants: list[Tenant]
-    """Every tenant, for the network peers of this one."""
+    peers: dict[str, NetworkPeers]
+    """The network peers of each of the tenant's environments that this stack hosts."""
     context: DeliveryContext
     observability: ObservabilityContext | None = None
     """The cluster's observability stack, when the stack declares one."""
@@ -35,69 +38,91 @@ class TenantArgs:
 
 class TenantResources(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:index:Tenant", name, None, opts)
-        tenant, settings, context = args.tenant, args.settings, args.context
-        child = pulumi.ResourceOptions(parent=self)
-        self.tenant_name = tenant.name
-        hosted = settings.hosted(tenant.environments)
-        self.environments = [
-            TenantEnvironment(
-                naming.namespace(tenant.name, environment),
-                TenantEnvironmentArgs(
-                    tenant=tenant,
-                    environment=environment,
-                    settings=settings,
-                    tenants=args.tenants,
-                    observability=args.observability,
-                ),
-                child,
-            )
-            for environment in hosted
-        ]
-        telemetry = observability.tenant_telemetry(tenant, settings)
-        if args.observability is not None and telemetry is not None:
-            TenantView(
-                f"{tenant.name}-observability",
-                TenantViewArgs(tenant=tenant, telemetry=telemetry, observability=args.observability),
-                child,
-            )
-        if hosted:
-            declare_app_project(
-                AppProjectArgs(
-                    tenant=tenant, environments=hosted, settings=settings, github_owner=context.github_owner
-                ),
-                pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]) if args.argocd else child,
-            )
-        team = ci_role = None
-        if context.globals is not None:
-            team = declare_team(tenant, child)
-            if tenant.active_services():
-                ci_role = declare_ci_role(
-                    CiRoleArgs(
-                        tenant=tenant,
-                        github_owner=context.github_owner,
-                        oidc_provider_arn=context.globals.oidc_provider_arn,
-                    ),
-                    child,
-                )
+        super().__init__(types.TENANT, name, None, opts)
+        self.args = args
+        self.tenant_name = args.tenant.name
+        self.hosted = args.settings.hosted(args.tenant.environments)
+        self.environments = [self._environment(environment) for environment in self.hosted]
+        self._observability_view()
+        if self.hosted:
+            self._app_project()
+        team, ci_role = self._global_identity()
         services = [
-            ServiceResources(
-                naming.github_repository(tenant.name, service.name),
-                ServiceArgs(
-                    tenant=tenant,
-                    service=service,
-                    settings=settings,
-                    context=context,
-                    team=team,
-                    ci_role=ci_role,
-                    argocd=args.argocd,
-                ),
-                child,
-            )
-            for service in tenant.spec.services
-            if team is not None or set(tenant.service_environments(service)) & set(hosted)
+            self._service(service, team, ci_role)
+            for service in args.tenant.spec.services
+            if team is not None or set(args.tenant.service_environments(service)) & set(self.hosted)
         ]
         if ci_role is not None:
             arns = [service.registry.arn for service in services if service.active and service.registry is not None]
-            declare_push_policy(tenant, ci_role, arns, child)
+            declare_push_policy(args.tenant, ci_role, arns, pulumi.ResourceOptions(parent=self))
         self.register_outputs({"namespaces": [environment.namespace_name for environment in self.environments]})
+
+    def _environment(self, environment: str) -> TenantEnvironment:
+        tenant, settings = self.args.tenant, self.args.settings
+        return TenantEnvironment(
+            naming.namespace(tenant.name, environment),
+            TenantEnvironmentArgs(
+                tenant=tenant,
+                environment=environment,
+                quota=settings.quota_for(tenant.spec.size, tenant.spec.quota),
+                peers=self.args.peers[environment],
+                cluster_cidrs=settings.cluster_cidrs,
+                observability=self.args.observability,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _observability_view(self) -> None:
+        tenant, stack = self.args.tenant, self.args.observability
+        share = telemetry.tenant_telemetry(tenant, self.args.settings)
+        if stack is not None and share is not None:
+            TenantObservabilityView(
+                f"{tenant.name}-observability",
+                TenantObservabilityViewArgs(tenant=tenant, telemetry=share, observability=stack),
+                pulumi.ResourceOptions(parent=self),
+            )
+
+    def _app_project(self) -> None:
+        args = self.args
+        declare_app_project(
+            AppProjectArgs(
+                tenant=args.tenant,
+                environments=self.hosted,
+                settings=args.settings,
+                github_owner=args.context.github_owner,
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[args.argocd] if args.argocd else None),
+        )
+
+    def _global_identity(self) -> tuple[github.Team | None, aws.iam.Role | None]:
+        """The tenant's GitHub team and, when it has active services, its CI role: on the stack owning them."""
+        tenant, context = self.args.tenant, self.args.context
+        if context.globals is None:
+            return None, None
+        child = pulumi.ResourceOptions(parent=self)
+        team = declare_team(tenant, child)
+        if not tenant.active_services():
+            return team, None
+        ci_role = declare_ci_role(
+            CiRoleArgs(
+                tenant=tenant, github_owner=context.github_owner, oidc_provider_arn=context.globals.oidc_provider_arn
+            ),
+            child,
+        )
+        return team, ci_role
+
+    def _service(self, service: Service, team: github.Team | None, ci_role: aws.iam.Role | None) -> ServiceResources:
+        args = self.args
+        return ServiceResources(
+            naming.github_repository(args.tenant.name, service.name),
+            ServiceArgs(
+                tenant=args.tenant,
+                service=service,
+                settings=args.settings,
+                context=args.context,
+                team=team,
+                ci_role=ci_role,
+                argocd=args.argocd,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )

@@ -14,9 +14,10 @@ from components.safety import kept
 from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
 from components.tenant_observability import declare_pod_monitor
-from imaas import isolation, naming
-from imaas.settings import StackSettings
-from imaas.tenant import Tenant
+from imaas.model.settings import Quota
+from imaas.model.tenant import Tenant
+from imaas.spec import isolation, naming, types
+from imaas.spec.isolation import NetworkPeers
 
 # Developers change workloads by hand in these environments; prod changes only through delivery.
 HANDS_ON_ENVIRONMENTS = frozenset({"dev", "test"})
@@ -26,39 +27,30 @@ HANDS_ON_ENVIRONMENTS = frozenset({"dev", "test"})
 class TenantEnvironmentArgs:
     tenant: Tenant
     environment: str
-    settings: StackSettings
-    tenants: list[Tenant]
-    """Every tenant, for the network peers of this one."""
+    quota: Quota
+    """The tenant's quota on this stack: its size preset, with its file's overrides."""
+    peers: NetworkPeers
+    cluster_cidrs: list[str]
+    """The cluster's own address ranges, which tenant egress reaches only as the network policy allows."""
     observability: ObservabilityContext | None = None
     """The cluster's observability stack, when the stack declares one."""
 
 
 class TenantEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantEnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:tenant:Environment", name, None, opts)
-        tenant, environment, settings, stack = args.tenant, args.environment, args.settings, args.observability
+        super().__init__(types.TENANT_ENVIRONMENT, name, None, opts)
+        tenant, environment, stack = args.tenant, args.environment, args.observability
         self.namespace_name = naming.namespace(tenant.name, environment)
         labels = naming.labels(tenant, environment)
-        annotations = {"imaas.io/contact": tenant.metadata.contact}
-        if tenant.metadata.display_name:
-            annotations["imaas.io/display-name"] = tenant.metadata.display_name
-        self.namespace = k8s.core.v1.Namespace(
-            self.namespace_name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=self.namespace_name,
-                labels={**labels, **isolation.pod_security_labels()},
-                annotations=annotations,
-            ),
-            opts=kept(pulumi.ResourceOptions(parent=self)),
-        )
+        self.namespace = self._namespace(tenant, labels)
         # Everything else lives in the namespace, so it waits for it.
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        declare_limits(self.namespace_name, settings.quota_for(tenant.spec.size, tenant.spec.quota), labels, inside)
+        declare_limits(self.namespace_name, args.quota, labels, inside)
         declare_network_policy(
             self.namespace_name,
-            ingress_from=isolation.ingress_namespaces(tenant, environment, settings, args.tenants),
-            egress_to=isolation.egress_namespaces(tenant, environment, args.tenants),
-            cluster_cidrs=settings.cluster_cidrs,
+            ingress_from=args.peers.ingress_from,
+            egress_to=args.peers.egress_to,
+            cluster_cidrs=args.cluster_cidrs,
             labels=labels,
             opts=inside,
             telemetry=stack.access if stack else None,
@@ -81,3 +73,17 @@ class TenantEnvironment(pulumi.ComponentResource):
             inside,
         )
         self.register_outputs({"namespace": self.namespace_name})
+
+    def _namespace(self, tenant: Tenant, labels: dict[str, str]) -> k8s.core.v1.Namespace:
+        annotations = {"imaas.io/contact": tenant.metadata.contact}
+        if tenant.metadata.display_name:
+            annotations["imaas.io/display-name"] = tenant.metadata.display_name
+        return k8s.core.v1.Namespace(
+            self.namespace_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.namespace_name,
+                labels={**labels, **isolation.pod_security_labels()},
+                annotations=annotations,
+            ),
+            opts=kept(pulumi.ResourceOptions(parent=self)),
+        )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas import isolation
-from imaas.quantity import parse_quantity
-from imaas.settings import Quota
+from imaas.model.quantity import at_most
+from imaas.model.settings import Quota
+from imaas.spec import isolation
 
 QUOTA_NAME = "tenant-quota"
 LIMITS_NAME = "tenant-limits"
@@ -18,10 +18,7 @@ CONTAINER_DEFAULT_LIMIT = {"cpu": "1", "memory": "1Gi"}
 
 def _within(values: dict[str, str], limits: dict[str, str]) -> dict[str, str]:
     # The API server refuses a LimitRange whose defaults exceed its max; a tiny quota lowers the defaults.
-    return {
-        key: limits[key] if parse_quantity(value) > parse_quantity(limits[key]) else value
-        for key, value in values.items()
-    }
+    return {key: at_most(value, limits[key]) for key, value in values.items()}
 
 
 def declare_limits(

@@ -10,9 +10,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.observability import ObservabilityContext
-from imaas import naming, observability
-from imaas.observability import TenantTelemetry
-from imaas.tenant import Tenant
+from imaas.model.tenant import Tenant
+from imaas.spec import dashboards, naming, telemetry, types
+from imaas.spec.telemetry import TenantTelemetry
 
 
 def declare_pod_monitor(
@@ -20,21 +20,21 @@ def declare_pod_monitor(
 ) -> k8s.apiextensions.CustomResource:
     """Scrapes the pods of `namespace` that opt in by label, on their `metrics` port. `opts` must make it wait for
     the operator's release, which installs the PodMonitor CRD."""
-    label, value = observability.METRICS_POD_LABEL
-    selector_label, selector_value = observability.MONITOR_SELECTOR_LABEL
+    label, value = telemetry.METRICS_POD_LABEL
+    selector_label, selector_value = telemetry.MONITOR_SELECTOR_LABEL
     return k8s.apiextensions.CustomResource(
         f"{namespace}-pod-monitor",
         api_version="monitoring.coreos.com/v1",
         kind="PodMonitor",
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=observability.POD_MONITOR_NAME,
+            name=telemetry.POD_MONITOR_NAME,
             namespace=namespace,
             labels={**labels, selector_label: selector_value},
         ),
         spec={
             "selector": {"matchLabels": {label: value}},
             "podMetricsEndpoints": [
-                {"port": observability.METRICS_PORT_NAME, "path": observability.METRICS_PATH},
+                {"port": telemetry.METRICS_PORT_NAME, "path": telemetry.METRICS_PATH},
             ],
         },
         opts=opts,
@@ -42,15 +42,17 @@ def declare_pod_monitor(
 
 
 @dataclass(frozen=True)
-class TenantViewArgs:
+class TenantObservabilityViewArgs:
     tenant: Tenant
     telemetry: TenantTelemetry
     observability: ObservabilityContext
 
 
-class TenantView(pulumi.ComponentResource):
-    def __init__(self, name: str, args: TenantViewArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("imaas:tenant:ObservabilityView", name, None, opts)
+class TenantObservabilityView(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: TenantObservabilityViewArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(types.TENANT_OBSERVABILITY_VIEW, name, None, opts)
         tenant, telemetry, stack = args.tenant, args.telemetry, args.observability
         labels = naming.labels(tenant)
         # The objects live in the stack's namespace, where only the platform writes: a tenant cannot add a data
@@ -73,14 +75,14 @@ class TenantView(pulumi.ComponentResource):
 
         provisioned(
             "datasource",
-            observability.DATASOURCE_LABEL,
-            {f"loki-{tenant.name}.yaml": observability.datasources_yaml(telemetry, stack.endpoints)},
+            dashboards.DATASOURCE_LABEL,
+            {f"loki-{tenant.name}.yaml": dashboards.datasources_yaml(telemetry, stack.endpoints)},
         )
         provisioned(
             "dashboard",
-            observability.DASHBOARD_LABEL,
-            {f"{tenant.name}-wso2mi.json": observability.dashboard_json(telemetry)},
-            **{observability.FOLDER_ANNOTATION: tenant.name},
+            dashboards.DASHBOARD_LABEL,
+            {f"{tenant.name}-wso2mi.json": dashboards.dashboard_json(telemetry)},
+            **{dashboards.FOLDER_ANNOTATION: tenant.name},
         )
         self.register_outputs(
             {"folder": tenant.name, "lokiTenant": telemetry.log_tenant, "namespaces": telemetry.namespaces}

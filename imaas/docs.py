@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from imaas.schema import tenant_schema_text
-from imaas.tenant import Tenant
+from imaas.model.schema import tenant_schema_text
+from imaas.model.tenant import Tenant
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = PROJECT_DIR / "schema" / "tenant.schema.json"

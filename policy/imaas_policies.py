@@ -16,7 +16,7 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 from imaas.guardrails import GUARDRAILS, Context, Guardrail, Resource, evaluate, stack_context  # noqa: E402
-from imaas.stack_file import read_stack_file  # noqa: E402
+from imaas.inputs.stack_file import read_stack_file  # noqa: E402
 
 
 @cache

@@ -13,6 +13,6 @@ def stack(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables as wide as a CI log, so that assertions on their text do not depend on wrapping."""
-    from imaas import cli
+    from imaas.cli import output
 
-    monkeypatch.setattr(cli.out, "width", 200)
+    monkeypatch.setattr(output.out, "width", 200)

@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-from imaas.errors import Problem
+from imaas.inputs.problems import Problem
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

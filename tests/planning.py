@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from imaas.plan.engine import run_program
+from imaas.engine.run import run_program
+from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.record import Plan, PlannedResource
-from imaas.stack_file import read_stack_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXAMPLE_TENANTS = PROJECT_DIR / "tenants"

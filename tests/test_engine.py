@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imaas.plan.engine import PLACEHOLDER_ACCOUNT, run_program
+from imaas.engine.mocks import PLACEHOLDER_ACCOUNT
+from imaas.engine.run import run_program
 
 PROGRAM = """
 import pulumi

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from components import app_project, tenant_environment
 from imaas import cli
 from imaas.guardrails import GUARDRAILS, Context, Resource, evaluate, stack_context
+from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.guardrail_check import as_resource
-from imaas.stack_file import read_stack_file
 from imaas_policies import guardrail_policies
 
 runner = CliRunner()

@@ -16,11 +16,11 @@ import yaml
 from crd_schemas import validate_custom
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
 
-from imaas.errors import InputError
-from imaas.naming import RESERVED_TENANT_NAMES
-from imaas.observability import PLATFORM_LOG_TENANT
+from imaas.inputs.problems import InputError
+from imaas.inputs.stack_file import read_stack_file, settings_from_config
 from imaas.plan.record import Plan, PlannedResource
-from imaas.stack_file import read_stack_file, settings_from_config
+from imaas.spec.naming import RESERVED_TENANT_NAMES
+from imaas.spec.telemetry import PLATFORM_LOG_TENANT
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -213,7 +213,7 @@ def test_the_observability_namespace_is_kept_and_may_run_node_agents(stack: str)
 
 def test_the_platform_log_tenant_is_a_name_no_tenant_can_take_and_the_model_imports_no_pulumi() -> None:
     assert PLATFORM_LOG_TENANT in RESERVED_TENANT_NAMES
-    code = "import sys, imaas.observability; print(sorted(m for m in sys.modules if 'pulumi' in m))"
+    code = "import sys, imaas.spec.charts; print(sorted(m for m in sys.modules if 'pulumi' in m))"
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

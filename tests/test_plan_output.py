@@ -111,7 +111,7 @@ def test_secure_settings_never_reach_the_plan_or_the_output(tmp_path: Path, monk
     ciphertext = "v1:c2VjcmV0LWNpcGhlcnRleHQtdGhhdC1tdXN0LW5vdC1sZWFr"
     stack_file = project / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text() + f"  github:token:\n    secure: {ciphertext}\n")
-    monkeypatch.setattr(cli, "PROJECT_DIR", project)
+    monkeypatch.setattr(cli.output, "PROJECT_DIR", project)
     result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--json", str(tmp_path / "plan.json")])
     assert result.exit_code == 0, result.output
     assert ciphertext not in result.output
@@ -140,7 +140,7 @@ def test_plan_of_an_unknown_stack_is_a_usage_error() -> None:
 
 def test_invalid_stack_file_names_file_line_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "Pulumi.odd.yaml").write_text("config:\n  imaas:environments: [dev]\n  imaas:quotaMaks: {}\n")
-    monkeypatch.setattr(cli, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(cli.output, "PROJECT_DIR", tmp_path)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli.app, ["plan", "--stack", "odd"])
     assert result.exit_code == 1

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from bench.bench import generate
 from imaas import cli
-from imaas.errors import InputError
-from imaas.loader import check_tenants
+from imaas.checks.tenants import check_tenants
+from imaas.inputs.problems import InputError
+from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.diff import diff_plans
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan
-from imaas.stack_file import read_stack_file
 
 runner = CliRunner()
 
@@ -117,7 +117,7 @@ SHARDS = {
 
 
 def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stacks: dict[str, str], **tenants: dict) -> list[str]:
-    monkeypatch.setattr(cli, "PROJECT_DIR", project(tmp_path, stacks))
+    monkeypatch.setattr(cli.output, "PROJECT_DIR", project(tmp_path, stacks))
     directory = write_tenants(tmp_path / "tenants", **tenants)
     result = runner.invoke(cli.app, ["validate", "--tenants", str(directory)])
     return [line for line in result.output.splitlines() if ": " in line and not line.startswith("✗")]

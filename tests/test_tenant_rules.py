@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from helpers import PROJECT_DIR, lines, tenant_text, write_tenant
 
-from imaas.errors import UsageError
-from imaas.loader import check_tenants, load_tenants
-from imaas.settings import StackSettings
-from imaas.stack_file import read_stack_file
+from imaas.checks.tenants import check_tenants, load_tenants
+from imaas.inputs.problems import UsageError
+from imaas.inputs.stack_file import read_stack_file
+from imaas.model.settings import StackSettings
 
 TENANTS = Path("tenants")
 NAME_PATTERN = "^[a-z][a-z0-9-]*[a-z0-9]$"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from planning import EXAMPLE_TENANTS, PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
 
-from imaas.loader import load_tenants
+from imaas.checks.tenants import load_tenants
+from imaas.inputs.stack_file import read_stack_file
+from imaas.model.quantity import parse_quantity
 from imaas.plan.record import Plan, PlannedResource
-from imaas.quantity import parse_quantity
-from imaas.stack_file import read_stack_file
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 QUOTA = "kubernetes:core/v1:ResourceQuota"

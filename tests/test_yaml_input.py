@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from helpers import PROJECT_DIR, tenant_text, write_tenant
 
-from imaas.errors import InputError
-from imaas.tenant_files import read_tenant_file
-from imaas.yaml_source import MAX_FILE_BYTES
+from imaas.inputs.problems import InputError
+from imaas.inputs.tenant_files import read_tenant_file
+from imaas.inputs.yaml_source import MAX_FILE_BYTES
 
 FILE = "tenants/payments.yaml"
 VALID = tenant_text("payments")

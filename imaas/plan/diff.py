@@ -7,13 +7,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from imaas.guardrails import DATA_HOLDING_TYPES
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
+from imaas.spec import naming, safety
 
 Action = Literal["add", "change", "delete"]
 
-PLATFORM = "platform"
+PLATFORM = naming.PLATFORM
 """The group of everything that belongs to no tenant (a reserved tenant name, so it never collides)."""
 
 
@@ -28,9 +28,12 @@ class Change:
     def destructive(self) -> bool:
         """Whether applying this deletes something that must not go: protected, or holding data and not retained."""
         resource = self.resource
-        if self.action != "delete":
-            return False
-        return resource.protect or (resource.type in DATA_HOLDING_TYPES and not resource.retainOnDelete)
+        return self.action == "delete" and safety.deletes_data(resource.type, resource.protect, resource.retainOnDelete)
+
+    @property
+    def retained(self) -> bool:
+        """Whether this deletes the resource from the stack only, leaving it where it is."""
+        return self.action == "delete" and not self.destructive and self.resource.retainOnDelete
 
 
 def diff_plans(base: Plan, head: Plan) -> list[Change]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from imaas.guardrails import Resource, Violation, evaluate, stack_context
+from imaas.inputs.stack_file import StackFile
 from imaas.plan.record import Plan, PlannedResource
-from imaas.stack_file import StackFile
 
 
 def as_resource(planned: PlannedResource) -> Resource:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from imaas.plan.diff import PLATFORM, Change, by_tenant
 from imaas.plan.record import PlannedResource
 from imaas.plan.report import kind_of
+from imaas.spec import safety, types
 
 ACTION_WORDS = {"add": "added", "change": "changed", "delete": "deleted"}
 # Within a group: what needs a reviewer's eyes first.
@@ -61,8 +62,8 @@ def diff_markdown(
 
 def short_type(type_: str) -> str:
     """A type as package and kind: `kubernetes:core/v1:Namespace` as `kubernetes:Namespace`."""
-    if type_.startswith("pulumi:providers:"):
-        return f"provider:{type_.removeprefix('pulumi:providers:')}"
+    if type_.startswith(types.PROVIDER_PREFIX):
+        return f"provider:{type_.removeprefix(types.PROVIDER_PREFIX)}"
     package, _, rest = type_.partition(":")
     return f"{package}:{kind_of(rest)}" if rest else type_
 
@@ -77,12 +78,8 @@ def _counts(changes: list[Change], *, zeros: bool = True) -> str:
     return ", ".join(f"{total[action]} {word}" for action, word in ACTION_WORDS.items() if zeros or total[action])
 
 
-def _retained(change: Change) -> bool:
-    return change.action == "delete" and not change.destructive and change.resource.retainOnDelete
-
-
 def _retained_note(changes: list[Change]) -> str:
-    count = sum(_retained(change) for change in changes)
+    count = sum(change.retained for change in changes)
     return f" ({count} deleted from the stack but left in place by retainOnDelete)" if count else ""
 
 
@@ -112,8 +109,8 @@ def _details(change: Change) -> str:
     if change.destructive:
         what = "protected" if resource.protect else "data-holding"
         return f"⚠️ **deletes a {what} resource**"
-    if _retained(change):
-        return "left in place (retainOnDelete)"
+    if change.retained:
+        return safety.RETAINED
     if change.action == "change":
         return ", ".join(_code(field) for field in change.fields)
     return ""

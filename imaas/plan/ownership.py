@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from imaas.naming import TENANT_LABEL
 from imaas.plan.record import PlannedResource
+from imaas.spec import types
+from imaas.spec.naming import TENANT_LABEL
 
-TENANT_TYPE = "imaas:index:Tenant"
+TENANT_TYPE = types.TENANT
 
 
 def tenant_of(resource: PlannedResource, resources: Mapping[str, PlannedResource]) -> str | None:

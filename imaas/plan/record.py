@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from imaas.errors import UsageError
+from imaas.inputs.problems import UsageError
 
 
 @dataclass(frozen=True)

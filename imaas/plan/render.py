@@ -8,8 +8,9 @@ from typing import Any
 
 import yaml
 
-from imaas.errors import UsageError
+from imaas.inputs.problems import UsageError
 from imaas.plan.record import Plan
+from imaas.spec import types
 
 CLUSTER_SCOPE = "_cluster"
 RENDER_MARKER = ".imaas-render"
@@ -20,7 +21,7 @@ def kubernetes_objects(plan: Plan) -> Iterator[dict[str, Any]]:
     for resource in plan.resources:
         if (
             resource.custom
-            and resource.type.startswith("kubernetes:")
+            and resource.type.startswith(types.KUBERNETES_PACKAGE)
             and {"apiVersion", "kind"} <= resource.inputs.keys()
         ):
             yield resource.inputs

@@ -11,6 +11,7 @@ from rich.tree import Tree
 
 from imaas.plan.diff import Change, by_tenant
 from imaas.plan.record import Plan, PlannedResource
+from imaas.spec import safety
 
 # Past this many resources the tree shows counts per type under each component instead of every resource.
 DETAIL_LIMIT = 400
@@ -85,8 +86,8 @@ def changes_table(changes: list[Change], resources: Mapping[str, PlannedResource
         details = escape(", ".join(change.fields))
         if change.destructive:
             details = "[bold red]DELETES PROTECTED OR DATA-HOLDING RESOURCE[/]"
-        elif change.action == "delete" and change.resource.retainOnDelete:
-            details = "left in place (retainOnDelete)"
+        elif change.retained:
+            details = safety.RETAINED
         resource = change.resource
         table.add_row(marks[change.action], escape(group), escape(resource.type), escape(resource.name), details)
     return table

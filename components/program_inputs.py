@@ -1,0 +1,48 @@
+"""What the Pulumi program reads before it declares anything: stack settings and tenants."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from imaas.checks.tenants import load_tenants
+from imaas.inputs.problems import InputError
+from imaas.inputs.stack_file import AWS_REGION_KEY, GITHUB_OWNER_KEY, missing_provider_keys, settings_from_config
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Tenant
+
+# Only the offline plan engine sets this, in its own thread: never config or the environment, which a real
+# `pulumi up` could pick up and then delete every tenant left out.
+OFFLINE_FOCUS: ContextVar[frozenset[str] | None] = ContextVar("imaas_offline_focus", default=None)
+
+
+@dataclass(frozen=True)
+class ProgramInputs:
+    settings: StackSettings
+    tenants: list[Tenant]
+    """Every valid tenant, including those another stack's `tenantSelector` picks."""
+    github_owner: str
+    aws_region: str
+    focus: frozenset[str] | None = None
+    """For a partial offline plan: the tenants whose resources to declare (shared resources still see all)."""
+
+
+def read_program_inputs(project_dir: Path) -> ProgramInputs:
+    """Settings and tenants, or a RunError listing every problem; called before any resource is declared,
+    so that a broken file stops the update instead of making Pulumi delete what it failed to load."""
+    # The CLI hands config over in PULUMI_CONFIG; mocks and the offline plan set it in the runtime.
+    config = {**get_config_env(), **CONFIG.get()}
+    stack = pulumi.get_stack()
+    try:
+        settings = settings_from_config(config, stack)
+        missing = missing_provider_keys(config, f"Pulumi.{stack}.yaml")
+        if missing:
+            raise InputError(missing)
+        tenants = load_tenants(project_dir / settings.tenants_dir, settings)
+    except InputError as err:
+        raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
+    return ProgramInputs(settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY], OFFLINE_FOCUS.get())

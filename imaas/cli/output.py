@@ -1,0 +1,41 @@
+"""How every command speaks: results on stdout, messages on stderr, problems as compiler-style lines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from imaas.inputs.problems import Problem
+
+# A CI log is no terminal: without a width, rich would wrap the plan tree at 80 columns there.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+# Messages are single lines that tools parse: never wrapped.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TenantsOption = Annotated[
+    Path | None, typer.Option("--tenants", help="Folder of tenant files (default: the stack's tenantsDir, or tenants).")
+]
+
+
+def fail(problems: list[Problem], code: int = 1, *, github: bool = False) -> NoReturn:
+    for problem in problems:
+        # Problems go to stdout, where CI annotations and editors' problem matchers read them.
+        print(problem.github() if github else str(problem))
+    files = len({problem.file for problem in problems})
+    err.print(f"[red]✗[/] {len(problems)} problem{'s' * (len(problems) != 1)} in {files} file{'s' * (files != 1)}")
+    raise typer.Exit(code)
+
+
+def usage(message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(2)
+
+
+def tenants_dir(tenants: Path | None, settings_dir: str | None) -> Path:
+    return tenants if tenants is not None else PROJECT_DIR / (settings_dir or "tenants")

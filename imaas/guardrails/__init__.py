@@ -1,0 +1,61 @@
+"""The platform guardrails of DESIGN section 6, as plain functions of resources' types and inputs.
+
+One implementation with two entry points: the Pulumi policy pack (`policy/`) runs them at preview time, and
+`imaas plan` runs them on the offline plan. A change to the components that weakens isolation is stopped by both,
+even when the unit tests were changed along with it. Each guardrail lives in the module of what it fences.
+"""
+
+from __future__ import annotations
+
+from imaas.guardrails import framework
+from imaas.guardrails.argocd import app_project_confined
+from imaas.guardrails.data import data_kept
+from imaas.guardrails.delivery import ci_trust_exact, registry_safe
+from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
+from imaas.guardrails.namespaces import namespace_fence, pod_security, quota_within_size
+from imaas.guardrails.rbac import rbac_fenced
+
+GUARDRAILS = [
+    Guardrail(
+        "tenant-namespace-pod-security", "Tenant namespaces enforce Pod Security restricted.", True, pod_security
+    ),
+    Guardrail(
+        "tenant-namespace-fenced",
+        "Each tenant namespace has a quota (NodePorts and LoadBalancers at 0), a limit range and a NetworkPolicy "
+        "over all pods.",
+        True,
+        namespace_fence,
+    ),
+    Guardrail(
+        "argocd-project-confined",
+        "AppProject sources and destinations are one tenant's own, with no cluster-scoped or fence kinds; "
+        "Applications deploy inside their tenant.",
+        True,
+        app_project_confined,
+    ),
+    Guardrail(
+        "tenant-rbac-fenced",
+        "No tenant group bound cluster-wide or outside its namespaces; no tenant role edits quotas, limits, "
+        "network policies or RBAC.",
+        True,
+        rbac_fenced,
+    ),
+    Guardrail(
+        "ecr-repository-safe", "ECR repositories are immutable, scanned and not force-deletable.", True, registry_safe
+    ),
+    Guardrail(
+        "ci-trust-exact",
+        "CI roles trust only their tenant's own repositories and branches, by exact subject.",
+        True,
+        ci_trust_exact,
+    ),
+    Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
+    Guardrail("quota-within-size", "Tenants asking for more than their size preset.", False, quota_within_size),
+]
+
+
+def evaluate(resources: list[Resource], context: Context, guardrails: list[Guardrail] = GUARDRAILS) -> list[Violation]:
+    return framework.evaluate(resources, context, guardrails)
+
+
+__all__ = ["GUARDRAILS", "Context", "Guardrail", "Resource", "Violation", "evaluate", "stack_context"]

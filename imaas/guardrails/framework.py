@@ -1,0 +1,116 @@
+"""What every guardrail is made of: the resources it sees (the same in both entry points), what it knows of the
+stack, and how a set of guardrails is evaluated."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imaas.checks.tenants import load_tenants
+from imaas.inputs.stack_file import GITHUB_OWNER_KEY, StackFile
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Tenant
+from imaas.spec import naming, types
+
+GLOB_CHARACTERS = frozenset("*?[]")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a guardrail sees of a resource, in both entry points."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool | None
+    """None where it cannot be seen (the policy pack is not told)."""
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.inputs.get("metadata", {}).get("labels") or {}
+
+    @property
+    def namespace(self) -> str | None:
+        return self.inputs.get("metadata", {}).get("namespace")
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.inputs.get("spec") or {}
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: StackSettings
+    tenants: dict[str, Tenant]
+    github_owner: str
+
+    def tenant_namespaces(self, tenant: Tenant) -> set[str]:
+        return {naming.namespace(tenant.name, env) for env in self.settings.hosted(tenant.environments)}
+
+    def repository_urls(self, tenant: Tenant) -> set[str]:
+        return {naming.repository_url(self.github_owner, tenant.name, s.name) for s in tenant.active_services()}
+
+
+def stack_context(stack_file: StackFile, tenants_dir: Path) -> Context:
+    """What the guardrails need to know of a stack: its settings, every tenant, the GitHub owner."""
+    tenants = load_tenants(tenants_dir, stack_file.settings)
+    return Context(stack_file.settings, {t.name: t for t in tenants}, stack_file.config.get(GITHUB_OWNER_KEY, ""))
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    urn: str
+    message: str
+    mandatory: bool
+
+    def __str__(self) -> str:
+        return f"{self.urn}: {self.policy}: {self.message}"
+
+
+@dataclass
+class Index:
+    """The resources by type, so that each guardrail reads only what it needs."""
+
+    by_type: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def of(cls, resources: list[Resource]) -> Index:
+        index = cls()
+        for resource in resources:
+            index.by_type[resource.type].append(resource)
+        return index
+
+    def __call__(self, type_: str) -> list[Resource]:
+        return self.by_type.get(type_, [])
+
+
+Check = Callable[[Index, Context], Iterator[tuple[Resource, str]]]
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    name: str
+    description: str
+    mandatory: bool
+    check: Check
+
+
+def evaluate(resources: list[Resource], context: Context, guardrails: list[Guardrail]) -> list[Violation]:
+    index = Index.of(resources)
+    return [
+        Violation(guardrail.name, resource.urn, message, guardrail.mandatory)
+        for guardrail in guardrails
+        for resource, message in guardrail.check(index, context)
+    ]
+
+
+def tenant_namespaces(index: Index, context: Context) -> list[Resource]:
+    """Tenant namespaces, known by their label or, should a change drop it, by their name."""
+    names = {name for tenant in context.tenants.values() for name in context.tenant_namespaces(tenant)}
+    return [ns for ns in index(types.NAMESPACE) if naming.TENANT_LABEL in ns.labels or ns.name in names]

@@ -1,0 +1,44 @@
+"""Guardrails on RBAC: tenant subjects are bound only inside their own namespaces, never to roles that edit the
+fence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from imaas.guardrails.framework import Context, Index, Resource
+from imaas.spec import naming, types
+
+WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate"})
+FENCE_RESOURCES = frozenset(
+    {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+)
+
+
+def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    groups = {
+        group: tenant.name
+        for tenant in context.tenants.values()
+        for group in tenant.spec.access.developers + tenant.spec.access.viewers
+    }
+    for binding in index(types.CLUSTER_ROLE_BINDING):
+        for subject in binding.inputs.get("subjects") or []:
+            if subject.get("kind") == "Group" and subject.get("name") in groups:
+                yield binding, f"binds tenant group {subject['name']!r} cluster-wide"
+    for binding in index(types.ROLE_BINDING):
+        for subject in binding.inputs.get("subjects") or []:
+            owner = groups.get(subject.get("name")) if subject.get("kind") == "Group" else None
+            if owner is None:
+                continue
+            if binding.namespace not in context.tenant_namespaces(context.tenants[owner]):
+                yield binding, f"binds tenant {owner}'s group {subject['name']!r} outside its namespaces"
+            if (binding.inputs.get("roleRef") or {}).get("kind") != "Role":
+                yield binding, f"binds tenant group {subject['name']!r} to a cluster-wide role"
+    for role in index(types.ROLE):
+        if naming.TENANT_LABEL not in role.labels:
+            continue
+        for rule in role.inputs.get("rules") or []:
+            resources, verbs = set(rule.get("resources") or []), set(rule.get("verbs") or [])
+            if "*" in resources | verbs | set(rule.get("apiGroups") or []):
+                yield role, "grants a wildcard"
+            elif resources & FENCE_RESOURCES and verbs & WRITE_VERBS:
+                yield role, f"may change {sorted(resources & FENCE_RESOURCES)}"

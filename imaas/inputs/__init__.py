@@ -1,0 +1,1 @@
+"""From files to models, with positions: YAML source, validation messages, tenant files, stack files, git revisions."""

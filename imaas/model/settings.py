@@ -1,0 +1,200 @@
+"""Stack settings: the `imaas:` keys of `Pulumi.<stack>.yaml`."""
+
+from __future__ import annotations
+
+import ipaddress
+from fnmatch import fnmatchcase
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+
+from imaas.model.base import InputModel, unique
+from imaas.model.names import Environment, KubernetesName, in_canonical_order
+from imaas.model.quantity import Quantity, exceeds
+from imaas.model.tenant import QuotaOverride, SizeName
+
+CONFIG_NAMESPACE = "imaas"
+AwsPrincipal = Annotated[
+    str, StringConstraints(pattern=r"^([0-9]{12}|arn:aws[a-z-]*:iam::[0-9]{12}:[A-Za-z0-9+=,.@_/-]+)$")
+]
+TenantPattern = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9*?\[\]!-]+$")]
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as err:
+        raise ValueError(f"not an address range: {err}") from None
+
+
+Cidr = Annotated[str, AfterValidator(_network)]
+
+
+class Quota(InputModel):
+    cpu: Quantity
+    memory: Quantity
+    pods: Annotated[int, Field(ge=1)]
+    storage: Quantity
+
+    def exceeding(self, limit: Quota) -> list[str]:
+        """The fields of this quota that are above `limit`."""
+        return [
+            name for name in ("cpu", "memory", "storage", "pods") if exceeds(getattr(self, name), getattr(limit, name))
+        ]
+
+    def overridden_by(self, override: QuotaOverride | None) -> Quota:
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
+
+
+BUILTIN_SIZES: dict[str, Quota] = {
+    "small": Quota(cpu="2", memory="4Gi", pods=20, storage="10Gi"),
+    "medium": Quota(cpu="4", memory="8Gi", pods=40, storage="50Gi"),
+    "large": Quota(cpu="8", memory="16Gi", pods=80, storage="200Gi"),
+}
+BUILTIN_QUOTA_MAX = Quota(cpu="32", memory="64Gi", pods=250, storage="1Ti")
+
+
+# An exact chart version: a range or a tag would let an update change what a preview showed.
+ChartVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+class ChartSettings(InputModel):
+    """One pinned Helm chart; each subclass holds the version the platform was tested with."""
+
+    version: ChartVersion
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Chart values merged over the platform's own (mappings merge, the rest replaces).",
+    )
+
+
+class KubePrometheusStackChart(ChartSettings):
+    version: ChartVersion = Field(
+        "86.3.2", description="kube-prometheus-stack chart version (Prometheus Operator 0.91.0)."
+    )
+
+
+class LokiChart(ChartSettings):
+    version: ChartVersion = Field("18.13.5", description="Loki chart version (grafana-community repository).")
+
+
+class FluentBitChart(ChartSettings):
+    version: ChartVersion = Field("0.58.2", description="Fluent Bit chart version.")
+
+
+class JaegerChart(ChartSettings):
+    version: ChartVersion = Field("4.14.1", description="Jaeger (v2, all-in-one) chart version.")
+
+
+class ArgoCdChart(ChartSettings):
+    install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
+    version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+
+
+class ObservabilitySettings(InputModel):
+    enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
+    namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
+    kube_prometheus_stack: KubePrometheusStackChart = Field(default_factory=KubePrometheusStackChart)
+    loki: LokiChart = Field(default_factory=LokiChart)
+    fluent_bit: FluentBitChart = Field(default_factory=FluentBitChart)
+    jaeger: JaegerChart = Field(default_factory=JaegerChart)
+    argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
+
+
+class ImageRetention(InputModel):
+    keep: Annotated[int, Field(ge=1, le=10_000)] = Field(100, description="Tagged images kept per repository.")
+    untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
+
+
+class StackSettings(InputModel):
+    environments: Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)] = Field(
+        description="Environments hosted by this stack's cluster."
+    )
+    owns_global_resources: bool = Field(
+        False,
+        description="This stack creates the GitHub teams and repositories, ECR repositories and CI roles of the "
+        "tenants it manages; for each tenant exactly one stack does.",
+    )
+    owns_shared_resources: bool | None = Field(
+        None,
+        description="This stack creates what all tenants share: the GitHub OIDC provider and the service template "
+        "repository. Exactly one stack does; default: ownsGlobalResources.",
+    )
+    tenants_dir: Annotated[str, StringConstraints(min_length=1)] = Field(
+        "tenants", description="Where tenant files are."
+    )
+    sizes: dict[SizeName, Quota] = Field(default_factory=dict, description="Quota per size name.")
+    quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
+    cluster_server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
+        "https://kubernetes.default.svc", description="Argo CD destination server."
+    )
+    argocd_namespace: KubernetesName = Field("argocd", description="Where AppProjects and Applications live.")
+    platform_namespaces: Annotated[list[KubernetesName], AfterValidator(unique)] = Field(
+        default_factory=lambda: ["ingress-nginx", "observability"],
+        description="Namespaces allowed to reach tenant pods.",
+    )
+    cluster_cidrs: Annotated[list[Cidr], Field(min_length=1), AfterValidator(unique)] = Field(
+        default_factory=lambda: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+        description="Pod and service address ranges of the cluster: tenant egress reaches them only as policies allow.",
+    )
+    ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
+        default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."
+    )
+    template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
+        "imaas-service-template", description="The platform's service template repository."
+    )
+    github_oidc_provider_arn: (
+        Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")] | None
+    ) = Field(None, description="An existing GitHub OIDC provider in IAM; by default the owning stack creates one.")
+    image_retention: ImageRetention = Field(default_factory=ImageRetention)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
+        default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."
+    )
+
+    @field_validator("environments")
+    @classmethod
+    def _promotion_order(cls, environments: list[str]) -> list[str]:
+        return in_canonical_order(environments)
+
+    @field_validator("sizes")
+    @classmethod
+    def _with_builtin_sizes(cls, sizes: dict[str, Quota]) -> dict[str, Quota]:
+        return {**BUILTIN_SIZES, **sizes}
+
+    @property
+    def shares(self) -> bool:
+        """Whether this stack declares the resources all tenants share."""
+        return self.owns_global_resources if self.owns_shared_resources is None else self.owns_shared_resources
+
+    @model_validator(mode="after")
+    def _shared_resources_need_an_owner(self) -> StackSettings:
+        if self.shares and not self.owns_global_resources:
+            raise ValueError("ownsSharedResources needs ownsGlobalResources")
+        if self.owns_global_resources and not self.shares and not self.github_oidc_provider_arn:
+            raise ValueError("a stack that owns global but not shared resources needs githubOidcProviderArn")
+        return self
+
+    @model_validator(mode="after")
+    def _sizes_within_max(self) -> StackSettings:
+        for name, quota in self.sizes.items():
+            over = quota.exceeding(self.quota_max)
+            if over:
+                raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
+        return self
+
+    def quota_for(self, size: str, override: QuotaOverride | None) -> Quota:
+        return self.sizes[size].overridden_by(override)
+
+    def hosted(self, environments: list[str]) -> list[str]:
+        """Those of `environments` that this stack's cluster hosts."""
+        return [environment for environment in environments if environment in self.environments]
+
+    def manages(self, tenant: str) -> bool:
+        return any(fnmatchcase(tenant, pattern) for pattern in self.tenant_selector)
+
+    def reserved_namespaces(self) -> set[str]:
+        """Namespaces the platform itself uses, which no tenant may take."""
+        return {self.argocd_namespace, self.observability.namespace, *self.platform_namespaces}

@@ -1,0 +1,133 @@
+"""The tenant file (apiVersion imaas.io/v1alpha1): what a business unit writes to onboard itself."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+
+from imaas.model.base import InputModel, unique
+from imaas.model.names import (
+    ENVIRONMENTS,
+    Email,
+    Environment,
+    GitHubLogin,
+    Lifecycle,
+    ServiceName,
+    TenantName,
+    in_canonical_order,
+)
+from imaas.model.quantity import Quantity
+
+API_VERSION = "imaas.io/v1alpha1"
+SizeName = Literal["small", "medium", "large"]
+GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
+CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")]
+EnvironmentList = Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)]
+
+
+class Metadata(InputModel):
+    name: TenantName = Field(description="Tenant name: 2-20 characters, lower case, digits and single dashes.")
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = Field(
+        None, description="Human-readable name shown in dashboards."
+    )
+    contact: Email = Field(description="E-mail address of the team that owns the tenant.")
+    cost_center: CostCenter | None = Field(None, description="Cost center; becomes a label and an AWS tag.")
+
+
+class Team(InputModel):
+    maintainers: Annotated[list[GitHubLogin], Field(min_length=1), AfterValidator(unique)] = Field(
+        description="GitHub logins with admin rights on the tenant's repositories (at least one)."
+    )
+    members: Annotated[list[GitHubLogin], AfterValidator(unique)] = Field(
+        default_factory=list, description="GitHub logins with write rights on the tenant's repositories."
+    )
+
+    @model_validator(mode="after")
+    def _one_role_each(self) -> Team:
+        both = sorted(set(self.maintainers) & set(self.members))
+        if both:
+            raise ValueError(f"{', '.join(both)} listed both as maintainer and as member")
+        return self
+
+
+class Access(InputModel):
+    developers: Annotated[list[GroupName], AfterValidator(unique)] = Field(
+        default_factory=list, description="Identity-provider groups that may edit workloads (view only in prod)."
+    )
+    viewers: Annotated[list[GroupName], AfterValidator(unique)] = Field(
+        default_factory=list, description="Identity-provider groups that may view the tenant's namespaces."
+    )
+
+
+class QuotaOverride(InputModel):
+    cpu: Quantity | None = Field(None, description='CPU requests and limits, for example "4" or "2500m".')
+    memory: Quantity | None = Field(None, description="Memory requests and limits, for example 8Gi.")
+    pods: Annotated[int, Field(ge=1, le=10_000)] | None = Field(None, description="Number of pods.")
+    storage: Quantity | None = Field(None, description="Total persistent volume storage requested.")
+
+
+class Network(InputModel):
+    allow_from: Annotated[list[TenantName], AfterValidator(unique)] = Field(
+        default_factory=list,
+        description="Tenants whose workloads may call this tenant's, in the same environment.",
+    )
+
+
+class Service(InputModel):
+    name: ServiceName = Field(description="Service name: 2-30 characters, lower case, digits and single dashes.")
+    description: Annotated[str, StringConstraints(max_length=350)] | None = Field(
+        None, description="One line on what the service does; becomes the repository description."
+    )
+    environments: EnvironmentList | None = Field(
+        None, description="Environments the service runs in: a subset of the tenant's, default all of them."
+    )
+    visibility: Literal["private", "internal"] = Field("private", description="GitHub repository visibility.")
+    lifecycle: Lifecycle = Field(
+        "active", description="`retired` removes the service's Argo CD Applications and archives its repository."
+    )
+
+
+class TenantSpec(InputModel):
+    lifecycle: Lifecycle = Field(
+        "active", description="`retired` removes the tenant's Applications; namespaces and images are kept."
+    )
+    team: Team = Field(description="The tenant's GitHub team.")
+    access: Access = Field(default_factory=Access, description="Identity-provider groups bound in Kubernetes.")
+    environments: EnvironmentList = Field(
+        default_factory=lambda: list(ENVIRONMENTS), description="Environments the tenant uses, default all three."
+    )
+    size: SizeName = Field("small", description="Quota preset, defined per stack.")
+    quota: QuotaOverride | None = Field(
+        None, description="Explicit quota; each value at most the stack's `quotaMax`. Unset values come from `size`."
+    )
+    network: Network = Field(default_factory=Network, description="Which other tenants may call this one.")
+    services: list[Service] = Field(default_factory=list, description="The tenant's integration services.")
+
+
+class Tenant(InputModel):
+    """One business unit of the organisation, onboarded by one file in `tenants/`."""
+
+    api_version: Literal["imaas.io/v1alpha1"] = Field(description="Always imaas.io/v1alpha1.")
+    kind: Literal["Tenant"] = Field(description="Always Tenant.")
+    metadata: Metadata = Field(description="Who the tenant is.")
+    spec: TenantSpec = Field(description="What the tenant gets.")
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def active(self) -> bool:
+        return self.spec.lifecycle == "active"
+
+    @property
+    def environments(self) -> list[str]:
+        return in_canonical_order(self.spec.environments)
+
+    def service_environments(self, service: Service) -> list[str]:
+        """The environments a service runs in: its own list, or all of its tenant's."""
+        return in_canonical_order(service.environments or self.spec.environments)
+
+    def active_services(self) -> list[Service]:
+        return [service for service in self.spec.services if self.active and service.lifecycle == "active"]

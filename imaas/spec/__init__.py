@@ -1,0 +1,1 @@
+"""What the platform declares, as plain data: names, isolation, delivery, safety, charts and observability."""

@@ -1,0 +1,100 @@
+"""The values the platform gives each chart: only what differs from the chart's defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imaas.spec.dashboards import FOLDER_ANNOTATION, JAEGER_DATASOURCE_UID, loki_datasource
+from imaas.spec.log_routing import fluent_bit_config
+from imaas.spec.telemetry import PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
+
+
+def kube_prometheus_stack_values(endpoints: Endpoints) -> dict[str, Any]:
+    return {
+        # Helm installs a chart's CRDs once and never upgrades them, with a client-side create that large CRDs
+        # outgrow; the chart's hook Job applies them server-side (`kubectl apply --server-side`) before the
+        # operator on every install and upgrade, so the release skips Helm's own CRD step.
+        "crds": {"upgradeJob": {"enabled": True, "forceConflicts": True}},
+        "prometheus": {
+            "prometheusSpec": {
+                # Tenants may deploy their own PodMonitors and ServiceMonitors: each scrapes its own namespace only,
+                # and its series carry that namespace whatever its relabelling says, so no tenant reads another's.
+                "ignoreNamespaceSelectors": True,
+                "enforcedNamespaceLabel": "namespace",
+            }
+        },
+        "grafana": {
+            "sidecar": {
+                "dashboards": {
+                    # The chart default (ALL) would provision dashboards from any namespace, tenants' included.
+                    "searchNamespace": endpoints.namespace,
+                    "folderAnnotation": FOLDER_ANNOTATION,
+                    "provider": {"foldersFromFilesStructure": True},
+                },
+            },
+            "additionalDataSources": [
+                loki_datasource("Loki (platform)", f"loki-{PLATFORM_LOG_TENANT}", PLATFORM_LOG_TENANT, endpoints),
+                {
+                    "name": "Jaeger",
+                    "uid": JAEGER_DATASOURCE_UID,
+                    "type": "jaeger",
+                    "access": "proxy",
+                    "url": endpoints.jaeger_query_url,
+                    "editable": False,
+                },
+            ],
+        },
+    }
+
+
+def loki_values() -> dict[str, Any]:
+    return {
+        "deploymentMode": "SingleBinary",
+        "loki": {
+            # The chart's default too, stated because tenant isolation rests on it: every push and query must
+            # name its tenant (X-Scope-OrgID), and one tenant's streams are never returned to another.
+            "auth_enabled": True,
+            "commonConfig": {"replication_factor": 1},
+            "storage": {"type": "filesystem"},
+            "schemaConfig": {
+                "configs": [
+                    {
+                        "from": "2024-04-01",
+                        "store": "tsdb",
+                        "object_store": "filesystem",
+                        "schema": "v13",
+                        "index": {"prefix": "loki_index_", "period": "24h"},
+                    }
+                ]
+            },
+        },
+        "singleBinary": {
+            "replicas": 1,
+            # Logs outlive the release, like every other data-holding resource of the platform.
+            "persistence": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        },
+        "read": {"replicas": 0},
+        "write": {"replicas": 0},
+        "backend": {"replicas": 0},
+        "chunksCache": {"enabled": False},
+        "resultsCache": {"enabled": False},
+        # The canary writes as a tenant of its own, and the chart's test needs the canary.
+        "lokiCanary": {"enabled": False},
+        "test": {"enabled": False},
+    }
+
+
+def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
+    # Replacing the default inputs also drops the chart's kubelet journal input, whose records no output here takes.
+    return {"config": fluent_bit_config(routes, endpoints)}
+
+
+def jaeger_values() -> dict[str, Any]:
+    # The chart's defaults are the platform's: Jaeger v2 all-in-one, OTLP on 4317 (gRPC) and 4318 (HTTP), traces
+    # in memory. Durable trace storage is a `values` override (`config.extensions.jaeger_storage`).
+    return {}
+
+
+def argocd_values() -> dict[str, Any]:
+    # Every tenant AppProject syncs as its namespaces' own deployer account (destinationServiceAccounts).
+    return {"configs": {"cm": {"application.sync.impersonation.enabled": "true"}}}

@@ -1,0 +1,38 @@
+"""The third-party charts the platform installs, each at the version its stack settings pin, and how the
+platform's values and a stack's overrides combine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    repository: str
+    release: str
+    """The Helm release name, fixed so that the in-cluster service names below do not depend on Pulumi's naming."""
+
+
+KUBE_PROMETHEUS_STACK = Chart(
+    "kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack"
+)
+# Since March 2026 the Loki chart in grafana/helm-charts is maintained for Grafana Enterprise Logs only; the open
+# source chart lives on in the grafana-community fork.
+LOKI = Chart("loki", "https://grafana-community.github.io/helm-charts", "loki")
+FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit")
+JAEGER = Chart("jaeger", "https://jaegertracing.github.io/helm-charts", "jaeger")
+ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd")
+
+
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `overrides` on top: mappings are merged key by key, anything else is replaced, as Helm does."""
+    result = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result

@@ -1,0 +1,122 @@
+"""Each tenant's Grafana view, as the Grafana sidecar provisions it: its Loki data source and its WSO2 Micro
+Integrator dashboard, every query fixed to the tenant's own data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from imaas.spec.telemetry import LOKI_TENANT_HEADER, Endpoints, TenantTelemetry
+
+# The Grafana sidecar's labels, as kube-prometheus-stack sets them by default, and the annotation naming the folder.
+DASHBOARD_LABEL = ("grafana_dashboard", "1")
+DATASOURCE_LABEL = ("grafana_datasource", "1")
+FOLDER_ANNOTATION = "grafana_folder"
+PROMETHEUS_DATASOURCE_UID = "prometheus"
+JAEGER_DATASOURCE_UID = "jaeger"
+
+
+def loki_datasource(name: str, uid: str, log_tenant: str, endpoints: Endpoints) -> dict[str, Any]:
+    """A Grafana Loki data source that reads one Loki tenant, and only that one."""
+    return {
+        "name": name,
+        "uid": uid,
+        "type": "loki",
+        "access": "proxy",
+        "url": endpoints.loki_url,
+        "editable": False,
+        "jsonData": {"httpHeaderName1": LOKI_TENANT_HEADER},
+        "secureJsonData": {"httpHeaderValue1": log_tenant},
+    }
+
+
+def tenant_loki_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> dict[str, Any]:
+    """The Grafana provisioning file of the tenant's Loki data source, as the sidecar reads it."""
+    name = f"Loki ({telemetry.tenant})"
+    return {
+        "apiVersion": 1,
+        "datasources": [loki_datasource(name, telemetry.loki_datasource_uid, telemetry.log_tenant, endpoints)],
+    }
+
+
+def _panel(
+    panel_id: int, title: str, expr: str, legend: str, position: tuple[int, int, int, int], unit: str
+) -> dict[str, Any]:
+    x, y, width, height = position
+    datasource = {"type": "prometheus", "uid": PROMETHEUS_DATASOURCE_UID}
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": datasource,
+        "gridPos": {"x": x, "y": y, "w": width, "h": height},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [{"refId": "A", "datasource": datasource, "expr": expr, "legendFormat": legend}],
+    }
+
+
+def tenant_dashboard(telemetry: TenantTelemetry) -> dict[str, Any]:
+    """The tenant's WSO2 Micro Integrator dashboard. Every query is fixed to the tenant's namespaces: no variable
+    a viewer could point at someone else's."""
+    selector = f'namespace=~"{telemetry.namespace_regex}"'
+    by_service = "namespace, service_name"
+    rate = "[$__rate_interval]"
+    per_service = "{{namespace}} {{service_name}}"
+
+    def requests(kind: str) -> str:
+        return f"sum by ({by_service}) (rate(wso2_integration_{kind}_request_count_total{{{selector}}}{rate}))"
+
+    def errors(kind: str) -> str:
+        return f"sum by ({by_service}) (rate(wso2_integration_{kind}_request_count_error_total{{{selector}}}{rate}))"
+
+    def latency(kind: str) -> str:
+        buckets = f"rate(wso2_integration_{kind}_latency_seconds_bucket{{{selector}}}{rate})"
+        return f"histogram_quantile(0.95, sum by (le, {by_service}) ({buckets}))"
+
+    panels = [
+        _panel(1, "Servers up", f"sum by (namespace) (wso2_integration_server_up{{{selector}}})", "{{namespace}}",
+               (0, 0, 12, 6), "short"),
+        _panel(2, "Services up", f"sum by ({by_service}) (wso2_integration_service_up{{{selector}}})", per_service,
+               (12, 0, 12, 6), "short"),
+        _panel(3, "API requests", requests("api"), per_service, (0, 6, 8, 8), "reqps"),
+        _panel(4, "API errors", errors("api"), per_service, (8, 6, 8, 8), "reqps"),
+        _panel(5, "API latency p95", latency("api"), per_service, (16, 6, 8, 8), "s"),
+        _panel(6, "Proxy service requests", requests("proxy"), per_service, (0, 14, 8, 8), "reqps"),
+        _panel(7, "Proxy service errors", errors("proxy"), per_service, (8, 14, 8, 8), "reqps"),
+        _panel(8, "Proxy service latency p95", latency("proxy"), per_service, (16, 14, 8, 8), "s"),
+        _panel(9, "Inbound endpoint requests", requests("inbound_endpoint"), per_service, (0, 22, 12, 8), "reqps"),
+        _panel(10, "Inbound endpoint errors", errors("inbound_endpoint"), per_service, (12, 22, 12, 8), "reqps"),
+    ]  # fmt: skip
+    logs_source = {"type": "loki", "uid": telemetry.loki_datasource_uid}
+    panels.append(
+        {
+            "id": 11,
+            "type": "logs",
+            "title": "Logs",
+            "datasource": logs_source,
+            "gridPos": {"x": 0, "y": 30, "w": 24, "h": 10},
+            "targets": [{"refId": "A", "datasource": logs_source, "expr": f"{{{selector}}}"}],
+        }
+    )
+    return {
+        "uid": telemetry.dashboard_uid,
+        "title": f"{telemetry.tenant} · WSO2 Micro Integrator",
+        "tags": ["imaas", "wso2mi", telemetry.tenant],
+        "editable": False,
+        "timezone": "utc",
+        "refresh": "1m",
+        "time": {"from": "now-6h", "to": "now"},
+        "schemaVersion": 39,
+        "templating": {"list": []},
+        "panels": panels,
+    }
+
+
+def dashboard_json(telemetry: TenantTelemetry) -> str:
+    return json.dumps(tenant_dashboard(telemetry), indent=2, sort_keys=True)
+
+
+def datasources_yaml(telemetry: TenantTelemetry, endpoints: Endpoints) -> str:
+    return yaml.safe_dump(tenant_loki_datasources(telemetry, endpoints), sort_keys=False)

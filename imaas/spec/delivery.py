@@ -1,0 +1,109 @@
+"""The documents of service delivery, as plain data: CI trust, registry access and image retention.
+
+Kept free of Pulumi so that the components, the policy pack and the tests share one definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imaas.model.settings import ImageRetention
+from imaas.model.tenant import Tenant
+from imaas.spec import naming
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+STS_AUDIENCE = "sts.amazonaws.com"
+PUSH_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+]
+PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def ci_subjects(owner: str, tenant: Tenant) -> list[str]:
+    """The GitHub OIDC `sub` claims of the tenant's CI: each active service repository, on each of its branches.
+
+    Exact values, compared with StringEquals: a pattern such as `repo:org/a-*` would admit tenant `a-b`.
+    """
+    return [
+        f"repo:{owner}/{naming.github_repository(tenant.name, service.name)}:ref:refs/heads/{branch}"
+        for service in tenant.active_services()
+        for branch in naming.service_branches(tenant.service_environments(service))
+    ]
+
+
+def ci_trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GitHubActionsOfTheTenantsRepositories",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subjects}
+                },
+            }
+        ],
+    }
+
+
+def ci_push_policy(repository_arns: list[str]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            # Registry log-in is account-wide by AWS's design; what it allows is limited by the statement below.
+            {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Sid": "PushToOwnRepositories", "Effect": "Allow", "Action": PUSH_ACTIONS, "Resource": repository_arns},
+        ],
+    }
+
+
+def repository_policy(push_role_arn: str | None, pull_principals: list[str]) -> dict[str, Any] | None:
+    """Who may use one ECR repository: the tenant's CI role pushes, the clusters' accounts pull."""
+    statements = []
+    if push_role_arn:
+        statements.append(
+            {"Sid": "TenantCiPush", "Effect": "Allow", "Principal": {"AWS": push_role_arn}, "Action": PUSH_ACTIONS}
+        )
+    if pull_principals:
+        principals = [p if p.startswith("arn:") else f"arn:aws:iam::{p}:root" for p in pull_principals]
+        statements.append(
+            {"Sid": "ClusterPull", "Effect": "Allow", "Principal": {"AWS": principals}, "Action": PULL_ACTIONS}
+        )
+    return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def lifecycle_policy(retention: ImageRetention) -> dict[str, Any]:
+    """Untagged layers go after some days; of the tagged images, the newest `keep` stay.
+
+    Rules are evaluated by priority, and AWS requires the `any` rule to have the highest number.
+    """
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"expire untagged images after {retention.untagged_days} days",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": retention.untagged_days,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": f"keep the last {retention.keep} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": retention.keep},
+                "action": {"type": "expire"},
+            },
+        ]
+    }

@@ -1,0 +1,113 @@
+"""Who may reach whom, and how much a tenant may use: the isolation rules of DESIGN section 6 as plain data.
+
+Kept free of Pulumi so that the components, the policy pack and the tests share one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imaas.model.settings import Quota, StackSettings
+from imaas.model.tenant import Tenant
+from imaas.spec import naming
+
+POD_SECURITY_LEVEL = "restricted"
+DNS_NAMESPACE = "kube-system"
+DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+# Kinds a tenant must never change itself: they are its fence.
+FENCE_KINDS: tuple[tuple[str, str], ...] = (
+    ("", "ResourceQuota"),
+    ("", "LimitRange"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+)
+
+
+POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+
+
+def pod_security_labels(level: str = POD_SECURITY_LEVEL, version: str | None = "latest") -> dict[str, str]:
+    """The namespace labels that have Pod Security enforce, audit and warn at `level` (pinned to `version`)."""
+    labels = {}
+    for mode in ("enforce", "audit", "warn"):
+        label = POD_SECURITY_ENFORCE_LABEL.replace("enforce", mode)
+        labels[label] = level
+        if version is not None:
+            labels[f"{label}-version"] = version
+    return labels
+
+
+def quota_hard(quota: Quota) -> dict[str, str]:
+    """The ResourceQuota `hard` map of a tenant namespace.
+
+    Object counts follow the pod count, so that a bigger size brings room for the configuration its pods need;
+    NodePorts and LoadBalancers are always 0: tenants are reached through the shared ingress only.
+    """
+    return {
+        "requests.cpu": quota.cpu,
+        "limits.cpu": quota.cpu,
+        "requests.memory": quota.memory,
+        "limits.memory": quota.memory,
+        "requests.storage": quota.storage,
+        "pods": str(quota.pods),
+        "persistentvolumeclaims": str(max(5, quota.pods // 4)),
+        "services": str(max(10, quota.pods // 2)),
+        "configmaps": str(quota.pods * 2),
+        "secrets": str(quota.pods * 2),
+        "services.nodeports": "0",
+        "services.loadbalancers": "0",
+    }
+
+
+def _hosts(tenants: list[Tenant], names: set[str], environment: str) -> list[str]:
+    """The namespaces in `environment` of the named tenants that have that environment."""
+    return sorted(
+        naming.namespace(other.name, environment)
+        for other in tenants
+        if other.name in names and environment in other.environments
+    )
+
+
+def ingress_namespaces(tenant: Tenant, environment: str, settings: StackSettings, tenants: list[Tenant]) -> list[str]:
+    """Namespaces, other than its own, that may reach a tenant namespace: the platform's, and the same
+    environment's of the tenants it names in `allowFrom`."""
+    callers = _hosts(tenants, set(tenant.spec.network.allow_from), environment)
+    return [*sorted(settings.platform_namespaces), *callers]
+
+
+def egress_namespaces(tenant: Tenant, environment: str, tenants: list[Tenant]) -> list[str]:
+    """Tenant namespaces, other than its own, that a tenant namespace may reach: the same environment's of the
+    tenants that name it in their `allowFrom`."""
+    callees = {other.name for other in tenants if tenant.name in other.spec.network.allow_from}
+    return _hosts(tenants, callees, environment)
+
+
+@dataclass(frozen=True)
+class NetworkPeers:
+    """The namespaces, other than its own, that a tenant namespace exchanges traffic with."""
+
+    ingress_from: list[str]
+    egress_to: list[str]
+
+
+def network_peers(tenant: Tenant, environment: str, settings: StackSettings, tenants: list[Tenant]) -> NetworkPeers:
+    return NetworkPeers(
+        ingress_from=ingress_namespaces(tenant, environment, settings, tenants),
+        egress_to=egress_namespaces(tenant, environment, tenants),
+    )
+
+
+def network_neighbours(names: set[str], tenants: list[Tenant]) -> set[str]:
+    """`names` and every tenant whose network policy refers to one of them, or that one of them refers to: what a
+    change to those tenants can change."""
+    related = set(names)
+    for tenant in tenants:
+        named = set(tenant.spec.network.allow_from)
+        if tenant.name in names:
+            related |= named
+        elif named & names:
+            related.add(tenant.name)
+    return related

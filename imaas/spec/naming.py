@@ -1,0 +1,78 @@
+"""Names derived from tenant files. A contract: tests, dashboards and people rely on them."""
+
+from __future__ import annotations
+
+from imaas.model.tenant import Tenant
+
+TENANT_LABEL = "imaas.io/tenant"
+ENVIRONMENT_LABEL = "imaas.io/environment"
+COST_CENTER_LABEL = "imaas.io/cost-center"
+SERVICE_LABEL = "imaas.io/service"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+
+PLATFORM = "platform"
+"""What belongs to no tenant: the group of shared resources in reports, and the Loki tenant of platform logs."""
+RESERVED_TENANT_NAMES = frozenset({"default", "argocd", "observability", "imaas", PLATFORM})
+RESERVED_TENANT_PREFIX = "kube-"
+
+
+def namespace(tenant: str, environment: str) -> str:
+    return f"{tenant}-{environment}"
+
+
+def github_team(tenant: str) -> str:
+    return tenant
+
+
+def github_repository(tenant: str, service: str) -> str:
+    return f"{tenant}-{service}"
+
+
+def ecr_repository(tenant: str, service: str) -> str:
+    return f"{tenant}/{service}"
+
+
+def app_project(tenant: str) -> str:
+    return tenant
+
+
+def application(tenant: str, service: str, environment: str) -> str:
+    return f"{tenant}-{service}-{environment}"
+
+
+def ci_role(tenant: str) -> str:
+    return f"imaas-ci-{tenant}"
+
+
+def branch(environment: str) -> str:
+    """The service repository branch that environment `environment` is delivered from."""
+    return environment
+
+
+def service_branches(environments: list[str]) -> list[str]:
+    """A service repository's branches: dev, where every change starts and CI builds, then its environments'."""
+    return list(dict.fromkeys(["dev", *map(branch, environments)]))
+
+
+def deploy_path(environment: str) -> str:
+    """Where, in a service repository, Argo CD reads environment `environment`'s manifests."""
+    return f"deploy/overlays/{environment}"
+
+
+def labels(tenant: Tenant, environment: str | None = None, service: str | None = None) -> dict[str, str]:
+    """The labels every Kubernetes object of a tenant carries, and the tags of its AWS resources."""
+    optional = {
+        ENVIRONMENT_LABEL: environment,
+        SERVICE_LABEL: service,
+        COST_CENTER_LABEL: tenant.metadata.cost_center,
+    }
+    return {
+        TENANT_LABEL: tenant.name,
+        MANAGED_BY_LABEL: "pulumi",
+        **{key: value for key, value in optional.items() if value},
+    }
+
+
+def repository_url(owner: str, tenant: str, service: str) -> str:
+    """The clone URL Argo CD reads a service from, exact so that no tenant's project can match another's."""
+    return f"https://github.com/{owner}/{github_repository(tenant, service)}.git"

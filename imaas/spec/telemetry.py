@@ -1,0 +1,122 @@
+"""Where the shared observability stack's services answer, and what each tenant has of it: the ports its network
+policy opens, its namespaces there and the ids its data is kept under."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from imaas.model.settings import StackSettings
+from imaas.model.tenant import Tenant
+from imaas.spec import naming
+from imaas.spec.charts import JAEGER, KUBE_PROMETHEUS_STACK, LOKI
+
+CLUSTER_DOMAIN = "cluster.local"
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+JAEGER_QUERY_PORT = 16686
+LOKI_GATEWAY_PORT = 80
+
+# What the service template's pods expose (templates/service/deploy/base/deployment.yaml).
+METRICS_PORT_NAME = "metrics"
+METRICS_PATH = "/metric-service/metrics"
+METRICS_POD_LABEL = ("imaas.io/metrics", "true")
+POD_MONITOR_NAME = "imaas-wso2mi"
+# kube-prometheus-stack's Prometheus selects the monitors that carry its release label (podMonitorSelector default).
+MONITOR_SELECTOR_LABEL = ("release", KUBE_PROMETHEUS_STACK.release)
+
+LOKI_TENANT_HEADER = "X-Scope-OrgID"
+# Logs of namespaces no tenant owns (the platform's own, kube-system, ...), under a reserved tenant name, so no
+# tenant can ever be given this id.
+PLATFORM_LOG_TENANT = naming.PLATFORM
+
+# Tenant names are validated against this before they reach a Fluent Bit rule or a PromQL matcher, where a regex
+# metacharacter would widen the match; `-` is literal outside a character class.
+_SAFE_NAME = re.compile(r"^[a-z0-9-]+$")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """In-cluster addresses of the stack's services in namespace `namespace`."""
+
+    namespace: str
+
+    def _host(self, service: str) -> str:
+        return f"{service}.{self.namespace}.svc.{CLUSTER_DOMAIN}"
+
+    @property
+    def loki_host(self) -> str:
+        return self._host(f"{LOKI.release}-gateway")
+
+    @property
+    def loki_url(self) -> str:
+        return f"http://{self.loki_host}"
+
+    @property
+    def jaeger_host(self) -> str:
+        return self._host(JAEGER.release)
+
+    @property
+    def jaeger_query_url(self) -> str:
+        return f"http://{self.jaeger_host}:{JAEGER_QUERY_PORT}"
+
+    @property
+    def otlp_grpc(self) -> str:
+        return f"http://{self.jaeger_host}:{OTLP_GRPC_PORT}"
+
+    @property
+    def otlp_http(self) -> str:
+        return f"http://{self.jaeger_host}:{OTLP_HTTP_PORT}"
+
+
+@dataclass(frozen=True)
+class TelemetryAccess:
+    """What a tenant namespace's network policy opens for the observability stack: the scrape in, OTLP out."""
+
+    namespace: str
+    scrape_port: str = METRICS_PORT_NAME
+    otlp_ports: tuple[int, ...] = (OTLP_GRPC_PORT, OTLP_HTTP_PORT)
+
+
+@dataclass(frozen=True)
+class TenantTelemetry:
+    """One tenant's share of the stack on one cluster: its namespaces there, and the ids its data is kept under."""
+
+    tenant: str
+    environments: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not _SAFE_NAME.match(self.tenant) or not all(map(_SAFE_NAME.match, self.environments)):
+            raise ValueError(f"not a safe name for a matcher: {self.tenant!r} {self.environments!r}")
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [naming.namespace(self.tenant, environment) for environment in self.environments]
+
+    @property
+    def namespace_regex(self) -> str:
+        """Matches this tenant's namespaces on the cluster and nothing else, anchored at both ends."""
+        return f"^{self.tenant}-({'|'.join(self.environments)})$"
+
+    @property
+    def log_tenant(self) -> str:
+        """The Loki tenant id (X-Scope-OrgID) this tenant's logs are stored and queried under."""
+        return self.tenant
+
+    @property
+    def log_tag(self) -> str:
+        return f"tenant.{self.tenant}"
+
+    @property
+    def loki_datasource_uid(self) -> str:
+        return f"loki-{self.tenant}"
+
+    @property
+    def dashboard_uid(self) -> str:
+        return f"imaas-{self.tenant}-wso2mi"
+
+
+def tenant_telemetry(tenant: Tenant, settings: StackSettings) -> TenantTelemetry | None:
+    """The tenant's share on this stack's cluster, or None when it has no namespace here."""
+    hosted = tuple(settings.hosted(tenant.environments))
+    return TenantTelemetry(tenant.name, hosted) if hosted else None

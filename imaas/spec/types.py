@@ -1,0 +1,37 @@
+"""The type tokens of what the program declares, as the engine and a plan's URNs name them.
+
+Component tokens are part of every child's URN: renaming one would make Pulumi replace everything beneath it, so
+they never change. A component class is named after its token: the module part (left out for `index`) then the
+type, with `Resources` added where that name is a model's (`Tenant`, `Service`): `imaas:tenant:Environment` is
+`TenantEnvironment`, `imaas:index:Tenant` is `TenantResources`.
+"""
+
+from __future__ import annotations
+
+# The platform's own components.
+PLATFORM = "imaas:index:Platform"
+OBSERVABILITY = "imaas:index:Observability"
+ARGO_CD = "imaas:index:ArgoCd"
+DELIVERY_FOUNDATION = "imaas:index:DeliveryFoundation"
+TENANT = "imaas:index:Tenant"
+SERVICE = "imaas:index:Service"
+TENANT_ENVIRONMENT = "imaas:tenant:Environment"
+TENANT_OBSERVABILITY_VIEW = "imaas:tenant:ObservabilityView"
+
+# Provider resources the guardrails and the diff look at.
+NAMESPACE = "kubernetes:core/v1:Namespace"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+APP_PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
+APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+IAM_ROLE = "aws:iam/role:Role"
+GITHUB_REPOSITORY = "github:index/repository:Repository"
+GITHUB_BRANCH = "github:index/branch:Branch"
+KUBERNETES_PACKAGE = "kubernetes:"
+PROVIDER_PREFIX = "pulumi:providers:"
