@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,6 +39,22 @@ def write_tenant(directory: Path, name: str, spec: str = "", *, suffix: str = ".
     path = directory / f"{name}{suffix}"
     path.write_text(tenant_text(name, spec) if text is None else textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+def write_tenants(directory: Path, **tenants: dict[str, object]) -> Path:
+    """A folder of valid tenants, one per keyword (underscores in a name become dashes); each value's entries are
+    added under `spec:`, as YAML flow values."""
+    for name, spec in tenants.items():
+        entries = "".join(f"{key}: {json.dumps(value)}\n" for key, value in spec.items())
+        write_tenant(directory, name.replace("_", "-"), entries)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def git(directory: Path, *args: str) -> str:
+    """`git args` in `directory`, which must succeed; its output, stripped."""
+    result = subprocess.run(["git", *args], cwd=directory, check=True, capture_output=True, text=True)
+    return result.stdout.strip()
 
 
 def lines(problems: Iterable[Problem]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from tokens import ECR, NAMESPACE, QUOTA
 from typer.testing import CliRunner
 
 from imaas import cli
@@ -18,11 +19,6 @@ PREFIX = "urn:pulumi:dev::imaas::"
 def resource(type_: str, name: str, **options: object) -> PlannedResource:
     inputs = {"metadata": {"name": name, "labels": {"imaas.io/tenant": "a"}}}
     return PlannedResource(f"{PREFIX}{type_}::{name}", type_, name, None, True, inputs, **options)
-
-
-NAMESPACE = "kubernetes:core/v1:Namespace"
-QUOTA = "kubernetes:core/v1:ResourceQuota"
-ECR = "aws:ecr/repository:Repository"
 
 
 def test_added_changed_removed_and_unchanged() -> None:

@@ -12,6 +12,19 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
+from tokens import (
+    AWS_PROVIDER,
+    BRANCH,
+    ECR,
+    GITHUB_REPOSITORY,
+    LIMITS,
+    NAMESPACE,
+    PLATFORM_COMPONENT,
+    QUOTA,
+    SERVICE_COMPONENT,
+    TEAM,
+    TENANT_COMPONENT,
+)
 from typer.testing import CliRunner
 
 from imaas import cli
@@ -22,18 +35,6 @@ from imaas.plan.record import Plan, PlannedResource
 
 runner = CliRunner()
 SNAPSHOT = Path(__file__).parent / "snapshots" / "diff.md"
-
-PLATFORM_TYPE = "imaas:index:Platform"
-TENANT = "imaas:index:Tenant"
-SERVICE = "imaas:index:Service"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-QUOTA = "kubernetes:core/v1:ResourceQuota"
-LIMITS = "kubernetes:core/v1:LimitRange"
-ECR = "aws:ecr/repository:Repository"
-REPOSITORY = "github:index/repository:Repository"
-BRANCH = "github:index/branch:Branch"
-TEAM = "github:index/team:Team"
-AWS_PROVIDER = "pulumi:providers:aws"
 
 
 def urn(chain: tuple[str, ...], name: str) -> str:
@@ -52,21 +53,23 @@ def labelled(tenant: str, name: str) -> dict:
 
 
 # The component tree: Platform > Tenant > Service, as the real program declares it.
-PLATFORM_ROOT = res((PLATFORM_TYPE,), "imaas")
-TENANT_A = res((PLATFORM_TYPE, TENANT), "a", PLATFORM_ROOT.urn)
-SERVICE_A = res((PLATFORM_TYPE, TENANT, SERVICE), "a-svc", TENANT_A.urn)
-TENANT_C = res((PLATFORM_TYPE, TENANT), "c", PLATFORM_ROOT.urn)
-IN_TENANT = (PLATFORM_TYPE, TENANT)
-IN_SERVICE = (PLATFORM_TYPE, TENANT, SERVICE)
+PLATFORM_ROOT = res((PLATFORM_COMPONENT,), "imaas")
+TENANT_A = res((PLATFORM_COMPONENT, TENANT_COMPONENT), "a", PLATFORM_ROOT.urn)
+SERVICE_A = res((PLATFORM_COMPONENT, TENANT_COMPONENT, SERVICE_COMPONENT), "a-svc", TENANT_A.urn)
+TENANT_C = res((PLATFORM_COMPONENT, TENANT_COMPONENT), "c", PLATFORM_ROOT.urn)
+IN_TENANT = (PLATFORM_COMPONENT, TENANT_COMPONENT)
+IN_SERVICE = (PLATFORM_COMPONENT, TENANT_COMPONENT, SERVICE_COMPONENT)
 
 
 def plans() -> tuple[Plan, Plan]:
     """Before and after a change that adds, changes, deletes, deletes protected and deletes retained resources."""
     namespace = res((*IN_TENANT, NAMESPACE), "a-dev", TENANT_A.urn, labelled("a", "a-dev"), retainOnDelete=True)
     quota = res((*IN_TENANT, QUOTA), "a-dev-quota", TENANT_A.urn, labelled("a", "tenant-quota"))
-    provider = res((PLATFORM_TYPE, AWS_PROVIDER), "aws", PLATFORM_ROOT.urn, {"region": "eu-west-1"})
+    provider = res((PLATFORM_COMPONENT, AWS_PROVIDER), "aws", PLATFORM_ROOT.urn, {"region": "eu-west-1"})
     # Found under tenant `a` only through its parents: a GitHub repository has no labels or tags.
-    retained_repo = res((*IN_SERVICE, REPOSITORY), "a-svc", SERVICE_A.urn, {"name": "a-svc"}, retainOnDelete=True)
+    retained_repo = res(
+        (*IN_SERVICE, GITHUB_REPOSITORY), "a-svc", SERVICE_A.urn, {"name": "a-svc"}, retainOnDelete=True
+    )
     # Branches hold work: the program retains them, like repositories.
     branch = replace(res((*IN_SERVICE, BRANCH), "a-svc-test", SERVICE_A.urn, {"branch": "test"}), retainOnDelete=True)
     registry = res((*IN_SERVICE, ECR), "a/svc", SERVICE_A.urn, {"tags": {"imaas.io/tenant": "a"}})
@@ -75,7 +78,7 @@ def plans() -> tuple[Plan, Plan]:
 
     relabelled = replace(namespace, inputs=labelled("a", "a-dev") | {"spec": {"finalizers": ["kubernetes"]}})
     limits = res((*IN_TENANT, LIMITS), "a-dev-limits", TENANT_A.urn, labelled("a", "tenant-limits"))
-    team = res((PLATFORM_TYPE, TENANT, TEAM), "c", TENANT_C.urn, {"name": "c"})
+    team = res((PLATFORM_COMPONENT, TENANT_COMPONENT, TEAM), "c", TENANT_C.urn, {"name": "c"})
     moved_provider = replace(provider, inputs={"region": "eu-central-1"})
     head = [PLATFORM_ROOT, moved_provider, TENANT_A, SERVICE_A, relabelled, quota, limits, TENANT_C, team]
     return Plan("imaas", "dev", base), Plan("imaas", "dev", head)
@@ -154,7 +157,7 @@ def test_no_changes() -> None:
 def test_retained_and_unprotected_deletions_pass_with_no_warning(tmp_path: Path) -> None:
     base, _ = plans()
     kept = [resource for resource in base.resources if not resource.protect and resource.type != ECR]
-    head = replace(base, resources=[resource for resource in kept if resource.type not in (REPOSITORY, BRANCH)])
+    head = replace(base, resources=[resource for resource in kept if resource.type not in (GITHUB_REPOSITORY, BRANCH)])
     result = run_diff(tmp_path, replace(base, resources=kept), head, "--format", "markdown")
     assert result.exit_code == 0, result.output
     assert "[!CAUTION]" not in result.stdout
@@ -177,14 +180,14 @@ def test_tenant_of_reads_labels_tags_and_the_component_tree() -> None:
     by_name = {(resource.type, resource.name): resource for resource in resources.values()}
     assert tenant_of(by_name[(NAMESPACE, "a-dev")], resources) == "a"  # metadata.labels
     assert tenant_of(by_name[(ECR, "a/svc")], resources) == "a"  # tags
-    assert tenant_of(by_name[(REPOSITORY, "a-svc")], resources) == "a"  # Service, then Tenant
-    assert tenant_of(by_name[(TENANT, "c")], resources) == "c"  # the Tenant component itself
+    assert tenant_of(by_name[(GITHUB_REPOSITORY, "a-svc")], resources) == "a"  # Service, then Tenant
+    assert tenant_of(by_name[(TENANT_COMPONENT, "c")], resources) == "c"  # the Tenant component itself
     assert tenant_of(by_name[(AWS_PROVIDER, "aws")], resources) is None  # the platform's own
     assert tenant_of(PLATFORM_ROOT, resources) is None
     # A parent missing from both plans: its URN still says it is tenant `z`.
     orphan = res((*IN_TENANT, TEAM), "z", urn(IN_TENANT, "z"))
     assert tenant_of(orphan, {}) == "z"
-    assert tenant_of(res((TEAM,), "x", urn((SERVICE,), "x-svc")), {}) is None
+    assert tenant_of(res((TEAM,), "x", urn((SERVICE_COMPONENT,), "x-svc")), {}) is None
     assert PLATFORM == "platform"
 
 
@@ -192,14 +195,14 @@ def test_type_and_urn_helpers() -> None:
     assert short_type(NAMESPACE) == "kubernetes:Namespace"
     assert short_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding") == "kubernetes:RoleBinding"
     assert short_type(ECR) == "aws:Repository"
-    assert short_type(REPOSITORY) == "github:Repository"
+    assert short_type(GITHUB_REPOSITORY) == "github:Repository"
     assert short_type(AWS_PROVIDER) == "provider:aws"
     assert short_type("imaas:tenant:Environment") == "imaas:Environment"
-    assert urn_type_and_name(urn(IN_TENANT, "payments")) == (TENANT, "payments")
+    assert urn_type_and_name(urn(IN_TENANT, "payments")) == (TENANT_COMPONENT, "payments")
     assert urn_type_and_name("not a urn") == ("", "")
 
 
 def test_cells_cannot_break_the_table() -> None:
-    odd = res((REPOSITORY,), "a|b`c", None, {})
+    odd = res((GITHUB_REPOSITORY,), "a|b`c", None, {})
     text = diff_markdown(diff_plans(Plan("imaas", "dev", []), Plan("imaas", "dev", [odd])))
     assert "| added | `github:Repository` | `` a\\|b`c `` |  |" in text

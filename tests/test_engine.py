@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+from google.protobuf import struct_pb2
+
+from imaas.engine import sdk
 from imaas.engine.mocks import PLACEHOLDER_ACCOUNT
 from imaas.engine.run import run_program
 
@@ -50,3 +55,18 @@ def test_secret_inputs_stay_marked_secret(tmp_path: Path) -> None:
     token = _inputs(tmp_path)["secretive"]["token"]
     assert token["value"] == "[secret]"
     assert set(token) == {"4dabf18193072939515e22adb298388d", "value"}
+
+
+def test_every_sdk_internal_the_engine_relies_on_is_there() -> None:
+    assert sdk.missing() == []
+
+
+def test_an_sdk_upgrade_that_removes_one_says_what_the_engine_needs_it_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    module, name, _ = sdk.RELIED_ON[0]
+    monkeypatch.delattr(module, name)
+    assert sdk.missing() == [
+        f"pulumi {version('pulumi')}: pulumi.runtime.rpc._special_sig_key is gone; the offline engine uses it to tell "
+        "SDK-encoded values (secrets, assets) from plain ones in recorded inputs"
+    ]
+    with pytest.raises(sdk.SdkChangedError, match="_special_sig_key is gone"):
+        sdk.is_sdk_encoded(struct_pb2.Struct())

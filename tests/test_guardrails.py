@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from planning import EXAMPLE_TENANTS, PROJECT_DIR, example_plan
+from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+from tokens import NAMESPACE
 from typer.testing import CliRunner
 
 from components import app_project, tenant_environment
@@ -26,7 +27,7 @@ MANDATORY = {guardrail.name for guardrail in GUARDRAILS if guardrail.mandatory}
 
 
 def context(stack: str = "dev") -> Context:
-    return stack_context(read_stack_file(PROJECT_DIR, stack), EXAMPLE_TENANTS)
+    return stack_context(read_stack_file(PROJECT_DIR, stack), FIXTURE_TENANTS)
 
 
 def resources(stack: str = "dev") -> list[Resource]:
@@ -69,10 +70,9 @@ def test_the_advisory_flags_a_quota_above_its_size_preset() -> None:
     assert {(v.policy, v.urn.rsplit("::", 1)[1]) for v in advisories} == {("quota-within-size", "payments-dev-quota")}
 
 
-NS = "kubernetes:core/v1:Namespace"
 WEAKENINGS = {
     "tenant-namespace-pod-security": (
-        NS,
+        NAMESPACE,
         "orders-dev",
         with_inputs(lambda i: i["metadata"]["labels"].update({"pod-security.kubernetes.io/enforce": "baseline"})),
         "orders-dev",
@@ -221,7 +221,7 @@ def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.Monke
         return [] if namespace == "hr-test" else original(namespace, *rest)
 
     monkeypatch.setattr(tenant_environment, "declare_limits", regression)
-    result = runner.invoke(cli.app, ["plan", "--stack", "dev"])
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
     for message in ("no ResourceQuota with services.nodeports and services.loadbalancers at 0", "no LimitRange"):
         assert f"kubernetes:core/v1:Namespace::hr-test: tenant-namespace-fenced: {message}" in result.output
@@ -236,13 +236,13 @@ def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.Mo
         return {**spec, "sourceRepos": ["*"]}
 
     monkeypatch.setattr(app_project, "app_project_spec", widened)
-    result = runner.invoke(cli.app, ["plan", "--stack", "prod"])
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
     assert "argocd-project-confined: source '*' is not one of tenant" in result.output
 
 
 def test_plan_of_the_examples_passes_the_guardrails() -> None:
-    result = runner.invoke(cli.app, ["plan", "--stack", "prod"])
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 0, result.output
     assert "violation" not in result.output
 
@@ -258,7 +258,7 @@ def test_an_allow_all_ingress_rule_breaks_the_fence() -> None:
 
 
 def test_a_namespace_that_lost_its_labels_is_still_a_tenant_namespace() -> None:
-    found = edited(resources(), NS, "hr-dev", with_inputs(lambda i: i["metadata"].update({"labels": {}})))
+    found = edited(resources(), NAMESPACE, "hr-dev", with_inputs(lambda i: i["metadata"].update({"labels": {}})))
     assert violations(found) == {("tenant-namespace-pod-security", "hr-dev")}
 
 
@@ -277,7 +277,7 @@ def test_the_policy_pack_judges_what_is_known_when_some_values_are_not() -> None
     # As in a preview of a new tenant: the push policy's repository ARNs are not known yet.
     weakened = edited(
         resources(),
-        NS,
+        NAMESPACE,
         "orders-dev",
         with_inputs(lambda i: i["metadata"]["labels"].update({"pod-security.kubernetes.io/enforce": "privileged"})),
     )

@@ -14,7 +14,18 @@ from pathlib import Path
 import pytest
 import yaml
 from crd_schemas import validate_custom
-from planning import PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
+from helpers import write_tenants
+from planning import PROJECT_DIR, example_plan, of_type, plan_stack
+from tokens import (
+    APP_PROJECT,
+    CONFIG_MAP,
+    NAMESPACE,
+    NETWORK_POLICY,
+    OBSERVABILITY_COMPONENT,
+    POD_MONITOR,
+    RELEASE,
+    VIEW_COMPONENT,
+)
 
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file, settings_from_config
@@ -22,14 +33,6 @@ from imaas.plan.record import Plan, PlannedResource
 from imaas.spec.naming import RESERVED_TENANT_NAMES
 from imaas.spec.telemetry import PLATFORM_LOG_TENANT
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
-POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
-STACK = "imaas:index:Observability"
-VIEW = "imaas:tenant:ObservabilityView"
 OBSERVABILITY = "observability"
 NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -319,7 +322,7 @@ def test_the_service_template_exposes_what_the_pod_monitor_scrapes() -> None:
 
 
 def rules_of(plan: Plan, namespace: str) -> dict:
-    (policy,) = [p for p in of_type(plan, POLICY) if p.inputs["metadata"]["namespace"] == namespace]
+    (policy,) = [p for p in of_type(plan, NETWORK_POLICY) if p.inputs["metadata"]["namespace"] == namespace]
     return policy.inputs["spec"]
 
 
@@ -361,7 +364,7 @@ def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack
     plan = plan_stack(stack, observability={"enabled": False})
     assert of_type(plan, RELEASE) == []
     assert of_type(plan, POD_MONITOR) == []
-    assert of_type(plan, STACK) == of_type(plan, VIEW) == []
+    assert of_type(plan, OBSERVABILITY_COMPONENT) == of_type(plan, VIEW_COMPONENT) == []
     assert of_type(plan, CONFIG_MAP) == []
     assert {r.name for r in of_type(plan, NAMESPACE)} == tenant_namespaces(example_plan(stack))
     for namespace in tenant_namespaces(plan):
@@ -385,7 +388,7 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     assert (inputs["namespace"], inputs["createNamespace"]) == ("argocd", True)
     assert inputs["values"]["configs"]["cm"]["application.sync.impersonation.enabled"] == "true"
     # The CRDs come with the release: projects and applications wait for it.
-    projects = of_type(plan, PROJECT)
+    projects = of_type(plan, APP_PROJECT)
     applications = of_type(plan, "kubernetes:argoproj.io/v1alpha1:Application")
     assert projects and applications
     assert all(argocd.urn in resource.dependsOn for resource in [*projects, *applications])

@@ -11,7 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from crd_schemas import is_custom, validate_custom
-from planning import PROJECT_DIR, write_tenants
+from helpers import write_tenants
+from planning import FIXTURE_TENANTS, PROJECT_DIR
 from typer.testing import CliRunner
 
 from imaas import cli
@@ -26,7 +27,18 @@ CONTRACT_KEYS = ("urn", "type", "name", "parent", "custom", "inputs", "protect",
 def dev_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, str]:
     out = tmp_path_factory.mktemp("plan")
     result = runner.invoke(
-        cli.app, ["plan", "--stack", "dev", "--json", str(out / "plan.json"), "--render", str(out / "manifests")]
+        cli.app,
+        [
+            "plan",
+            "--stack",
+            "dev",
+            "--tenants",
+            str(FIXTURE_TENANTS),
+            "--json",
+            str(out / "plan.json"),
+            "--render",
+            str(out / "manifests"),
+        ],
     )
     assert result.exit_code == 0, result.output
     return json.loads((out / "plan.json").read_text()), out / "manifests", result.output
@@ -86,12 +98,16 @@ def test_the_crd_check_rejects_a_field_argo_cd_does_not_know(dev_outputs: tuple[
 
 def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_path: Path) -> None:
     manifests = tmp_path / "manifests"
-    first = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(manifests)])
+    first = runner.invoke(
+        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)]
+    )
     assert first.exit_code == 0, first.output
     stale = manifests / "gone-prod" / "deployment-old.yaml"
     stale.parent.mkdir()
     stale.write_text("kind: Deployment\n")
-    second = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(manifests)])
+    second = runner.invoke(
+        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)]
+    )
     assert second.exit_code == 0, second.output
     assert not stale.exists()
     assert (manifests / "_cluster" / "namespace-orders-prod.yaml").exists()
@@ -99,7 +115,9 @@ def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_p
     foreign = tmp_path / "project"
     (foreign / "tenants").mkdir(parents=True)
     (foreign / "tenants" / "orders.yaml").write_text("kept: true\n")
-    refused = runner.invoke(cli.app, ["plan", "--stack", "prod", "--render", str(foreign)])
+    refused = runner.invoke(
+        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(foreign)]
+    )
     assert refused.exit_code == 2
     assert "not empty and not an earlier rendering" in refused.output
     assert (foreign / "tenants" / "orders.yaml").read_text() == "kept: true\n"
@@ -112,7 +130,9 @@ def test_secure_settings_never_reach_the_plan_or_the_output(tmp_path: Path, monk
     stack_file = project / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text() + f"  github:token:\n    secure: {ciphertext}\n")
     monkeypatch.setattr(cli.output, "PROJECT_DIR", project)
-    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--json", str(tmp_path / "plan.json")])
+    result = runner.invoke(
+        cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS), "--json", str(tmp_path / "plan.json")]
+    )
     assert result.exit_code == 0, result.output
     assert ciphertext not in result.output
     assert ciphertext not in (tmp_path / "plan.json").read_text()

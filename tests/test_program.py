@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from planning import PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
+from helpers import write_tenants
+from planning import PROJECT_DIR, example_plan, of_type, plan_stack
+from tokens import NAMESPACE
 
 from imaas.engine.run import run_program
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.record import Plan, PlannedResource
 
-NAMESPACE = "kubernetes:core/v1:Namespace"
 EXPECTED_NAMESPACES = {
     # orders: all environments; payments: dev and prod; hr: all environments.
     "dev": {"orders-dev", "orders-test", "payments-dev", "hr-dev", "hr-test"},

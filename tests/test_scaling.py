@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from planning import PROJECT_DIR, write_tenants
+from helpers import git, write_tenants
+from planning import FIXTURE_TENANTS
 from typer.testing import CliRunner
 
 from bench.bench import generate
@@ -25,7 +25,8 @@ runner = CliRunner()
 
 def plan_json(tmp_path: Path, *args: str) -> Plan:
     out = tmp_path / f"plan-{len(list(tmp_path.glob('plan-*')))}.json"
-    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--json", str(out), *args])
+    tenants = [] if "--tenants" in args else ["--tenants", str(FIXTURE_TENANTS)]
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--json", str(out), *tenants, *args])
     assert result.exit_code == 0, result.output
     return Plan.read(out)
 
@@ -53,7 +54,7 @@ def test_only_plans_the_named_tenant_its_neighbours_and_the_same_shared_resource
 
 def test_a_partial_diff_shows_the_change_and_deletes_nothing_it_did_not_plan(tmp_path: Path) -> None:
     tenants = tmp_path / "tenants"
-    shutil.copytree(PROJECT_DIR / "tenants", tenants)
+    shutil.copytree(FIXTURE_TENANTS, tenants)
     base = plan_json(tmp_path, "--tenants", str(tenants))
     path = tenants / "hr.yaml"
     path.write_text(path.read_text().replace("allowFrom: [orders]", "allowFrom: [orders, payments]"))
@@ -65,10 +66,6 @@ def test_a_partial_diff_shows_the_change_and_deletes_nothing_it_did_not_plan(tmp
         ("change", "hr-dev-isolation"),
         ("change", "payments-dev-isolation"),
     }
-
-
-def git(directory: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=directory, check=True, capture_output=True)
 
 
 def test_changed_since_plans_the_changed_tenants_and_their_neighbours(tmp_path: Path) -> None:
@@ -90,7 +87,7 @@ def test_changed_since_plans_the_changed_tenants_and_their_neighbours(tmp_path: 
     ],
 )
 def test_partial_plans_refuse_unknown_tenants_and_revisions(args: list[str], message: str) -> None:
-    result = runner.invoke(cli.app, ["plan", "--stack", "dev", *args])
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS), *args])
     assert result.exit_code == 2
     assert message in result.output
 

@@ -10,25 +10,28 @@ from pathlib import Path
 
 import pytest
 from crd_schemas import validate_custom
-from planning import PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
+from helpers import write_tenants
+from planning import PROJECT_DIR, example_plan, of_type, plan_stack
+from tokens import (
+    ACTIONS_VARIABLE,
+    APPLICATION,
+    BRANCH,
+    COLLABORATORS,
+    ECR,
+    ECR_LIFECYCLE,
+    ECR_POLICY,
+    GITHUB_REPOSITORY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    OIDC_PROVIDER,
+    REPOSITORY_FILE,
+    RULESET,
+    TEAM,
+    TEAM_MEMBERS,
+)
 
 from imaas.plan.record import Plan, PlannedResource
 
-TEAM = "github:index/team:Team"
-MEMBERS = "github:index/teamMembers:TeamMembers"
-REPOSITORY = "github:index/repository:Repository"
-BRANCH = "github:index/branch:Branch"
-COLLABORATORS = "github:index/repositoryCollaborators:RepositoryCollaborators"
-VARIABLE = "github:index/actionsVariable:ActionsVariable"
-RULESET = "github:index/organizationRuleset:OrganizationRuleset"
-FILE = "github:index/repositoryFile:RepositoryFile"
-ECR = "aws:ecr/repository:Repository"
-LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
-ECR_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
-APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
 ACCOUNT = "123456789012"
 GLOBAL_PREFIXES = ("github:", "aws:", "pulumi:providers:github", "pulumi:providers:aws")
 
@@ -50,7 +53,7 @@ def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
 def test_only_the_stack_that_owns_global_resources_declares_them() -> None:
     assert [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)] == []
     dev_types = {r.type for r in example_plan("dev").resources}
-    assert {TEAM, REPOSITORY, ECR, ROLE, OIDC, RULESET} <= dev_types
+    assert {TEAM, GITHUB_REPOSITORY, ECR, IAM_ROLE, OIDC_PROVIDER, RULESET} <= dev_types
 
 
 def test_the_two_stacks_together_declare_every_global_resource_exactly_once() -> None:
@@ -63,23 +66,23 @@ def test_the_two_stacks_together_declare_every_global_resource_exactly_once() ->
     assert declared and set(declared.values()) == {1}
     services = sum(len(s) for s in ACTIVE_SERVICES.values()) + sum(len(s) for s in RETIRED_SERVICES.values())
     assert Counter(type_ for type_, _ in declared)[ECR] == services
-    assert Counter(type_ for type_, _ in declared)[REPOSITORY] == services + 1  # and the template
+    assert Counter(type_ for type_, _ in declared)[GITHUB_REPOSITORY] == services + 1  # and the template
 
 
 def test_each_tenant_has_its_team_with_maintainers_and_members() -> None:
     plan = example_plan("dev")
     assert set(named(plan, TEAM)) == set(ACTIVE_SERVICES)
-    members = {m["username"]: m["role"] for m in named(plan, MEMBERS)["orders-members"].inputs["members"]}
+    members = {m["username"]: m["role"] for m in named(plan, TEAM_MEMBERS)["orders-members"].inputs["members"]}
     assert members == {"alice": "maintainer", "bob": "member", "carol": "member"}
 
 
 def test_the_template_repository_carries_the_service_template() -> None:
     plan = example_plan("dev")
-    template = named(plan, REPOSITORY)["imaas-service-template"].inputs
+    template = named(plan, GITHUB_REPOSITORY)["imaas-service-template"].inputs
     assert template["isTemplate"] is True
     template_dir = PROJECT_DIR / "templates" / "service"
     expected = {p.relative_to(template_dir).as_posix(): p.read_text() for p in template_dir.rglob("*") if p.is_file()}
-    files = {f.inputs["file"]: f.inputs for f in of_type(plan, FILE)}
+    files = {f.inputs["file"]: f.inputs for f in of_type(plan, REPOSITORY_FILE)}
     assert set(files) == set(expected) and files
     for path, inputs in files.items():
         assert (inputs["content"], inputs["branch"], inputs["repository"]) == (
@@ -91,7 +94,7 @@ def test_the_template_repository_carries_the_service_template() -> None:
 
 def test_service_repositories_come_from_the_template_and_are_archived_never_deleted() -> None:
     plan = example_plan("dev")
-    repositories = named(plan, REPOSITORY)
+    repositories = named(plan, GITHUB_REPOSITORY)
     for tenant, services in ACTIVE_SERVICES.items():
         for service in services:
             repository = repositories[f"{tenant}-{service}"]
@@ -126,7 +129,7 @@ def test_the_team_writes_and_maintainers_administer_each_active_repository() -> 
 
 
 def test_each_active_repository_tells_its_ci_where_to_push() -> None:
-    variable = named(example_plan("dev"), VARIABLE)["payments-card-gateway-ci"].inputs
+    variable = named(example_plan("dev"), ACTIONS_VARIABLE)["payments-card-gateway-ci"].inputs
     assert variable["variableName"] == "IMAAS_SERVICE"
     assert json.loads(variable["value"]) == {
         "region": "eu-west-1",
@@ -166,7 +169,7 @@ def test_registries_are_immutable_scanned_encrypted_and_never_deleted() -> None:
 
 
 def test_image_retention_expires_untagged_images_then_keeps_the_newest() -> None:
-    policy = json.loads(named(example_plan("dev"), LIFECYCLE)["orders/order-sync-retention"].inputs["policy"])
+    policy = json.loads(named(example_plan("dev"), ECR_LIFECYCLE)["orders/order-sync-retention"].inputs["policy"])
     rules = policy["rules"]
     assert [rule["rulePriority"] for rule in rules] == sorted(rule["rulePriority"] for rule in rules)
     assert rules[0]["selection"]["tagStatus"] == "untagged"
@@ -189,7 +192,7 @@ def test_registry_policy_lets_the_tenants_ci_push_and_the_clusters_pull(tmp_path
 
 
 def trust_condition(plan: Plan, tenant: str) -> dict:
-    (statement,) = json.loads(named(plan, ROLE)[f"imaas-ci-{tenant}"].inputs["assumeRolePolicy"])["Statement"]
+    (statement,) = json.loads(named(plan, IAM_ROLE)[f"imaas-ci-{tenant}"].inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {
         "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     }
@@ -225,7 +228,7 @@ def test_a_tenants_trust_admits_no_repository_of_a_tenant_sharing_its_prefix(tmp
 def test_ci_roles_push_only_to_their_tenants_registries() -> None:
     plan = example_plan("dev")
     for tenant, services in ACTIVE_SERVICES.items():
-        policy = json.loads(named(plan, ROLE_POLICY)[f"imaas-ci-{tenant}-push"].inputs["policy"])
+        policy = json.loads(named(plan, IAM_ROLE_POLICY)[f"imaas-ci-{tenant}-push"].inputs["policy"])
         login, push = policy["Statement"]
         assert (login["Action"], login["Resource"]) == ("ecr:GetAuthorizationToken", "*")
         assert sorted(push["Resource"]) == sorted(
@@ -274,7 +277,7 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
-    assert {r.type for r in dropped} == {BRANCH, COLLABORATORS, VARIABLE}
+    assert {r.type for r in dropped} == {BRANCH, COLLABORATORS, ACTIONS_VARIABLE}
     assert all(r.retainOnDelete for r in dropped)
 
 
@@ -282,7 +285,7 @@ def test_a_retired_service_has_no_applications_and_an_archived_repository() -> N
     for stack in ("dev", "prod"):
         assert not [a for a in of_type(example_plan(stack), APPLICATION) if "payroll-export" in a.name]
     plan = example_plan("dev")
-    assert named(plan, REPOSITORY)["hr-payroll-export"].inputs["archived"] is True
+    assert named(plan, GITHUB_REPOSITORY)["hr-payroll-export"].inputs["archived"] is True
     assert "hr/payroll-export" in named(plan, ECR)  # its images are kept
 
 
@@ -290,8 +293,8 @@ def test_a_retired_tenant_has_no_applications_no_ci_role_and_keeps_its_repositor
     tenants = write_tenants(tmp_path, old={"lifecycle": "retired", "services": [{"name": "api"}]})
     dev, prod = plan_stack("dev", tenants), plan_stack("prod", tenants)
     assert of_type(dev, APPLICATION) == of_type(prod, APPLICATION) == []
-    assert of_type(dev, ROLE) == []
-    assert named(dev, REPOSITORY)["old-api"].inputs["archived"] is True
+    assert of_type(dev, IAM_ROLE) == []
+    assert named(dev, GITHUB_REPOSITORY)["old-api"].inputs["archived"] is True
     assert named(dev, ECR)["old/api"].retainOnDelete
 
 
@@ -300,7 +303,7 @@ def test_github_resources_per_service_stay_few() -> None:
     per_repository = Counter(
         r.inputs.get("repository", r.inputs.get("name"))
         for r in plan.resources
-        if r.type in (REPOSITORY, BRANCH, COLLABORATORS, VARIABLE)
+        if r.type in (GITHUB_REPOSITORY, BRANCH, COLLABORATORS, ACTIONS_VARIABLE)
     )
     # repository, access, CI variable, and a branch for each environment other than dev
     assert per_repository["orders-order-sync"] == 5

