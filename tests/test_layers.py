@@ -21,7 +21,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "guardrails": {"model", "inputs", "spec", "checks", "guardrails"},
     "plan": {"model", "inputs", "spec", "guardrails", "plan"},
     "engine": {"model", "inputs", "spec", "plan", "engine"},
-    "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "cli"},
+    "ci": {"model", "inputs", "checks", "ci"},
+    "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "ci", "cli"},
     "docs": {"model"},
     "__main__": {"cli"},
 }
