@@ -28,7 +28,7 @@ lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff, then actionlin
 test: lint  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
 	$(BIN)/python -m pytest
 
-docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the README's tenant file reference
+docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the tenant file reference in docs/tenants.md
 	$(BIN)/python -m imaas.docs
 
 clean:

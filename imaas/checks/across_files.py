@@ -1,8 +1,8 @@
-"""The rules of DESIGN section 3 that span tenant files."""
+"""The rules of DESIGN sections 3 and 4 that span tenant files: each a function of the whole set, listed in `RULES`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from imaas.inputs.problems import Problem
@@ -22,29 +22,36 @@ class DerivedName:
     location: Location
 
 
+@dataclass(frozen=True)
+class TenantSet:
+    """What a rule across files sees: the files valid on their own, and the stack's settings if one is named."""
+
+    files: list[TenantFile]
+    stack: StackSettings | None
+    names: set[str]
+    """Every tenant of the folder, those whose files have problems of their own included."""
+
+    @property
+    def settings(self) -> StackSettings:
+        """The stack's settings, or the defaults where no stack is named."""
+        return self.stack or _DEFAULT_SETTINGS
+
+
+Rule = Callable[[TenantSet], Iterator[Problem]]
+
+
 def cross_file_problems(
     files: list[TenantFile], settings: StackSettings | None, unreadable: set[str] = frozenset()
 ) -> list[Problem]:
     """Problems across `files`; `unreadable` names the tenants whose files have problems of their own, so that
     naming them in `allowFrom` is not reported twice."""
-    problems: list[Problem] = []
-    names = {tenant_file.tenant.name for tenant_file in files} | unreadable
-    problems += _duplicate_tenants(files)
-    problems += _reserved_names(files, settings)
-    problems += _duplicate_services(files)
-    problems += _derived_name_collisions(files, settings)
-    problems += _shared_groups(files)
-    for tenant_file in files:
-        problems += _allow_from(tenant_file, names)
-        problems += _service_environments(tenant_file)
-        if settings is not None:
-            problems += _quota_within_max(tenant_file, settings)
-    return problems
+    tenant_set = TenantSet(files, settings, {tenant_file.tenant.name for tenant_file in files} | unreadable)
+    return [problem for rule in RULES for problem in rule(tenant_set)]
 
 
-def _duplicate_tenants(files: list[TenantFile]) -> Iterator[Problem]:
+def unique_tenant_names(tenants: TenantSet) -> Iterator[Problem]:
     first: dict[str, TenantFile] = {}
-    for tenant_file in files:
+    for tenant_file in tenants.files:
         name = tenant_file.tenant.name
         if name in first:
             message = f"tenant '{name}' is already defined in {first[name].file}"
@@ -52,9 +59,9 @@ def _duplicate_tenants(files: list[TenantFile]) -> Iterator[Problem]:
         first.setdefault(name, tenant_file)
 
 
-def _reserved_names(files: list[TenantFile], settings: StackSettings | None) -> Iterator[Problem]:
-    platform = (settings or _DEFAULT_SETTINGS).reserved_namespaces()
-    for tenant_file in files:
+def reserved_names(tenants: TenantSet) -> Iterator[Problem]:
+    platform = tenants.settings.reserved_namespaces()
+    for tenant_file in tenants.files:
         name = tenant_file.tenant.name
         if name in platform and name not in naming.RESERVED_TENANT_NAMES:
             yield tenant_file.document.problem(("metadata", "name"), f"'{name}' is a platform namespace of this stack")
@@ -67,8 +74,8 @@ def _reserved_names(files: list[TenantFile], settings: StackSettings | None) -> 
             yield tenant_file.document.problem(("metadata", "name"), message)
 
 
-def _duplicate_services(files: list[TenantFile]) -> Iterator[Problem]:
-    for tenant_file in files:
+def unique_services(tenants: TenantSet) -> Iterator[Problem]:
+    for tenant_file in tenants.files:
         seen: set[str] = set()
         for index, service in enumerate(tenant_file.tenant.spec.services):
             if service.name in seen:
@@ -106,15 +113,15 @@ def _derived_names(tenant_file: TenantFile) -> Iterator[DerivedName]:
             )
 
 
-def _derived_name_collisions(files: list[TenantFile], settings: StackSettings | None) -> Iterator[Problem]:
-    settings = settings or _DEFAULT_SETTINGS
+def unique_derived_names(tenants: TenantSet) -> Iterator[Problem]:
+    settings = tenants.settings
     platform_names = {
         "namespace": (settings.reserved_namespaces(), "a platform namespace"),
         "GitHub repository": ({settings.template_repository}, "the platform's service template"),
     }
     taken: dict[tuple[str, str], DerivedName] = {}
-    for tenant_file in files:
-        # A tenant whose very name is reserved is told so once, by _reserved_names.
+    for tenant_file in tenants.files:
+        # A tenant whose very name is reserved is told so once, by reserved_names.
         if tenant_file.tenant.name.startswith(naming.RESERVED_TENANT_PREFIX):
             continue
         for derived in _derived_names(tenant_file):
@@ -138,10 +145,10 @@ def _derived_name_collisions(files: list[TenantFile], settings: StackSettings | 
             yield tenant_file.document.problem(derived.location, message)
 
 
-def _shared_groups(files: list[TenantFile]) -> Iterator[Problem]:
+def groups_of_one_tenant(tenants: TenantSet) -> Iterator[Problem]:
     """An identity-provider group belongs to one tenant: bound in two, its people would cross the fence."""
     owner: dict[str, str] = {}
-    for tenant_file in files:
+    for tenant_file in tenants.files:
         tenant = tenant_file.tenant
         for role in ("developers", "viewers"):
             for index, group in enumerate(getattr(tenant.spec.access, role)):
@@ -151,34 +158,51 @@ def _shared_groups(files: list[TenantFile]) -> Iterator[Problem]:
                     yield tenant_file.document.problem(("spec", "access", role, index), message)
 
 
-def _allow_from(tenant_file: TenantFile, names: set[str]) -> Iterator[Problem]:
-    tenant = tenant_file.tenant
-    for index, other in enumerate(tenant.spec.network.allow_from):
-        location = ("spec", "network", "allowFrom", index)
-        if other == tenant.name:
-            yield tenant_file.document.problem(location, "a tenant always reaches itself; do not list it")
-        elif other not in names:
-            yield tenant_file.document.problem(location, f"no tenant named '{other}'")
+def allow_from_known_tenants(tenants: TenantSet) -> Iterator[Problem]:
+    for tenant_file in tenants.files:
+        tenant = tenant_file.tenant
+        for index, other in enumerate(tenant.spec.network.allow_from):
+            location = ("spec", "network", "allowFrom", index)
+            if other == tenant.name:
+                yield tenant_file.document.problem(location, "a tenant always reaches itself; do not list it")
+            elif other not in tenants.names:
+                yield tenant_file.document.problem(location, f"no tenant named '{other}'")
 
 
-def _service_environments(tenant_file: TenantFile) -> Iterator[Problem]:
-    tenant = tenant_file.tenant
-    for index, service in enumerate(tenant.spec.services):
-        for position, environment in enumerate(service.environments or []):
-            if environment not in tenant.spec.environments:
-                message = f"'{environment}' is not one of the tenant's environments ({', '.join(tenant.environments)})"
-                yield tenant_file.document.problem(("spec", "services", index, "environments", position), message)
+def service_environments_within_tenant(tenants: TenantSet) -> Iterator[Problem]:
+    for tenant_file in tenants.files:
+        tenant = tenant_file.tenant
+        for index, service in enumerate(tenant.spec.services):
+            for position, environment in enumerate(service.environments or []):
+                if environment not in tenant.spec.environments:
+                    listed = ", ".join(tenant.environments)
+                    message = f"'{environment}' is not one of the tenant's environments ({listed})"
+                    yield tenant_file.document.problem(("spec", "services", index, "environments", position), message)
 
 
-def _quota_within_max(tenant_file: TenantFile, settings: StackSettings) -> Iterator[Problem]:
-    quota = tenant_file.tenant.spec.quota
-    if quota is None:
+def quota_within_max(tenants: TenantSet) -> Iterator[Problem]:
+    """Checked only against a named stack: each stack has its own quotaMax."""
+    if tenants.stack is None:
         return
-    limit = settings.quota_max
-    for name, value in quota.model_dump(exclude_none=True).items():
-        if exceeds(value, getattr(limit, name)):
-            message = f"{value} is above this stack's quotaMax of {getattr(limit, name)}"
-            yield tenant_file.document.problem(("spec", "quota", name), message)
+    limit = tenants.stack.quota_max
+    for tenant_file in tenants.files:
+        quota = tenant_file.tenant.spec.quota
+        for name, value in (quota.model_dump(exclude_none=True) if quota else {}).items():
+            if exceeds(value, getattr(limit, name)):
+                message = f"{value} is above this stack's quotaMax of {getattr(limit, name)}"
+                yield tenant_file.document.problem(("spec", "quota", name), message)
 
 
 _DEFAULT_SETTINGS = StackSettings(environments=["dev", "test", "prod"])
+
+RULES: tuple[Rule, ...] = (
+    unique_tenant_names,
+    reserved_names,
+    unique_services,
+    unique_derived_names,
+    groups_of_one_tenant,
+    allow_from_known_tenants,
+    service_environments_within_tenant,
+    quota_within_max,
+)
+"""Every rule across tenant files, in the order they report."""

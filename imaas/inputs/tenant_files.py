@@ -42,7 +42,8 @@ def read_tenant_file(path: Path) -> TenantFile:
     except OSError:
         return parse_tenant(read_yaml_file(path), path.stem)
     # One `imaas plan` reads the folder up to three times (partial-plan focus, the program, the guardrails).
-    return _read_unchanged_file(path.resolve(), Path.cwd(), status.st_mtime_ns, status.st_size)
+    # Absolute, not resolved: a link must reach read_yaml_file as a link, which refuses it.
+    return _read_unchanged_file(path.absolute(), Path.cwd(), status.st_mtime_ns, status.st_size)
 
 
 @lru_cache(maxsize=8192)

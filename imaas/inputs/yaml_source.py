@@ -76,6 +76,10 @@ def display_path(path: Path) -> str:
 def read_yaml_file(path: Path, name: str | None = None) -> YamlDocument:
     """Read one YAML file; raise InputError naming the file, line and column of what is wrong."""
     shown = name or display_path(path)
+    # A link would read whatever it points at (another file of the runner, /proc/self/environ) and could echo it in
+    # an error line: a file a pull request brings must be a file of its own.
+    if path.is_symlink():
+        raise InputError([Problem(shown, message="is a symbolic link; it must be a file of its own")])
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
