@@ -13,6 +13,11 @@ class GlobalContext:
 
     aws_region: str
     oidc_provider_arn: pulumi.Input[str]
+    template_content: list[pulumi.Resource]
+    """The service template's default branch and files, which a repository generated from it must wait for; empty
+    on a stack that does not declare the template (it is already there when such a stack runs)."""
+    branch_provider: pulumi.ProviderResource
+    """The GitHub provider for branches of new repositories, which retries while GitHub is still filling them."""
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ def service_repositories(tenants: list[Tenant]) -> list[str]:
 
 class DeliveryFoundation(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
+    template_content: list[pulumi.Resource]
+    """What a repository generated from the template must wait for (empty where this stack has no template)."""
 
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.DELIVERY_FOUNDATION, name, None, opts)
@@ -60,8 +62,11 @@ class DeliveryFoundation(pulumi.ComponentResource):
                 client_id_lists=[delivery.STS_AUDIENCE],
                 opts=child,
             ).arn
+        self.template_content = []
         if settings.shares:
-            self._declare_template(settings.template_repository, template_files(args.template_dir), child)
+            self.template_content = self._declare_template(
+                settings.template_repository, template_files(args.template_dir), child
+            )
         repositories = service_repositories(args.tenants)
         if repositories:
             # Each stack owning global resources protects its own tenants' repositories, under names of its own.
@@ -69,7 +74,13 @@ class DeliveryFoundation(pulumi.ComponentResource):
             self._declare_branch_rules(repositories, suffix, child)
         self.register_outputs({"oidcProviderArn": self.oidc_provider_arn, "serviceRepositories": len(repositories)})
 
-    def _declare_template(self, name: str, files: dict[str, str], opts: pulumi.ResourceOptions) -> None:
+    def _declare_template(
+        self, name: str, files: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """The template repository, its default branch and its files; returns what generated repositories wait for.
+
+        GitHub generates a repository from whatever the template holds at that moment, once: a repository made
+        before the rename or the files would never get them."""
         template = github.Repository(
             name,
             name=name,
@@ -89,19 +100,24 @@ class DeliveryFoundation(pulumi.ComponentResource):
             repository=template.name,
             branch=TEMPLATE_BRANCH,
             rename=True,
+            # Files are committed to dev only once the rename has taken effect.
+            wait_for_rename=True,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[template])),
         )
-        for path, content in files.items():
-            github.RepositoryFile(
+        content: list[pulumi.Resource] = [default]
+        for path, text in files.items():
+            file = github.RepositoryFile(
                 f"{name}/{path}",
                 repository=template.name,
                 branch=TEMPLATE_BRANCH,
                 file=path,
-                content=content,
+                content=text,
                 commit_message=f"Update {path} from the IMaaS platform",
                 overwrite_on_create=True,
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[default])),
             )
+            content.append(file)
+        return content
 
     def _declare_branch_rules(self, repositories: list[str], suffix: str, opts: pulumi.ResourceOptions) -> None:
         rules = {

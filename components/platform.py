@@ -26,6 +26,12 @@ GITHUB_WRITE_DELAY_MS = 1000
 GITHUB_RETRY_DELAY_MS = 2000
 GITHUB_MAX_RETRIES = 3
 GITHUB_RETRYABLE_ERRORS = [500, 502, 503, 504]
+# GitHub fills a repository generated from a template asynchronously: for a while after its creation, reading its
+# branches answers 404 or 409 ("Git Repository is empty"). Branches of new repositories go through a provider that
+# waits that out; everything else keeps failing fast on a 404.
+GITHUB_BRANCH_RETRYABLE_ERRORS = [404, 409, *GITHUB_RETRYABLE_ERRORS]
+GITHUB_BRANCH_MAX_RETRIES = 10
+GITHUB_BRANCH_RETRY_DELAY_MS = 3000
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class Platform(pulumi.ComponentResource):
         global_context = None
         if settings.owns_global_resources:
             child = pulumi.ResourceOptions(parent=self, providers=self._global_providers())
-            global_context = self._delivery_foundation(managed, child)
+            global_context = self._delivery_foundation(managed, child, self._github("github-branches", branches=True))
         context = DeliveryContext(github_owner=args.github_owner, globals=global_context)
         self.tenants = [
             TenantResources(
@@ -101,29 +107,36 @@ class Platform(pulumi.ComponentResource):
 
     def _global_providers(self) -> list[pulumi.ProviderResource]:
         """Explicit GitHub and AWS providers for the global resources, tuned for GitHub's write limits."""
-        child = pulumi.ResourceOptions(parent=self)
-        return [
-            github.Provider(
-                "github",
-                owner=self.args.github_owner,
-                write_delay_ms=GITHUB_WRITE_DELAY_MS,
-                retry_delay_ms=GITHUB_RETRY_DELAY_MS,
-                max_retries=GITHUB_MAX_RETRIES,
-                retryable_errors=GITHUB_RETRYABLE_ERRORS,
-                parallel_requests=False,
-                opts=child,
-            ),
-            aws.Provider(
-                "aws",
-                region=self.args.aws_region,
-                default_tags=aws.ProviderDefaultTagsArgs(tags={naming.MANAGED_BY_LABEL: "pulumi"}),
-                opts=child,
-            ),
-        ]
+        aws_provider = aws.Provider(
+            "aws",
+            region=self.args.aws_region,
+            default_tags=aws.ProviderDefaultTagsArgs(tags={naming.MANAGED_BY_LABEL: "pulumi"}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [self._github("github"), aws_provider]
 
-    def _delivery_foundation(self, managed: list[Tenant], opts: pulumi.ResourceOptions) -> GlobalContext:
+    def _github(self, name: str, *, branches: bool = False) -> github.Provider:
+        return github.Provider(
+            name,
+            owner=self.args.github_owner,
+            write_delay_ms=GITHUB_WRITE_DELAY_MS,
+            retry_delay_ms=GITHUB_BRANCH_RETRY_DELAY_MS if branches else GITHUB_RETRY_DELAY_MS,
+            max_retries=GITHUB_BRANCH_MAX_RETRIES if branches else GITHUB_MAX_RETRIES,
+            retryable_errors=GITHUB_BRANCH_RETRYABLE_ERRORS if branches else GITHUB_RETRYABLE_ERRORS,
+            parallel_requests=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _delivery_foundation(
+        self, managed: list[Tenant], opts: pulumi.ResourceOptions, branch_provider: github.Provider
+    ) -> GlobalContext:
         args = self.args
         foundation = DeliveryFoundation(
             "delivery", FoundationArgs(settings=args.settings, tenants=managed, template_dir=args.template_dir), opts
         )
-        return GlobalContext(aws_region=args.aws_region, oidc_provider_arn=foundation.oidc_provider_arn)
+        return GlobalContext(
+            aws_region=args.aws_region,
+            oidc_provider_arn=foundation.oidc_provider_arn,
+            template_content=foundation.template_content,
+            branch_provider=branch_provider,
+        )

@@ -57,6 +57,8 @@ class ServiceResources(pulumi.ComponentResource):
                     region=context.globals.aws_region,
                     registry_url=self.registry.repository_url,
                     ci_role_arn=push_role_arn,
+                    template_content=context.globals.template_content,
+                    branch_provider=context.globals.branch_provider,
                 ),
                 child,
             )

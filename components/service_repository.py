@@ -27,6 +27,10 @@ class RepositoryArgs:
     registry_url: pulumi.Input[str]
     """`<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`."""
     ci_role_arn: pulumi.Input[str] | None
+    template_content: list[pulumi.Resource]
+    """What the repository must wait for before GitHub generates it from the template."""
+    branch_provider: pulumi.ProviderResource
+    """The GitHub provider that waits out GitHub's filling of a new repository."""
 
 
 def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> github.Repository:
@@ -51,16 +55,33 @@ def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> gi
         vulnerability_alerts=True,
         topics=["imaas", f"imaas-{tenant.name}"],
         # A repository holds a team's work: removing it from a file leaves it on GitHub.
-        opts=kept(opts),
+        opts=kept(pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=args.template_content))),
     )
     # Retiring the service (or dropping an environment) stops declaring what follows. An archived repository is
     # read-only and its branches hold the team's work, so Pulumi must forget them, never delete them.
     inside = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[repository], retain_on_delete=True))
     if not active:
         return repository
-    # The template's default branch is dev, so the new repository starts with it; the others branch from it.
+    # The template's default branch is dev, so the new repository starts with it; the others branch from it, once
+    # GitHub has filled the repository. Declaring dev as the default also repairs a repository generated while the
+    # template's default branch was still another one.
+    filling = pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(provider=args.branch_provider))
+    dev = github.BranchDefault(
+        f"{name}-default-branch",
+        repository=repository.name,
+        branch=naming.branch("dev"),
+        rename=True,
+        wait_for_rename=True,
+        opts=filling,
+    )
     for branch in naming.service_branches(tenant.service_environments(service))[1:]:
-        github.Branch(f"{name}-{branch}", repository=repository.name, branch=branch, source_branch="dev", opts=inside)
+        github.Branch(
+            f"{name}-{branch}",
+            repository=repository.name,
+            branch=branch,
+            source_branch=naming.branch("dev"),
+            opts=pulumi.ResourceOptions.merge(filling, pulumi.ResourceOptions(depends_on=[dev])),
+        )
     github.RepositoryCollaborators(
         f"{name}-access",
         repository=repository.name,

@@ -51,7 +51,15 @@ def _validator(
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [
             # The engine does not tell policies about retain_on_delete; protect is what they can check.
-            Resource(r.urn, r.resource_type, r.name, plain(r.props), bool(r.opts.protect), None)
+            Resource(
+                r.urn,
+                r.resource_type,
+                r.name,
+                plain(r.props),
+                bool(r.opts.protect),
+                None,
+                tuple(dependency.urn for dependency in r.dependencies),
+            )
             for r in args.resources
         ]
         if not resources:

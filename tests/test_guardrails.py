@@ -52,6 +52,13 @@ def edited(found: list[Resource], type_: str, name: str, change: Callable[[Resou
     return result
 
 
+def without_dependencies(resource: Resource, name_part: str) -> Resource:
+    """The resource no longer waiting for the resources whose URN's name contains `name_part`."""
+    kept = tuple(urn for urn in resource.depends_on if name_part not in urn.rsplit("::", 1)[1])
+    assert kept != resource.depends_on, f"{resource.name} does not wait for {name_part}"
+    return replace(resource, depends_on=kept)
+
+
 def with_inputs(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
     def change(resource: Resource) -> Resource:
         edit(resource.inputs)
@@ -116,6 +123,25 @@ WEAKENINGS = {
         lambda r: replace(r, protect=False, retain_on_delete=False),
         "orders-order-sync",
     ),
+    # A component that forgets an ordering: the mock engine creates in any order, a real one in dependency order.
+    "crds-before-custom-resources": (
+        "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+        "orders-dev-pod-monitor",
+        lambda r: without_dependencies(r, "kube-prometheus-stack"),
+        "orders-dev-pod-monitor",
+    ),
+    "template-before-generated-repositories": (
+        "github:index/repository:Repository",
+        "orders-order-sync",
+        lambda r: without_dependencies(r, "imaas-service-template"),
+        "orders-order-sync",
+    ),
+    "branch-after-its-source": (
+        "github:index/branch:Branch",
+        "orders-order-sync-test",
+        lambda r: without_dependencies(r, "orders-order-sync-default-branch"),
+        "orders-order-sync-test",
+    ),
 }
 
 
@@ -170,8 +196,9 @@ def test_a_cluster_wide_binding_of_a_tenant_group_is_refused() -> None:
 
 
 def policy_resources(found: list[Resource], props: Callable[[dict], object] = dict) -> list[PolicyResource]:
-    return [
-        PolicyResource(
+    """The resources as the engine hands them to a stack policy, dependencies as the resource objects they name."""
+    by_urn = {
+        r.urn: PolicyResource(
             r.type,
             props(r.inputs),
             r.urn,
@@ -183,7 +210,10 @@ def policy_resources(found: list[Resource], props: Callable[[dict], object] = di
             {},
         )
         for r in found
-    ]
+    }
+    for r in found:
+        by_urn[r.urn].dependencies.extend(by_urn[urn] for urn in r.depends_on if urn in by_urn)
+    return list(by_urn.values())
 
 
 def run_pack(found: list[Resource], props: Callable[[dict], object] = dict) -> set[tuple[str, str]]:

@@ -16,10 +16,12 @@ from tokens import (
     ACTIONS_VARIABLE,
     APPLICATION,
     BRANCH,
+    BRANCH_DEFAULT,
     COLLABORATORS,
     ECR,
     ECR_LIFECYCLE,
     ECR_POLICY,
+    GITHUB_PROVIDER,
     GITHUB_REPOSITORY,
     IAM_ROLE,
     IAM_ROLE_POLICY,
@@ -277,7 +279,7 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
-    assert {r.type for r in dropped} == {BRANCH, COLLABORATORS, ACTIONS_VARIABLE}
+    assert {r.type for r in dropped} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE}
     assert all(r.retainOnDelete for r in dropped)
 
 
@@ -309,3 +311,21 @@ def test_github_resources_per_service_stay_few() -> None:
     assert per_repository["orders-order-sync"] == 5
     assert per_repository["payments-card-gateway"] == 4
     assert per_repository["hr-payroll-export"] == 1
+
+
+def test_a_generated_repository_waits_for_the_template_and_its_branches_for_github_to_fill_it() -> None:
+    plan = example_plan("dev")
+    repository = named(plan, GITHUB_REPOSITORY)["orders-order-sync"]
+    template_content = {r.urn for r in plan.resources if r.inputs.get("repository") == "imaas-service-template"}
+    assert len(template_content) > 5  # its default branch and every file
+    assert template_content <= set(repository.dependsOn)
+    default = named(plan, BRANCH_DEFAULT)["orders-order-sync-default-branch"]
+    assert default.inputs == {"repository": "orders-order-sync", "branch": "dev", "rename": True, "waitForRename": True}
+    for branch in ("test", "prod"):
+        assert default.urn in named(plan, BRANCH)[f"orders-order-sync-{branch}"].dependsOn
+    template_default = named(plan, BRANCH_DEFAULT)["imaas-service-template-default-branch"]
+    assert template_default.inputs["waitForRename"] is True
+    # GitHub answers 404 or 409 while it fills a generated repository: the branches' provider waits that out.
+    providers = {r.name: r.inputs for r in plan.resources if r.type == GITHUB_PROVIDER}
+    assert {404, 409} <= set(json.loads(providers["github-branches"]["retryableErrors"]))
+    assert not {404, 409} & set(json.loads(providers["github"]["retryableErrors"]))

@@ -31,6 +31,8 @@ ACTIONS_VARIABLE = "github:index/actionsVariable:ActionsVariable"
 TEAM = "github:index/team:Team"
 TEAM_MEMBERS = "github:index/teamMembers:TeamMembers"
 RULESET = "github:index/organizationRuleset:OrganizationRuleset"
+BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault"
+GITHUB_PROVIDER = "pulumi:providers:github"
 # The platform's components
 PLATFORM_COMPONENT = "imaas:index:Platform"
 TENANT_COMPONENT = "imaas:index:Tenant"

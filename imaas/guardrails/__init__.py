@@ -13,6 +13,11 @@ from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import ci_trust_exact, registry_safe
 from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
 from imaas.guardrails.namespaces import namespace_fence, pod_security, quota_within_size
+from imaas.guardrails.ordering import (
+    branches_after_their_source,
+    custom_resources_after_their_crds,
+    generated_after_the_template,
+)
 from imaas.guardrails.rbac import rbac_fenced
 
 GUARDRAILS = [
@@ -50,6 +55,24 @@ GUARDRAILS = [
         ci_trust_exact,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
+    Guardrail(
+        "crds-before-custom-resources",
+        "Custom resources wait for the release that installs their CRDs.",
+        True,
+        custom_resources_after_their_crds,
+    ),
+    Guardrail(
+        "template-before-generated-repositories",
+        "Repositories generated from the service template wait for its default branch and files.",
+        True,
+        generated_after_the_template,
+    ),
+    Guardrail(
+        "branch-after-its-source",
+        "A branch waits for whatever makes the branch it is cut from.",
+        True,
+        branches_after_their_source,
+    ),
     Guardrail("quota-within-size", "Tenants asking for more than their size preset.", False, quota_within_size),
 ]
 

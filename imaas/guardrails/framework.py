@@ -29,6 +29,8 @@ class Resource:
     protect: bool
     retain_on_delete: bool | None
     """None where it cannot be seen (the policy pack is not told)."""
+    depends_on: tuple[str, ...] = ()
+    """The URNs of the resources it waits for, as the engine receives them."""
 
     @property
     def labels(self) -> dict[str, str]:
@@ -78,16 +80,34 @@ class Index:
     """The resources by type, so that each guardrail reads only what it needs."""
 
     by_type: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list))
+    by_urn: dict[str, Resource] = field(default_factory=dict)
+    _waits_for: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, resources: list[Resource]) -> Index:
         index = cls()
         for resource in resources:
             index.by_type[resource.type].append(resource)
+            index.by_urn[resource.urn] = resource
         return index
 
     def __call__(self, type_: str) -> list[Resource]:
         return self.by_type.get(type_, [])
+
+    def waits_for(self, resource: Resource) -> frozenset[str]:
+        """Every URN `resource` is created after: its dependencies, theirs, and so on."""
+        known = self._waits_for.get(resource.urn)
+        if known is not None:
+            return known
+        self._waits_for[resource.urn] = frozenset()  # a cycle, which the engine refuses anyway, ends here
+        found: set[str] = set()
+        for urn in resource.depends_on:
+            found.add(urn)
+            dependency = self.by_urn.get(urn)
+            if dependency is not None:
+                found |= self.waits_for(dependency)
+        self._waits_for[resource.urn] = frozenset(found)
+        return self._waits_for[resource.urn]
 
 
 Check = Callable[[Index, Context], Iterator[tuple[Resource, str]]]

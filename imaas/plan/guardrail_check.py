@@ -17,6 +17,7 @@ def as_resource(planned: PlannedResource) -> Resource:
         inputs=planned.inputs,
         protect=planned.protect,
         retain_on_delete=planned.retainOnDelete,
+        depends_on=tuple(planned.dependsOn),
     )
 
 

@@ -14,17 +14,23 @@ class Chart:
     repository: str
     release: str
     """The Helm release name, fixed so that the in-cluster service names below do not depend on Pulumi's naming."""
+    crd_groups: tuple[str, ...] = ()
+    """The API groups whose CRDs the release installs: objects of those groups must wait for it."""
 
 
 KUBE_PROMETHEUS_STACK = Chart(
-    "kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack"
+    "kube-prometheus-stack",
+    "https://prometheus-community.github.io/helm-charts",
+    "kube-prometheus-stack",
+    crd_groups=("monitoring.coreos.com",),
 )
 # Since March 2026 the Loki chart in grafana/helm-charts is maintained for Grafana Enterprise Logs only; the open
 # source chart lives on in the grafana-community fork.
 LOKI = Chart("loki", "https://grafana-community.github.io/helm-charts", "loki")
 FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit")
 JAEGER = Chart("jaeger", "https://jaegertracing.github.io/helm-charts", "jaeger")
-ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd")
+ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd", crd_groups=("argoproj.io",))
+CHARTS = (KUBE_PROMETHEUS_STACK, LOKI, FLUENT_BIT, JAEGER, ARGO_CD)
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

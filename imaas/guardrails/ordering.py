@@ -1,0 +1,75 @@
+"""Guardrails on order: what a real engine must create before something else, which a mock engine never checks.
+
+Each is a property of the plan's dependencies (`dependsOn`, followed transitively): a custom resource after the
+release that installs its CRD, a repository generated from the template after the template's content, a branch
+after the branch it is cut from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from imaas.guardrails.framework import Context, Index, Resource
+from imaas.spec import charts, types
+
+
+def _api_group(resource_type: str) -> str | None:
+    """`kubernetes:monitoring.coreos.com/v1:PodMonitor` as `monitoring.coreos.com`; None for the core group."""
+    package, _, rest = resource_type.partition(":")
+    version = rest.split(":", 1)[0]
+    return version.split("/", 1)[0] if package == "kubernetes" and "/" in version else None
+
+
+def custom_resources_after_their_crds(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    installers: dict[str, list[Resource]] = {}
+    for release in index(types.HELM_RELEASE):
+        for chart in charts.CHARTS:
+            if release.inputs.get("chart") == chart.name:
+                for group in chart.crd_groups:
+                    installers.setdefault(group, []).append(release)
+    for resources in index.by_type.values():
+        for resource in resources:
+            group = _api_group(resource.type)
+            for release in installers.get(group or "", []):
+                if release.urn not in index.waits_for(resource):
+                    yield resource, f"does not wait for release {release.name}, which installs the CRDs of {group}"
+
+
+def _files_of(index: Index, repository: str) -> list[Resource]:
+    return [
+        resource
+        for type_ in (types.GITHUB_REPOSITORY_FILE, types.GITHUB_BRANCH_DEFAULT)
+        for resource in index(type_)
+        if resource.inputs.get("repository") == repository
+    ]
+
+
+def generated_after_the_template(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    templates = {
+        repository.inputs.get("name"): repository
+        for repository in index(types.GITHUB_REPOSITORY)
+        if repository.inputs.get("isTemplate")
+    }
+    for repository in index(types.GITHUB_REPOSITORY):
+        name = (repository.inputs.get("template") or {}).get("repository")
+        template = templates.get(name)
+        if template is None:
+            continue
+        waits_for = index.waits_for(repository)
+        missing = [resource for resource in (template, *_files_of(index, name)) if resource.urn not in waits_for]
+        if missing:
+            names = sorted(resource.name for resource in missing)
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            yield repository, f"is generated from template {name} but does not wait for its content: {shown}"
+
+
+def branches_after_their_source(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    for branch in index(types.GITHUB_BRANCH):
+        repository, source = branch.inputs.get("repository"), branch.inputs.get("sourceBranch") or "main"
+        makers = [
+            resource
+            for resource in (*index(types.GITHUB_BRANCH), *index(types.GITHUB_BRANCH_DEFAULT))
+            if resource.inputs.get("repository") == repository and resource.inputs.get("branch") == source
+        ]
+        if not any(maker.urn in index.waits_for(branch) for maker in makers):
+            yield branch, f"is cut from {source!r} of {repository}, but waits for nothing that makes that branch"
