@@ -28,10 +28,10 @@ def test_added_changed_removed_and_unchanged() -> None:
     changes = diff_plans(
         Plan("imaas", "dev", [kept, changed, removed]), Plan("imaas", "dev", [kept, relabelled, added])
     )
-    assert [(change.action, change.resource.name, change.fields) for change in changes] == [
-        ("change", "a-dev", ("inputs.metadata", "retainOnDelete")),
-        ("delete", "b-dev", ()),
-        ("add", "c-dev", ()),
+    assert [(change.action, change.resource.name, change.lines()) for change in changes] == [
+        ("change", "a-dev", ['- metadata.labels: {"imaas.io/tenant": "a"}', "~ (retainOnDelete): false -> true"]),
+        ("delete", "b-dev", []),
+        ("add", "c-dev", []),
     ]
     assert not any(change.destructive for change in changes)
 

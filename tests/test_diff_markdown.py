@@ -29,9 +29,10 @@ from typer.testing import CliRunner
 
 from imaas import cli
 from imaas.plan.diff import diff_plans
-from imaas.plan.markdown import PLATFORM, diff_markdown, short_type
+from imaas.plan.markdown import PLATFORM, diff_markdown
 from imaas.plan.ownership import tenant_of, urn_type_and_name
 from imaas.plan.record import Plan, PlannedResource
+from imaas.plan.report import short_type
 
 runner = CliRunner()
 SNAPSHOT = Path(__file__).parent / "snapshots" / "diff.md"
@@ -106,7 +107,10 @@ def test_snapshot_shows_each_kind_of_change_where_a_reviewer_looks() -> None:
     text = SNAPSHOT.read_text(encoding="utf-8")
     header, _, body = text.partition("<details")
     assert header.startswith("### Offline plan diff: stack `dev`\n")
-    assert "**3 added, 2 changed, 4 deleted** (2 deleted from the stack but left in place by retainOnDelete)" in header
+    assert (
+        "**3 added, 2 changed, 4 deleted, 4 unchanged** (2 deleted from the stack but left in place by retainOnDelete)"
+        in header
+    )
     # The warning comes before any table and names both destructive deletions and their tenants.
     assert "> [!CAUTION]" in header
     assert "**2 protected or data-holding resources would be deleted.**" in header
@@ -115,20 +119,22 @@ def test_snapshot_shows_each_kind_of_change_where_a_reviewer_looks() -> None:
     assert "| deleted | `aws:Repository` | `a/svc` | ⚠️ **deletes a data-holding resource** |" in body
     assert "| deleted | `kubernetes:ResourceQuota` | `b-dev-quota` | ⚠️ **deletes a protected resource** |" in body
     assert "| deleted | `github:Repository` | `a-svc` | left in place (retainOnDelete) |" in body
-    assert "| changed | `kubernetes:Namespace` | `a-dev` | `inputs.spec` |" in body
+    assert '| changed | `kubernetes:Namespace` | `a-dev` | `+ spec: {"finalizers": ["kubernetes"]}` |' in body
+    assert '| changed | `provider:aws` | `aws` | `~ region: "eu-west-1" -> "eu-central-1"` |' in body
     assert "| added | `kubernetes:LimitRange` | `a-dev-limits` |  |" in body
-    # One table per tenant in name order, the platform's own resources last; add-only groups are folded.
+    # One table per tenant in name order, the platform's own resources last; groups that only add take one line.
     groups = [line for line in text.splitlines() if line.startswith(("<details", "<summary>"))]
     assert groups == [
         "<details open>",
         "<summary><b>Tenant <code>a</code></b>: 1 added, 1 changed, 3 deleted</summary>",
         "<details open>",
         "<summary><b>Tenant <code>b</code></b>: 1 deleted</summary>",
-        "<details>",
-        "<summary><b>Tenant <code>c</code></b>: 2 added</summary>",
         "<details open>",
         "<summary><b>Platform (shared resources)</b>: 1 changed</summary>",
+        "<details>",
+        "<summary><b>Only added</b>: 1 group, 2 resources</summary>",
     ]
+    assert "| tenant `c` | 2: `github:Team` ×1, `imaas:Tenant` ×1 |" in body
     # Within a table: deletions first, then changes, then additions.
     rows = [line.split(" | ")[0] for line in body.split("</details>")[0].splitlines() if line.startswith("| ")]
     assert rows[2:] == ["| deleted", "| deleted", "| deleted", "| changed", "| added"]
@@ -203,6 +209,7 @@ def test_type_and_urn_helpers() -> None:
 
 
 def test_cells_cannot_break_the_table() -> None:
-    odd = res((GITHUB_REPOSITORY,), "a|b`c", None, {})
-    text = diff_markdown(diff_plans(Plan("imaas", "dev", []), Plan("imaas", "dev", [odd])))
-    assert "| added | `github:Repository` | `` a\\|b`c `` |  |" in text
+    odd = res((GITHUB_REPOSITORY,), "a|b`c", None, {"description": "x|y"})
+    changed = replace(odd, inputs={"description": "x|z"})
+    text = diff_markdown(diff_plans(Plan("imaas", "dev", [odd]), Plan("imaas", "dev", [changed])))
+    assert '| changed | `github:Repository` | `` a\\|b`c `` | `~ description: "x\\|y" -> "x\\|z"` |' in text

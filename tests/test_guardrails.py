@@ -254,7 +254,7 @@ def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.Monke
     result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
     for message in ("no ResourceQuota with services.nodeports and services.loadbalancers at 0", "no LimitRange"):
-        assert f"kubernetes:core/v1:Namespace::hr-test: tenant-namespace-fenced: {message}" in result.output
+        assert f"tenant-namespace-fenced: tenant hr: kubernetes:Namespace hr-test: {message}" in result.output
     assert "2 mandatory guardrail violations" in result.output
 
 
@@ -268,7 +268,9 @@ def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.Mo
     monkeypatch.setattr(app_project, "app_project_spec", widened)
     result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
-    assert "argocd-project-confined: source '*' is not one of tenant" in result.output
+    assert "argocd-project-confined: tenant orders: kubernetes:AppProject orders-project: source '*' is not one" in (
+        result.output
+    )
 
 
 def test_plan_of_the_examples_passes_the_guardrails() -> None:

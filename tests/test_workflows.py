@@ -26,6 +26,7 @@ PINS = {
     "aws-actions/configure-aws-credentials": ("d979d5b3a71173a29b74b5b88418bfda9437d885", "v6.1.1"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "marocchino/sticky-pull-request-comment": ("0ea0beb66eb9baf113663a64ec522f60e49231c0", "v3.0.4"),
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
 }
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
 

@@ -26,9 +26,17 @@ def diff(
     output_format: Annotated[
         DiffFormat, typer.Option("--format", help="text (a table), or markdown for a PR comment or job summary.")
     ] = DiffFormat.text,
+    max_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-chars",
+            min=0,
+            help="Markdown: the most characters the report may take (0: no limit); past it, tenants take one line.",
+        ),
+    ] = 0,
 ) -> None:
     """What a change adds, changes and deletes. Exit 1 when it deletes a protected or data-holding resource."""
-    from imaas.plan.diff import diff_plans
+    from imaas.plan.diff import compare_plans
     from imaas.plan.markdown import diff_markdown
     from imaas.plan.record import Plan
     from imaas.plan.report import changes_table
@@ -40,13 +48,19 @@ def diff(
     if (before.project, before.stack) != (after.project, after.stack):
         # Two stacks share no resources: the diff would delete one and add the other.
         usage(f"{head}: plans stack {after.project}/{after.stack}, but {base} plans {before.project}/{before.stack}")
-    changes = diff_plans(before, after)
+    compared = compare_plans(before, after)
+    changes = compared.changes
     resources = {**before.by_urn(), **after.by_urn()}
     if output_format is DiffFormat.markdown:
         # Plain text on stdout, never wrapped or styled: it is pasted into a comment or $GITHUB_STEP_SUMMARY.
-        sys.stdout.write(diff_markdown(changes, stack=after.stack, resources=resources))
-    else:
+        report = diff_markdown(
+            changes, stack=after.stack, resources=resources, unchanged=compared.unchanged, budget=max_chars or None
+        )
+        sys.stdout.write(report)
+    elif changes:
         out.print(changes_table(changes, resources))
+    else:
+        out.print(f"no changes: {compared.unchanged} resources unchanged")
     destructive = [change for change in changes if change.destructive]
     if destructive:
         err.print(f"[red]✗[/] {len(destructive)} protected or data-holding resource(s) would be deleted")

@@ -1,4 +1,4 @@
-"""What a change does to a stack, resource by resource, from two plan files."""
+"""What a change does to a stack, resource by resource and field by field, from two plan files."""
 
 from __future__ import annotations
 
@@ -7,22 +7,46 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from imaas.plan.field_diff import FieldChange, field_changes
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import naming, safety
+from imaas.spec import naming, safety, types
 
 Action = Literal["add", "change", "delete"]
 
 PLATFORM = naming.PLATFORM
 """The group of everything that belongs to no tenant (a reserved tenant name, so it never collides)."""
 
+# The fields that decide a fence: a reviewer approving a change to another tenant's isolation must see all of
+# them, however long, so a report never cuts or elides them.
+FENCE_FIELDS: dict[str, tuple[str, ...]] = {
+    types.NETWORK_POLICY: ("spec",),
+    types.QUOTA: ("spec",),
+    types.LIMIT_RANGE: ("spec",),
+    types.ROLE: ("rules",),
+    types.ROLE_BINDING: ("subjects", "roleRef"),
+    types.CLUSTER_ROLE_BINDING: ("subjects", "roleRef"),
+    types.APP_PROJECT: ("spec",),
+    types.NAMESPACE: ("metadata.labels",),
+    types.IAM_ROLE: ("assumeRolePolicy",),
+    types.IAM_ROLE_POLICY: ("policy",),
+    types.ECR_REPOSITORY_POLICY: ("policy",),
+    types.GITHUB_REPOSITORY: ("archived", "visibility"),
+    types.GITHUB_RULESET: ("conditions", "rules", "enforcement", "target"),
+    types.GITHUB_COLLABORATORS: ("teams", "users"),
+    types.GITHUB_TEAM_MEMBERS: ("members",),
+}
+# Options a change to which changes what the engine does with the resource. Dependencies only order the engine's
+# work: a real preview shows no change for them, and neither does this diff.
+OPTIONS = ("parent", "protect", "retainOnDelete")
+
 
 @dataclass(frozen=True)
 class Change:
     action: Action
     resource: PlannedResource
-    fields: tuple[str, ...] = ()
-    """For a change: the top-level inputs and options that differ."""
+    fields: tuple[FieldChange, ...] = ()
+    """For a change: every field of the inputs and options that differs."""
 
     @property
     def destructive(self) -> bool:
@@ -35,30 +59,64 @@ class Change:
         """Whether this deletes the resource from the stack only, leaving it where it is."""
         return self.action == "delete" and not self.destructive and self.resource.retainOnDelete
 
+    @property
+    def note(self) -> str:
+        """What a reviewer must know beyond the fields: what a deletion does in the cluster."""
+        if self.action == "delete" and self.resource.type == types.APPLICATION:
+            return "stops the workload: Argo CD deletes what this Application deployed"
+        return ""
 
-def diff_plans(base: Plan, head: Plan) -> list[Change]:
+    def lines(self, limit: int = 12, width: int = 100) -> list[str]:
+        """The changed fields as a reviewer reads them: the fence's in full, the others up to `limit`, cut at
+        `width` characters."""
+        fences = FENCE_FIELDS.get(self.resource.type, ())
+
+        def is_fence(change: FieldChange) -> bool:
+            return any(change.path == field or change.path.startswith((f"{field}.", f"{field}[")) for field in fences)
+
+        shown = [change.line() for change in self.fields if is_fence(change)]
+        others = [change for change in self.fields if not is_fence(change)]
+        shown += [change.line(width) for change in others[:limit]]
+        if len(others) > limit:
+            shown.append(f"… and {len(others) - limit} more fields")
+        return shown
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    changes: list[Change]
+    unchanged: int
+    """How many resources both plans declare alike."""
+
+
+def compare_plans(base: Plan, head: Plan) -> PlanDiff:
     """The changes from `base` to `head`, by URN. When either is a partial plan, only the tenants it covers and
     the shared resources are compared: the tenants it leaves out are not deleted, just not planned."""
     scope = {*(base.only or []), *(head.only or [])} if base.only is not None or head.only is not None else None
     before, after = _in_scope(base, scope), _in_scope(head, scope)
     changes = [Change("delete", before[urn]) for urn in before.keys() - after.keys()]
     changes += [Change("add", after[urn]) for urn in after.keys() - before.keys()]
+    unchanged = 0
     for urn in before.keys() & after.keys():
         fields = _changed_fields(before[urn], after[urn])
         if fields:
             changes.append(Change("change", after[urn], fields))
-    return sorted(changes, key=lambda change: (change.resource.urn, change.action))
+        else:
+            unchanged += 1
+    return PlanDiff(sorted(changes, key=lambda change: (change.resource.urn, change.action)), unchanged)
 
 
-def _changed_fields(old: PlannedResource, new: PlannedResource) -> tuple[str, ...]:
-    inputs = [
-        f"inputs.{key}"
-        for key in sorted(old.inputs.keys() | new.inputs.keys())
-        if old.inputs.get(key) != new.inputs.get(key)
-    ]
-    options = [
-        key for key in ("parent", "protect", "retainOnDelete", "dependsOn") if getattr(old, key) != getattr(new, key)
-    ]
+def diff_plans(base: Plan, head: Plan) -> list[Change]:
+    return compare_plans(base, head).changes
+
+
+def _changed_fields(old: PlannedResource, new: PlannedResource) -> tuple[FieldChange, ...]:
+    inputs = tuple(field_changes(old.inputs, new.inputs))
+    options = tuple(
+        FieldChange(f"({key})", "change", old=getattr(old, key), new=getattr(new, key))
+        for key in OPTIONS
+        if getattr(old, key) != getattr(new, key)
+    )
     return (*inputs, *options)
 
 

@@ -2,23 +2,28 @@
 
 Pure functions over the changes of `imaas.plan.diff`: the same changes always give the same text, whatever order
 they come in. The text has a header with the counts, a warning at the top when a protected or data-holding
-resource would be deleted (the check fails), and one compact table per tenant, then one for the platform's shared
-resources. A group with changes or deletions is shown open; a group that only adds resources is folded.
+resource would be deleted (the check fails), and one table per tenant, then one for the platform's shared
+resources; a changed resource shows each changed field with its old and new value. Tenants that are only added
+(an onboarding, or a new stack) take one line each, so that a report of any size stays readable; and when the
+report would pass its budget of characters (GitHub takes 1 MiB in a job summary and 65,536 characters in a
+comment), the tenants past it also take one line each, and the report says where the whole of it is.
 """
 
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from imaas.plan.diff import PLATFORM, Change, by_tenant
 from imaas.plan.record import PlannedResource
-from imaas.plan.report import kind_of
-from imaas.spec import safety, types
+from imaas.plan.report import short_type
+from imaas.spec import safety
 
 ACTION_WORDS = {"add": "added", "change": "changed", "delete": "deleted"}
 # Within a group: what needs a reviewer's eyes first.
 ACTION_ORDER = {"delete": 0, "change": 1, "add": 2}
+FULL_REPORT = "the whole report is in the run's `plan-diff` artifact"
 
 
 def diff_markdown(
@@ -26,46 +31,111 @@ def diff_markdown(
     *,
     stack: str | None = None,
     resources: Mapping[str, PlannedResource] | None = None,
+    unchanged: int | None = None,
+    budget: int | None = None,
 ) -> str:
     """The Markdown report of `changes`.
 
     `resources` (by URN: the resources of both plans) lets a resource be placed under its tenant through its
     parents when it carries no tenant label itself; without it only the changed resources are looked at.
+    `unchanged` is how many resources stay as they are; `budget`, the most characters the report may take.
     """
     changes = sorted(changes, key=_change_key)
     title = f"Offline plan diff: stack `{stack}`" if stack else "Offline plan diff"
-    lines = [f"### {title}", "", f"**{_counts(changes)}**{_retained_note(changes)}", ""]
+    counts = _counts(changes) + (f", {unchanged} unchanged" if unchanged is not None else "")
+    lines = [f"### {title}", "", f"**{counts}**{_retained_note(changes)}", ""]
     if not changes:
         lines += ["No resource is added, changed or deleted.", ""]
         return "\n".join(lines)
 
     groups = by_tenant(changes, resources or {})
-    order = list(groups)
+    lines += _caution(groups)
+    added_only = [group for group, grouped in groups.items() if all(change.action == "add" for change in grouped)]
+    detailed = [group for group in groups if group not in added_only]
+    if budget is None:
+        for group in detailed:
+            lines += _group_lines(group, groups[group])
+        return "\n".join([*lines, *_added_lines(added_only, groups)])
+    # What the sections may take: the budget, less the header, the one-line groups, a line for each group that
+    # might be cut, and the lines that end a cut.
+    added = _added_lines(added_only, groups)
+    reserved = len("\n".join([*lines, *added, *_cut_note(detailed, groups)])) + 200
+    room = budget - reserved
+    cut: list[str] = []
+    for group in detailed:
+        section = _group_lines(group, groups[group])
+        size = len("\n".join(section)) + 1
+        if cut or size > room:
+            cut.append(group)
+            continue
+        lines += section
+        room -= size
+    # The rest of the budget is the tail's, which `_fit` still cuts should the budget be tiny.
+    return "\n".join([*lines, *_fit(_cut_note(cut, groups) + added, budget - len("\n".join(lines)) - 1)])
 
-    destructive = [(group, change) for group in order for change in groups[group] if change.destructive]
-    if destructive:
-        count = len(destructive)
-        lines += [
-            "> [!CAUTION]",
-            f"> ⚠️ **{count} protected or data-holding resource{'s' * (count != 1)} would be deleted.** This check "
-            "fails: keep the tenant or service in its file and set `lifecycle: retired` instead of removing it.",
-            ">",
-        ]
-        for group, change in destructive:
-            resource = change.resource
-            lines.append(f"> - {_group_name(group)}: {_code(short_type(resource.type))} {_code(resource.name)}")
-        lines.append("")
-    for group in order:
-        lines += _group_lines(group, groups[group])
-    return "\n".join(lines)
+
+def _cut_note(cut: list[str], groups: Mapping[str, list[Change]]) -> list[str]:
+    if not cut:
+        return []
+    return [
+        "> [!NOTE]",
+        f"> This report is cut to fit GitHub's limits: {FULL_REPORT}. These changed too:",
+        ">",
+        *(f"> - {_group_name(group)}: {_counts(groups[group], zeros=False)}" for group in cut),
+        "",
+    ]
 
 
-def short_type(type_: str) -> str:
-    """A type as package and kind: `kubernetes:core/v1:Namespace` as `kubernetes:Namespace`."""
-    if type_.startswith(types.PROVIDER_PREFIX):
-        return f"provider:{type_.removeprefix(types.PROVIDER_PREFIX)}"
-    package, _, rest = type_.partition(":")
-    return f"{package}:{kind_of(rest)}" if rest else type_
+def _fit(lines: list[str], room: int) -> list[str]:
+    """As many of `lines` as fit in `room` characters; past that, one line saying how many more there are."""
+    kept: list[str] = []
+    room -= 150  # the line saying how many more, and the end of an open section
+    for index, line in enumerate(lines):
+        if len(line) + 1 > room:
+            kept.append(f"\n… {len(lines) - index} more lines: {FULL_REPORT}.\n")
+            if sum(text.count("<details") for text in kept) > sum(text.count("</details>") for text in kept):
+                kept.append("</details>\n")
+            return kept
+        kept.append(line)
+        room -= len(line) + 1
+    return kept
+
+
+def _caution(groups: Mapping[str, list[Change]]) -> list[str]:
+    destructive = [(group, change) for group, grouped in groups.items() for change in grouped if change.destructive]
+    if not destructive:
+        return []
+    count = len(destructive)
+    lines = [
+        "> [!CAUTION]",
+        f"> ⚠️ **{count} protected or data-holding resource{'s' * (count != 1)} would be deleted.** This check "
+        "fails: keep the tenant or service in its file and set `lifecycle: retired` instead of removing it.",
+        ">",
+    ]
+    for group, change in destructive:
+        resource = change.resource
+        lines.append(f"> - {_group_name(group)}: {_code(short_type(resource.type))} {_code(resource.name)}")
+    return [*lines, ""]
+
+
+def _added_lines(added_only: list[str], groups: Mapping[str, list[Change]]) -> list[str]:
+    """One line per group that only adds resources: how many, of which types."""
+    if not added_only:
+        return []
+    total = sum(len(groups[group]) for group in added_only)
+    summary = f"{len(added_only)} group{'s' * (len(added_only) != 1)}, {total} resource{'s' * (total != 1)}"
+    lines = [
+        "<details>",
+        f"<summary><b>Only added</b>: {summary}</summary>",
+        "",
+        "| | added |",
+        "| --- | --- |",
+    ]
+    for group in added_only:
+        kinds = Counter(short_type(change.resource.type) for change in groups[group])
+        listed = ", ".join(f"{_code(kind)} ×{count}" for kind, count in sorted(kinds.items()))
+        lines.append(f"| {_group_name(group)} | {len(groups[group])}: {listed} |")
+    return [*lines, "", "</details>", ""]
 
 
 def _change_key(change: Change) -> tuple[int, str, str, str]:
@@ -89,9 +159,8 @@ def _group_name(group: str) -> str:
 
 def _group_lines(group: str, changes: list[Change]) -> list[str]:
     title = "Platform (shared resources)" if group == PLATFORM else f"Tenant <code>{html.escape(group)}</code>"
-    folded = all(change.action == "add" for change in changes)
     lines = [
-        "<details>" if folded else "<details open>",
+        "<details open>",
         f"<summary><b>{title}</b>: {_counts(changes, zeros=False)}</summary>",
         "",
         "| | type | name | details |",
@@ -111,9 +180,9 @@ def _details(change: Change) -> str:
         return f"⚠️ **deletes a {what} resource**"
     if change.retained:
         return safety.RETAINED
-    if change.action == "change":
-        return ", ".join(_code(field) for field in change.fields)
-    return ""
+    if change.note:
+        return change.note
+    return "<br>".join(_code(line) for line in change.lines())
 
 
 def _code(text: str) -> str:

@@ -1,0 +1,160 @@
+"""What a reviewer sees of a change: each changed field with its old and new value, the fences in full, and a
+report that stays within GitHub's limits at any size."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import write_tenant
+from planning import FIXTURE_TENANTS, plan_stack
+from tokens import APPLICATION, GITHUB_REPOSITORY, NETWORK_POLICY, QUOTA, TENANT_COMPONENT
+
+from imaas.plan.diff import Change, compare_plans, diff_plans
+from imaas.plan.field_diff import FieldChange
+from imaas.plan.markdown import FULL_REPORT, diff_markdown
+from imaas.plan.record import Plan, PlannedResource
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def copied_fixtures(tmp_path: Path) -> Path:
+    tenants = tmp_path / "tenants"
+    shutil.copytree(FIXTURE_TENANTS, tenants)
+    return tenants
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path.name} has no {old!r}"
+    path.write_text(text.replace(old, new))
+
+
+def report(base: Plan, head: Plan) -> str:
+    compared = compare_plans(base, head)
+    resources = base.by_urn() | head.by_urn()
+    return diff_markdown(compared.changes, stack=head.stack, resources=resources, unchanged=compared.unchanged)
+
+
+def matches_snapshot(name: str, text: str) -> None:
+    path = SNAPSHOTS / name
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"differs from tests/snapshots/{name} (UPDATE_SNAPSHOTS=1)"
+
+
+def changed(changes: list[Change], type_: str, name: str) -> list[str]:
+    [change] = [c for c in changes if (c.resource.type, c.resource.name) == (type_, name)]
+    assert change.action == "change"
+    return change.lines()
+
+
+def test_a_quota_change_shows_each_old_and_new_value(tmp_path: Path) -> None:
+    tenants = copied_fixtures(tmp_path)
+    base = plan_stack("dev", tenants)
+    edit(tenants / "payments.yaml", 'cpu: "6"', 'cpu: "8"')
+    head = plan_stack("dev", tenants)
+    changes = diff_plans(base, head)
+    assert changed(changes, QUOTA, "payments-dev-quota") == [
+        '~ spec.hard["limits.cpu"]: "6" -> "8"',
+        '~ spec.hard["requests.cpu"]: "6" -> "8"',
+    ]
+    matches_snapshot("quota-change.md", report(base, head))
+
+
+def test_an_onboarding_shows_the_new_tenant_in_one_line_and_what_it_opens_in_others_in_full(tmp_path: Path) -> None:
+    tenants = copied_fixtures(tmp_path)
+    base = plan_stack("dev", tenants)
+    write_tenant(tenants, "billing", "network:\n  allowFrom: [orders]\nservices:\n  - name: invoices\n")
+    head = plan_stack("dev", tenants)
+    changes = diff_plans(base, head)
+    # Orders may now call billing: its egress gains billing's namespaces, and the reviewer sees exactly that.
+    peer = '{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "billing-dev"}}}'
+    assert f"+ spec.egress[0].to: {peer}" in changed(changes, NETWORK_POLICY, "orders-dev-isolation")
+    text = report(base, head)
+    assert "| tenant `billing` |" in text
+    assert "<summary><b>Tenant <code>billing</code></b>" not in text
+    matches_snapshot("onboarding.md", text)
+
+
+def test_retiring_a_service_says_it_archives_and_stops_the_workload(tmp_path: Path) -> None:
+    tenants = copied_fixtures(tmp_path)
+    base = plan_stack("dev", tenants)
+    edit(tenants / "orders.yaml", "- name: order-events\n", "- name: order-events\n      lifecycle: retired\n")
+    changes = diff_plans(base, plan_stack("dev", tenants))
+    assert "~ archived: false -> true" in changed(changes, GITHUB_REPOSITORY, "orders-order-events")
+    stopped = [c for c in changes if c.resource.type == APPLICATION and c.action == "delete"]
+    assert stopped and all(c.note.startswith("stops the workload") for c in stopped)
+
+
+def test_fence_fields_are_never_cut_or_elided() -> None:
+    subjects = [f"repo:org/t-s{index}:ref:refs/heads/dev" for index in range(40)]
+    old = PlannedResource("urn:r", "aws:iam/role:Role", "r", None, True, {"assumeRolePolicy": {"sub": subjects[:1]}})
+    new = PlannedResource("urn:r", "aws:iam/role:Role", "r", None, True, {"assumeRolePolicy": {"sub": subjects}})
+    noisy = {f"tag{index}": "x" * 300 for index in range(30)}
+    [change] = diff_plans(Plan("imaas", "dev", [old]), Plan("imaas", "dev", [new]))
+    assert len(change.lines()) == 39
+    [change] = diff_plans(
+        Plan("imaas", "dev", [old]),
+        Plan("imaas", "dev", [PlannedResource(**{**vars(new), "inputs": {**new.inputs, **noisy}})]),
+    )
+    lines = change.lines(limit=12, width=100)
+    assert sum(line.startswith("+ assumeRolePolicy.sub:") for line in lines) == 39  # every subject, in full
+    assert lines[-1] == "… and 18 more fields"
+    assert all(len(line) <= 120 for line in lines if "tag" in line)
+
+
+def test_field_changes_name_the_deepest_place_and_read_json_text() -> None:
+    old = {"policy": '{"Statement": [{"Action": ["ecr:PutImage"]}]}', "a": {"b.c": 1}}
+    new = {"policy": '{"Statement": [{"Action": ["ecr:PutImage", "ecr:*"]}]}', "a": {"b.c": 2}}
+    [change] = diff_plans(
+        Plan("imaas", "dev", [PlannedResource("urn:x", "t", "x", None, True, old)]),
+        Plan("imaas", "dev", [PlannedResource("urn:x", "t", "x", None, True, new)]),
+    )
+    assert change.fields == (
+        FieldChange('a["b.c"]', "change", 1, 2),
+        FieldChange("policy.Statement[0].Action", "add", new="ecr:*"),
+    )
+
+
+def _tenant_plan(tenants: int, per_tenant: int, quota: str) -> Plan:
+    resources = []
+    for index in range(tenants):
+        tenant = f"tenant-{index:04d}"
+        component = f"urn:pulumi:dev::imaas::{TENANT_COMPONENT}::{tenant}"
+        resources.append(PlannedResource(component, TENANT_COMPONENT, tenant, None, False, {}))
+        for number in range(per_tenant):
+            inputs = {"metadata": {"labels": {"imaas.io/tenant": tenant}}, "spec": {"hard": {"cpu": quota}}}
+            urn = f"{component}$kubernetes:core/v1:ResourceQuota::{tenant}-{number}"
+            resources.append(PlannedResource(urn, QUOTA, f"{tenant}-{number}", component, True, inputs))
+    return Plan("imaas", "dev", resources)
+
+
+def test_the_summary_of_a_thousand_tenants_stays_within_its_budget_and_names_every_tenant() -> None:
+    budget = 900_000  # what the workflow gives one stack's report in a job summary (GitHub takes 1 MiB)
+    onboarding = diff_markdown(diff_plans(Plan("imaas", "dev", []), _tenant_plan(1000, 60, "4")), budget=budget)
+    assert len(onboarding) <= budget
+    assert onboarding.count("| tenant `tenant-") == 1000
+    assert FULL_REPORT not in onboarding
+    changes = diff_plans(_tenant_plan(1000, 60, "4"), _tenant_plan(1000, 60, "8"))
+    cut = diff_markdown(changes, budget=budget)
+    assert len(cut) <= budget
+    assert FULL_REPORT in cut
+    assert all(f"`tenant-{index:04d}`" in cut or f"tenant-{index:04d}</code>" in cut for index in range(1000))
+    whole = diff_markdown(changes)  # no budget: the whole report, for the artifact
+    assert FULL_REPORT not in whole
+    assert len(whole) > budget
+
+
+@pytest.mark.parametrize("budget", [60_000, 5_000])
+def test_a_small_budget_cuts_the_report_and_says_where_the_rest_is(budget: int) -> None:
+    for base, head in (
+        (Plan("imaas", "dev", []), _tenant_plan(1000, 60, "4")),
+        (_tenant_plan(300, 10, "4"), _tenant_plan(300, 10, "8")),
+    ):
+        text = diff_markdown(diff_plans(base, head), budget=budget)
+        assert len(text) <= budget
+        assert FULL_REPORT in text
+        assert text.count("<details") == text.count("</details>")
