@@ -11,9 +11,6 @@ from imaas.spec import isolation
 from imaas.spec.telemetry import TelemetryAccess
 
 POLICY_NAME = "tenant-isolation"
-# Link-local addresses answer for the node, not the world: the instance metadata service and EKS Pod Identity would
-# hand tenant pods the node's credentials, which can pull every tenant's images.
-NODE_LOCAL = {"0.0.0.0/0": ["169.254.0.0/16"], "::/0": ["fe80::/10", "fd00:ec2::/32"]}
 net = k8s.networking.v1
 
 
@@ -43,7 +40,9 @@ def declare_network_policy(
     ipv6 = [cidr for cidr in cluster_cidrs if ":" in cidr]
     # An address family is opened only where the cluster's ranges in it are known, so that they can be excepted.
     outside = [
-        net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=everything, except_=[*ranges, *NODE_LOCAL[everything]]))
+        net.NetworkPolicyPeerArgs(
+            ip_block=net.IPBlockArgs(cidr=everything, except_=[*ranges, *isolation.NODE_LOCAL[everything]])
+        )
         for everything, ranges in (("0.0.0.0/0", ipv4), ("::/0", ipv6))
         if ranges
     ]

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.spec.isolation import DEPLOYER_ACCOUNT
+
 rbac = k8s.rbac.v1
 READ = ["get", "list", "watch"]
 WRITE = [*READ, "create", "update", "patch", "delete"]
@@ -17,7 +19,6 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 DEVELOPER_ROLE = "tenant-developer"
 VIEWER_ROLE = "tenant-viewer"
 DEPLOYER_ROLE = "tenant-deployer"
-DEPLOYER_ACCOUNT = "argocd-deployer"
 
 # What a tenant's delivery manages: the kinds of the service template's deploy manifests, and their kin.
 WORKLOADS: dict[str, list[str]] = {

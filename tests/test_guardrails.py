@@ -12,7 +12,7 @@ import pytest
 from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
-from tokens import NAMESPACE
+from tokens import APP_PROJECT, NAMESPACE, NETWORK_POLICY, ROLE, ROLE_BINDING
 from typer.testing import CliRunner
 
 from components import app_project, tenant_environment
@@ -143,6 +143,132 @@ WEAKENINGS = {
         "orders-order-sync-test",
     ),
 }
+
+
+def _policy_edit(key: str, change: Callable[[dict], None]) -> Callable[[Resource], Resource]:
+    """Edit the JSON policy document held as text in input `key`."""
+
+    def edit(inputs: dict) -> None:
+        document = json.loads(inputs[key])
+        change(document)
+        inputs[key] = json.dumps(document)
+
+    return with_inputs(edit)
+
+
+PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "payments-dev"}}}
+WEAKENINGS |= {
+    "network-peers-exact": (
+        NETWORK_POLICY,
+        "orders-dev-isolation",
+        with_inputs(lambda i: i["spec"]["egress"].append({})),
+        "orders-dev-isolation",
+    ),
+    "ci-push-scoped": (
+        "aws:iam/rolePolicy:RolePolicy",
+        "imaas-ci-orders-push",
+        _policy_edit(
+            "policy", lambda d: d["Statement"].append({"Effect": "Allow", "Action": "ecr:*", "Resource": "*"})
+        ),
+        "imaas-ci-orders-push",
+    ),
+    "ecr-access-scoped": (
+        "aws:ecr/repositoryPolicy:RepositoryPolicy",
+        "orders/order-sync-access",
+        _policy_edit(
+            "policy", lambda d: d["Statement"].append({"Effect": "Allow", "Principal": "*", "Action": "ecr:*"})
+        ),
+        "orders/order-sync-access",
+    ),
+}
+# What else a broken or weakened component could declare that DESIGN section 6 forbids, and the guardrail that
+# must catch it: each a property of the resources, not of the program's current shape.
+FORBIDDEN = [
+    (
+        "ci-trust-exact",
+        "aws:iam/role:Role",
+        "imaas-ci-orders",
+        _policy_edit(
+            "assumeRolePolicy",
+            lambda d: d["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}),
+        ),
+    ),
+    (
+        "network-peers-exact",
+        NETWORK_POLICY,
+        "hr-dev-isolation",
+        with_inputs(lambda i: i["spec"]["ingress"][0]["from"].append(PEER)),
+    ),
+    (
+        "network-peers-exact",
+        NETWORK_POLICY,
+        "hr-dev-isolation",
+        with_inputs(lambda i: i["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]})),
+    ),
+    (
+        "tenant-rbac-fenced",
+        ROLE_BINDING,
+        "orders-dev-tenant-developer",
+        with_inputs(
+            lambda i: i["subjects"].append(
+                {"kind": "ServiceAccount", "name": "argocd-deployer", "namespace": "payments-dev"}
+            )
+        ),
+    ),
+    (
+        "tenant-rbac-fenced",
+        ROLE_BINDING,
+        "orders-dev-tenant-developer",
+        with_inputs(
+            lambda i: i["subjects"].append(
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+            )
+        ),
+    ),
+    (
+        "tenant-rbac-fenced",
+        ROLE,
+        "orders-dev-tenant-developer",
+        with_inputs(lambda i: i["rules"].append({"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]})),
+    ),
+    (
+        "tenant-rbac-fenced",
+        ROLE,
+        "orders-dev-tenant-developer",
+        with_inputs(lambda i: i["rules"].append({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["patch"]})),
+    ),
+    (
+        "argocd-project-confined",
+        APP_PROJECT,
+        "orders-project",
+        with_inputs(
+            lambda i: i["spec"]["destinationServiceAccounts"][0].update({"defaultServiceAccount": "kube-system:admin"})
+        ),
+    ),
+    (
+        "argocd-project-confined",
+        APP_PROJECT,
+        "orders-project",
+        with_inputs(
+            lambda i: i["spec"]["roles"][0]["policies"].append("p, proj:orders:developers, applications, *, */*, allow")
+        ),
+    ),
+    (
+        "argocd-project-confined",
+        APP_PROJECT,
+        "orders-project",
+        with_inputs(lambda i: i["spec"].update({"sourceNamespaces": ["*"]})),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "type_", "name", "change"), FORBIDDEN, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_what_section_6_forbids_is_caught_by_its_guardrail(
+    policy: str, type_: str, name: str, change: Callable
+) -> None:
+    assert violations(edited(resources(), type_, name, change)) == {(policy, name)}
 
 
 def test_every_mandatory_guardrail_has_a_violating_example() -> None:
@@ -286,7 +412,8 @@ def test_an_allow_all_ingress_rule_breaks_the_fence() -> None:
         "hr-dev-isolation",
         with_inputs(lambda i: i["spec"]["ingress"].append({})),
     )
-    assert violations(found) == {("tenant-namespace-fenced", "hr-dev")}
+    # The namespace is no longer fenced, and the policy admits whom it may not: both rules say so.
+    assert violations(found) == {("tenant-namespace-fenced", "hr-dev"), ("network-peers-exact", "hr-dev-isolation")}
 
 
 def test_a_namespace_that_lost_its_labels_is_still_a_tenant_namespace() -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from imaas.guardrails import framework
 from imaas.guardrails.argocd import app_project_confined
 from imaas.guardrails.data import data_kept
-from imaas.guardrails.delivery import ci_trust_exact, registry_safe
+from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
 from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
 from imaas.guardrails.namespaces import namespace_fence, pod_security, quota_within_size
+from imaas.guardrails.network import network_peers_exact
 from imaas.guardrails.ordering import (
     branches_after_their_source,
     custom_resources_after_their_crds,
@@ -30,6 +31,13 @@ GUARDRAILS = [
         "over all pods.",
         True,
         namespace_fence,
+    ),
+    Guardrail(
+        "network-peers-exact",
+        "Every NetworkPolicy of a tenant namespace admits and reaches only its own namespace, the platform's, its "
+        "allowFrom peers in the same environment, cluster DNS and the world outside the cluster.",
+        True,
+        network_peers_exact,
     ),
     Guardrail(
         "argocd-project-confined",
@@ -53,6 +61,18 @@ GUARDRAILS = [
         "CI roles trust only their tenant's own repositories and branches, by exact subject.",
         True,
         ci_trust_exact,
+    ),
+    Guardrail(
+        "ci-push-scoped",
+        "A CI role's own policy allows registry log-in and pushing to its tenant's registries, nothing else.",
+        True,
+        ci_push_scoped,
+    ),
+    Guardrail(
+        "ecr-access-scoped",
+        "A registry's policy lets its tenant's CI role push and the clusters' accounts pull, and nobody else.",
+        True,
+        ecr_access_scoped,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(

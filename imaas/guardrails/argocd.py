@@ -30,6 +30,19 @@ def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resou
                 yield project, f"destination {destination} is not one of tenant {tenant.name}'s namespaces here"
         if spec.get("clusterResourceWhitelist"):
             yield project, "allows cluster-scoped kinds"
+        if spec.get("sourceNamespaces"):
+            yield project, f"takes Applications from namespaces {spec['sourceNamespaces']}, not Argo CD's own"
+        for account in spec.get("destinationServiceAccounts") or []:
+            if (
+                account.get("namespace") not in namespaces
+                or account.get("server") != context.settings.cluster_server
+                or account.get("defaultServiceAccount") != isolation.DEPLOYER_ACCOUNT
+            ):
+                yield project, f"syncs as {account}, not as the deployer account of one of its namespaces"
+        for role in spec.get("roles") or []:
+            for policy in role.get("policies") or []:
+                if not _own_applications(str(policy), project.inputs["metadata"]["name"]):
+                    yield project, f"role {role.get('name')!r} grants {policy!r}, beyond its own applications"
         blacklisted = {
             (item.get("group", ""), item.get("kind")) for item in spec.get("namespaceResourceBlacklist") or []
         }
@@ -40,3 +53,23 @@ def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resou
         destination = (application.spec.get("destination") or {}).get("namespace")
         if tenant is None or destination not in context.tenant_namespaces(tenant):
             yield application, f"Application deploys to {destination!r} outside its project's tenant"
+
+
+# Argo CD's project policy lines: `p, <subject>, <resource>, <action>, <object>, <effect>`.
+PROJECT_ACTIONS = frozenset({"get", "sync"})
+
+
+def _own_applications(policy: str, project: str) -> bool:
+    """Whether a project role's policy line is limited to reading or syncing the project's own applications."""
+    parts = [part.strip() for part in policy.split(",")]
+    if len(parts) != 6:
+        return False
+    kind, subject, resource, action, target, effect = parts
+    application = target.removeprefix(f"{project}/")
+    return (
+        (kind, resource, effect) == ("p", "applications", "allow")
+        and subject.startswith(f"proj:{project}:")
+        and action in PROJECT_ACTIONS
+        and target.startswith(f"{project}/")
+        and (application == "*" or not GLOB_CHARACTERS & set(application))
+    )

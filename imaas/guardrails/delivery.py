@@ -4,6 +4,7 @@ repositories and branches."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,15 +23,104 @@ def registry_safe(index: Index, context: Context) -> Iterator[tuple[Resource, st
             yield repository, "force_delete would delete its images with it"
 
 
+def _document(value: Any) -> dict[str, Any]:
+    """A policy document, given as JSON text or as data."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _allows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in _listed(document.get("Statement")) if isinstance(s, dict) and s.get("Effect") == "Allow"]
+
+
+def _ci_tenant(role: Resource, context: Context) -> str | None:
+    """The tenant whose CI role this is, by its tag or, should a change drop the tag, by its name."""
+    tagged = (role.inputs.get("tags") or {}).get(naming.TENANT_LABEL)
+    named = next((t for t in context.tenants if role.inputs.get("name") == naming.ci_role(t)), None)
+    return tagged if tagged in context.tenants else named
+
+
 def ci_trust_exact(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
     for role in index(types.IAM_ROLE):
-        policy = role.inputs.get("assumeRolePolicy")
-        document = json.loads(policy) if isinstance(policy, str) else policy or {}
-        for statement in document.get("Statement") or []:
-            federated = (statement.get("Principal") or {}).get("Federated", "")
-            if delivery.GITHUB_OIDC_HOST not in str(federated):
+        document = _document(role.inputs.get("assumeRolePolicy"))
+        federated = [
+            statement
+            for statement in _allows(document)
+            if delivery.GITHUB_OIDC_HOST in str((statement.get("Principal") or {}).get("Federated", ""))
+        ]
+        if not federated and _ci_tenant(role, context) is None:
+            continue
+        for statement in _allows(document):
+            if statement in federated and statement.get("Action") == "sts:AssumeRoleWithWebIdentity":
+                yield from _trust_problems(role, statement, context)
+            else:
+                principal = statement.get("Principal")
+                yield role, f"trust has a statement for {principal!r} besides its tenant's GitHub workflows"
+
+
+def ci_push_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """A CI role's own policy: registry log-in, and pushing to its tenant's registries, nothing else."""
+    roles = {role.inputs.get("name"): _ci_tenant(role, context) for role in index(types.IAM_ROLE)}
+    for policy in index(types.IAM_ROLE_POLICY):
+        tenant = roles.get(policy.inputs.get("role"))
+        if tenant is None:
+            continue
+        allowed = _registry_arns(context, tenant)
+        for statement in _allows(_document(policy.inputs.get("policy"))):
+            actions, resources = set(_listed(statement.get("Action"))), _listed(statement.get("Resource"))
+            if actions == {"ecr:GetAuthorizationToken"}:
                 continue
-            yield from _trust_problems(role, statement, context)
+            if not actions <= set(delivery.PUSH_ACTIONS):
+                yield policy, f"CI of tenant {tenant} may {sorted(actions - set(delivery.PUSH_ACTIONS))}"
+            for resource in resources:
+                if not any(arn.fullmatch(str(resource)) for arn in allowed):
+                    yield policy, f"CI of tenant {tenant} may act on {resource!r}, not only its own registries"
+
+
+def _registry_arns(context: Context, tenant: str) -> list[re.Pattern[str]]:
+    services = [service.name for service in context.tenants[tenant].spec.services]
+    return [
+        re.compile(rf"arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{{12}}:repository/{re.escape(name)}")
+        for name in (naming.ecr_repository(tenant, service) for service in services)
+    ]
+
+
+def ecr_access_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """Who may use a tenant's registry: its own CI role pushes, the clusters' accounts pull, nobody else."""
+    pullers = {
+        principal if principal.startswith("arn:") else f"arn:aws:iam::{principal}:root"
+        for principal in context.settings.ecr_pull_principals
+    }
+    for policy in index(types.ECR_REPOSITORY_POLICY):
+        tenant = str(policy.inputs.get("repository", "")).split("/", 1)[0]
+        if tenant not in context.tenants:
+            continue
+        ci_role = re.compile(rf"arn:aws[a-z-]*:iam::[0-9]{{12}}:role/{re.escape(naming.ci_role(tenant))}")
+        for statement in _allows(_document(policy.inputs.get("policy"))):
+            principal = statement.get("Principal")
+            arns = _listed(principal.get("AWS")) if isinstance(principal, dict) and set(principal) == {"AWS"} else None
+            actions = set(_listed(statement.get("Action")))
+            if arns is None or not arns:
+                yield policy, f"grants {principal!r}, which is not its tenant's CI role nor a cluster account"
+                continue
+            for arn in map(str, arns):
+                if ci_role.fullmatch(arn):
+                    extra = actions - set(delivery.PUSH_ACTIONS)
+                elif arn in pullers:
+                    extra = actions - set(delivery.PULL_ACTIONS)
+                else:
+                    yield policy, f"grants {arn!r}, which is not tenant {tenant}'s CI role nor a cluster account"
+                    continue
+                if extra:
+                    yield policy, f"grants {arn!r} {sorted(extra)} beyond what it needs"
 
 
 def _trust_problems(role: Resource, statement: dict[str, Any], context: Context) -> Iterator[tuple[Resource, str]]:

@@ -8,9 +8,20 @@ from collections.abc import Iterator
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.spec import naming, types
 
-WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate"})
+# Verbs that reach past RBAC itself: acting as someone else, granting what one does not have.
+ESCALATING_VERBS = frozenset({"escalate", "bind", "impersonate"})
+WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection", *ESCALATING_VERBS})
 FENCE_RESOURCES = frozenset(
-    {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+    {
+        "resourcequotas",
+        "limitranges",
+        "networkpolicies",
+        "roles",
+        "rolebindings",
+        "clusterroles",
+        "clusterrolebindings",
+        "namespaces",
+    }
 )
 
 
@@ -24,8 +35,17 @@ def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]
         for subject in binding.inputs.get("subjects") or []:
             if subject.get("kind") == "Group" and subject.get("name") in groups:
                 yield binding, f"binds tenant group {subject['name']!r} cluster-wide"
+    namespaces = {
+        namespace: tenant for tenant in context.tenants.values() for namespace in context.tenant_namespaces(tenant)
+    }
     for binding in index(types.ROLE_BINDING):
+        tenant = namespaces.get(binding.namespace or "")
         for subject in binding.inputs.get("subjects") or []:
+            if tenant is not None and not _own_subject(subject, tenant.name, binding.namespace, groups):
+                yield (
+                    binding,
+                    f"binds {subject.get('kind')} {subject.get('name')!r}, not one of tenant {tenant.name}'s own",
+                )
             owner = groups.get(subject.get("name")) if subject.get("kind") == "Group" else None
             if owner is None:
                 continue
@@ -40,5 +60,14 @@ def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]
             resources, verbs = set(rule.get("resources") or []), set(rule.get("verbs") or [])
             if "*" in resources | verbs | set(rule.get("apiGroups") or []):
                 yield role, "grants a wildcard"
+            elif verbs & ESCALATING_VERBS:
+                yield role, f"may {sorted(verbs & ESCALATING_VERBS)}"
             elif resources & FENCE_RESOURCES and verbs & WRITE_VERBS:
                 yield role, f"may change {sorted(resources & FENCE_RESOURCES)}"
+
+
+def _own_subject(subject: dict[str, object], tenant: str, namespace: str | None, groups: dict[str, str]) -> bool:
+    """A tenant's groups, or a ServiceAccount of the binding's own namespace."""
+    if subject.get("kind") == "Group":
+        return groups.get(str(subject.get("name"))) == tenant
+    return subject.get("kind") == "ServiceAccount" and subject.get("namespace") in (None, namespace)

@@ -12,6 +12,11 @@ from imaas.model.tenant import Tenant
 from imaas.spec import naming
 
 POD_SECURITY_LEVEL = "restricted"
+DEPLOYER_ACCOUNT = "argocd-deployer"
+"""The ServiceAccount of each tenant namespace that Argo CD syncs the tenant's Applications as."""
+# Link-local addresses answer for the node, not the world: the instance metadata service and EKS Pod Identity would
+# hand tenant pods the node's credentials, which can pull every tenant's images.
+NODE_LOCAL = {"0.0.0.0/0": ["169.254.0.0/16"], "::/0": ["fe80::/10", "fd00:ec2::/32"]}
 DNS_NAMESPACE = "kube-system"
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

@@ -1,0 +1,99 @@
+"""Guardrails on network peers: every NetworkPolicy in a tenant namespace admits and reaches exactly the peers
+DESIGN section 6 allows, whatever the policy's shape. Policies add up, so each one is checked, not only the
+platform's own."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any
+
+from imaas.guardrails.framework import Context, Index, Resource
+from imaas.model.tenant import Tenant
+from imaas.spec import isolation, naming, types
+
+
+def _namespace_of(peer: dict[str, Any]) -> str | None:
+    """The one namespace a peer names by `kubernetes.io/metadata.name`; None when it selects any other way."""
+    selector = peer.get("namespaceSelector")
+    if not isinstance(selector, dict) or selector.get("matchExpressions") or set(selector) - {"matchLabels"}:
+        return None
+    labels = selector.get("matchLabels") or {}
+    return labels.get(isolation.NAMESPACE_NAME_LABEL) if set(labels) == {isolation.NAMESPACE_NAME_LABEL} else None
+
+
+def _same_namespace(peer: dict[str, Any]) -> bool:
+    return set(peer) == {"podSelector"}
+
+
+def _outside_only(peer: dict[str, Any], context: Context) -> bool:
+    """An address block that opens the world outside the cluster, never the cluster's ranges or the node's."""
+    block = peer.get("ipBlock") or {}
+    if set(peer) != {"ipBlock"}:
+        return False
+    try:
+        network = ipaddress.ip_network(block.get("cidr", ""))
+        excepted = [ipaddress.ip_network(cidr) for cidr in block.get("except") or []]
+    except ValueError:
+        return False
+    family = "::/0" if network.version == 6 else "0.0.0.0/0"
+    protected = [
+        ipaddress.ip_network(cidr)
+        for cidr in (*context.settings.cluster_cidrs, *isolation.NODE_LOCAL[family])
+        if ipaddress.ip_network(cidr).version == network.version
+    ]
+    # Each protected range inside the block must be inside one of its exceptions.
+    return all(
+        not range_.overlaps(network) or any(range_.subnet_of(exception) for exception in excepted)
+        for range_ in protected
+    )
+
+
+def _allowed(tenant: Tenant, environment: str, context: Context) -> tuple[set[str], set[str]]:
+    """The namespaces, besides its own, that a tenant namespace may hear from and talk to."""
+    tenants = list(context.tenants.values())
+    ingress = set(isolation.ingress_namespaces(tenant, environment, context.settings, tenants))
+    egress = set(isolation.egress_namespaces(tenant, environment, tenants))
+    if context.settings.observability.enabled:
+        egress.add(context.settings.observability.namespace)
+    return ingress, egress
+
+
+def _is_dns(peer: dict[str, Any]) -> bool:
+    return _namespace_of(peer) == isolation.DNS_NAMESPACE and peer.get("podSelector") == {
+        "matchLabels": isolation.DNS_POD_LABELS
+    }
+
+
+def network_peers_exact(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    owners = {
+        naming.namespace(tenant.name, environment): (tenant, environment)
+        for tenant in context.tenants.values()
+        for environment in context.settings.hosted(tenant.environments)
+    }
+    for policy in index(types.NETWORK_POLICY):
+        owner = owners.get(policy.namespace or "")
+        if owner is None:
+            continue
+        ingress, egress = _allowed(*owner, context)
+        for rule in policy.spec.get("ingress") or []:
+            for message in _peer_problems(rule.get("from"), ingress, context, "admits"):
+                yield policy, message
+        for rule in policy.spec.get("egress") or []:
+            for message in _peer_problems(rule.get("to"), egress, context, "reaches"):
+                yield policy, message
+
+
+def _peer_problems(peers: Any, allowed: set[str], context: Context, verb: str) -> Iterator[str]:
+    if not peers:
+        yield f"a rule with no peers {verb} everyone"
+        return
+    for peer in peers:
+        if not isinstance(peer, dict) or not peer:
+            yield f"{verb} everyone: an empty peer"
+        elif _same_namespace(peer) or (verb == "reaches" and (_is_dns(peer) or _outside_only(peer, context))):
+            continue
+        elif "ipBlock" in peer:
+            yield f"{verb} {peer['ipBlock']}, which opens the cluster's own or the node's addresses"
+        elif _namespace_of(peer) is None or _namespace_of(peer) not in allowed:
+            yield f"{verb} {peer}, which is not its own namespace nor one DESIGN section 6 allows here"
