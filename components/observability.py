@@ -1,6 +1,6 @@
-"""The shared observability stack of one cluster, in its own namespace: Prometheus, Alertmanager and Grafana
-(kube-prometheus-stack), Loki, Fluent Bit and Jaeger, wired to each other, with Fluent Bit routing each tenant's
-logs to that tenant's Loki tenant."""
+"""The shared observability stack of one cluster, in its own namespace: the Prometheus Operator's CRDs, Prometheus,
+Alertmanager and Grafana (kube-prometheus-stack), a second Prometheus for tenant namespaces only, Loki, Fluent Bit
+and Jaeger, wired to each other, with Fluent Bit routing each tenant's logs to that tenant's Loki tenant."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pulumi_kubernetes as k8s
 from components.helm_release import declare_release
 from components.safety import kept
 from imaas.model.settings import ObservabilitySettings
-from imaas.spec import chart_values, charts, isolation, naming, types
-from imaas.spec.telemetry import Endpoints, TelemetryAccess, TenantTelemetry
+from imaas.spec import chart_values, charts, isolation, naming, prometheus, types
+from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
 helm = k8s.helm.v3
 # Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
@@ -34,8 +34,8 @@ class ObservabilityContext:
 
     namespace: str
     namespace_resource: k8s.core.v1.Namespace
-    operator: helm.Release
-    """kube-prometheus-stack, which installs the Prometheus Operator's CRDs (PodMonitor among them)."""
+    crds: helm.Release
+    """prometheus-operator-crds, which installs the Prometheus Operator's CRDs (PodMonitor among them)."""
     endpoints: Endpoints
 
     @property
@@ -61,15 +61,22 @@ class Observability(pulumi.ComponentResource):
         )
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         namespace = self.namespace.metadata.name
+        # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
+        self.crds = declare_release(
+            charts.PROMETHEUS_OPERATOR_CRDS,
+            settings.prometheus_operator_crds,
+            namespace,
+            chart_values.prometheus_operator_crds_values(),
+            kept(inside),
+        )
         self.operator = declare_release(
             charts.KUBE_PROMETHEUS_STACK,
             settings.kube_prometheus_stack,
             namespace,
             chart_values.kube_prometheus_stack_values(endpoints),
-            inside,
-            # The chart's own hook applies its CRDs server-side instead (see kube_prometheus_stack_values).
-            skip_crds=True,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds]),
         )
+        self._tenant_prometheus(settings, namespace)
         self.loki = declare_release(charts.LOKI, settings.loki, namespace, chart_values.loki_values(), inside)
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
@@ -81,7 +88,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.jaeger = declare_release(charts.JAEGER, settings.jaeger, namespace, chart_values.jaeger_values(), inside)
         self.context = ObservabilityContext(
-            namespace=settings.namespace, namespace_resource=self.namespace, operator=self.operator, endpoints=endpoints
+            namespace=settings.namespace, namespace_resource=self.namespace, crds=self.crds, endpoints=endpoints
         )
         self.register_outputs(
             {
@@ -90,4 +97,32 @@ class Observability(pulumi.ComponentResource):
                 "otlpHttpEndpoint": endpoints.otlp_http,
                 "tenants": [route.tenant for route in args.routes],
             }
+        )
+
+    def _tenant_prometheus(self, settings: ObservabilitySettings, namespace: pulumi.Output[str]) -> None:
+        """The Prometheus of tenant namespaces (imaas/spec/prometheus.py), its account and its Service. The account
+        may read only what each tenant namespace's RoleBinding grants it (components/tenant_observability.py)."""
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        account = k8s.core.v1.ServiceAccount(
+            prometheus.TENANT_PROMETHEUS_ACCOUNT,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=prometheus.TENANT_PROMETHEUS_ACCOUNT, namespace=namespace, labels=labels
+            ),
+            opts=inside,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{prometheus.TENANT_PROMETHEUS}-prometheus",
+            api_version=prometheus.API_VERSION,
+            kind="Prometheus",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=prometheus.TENANT_PROMETHEUS, namespace=namespace, labels=labels),
+            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus),
+            # Its CRD comes with the CRD release, and only a running operator turns it into pods.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, self.operator, account]),
+        )
+        k8s.core.v1.Service(
+            TENANT_PROMETHEUS_SERVICE,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=TENANT_PROMETHEUS_SERVICE, namespace=namespace, labels=labels),
+            spec=prometheus.tenant_prometheus_service_spec(),
+            opts=inside,
         )

@@ -13,7 +13,7 @@ from components.observability import ObservabilityContext
 from components.safety import kept
 from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
-from components.tenant_observability import declare_pod_monitor
+from components.tenant_observability import declare_pod_monitor, declare_scrape_access
 from imaas.model.settings import Quota
 from imaas.model.tenant import Tenant
 from imaas.spec import isolation, naming, types
@@ -56,12 +56,13 @@ class TenantEnvironment(pulumi.ComponentResource):
             telemetry=stack.access if stack else None,
         )
         if stack is not None:
-            # The PodMonitor CRD comes with the operator's release.
+            # The PodMonitor CRD comes with the CRD release.
             declare_pod_monitor(
                 self.namespace_name,
                 labels,
-                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.operator]),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.crds]),
             )
+            declare_scrape_access(self.namespace_name, labels, stack.namespace, inside)
         declare_access(
             AccessArgs(
                 namespace=self.namespace_name,

@@ -1,6 +1,7 @@
 """What one tenant gets from the shared observability stack: in each of its namespaces, the PodMonitor that has
-its WSO2 Micro Integrator pods scraped; in the stack's namespace, its Grafana view (a folder holding its dashboard,
-and a Loki data source that reads its Loki tenant only), provisioned through the Grafana sidecar."""
+its WSO2 Micro Integrator pods scraped and the read access the tenants' Prometheus needs to find them; in the
+stack's namespace, its Grafana view (a folder holding its dashboard, and a Loki data source that reads its Loki
+tenant only), provisioned through the Grafana sidecar."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components.observability import ObservabilityContext
 from imaas.model.tenant import Tenant
-from imaas.spec import dashboards, naming, telemetry, types
+from imaas.spec import dashboards, naming, prometheus, telemetry, types
 from imaas.spec.telemetry import TenantTelemetry
 
 
@@ -19,9 +20,9 @@ def declare_pod_monitor(
     namespace: str, labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> k8s.apiextensions.CustomResource:
     """Scrapes the pods of `namespace` that opt in by label, on their `metrics` port. `opts` must make it wait for
-    the operator's release, which installs the PodMonitor CRD."""
+    the release that installs the PodMonitor CRD. The tenants' Prometheus selects every monitor of a tenant
+    namespace, so it needs no selector label."""
     label, value = telemetry.METRICS_POD_LABEL
-    selector_label, selector_value = telemetry.MONITOR_SELECTOR_LABEL
     return k8s.apiextensions.CustomResource(
         f"{namespace}-pod-monitor",
         api_version="monitoring.coreos.com/v1",
@@ -29,7 +30,7 @@ def declare_pod_monitor(
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=telemetry.POD_MONITOR_NAME,
             namespace=namespace,
-            labels={**labels, selector_label: selector_value},
+            labels=labels,
         ),
         spec={
             "selector": {"matchLabels": {label: value}},
@@ -38,6 +39,24 @@ def declare_pod_monitor(
             ],
         },
         opts=opts,
+    )
+
+
+def declare_scrape_access(
+    namespace: str, labels: dict[str, str], stack_namespace: str, opts: pulumi.ResourceOptions
+) -> None:
+    """Lets the tenants' Prometheus discover targets in `namespace`, and in no namespace that is not a tenant's: a
+    Role and a RoleBinding here rather than one ClusterRole, so that its reach is the tenant namespaces even if its
+    own namespace fence were ever lost. Tenants cannot change either (RBAC kinds are outside their roles)."""
+    name = prometheus.TENANT_PROMETHEUS_ACCOUNT
+    metadata = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels)
+    role = k8s.rbac.v1.Role(f"{namespace}-{name}", metadata=metadata, rules=prometheus.DISCOVERY_RULES, opts=opts)
+    k8s.rbac.v1.RoleBinding(
+        f"{namespace}-{name}",
+        metadata=metadata,
+        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=name),
+        subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=name, namespace=stack_namespace)],
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
     )
 
 

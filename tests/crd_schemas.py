@@ -15,6 +15,7 @@ SCHEMA_FILES = {
     ("argoproj.io/v1alpha1", "AppProject"): "argocd-appproject.schema.json",
     ("argoproj.io/v1alpha1", "Application"): "argocd-application.schema.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "prometheus-podmonitor.schema.json",
+    ("monitoring.coreos.com/v1", "Prometheus"): "prometheus-prometheus.schema.json",
 }
 
 

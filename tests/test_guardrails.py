@@ -127,7 +127,7 @@ WEAKENINGS = {
     "crds-before-custom-resources": (
         "kubernetes:monitoring.coreos.com/v1:PodMonitor",
         "orders-dev-pod-monitor",
-        lambda r: without_dependencies(r, "kube-prometheus-stack"),
+        lambda r: without_dependencies(r, "prometheus-operator-crds"),
         "orders-dev-pod-monitor",
     ),
     "template-before-generated-repositories": (
@@ -279,6 +279,18 @@ def test_every_mandatory_guardrail_has_a_violating_example() -> None:
 def test_each_weakening_breaks_exactly_its_guardrail(policy: str) -> None:
     type_, name, change, culprit = WEAKENINGS[policy]
     assert violations(edited(resources(), type_, name, change)) == {(policy, culprit)}
+
+
+def test_a_release_whose_chart_creates_custom_resources_waits_for_the_release_of_their_crds() -> None:
+    # kube-prometheus-stack creates its Prometheus, Alertmanager and monitors without their CRDs (crds.enabled
+    # false), and Helm builds every object before any hook runs: a fresh cluster refuses the whole release.
+    found = edited(
+        resources(),
+        "kubernetes:helm.sh/v3:Release",
+        "kube-prometheus-stack",
+        lambda r: without_dependencies(r, "prometheus-operator-crds"),
+    )
+    assert violations(found) == {("crds-before-custom-resources", "kube-prometheus-stack")}
 
 
 def test_a_project_reaching_a_tenant_sharing_its_prefix_is_refused() -> None:

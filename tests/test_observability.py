@@ -23,7 +23,12 @@ from tokens import (
     NETWORK_POLICY,
     OBSERVABILITY_COMPONENT,
     POD_MONITOR,
+    PROMETHEUS,
     RELEASE,
+    ROLE,
+    ROLE_BINDING,
+    SERVICE,
+    SERVICE_ACCOUNT,
     VIEW_COMPONENT,
 )
 
@@ -38,6 +43,11 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 
 # Chart, repository and pinned version of each release, checked against the charts' upstream Chart.yaml files.
 EXPECTED_RELEASES = {
+    "prometheus-operator-crds": (
+        "prometheus-operator-crds",
+        "https://prometheus-community.github.io/helm-charts",
+        "29.0.0",
+    ),
     "kube-prometheus-stack": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "86.3.2"),
     "loki": ("loki", "https://grafana-community.github.io/helm-charts", "18.13.5"),
     "fluent-bit": ("fluent-bit", "https://fluent.github.io/helm-charts", "0.58.2"),
@@ -49,6 +59,8 @@ EXPECTED_TENANT_NAMESPACES = {
     "prod": {"orders": {"orders-prod"}, "hr": {"hr-prod"}, "payments": {"payments-prod"}},
 }
 LOKI_HOST = "loki-gateway.observability.svc.cluster.local"
+TENANT_PROMETHEUS_URL = "http://prometheus-tenants.observability.svc.cluster.local:9090"
+MONITOR_KINDS = ("serviceMonitor", "podMonitor", "probe", "scrapeConfig", "rule")
 
 
 def releases(plan: Plan) -> dict[str, PlannedResource]:
@@ -61,6 +73,31 @@ def values(plan: Plan, release: str) -> dict:
 
 def tenant_namespaces(plan: Plan) -> set[str]:
     return {resource.name for resource in of_type(plan, NAMESPACE) if "$imaas:index:Tenant$" in resource.urn}
+
+
+def tenant_prometheus(plan: Plan) -> PlannedResource:
+    (found,) = of_type(plan, PROMETHEUS)
+    return found
+
+
+def selects(selector: dict | None, labels: dict[str, str]) -> bool:
+    """Whether a Kubernetes label selector matches `labels`; an unset selector (None) matches nothing, as the
+    Prometheus Operator reads its selectors."""
+    if selector is None:
+        return False
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        matched = {
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+            "In": labels.get(key) in values,
+            "NotIn": labels.get(key) not in values,
+        }[operator]
+        if not matched:
+            return False
+    return True
 
 
 def sections(config: str, kind: str) -> list[list[tuple[str, str]]]:
@@ -143,6 +180,7 @@ def test_each_stack_installs_the_pinned_charts_in_the_observability_namespace(st
         assert (inputs["name"], inputs["namespace"]) == (name, OBSERVABILITY)
         namespace_urn = next(r.urn for r in of_type(plan, NAMESPACE) if r.name == OBSERVABILITY)
         assert namespace_urn in found[name].dependsOn
+        assert "skipCrds" not in inputs
     assert found["loki"].urn in found["fluent-bit"].dependsOn
 
 
@@ -179,10 +217,21 @@ def test_invalid_chart_settings_are_refused_naming_the_key(observability: dict, 
     assert message in str(raised.value)
 
 
-def test_prometheus_operator_crds_are_applied_server_side_by_the_chart_before_the_operator(stack: str) -> None:
-    operator = releases(example_plan(stack))["kube-prometheus-stack"].inputs
-    assert operator["skipCrds"] is True
-    assert operator["values"]["crds"]["upgradeJob"] == {"enabled": True, "forceConflicts": True}
+def test_the_operator_crds_come_first_from_a_kept_release_of_their_own(stack: str) -> None:
+    plan = example_plan(stack)
+    found = releases(plan)
+    crds, operator = found["prometheus-operator-crds"], found["kube-prometheus-stack"]
+    # Uninstalling the CRDs would delete every monitor and Prometheus: neither Pulumi nor Helm may.
+    assert crds.protect and crds.retainOnDelete
+    assert crds.inputs["values"] == {"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}}
+    # The chart's own CRDs are off, and its Prometheus, Alertmanager and monitors wait for the CRD release.
+    assert operator.inputs["values"]["crds"] == {"enabled": False}
+    assert crds.urn in operator.dependsOn
+    assert not operator.protect
+    everything_of_the_group = [*of_type(plan, POD_MONITOR), *of_type(plan, PROMETHEUS)]
+    assert len(everything_of_the_group) == len(tenant_namespaces(plan)) + 1
+    assert all(crds.urn in resource.dependsOn for resource in everything_of_the_group)
+    assert operator.urn in tenant_prometheus(plan).dependsOn  # only the operator turns it into pods
 
 
 def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
@@ -192,12 +241,13 @@ def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
     assert loki["singleBinary"]["persistence"]["whenDeleted"] == "Retain"
 
 
-def test_grafana_has_prometheus_loki_and_jaeger_and_reads_the_sidecar_only_in_its_namespace(stack: str) -> None:
+def test_grafana_has_both_prometheus_loki_and_jaeger_and_reads_the_sidecar_only_in_its_namespace(stack: str) -> None:
     grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
-    # Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
+    # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
     assert "datasources" not in grafana["sidecar"]
     sources = {source["type"]: source for source in grafana["additionalDataSources"]}
-    assert set(sources) == {"loki", "jaeger"}
+    assert set(sources) == {"prometheus", "loki", "jaeger"}
+    assert (sources["prometheus"]["uid"], sources["prometheus"]["url"]) == ("prometheus-tenants", TENANT_PROMETHEUS_URL)
     assert sources["jaeger"]["url"] == "http://jaeger.observability.svc.cluster.local:16686"
     assert sources["loki"]["url"] == f"http://{LOKI_HOST}"
     assert sources["loki"]["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
@@ -291,24 +341,32 @@ def test_each_tenant_dashboard_queries_only_its_tenants_namespaces(stack: str) -
                 assert {ns for ns in every_namespace if re.fullmatch(regex, ns)} == expected, expr
         logs = [p for p in dashboard["panels"] if p["type"] == "logs"]
         assert [p["datasource"]["uid"] for p in logs] == [f"loki-{tenant}"]
+        # Tenant metrics are in the tenants' Prometheus only.
+        metrics = [p for p in dashboard["panels"] if p["type"] != "logs"]
+        sources = {
+            source["uid"]
+            for p in metrics
+            for source in [p["datasource"], *map(lambda t: t["datasource"], p["targets"])]
+        }
+        assert sources == {"prometheus-tenants"}
 
 
 # --- per environment: scrape -------------------------------------------------------------------------------------
 
 
-def test_every_tenant_namespace_has_a_pod_monitor_that_waits_for_the_operator(stack: str) -> None:
+def test_every_tenant_namespace_has_a_pod_monitor_that_waits_for_its_crd(stack: str) -> None:
     plan = example_plan(stack)
-    operator = releases(plan)["kube-prometheus-stack"]
+    crds = releases(plan)["prometheus-operator-crds"]
     monitors = {m.inputs["metadata"]["namespace"]: m for m in of_type(plan, POD_MONITOR)}
     assert set(monitors) == tenant_namespaces(plan)
     for namespace, monitor in monitors.items():
-        assert operator.urn in monitor.dependsOn
+        assert crds.urn in monitor.dependsOn
         spec = monitor.inputs["spec"]
         assert spec["selector"] == {"matchLabels": {"imaas.io/metrics": "true"}}
         assert spec["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metric-service/metrics"}]
         assert "namespaceSelector" not in spec  # its own namespace only
         labels = monitor.inputs["metadata"]["labels"]
-        assert labels["release"] == "kube-prometheus-stack"
+        assert "release" not in labels  # the chart's selector label, which no longer means anything here
         assert labels["imaas.io/tenant"] == namespace.rsplit("-", 1)[0]
         validate_custom(monitor.inputs)
 
@@ -363,7 +421,8 @@ def test_tenant_pods_reach_the_observability_namespace_on_the_otlp_ports_only(st
 def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack: str) -> None:
     plan = plan_stack(stack, observability={"enabled": False})
     assert of_type(plan, RELEASE) == []
-    assert of_type(plan, POD_MONITOR) == []
+    assert of_type(plan, POD_MONITOR) == of_type(plan, PROMETHEUS) == of_type(plan, SERVICE) == []
+    assert not [r for r in of_type(plan, ROLE) if r.inputs["metadata"]["name"] == "prometheus-tenants"]
     assert of_type(plan, OBSERVABILITY_COMPONENT) == of_type(plan, VIEW_COMPONENT) == []
     assert of_type(plan, CONFIG_MAP) == []
     assert {r.name for r in of_type(plan, NAMESPACE)} == tenant_namespaces(example_plan(stack))
@@ -394,12 +453,125 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     assert all(argocd.urn in resource.dependsOn for resource in [*projects, *applications])
 
 
-def test_tenant_monitors_scrape_only_their_own_namespace_and_logs_cannot_forge_their_route(stack: str) -> None:
-    values = releases(example_plan(stack))["kube-prometheus-stack"].inputs["values"]
-    prometheus = values["prometheus"]["prometheusSpec"]
-    # A tenant's PodMonitor cannot select another namespace, nor relabel its series into one.
-    assert prometheus["ignoreNamespaceSelectors"] is True
-    assert prometheus["enforcedNamespaceLabel"] == "namespace"
+def test_logs_cannot_forge_their_route(stack: str) -> None:
     config = "\n".join(releases(example_plan(stack))["fluent-bit"].inputs["values"]["config"].values())
     # A JSON log line is merged under its own key, where it cannot overwrite the kubernetes fields routing uses.
     assert "Merge_Log_Key log_processed" in " ".join(config.split())
+
+
+# --- the two Prometheus ------------------------------------------------------------------------------------------
+
+
+def test_the_platform_prometheus_follows_its_monitors_but_never_looks_at_a_tenant_namespace(stack: str) -> None:
+    plan = example_plan(stack)
+    spec = values(plan, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    # No tenant guard: the chart's kubelet, API server and CoreDNS monitors point at kube-system, and
+    # kube-state-metrics' series keep the namespace they describe.
+    assert not {"ignoreNamespaceSelectors", "enforcedNamespaceLabel"} & set(spec)
+    namespaces = {r.name: r.inputs["metadata"]["labels"] for r in of_type(plan, NAMESPACE)}
+    for kind in MONITOR_KINDS:
+        selector = spec[f"{kind}NamespaceSelector"]
+        assert {name for name, labels in namespaces.items() if selects(selector, labels)} == {OBSERVABILITY}
+        assert selects(selector, {NAME_LABEL: "kube-system"})
+
+
+def test_the_tenant_prometheus_selects_every_monitor_of_tenant_namespaces_and_nothing_else(stack: str) -> None:
+    plan = example_plan(stack)
+    prometheus = tenant_prometheus(plan)
+    assert prometheus.inputs["metadata"] == {
+        "name": "tenants",
+        "namespace": OBSERVABILITY,
+        "labels": {"app.kubernetes.io/managed-by": "pulumi"},
+    }
+    spec = prometheus.inputs["spec"]
+    platform = values(plan, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    namespaces = {r.name: r.inputs["metadata"]["labels"] for r in of_type(plan, NAMESPACE)}
+    for kind in ("podMonitor", "serviceMonitor"):
+        assert spec[f"{kind}Selector"] == {}  # the platform's monitor and the tenants' own
+        selected = {name for name, labels in namespaces.items() if selects(spec[f"{kind}NamespaceSelector"], labels)}
+        assert selected == tenant_namespaces(plan)
+    for monitor in of_type(plan, POD_MONITOR):
+        labels = namespaces[monitor.inputs["metadata"]["namespace"]]
+        assert selects(spec["podMonitorNamespaceSelector"], labels)
+        assert not selects(platform["podMonitorNamespaceSelector"], labels)
+    # Unset selectors select nothing: no probe, scrape config or rule of a tenant is read.
+    assert not {"probeSelector", "scrapeConfigSelector", "ruleSelector"} & set(spec)
+    validate_custom(prometheus.inputs)
+
+
+def test_the_tenant_prometheus_fences_and_caps_every_tenant_monitor(stack: str) -> None:
+    spec = tenant_prometheus(example_plan(stack)).inputs["spec"]
+    # A monitor scrapes its own namespace only, its series carry that namespace whatever its relabelling says, and
+    # it cannot make Prometheus read its own files (a token, a key) as credentials.
+    assert spec["ignoreNamespaceSelectors"] is True
+    assert spec["enforcedNamespaceLabel"] == "namespace"
+    assert spec["arbitraryFSAccessThroughSMs"] == {"deny": True}
+    assert {key: value for key, value in spec.items() if key.startswith("enforced") and key.endswith("Limit")} == {
+        "enforcedSampleLimit": 50000,
+        "enforcedTargetLimit": 200,
+        "enforcedLabelLimit": 64,
+        "enforcedLabelNameLengthLimit": 256,
+        "enforcedLabelValueLengthLimit": 2048,
+        "enforcedBodySizeLimit": "16MB",
+    }
+    assert spec["enforcedKeepDroppedTargets"] == 100
+    assert (spec["retention"], spec["serviceAccountName"]) == ("15d", "prometheus-tenants")
+    claim = spec["storage"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"] == {"storage": "20Gi"}
+
+
+def test_the_tenant_prometheus_limits_are_stack_settings() -> None:
+    settings = {"tenantPrometheus": {"retention": "30d", "storage": "50Gi", "limits": {"sampleLimit": 10000}}}
+    spec = tenant_prometheus(plan_stack("prod", observability=settings)).inputs["spec"]
+    assert (spec["retention"], spec["enforcedSampleLimit"], spec["enforcedTargetLimit"]) == ("30d", 10000, 200)
+    assert spec["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"] == {"storage": "50Gi"}
+    config = {
+        "imaas:environments": '["prod"]',
+        "imaas:observability": json.dumps({"tenantPrometheus": {"limits": {"bodySizeLimit": "lots"}}}),
+    }
+    with pytest.raises(InputError) as raised:
+        settings_from_config(config, "prod")
+    assert "imaas:observability.tenantPrometheus.limits.bodySizeLimit: must match" in str(raised.value)
+
+
+def test_the_tenant_prometheus_has_its_own_service_and_reads_only_tenant_namespaces(stack: str) -> None:
+    plan = example_plan(stack)
+    (service,) = of_type(plan, SERVICE)
+    assert service.inputs["metadata"]["name"] == "prometheus-tenants"
+    # The operator's prometheus-operated Service would also reach the platform's instance.
+    assert service.inputs["spec"]["selector"] == {
+        "app.kubernetes.io/name": "prometheus",
+        "operator.prometheus.io/name": "tenants",
+    }
+    assert service.inputs["spec"]["ports"] == [{"name": "web", "port": 9090, "targetPort": "web"}]
+    accounts = [r for r in of_type(plan, SERVICE_ACCOUNT) if r.inputs["metadata"]["name"] == "prometheus-tenants"]
+    assert [a.inputs["metadata"]["namespace"] for a in accounts] == [OBSERVABILITY]
+    # Read-only discovery, granted namespace by namespace in tenant namespaces only: no ClusterRole.
+    assert not [r for r in plan.resources if "ClusterRole" in r.type]
+    roles = {
+        r.inputs["metadata"]["namespace"]: r.inputs
+        for r in of_type(plan, ROLE)
+        if r.inputs["metadata"]["name"] == "prometheus-tenants"
+    }
+    bindings = {
+        r.inputs["metadata"]["namespace"]: r.inputs
+        for r in of_type(plan, ROLE_BINDING)
+        if r.inputs["metadata"]["name"] == "prometheus-tenants"
+    }
+    assert set(roles) == set(bindings) == tenant_namespaces(plan)
+    for namespace, role in roles.items():
+        assert {verb for rule in role["rules"] for verb in rule["verbs"]} == {"get", "list", "watch"}
+        assert {resource for rule in role["rules"] for resource in rule["resources"]} == {
+            "pods",
+            "services",
+            "endpoints",
+            "endpointslices",
+        }
+        assert bindings[namespace]["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "prometheus-tenants",
+        }
+        assert bindings[namespace]["subjects"] == [
+            {"kind": "ServiceAccount", "name": "prometheus-tenants", "namespace": OBSERVABILITY}
+        ]

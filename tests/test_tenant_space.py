@@ -214,6 +214,9 @@ def test_tenant_subjects_are_bound_only_to_namespaced_roles_in_their_own_namespa
         for subject in binding.inputs["subjects"]:
             if subject["kind"] == "Group":
                 assert subject["name"] in tenant.spec.access.developers + tenant.spec.access.viewers
+            elif binding.inputs["metadata"]["name"] == "prometheus-tenants":
+                # The platform's tenant scraper, from the observability namespace, reads here (test_observability).
+                assert subject == {"kind": "ServiceAccount", "name": "prometheus-tenants", "namespace": "observability"}
             else:
                 assert subject == {"kind": "ServiceAccount", "name": "argocd-deployer", "namespace": namespace}
 

@@ -77,7 +77,7 @@ GUARDRAILS = [
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(
         "crds-before-custom-resources",
-        "Custom resources wait for the release that installs their CRDs.",
+        "Custom resources, and releases whose charts create them, wait for the release that installs their CRDs.",
         True,
         custom_resources_after_their_crds,
     ),

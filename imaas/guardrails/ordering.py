@@ -1,8 +1,8 @@
 """Guardrails on order: what a real engine must create before something else, which a mock engine never checks.
 
-Each is a property of the plan's dependencies (`dependsOn`, followed transitively): a custom resource after the
-release that installs its CRD, a repository generated from the template after the template's content, a branch
-after the branch it is cut from.
+Each is a property of the plan's dependencies (`dependsOn`, followed transitively): a custom resource, or a release
+whose chart creates custom resources without installing their CRDs, after the release that installs those CRDs; a
+repository generated from the template after the template's content; a branch after the branch it is cut from.
 """
 
 from __future__ import annotations
@@ -20,19 +20,29 @@ def _api_group(resource_type: str) -> str | None:
     return version.split("/", 1)[0] if package == "kubernetes" and "/" in version else None
 
 
+def _groups_needed(resource: Resource, charts_by_name: dict[str, charts.Chart]) -> tuple[str, ...]:
+    """The API groups whose CRDs must exist before `resource` is created: its own group, or for a Helm release
+    the groups of the custom resources its chart creates without installing their CRDs."""
+    if resource.type == types.HELM_RELEASE:
+        chart = charts_by_name.get(resource.inputs.get("chart") or "")
+        return chart.needs_crd_groups if chart else ()
+    group = _api_group(resource.type)
+    return (group,) if group else ()
+
+
 def custom_resources_after_their_crds(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    charts_by_name = {chart.name: chart for chart in charts.CHARTS}
     installers: dict[str, list[Resource]] = {}
     for release in index(types.HELM_RELEASE):
-        for chart in charts.CHARTS:
-            if release.inputs.get("chart") == chart.name:
-                for group in chart.crd_groups:
-                    installers.setdefault(group, []).append(release)
+        chart = charts_by_name.get(release.inputs.get("chart") or "")
+        for group in chart.crd_groups if chart else ():
+            installers.setdefault(group, []).append(release)
     for resources in index.by_type.values():
         for resource in resources:
-            group = _api_group(resource.type)
-            for release in installers.get(group or "", []):
-                if release.urn not in index.waits_for(resource):
-                    yield resource, f"does not wait for release {release.name}, which installs the CRDs of {group}"
+            for group in _groups_needed(resource, charts_by_name):
+                for release in installers.get(group, []):
+                    if release.urn not in index.waits_for(resource):
+                        yield resource, f"does not wait for release {release.name}, which installs the CRDs of {group}"
 
 
 def _files_of(index: Index, repository: str) -> list[Resource]:

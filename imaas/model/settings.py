@@ -76,6 +76,14 @@ class KubePrometheusStackChart(ChartSettings):
     )
 
 
+class PrometheusOperatorCrdsChart(ChartSettings):
+    version: ChartVersion = Field(
+        "29.0.0",
+        description="prometheus-operator-crds chart version (Prometheus Operator 0.91.0 CRDs): its operator version "
+        "must be kube-prometheus-stack's.",
+    )
+
+
 class LokiChart(ChartSettings):
     version: ChartVersion = Field("18.13.5", description="Loki chart version (grafana-community repository).")
 
@@ -93,10 +101,41 @@ class ArgoCdChart(ChartSettings):
     version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
 
 
+Limit = Annotated[int, Field(ge=1)]
+
+
+class TenantScrapeLimits(InputModel):
+    """What the tenant Prometheus takes from any one tenant monitor at most, whatever the monitor asks: a tenant's
+    exporter cannot exhaust the memory that every tenant's metrics share."""
+
+    sample_limit: Limit = Field(50_000, description="Samples per scrape (enforcedSampleLimit).")
+    target_limit: Limit = Field(200, description="Targets per monitor (enforcedTargetLimit).")
+    label_limit: Limit = Field(64, description="Labels per sample (enforcedLabelLimit).")
+    label_name_length_limit: Limit = Field(256, description="Characters per label name.")
+    label_value_length_limit: Limit = Field(2048, description="Characters per label value.")
+    # The Prometheus CRD's own pattern for enforcedBodySizeLimit, without its `0` (no limit).
+    body_size_limit: Annotated[str, StringConstraints(pattern=r"^([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B$")] = Field(
+        "16MB", description="Uncompressed size of one scrape (enforcedBodySizeLimit)."
+    )
+    keep_dropped_targets: Limit = Field(100, description="Dropped targets kept for display per monitor.")
+
+
+class TenantPrometheusSettings(InputModel):
+    """The Prometheus that scrapes tenant namespaces only, apart from the platform's own."""
+
+    retention: Annotated[str, StringConstraints(pattern=r"^([0-9]+(y|w|d|h|m|s|ms))+$")] = Field(
+        "15d", description="How long tenant metrics are kept."
+    )
+    storage: Quantity = Field("20Gi", description="Its persistent volume.")
+    limits: TenantScrapeLimits = Field(default_factory=TenantScrapeLimits)
+
+
 class ObservabilitySettings(InputModel):
     enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
     namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
+    prometheus_operator_crds: PrometheusOperatorCrdsChart = Field(default_factory=PrometheusOperatorCrdsChart)
     kube_prometheus_stack: KubePrometheusStackChart = Field(default_factory=KubePrometheusStackChart)
+    tenant_prometheus: TenantPrometheusSettings = Field(default_factory=TenantPrometheusSettings)
     loki: LokiChart = Field(default_factory=LokiChart)
     fluent_bit: FluentBitChart = Field(default_factory=FluentBitChart)
     jaeger: JaegerChart = Field(default_factory=JaegerChart)

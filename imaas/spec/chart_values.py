@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.spec.dashboards import FOLDER_ANNOTATION, JAEGER_DATASOURCE_UID, loki_datasource
+from imaas.spec.dashboards import (
+    FOLDER_ANNOTATION,
+    JAEGER_DATASOURCE_UID,
+    loki_datasource,
+    tenant_prometheus_datasource,
+)
 from imaas.spec.log_routing import fluent_bit_config
+from imaas.spec.prometheus import platform_prometheus_spec
 from imaas.spec.telemetry import PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
+
+
+def prometheus_operator_crds_values() -> dict[str, Any]:
+    # Uninstalling the release would delete the CRDs and with them every monitor and Prometheus of the cluster:
+    # Helm leaves resources with this annotation in place.
+    return {"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}}
 
 
 def kube_prometheus_stack_values(endpoints: Endpoints) -> dict[str, Any]:
     return {
-        # Helm installs a chart's CRDs once and never upgrades them, with a client-side create that large CRDs
-        # outgrow; the chart's hook Job applies them server-side (`kubectl apply --server-side`) before the
-        # operator on every install and upgrade, so the release skips Helm's own CRD step.
-        "crds": {"upgradeJob": {"enabled": True, "forceConflicts": True}},
-        "prometheus": {
-            "prometheusSpec": {
-                # Tenants may deploy their own PodMonitors and ServiceMonitors: each scrapes its own namespace only,
-                # and its series carry that namespace whatever its relabelling says, so no tenant reads another's.
-                "ignoreNamespaceSelectors": True,
-                "enforcedNamespaceLabel": "namespace",
-            }
-        },
+        # The CRDs come from their own release, installed first (prometheus-operator-crds): Helm builds every
+        # object of a release before any hook runs, so the chart's own CRD hook would come too late.
+        "crds": {"enabled": False},
+        "prometheus": {"prometheusSpec": platform_prometheus_spec()},
         "grafana": {
             "sidecar": {
                 "dashboards": {
@@ -33,6 +37,7 @@ def kube_prometheus_stack_values(endpoints: Endpoints) -> dict[str, Any]:
                 },
             },
             "additionalDataSources": [
+                tenant_prometheus_datasource(endpoints),
                 loki_datasource("Loki (platform)", f"loki-{PLATFORM_LOG_TENANT}", PLATFORM_LOG_TENANT, endpoints),
                 {
                     "name": "Jaeger",

@@ -16,13 +16,25 @@ class Chart:
     """The Helm release name, fixed so that the in-cluster service names below do not depend on Pulumi's naming."""
     crd_groups: tuple[str, ...] = ()
     """The API groups whose CRDs the release installs: objects of those groups must wait for it."""
+    needs_crd_groups: tuple[str, ...] = ()
+    """The API groups of objects the release creates whose CRDs it does not install: it must wait for the release
+    that does, because Helm builds every object of a release before any of its hooks runs."""
 
 
+_PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
+# The Prometheus Operator's CRDs as ordinary release objects, so that Helm installs and upgrades them before
+# anything of their kinds exists; kube-prometheus-stack's own copy is switched off (crds.enabled).
+PROMETHEUS_OPERATOR_CRDS = Chart(
+    "prometheus-operator-crds",
+    _PROMETHEUS_COMMUNITY,
+    "prometheus-operator-crds",
+    crd_groups=("monitoring.coreos.com",),
+)
 KUBE_PROMETHEUS_STACK = Chart(
     "kube-prometheus-stack",
-    "https://prometheus-community.github.io/helm-charts",
+    _PROMETHEUS_COMMUNITY,
     "kube-prometheus-stack",
-    crd_groups=("monitoring.coreos.com",),
+    needs_crd_groups=("monitoring.coreos.com",),
 )
 # Since March 2026 the Loki chart in grafana/helm-charts is maintained for Grafana Enterprise Logs only; the open
 # source chart lives on in the grafana-community fork.
@@ -30,7 +42,7 @@ LOKI = Chart("loki", "https://grafana-community.github.io/helm-charts", "loki")
 FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit")
 JAEGER = Chart("jaeger", "https://jaegertracing.github.io/helm-charts", "jaeger")
 ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd", crd_groups=("argoproj.io",))
-CHARTS = (KUBE_PROMETHEUS_STACK, LOKI, FLUENT_BIT, JAEGER, ARGO_CD)
+CHARTS = (PROMETHEUS_OPERATOR_CRDS, KUBE_PROMETHEUS_STACK, LOKI, FLUENT_BIT, JAEGER, ARGO_CD)
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

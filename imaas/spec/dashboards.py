@@ -14,7 +14,8 @@ from imaas.spec.telemetry import LOKI_TENANT_HEADER, Endpoints, TenantTelemetry
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 DATASOURCE_LABEL = ("grafana_datasource", "1")
 FOLDER_ANNOTATION = "grafana_folder"
-PROMETHEUS_DATASOURCE_UID = "prometheus"
+# The tenants' Prometheus (imaas/spec/prometheus.py); the chart's own, uid `prometheus`, holds no tenant series.
+TENANT_PROMETHEUS_DATASOURCE_UID = "prometheus-tenants"
 JAEGER_DATASOURCE_UID = "jaeger"
 
 
@@ -32,6 +33,19 @@ def loki_datasource(name: str, uid: str, log_tenant: str, endpoints: Endpoints) 
     }
 
 
+def tenant_prometheus_datasource(endpoints: Endpoints) -> dict[str, Any]:
+    """The Grafana data source of the tenants' Prometheus, which the tenant dashboards read."""
+    return {
+        "name": "Prometheus (tenants)",
+        "uid": TENANT_PROMETHEUS_DATASOURCE_UID,
+        "type": "prometheus",
+        "access": "proxy",
+        "url": endpoints.tenant_prometheus_url,
+        "editable": False,
+        "jsonData": {"httpMethod": "POST"},
+    }
+
+
 def tenant_loki_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> dict[str, Any]:
     """The Grafana provisioning file of the tenant's Loki data source, as the sidecar reads it."""
     name = f"Loki ({telemetry.tenant})"
@@ -45,7 +59,7 @@ def _panel(
     panel_id: int, title: str, expr: str, legend: str, position: tuple[int, int, int, int], unit: str
 ) -> dict[str, Any]:
     x, y, width, height = position
-    datasource = {"type": "prometheus", "uid": PROMETHEUS_DATASOURCE_UID}
+    datasource = {"type": "prometheus", "uid": TENANT_PROMETHEUS_DATASOURCE_UID}
     return {
         "id": panel_id,
         "type": "timeseries",

@@ -9,21 +9,22 @@ from dataclasses import dataclass
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 from imaas.spec import naming
-from imaas.spec.charts import JAEGER, KUBE_PROMETHEUS_STACK, LOKI
+from imaas.spec.charts import JAEGER, LOKI
 
 CLUSTER_DOMAIN = "cluster.local"
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 JAEGER_QUERY_PORT = 16686
 LOKI_GATEWAY_PORT = 80
+PROMETHEUS_PORT = 9090
+# The Service of the tenants' Prometheus (imaas/spec/prometheus.py), declared by the platform.
+TENANT_PROMETHEUS_SERVICE = "prometheus-tenants"
 
 # What the service template's pods expose (templates/service/deploy/base/deployment.yaml).
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metric-service/metrics"
 METRICS_POD_LABEL = ("imaas.io/metrics", "true")
 POD_MONITOR_NAME = "imaas-wso2mi"
-# kube-prometheus-stack's Prometheus selects the monitors that carry its release label (podMonitorSelector default).
-MONITOR_SELECTOR_LABEL = ("release", KUBE_PROMETHEUS_STACK.release)
 
 LOKI_TENANT_HEADER = "X-Scope-OrgID"
 # Logs of namespaces no tenant owns (the platform's own, kube-system, ...), under a reserved tenant name, so no
@@ -51,6 +52,10 @@ class Endpoints:
     @property
     def loki_url(self) -> str:
         return f"http://{self.loki_host}"
+
+    @property
+    def tenant_prometheus_url(self) -> str:
+        return f"http://{self._host(TENANT_PROMETHEUS_SERVICE)}:{PROMETHEUS_PORT}"
 
     @property
     def jaeger_host(self) -> str:

@@ -1,0 +1,86 @@
+"""The stack's two Prometheus and what keeps them apart.
+
+The chart's Prometheus scrapes the platform and the cluster (kubelet, cAdvisor, API server, CoreDNS,
+kube-state-metrics), whose monitors live in the stack's namespace and point at others: it must follow their
+namespace selectors and keep their series' own `namespace` labels, so it takes no tenant guard, and in exchange it
+never looks at a tenant namespace. The tenants' Prometheus, declared by the platform, looks at tenant namespaces
+only, with every guard a scraper shared by tenants needs: a monitor scrapes its own namespace and nothing else, its
+series carry that namespace whatever its relabelling says, it cannot read the scraper's files, and its size is
+capped. Tenant namespaces are told apart by `imaas.io/tenant`, which only the platform sets on a Namespace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imaas.model.settings import TenantPrometheusSettings
+from imaas.spec import naming
+from imaas.spec.telemetry import PROMETHEUS_PORT
+
+API_VERSION = "monitoring.coreos.com/v1"
+TENANT_PROMETHEUS = "tenants"
+"""The Prometheus object's name; the operator labels its pods `operator.prometheus.io/name: tenants`."""
+TENANT_PROMETHEUS_ACCOUNT = "prometheus-tenants"
+# What the operator labels every Prometheus pod with, and the port name it gives the web port (CRD `portName`).
+POD_NAME_LABEL = ("app.kubernetes.io/name", "prometheus")
+INSTANCE_LABEL = "operator.prometheus.io/name"
+WEB_PORT_NAME = "web"
+
+TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "Exists"}]}
+NOT_TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "DoesNotExist"}]}
+
+# What Prometheus's Kubernetes service discovery reads for pod and service monitors, in each namespace it scrapes.
+DISCOVERY_RULES: list[dict[str, Any]] = [
+    {"apiGroups": [""], "resources": ["pods", "services", "endpoints"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+]
+
+
+def platform_prometheus_spec() -> dict[str, Any]:
+    """kube-prometheus-stack's `prometheus.prometheusSpec`: every kind of monitor and rule from any namespace but a
+    tenant's. Without it a tenant could label its own monitor with the chart's release label and be scraped by the
+    unguarded instance."""
+    return {
+        f"{kind}NamespaceSelector": NOT_TENANT_NAMESPACES
+        for kind in ("serviceMonitor", "podMonitor", "probe", "scrapeConfig", "rule")
+    }
+
+
+def tenant_prometheus_spec(settings: TenantPrometheusSettings) -> dict[str, Any]:
+    """The `spec` of the tenants' Prometheus."""
+    limits = settings.limits
+    return {
+        "replicas": 1,
+        "serviceAccountName": TENANT_PROMETHEUS_ACCOUNT,
+        # Every pod and service monitor in a tenant namespace, the platform's PodMonitor and the tenants' own. No
+        # probe, scrape config or rule selector: unset selects none, and tenants may create none of those.
+        "podMonitorSelector": {},
+        "podMonitorNamespaceSelector": TENANT_NAMESPACES,
+        "serviceMonitorSelector": {},
+        "serviceMonitorNamespaceSelector": TENANT_NAMESPACES,
+        "ignoreNamespaceSelectors": True,
+        "enforcedNamespaceLabel": "namespace",
+        "arbitraryFSAccessThroughSMs": {"deny": True},
+        "enforcedSampleLimit": limits.sample_limit,
+        "enforcedTargetLimit": limits.target_limit,
+        "enforcedLabelLimit": limits.label_limit,
+        "enforcedLabelNameLengthLimit": limits.label_name_length_limit,
+        "enforcedLabelValueLengthLimit": limits.label_value_length_limit,
+        "enforcedBodySizeLimit": limits.body_size_limit,
+        "enforcedKeepDroppedTargets": limits.keep_dropped_targets,
+        "retention": settings.retention,
+        "storage": {
+            "volumeClaimTemplate": {
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": settings.storage}}}
+            }
+        },
+    }
+
+
+def tenant_prometheus_service_spec() -> dict[str, Any]:
+    """Its own Service: the operator's `prometheus-operated` selects every Prometheus of the namespace."""
+    key, value = POD_NAME_LABEL
+    return {
+        "selector": {key: value, INSTANCE_LABEL: TENANT_PROMETHEUS},
+        "ports": [{"name": WEB_PORT_NAME, "port": PROMETHEUS_PORT, "targetPort": WEB_PORT_NAME}],
+    }
