@@ -196,7 +196,7 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
     # Overrides merge into the platform's values: the rest of singleBinary and of the chart values stays.
     assert loki["values"]["singleBinary"] == {
         "replicas": 2,
-        "persistence": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        "persistence": {"enableStatefulSetAutoDeletePVC": True, "whenDeleted": "Retain", "whenScaled": "Retain"},
     }
     assert loki["values"]["loki"]["auth_enabled"] is True
     assert loki["values"]["extra"] == [1]
@@ -237,8 +237,13 @@ def test_the_operator_crds_come_first_from_a_kept_release_of_their_own(stack: st
 def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
     loki = values(example_plan(stack), "loki")
     assert loki["loki"]["auth_enabled"] is True
-    assert loki["deploymentMode"] == "SingleBinary"
-    assert loki["singleBinary"]["persistence"]["whenDeleted"] == "Retain"
+    assert loki["deploymentMode"] == "Monolithic"
+    # The retention policy is rendered only with enableStatefulSetAutoDeletePVC; Retain keeps the volumes.
+    assert loki["singleBinary"]["persistence"] == {
+        "enableStatefulSetAutoDeletePVC": True,
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
 
 
 def test_grafana_has_both_prometheus_loki_and_jaeger_and_reads_the_sidecar_only_in_its_namespace(stack: str) -> None:

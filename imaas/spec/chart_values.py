@@ -54,7 +54,8 @@ def kube_prometheus_stack_values(endpoints: Endpoints) -> dict[str, Any]:
 
 def loki_values() -> dict[str, Any]:
     return {
-        "deploymentMode": "SingleBinary",
+        # `SingleBinary` is the deprecated name of the same mode.
+        "deploymentMode": "Monolithic",
         "loki": {
             # The chart's default too, stated because tenant isolation rests on it: every push and query must
             # name its tenant (X-Scope-OrgID), and one tenant's streams are never returned to another.
@@ -75,8 +76,10 @@ def loki_values() -> dict[str, Any]:
         },
         "singleBinary": {
             "replicas": 1,
-            # Logs outlive the release, like every other data-holding resource of the platform.
-            "persistence": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            # Logs outlive the release, like every other data-holding resource of the platform. The chart renders
+            # the StatefulSet's PVC retention policy only when enableStatefulSetAutoDeletePVC is on; the policy
+            # then says Retain outright instead of leaning on Kubernetes' default.
+            "persistence": {"enableStatefulSetAutoDeletePVC": True, "whenDeleted": "Retain", "whenScaled": "Retain"},
         },
         "read": {"replicas": 0},
         "write": {"replicas": 0},
@@ -96,7 +99,8 @@ def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> di
 
 def jaeger_values() -> dict[str, Any]:
     # The chart's defaults are the platform's: Jaeger v2 all-in-one, OTLP on 4317 (gRPC) and 4318 (HTTP), traces
-    # in memory. Durable trace storage is a `values` override (`config.extensions.jaeger_storage`).
+    # in memory. Durable trace storage is a `values` override of `userconfig`: the complete Jaeger configuration,
+    # which replaces the built-in one, so it must also hold the receivers, pipelines and `jaeger_query`.
     return {}
 
 
