@@ -41,7 +41,7 @@ def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]
     for binding in index(types.ROLE_BINDING):
         tenant = namespaces.get(binding.namespace or "")
         for subject in binding.inputs.get("subjects") or []:
-            if tenant is not None and not _own_subject(subject, tenant.name, binding.namespace, groups):
+            if tenant is not None and not _allowed_subject(subject, tenant.name, binding, groups, context):
                 yield (
                     binding,
                     f"binds {subject.get('kind')} {subject.get('name')!r}, not one of tenant {tenant.name}'s own",
@@ -66,8 +66,12 @@ def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]
                 yield role, f"may change {sorted(resources & FENCE_RESOURCES)}"
 
 
-def _own_subject(subject: dict[str, object], tenant: str, namespace: str | None, groups: dict[str, str]) -> bool:
-    """A tenant's groups, or a ServiceAccount of the binding's own namespace."""
+def _allowed_subject(
+    subject: dict[str, object], tenant: str, binding: Resource, groups: dict[str, str], context: Context
+) -> bool:
+    """A tenant's groups, a ServiceAccount of the binding's own namespace, or one of the platform's own (which the
+    observability stack's Prometheus scrapes with)."""
     if subject.get("kind") == "Group":
         return groups.get(str(subject.get("name"))) == tenant
-    return subject.get("kind") == "ServiceAccount" and subject.get("namespace") in (None, namespace)
+    own = (None, binding.namespace, *context.settings.reserved_namespaces())
+    return subject.get("kind") == "ServiceAccount" and subject.get("namespace") in own
