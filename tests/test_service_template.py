@@ -249,13 +249,15 @@ def step_running(job: str, text: str) -> dict[str, Any]:
 
 
 def evaluate_condition(condition: str, context: dict[str, str]) -> bool:
-    """A job's `if:` made of `a.b == 'x'` comparisons joined by `&&`: the only form the workflow should use."""
+    """A job's `if:` made of `a.b == 'x'` and `a.b != 'x'` comparisons joined by `&&`: the only form the workflow
+    should use. A name missing from `context` is `''`, as GitHub evaluates an unset configuration variable."""
     comparisons = [part.strip() for part in condition.split("&&")]
     result = True
     for comparison in comparisons:
-        match = re.fullmatch(r"([a-z_.]+) == '([^']*)'", comparison)
+        match = re.fullmatch(r"([A-Za-z_.]+) (==|!=) '([^']*)'", comparison)
         assert match, f"unexpected condition {comparison!r}"
-        result = result and context[match.group(1)] == match.group(2)
+        name, operator, value = match.groups()
+        result = result and (context.get(name, "") == value) is (operator == "==")
     return result
 
 
@@ -291,6 +293,7 @@ def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushe
     assert "if" not in workflow["jobs"]["build"]
     release = workflow["jobs"]["release"]
     assert release["needs"] == "build"
+    service = {"vars.IMAAS_SERVICE": '{"region": "eu-west-1"}'}
     cases = {
         ("push", "refs/heads/dev"): True,
         ("push", "refs/heads/test"): False,
@@ -299,8 +302,18 @@ def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushe
         ("pull_request", "refs/pull/7/merge"): False,
     }
     for (event, ref), expected in cases.items():
-        context = {"github.event_name": event, "github.ref": ref}
+        context = {"github.event_name": event, "github.ref": ref, **service}
         assert evaluate_condition(release["if"], context) is expected, (event, ref)
+
+
+def test_release_is_skipped_where_the_platform_set_no_service_variable() -> None:
+    """The template repository itself: every file the platform commits there is a push to dev, with no
+    IMAAS_SERVICE (GitHub evaluates an unset variable as ''), so its release must be skipped rather than fail."""
+    release = load_workflow()["jobs"]["release"]
+    push_to_dev = {"github.event_name": "push", "github.ref": "refs/heads/dev"}
+    assert evaluate_condition(release["if"], push_to_dev) is False
+    assert evaluate_condition(release["if"], {**push_to_dev, "vars.IMAAS_SERVICE": ""}) is False
+    assert evaluate_condition(release["if"], {**push_to_dev, "vars.IMAAS_SERVICE": '{"role": "arn"}'}) is True
     assert release["concurrency"] == {"group": "release-${{ github.ref }}", "cancel-in-progress": False}
 
 
