@@ -517,6 +517,48 @@ def test_retiring_instead_of_removing_and_adding_tenants_are_fine(base: str) -> 
     write_tenant(TENANTS, "newcomer", "services:\n  - name: first\n")
 
     assert problems(base="HEAD") == []
+    commit("retire order-events and payments")
+    assert problems(base="HEAD") == [], "what was retired at the base stays retired"
+
+
+RETIRED_ON_ARRIVAL = {
+    "a new service": (
+        "payments",
+        "services:\n  - name: card-gateway\n  - name: refunds\n    lifecycle: retired\n",
+        "tenants/payments.yaml:12:18: spec.services[1].lifecycle: service 'refunds' is new, so it cannot start"
+        " retired: set its lifecycle: active, or add it once it is needed",
+    ),
+    "a new tenant": (
+        "archive",
+        "lifecycle: retired\nservices:\n  - name: old-api\n",
+        "tenants/archive.yaml:9:14: spec.lifecycle: tenant 'archive' is new, so it cannot start retired:"
+        " set spec.lifecycle: active, or add the file once the tenant needs it",
+    ),
+    "a new service of a retired tenant": (
+        "payments",
+        "lifecycle: retired\nservices:\n  - name: card-gateway\n  - name: refunds\n",
+        "tenants/payments.yaml:12:13: spec.services[1].name: service 'refunds' is new, and tenant 'payments' is"
+        " retired: it gets no new services",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RETIRED_ON_ARRIVAL)
+def test_nothing_new_starts_retired(base: str, case: str) -> None:
+    """Retiring what never existed would create it only to archive it (GitHub refuses the edits that follow)."""
+    tenant, spec, expected = RETIRED_ON_ARRIVAL[case]
+    write_tenant(TENANTS, tenant, spec)
+
+    assert problems(base="HEAD") == [expected]
+    assert problems() == [], "without a base there is nothing to compare with"
+
+
+def test_services_of_a_file_broken_at_the_base_may_be_retired(base: str) -> None:
+    (TENANTS / "legacy.yaml").write_text("apiVersion: [\n")
+    commit("add a broken file")
+    write_tenant(TENANTS, "legacy", "services:\n  - name: api\n    lifecycle: retired\n")
+
+    assert problems(base="HEAD") == []
 
 
 def test_a_file_broken_at_the_base_still_counts_as_a_tenant(base: str) -> None:

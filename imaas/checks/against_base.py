@@ -1,17 +1,24 @@
-"""The `--base REF` rule: tenants and services never disappear, they are retired."""
+"""The `--base REF` rules: tenants and services never disappear, they are retired; and only what already exists
+can be retired, since retiring something new would create it only to archive it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from imaas.inputs.problems import Problem
-from imaas.inputs.revisions import tenants_at
+from imaas.inputs.revisions import BaseTenant, tenants_at
 from imaas.inputs.tenant_files import TenantFile, tenant_paths
 from imaas.inputs.yaml_source import display_path
 
 
-def removal_problems(directory: Path, base: str, files: list[TenantFile]) -> list[Problem]:
+def base_problems(directory: Path, base: str, files: list[TenantFile]) -> list[Problem]:
+    """Every problem of `files` compared with the tenants folder at revision `base`."""
     at_base = tenants_at(directory, base)
+    return [*removal_problems(directory, at_base, files), *retired_on_arrival(at_base, files)]
+
+
+def removal_problems(directory: Path, at_base: dict[str, BaseTenant], files: list[TenantFile]) -> list[Problem]:
     present = {path.stem for path in tenant_paths(directory)}
     current = {tenant_file.tenant.name: tenant_file for tenant_file in files}
     removed = sorted(set(at_base) - present)
@@ -22,8 +29,43 @@ def removal_problems(directory: Path, base: str, files: list[TenantFile]) -> lis
         message = f"tenant '{name}' was removed{renamed}; keep its file and set spec.lifecycle: retired instead"
         problems.append(Problem(display_path(directory / at_base[name].path), 1, 1, "metadata.name", message))
     for name, tenant_file in current.items():
-        services = at_base[name].services if name in at_base else frozenset()
-        for service in sorted(services - {service.name for service in tenant_file.tenant.spec.services}):
+        services = at_base[name].services if name in at_base else None
+        for service in sorted(
+            (services or frozenset()) - {service.name for service in tenant_file.tenant.spec.services}
+        ):
             message = f"service '{service}' was removed; keep it and set its lifecycle: retired instead"
             problems.append(tenant_file.document.problem(("spec", "services"), message, key=True))
     return problems
+
+
+def retired_on_arrival(at_base: dict[str, BaseTenant], files: list[TenantFile]) -> Iterator[Problem]:
+    """A tenant or service new since the base may not be retired: with no state offline, the base revision is what
+    tells that it exists. A new archived repository is refused by GitHub halfway (the provider keeps editing it
+    after archiving it), and its registry and CI settings would be created for nothing."""
+    for tenant_file in files:
+        tenant, document = tenant_file.tenant, tenant_file.document
+        known = at_base.get(tenant.name)
+        if known is None and not tenant.active:
+            message = (
+                f"tenant '{tenant.name}' is new, so it cannot start retired: set spec.lifecycle: active,"
+                " or add the file once the tenant needs it"
+            )
+            yield document.problem(("spec", "lifecycle"), message)
+            continue
+        if known is not None and known.services is None:
+            continue  # broken at the base: which services it had is unknown
+        existing = known.services if known is not None else frozenset()
+        for index, service in enumerate(tenant.spec.services):
+            if service.name in existing:
+                continue
+            if service.lifecycle == "retired":
+                message = (
+                    f"service '{service.name}' is new, so it cannot start retired: set its lifecycle: active,"
+                    " or add it once it is needed"
+                )
+                yield document.problem(("spec", "services", index, "lifecycle"), message)
+            elif not tenant.active:
+                message = (
+                    f"service '{service.name}' is new, and tenant '{tenant.name}' is retired: it gets no new services"
+                )
+                yield document.problem(("spec", "services", index, "name"), message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from imaas.checks.across_files import cross_file_problems
-from imaas.checks.against_base import removal_problems
+from imaas.checks.against_base import base_problems
 from imaas.inputs.problems import InputError, Problem
 from imaas.inputs.tenant_files import TenantFile, read_tenant_files
 from imaas.model.settings import StackSettings
@@ -20,7 +20,7 @@ def check_tenants(
     unreadable = {Path(problem.file).stem for problem in problems}
     problems.extend(cross_file_problems(files, settings, unreadable))
     if base is not None and directory.is_dir():
-        problems.extend(removal_problems(directory, base, files))
+        problems.extend(base_problems(directory, base, files))
     return files, sorted(set(problems))
 
 

@@ -16,7 +16,9 @@ from imaas.inputs.yaml_source import display_path
 class BaseTenant:
     path: str
     """The file's path at the base, relative to the tenants folder."""
-    services: frozenset[str]
+    services: frozenset[str] | None
+    """Every service the file listed at the base, active or retired; None when the file was broken there, so that
+    what it listed is unknown."""
 
 
 def changed_tenants(directory: Path, base: str) -> set[str]:
@@ -58,11 +60,12 @@ def tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
     batch = _git(directory, "cat-file", "--batch", stdin="".join(f"{base}:./{p}\n" for p in paths).encode())
     tenants: dict[str, BaseTenant] = {}
     for path, blob in zip(paths, _split_batch(batch), strict=True):
+        services: frozenset[str] | None
         try:
             services = frozenset(service.name for service in read_tenant_bytes(blob, path).tenant.spec.services)
         except InputError:
             # A file that was already broken at the base still counts as a tenant, with no services known.
-            services = frozenset()
+            services = None
         tenants.setdefault(Path(path).stem, BaseTenant(path, services))
     return tenants
 
