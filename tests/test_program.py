@@ -100,6 +100,13 @@ def test_one_broken_file_among_good_ones_declares_nothing(tmp_path: Path) -> Non
     assert str(error).startswith(f"{tenants / 'broken.yaml'}:4:1: invalid YAML")
 
 
+def test_an_internal_repository_on_an_organisation_without_them_declares_nothing(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path, alpha={"services": [{"name": "api", "visibility": "internal"}]})
+    declared, error = _run_collecting(tenants)
+    assert declared == []
+    assert "spec.services[0].visibility: internal repositories exist only in an organisation owned by an" in str(error)
+
+
 def test_invalid_stack_setting_declares_nothing_and_names_the_key(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, alpha={})
     declared, error = _run_collecting(tenants, **{"imaas:environments": '["qa"]'})

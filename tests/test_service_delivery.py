@@ -104,9 +104,16 @@ def test_service_repositories_come_from_the_template_and_are_archived_never_dele
             assert repository.inputs["archived"] is False
             assert repository.inputs["archiveOnDestroy"] is True
             assert repository.retainOnDelete or repository.protect
-    assert repositories["hr-employee-sync"].inputs["visibility"] == "internal"
-    assert repositories["orders-order-sync"].inputs["visibility"] == "private"
+    assert {repository.inputs["visibility"] for repository in repositories.values()} == {"private"}
     assert repositories["hr-payroll-export"].inputs["archived"] is True
+
+
+def test_internal_repositories_where_the_organisation_has_them(tmp_path: Path) -> None:
+    services = [{"name": "api", "visibility": "internal"}, {"name": "web"}]
+    plan = plan_stack("dev", write_tenants(tmp_path, shop={"services": services}), githubEnterprise=True)
+    repositories = named(plan, GITHUB_REPOSITORY)
+    assert repositories["shop-api"].inputs["visibility"] == "internal"
+    assert repositories["shop-web"].inputs["visibility"] == "private"
 
 
 def test_service_repositories_have_a_branch_per_environment_from_dev() -> None:

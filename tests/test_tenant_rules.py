@@ -435,6 +435,19 @@ def test_quota_equal_to_quota_max_is_allowed() -> None:
     assert problems(settings(quotaMax=QUOTA_MAX)) == []
 
 
+def test_internal_visibility_only_where_the_stack_says_the_organisation_has_it() -> None:
+    write_tenant(TENANTS, "hr", "services:\n  - name: directory\n    visibility: internal\n  - name: payroll\n")
+
+    assert problems(settings()) == [
+        "tenants/hr.yaml:11:19: spec.services[0].visibility: internal repositories exist only in an organisation"
+        " owned by an enterprise account, and this stack's is not (imaas:githubEnterprise): use private"
+    ]
+    assert problems(settings(githubEnterprise=True)) == []
+    assert problems() == [], "without a stack, the organisation is unknown"
+    for stack in ("dev", "prod"):
+        assert len(problems(read_stack_file(PROJECT_DIR, stack).settings)) == 1, stack
+
+
 def test_quota_is_checked_against_each_real_stack() -> None:
     write_tenant(TENANTS, "big", 'quota:\n  cpu: "20"\n')
 

@@ -193,6 +193,21 @@ def quota_within_max(tenants: TenantSet) -> Iterator[Problem]:
                 yield tenant_file.document.problem(("spec", "quota", name), message)
 
 
+def internal_visibility_supported(tenants: TenantSet) -> Iterator[Problem]:
+    """Checked only against a named stack, which says whether its organisation has internal repositories: on any
+    other, GitHub generates the repository private and then refuses to make it internal, at every `up`."""
+    if tenants.stack is None or tenants.stack.github_enterprise:
+        return
+    for tenant_file in tenants.files:
+        for index, service in enumerate(tenant_file.tenant.spec.services):
+            if service.visibility == "internal":
+                message = (
+                    "internal repositories exist only in an organisation owned by an enterprise account, and this"
+                    " stack's is not (imaas:githubEnterprise): use private"
+                )
+                yield tenant_file.document.problem(("spec", "services", index, "visibility"), message)
+
+
 _DEFAULT_SETTINGS = StackSettings(environments=["dev", "test", "prod"])
 
 RULES: tuple[Rule, ...] = (
@@ -204,5 +219,6 @@ RULES: tuple[Rule, ...] = (
     allow_from_known_tenants,
     service_environments_within_tenant,
     quota_within_max,
+    internal_visibility_supported,
 )
 """Every rule across tenant files, in the order they report."""

@@ -181,6 +181,11 @@ class StackSettings(InputModel):
     ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
         default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."
     )
+    github_enterprise: bool = Field(
+        False,
+        description="The GitHub organisation is owned by an enterprise account, the only kind that has internal "
+        "repositories: only then may services ask for `visibility: internal`.",
+    )
     template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
         "imaas-service-template", description="The platform's service template repository."
     )

@@ -82,7 +82,11 @@ class Service(InputModel):
     environments: EnvironmentList | None = Field(
         None, description="Environments the service runs in: a subset of the tenant's, default all of them."
     )
-    visibility: Literal["private", "internal"] = Field("private", description="GitHub repository visibility.")
+    visibility: Literal["private", "internal"] = Field(
+        "private",
+        description="GitHub repository visibility; `internal` only where the platform's organisation is owned by an "
+        "enterprise account.",
+    )
     lifecycle: Lifecycle = Field(
         "active", description="`retired` removes the service's Argo CD Applications and archives its repository."
     )
