@@ -12,7 +12,13 @@ import pulumi_kubernetes as k8s
 from components.tenant_access import DEPLOYER_ACCOUNT
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming
+from imaas.spec import isolation, naming, telemetry
+
+PLATFORM_OBJECTS = [
+    {"group": "", "kind": "ServiceAccount", "name": DEPLOYER_ACCOUNT},
+    {"group": "monitoring.coreos.com", "kind": "PodMonitor", "name": telemetry.POD_MONITOR_NAME},
+]
+"""What the platform itself puts in each tenant namespace besides the fence (Argo CD matches `group` exactly)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,10 @@ def app_project_spec(args: AppProjectArgs) -> dict[str, object]:
         # Empty means none: tenants deploy namespaced objects only.
         "clusterResourceWhitelist": [],
         "namespaceResourceBlacklist": [{"group": group, "kind": kind} for group, kind in isolation.FENCE_KINDS],
-        "orphanedResources": {"warn": True},
+        # Argo CD warns about objects in a destination namespace that no application owns. The fence kinds are
+        # denied to the project and so never reported; the platform's other objects there are ignored by name, so
+        # that a warning means something a tenant left behind.
+        "orphanedResources": {"warn": True, "ignore": PLATFORM_OBJECTS},
         "destinationServiceAccounts": [
             {"server": server, "namespace": namespace, "defaultServiceAccount": DEPLOYER_ACCOUNT}
             for namespace in namespaces

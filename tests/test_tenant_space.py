@@ -286,7 +286,13 @@ def test_each_project_is_fenced_to_its_tenant(stack: str) -> None:
             ("", "ResourceQuota"), ("", "LimitRange"), ("networking.k8s.io", "NetworkPolicy"),
             ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"),
         }  # fmt: skip
-        assert spec["orphanedResources"] == {"warn": True}
+        assert spec["orphanedResources"] == {
+            "warn": True,
+            "ignore": [
+                {"group": "", "kind": "ServiceAccount", "name": "argocd-deployer"},
+                {"group": "monitoring.coreos.com", "kind": "PodMonitor", "name": "imaas-wso2mi"},
+            ],
+        }
         assert spec["destinationServiceAccounts"] == [
             {"server": SERVER, "namespace": d["namespace"], "defaultServiceAccount": "argocd-deployer"}
             for d in spec["destinations"]
@@ -326,6 +332,26 @@ def test_a_tenant_without_environments_here_has_no_project_here(tmp_path: Path) 
     tenants = write_tenants(tmp_path, early={"environments": ["dev", "test"], "services": [{"name": "api"}]})
     assert "early" in projects(plan_stack("dev", tenants))
     assert projects(plan_stack("prod", tenants)) == {}
+
+
+def test_no_object_the_platform_puts_in_a_tenant_namespace_shows_as_orphaned(stack: str) -> None:
+    """Argo CD reports objects of a destination namespace that no application owns, except the kinds the project
+    denies and those it ignores: every object the platform declares there must be one of them."""
+    plan = example_plan(stack)
+    namespaces = set(tenant_namespaces(plan))
+    exempt = set()
+    for project in projects(plan).values():
+        orphans = project["spec"]["orphanedResources"]
+        exempt |= {(k["group"], k["kind"], "*") for k in project["spec"]["namespaceResourceBlacklist"]}
+        exempt |= {(k["group"], k["kind"], k["name"]) for k in orphans["ignore"]}
+    declared = set()
+    for resource in plan.resources:
+        inputs = resource.inputs
+        if resource.custom and inputs.get("metadata", {}).get("namespace") in namespaces:
+            group = inputs["apiVersion"].rpartition("/")[0]
+            declared.add((group, inputs["kind"], inputs["metadata"]["name"]))
+    assert {kind for _, kind, _ in declared} >= {"ServiceAccount", "PodMonitor", "ResourceQuota"}, "all were seen"
+    assert {(g, k, n) for g, k, n in declared if (g, k, "*") not in exempt and (g, k, n) not in exempt} == set()
 
 
 def test_a_retired_tenant_keeps_its_namespaces_and_fence_but_no_sources(tmp_path: Path) -> None:
