@@ -1,6 +1,6 @@
 """The whole platform on one stack: the providers, the delivery foundation (on the stack that owns global
-resources), the cluster's shared observability stack (and Argo CD, where the cluster has none) and every tenant
-this stack manages."""
+resources), the cluster's shared observability stack (and Argo CD, where the cluster has none, and its credential
+for the service repositories) and every tenant this stack manages."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_github as github
 
 from components.argocd_install import ArgoCd, ArgoCdArgs
+from components.argocd_repository import RepositoryCredentialArgs, declare_repository_credential
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
 from components.observability import Observability, ObservabilityArgs
@@ -60,6 +61,16 @@ class Platform(pulumi.ComponentResource):
         ]
         stack = self._observability(managed) if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
+        if settings.argocd_github_app is not None:
+            declare_repository_credential(
+                RepositoryCredentialArgs(
+                    app=settings.argocd_github_app,
+                    github_owner=args.github_owner,
+                    namespace=settings.argocd_namespace,
+                ),
+                # Argo CD's chart creates its namespace, where it is installed.
+                pulumi.ResourceOptions(parent=self, depends_on=[argocd.release] if argocd else None),
+            )
         child = pulumi.ResourceOptions(parent=self)
         global_context = None
         if settings.owns_global_resources:

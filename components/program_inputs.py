@@ -7,11 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
+from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
 
 from imaas.checks.tenants import load_tenants
 from imaas.inputs.problems import InputError
-from imaas.inputs.stack_file import AWS_REGION_KEY, GITHUB_OWNER_KEY, missing_provider_keys, settings_from_config
+from imaas.inputs.stack_file import (
+    AWS_REGION_KEY,
+    GITHUB_OWNER_KEY,
+    missing_provider_keys,
+    plain_secrets,
+    settings_from_config,
+)
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
@@ -34,12 +40,15 @@ class ProgramInputs:
 def read_program_inputs(project_dir: Path) -> ProgramInputs:
     """Settings and tenants, or a RunError listing every problem; called before any resource is declared,
     so that a broken file stops the update instead of making Pulumi delete what it failed to load."""
-    # The CLI hands config over in PULUMI_CONFIG; mocks and the offline plan set it in the runtime.
+    # The CLI hands config and its secret keys over in PULUMI_CONFIG(_SECRET_KEYS); mocks and the offline plan set
+    # them in the runtime.
     config = {**get_config_env(), **CONFIG.get()}
+    secret_keys = {*get_config_secret_keys_env(), *(key for key in config if is_config_secret(key))}
     stack = pulumi.get_stack()
     try:
         settings = settings_from_config(config, stack)
-        missing = missing_provider_keys(config, f"Pulumi.{stack}.yaml")
+        file = f"Pulumi.{stack}.yaml"
+        missing = missing_provider_keys(config, file) + plain_secrets(config, secret_keys.__contains__, file)
         if missing:
             raise InputError(missing)
         tenants = load_tenants(project_dir / settings.tenants_dir, settings)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from imaas import cli
 from imaas.engine.run import run_program
-from imaas.inputs.stack_file import read_stack_file
+from imaas.inputs.stack_file import SECRET_SETTINGS, read_stack_file
 from imaas.plan.record import Plan, PlannedResource
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -15,7 +18,8 @@ FIXTURE_TENANTS = Path(__file__).resolve().parent / "fixtures" / "tenants"
 
 
 def plan_stack(stack: str, tenants: Path = FIXTURE_TENANTS, **settings: object) -> Plan:
-    """The plan of `stack` with its Pulumi.<stack>.yaml settings, for a tenants folder and optional settings."""
+    """The plan of `stack` with its Pulumi.<stack>.yaml settings, for a tenants folder and optional settings
+    (by key without the `imaas:` namespace)."""
     import json
 
     stack_file = read_stack_file(PROJECT_DIR, stack)
@@ -23,7 +27,9 @@ def plan_stack(stack: str, tenants: Path = FIXTURE_TENANTS, **settings: object) 
     config["imaas:tenantsDir"] = str(tenants)
     for key, value in settings.items():
         config[f"imaas:{key}"] = value if isinstance(value, str) else json.dumps(value)
-    return run_program(PROJECT_DIR, stack, config, stack_file.secret_keys)
+    # Settings that must be secrets are given as `pulumi config set --secret` would store them.
+    secret_keys = [*stack_file.secret_keys, *(key for key in SECRET_SETTINGS if key in config)]
+    return run_program(PROJECT_DIR, stack, config, secret_keys)
 
 
 @functools.cache
@@ -34,3 +40,20 @@ def example_plan(stack: str) -> Plan:
 
 def of_type(plan: Plan, type_: str) -> list[PlannedResource]:
     return [resource for resource in plan.resources if resource.type == type_]
+
+
+def plan_command(stack: str, out: Path) -> str:
+    """`imaas plan` on the fixture tenants, as a user runs it, writing `out/plan.json` and `out/manifests`; its
+    output, once it exited 0."""
+
+    arguments = [
+        "--tenants",
+        str(FIXTURE_TENANTS),
+        "--json",
+        str(out / "plan.json"),
+        "--render",
+        str(out / "manifests"),
+    ]
+    result = CliRunner().invoke(cli.app, ["plan", "--stack", stack, *arguments])
+    assert result.exit_code == 0, result.output
+    return result.output

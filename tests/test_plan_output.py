@@ -12,7 +12,7 @@ import pytest
 import yaml
 from crd_schemas import is_custom, validate_custom
 from helpers import write_tenants
-from planning import FIXTURE_TENANTS, PROJECT_DIR
+from planning import FIXTURE_TENANTS, PROJECT_DIR, plan_command
 from typer.testing import CliRunner
 
 from imaas import cli
@@ -26,22 +26,8 @@ CONTRACT_KEYS = ("urn", "type", "name", "parent", "custom", "inputs", "protect",
 @pytest.fixture(scope="module")
 def dev_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, str]:
     out = tmp_path_factory.mktemp("plan")
-    result = runner.invoke(
-        cli.app,
-        [
-            "plan",
-            "--stack",
-            "dev",
-            "--tenants",
-            str(FIXTURE_TENANTS),
-            "--json",
-            str(out / "plan.json"),
-            "--render",
-            str(out / "manifests"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    return json.loads((out / "plan.json").read_text()), out / "manifests", result.output
+    output = plan_command("dev", out)
+    return json.loads((out / "plan.json").read_text()), out / "manifests", output
 
 
 def test_plan_json_follows_the_contract(dev_outputs: tuple[dict, Path, str]) -> None:

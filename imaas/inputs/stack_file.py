@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ GITHUB_OWNER_KEY = "github:owner"
 AWS_REGION_KEY = "aws:region"
 REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
+GITHUB_APP_KEY_SETTING = "argocdGithubAppPrivateKey"
+SECRET_SETTINGS = (f"{CONFIG_NAMESPACE}:{GITHUB_APP_KEY_SETTING}",)
+"""Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
+in git and in every log that prints the configuration."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,24 @@ def read_stack_file(project_dir: Path, stack: str) -> StackFile:
     if missing:
         where = document.mark(("config",))
         raise InputError([Problem(p.file, where.line, where.column, p.field, p.message) for p in missing])
+    plain = plain_secrets(config, secret_keys.__contains__, document.file)
+    if plain:
+        raise InputError([settings_document.problem((p.field.partition(":")[2],), p.message) for p in plain])
     return StackFile(settings, config, sorted(secret_keys))
 
 
 def missing_provider_keys(config: dict[str, str], file: str) -> list[Problem]:
     """The provider settings the program cannot do without: the tenants' GitHub organisation and the AWS region."""
     return [Problem(file, field=key, message="is required") for key in REQUIRED_PROVIDER_KEYS if not config.get(key)]
+
+
+def plain_secrets(config: dict[str, str], is_secret: Callable[[str], bool], file: str) -> list[Problem]:
+    """The settings of SECRET_SETTINGS that are set, but not as secrets."""
+    return [
+        Problem(file, field=key, message=f"must be a secret: pulumi config set --secret {key.partition(':')[2]}")
+        for key in SECRET_SETTINGS
+        if key in config and not is_secret(key)
+    ]
 
 
 def _full_key(key: str) -> str:

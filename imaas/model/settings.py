@@ -6,7 +6,7 @@ import ipaddress
 from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, StringConstraints, field_validator, model_validator
 
 from imaas.model.base import InputModel, unique
 from imaas.model.names import Environment, KubernetesName, in_canonical_order
@@ -147,6 +147,13 @@ class ImageRetention(InputModel):
     untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
 
 
+class GithubApp(InputModel):
+    app_id: Annotated[int, Field(ge=1)] = Field(description="The GitHub App's id (its settings page: App ID).")
+    installation_id: Annotated[int, Field(ge=1)] = Field(
+        description="The id of its installation on the organisation (the installation page's URL ends with it)."
+    )
+
+
 class StackSettings(InputModel):
     environments: Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)] = Field(
         description="Environments hosted by this stack's cluster."
@@ -186,6 +193,14 @@ class StackSettings(InputModel):
         description="The GitHub organisation is owned by an enterprise account, the only kind that has internal "
         "repositories: only then may services ask for `visibility: internal`.",
     )
+    argocd_github_app: GithubApp | None = Field(
+        None,
+        description="The GitHub App, installed on the organisation with read access to contents, as which this "
+        "stack's Argo CD reads the private and internal service repositories; with argocdGithubAppPrivateKey.",
+    )
+    argocd_github_app_private_key: SecretStr | None = Field(
+        None, description="That App's private key (PEM), set with `pulumi config set --secret`."
+    )
     template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
         "imaas-service-template", description="The platform's service template repository."
     )
@@ -219,6 +234,12 @@ class StackSettings(InputModel):
             raise ValueError("ownsSharedResources needs ownsGlobalResources")
         if self.owns_global_resources and not self.shares and not self.github_oidc_provider_arn:
             raise ValueError("a stack that owns global but not shared resources needs githubOidcProviderArn")
+        return self
+
+    @model_validator(mode="after")
+    def _github_app_with_its_key(self) -> StackSettings:
+        if (self.argocd_github_app is None) != (self.argocd_github_app_private_key is None):
+            raise ValueError("argocdGithubApp and argocdGithubAppPrivateKey are set together or not at all")
         return self
 
     @model_validator(mode="after")

@@ -73,6 +73,11 @@ def labels(tenant: Tenant, environment: str | None = None, service: str | None =
     }
 
 
+def owner_url(owner: str) -> str:
+    """The prefix of every repository URL of `owner`; the trailing slash keeps `acme` from matching `acme-other`."""
+    return f"https://github.com/{owner}/"
+
+
 def repository_url(owner: str, tenant: str, service: str) -> str:
     """The clone URL Argo CD reads a service from, exact so that no tenant's project can match another's."""
-    return f"https://github.com/{owner}/{github_repository(tenant, service)}.git"
+    return f"{owner_url(owner)}{github_repository(tenant, service)}.git"
