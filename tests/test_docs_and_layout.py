@@ -61,10 +61,10 @@ def test_new_writes_a_valid_starter_and_refuses_to_overwrite(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("name", "contact", "message"),
     [
-        ("Bad_Name", "a@example.com", "arguments: metadata.name: must match"),
+        ("Bad_Name", "a@example.com", "arguments: metadata.name: must be lower case"),
         ("platform", "a@example.com", "arguments: metadata.name: 'platform' is reserved for the platform"),
-        ("billing", "a@example.com # note", "arguments: metadata.contact: must match"),
-        ("billing", "a@example.com\nkind: Other", "arguments: metadata.contact: must match"),
+        ("billing", "a@example.com # note", "arguments: metadata.contact: must be an e-mail address"),
+        ("billing", "a@example.com\nkind: Other", "arguments: metadata.contact: must be an e-mail address"),
     ],
 )
 def test_new_refuses_arguments_that_would_not_make_a_valid_tenant(

@@ -18,8 +18,6 @@ from imaas.inputs.stack_file import read_stack_file
 from imaas.model.settings import StackSettings
 
 TENANTS = Path("tenants")
-NAME_PATTERN = "^[a-z][a-z0-9-]*[a-z0-9]$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 @pytest.fixture(autouse=True)
@@ -112,13 +110,22 @@ def test_the_fixture_tenants_are_valid_against_each_stack(stack: str) -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("Payments", f"must match {NAME_PATTERN}, got 'Payments'"),
-        ("2fa", f"must match {NAME_PATTERN}, got '2fa'"),
-        ("payments-", f"must match {NAME_PATTERN}, got 'payments-'"),
-        ("pay_ments", f"must match {NAME_PATTERN}, got 'pay_ments'"),
+        ("Payments", "must be lower case, got 'Payments'; did you mean 'payments'?"),
+        ("2fa", "must start with a letter, got '2fa'"),
+        ("payments-", "must end with a letter or a digit, got 'payments-'; did you mean 'payments'?"),
+        (
+            "pay_ments",
+            "may hold only lower-case letters, digits and single dashes, not '_', got 'pay_ments';"
+            " did you mean 'pay-ments'?",
+        ),
+        (
+            "pay.ments",
+            "may hold only lower-case letters, digits and single dashes, not '.', got 'pay.ments';"
+            " did you mean 'pay-ments'?",
+        ),
         ("p", "must be at least 2 characters, got 'p'"),
         ("abcdefghijklmnopqrstu", "must be at most 20 characters, got 21"),
-        ("pay--ments", "must not contain '--'"),
+        ("pay--ments", "must not contain '--', got 'pay--ments'; did you mean 'pay-ments'?"),
     ],
 )
 def test_tenant_name_rules(name: str, message: str) -> None:
@@ -130,11 +137,20 @@ def test_tenant_name_rules(name: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("Sync", f"must match {NAME_PATTERN}, got 'Sync'"),
-        ("-sync", f"must match {NAME_PATTERN}, got '-sync'"),
+        ("Sync", "must be lower case, got 'Sync'; did you mean 'sync'?"),
+        ("-sync", "must start with a letter, got '-sync'; did you mean 'sync'?"),
         ("s", "must be at least 2 characters, got 's'"),
         ("s" * 31, "must be at most 30 characters, got 31"),
-        ("order--sync", "must not contain '--'"),
+        ("order--sync", "must not contain '--', got 'order--sync'; did you mean 'order-sync'?"),
+        (
+            "Order Sync",
+            "must be lower case, got 'Order Sync'; did you mean 'order-sync'?",
+        ),
+        (
+            "order sync",
+            "may hold only lower-case letters, digits and single dashes, not ' ', got 'order sync';"
+            " did you mean 'order-sync'?",
+        ),
     ],
 )
 def test_service_name_rules(name: str, message: str) -> None:
@@ -148,7 +164,7 @@ def test_service_name_rules(name: str, message: str) -> None:
 def test_contact_must_be_an_email_address(contact: str) -> None:
     write_tenant(TENANTS, "payments", text=tenant_text("payments").replace("payments-team@example.com", contact))
 
-    assert problems() == [f"tenants/payments.yaml:5:12: metadata.contact: must match {EMAIL_PATTERN}, got '{contact}'"]
+    assert problems() == [f"tenants/payments.yaml:5:12: metadata.contact: must be an e-mail address, got '{contact}'"]
 
 
 @pytest.mark.parametrize(
@@ -264,18 +280,21 @@ def test_a_maintainer_cannot_also_be_a_member() -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("environments: [dev, test, dev]\n", "9:17: spec.environments: 'dev' is listed more than once"),
+        (
+            "environments: [dev, test, dev]\n",
+            "9:29: spec.environments[2]: 'dev' is listed more than once (first at line 9)",
+        ),
         (
             "services:\n  - name: sync\n    environments: [prod, prod]\n",
-            "11:21: spec.services[0].environments: 'prod' is listed more than once",
+            "11:28: spec.services[0].environments[1]: 'prod' is listed more than once (first at line 11)",
         ),
         (
             "network:\n  allowFrom: [orders, orders]\n",
-            "10:16: spec.network.allowFrom: 'orders' is listed more than once",
+            "10:25: spec.network.allowFrom[1]: 'orders' is listed more than once (first at line 10)",
         ),
         (
-            "access:\n  viewers: [auditors, auditors]\n",
-            "10:14: spec.access.viewers: 'auditors' is listed more than once",
+            "access:\n  viewers:\n    - auditors\n    - developers\n    - auditors\n",
+            "13:9: spec.access.viewers[2]: 'auditors' is listed more than once (first at line 11)",
         ),
     ],
     ids=["tenant-environments", "service-environments", "allowFrom", "viewers"],
@@ -285,6 +304,51 @@ def test_lists_may_not_repeat_an_entry(spec: str, expected: str) -> None:
     write_tenant(TENANTS, "payments", spec)
 
     assert problems() == [f"tenants/payments.yaml:{expected}"]
+
+
+QUANTITY_RULE = "must be a Kubernetes quantity: a number and an optional suffix (m, k, M, G, T, Ki, Mi, Gi, Ti, ...)"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("8GB", f"{QUANTITY_RULE}, got '8GB'; did you mean '8Gi'?"),
+        ("8gib", f"{QUANTITY_RULE}, got '8gib'; did you mean '8Gi'?"),
+        ("8 Gi", f"{QUANTITY_RULE}, got '8 Gi'; did you mean '8Gi'?"),
+        ("8g", f"{QUANTITY_RULE}, got '8g'; did you mean '8G'?"),
+        ("4 cores", f"{QUANTITY_RULE}, got '4 cores'; did you mean '4'?"),
+        ("2 vCPU", f"{QUANTITY_RULE}, got '2 vCPU'; did you mean '2'?"),
+        ("2,5", f"{QUANTITY_RULE}, got '2,5'; did you mean '2.5'?"),
+        ("1e3Mi", f"{QUANTITY_RULE}, got '1e3Mi'; write it without an exponent: '1000Mi'"),
+        ("lots", f"{QUANTITY_RULE}, got 'lots'"),
+        (-1, "must be a number from 0 to 1000000000000000000 (or a quantity with a suffix), got -1"),
+    ],
+)
+def test_a_quantity_that_is_not_one_says_which_was_meant(value: object, message: str) -> None:
+    write_tenant(TENANTS, "payments", f"quota:\n  memory: {value}\n")
+
+    assert problems() == [f"tenants/payments.yaml:10:13: spec.quota.memory: {message}"]
+
+
+def test_a_quantity_may_be_a_yaml_number() -> None:
+    write_tenant(TENANTS, "payments", "quota:\n  cpu: 2.5\n  memory: 8589934592\n  storage: 1000000\n")
+
+    tenant = load_tenants(TENANTS)[0]
+
+    assert tenant.spec.quota is not None
+    assert (tenant.spec.quota.cpu, tenant.spec.quota.memory, tenant.spec.quota.storage) == (
+        "2.5",
+        "8589934592",
+        "1000000",
+    )
+
+
+def test_a_tenant_file_takes_its_keys_only_as_written_in_the_reference() -> None:
+    write_tenant(TENANTS, "payments", text=tenant_text("payments").replace("spec:\n", "  cost_center: CC-1\nspec:\n"))
+
+    assert problems() == [
+        "tenants/payments.yaml:6:3: metadata.cost_center: unknown key 'cost_center'; did you mean 'costCenter'?"
+    ]
 
 
 def test_environment_must_be_a_known_one() -> None:

@@ -77,8 +77,15 @@ BILLION_LAUGHS = (
         ),
         pytest.param(
             (VALID + "\tsize: small\n").encode(),
-            "9:1: invalid YAML: while scanning for the next token found character that cannot start any token",
+            "9:1: invalid YAML: while scanning for the next token found character that cannot start any token;"
+            " indent with spaces, not tabs",
             id="tab",
+        ),
+        pytest.param(
+            (VALID + "  services:\n    - name: ab\n  \t- name: cd\n").encode(),
+            "11:3: invalid YAML: while scanning a plain scalar found a tab character that violates indentation;"
+            " indent with spaces, not tabs",
+            id="tab-after-spaces",
         ),
         pytest.param(
             (VALID + "---\n" + VALID).encode(),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -10,6 +12,8 @@ from pydantic_core import ErrorDetails
 
 from imaas.inputs.problems import InputError, Problem
 from imaas.inputs.yaml_source import YamlDocument, shown
+from imaas.model.names import EMAIL_PATTERN, GITHUB_LOGIN_PATTERN, NAME_PATTERN
+from imaas.model.quantity import QUANTITY_PATTERN
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,7 +25,8 @@ def validate_document(model: type[M], document: YamlDocument, data: Any = None) 
         problem = document.problem((), f"expected a mapping at the top of the file, found {_describe(data)}")
         raise InputError([problem])
     try:
-        return model.model_validate(data)
+        # By the file's own keys only: `cost_center` is no key of a tenant file, though it is the field's Python name.
+        return model.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as err:
         raise InputError(problems_of(err, model, document)) from None
 
@@ -32,7 +37,13 @@ def problems_of(err: ValidationError, model: type[BaseModel], document: YamlDocu
         location = tuple(error["loc"])
         # Errors raised by a model validator carry no field; they belong to the mapping itself.
         key = error["type"] == "extra_forbidden"
-        problems.append(document.problem(location, message_of(error, model), key=key))
+        message = message_of(error, model)
+        if error["type"] == "list_entry_repeated":
+            # At the repeated entry, saying where the first one is: in a long list, that is what one looks for.
+            first = document.mark((*location, error["ctx"]["first"]))
+            location = (*location, error["ctx"]["index"])
+            message += f" (first at line {first.line})"
+        problems.append(document.problem(location, message, key=key))
     return problems
 
 
@@ -49,7 +60,11 @@ def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "missing":
         return "is required"
     if kind == "string_pattern_mismatch":
-        return f"must match {context['pattern']}, got {shown(value)}"
+        return pattern_message(context["pattern"], value)
+    if kind == "list_entry_repeated":
+        return f"{shown(context['value'])} is listed more than once"
+    if kind == "quantity_range":
+        return f"must be a number from 0 to {context['largest']} (or a quantity with a suffix), got {value}"
     if kind == "string_too_short":
         return f"must be at least {context['min_length']} characters, got {shown(value)}"
     if kind == "string_too_long":
@@ -83,6 +98,78 @@ def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
         return str(context.get("error", error["msg"]))
     message = error["msg"]
     return message[:1].lower() + message[1:]
+
+
+_FORMATS = {
+    EMAIL_PATTERN: "must be an e-mail address",
+    GITHUB_LOGIN_PATTERN: "must be a GitHub login (letters, digits and single dashes, not starting or ending with one)",
+}
+
+
+def pattern_message(pattern: str, value: str) -> str:
+    """What a value of the format `pattern` must look like, in words, and where one is likely how to fix it."""
+    if pattern == NAME_PATTERN:
+        return name_message(value)
+    if pattern == QUANTITY_PATTERN:
+        return quantity_message(value)
+    if pattern in _FORMATS:
+        return f"{_FORMATS[pattern]}, got {shown(value)}"
+    return f"must match {pattern}, got {shown(value)}"
+
+
+def name_message(value: str) -> str:
+    """Why `value` is no tenant or service name, and the name meant where one is plain (`'Logistics'`:
+    `'logistics'`)."""
+    wrong = sorted({char for char in value if not (char.islower() or char.isdigit() or char == "-")}, key=value.index)
+    if any(char.isupper() for char in value):
+        reason = "must be lower case"
+    elif wrong:
+        reason = f"may hold only lower-case letters, digits and single dashes, not {', '.join(map(shown, wrong))}"
+    elif "--" in value:
+        reason = "must not contain '--'"
+    elif not value[:1].isalpha():
+        reason = "must start with a letter"
+    else:
+        reason = "must end with a letter or a digit"
+    suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+    hint = f"; did you mean {shown(suggestion)}?" if re.fullmatch(NAME_PATTERN, suggestion) else ""
+    return f"{reason}, got {shown(value)}{hint}"
+
+
+_QUANTITY_RULE = "must be a Kubernetes quantity: a number and an optional suffix (m, k, M, G, T, Ki, Mi, Gi, Ti, ...)"
+_NUMBER = r"[0-9]+(?:[.,][0-9]+)?"
+
+
+def quantity_message(value: str) -> str:
+    """Why `value` is no quantity, with the quantity meant for the usual slips: `8GB` (`8Gi`), `4 cores` (`4`),
+    `1e3Mi` (`1000Mi`), `2,5` (`2.5`)."""
+    hint = _quantity_hint(value.strip())
+    return f"{_QUANTITY_RULE}, got {shown(value)}{hint}"
+
+
+def _quantity_hint(text: str) -> str:
+    exponent = re.fullmatch(r"([0-9.]+[eE][+-]?[0-9]+)\s*([A-Za-z]*)", text)
+    if exponent:
+        try:
+            plain = format(Decimal(exponent.group(1)).normalize(), "f") + exponent.group(2)
+        except InvalidOperation:
+            return ""
+        return f"; write it without an exponent: {shown(plain)}" if re.fullmatch(QUANTITY_PATTERN, plain) else ""
+    cores = re.fullmatch(rf"({_NUMBER})\s*(v?cpus?|cores?)", text, re.IGNORECASE)
+    unit = re.fullmatch(rf"({_NUMBER})\s*([kmgtpe])(i?)(b?)", text, re.IGNORECASE)
+    if cores:
+        suggestion = cores.group(1)
+    elif unit and (unit.group(3) or unit.group(4)):
+        # 8GB, 8GiB, 8gi: what people mean by a gigabyte of memory is the binary Gi.
+        suggestion = f"{unit.group(1)}{unit.group(2).upper()}i"
+    elif unit:
+        # 8 G, 8g, 500 m: the same unit, spelled as Kubernetes does (decimal kilo is the only lower-case multiple).
+        letter = unit.group(2)
+        suggestion = unit.group(1) + (letter if letter in "mk" else letter.upper().replace("K", "k"))
+    else:
+        suggestion = text
+    suggestion = suggestion.replace(",", ".")
+    return f"; did you mean {shown(suggestion)}?" if re.fullmatch(QUANTITY_PATTERN, suggestion) else ""
 
 
 def _describe(value: Any) -> str:

@@ -120,6 +120,9 @@ def parse_yaml(raw: bytes, file: str) -> YamlDocument:
         mark = err.problem_mark or err.context_mark
         message = " ".join(part for part in (err.context, err.problem) if part)
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        if _indented_with_tab(text, line):
+            # libyaml's own words ("found character that cannot start any token") do not say what to do.
+            message += "; indent with spaces, not tabs"
         raise InputError([Problem(file, line, column, message=f"invalid YAML: {message}")]) from None
     except yaml.reader.ReaderError as err:
         line = text.count("\n", 0, err.position) + 1
@@ -128,6 +131,15 @@ def parse_yaml(raw: bytes, file: str) -> YamlDocument:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _indented_with_tab(text: str, line: int) -> bool:
+    """Whether line `line` (from 1) starts with white space holding a tab, which YAML refuses as indentation."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return False
+    current = lines[line - 1]
+    return "\t" in current[: len(current) - len(current.lstrip())]
 
 
 def _check_depth(text: str, file: str) -> None:

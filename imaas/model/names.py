@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import StringConstraints
 
 ENVIRONMENTS: tuple[str, ...] = ("dev", "test", "prod")
 Environment = Literal["dev", "test", "prod"]
 Lifecycle = Literal["active", "retired"]
 
-NAME_PATTERN = r"^[a-z][a-z0-9-]*[a-z0-9]$"
+# A letter, then letters or digits each after at most one dash: no "--", no dash at the end, at least 2 characters.
+# One pattern, not a pattern and a validator, so that the JSON Schema refuses what the command line refuses.
+NAME_PATTERN = r"^[a-z](-?[a-z0-9])+$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GITHUB_LOGIN_PATTERN = r"^[A-Za-z0-9](-?[A-Za-z0-9])*$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
-def _no_double_dash(value: str) -> str:
-    if "--" in value:
-        raise ValueError("must not contain '--'")
-    return value
-
-
-TenantName = Annotated[
-    str, StringConstraints(min_length=2, max_length=20, pattern=NAME_PATTERN), AfterValidator(_no_double_dash)
-]
-ServiceName = Annotated[
-    str, StringConstraints(min_length=2, max_length=30, pattern=NAME_PATTERN), AfterValidator(_no_double_dash)
-]
+TenantName = Annotated[str, StringConstraints(min_length=2, max_length=20, pattern=NAME_PATTERN)]
+ServiceName = Annotated[str, StringConstraints(min_length=2, max_length=30, pattern=NAME_PATTERN)]
 KubernetesName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=K8S_NAME_PATTERN)]
 GitHubLogin = Annotated[str, StringConstraints(max_length=39, pattern=GITHUB_LOGIN_PATTERN)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]

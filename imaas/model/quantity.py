@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, Field, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 _SUFFIXES = {
     "": Decimal(1),
@@ -25,6 +27,9 @@ _SUFFIXES = {
     "Ei": Decimal(2) ** 60,
 }
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+QUANTITY_MAX_LENGTH = 32
+LARGEST_NUMBER = 10**18
+"""The largest quantity written as a bare YAML number (`cpu: 4`); beyond it, write the quantity with a suffix."""
 _QUANTITY = re.compile(QUANTITY_PATTERN)
 
 
@@ -48,14 +53,36 @@ def at_most(value: str, limit: str) -> str:
 
 
 def _number_as_text(value: object) -> object:
-    # YAML reads `cpu: 4` as an int; Kubernetes wants the quantity as a string either way.
+    # YAML reads `cpu: 4` and `cpu: 2.5` as numbers; Kubernetes wants the quantity as a string either way. The text is
+    # positional (1e+06 would not be a quantity of the pattern), and the range is the one the JSON Schema states.
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return format(value, "g")
+        if not 0 <= value <= LARGEST_NUMBER:
+            raise PydanticCustomError("quantity_range", "must be between 0 and {largest}", {"largest": LARGEST_NUMBER})
+        return format(Decimal(repr(value)).normalize(), "f")
+    return value
+
+
+class _NumbersToo:
+    """The JSON Schema of a quantity: the string pydantic derives from the pattern, or a number in the range that
+    `_number_as_text` takes, so that an editor accepts `cpu: 4` as the command line does."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        text = handler(schema)
+        return {"anyOf": [text, {"type": "number", "minimum": 0, "maximum": LARGEST_NUMBER}]}
+
+
+def _whole_number(value: Any) -> Any:
+    # pydantic's lax integers take "40", "4_0" and true; YAML and the JSON Schema mean a number by a number.
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
     return value
 
 
 Quantity = Annotated[
     str,
+    # The constraints before the conversion, so that pydantic keeps them in the string's JSON Schema.
+    StringConstraints(pattern=QUANTITY_PATTERN, max_length=QUANTITY_MAX_LENGTH),
     BeforeValidator(_number_as_text),
-    StringConstraints(pattern=QUANTITY_PATTERN, max_length=32),
+    _NumbersToo(),
 ]
+PodCount = Annotated[int, Field(ge=1, le=10_000), BeforeValidator(_whole_number)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from imaas.model.base import InputModel, unique
+from imaas.model.base import InputModel, Unique
 from imaas.model.names import (
     ENVIRONMENTS,
     Email,
@@ -17,13 +17,13 @@ from imaas.model.names import (
     TenantName,
     in_canonical_order,
 )
-from imaas.model.quantity import Quantity
+from imaas.model.quantity import PodCount, Quantity
 
 API_VERSION = "imaas.io/v1alpha1"
 SizeName = Literal["small", "medium", "large"]
 GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
 CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")]
-EnvironmentList = Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)]
+EnvironmentList = Annotated[list[Environment], Field(min_length=1), Unique()]
 
 
 class Metadata(InputModel):
@@ -36,10 +36,10 @@ class Metadata(InputModel):
 
 
 class Team(InputModel):
-    maintainers: Annotated[list[GitHubLogin], Field(min_length=1), AfterValidator(unique)] = Field(
+    maintainers: Annotated[list[GitHubLogin], Field(min_length=1), Unique()] = Field(
         description="GitHub logins with admin rights on the tenant's repositories (at least one)."
     )
-    members: Annotated[list[GitHubLogin], AfterValidator(unique)] = Field(
+    members: Annotated[list[GitHubLogin], Unique()] = Field(
         default_factory=list, description="GitHub logins with write rights on the tenant's repositories."
     )
 
@@ -52,10 +52,10 @@ class Team(InputModel):
 
 
 class Access(InputModel):
-    developers: Annotated[list[GroupName], AfterValidator(unique)] = Field(
+    developers: Annotated[list[GroupName], Unique()] = Field(
         default_factory=list, description="Identity-provider groups that may edit workloads (view only in prod)."
     )
-    viewers: Annotated[list[GroupName], AfterValidator(unique)] = Field(
+    viewers: Annotated[list[GroupName], Unique()] = Field(
         default_factory=list, description="Identity-provider groups that may view the tenant's namespaces."
     )
 
@@ -63,12 +63,12 @@ class Access(InputModel):
 class QuotaOverride(InputModel):
     cpu: Quantity | None = Field(None, description='CPU requests and limits, for example "4" or "2500m".')
     memory: Quantity | None = Field(None, description="Memory requests and limits, for example 8Gi.")
-    pods: Annotated[int, Field(ge=1, le=10_000)] | None = Field(None, description="Number of pods.")
+    pods: PodCount | None = Field(None, description="Number of pods.")
     storage: Quantity | None = Field(None, description="Total persistent volume storage requested.")
 
 
 class Network(InputModel):
-    allow_from: Annotated[list[TenantName], AfterValidator(unique)] = Field(
+    allow_from: Annotated[list[TenantName], Unique()] = Field(
         default_factory=list,
         description="Tenants whose workloads may call this tenant's, in the same environment.",
     )
