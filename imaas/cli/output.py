@@ -32,8 +32,10 @@ def fail(problems: list[Problem], code: int = 1, *, github: bool = False) -> NoR
     raise typer.Exit(code)
 
 
-def usage(message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {escape(message)}")
+def usage(*messages: str) -> NoReturn:
+    """Each message as an `error:` line, and exit 2: what was asked cannot be done as asked."""
+    for message in messages:
+        err.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(2)
 
 
