@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,36 @@ def test_every_rule_across_tenant_files_has_its_row(rule: object) -> None:
 def test_every_guardrail_has_its_row(guardrail: object) -> None:
     rows = [paths for cell, paths in _rule_rows() if cell.startswith(f"`{guardrail.name}`")]
     assert rows == [[_module_file(guardrail.check)]], f"README rules table: add a row for `{guardrail.name}`"
+
+
+def test_version_is_the_projects() -> None:
+    result = runner.invoke(cli.app, ["--version"])
+    pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
+    assert (result.exit_code, result.output) == (0, f"imaas {pyproject['project']['version']}\n")
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "diff", "new", "approvals"])
+def test_help_shows_placeholders_not_python_types_or_this_machines_paths(command: str) -> None:
+    text = runner.invoke(cli.app, [command, "--help"]).output
+    assert "<list" not in text
+    assert "{base}" not in text
+    assert str(PROJECT_DIR) not in text
+
+
+@pytest.mark.parametrize("command", [["validate"], ["plan", "--stack", "dev"]])
+def test_a_tenants_folder_that_does_not_exist_is_a_usage_error(tmp_path: Path, command: list[str]) -> None:
+    result = runner.invoke(cli.app, [*command, "--tenants", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert result.output == f"error: --tenants {tmp_path / 'missing'}: no such folder\n"
+
+
+def test_validate_reports_a_subfolder_whose_files_are_never_read(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    (tmp_path / ".git").mkdir()
+
+    result = runner.invoke(cli.app, ["validate", "--tenants", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if not line.startswith("✗")] == [
+        f"{tmp_path / 'team'}: is a folder; tenant files are read from {tmp_path}/ only, not from subfolders"
+    ]

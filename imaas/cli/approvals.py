@@ -15,11 +15,15 @@ from imaas.inputs.problems import UsageError
 
 @app.command()
 def approvals(
-    base_tenants: Annotated[Path, typer.Option(help="The tenant files at the base revision (who the owners are).")],
-    head_tenants: Annotated[Path, typer.Option(help="The tenant files the pull request would merge.")],
-    author: Annotated[str, typer.Option(help="GitHub login of the pull request's author.")],
-    reviews: Annotated[Path, typer.Option(help="The pull request's reviews as the REST API lists them (JSON).")],
-    head_sha: Annotated[str, typer.Option(help="The head commit: only approvals of this commit count.")],
+    base_tenants: Annotated[
+        Path, typer.Option(metavar="DIR", help="The tenant files at the base revision (who the owners are).")
+    ],
+    head_tenants: Annotated[Path, typer.Option(metavar="DIR", help="The tenant files the pull request would merge.")],
+    author: Annotated[str, typer.Option(metavar="LOGIN", help="GitHub login of the pull request's author.")],
+    reviews: Annotated[
+        Path, typer.Option(metavar="FILE", help="The pull request's reviews as the REST API lists them (JSON).")
+    ],
+    head_sha: Annotated[str, typer.Option(metavar="SHA", help="The head commit: only approvals of this commit count.")],
     output_format: Annotated[Format, typer.Option("--format", help="text, or github for annotations.")] = Format.text,
 ) -> None:
     """Whether each changed tenant file has its own maintainers' approval. Exit 0 yes, 1 missing, 2 usage."""

@@ -21,8 +21,8 @@ class DiffFormat(StrEnum):
 
 @app.command()
 def diff(
-    base: Annotated[Path, typer.Argument(help="Plan JSON before the change.")],
-    head: Annotated[Path, typer.Argument(help="Plan JSON after the change.")],
+    base: Annotated[Path, typer.Argument(metavar="BASE.json", help="Plan JSON before the change.")],
+    head: Annotated[Path, typer.Argument(metavar="HEAD.json", help="Plan JSON after the change.")],
     output_format: Annotated[
         DiffFormat, typer.Option("--format", help="text (a table), or markdown for a PR comment or job summary.")
     ] = DiffFormat.text,

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 @app.command()
 def new(
-    name: Annotated[str, typer.Argument(help="Tenant name: 2-20 characters, lower case, digits and single dashes.")],
-    contact: Annotated[str, typer.Option(help="E-mail address of the owning team.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Tenant name: 2-20 characters, lower case, digits and single dashes.")
+    ],
+    contact: Annotated[str, typer.Option(metavar="EMAIL", help="E-mail address of the owning team.")],
     maintainer: Annotated[list[str], typer.Option(metavar="LOGIN", help="GitHub login of a maintainer (repeatable).")],
     service: Annotated[
         list[str] | None, typer.Option(metavar="NAME", help="A service of the tenant (repeatable; default: hello).")
@@ -37,7 +39,8 @@ def new(
         typer.Option(metavar="TENANT", help="A tenant whose workloads may call this one's (repeatable)."),
     ] = None,
     tenants: Annotated[
-        Path | None, typer.Option("--tenants", help="Folder of tenant files (default: the project's tenants).")
+        Path | None,
+        typer.Option("--tenants", metavar="DIR", help="Folder of tenant files (default: the project's tenants)."),
     ] = None,
 ) -> None:
     """Write a valid starter tenant file. Exit 1 when it exists, 2 when the arguments would not make a valid tenant

@@ -19,7 +19,10 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TenantsOption = Annotated[
-    Path | None, typer.Option("--tenants", help="Folder of tenant files (default: the stack's tenantsDir, or tenants).")
+    Path | None,
+    typer.Option(
+        "--tenants", metavar="DIR", help="Folder of tenant files (default: the stack's tenantsDir, or tenants)."
+    ),
 ]
 
 
@@ -40,4 +43,7 @@ def usage(*messages: str) -> NoReturn:
 
 
 def tenants_dir(tenants: Path | None, settings_dir: str | None) -> Path:
+    """The folder named by `--tenants`, which must be one (a usage error otherwise), or the stack's."""
+    if tenants is not None and not tenants.is_dir():
+        usage(f"--tenants {tenants}: {'not a folder' if tenants.exists() else 'no such folder'}")
     return tenants if tenants is not None else PROJECT_DIR / (settings_dir or "tenants")

@@ -19,19 +19,26 @@ from imaas.plan.record import Plan
 
 @app.command()
 def plan(
-    stack: Annotated[str, typer.Option(help="Stack whose Pulumi.<stack>.yaml settings to plan with.")],
+    stack: Annotated[str, typer.Option(metavar="NAME", help="Stack whose Pulumi.<stack>.yaml settings to plan with.")],
     tenants: TenantsOption = None,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the plan JSON here.")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the plan JSON here.")] = None,
     render_dir: Annotated[
-        Path | None, typer.Option("--render", help="Write every Kubernetes object as YAML under this folder.")
+        Path | None,
+        typer.Option("--render", metavar="DIR", help="Write every Kubernetes object as YAML under this folder."),
     ] = None,
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", help="Plan only this tenant (repeatable), and the tenants its network policy names."),
+        typer.Option(
+            "--only",
+            metavar="TENANT",
+            help="Plan only this tenant (repeatable), and the tenants its network policy names.",
+        ),
     ] = None,
     changed_since: Annotated[
         str | None,
-        typer.Option("--changed-since", help="Plan only the tenants whose files changed since this git revision."),
+        typer.Option(
+            "--changed-since", metavar="REF", help="Plan only the tenants whose files changed since this git revision."
+        ),
     ] = None,
     summary: Annotated[
         bool, typer.Option("--summary", help="Show resources per tenant and type instead of the resource tree.")

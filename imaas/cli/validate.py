@@ -21,9 +21,12 @@ class Format(StrEnum):
 @app.command()
 def validate(
     tenants: TenantsOption = None,
-    stack: Annotated[str | None, typer.Option(help="Also check against this stack's settings (quotaMax, ...).")] = None,
+    stack: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Also check against this stack's settings (quotaMax, ...).")
+    ] = None,
     base: Annotated[
-        str | None, typer.Option(help="Git revision to compare with: tenants and services may not disappear.")
+        str | None,
+        typer.Option(metavar="REF", help="Git revision to compare with: tenants and services may not disappear."),
     ] = None,
     output_format: Annotated[
         Format, typer.Option("--format", help="text, or github for PR annotations.")

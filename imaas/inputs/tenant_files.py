@@ -62,6 +62,11 @@ def read_tenant_files(directory: Path) -> tuple[list[TenantFile], list[Problem]]
     if not directory.is_dir():
         return [], [Problem(display_path(directory), message="tenants folder not found")]
     files, problems = [], []
+    # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
+    # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
+    for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")):
+        message = f"is a folder; tenant files are read from {display_path(directory)}/ only, not from subfolders"
+        problems.append(Problem(display_path(folder), message=message))
     for path in tenant_paths(directory):
         try:
             files.append(read_tenant_file(path))
