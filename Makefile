@@ -26,7 +26,7 @@ lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff, then actionlin
 	$(BIN)/zizmor --offline .github/workflows
 
 test: lint  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the tenant file reference in docs/tenants.md
 	$(BIN)/python -m imaas.docs

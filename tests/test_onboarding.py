@@ -47,7 +47,7 @@ def test_adding_a_valid_tenant_leaves_the_tests_green(tmp_path: Path) -> None:
     assert valid.returncode == 0, valid.stdout + valid.stderr
 
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider"],
         cwd=project,
         env={**os.environ, NESTED: "1"},
         capture_output=True,
