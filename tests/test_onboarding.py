@@ -27,15 +27,18 @@ def test_adding_a_valid_tenant_leaves_the_tests_green(tmp_path: Path) -> None:
     if (PROJECT_DIR / "node_modules").is_dir():
         (project / "node_modules").symlink_to(PROJECT_DIR / "node_modules")
     imaas = [sys.executable, "-m", "imaas"]
+    # A name the project's tenants do not have yet, whichever tenants it has.
+    taken = {path.stem for path in (project / "tenants").iterdir()}
+    name = next(f"onboard-{index}" for index in range(len(taken) + 1) if f"onboard-{index}" not in taken)
     made = subprocess.run(
-        [*imaas, "new", "zz-check", "--contact", "zz@example.com", "--maintainer", "zz-lead", "--service", "feed"],
+        [*imaas, "new", name, "--contact", f"{name}@example.com", "--maintainer", "zz-lead", "--service", "feed"],
         cwd=project,
         capture_output=True,
         text=True,
         check=False,
     )
     assert made.returncode == 0, made.stderr
-    tenant = project / "tenants" / "zz-check.yaml"
+    tenant = project / "tenants" / f"{name}.yaml"
     document = yaml.safe_load(tenant.read_text())
     spec = document["spec"]
     spec["environments"] = ["dev", "prod"]
