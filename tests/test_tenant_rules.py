@@ -711,3 +711,13 @@ def test_an_identity_provider_group_belongs_to_one_tenant() -> None:
         "tenants/payments.yaml:10:25: spec.access.viewers[1]: group 'integration-devs' is already given access by "
         "tenant 'orders'"
     ]
+
+
+def test_an_identity_provider_group_may_not_be_a_kubernetes_system_group_or_break_argo_cds_policy_csv() -> None:
+    write_tenant(TENANTS, "payments", "access:\n  developers: [system:authenticated]\n  viewers: ['a,b']\n")
+    assert problems() == [
+        "tenants/payments.yaml:10:18: spec.access.developers[0]: may not be a Kubernetes system group (system:...), "
+        "found 'system:'",
+        "tenants/payments.yaml:11:15: spec.access.viewers[0]: may not hold commas, quotes or control characters, "
+        "which Argo CD's policy CSV cannot, found ','",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -44,3 +45,32 @@ class Unique:
 
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         return {**handler(schema), "uniqueItems": True}
+
+
+class Refuses:
+    """`Annotated[str, Refuses(pattern, what)]`: text in which `pattern` is found anywhere is refused, saying it may not
+    `what`; the JSON Schema states it as `not: {pattern}`. A refusal rather than an allowing pattern so that the schema
+    agrees with the command line: Python's and editors' `$` match before a final newline, where pydantic's does not,
+    and pydantic's regex engine has no look-ahead to exclude a prefix with."""
+
+    def __init__(self, pattern: str, what: str) -> None:
+        self.pattern = pattern
+        self.what = what
+        self._compiled = re.compile(pattern)
+
+    def _check(self, value: str) -> str:
+        found = self._compiled.search(value)
+        if found:
+            text = found.group()
+            # An invisible character by its code point: a bidi override shown as itself would reorder the message.
+            shown = f"U+{ord(text):04X}" if len(text) == 1 and not text.isprintable() else repr(text)
+            context = {"what": self.what, "found": shown}
+            raise PydanticCustomError("text_refused", "may not {what}, found {found}", context)
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        result = handler(schema)
+        return {**result, "allOf": [*result.get("allOf", []), {"not": {"pattern": self.pattern}}]}

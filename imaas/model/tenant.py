@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from imaas.model.base import InputModel, Unique
+from imaas.model.base import InputModel, Refuses, Unique
 from imaas.model.names import (
     ENVIRONMENTS,
     Email,
@@ -21,7 +21,15 @@ from imaas.model.quantity import PodCount, Quantity
 
 API_VERSION = "imaas.io/v1alpha1"
 SizeName = Literal["small", "medium", "large"]
-GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
+GroupName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$"),
+    # Bound as a Kubernetes group: `system:` groups are the cluster's own (system:authenticated is everyone).
+    Refuses(r"^system:", "be a Kubernetes system group (system:...)"),
+    # Written into the AppProject's policy, which Argo CD reads as CSV: a comma or quote breaks the line, and Argo CD
+    # then drops the project's policy for its default one.
+    Refuses(r"[,\"'\x00-\x1f\x7f]", "hold commas, quotes or control characters, which Argo CD's policy CSV cannot"),
+]
 CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")]
 EnvironmentList = Annotated[list[Environment], Field(min_length=1), Unique()]
 
