@@ -14,6 +14,8 @@ test_yaml_input.py):
   stack's platform namespaces too, derived names, groups of one tenant, `allowFrom` naming existing tenants, quotas
   within a stack's `quotaMax`), against the base revision, and of the stacks' `tenantSelector`s;
 - the YAML reading itself (duplicate keys, size, nesting, aliases, tabs, UTF-8): before there is a document to check;
+- a quota finer than Kubernetes enforces (cpu `"0.0001"`, memory `"0.5"`): the schema refuses zero, but a number's
+  `multipleOf` is inexact in floating point and a pattern per suffix would be unreadable;
 - a bare number whose positional text is longer than 32 characters (`cpu: 1.2345678901234567e-20`): the schema
   states the numbers' range, not the length of the text the command line turns them into.
 """
@@ -98,6 +100,13 @@ CASES: list[tuple[str, Callable[[Document], None], bool]] = [
     ("service name space", at("spec.services.0.name", "order sync"), False),
     ("service description longest", at("spec.services.0.description", "d" * 350), True),
     ("service description too long", at("spec.services.0.description", "d" * 351), False),
+    ("service description in French", at("spec.services.0.description", "Synchronise les commandes – ERP"), True),
+    ("service description newline", at("spec.services.0.description", "Syncs orders\ninto the ERP"), False),
+    ("service description final newline", at("spec.services.0.description", "Syncs orders\n"), False),
+    ("service description tab", at("spec.services.0.description", "Syncs\torders"), False),
+    ("service description line separator", at("spec.services.0.description", "Syncs\u2028orders"), False),
+    ("services fifty", at("spec.services", [{"name": f"service-{n}"} for n in range(50)]), True),
+    ("services fifty-one", at("spec.services", [{"name": f"service-{n}"} for n in range(51)]), False),
     ("service visibility", at("spec.services.0.visibility", "internal"), True),
     ("service visibility other", at("spec.services.0.visibility", "public"), False),
     ("service lifecycle", at("spec.services.0.lifecycle", "retired"), True),
@@ -110,6 +119,11 @@ CASES: list[tuple[str, Callable[[Document], None], bool]] = [
     ("display name empty", at("metadata.displayName", ""), False),
     ("display name too long", at("metadata.displayName", "P" * 81), False),
     ("display name null", at("metadata.displayName", None), True),
+    ("display name right-to-left override", at("metadata.displayName", "Pay\u202ements"), False),
+    ("display name bidi isolate", at("metadata.displayName", "Pay\u2067ments"), False),
+    ("display name C1 control", at("metadata.displayName", "Pay\x85ments"), False),
+    ("display name accents", at("metadata.displayName", "Paiements Société"), True),
+    ("contact right-to-left override", at("metadata.contact", "payments\u202e@example.com"), False),
     ("contact not an address", at("metadata.contact", "payments-team"), False),
     ("contact two ats", at("metadata.contact", "a@b@example.com"), False),
     ("cost center", at("metadata.costCenter", "CC-1042"), True),
@@ -152,9 +166,14 @@ CASES: list[tuple[str, Callable[[Document], None], bool]] = [
     ("cpu millicores", at("spec.quota.cpu", "2500m"), True),
     ("cpu whole number", at("spec.quota.cpu", 4), True),
     ("cpu decimal number", at("spec.quota.cpu", 2.5), True),
-    ("cpu zero", at("spec.quota.cpu", 0), True),
+    ("cpu zero", at("spec.quota.cpu", 0), False),
+    ("cpu zero text", at("spec.quota.cpu", "0"), False),
+    ("cpu zero millicores", at("spec.quota.cpu", "0m"), False),
+    ("cpu one millicore", at("spec.quota.cpu", "1m"), True),
+    ("memory zero with a suffix", at("spec.quota.memory", "00.00Gi"), False),
+    ("storage zero number", at("spec.quota.storage", 0.0), False),
     ("cpu a million", at("spec.quota.cpu", 1_000_000), True),
-    ("cpu small number", at("spec.quota.cpu", 0.00001), True),
+    ("cpu smallest number", at("spec.quota.cpu", 0.001), True),
     ("cpu negative", at("spec.quota.cpu", -1), False),
     ("cpu too large a number", at("spec.quota.cpu", 10**19), False),
     ("cpu true", at("spec.quota.cpu", True), False),

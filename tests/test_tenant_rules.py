@@ -718,6 +718,27 @@ def test_an_identity_provider_group_may_not_be_a_kubernetes_system_group_or_brea
     assert problems() == [
         "tenants/payments.yaml:10:18: spec.access.developers[0]: may not be a Kubernetes system group (system:...), "
         "found 'system:'",
-        "tenants/payments.yaml:11:15: spec.access.viewers[0]: may not hold commas, quotes or control characters, "
-        "which Argo CD's policy CSV cannot, found ','",
+        "tenants/payments.yaml:11:15: spec.access.viewers[0]: may not hold commas or quotes, which Argo CD's policy "
+        "CSV cannot, found ','",
+    ]
+
+
+def test_quotas_are_above_zero_and_in_units_kubernetes_enforces() -> None:
+    write_tenant(TENANTS, "payments", 'quota: {cpu: "0.0001", memory: "0.5", storage: 0Gi}\n')
+    assert problems() == [
+        "tenants/payments.yaml:9:16: spec.quota.cpu: must be a whole number of millicores (1m), got 0.0001",
+        "tenants/payments.yaml:9:34: spec.quota.memory: must be a whole number of bytes, got 0.5",
+        "tenants/payments.yaml:9:50: spec.quota.storage: must be more than 0, got 0Gi",
+    ]
+
+
+def test_text_fields_refuse_line_breaks_and_bidirectional_overrides() -> None:
+    text = tenant_text("payments", 'services:\n  - name: card-gateway\n    description: "Cards\\nand more"\n')
+    TENANTS.mkdir()
+    (TENANTS / "payments.yaml").write_text(text.replace("payments-team@", "payments\u202e-team@"), encoding="utf-8")
+    assert problems() == [
+        "tenants/payments.yaml:5:12: metadata.contact: may not hold control characters, line breaks or bidirectional "
+        "marks, found U+202E",
+        "tenants/payments.yaml:11:20: spec.services[0].description: may not hold control characters, line breaks or "
+        "bidirectional marks, found U+000A",
     ]

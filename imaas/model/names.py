@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
+from imaas.model.base import Refuses
+
 ENVIRONMENTS: tuple[str, ...] = ("dev", "test", "prod")
 Environment = Literal["dev", "test", "prod"]
 Lifecycle = Literal["active", "retired"]
@@ -16,13 +18,20 @@ NAME_PATTERN = r"^[a-z](-?[a-z0-9])+$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GITHUB_LOGIN_PATTERN = r"^[A-Za-z0-9](-?[A-Za-z0-9])*$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# C0 and C1 controls (newlines and tabs too: GitHub refuses them in a repository description) and the invisible
+# characters that reorder text (bidirectional marks, embeddings, overrides and isolates: "Trojan Source"), which make
+# a contact or a description read otherwise than it is.
+NO_CONTROL_CHARACTERS = Refuses(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]",
+    "hold control characters, line breaks or bidirectional marks",
+)
 
 
 TenantName = Annotated[str, StringConstraints(min_length=2, max_length=20, pattern=NAME_PATTERN)]
 ServiceName = Annotated[str, StringConstraints(min_length=2, max_length=30, pattern=NAME_PATTERN)]
 KubernetesName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=K8S_NAME_PATTERN)]
 GitHubLogin = Annotated[str, StringConstraints(max_length=39, pattern=GITHUB_LOGIN_PATTERN)]
-Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN), NO_CONTROL_CHARACTERS]
 
 
 def in_canonical_order(environments: list[str]) -> list[str]:

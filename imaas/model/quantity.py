@@ -6,9 +6,9 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, GetJsonSchemaHandler, StringConstraints
+from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 _SUFFIXES = {
     "": Decimal(1),
@@ -27,6 +27,7 @@ _SUFFIXES = {
     "Ei": Decimal(2) ** 60,
 }
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+ZERO_PATTERN = r"^0+(\.0+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 QUANTITY_MAX_LENGTH = 32
 LARGEST_NUMBER = 10**18
 """The largest quantity written as a bare YAML number (`cpu: 4`); beyond it, write the quantity with a suffix."""
@@ -86,3 +87,34 @@ Quantity = Annotated[
     _NumbersToo(),
 ]
 PodCount = Annotated[int, Field(ge=1, le=10_000), BeforeValidator(_whole_number)]
+
+
+class _InWholeUnits:
+    """A quantity above zero, in whole units of `resolution`: what a quota of it means. Kubernetes rounds a quota up to
+    its own resolution (cpu `"0.0001"` becomes 1m, memory `"0.5"` one byte), so a finer value says what is not
+    enforced, and a zero quota lets nothing run or be stored. The JSON Schema states the zero; the resolution it does
+    not (a number's `multipleOf` is inexact in floating point, and a pattern per suffix would be unreadable)."""
+
+    def __init__(self, resolution: Decimal, unit: str) -> None:
+        self.resolution = resolution
+        self.unit = unit
+
+    def _check(self, value: str) -> str:
+        amount = parse_quantity(value)
+        if amount <= 0:
+            raise PydanticCustomError("quantity_zero", "must be more than 0, got {value}", {"value": value})
+        if amount % self.resolution:
+            context = {"value": value, "unit": self.unit}
+            raise PydanticCustomError("quantity_resolution", "must be a whole number of {unit}, got {value}", context)
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        zero = {"anyOf": [{"type": "string", "pattern": ZERO_PATTERN}, {"const": 0}]}
+        return {**handler(schema), "not": zero}
+
+
+CpuQuantity = Annotated[Quantity, _InWholeUnits(Decimal("0.001"), "millicores (1m)")]
+ByteQuantity = Annotated[Quantity, _InWholeUnits(Decimal(1), "bytes")]

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, SecretStr, StringConstraints, field_
 
 from imaas.model.base import InputModel, unique
 from imaas.model.names import Environment, KubernetesName, in_canonical_order
-from imaas.model.quantity import Quantity, exceeds
+from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import QuotaOverride, SizeName
 
 CONFIG_NAMESPACE = "imaas"
@@ -31,10 +31,10 @@ Cidr = Annotated[str, AfterValidator(_network)]
 
 
 class Quota(InputModel):
-    cpu: Quantity
-    memory: Quantity
+    cpu: CpuQuantity
+    memory: ByteQuantity
     pods: Annotated[int, Field(ge=1)]
-    storage: Quantity
+    storage: ByteQuantity
 
     def exceeding(self, limit: Quota) -> list[str]:
         """The fields of this quota that are above `limit`."""
@@ -126,7 +126,7 @@ class TenantPrometheusSettings(InputModel):
     retention: Annotated[str, StringConstraints(pattern=r"^([0-9]+(y|w|d|h|m|s|ms))+$")] = Field(
         "15d", description="How long tenant metrics are kept."
     )
-    storage: Quantity = Field("20Gi", description="Its persistent volume.")
+    storage: ByteQuantity = Field("20Gi", description="Its persistent volume.")
     limits: TenantScrapeLimits = Field(default_factory=TenantScrapeLimits)
 
 

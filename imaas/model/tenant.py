@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from imaas.model.base import InputModel, Refuses, Unique
 from imaas.model.names import (
     ENVIRONMENTS,
+    NO_CONTROL_CHARACTERS,
     Email,
     Environment,
     GitHubLogin,
@@ -17,7 +18,7 @@ from imaas.model.names import (
     TenantName,
     in_canonical_order,
 )
-from imaas.model.quantity import PodCount, Quantity
+from imaas.model.quantity import ByteQuantity, CpuQuantity, PodCount
 
 API_VERSION = "imaas.io/v1alpha1"
 SizeName = Literal["small", "medium", "large"]
@@ -28,15 +29,21 @@ GroupName = Annotated[
     Refuses(r"^system:", "be a Kubernetes system group (system:...)"),
     # Written into the AppProject's policy, which Argo CD reads as CSV: a comma or quote breaks the line, and Argo CD
     # then drops the project's policy for its default one.
-    Refuses(r"[,\"'\x00-\x1f\x7f]", "hold commas, quotes or control characters, which Argo CD's policy CSV cannot"),
+    Refuses(r"[,\"']", "hold commas or quotes, which Argo CD's policy CSV cannot"),
+    NO_CONTROL_CHARACTERS,
 ]
 CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")]
+# What one tenant's delivery is planned and tested at: each service adds a repository with its branches, an ECR
+# registry and up to three Applications to one team, one AppProject and one CI identity, and what grows with the
+# services in those (the AppProject's sources, the CI trust and push policies) has to stay within its provider's limits
+# at this many. Thousands in one file would pass validation and fail at `up`.
+MAX_SERVICES = 50
 EnvironmentList = Annotated[list[Environment], Field(min_length=1), Unique()]
 
 
 class Metadata(InputModel):
     name: TenantName = Field(description="Tenant name: 2-20 characters, lower case, digits and single dashes.")
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = Field(
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=80), NO_CONTROL_CHARACTERS] | None = Field(
         None, description="Human-readable name shown in dashboards."
     )
     contact: Email = Field(description="E-mail address of the team that owns the tenant.")
@@ -69,10 +76,10 @@ class Access(InputModel):
 
 
 class QuotaOverride(InputModel):
-    cpu: Quantity | None = Field(None, description='CPU requests and limits, for example "4" or "2500m".')
-    memory: Quantity | None = Field(None, description="Memory requests and limits, for example 8Gi.")
+    cpu: CpuQuantity | None = Field(None, description='CPU requests and limits, for example "4" or "2500m".')
+    memory: ByteQuantity | None = Field(None, description="Memory requests and limits, for example 8Gi.")
     pods: PodCount | None = Field(None, description="Number of pods.")
-    storage: Quantity | None = Field(None, description="Total persistent volume storage requested.")
+    storage: ByteQuantity | None = Field(None, description="Total persistent volume storage requested.")
 
 
 class Network(InputModel):
@@ -84,7 +91,7 @@ class Network(InputModel):
 
 class Service(InputModel):
     name: ServiceName = Field(description="Service name: 2-30 characters, lower case, digits and single dashes.")
-    description: Annotated[str, StringConstraints(max_length=350)] | None = Field(
+    description: Annotated[str, StringConstraints(max_length=350), NO_CONTROL_CHARACTERS] | None = Field(
         None, description="One line on what the service does; becomes the repository description."
     )
     environments: EnvironmentList | None = Field(
@@ -114,7 +121,9 @@ class TenantSpec(InputModel):
         None, description="Explicit quota; each value at most the stack's `quotaMax`. Unset values come from `size`."
     )
     network: Network = Field(default_factory=Network, description="Which other tenants may call this one.")
-    services: list[Service] = Field(default_factory=list, description="The tenant's integration services.")
+    services: Annotated[list[Service], Field(max_length=MAX_SERVICES)] = Field(
+        default_factory=list, description=f"The tenant's integration services, at most {MAX_SERVICES}."
+    )
 
 
 class Tenant(InputModel):
