@@ -37,10 +37,11 @@ class ServiceResources(pulumi.ComponentResource):
     registry: aws.ecr.Repository | None
 
     def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(types.SERVICE, name, None, opts)
         tenant, service, settings, context = args.tenant, args.service, args.settings, args.context
-        child = pulumi.ResourceOptions(parent=self)
         self.active = service in tenant.active_services()
+        # In the plan, so that `diff` tells a retirement (whose Applications go on purpose) from a lost Application.
+        super().__init__(types.SERVICE, name, {"lifecycle": "active" if self.active else "retired"}, opts)
+        child = pulumi.ResourceOptions(parent=self)
         push_role_arn = args.ci_role.arn if self.active and args.ci_role else None
         self.registry = None
         if args.team is not None and context.globals is not None:

@@ -14,6 +14,14 @@ from imaas.spec import naming
 
 # Deleting an Application (retiring its service) deletes what it deployed, instead of orphaning running pods.
 CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+# ... except the data: Argo CD neither deletes (with its Application) nor prunes (when gone from the branch) an object
+# annotated so. Patched onto every claim the service's manifests hold, whatever the tenant writes there, since the
+# Application is the platform's; a claim keeps its volume bound, whatever the storage class's reclaim policy.
+KEEP_CLAIMS_PATCH = {
+    "target": {"kind": "PersistentVolumeClaim"},
+    "patch": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: any\n  annotations:\n"
+    "    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n",
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ def application_spec(args: ApplicationsArgs, environment: str) -> dict[str, obje
             "kustomize": {
                 "namePrefix": f"{service.name}-",
                 "commonLabels": {naming.SERVICE_LABEL: service.name},
+                "patches": [KEEP_CLAIMS_PATCH],
             },
         },
         "destination": {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from planning import FIXTURE_TENANTS, example_plan, plan_stack
 from tokens import ECR, NAMESPACE, QUOTA
 from typer.testing import CliRunner
 
@@ -56,7 +58,7 @@ def test_cli_exits_1_only_for_destructive_deletions(tmp_path: Path) -> None:
     failing = runner.invoke(cli.app, ["diff", str(base), str(head)])
     assert failing.exit_code == 1
     assert "a/svc" in failing.output
-    assert "DELETES PROTECTED OR DATA-HOLDING RESOURCE" in failing.output
+    assert "DELETES A DATA-HOLDING RESOURCE" in failing.output
     passing = runner.invoke(cli.app, ["diff", str(base), str(safe)])
     assert passing.exit_code == 0, passing.output
     assert "left in place (retainOnDelete)" in passing.output
@@ -92,3 +94,42 @@ def test_the_text_table_groups_changes_by_tenant_and_the_platform_last(tmp_path:
         ("b", QUOTA),
         ("platform", QUOTA),
     ]
+
+
+def edited_fixtures(tmp_path: Path, tenant: str, old: str, new: str) -> Path:
+    """The fixture tenants, with one edit to one file."""
+    folder = tmp_path / "tenants"
+    shutil.copytree(FIXTURE_TENANTS, folder)
+    path = folder / f"{tenant}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return folder
+
+
+def dangers(head: Plan) -> dict[str, str]:
+    return {change.resource.name: change.danger for change in diff_plans(example_plan("dev"), head) if change.danger}
+
+
+FENCES = ("hr-test-quota", "hr-test-limits", "hr-test-isolation", "hr-test-tenant-developer")
+
+
+def test_an_environment_dropped_from_a_tenant_fails_on_its_fences_while_the_namespace_stays(tmp_path: Path) -> None:
+    head = plan_stack("dev", edited_fixtures(tmp_path, "hr", "  network:\n", "  environments: [dev]\n  network:\n"))
+    found = dangers(head)
+    fence = "removes a fence of namespace 'hr-test', which stays"
+    assert {name: found[name] for name in FENCES} == dict.fromkeys(FENCES, fence)
+    assert found["hr-employee-sync-test"].startswith("stops a service that is not retired")
+
+
+def test_an_environment_dropped_from_a_service_fails_and_retiring_it_does_not(tmp_path: Path) -> None:
+    dropped = "      environments: [dev, test]\n"
+    head = plan_stack("dev", edited_fixtures(tmp_path / "a", "orders", dropped, "      environments: [dev]\n"))
+    assert dangers(head) == {
+        "orders-order-events-test": "stops a service that is not retired: Argo CD deletes what this Application "
+        "deployed"
+    }
+    retired = plan_stack(
+        "dev", edited_fixtures(tmp_path / "b", "orders", dropped, dropped + "      lifecycle: retired\n")
+    )
+    assert dangers(retired) == {}

@@ -95,7 +95,7 @@ def test_markdown_matches_the_snapshot_and_exit_code_is_1(tmp_path: Path) -> Non
     result = run_diff(tmp_path, *plans(), "--format", "markdown")
     assert result.exit_code == 1, result.output
     # The verdict goes to stderr: stdout is exactly the Markdown, ready for a comment or $GITHUB_STEP_SUMMARY.
-    assert "2 protected or data-holding resource(s) would be deleted" in result.stderr
+    assert "2 change(s) would lose data, a fence or a running service" in result.stderr
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
         SNAPSHOT.write_text(result.stdout, encoding="utf-8")
@@ -113,7 +113,7 @@ def test_snapshot_shows_each_kind_of_change_where_a_reviewer_looks() -> None:
     )
     # The warning comes before any table and names both destructive deletions and their tenants.
     assert "> [!CAUTION]" in header
-    assert "**2 protected or data-holding resources would be deleted.**" in header
+    assert "**2 changes would lose data, a fence or a running service.**" in header
     assert "> - tenant `a`: `aws:Repository` `a/svc`" in header
     assert "> - tenant `b`: `kubernetes:ResourceQuota` `b-dev-quota`" in header
     assert "| deleted | `aws:Repository` | `a/svc` | ⚠️ **deletes a data-holding resource** |" in body
@@ -175,7 +175,7 @@ def test_retained_and_unprotected_deletions_pass_with_no_warning(tmp_path: Path)
 def test_text_stays_the_default_format(tmp_path: Path) -> None:
     result = run_diff(tmp_path, *plans())
     assert result.exit_code == 1
-    assert "DELETES PROTECTED OR DATA-HOLDING RESOURCE" in result.stdout
+    assert "DELETES A DATA-HOLDING RESOURCE" in result.stdout
     assert "<details" not in result.stdout
     assert run_diff(tmp_path, *plans(), "--format", "html").exit_code == 2
 

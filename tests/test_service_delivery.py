@@ -9,6 +9,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
+import yaml
 from crd_schemas import validate_custom
 from helpers import write_tenants
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
@@ -32,6 +33,7 @@ from tokens import (
     TEAM_MEMBERS,
 )
 
+from components.service_applications import KEEP_CLAIMS_PATCH
 from imaas.plan.record import Plan, PlannedResource
 
 ACCOUNT = "123456789012"
@@ -272,7 +274,11 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
             "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",
             "targetRevision": env,
             "path": f"deploy/overlays/{env}",
-            "kustomize": {"namePrefix": f"{service}-", "commonLabels": {"imaas.io/service": service}},
+            "kustomize": {
+                "namePrefix": f"{service}-",
+                "commonLabels": {"imaas.io/service": service},
+                "patches": [KEEP_CLAIMS_PATCH],
+            },
         }
         assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": f"{tenant}-{env}"}
         assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
@@ -336,3 +342,13 @@ def test_a_generated_repository_waits_for_the_template_and_its_branches_for_gith
     providers = {r.name: r.inputs for r in plan.resources if r.type == GITHUB_PROVIDER}
     assert {404, 409} <= set(json.loads(providers["github-branches"]["retryableErrors"]))
     assert not {404, 409} & set(json.loads(providers["github"]["retryableErrors"]))
+
+
+def test_retirement_keeps_claims_argo_cd_neither_deletes_nor_prunes_them() -> None:
+    # Argo CD's resource-level sync options: Delete=false survives the Application's cascade deletion, Prune=false a
+    # claim dropped from the branch. A strategic merge patch with a target applies to every claim, whatever its name.
+    assert KEEP_CLAIMS_PATCH["target"] == {"kind": "PersistentVolumeClaim"}
+    patch = yaml.safe_load(KEEP_CLAIMS_PATCH["patch"])
+    assert patch["kind"] == "PersistentVolumeClaim"
+    options = patch["metadata"]["annotations"]["argocd.argoproj.io/sync-options"].split(",")
+    assert {"Delete=false", "Prune=false"} <= set(options)

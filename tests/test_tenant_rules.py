@@ -742,3 +742,28 @@ def test_text_fields_refuse_line_breaks_and_bidirectional_overrides() -> None:
         "tenants/payments.yaml:11:20: spec.services[0].description: may not hold control characters, line breaks or "
         "bidirectional marks, found U+000A",
     ]
+
+
+def test_an_environment_may_not_leave_a_tenant_nor_an_active_service(base: str) -> None:
+    write_tenant(
+        TENANTS, "orders", "services:\n  - name: order-sync\n    environments: [dev, test]\n  - name: order-events\n"
+    )
+    write_tenant(TENANTS, "payments", "environments: [dev, prod]\nservices:\n  - name: card-gateway\n")
+
+    assert problems(base="HEAD") == [
+        "tenants/orders.yaml:10:13: spec.services[0].name: environment 'prod' was removed from service 'order-sync', "
+        "which would delete its Application 'orders-order-sync-prod' and everything it deployed: set the service's "
+        "lifecycle: retired first, then change its environments",
+        "tenants/payments.yaml:9:3: spec.environments: environment 'test' was removed; namespace 'payments-test' is "
+        "protected and would be left without its quota, network policy and roles: keep the environment (a platform "
+        "admin decommissions a namespace, docs/operators.md)",
+    ]
+
+
+def test_a_retired_service_may_leave_an_environment_once_retired(base: str) -> None:
+    retired = "services:\n  - name: order-sync\n    lifecycle: retired\n  - name: order-events\n"
+    write_tenant(TENANTS, "orders", retired)
+    commit("retire order-sync")
+    write_tenant(TENANTS, "orders", retired.replace("retired\n", "retired\n    environments: [dev]\n", 1))
+
+    assert problems(base="HEAD") == []

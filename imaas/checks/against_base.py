@@ -10,12 +10,18 @@ from imaas.inputs.problems import Problem
 from imaas.inputs.revisions import BaseTenant, tenants_at
 from imaas.inputs.tenant_files import TenantFile, tenant_paths
 from imaas.inputs.yaml_source import display_path
+from imaas.model.names import in_canonical_order
+from imaas.spec import naming
 
 
 def base_problems(directory: Path, base: str, files: list[TenantFile]) -> list[Problem]:
     """Every problem of `files` compared with the tenants folder at revision `base`."""
     at_base = tenants_at(directory, base)
-    return [*removal_problems(directory, at_base, files), *retired_on_arrival(at_base, files)]
+    return [
+        *removal_problems(directory, at_base, files),
+        *environment_removals(at_base, files),
+        *retired_on_arrival(at_base, files),
+    ]
 
 
 def removal_problems(directory: Path, at_base: dict[str, BaseTenant], files: list[TenantFile]) -> list[Problem]:
@@ -36,6 +42,40 @@ def removal_problems(directory: Path, at_base: dict[str, BaseTenant], files: lis
             message = f"service '{service}' was removed; keep it and set its lifecycle: retired instead"
             problems.append(tenant_file.document.problem(("spec", "services"), message, key=True))
     return problems
+
+
+def environment_removals(at_base: dict[str, BaseTenant], files: list[TenantFile]) -> Iterator[Problem]:
+    """An environment may not leave a tenant, nor a service that stays active. A tenant's namespace is protected, so
+    a real `up` deletes its quota, limit range, network policy and roles and then fails on the namespace, leaving it
+    unfenced; a service's Application, once deleted, makes Argo CD delete what it deployed. Retiring the service
+    first is the way out of an environment: its Applications go as the retirement says (claims are kept), and then
+    its environments may shrink. A tenant's namespace goes only by a platform admin (docs/operators.md)."""
+    for tenant_file in files:
+        tenant, document = tenant_file.tenant, tenant_file.document
+        known = at_base.get(tenant.name)
+        if known is None or known.tenant is None:
+            continue
+        for environment in in_canonical_order(sorted(set(known.tenant.environments) - set(tenant.environments))):
+            namespace = naming.namespace(tenant.name, environment)
+            message = (
+                f"environment '{environment}' was removed; namespace '{namespace}' is protected and would be left "
+                "without its quota, network policy and roles: keep the environment (a platform admin decommissions "
+                "a namespace, docs/operators.md)"
+            )
+            yield document.problem(("spec", "environments"), message, key=True)
+        before = {service.name: known.tenant.service_environments(service) for service in known.tenant.spec.services}
+        for index, service in enumerate(tenant.spec.services):
+            if service not in tenant.active_services() or service.name not in before:
+                continue
+            # Environments that left the tenant too are reported once, for the tenant.
+            removed = set(before[service.name]) & set(tenant.environments) - set(tenant.service_environments(service))
+            for environment in in_canonical_order(sorted(removed)):
+                message = (
+                    f"environment '{environment}' was removed from service '{service.name}', which would delete its "
+                    f"Application '{naming.application(tenant.name, service.name, environment)}' and everything it "
+                    "deployed: set the service's lifecycle: retired first, then change its environments"
+                )
+                yield document.problem(("spec", "services", index, "name"), message)
 
 
 def retired_on_arrival(at_base: dict[str, BaseTenant], files: list[TenantFile]) -> Iterator[Problem]:

@@ -63,5 +63,5 @@ def diff(
         out.print(f"no changes: {compared.unchanged} resources unchanged")
     destructive = [change for change in changes if change.destructive]
     if destructive:
-        err.print(f"[red]✗[/] {len(destructive)} protected or data-holding resource(s) would be deleted")
+        err.print(f"[red]✗[/] {len(destructive)} change(s) would lose data, a fence or a running service")
         raise typer.Exit(1)

@@ -10,15 +10,21 @@ from pathlib import Path
 from imaas.inputs.problems import InputError, UsageError
 from imaas.inputs.tenant_files import TENANT_SUFFIXES, read_tenant_bytes
 from imaas.inputs.yaml_source import display_path
+from imaas.model.tenant import Tenant
 
 
 @dataclass(frozen=True)
 class BaseTenant:
     path: str
     """The file's path at the base, relative to the tenants folder."""
-    services: frozenset[str] | None
-    """Every service the file listed at the base, active or retired; None when the file was broken there, so that
-    what it listed is unknown."""
+    tenant: Tenant | None
+    """The tenant as the file declared it at the base; None when the file was broken there, so that what it listed
+    is unknown."""
+
+    @property
+    def services(self) -> frozenset[str] | None:
+        """Every service the file listed at the base, active or retired; None when unknown."""
+        return None if self.tenant is None else frozenset(service.name for service in self.tenant.spec.services)
 
 
 def changed_tenants(directory: Path, base: str) -> set[str]:
@@ -60,13 +66,13 @@ def tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
     batch = _git(directory, "cat-file", "--batch", stdin="".join(f"{base}:./{p}\n" for p in paths).encode())
     tenants: dict[str, BaseTenant] = {}
     for path, blob in zip(paths, _split_batch(batch), strict=True):
-        services: frozenset[str] | None
+        tenant: Tenant | None
         try:
-            services = frozenset(service.name for service in read_tenant_bytes(blob, path).tenant.spec.services)
+            tenant = read_tenant_bytes(blob, path).tenant
         except InputError:
             # A file that was already broken at the base still counts as a tenant, with no services known.
-            services = None
-        tenants.setdefault(Path(path).stem, BaseTenant(path, services))
+            tenant = None
+        tenants.setdefault(Path(path).stem, BaseTenant(path, tenant))
     return tenants
 
 

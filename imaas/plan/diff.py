@@ -47,12 +47,22 @@ class Change:
     resource: PlannedResource
     fields: tuple[FieldChange, ...] = ()
     """For a change: every field of the inputs and options that differs."""
+    hazard: str = ""
+    """What the change loses that only the plan as a whole shows (a fence of a namespace that stays, a service
+    stopped that is not retired), in a reviewer's words; empty when nothing."""
+
+    @property
+    def danger(self) -> str:
+        """Why this change must not be applied, in a reviewer's words; empty when it may."""
+        resource = self.resource
+        if self.action == "delete" and safety.deletes_data(resource.type, resource.protect, resource.retainOnDelete):
+            return f"deletes a {'protected' if resource.protect else 'data-holding'} resource"
+        return self.hazard
 
     @property
     def destructive(self) -> bool:
-        """Whether applying this deletes something that must not go: protected, or holding data and not retained."""
-        resource = self.resource
-        return self.action == "delete" and safety.deletes_data(resource.type, resource.protect, resource.retainOnDelete)
+        """Whether applying this loses something: a protected or data-holding resource, a fence, a running service."""
+        return bool(self.danger)
 
     @property
     def retained(self) -> bool:
@@ -94,7 +104,11 @@ def compare_plans(base: Plan, head: Plan) -> PlanDiff:
     the shared resources are compared: the tenants it leaves out are not deleted, just not planned."""
     scope = {*(base.only or []), *(head.only or [])} if base.only is not None or head.only is not None else None
     before, after = _in_scope(base, scope), _in_scope(head, scope)
-    changes = [Change("delete", before[urn]) for urn in before.keys() - after.keys()]
+    staying = _staying_namespaces(before, after)
+    changes = [
+        Change("delete", before[urn], hazard=_deletion_hazard(before[urn], after, staying))
+        for urn in before.keys() - after.keys()
+    ]
     changes += [Change("add", after[urn]) for urn in after.keys() - before.keys()]
     unchanged = 0
     for urn in before.keys() & after.keys():
@@ -104,6 +118,27 @@ def compare_plans(base: Plan, head: Plan) -> PlanDiff:
         else:
             unchanged += 1
     return PlanDiff(sorted(changes, key=lambda change: (change.resource.urn, change.action)), unchanged)
+
+
+def _staying_namespaces(before: Mapping[str, PlannedResource], after: Mapping[str, PlannedResource]) -> set[str]:
+    """The namespaces that are in the cluster after the change: declared still, or protected or retained, so that
+    deleting them from the program leaves them (a protected one after `up` has deleted the rest and failed)."""
+    staying = [*after.values(), *(r for r in before.values() if r.protect or r.retainOnDelete)]
+    return {r.inputs.get("metadata", {}).get("name") for r in staying if r.type == types.NAMESPACE}
+
+
+def _deletion_hazard(resource: PlannedResource, after: Mapping[str, PlannedResource], staying: set[str]) -> str:
+    """What deleting `resource` loses, judged by what stays after the change."""
+    if resource.type in safety.NAMESPACE_FENCE_TYPES:
+        namespace = resource.inputs.get("metadata", {}).get("namespace")
+        if namespace in staying:
+            return f"removes a fence of namespace '{namespace}', which stays"
+    if resource.type == types.APPLICATION:
+        # Its parent is the service's component, which says whether the service is retired.
+        service = after.get(resource.parent or "")
+        if service is None or service.inputs.get("lifecycle") != "retired":
+            return "stops a service that is not retired: Argo CD deletes what this Application deployed"
+    return ""
 
 
 def diff_plans(base: Plan, head: Plan) -> list[Change]:

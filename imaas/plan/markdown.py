@@ -108,8 +108,9 @@ def _caution(groups: Mapping[str, list[Change]]) -> list[str]:
     count = len(destructive)
     lines = [
         "> [!CAUTION]",
-        f"> ⚠️ **{count} protected or data-holding resource{'s' * (count != 1)} would be deleted.** This check "
-        "fails: keep the tenant or service in its file and set `lifecycle: retired` instead of removing it.",
+        f"> ⚠️ **{count} change{'s' * (count != 1)} would lose data, a fence or a running service.** This check "
+        "fails: keep the tenant, service or environment in its file and set `lifecycle: retired` instead of "
+        "removing it.",
         ">",
     ]
     for group, change in destructive:
@@ -174,10 +175,8 @@ def _group_lines(group: str, changes: list[Change]) -> list[str]:
 
 
 def _details(change: Change) -> str:
-    resource = change.resource
     if change.destructive:
-        what = "protected" if resource.protect else "data-holding"
-        return f"⚠️ **deletes a {what} resource**"
+        return f"⚠️ **{change.danger}**"
     if change.retained:
         return safety.RETAINED
     if change.note:

@@ -119,7 +119,7 @@ def changes_table(changes: list[Change], resources: Mapping[str, PlannedResource
     for group, change in rows:
         details = escape("\n".join(change.lines()) or change.note)
         if change.destructive:
-            details = "[bold red]DELETES PROTECTED OR DATA-HOLDING RESOURCE[/]"
+            details = f"[bold red]{escape(change.danger.upper())}[/]"
         elif change.retained:
             details = safety.RETAINED
         resource = change.resource

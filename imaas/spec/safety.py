@@ -10,6 +10,11 @@ KEPT_TYPES = (types.NAMESPACE, types.ECR_REPOSITORY, types.GITHUB_REPOSITORY)
 # ... and what else loses work when deleted: branches and claims are retained rather than protected.
 DATA_HOLDING_TYPES = frozenset({*KEPT_TYPES, types.PERSISTENT_VOLUME_CLAIM, types.GITHUB_BRANCH})
 
+# What fences a tenant's namespace and is always declared with it: gone while the protected namespace stays, its pods
+# run unbounded and reachable by anyone. (A tenant's group RoleBindings go when its `access` lists empty: that takes
+# access away, so it is no fence lost.)
+NAMESPACE_FENCE_TYPES = frozenset({types.QUOTA, types.LIMIT_RANGE, types.NETWORK_POLICY, types.ROLE})
+
 RETAINED = "left in place (retainOnDelete)"
 """What a report says of a resource that leaves the stack but stays where it is."""
 
