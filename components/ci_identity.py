@@ -1,5 +1,5 @@
-"""The tenant's CI identity: an IAM role that only the tenant's own repositories' workflows can assume through
-GitHub OIDC, and that can push only to the tenant's own ECR repositories."""
+"""A service's CI identity: an IAM role that only the workflows of the service's own repository, on its own
+branches, can assume through GitHub OIDC, and that can push only to the service's own ECR repository."""
 
 from __future__ import annotations
 
@@ -9,39 +9,41 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from imaas.model.tenant import Tenant
+from imaas.model.tenant import Service, Tenant
 from imaas.spec import delivery, naming
 
 
 @dataclass(frozen=True)
 class CiRoleArgs:
     tenant: Tenant
+    service: Service
     github_owner: str
     oidc_provider_arn: pulumi.Input[str]
 
 
 def declare_ci_role(args: CiRoleArgs, opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    tenant = args.tenant
-    subjects = delivery.ci_subjects(args.github_owner, tenant)
+    tenant, service = args.tenant, args.service
+    name = naming.ci_role(tenant.name, service.name)
+    subjects = delivery.ci_subjects(args.github_owner, tenant, service)
     return aws.iam.Role(
-        naming.ci_role(tenant.name),
-        name=naming.ci_role(tenant.name),
-        description=f"CI of tenant {tenant.name}: pushes its images",
+        name,
+        name=name,
+        description=f"CI of service {service.name} of tenant {tenant.name}: pushes its images",
         assume_role_policy=pulumi.Output.from_input(args.oidc_provider_arn).apply(
             lambda arn: json.dumps(delivery.ci_trust_policy(arn, subjects))
         ),
         max_session_duration=3600,
-        tags=naming.labels(tenant),
+        tags=naming.labels(tenant, service=service.name),
         opts=opts,
     )
 
 
 def declare_push_policy(
-    tenant: Tenant, role: aws.iam.Role, repository_arns: list[pulumi.Output[str]], opts: pulumi.ResourceOptions
+    role: aws.iam.Role, role_name: str, repository_arn: pulumi.Output[str], opts: pulumi.ResourceOptions
 ) -> aws.iam.RolePolicy:
     return aws.iam.RolePolicy(
-        f"{naming.ci_role(tenant.name)}-push",
+        f"{role_name}-push",
         role=role.name,
-        policy=pulumi.Output.all(*repository_arns).apply(lambda arns: json.dumps(delivery.ci_push_policy(list(arns)))),
+        policy=repository_arn.apply(lambda arn: json.dumps(delivery.ci_push_policy([arn]))),
         opts=opts,
     )

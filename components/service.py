@@ -9,13 +9,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
+from components.ci_identity import CiRoleArgs, declare_ci_role, declare_push_policy
 from components.delivery_context import DeliveryContext
 from components.service_applications import ApplicationsArgs, declare_applications
 from components.service_registry import RegistryArgs, declare_registry
 from components.service_repository import RepositoryArgs, declare_repository
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import types
+from imaas.spec import naming, types
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,6 @@ class ServiceArgs:
     team: github.Team | None
     """The tenant's GitHub team, on the stack that owns global resources (which declares the service's
     repository and registry), and only there."""
-    ci_role: aws.iam.Role | None
-    """The tenant's CI role, when it has active services, on the stack that owns global resources."""
     argocd: pulumi.Resource | None = None
     """Argo CD's release, when the stack installs Argo CD: the Application CRD comes with it."""
 
@@ -42,12 +41,25 @@ class ServiceResources(pulumi.ComponentResource):
         # In the plan, so that `diff` tells a retirement (whose Applications go on purpose) from a lost Application.
         super().__init__(types.SERVICE, name, {"lifecycle": "active" if self.active else "retired"}, opts)
         child = pulumi.ResourceOptions(parent=self)
-        push_role_arn = args.ci_role.arn if self.active and args.ci_role else None
         self.registry = None
         if args.team is not None and context.globals is not None:
+            ci_role = None
+            if self.active:
+                ci_role = declare_ci_role(
+                    CiRoleArgs(
+                        tenant=tenant,
+                        service=service,
+                        github_owner=context.github_owner,
+                        oidc_provider_arn=context.globals.oidc_provider_arn,
+                    ),
+                    child,
+                )
+            push_role_arn = ci_role.arn if ci_role else None
             self.registry = declare_registry(
                 RegistryArgs(tenant=tenant, service=service, settings=settings, push_role_arn=push_role_arn), child
             )
+            if ci_role is not None:
+                declare_push_policy(ci_role, naming.ci_role(tenant.name, service.name), self.registry.arn, child)
             declare_repository(
                 RepositoryArgs(
                     tenant=tenant,

@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_github as github
 
 from components.app_project import AppProjectArgs, declare_app_project
-from components.ci_identity import CiRoleArgs, declare_ci_role, declare_push_policy
 from components.delivery_context import DeliveryContext
 from components.observability import ObservabilityContext
 from components.service import ServiceArgs, ServiceResources
@@ -46,15 +44,10 @@ class TenantResources(pulumi.ComponentResource):
         self._observability_view()
         if self.hosted:
             self._app_project()
-        team, ci_role = self._global_identity()
-        services = [
-            self._service(service, team, ci_role)
-            for service in args.tenant.spec.services
-            if team is not None or set(args.tenant.service_environments(service)) & set(self.hosted)
-        ]
-        if ci_role is not None:
-            arns = [service.registry.arn for service in services if service.active and service.registry is not None]
-            declare_push_policy(args.tenant, ci_role, arns, pulumi.ResourceOptions(parent=self))
+        team = self._team()
+        for service in args.tenant.spec.services:
+            if team is not None or set(args.tenant.service_environments(service)) & set(self.hosted):
+                self._service(service, team)
         self.register_outputs({"namespaces": [environment.namespace_name for environment in self.environments]})
 
     def _environment(self, environment: str) -> TenantEnvironment:
@@ -94,24 +87,13 @@ class TenantResources(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[args.argocd] if args.argocd else None),
         )
 
-    def _global_identity(self) -> tuple[github.Team | None, aws.iam.Role | None]:
-        """The tenant's GitHub team and, when it has active services, its CI role: on the stack owning them."""
-        tenant, context = self.args.tenant, self.args.context
-        if context.globals is None:
-            return None, None
-        child = pulumi.ResourceOptions(parent=self)
-        team = declare_team(tenant, child)
-        if not tenant.active_services():
-            return team, None
-        ci_role = declare_ci_role(
-            CiRoleArgs(
-                tenant=tenant, github_owner=context.github_owner, oidc_provider_arn=context.globals.oidc_provider_arn
-            ),
-            child,
-        )
-        return team, ci_role
+    def _team(self) -> github.Team | None:
+        """The tenant's GitHub team, on the stack that owns global resources."""
+        if self.args.context.globals is None:
+            return None
+        return declare_team(self.args.tenant, pulumi.ResourceOptions(parent=self))
 
-    def _service(self, service: Service, team: github.Team | None, ci_role: aws.iam.Role | None) -> ServiceResources:
+    def _service(self, service: Service, team: github.Team | None) -> ServiceResources:
         args = self.args
         return ServiceResources(
             naming.github_repository(args.tenant.name, service.name),
@@ -121,7 +103,6 @@ class TenantResources(pulumi.ComponentResource):
                 settings=args.settings,
                 context=args.context,
                 team=team,
-                ci_role=ci_role,
                 argocd=args.argocd,
             ),
             pulumi.ResourceOptions(parent=self),

@@ -105,7 +105,7 @@ WEAKENINGS = {
     ),
     "ci-trust-exact": (
         "aws:iam/role:Role",
-        "imaas-ci-orders",
+        "imaas-ci-orders-order-sync",
         with_inputs(
             lambda i: i.update(
                 {
@@ -115,7 +115,7 @@ WEAKENINGS = {
                 }
             )
         ),
-        "imaas-ci-orders",
+        "imaas-ci-orders-order-sync",
     ),
     "data-holding-kept": (
         "github:index/repository:Repository",
@@ -166,11 +166,11 @@ WEAKENINGS |= {
     ),
     "ci-push-scoped": (
         "aws:iam/rolePolicy:RolePolicy",
-        "imaas-ci-orders-push",
+        "imaas-ci-orders-order-sync-push",
         _policy_edit(
             "policy", lambda d: d["Statement"].append({"Effect": "Allow", "Action": "ecr:*", "Resource": "*"})
         ),
-        "imaas-ci-orders-push",
+        "imaas-ci-orders-order-sync-push",
     ),
     "ecr-access-scoped": (
         "aws:ecr/repositoryPolicy:RepositoryPolicy",
@@ -187,7 +187,7 @@ FORBIDDEN = [
     (
         "ci-trust-exact",
         "aws:iam/role:Role",
-        "imaas-ci-orders",
+        "imaas-ci-orders-order-sync",
         _policy_edit(
             "assumeRolePolicy",
             lambda d: d["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}),
@@ -314,8 +314,8 @@ def test_a_trust_admitting_another_tenants_repository_is_refused() -> None:
         sub.append("repo:example-org/payments-card-gateway:ref:refs/heads/dev")
         inputs["assumeRolePolicy"] = json.dumps(policy)
 
-    found = edited(resources(), "aws:iam/role:Role", "imaas-ci-orders", with_inputs(widen))
-    assert violations(found) == {("ci-trust-exact", "imaas-ci-orders")}
+    found = edited(resources(), "aws:iam/role:Role", "imaas-ci-orders-order-sync", with_inputs(widen))
+    assert violations(found) == {("ci-trust-exact", "imaas-ci-orders-order-sync")}
 
 
 def test_a_cluster_wide_binding_of_a_tenant_group_is_refused() -> None:

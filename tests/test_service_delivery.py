@@ -146,7 +146,7 @@ def test_each_active_repository_tells_its_ci_where_to_push() -> None:
         "region": "eu-west-1",
         "registry": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com",
         "repository": "payments/card-gateway",
-        "role": f"arn:aws:iam::{ACCOUNT}:role/imaas-ci-payments",
+        "role": f"arn:aws:iam::{ACCOUNT}:role/imaas-ci-payments-card-gateway",
     }
 
 
@@ -193,7 +193,7 @@ def test_registry_policy_lets_the_tenants_ci_push_and_the_clusters_pull(tmp_path
     plan = plan_stack("dev", tenants, ecrPullPrincipals=["210987654321"])
     policy = json.loads(named(plan, ECR_POLICY)["shop/api-access"].inputs["policy"])
     statements = {statement["Sid"]: statement for statement in policy["Statement"]}
-    assert statements["TenantCiPush"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/imaas-ci-shop"}
+    assert statements["TenantCiPush"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/imaas-ci-shop-api"}
     assert "ecr:PutImage" in statements["TenantCiPush"]["Action"]
     assert statements["ClusterPull"]["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}
     assert "ecr:PutImage" not in statements["ClusterPull"]["Action"]
@@ -202,8 +202,9 @@ def test_registry_policy_lets_the_tenants_ci_push_and_the_clusters_pull(tmp_path
 # --- CI identity ---------------------------------------------------------------------------------------------------
 
 
-def trust_condition(plan: Plan, tenant: str) -> dict:
-    (statement,) = json.loads(named(plan, IAM_ROLE)[f"imaas-ci-{tenant}"].inputs["assumeRolePolicy"])["Statement"]
+def trust_condition(plan: Plan, tenant: str, service: str) -> dict:
+    role = named(plan, IAM_ROLE)[f"imaas-ci-{tenant}-{service}"]
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {
         "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     }
@@ -212,40 +213,58 @@ def trust_condition(plan: Plan, tenant: str) -> dict:
     return statement["Condition"]["StringEquals"]
 
 
-def test_ci_roles_trust_exactly_their_tenants_repositories_and_branches() -> None:
+def test_each_ci_role_trusts_exactly_its_services_repository_and_branches() -> None:
     plan = example_plan("dev")
+    roles = {role.name for role in of_type(plan, IAM_ROLE)}
+    assert roles == {f"imaas-ci-{t}-{s}" for t, services in ACTIVE_SERVICES.items() for s in services}
     for tenant, services in ACTIVE_SERVICES.items():
-        condition = trust_condition(plan, tenant)
-        assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-        assert sorted(condition["token.actions.githubusercontent.com:sub"]) == sorted(
-            f"repo:example-org/{tenant}-{service}:ref:refs/heads/{env}"
-            for service, envs in services.items()
-            for env in dict.fromkeys(["dev", *envs])
-        )
+        for service, envs in services.items():
+            condition = trust_condition(plan, tenant, service)
+            assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+            assert sorted(condition["token.actions.githubusercontent.com:sub"]) == sorted(
+                f"repo:example-org/{tenant}-{service}:ref:refs/heads/{env}" for env in dict.fromkeys(["dev", *envs])
+            )
 
 
-def test_a_tenants_trust_admits_no_repository_of_a_tenant_sharing_its_prefix(tmp_path: Path) -> None:
+def test_a_services_trust_admits_no_repository_of_a_tenant_sharing_its_prefix(tmp_path: Path) -> None:
     tenants = write_tenants(
         tmp_path, ab={"services": [{"name": "api"}, {"name": "web"}]}, ab_c={"services": [{"name": "api"}]}
     )
     plan = plan_stack("dev", tenants)
-    subjects = {t: trust_condition(plan, t)["token.actions.githubusercontent.com:sub"] for t in ("ab", "ab-c")}
-    for tenant, other in (("ab", "ab-c"), ("ab-c", "ab")):
-        for value in subjects[tenant]:
-            assert not any(fnmatchcase(theirs, value) for theirs in subjects[other]), (tenant, value)
-            assert value.startswith(f"repo:example-org/{tenant}-")
+    subjects = {
+        name: trust_condition(plan, *name)["token.actions.githubusercontent.com:sub"]
+        for name in (("ab", "api"), ("ab", "web"), ("ab-c", "api"))
+    }
+    for name, values in subjects.items():
+        others = [value for other, theirs in subjects.items() if other != name for value in theirs]
+        for value in values:
+            assert not any(fnmatchcase(theirs, value) for theirs in others), (name, value)
+            assert value.startswith(f"repo:example-org/{name[0]}-{name[1]}:")
 
 
-def test_ci_roles_push_only_to_their_tenants_registries() -> None:
+def test_ci_roles_push_only_to_their_services_registry() -> None:
     plan = example_plan("dev")
     for tenant, services in ACTIVE_SERVICES.items():
-        policy = json.loads(named(plan, IAM_ROLE_POLICY)[f"imaas-ci-{tenant}-push"].inputs["policy"])
-        login, push = policy["Statement"]
-        assert (login["Action"], login["Resource"]) == ("ecr:GetAuthorizationToken", "*")
-        assert sorted(push["Resource"]) == sorted(
-            f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{tenant}/{service}" for service in services
-        )
-        assert not [action for action in push["Action"] if "*" in action or action.startswith("iam:")]
+        for service in services:
+            policy = named(plan, IAM_ROLE_POLICY)[f"imaas-ci-{tenant}-{service}-push"].inputs["policy"]
+            login, push = json.loads(policy)["Statement"]
+            assert (login["Action"], login["Resource"]) == ("ecr:GetAuthorizationToken", "*")
+            assert push["Resource"] == [f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{tenant}/{service}"]
+            assert not [action for action in push["Action"] if "*" in action or action.startswith("iam:")]
+
+
+def test_fifty_services_each_get_a_trust_policy_within_iams_limit(tmp_path: Path) -> None:
+    # IAM refuses a trust policy over 2,048 characters by default (white space not counted): one role per service
+    # keeps each a few subjects long, at the longest names a tenant file allows.
+    tenant = "t" * 20
+    services = [{"name": f"s{index:02d}{'x' * 27}"} for index in range(50)]
+    plan = plan_stack("dev", write_tenants(tmp_path, **{tenant: {"services": services}}))
+    roles = of_type(plan, IAM_ROLE)
+    assert len(roles) == 50
+    for role in roles:
+        compact = json.dumps(json.loads(role.inputs["assumeRolePolicy"]), separators=(",", ":"))
+        assert len(compact) <= 2048, (role.name, len(compact))
+        assert len(role.inputs["name"]) <= 64
 
 
 # --- Argo CD Applications -------------------------------------------------------------------------------------

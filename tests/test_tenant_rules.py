@@ -767,3 +767,21 @@ def test_a_retired_service_may_leave_an_environment_once_retired(base: str) -> N
     write_tenant(TENANTS, "orders", retired.replace("retired\n", "retired\n    environments: [dev]\n", 1))
 
     assert problems(base="HEAD") == []
+
+
+# --- CI roles within the account's IAM role quota ------------------------------------------------------------------
+
+
+def test_ci_roles_beyond_the_iam_role_quota_are_refused_where_the_stack_owns_them() -> None:
+    write_tenant(TENANTS, "aa", "services:\n  - name: one\n  - name: two\n")
+    write_tenant(TENANTS, "bb", "services:\n  - name: three\n  - name: old\n    lifecycle: retired\n")
+    owning = settings(ownsGlobalResources=True, iamRoleQuota=2)
+    message = (
+        "the CI roles of this stack's active services (one each) reach 3, more than its iamRoleQuota of 2: raise the "
+        "account's IAM role quota and the setting, or shard the tenants"
+    )
+    assert problems(owning) == [f"tenants/bb.yaml:9:3: spec.services: {message}"]
+    # Retired services have no role, a stack that owns no global resources declares none, and the quota can fit.
+    assert problems(settings(ownsGlobalResources=True, iamRoleQuota=3)) == []
+    assert problems(settings(iamRoleQuota=1)) == []
+    assert problems(settings(ownsGlobalResources=True, iamRoleQuota=2, tenantSelector=["aa"])) == []

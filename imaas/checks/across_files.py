@@ -210,6 +210,27 @@ def internal_visibility_supported(tenants: TenantSet) -> Iterator[Problem]:
 
 _DEFAULT_SETTINGS = StackSettings(environments=["dev", "test", "prod"])
 
+def ci_roles_within_quota(tenants: TenantSet) -> Iterator[Problem]:
+    """Each active service has a CI role, in the account of the stack owning global resources: no more than that
+    account may hold. Checked against a named stack, which is the one owning them."""
+    stack = tenants.stack
+    if stack is None or not stack.owns_global_resources:
+        return
+    count = 0
+    for tenant_file in tenants.files:
+        tenant = tenant_file.tenant
+        if not stack.manages(tenant.name):
+            continue
+        count += len(tenant.active_services())
+        if count > stack.iam_role_quota:
+            message = (
+                f"the CI roles of this stack's active services (one each) reach {count}, more than its iamRoleQuota "
+                f"of {stack.iam_role_quota}: raise the account's IAM role quota and the setting, or shard the tenants"
+            )
+            yield tenant_file.document.problem(("spec", "services"), message, key=True)
+            return
+
+
 RULES: tuple[Rule, ...] = (
     unique_tenant_names,
     reserved_names,
@@ -220,5 +241,6 @@ RULES: tuple[Rule, ...] = (
     service_environments_within_tenant,
     quota_within_max,
     internal_visibility_supported,
+    ci_roles_within_quota,
 )
 """Every rule across tenant files, in the order they report."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
+from imaas.model.tenant import Service, Tenant
 from imaas.spec import delivery, naming, types
 
 
@@ -41,11 +42,13 @@ def _allows(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in _listed(document.get("Statement")) if isinstance(s, dict) and s.get("Effect") == "Allow"]
 
 
-def _ci_tenant(role: Resource, context: Context) -> str | None:
-    """The tenant whose CI role this is, by its tag or, should a change drop the tag, by its name."""
-    tagged = (role.inputs.get("tags") or {}).get(naming.TENANT_LABEL)
-    named = next((t for t in context.tenants if role.inputs.get("name") == naming.ci_role(t)), None)
-    return tagged if tagged in context.tenants else named
+def _ci_service(role: Resource, context: Context) -> tuple[Tenant, Service] | None:
+    """The service whose CI role this is, by its name (which tags could only repeat): None for any other role."""
+    for tenant in context.tenants.values():
+        for service in tenant.spec.services:
+            if role.inputs.get("name") == naming.ci_role(tenant.name, service.name):
+                return tenant, service
+    return None
 
 
 def ci_trust_exact(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -56,41 +59,36 @@ def ci_trust_exact(index: Index, context: Context) -> Iterator[tuple[Resource, s
             for statement in _allows(document)
             if delivery.GITHUB_OIDC_HOST in str((statement.get("Principal") or {}).get("Federated", ""))
         ]
-        if not federated and _ci_tenant(role, context) is None:
+        owner = _ci_service(role, context)
+        if not federated and owner is None:
             continue
         for statement in _allows(document):
             if statement in federated and statement.get("Action") == "sts:AssumeRoleWithWebIdentity":
-                yield from _trust_problems(role, statement, context)
+                yield from _trust_problems(role, statement, owner, context)
             else:
                 principal = statement.get("Principal")
                 yield role, f"trust has a statement for {principal!r} besides its tenant's GitHub workflows"
 
 
 def ci_push_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    """A CI role's own policy: registry log-in, and pushing to its tenant's registries, nothing else."""
-    roles = {role.inputs.get("name"): _ci_tenant(role, context) for role in index(types.IAM_ROLE)}
+    """A CI role's own policy: registry log-in, and pushing to its service's registry, nothing else."""
+    roles = {role.inputs.get("name"): _ci_service(role, context) for role in index(types.IAM_ROLE)}
     for policy in index(types.IAM_ROLE_POLICY):
-        tenant = roles.get(policy.inputs.get("role"))
-        if tenant is None:
+        owner = roles.get(policy.inputs.get("role"))
+        if owner is None:
             continue
-        allowed = _registry_arns(context, tenant)
+        tenant, service = owner[0].name, owner[1].name
+        registry = naming.ecr_repository(tenant, service)
+        allowed = re.compile(rf"arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{{12}}:repository/{re.escape(registry)}")
         for statement in _allows(_document(policy.inputs.get("policy"))):
             actions, resources = set(_listed(statement.get("Action"))), _listed(statement.get("Resource"))
             if actions == {"ecr:GetAuthorizationToken"}:
                 continue
             if not actions <= set(delivery.PUSH_ACTIONS):
-                yield policy, f"CI of tenant {tenant} may {sorted(actions - set(delivery.PUSH_ACTIONS))}"
+                yield policy, f"CI of {registry} may {sorted(actions - set(delivery.PUSH_ACTIONS))}"
             for resource in resources:
-                if not any(arn.fullmatch(str(resource)) for arn in allowed):
-                    yield policy, f"CI of tenant {tenant} may act on {resource!r}, not only its own registries"
-
-
-def _registry_arns(context: Context, tenant: str) -> list[re.Pattern[str]]:
-    services = [service.name for service in context.tenants[tenant].spec.services]
-    return [
-        re.compile(rf"arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{{12}}:repository/{re.escape(name)}")
-        for name in (naming.ecr_repository(tenant, service) for service in services)
-    ]
+                if not allowed.fullmatch(str(resource)):
+                    yield policy, f"CI of {registry} may act on {resource!r}, not only its own registry"
 
 
 def ecr_access_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -100,10 +98,10 @@ def ecr_access_scoped(index: Index, context: Context) -> Iterator[tuple[Resource
         for principal in context.settings.ecr_pull_principals
     }
     for policy in index(types.ECR_REPOSITORY_POLICY):
-        tenant = str(policy.inputs.get("repository", "")).split("/", 1)[0]
+        tenant, _, service = str(policy.inputs.get("repository", "")).partition("/")
         if tenant not in context.tenants:
             continue
-        ci_role = re.compile(rf"arn:aws[a-z-]*:iam::[0-9]{{12}}:role/{re.escape(naming.ci_role(tenant))}")
+        ci_role = re.compile(rf"arn:aws[a-z-]*:iam::[0-9]{{12}}:role/{re.escape(naming.ci_role(tenant, service))}")
         for statement in _allows(_document(policy.inputs.get("policy"))):
             principal = statement.get("Principal")
             arns = _listed(principal.get("AWS")) if isinstance(principal, dict) and set(principal) == {"AWS"} else None
@@ -117,14 +115,20 @@ def ecr_access_scoped(index: Index, context: Context) -> Iterator[tuple[Resource
                 elif arn in pullers:
                     extra = actions - set(delivery.PULL_ACTIONS)
                 else:
-                    yield policy, f"grants {arn!r}, which is not tenant {tenant}'s CI role nor a cluster account"
+                    yield (
+                        policy,
+                        f"grants {arn!r}, which is not the CI role of {tenant}/{service} nor a cluster account",
+                    )
                     continue
                 if extra:
                     yield policy, f"grants {arn!r} {sorted(extra)} beyond what it needs"
 
 
-def _trust_problems(role: Resource, statement: dict[str, Any], context: Context) -> Iterator[tuple[Resource, str]]:
-    tenant = context.tenants.get((role.inputs.get("tags") or {}).get(naming.TENANT_LABEL, ""))
+def _trust_problems(
+    role: Resource, statement: dict[str, Any], owner: tuple[Tenant, Service] | None, context: Context
+) -> Iterator[tuple[Resource, str]]:
+    """A GitHub-trusting statement: exact audience, and only the subjects of the role's own service; a role that
+    is no service's CI role may admit no subject at all."""
     conditions = statement.get("Condition") or {}
     if set(conditions) != {"StringEquals"}:
         yield role, f"trust conditions {sorted(conditions)} are not all StringEquals"
@@ -133,9 +137,9 @@ def _trust_problems(role: Resource, statement: dict[str, Any], context: Context)
         yield role, "trust does not require the sts.amazonaws.com audience"
     subjects = equals.get(f"{delivery.GITHUB_OIDC_HOST}:sub")
     subjects = [subjects] if isinstance(subjects, str) else subjects or []
-    allowed = set(delivery.ci_subjects(context.github_owner, tenant)) if tenant else set()
+    allowed = set(delivery.ci_subjects(context.github_owner, *owner)) if owner else set()
     if not subjects:
         yield role, "trust does not limit the GitHub subject"
     for subject in subjects:
         if subject not in allowed:
-            yield role, f"trust admits {subject!r}, which is not one of its tenant's repositories and branches"
+            yield role, f"trust admits {subject!r}, which is not its own service's repository and branches"

@@ -208,6 +208,11 @@ class StackSettings(InputModel):
         Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")] | None
     ) = Field(None, description="An existing GitHub OIDC provider in IAM; by default the owning stack creates one.")
     image_retention: ImageRetention = Field(default_factory=ImageRetention)
+    iam_role_quota: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        1000,
+        description="IAM roles the AWS account of the CI roles may hold (AWS's default quota is 1,000): each active "
+        "service has one, and validate refuses a stack that would need more.",
+    )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."

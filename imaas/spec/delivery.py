@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import ImageRetention
-from imaas.model.tenant import Tenant
+from imaas.model.tenant import Service, Tenant
 from imaas.spec import naming
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -26,14 +26,17 @@ PUSH_ACTIONS = [
 PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
 
-def ci_subjects(owner: str, tenant: Tenant) -> list[str]:
-    """The GitHub OIDC `sub` claims of the tenant's CI: each active service repository, on each of its branches.
+def ci_subjects(owner: str, tenant: Tenant, service: Service) -> list[str]:
+    """The GitHub OIDC `sub` claims of one service's CI: its repository, on each of its branches; none for a
+    service that is not active.
 
     Exact values, compared with StringEquals: a pattern such as `repo:org/a-*` would admit tenant `a-b`.
     """
+    if service not in tenant.active_services():
+        return []
+    repository = naming.github_repository(tenant.name, service.name)
     return [
-        f"repo:{owner}/{naming.github_repository(tenant.name, service.name)}:ref:refs/heads/{branch}"
-        for service in tenant.active_services()
+        f"repo:{owner}/{repository}:ref:refs/heads/{branch}"
         for branch in naming.service_branches(tenant.service_environments(service))
     ]
 
