@@ -3,19 +3,32 @@ report that stays within GitHub's limits at any size."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from helpers import write_tenant
 from planning import FIXTURE_TENANTS, plan_stack
-from tokens import APPLICATION, GITHUB_REPOSITORY, NETWORK_POLICY, QUOTA, TENANT_COMPONENT
+from tokens import (
+    APPLICATION,
+    BRANCH,
+    ECR,
+    GITHUB_REPOSITORY,
+    NAMESPACE,
+    NETWORK_POLICY,
+    QUOTA,
+    ROLE_BINDING,
+    TENANT_COMPONENT,
+)
 
 from imaas.plan.diff import Change, compare_plans, diff_plans
 from imaas.plan.field_diff import FieldChange
 from imaas.plan.markdown import FULL_REPORT, diff_markdown
 from imaas.plan.record import Plan, PlannedResource
+from imaas.spec import safety
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -158,3 +171,43 @@ def test_a_small_budget_cuts_the_report_and_says_where_the_rest_is(budget: int) 
         assert len(text) <= budget
         assert FULL_REPORT in text
         assert text.count("<details") == text.count("</details>")
+
+
+def test_the_replacing_inputs_are_the_providers_own() -> None:
+    data = Path(__file__).parent / "data" / "providers"
+    for provider in ("github", "aws"):
+        for type_, resource in json.loads((data / f"{provider}.json").read_text())["resources"].items():
+            top = {path.split(".")[0] for path in resource.get("forceNew", [])}
+            assert set(safety.REPLACING_INPUTS.get(type_, ())) == top, type_
+
+
+def _one_change(type_: str, old: dict, new: dict, **options: object) -> Change:
+    before = PlannedResource("urn:x", type_, "x", None, True, old, **options)
+    [change] = diff_plans(Plan("imaas", "dev", [before]), Plan("imaas", "dev", [replace(before, inputs=new)]))
+    return change
+
+
+def test_a_change_that_replaces_a_protected_or_data_holding_resource_fails_the_diff() -> None:
+    renamed = _one_change(ECR, {"name": "a/svc"}, {"name": "a/api"}, protect=True, retainOnDelete=True)
+    assert renamed.destructive
+    assert renamed.danger == "replaces a protected resource: name cannot change in place"
+    key = _one_change(
+        ECR,
+        {"encryptionConfigurations": [{"encryptionType": "KMS"}]},
+        {"encryptionConfigurations": [{"encryptionType": "AES256"}]},
+        protect=True,
+    )
+    assert key.replacing == ("encryptionConfigurations[0].encryptionType",) and key.destructive
+    namespace = _one_change(NAMESPACE, {"metadata": {"name": "a-dev"}}, {"metadata": {"name": "b-dev"}}, protect=True)
+    assert namespace.destructive
+
+
+def test_a_replacement_of_what_holds_nothing_is_said_but_passes() -> None:
+    binding = _one_change(ROLE_BINDING, {"roleRef": {"name": "viewer"}}, {"roleRef": {"name": "developer"}})
+    assert not binding.destructive
+    assert binding.note == "replaces it: roleRef.name cannot change in place"
+    branch = _one_change(BRANCH, {"sourceBranch": "dev"}, {"sourceBranch": "test"}, retainOnDelete=True)
+    assert not branch.destructive and branch.replacing == ("sourceBranch",)
+    # What changes in place is no replacement: a repository's description, a quota's numbers.
+    assert not _one_change(GITHUB_REPOSITORY, {"description": "a"}, {"description": "b"}, protect=True).replacing
+    assert not _one_change(QUOTA, {"spec": {"hard": {"pods": "1"}}}, {"spec": {"hard": {"pods": "2"}}}).replacing

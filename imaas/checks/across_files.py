@@ -210,6 +210,7 @@ def internal_visibility_supported(tenants: TenantSet) -> Iterator[Problem]:
 
 _DEFAULT_SETTINGS = StackSettings(environments=["dev", "test", "prod"])
 
+
 def ci_roles_within_quota(tenants: TenantSet) -> Iterator[Problem]:
     """Each active service has a CI role, in the account of the stack owning global resources: no more than that
     account may hold. Checked against a named stack, which is the one owning them."""

@@ -55,9 +55,21 @@ class Change:
     def danger(self) -> str:
         """Why this change must not be applied, in a reviewer's words; empty when it may."""
         resource = self.resource
-        if self.action == "delete" and safety.deletes_data(resource.type, resource.protect, resource.retainOnDelete):
-            return f"deletes a {'protected' if resource.protect else 'data-holding'} resource"
+        losing = safety.deletes_data(resource.type, resource.protect, resource.retainOnDelete)
+        what = "protected" if resource.protect else "data-holding"
+        if self.action == "delete" and losing:
+            return f"deletes a {what} resource"
+        if self.replacing and losing:
+            return f"replaces a {what} resource: {', '.join(self.replacing)} cannot change in place"
         return self.hazard
+
+    @property
+    def replacing(self) -> tuple[str, ...]:
+        """For a change: the changed inputs that make the provider replace the resource (delete and create)."""
+        if self.action != "change":
+            return ()
+        paths = (field.path for field in self.fields if not field.path.startswith("("))
+        return tuple(dict.fromkeys(path for path in paths if safety.forces_replacement(self.resource.type, path)))
 
     @property
     def destructive(self) -> bool:
@@ -74,6 +86,8 @@ class Change:
         """What a reviewer must know beyond the fields: what a deletion does in the cluster."""
         if self.action == "delete" and self.resource.type == types.APPLICATION:
             return "stops the workload: Argo CD deletes what this Application deployed"
+        if self.replacing:
+            return f"replaces it: {', '.join(self.replacing)} cannot change in place"
         return ""
 
     def lines(self, limit: int = 12, width: int = 100) -> list[str]:

@@ -179,9 +179,8 @@ def _details(change: Change) -> str:
         return f"⚠️ **{change.danger}**"
     if change.retained:
         return safety.RETAINED
-    if change.note:
-        return change.note
-    return "<br>".join(_code(line) for line in change.lines())
+    fields = [_code(line) for line in change.lines()]
+    return "<br>".join([change.note, *fields] if change.note else fields)
 
 
 def _code(text: str) -> str:

@@ -117,7 +117,7 @@ def changes_table(changes: list[Change], resources: Mapping[str, PlannedResource
     marks = {"add": "[green]+[/]", "change": "[yellow]~[/]", "delete": "[red]-[/]"}
     rows = [(group, change) for group, grouped in by_tenant(changes, resources).items() for change in grouped]
     for group, change in rows:
-        details = escape("\n".join(change.lines()) or change.note)
+        details = escape("\n".join([change.note, *change.lines()] if change.note else change.lines()))
         if change.destructive:
             details = f"[bold red]{escape(change.danger.upper())}[/]"
         elif change.retained:
