@@ -188,6 +188,41 @@ def test_image_retention_expires_untagged_images_then_keeps_the_newest() -> None
     assert rules[-1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100}
 
 
+def surviving(rules: list[dict], images: list[tuple[int, set[str]]]) -> set[int]:
+    """ECR's lifecycle evaluation as its documentation states it, on (pushed-at, tags) images: rules by priority;
+    an image matching a rule's tags is that rule's, never expired by a later one; a count rule keeps the newest."""
+    claimed: set[int] = set()
+    expired: set[int] = set()
+    for rule in sorted(rules, key=lambda rule: rule["rulePriority"]):
+        selection = rule["selection"]
+
+        def matches(tags: set[str], selection: dict = selection) -> bool:
+            if selection["tagStatus"] == "untagged":
+                return not tags
+            if selection["tagStatus"] == "tagged":
+                return all(any(tag.startswith(p) for tag in tags) for p in selection["tagPrefixList"])
+            return True
+
+        mine = sorted((pushed for pushed, tags in images if pushed not in claimed and matches(tags)), reverse=True)
+        claimed |= set(mine)
+        if selection["countType"] == "imageCountMoreThan":
+            expired |= set(mine[selection["countNumber"] :])
+    return {pushed for pushed, _ in images} - expired
+
+
+def test_the_image_an_environment_runs_is_never_expired_however_many_dev_pushes() -> None:
+    rules = json.loads(named(example_plan("dev"), ECR_LIFECYCLE)["orders/order-sync-retention"].inputs["policy"])[
+        "rules"
+    ]
+    # Image 0 was promoted to test and prod (the service's CI tagged it so); dev has pushed 300 images since.
+    images = [(0, {"c0", "test-c0", "prod-c0"}), *((n, {f"c{n}"}) for n in range(1, 301))]
+    kept = surviving(rules, images)
+    assert 0 in kept  # what test and prod run
+    assert 300 in kept and 1 not in kept  # dev's newest stay, its oldest go
+    # The rule the retention had before: keep the newest 100 of any tag, which expires what prod runs.
+    assert 0 not in surviving([rules[0], {**rules[-1], "rulePriority": 2}], images)
+
+
 def test_registry_policy_lets_the_tenants_ci_push_and_the_clusters_pull(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, shop={"services": [{"name": "api"}]})
     plan = plan_stack("dev", tenants, ecrPullPrincipals=["210987654321"])

@@ -289,8 +289,10 @@ def test_permissions_are_empty_by_default_and_only_release_writes() -> None:
 def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushes_to_dev() -> None:
     workflow = load_workflow()
     assert set(workflow["on"]) == {"pull_request", "push"}
-    assert workflow["on"]["push"] == {"branches": ["dev"]}
-    assert "if" not in workflow["jobs"]["build"]
+    assert workflow["on"]["push"] == {"branches": ["dev", "test", "prod"]}
+    build = workflow["jobs"]["build"]
+    for ref, expected in (("refs/pull/7/merge", True), ("refs/heads/dev", True), ("refs/heads/test", False)):
+        assert evaluate_condition(build["if"], {"github.ref": ref}) is expected, ref
     release = workflow["jobs"]["release"]
     assert release["needs"] == "build"
     service = {"vars.IMAAS_SERVICE": '{"region": "eu-west-1"}'}
@@ -304,6 +306,26 @@ def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushe
     for (event, ref), expected in cases.items():
         context = {"github.event_name": event, "github.ref": ref, **service}
         assert evaluate_condition(release["if"], context) is expected, (event, ref)
+
+
+def test_a_promotion_tags_the_image_it_promotes_for_its_environment() -> None:
+    """A merge into test or prod builds nothing; it tags the image deploy/base names `<env>-<commit>`, which the
+    registry's retention keeps (imaas.spec.delivery.lifecycle_policy)."""
+    mark = load_workflow()["jobs"]["mark"]
+    service = {"vars.IMAAS_SERVICE": '{"role": "arn"}'}
+    cases = {
+        ("push", "refs/heads/test"): True,
+        ("push", "refs/heads/prod"): True,
+        ("push", "refs/heads/dev"): False,
+        ("pull_request", "refs/pull/7/merge"): False,
+    }
+    for (event, ref), expected in cases.items():
+        assert evaluate_condition(mark["if"], {"github.event_name": event, "github.ref": ref, **service}) is expected
+    assert evaluate_condition(mark["if"], {"github.event_name": "push", "github.ref": "refs/heads/prod"}) is False
+    assert mark["permissions"] == {"contents": "read", "id-token": "write"}
+    tagging = step_running("mark", "aws ecr put-image")
+    assert tagging["env"]["ENVIRONMENT"] == "${{ github.ref_name }}"
+    assert 'marked="${ENVIRONMENT}-${tag}"' in tagging["run"]
 
 
 def test_release_is_skipped_where_the_platform_set_no_service_variable() -> None:

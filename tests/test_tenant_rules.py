@@ -785,3 +785,19 @@ def test_ci_roles_beyond_the_iam_role_quota_are_refused_where_the_stack_owns_the
     assert problems(settings(ownsGlobalResources=True, iamRoleQuota=3)) == []
     assert problems(settings(iamRoleQuota=1)) == []
     assert problems(settings(ownsGlobalResources=True, iamRoleQuota=2, tenantSelector=["aa"])) == []
+
+
+def test_logins_outside_the_organisations_members_are_refused_where_the_stack_lists_them() -> None:
+    TENANTS.mkdir()
+    (TENANTS / "aa.yaml").write_text(
+        tenant_text("aa").replace("maintainers: [alice]", "maintainers: [Alice]\n    members: [mallory]")
+    )
+    message = (
+        "'mallory' is not a member of the GitHub organisation (imaas:githubMembers): an organisation owner invites "
+        "people, then the tenant may name them"
+    )
+    assert problems(settings(githubMembers=["alice", "bob"])) == [
+        f"tenants/aa.yaml:9:15: spec.team.members[0]: {message}"
+    ]
+    assert problems(settings(githubMembers=["alice", "mallory"])) == []  # logins compare without case, as GitHub's
+    assert problems(settings()) == []  # a stack that lists no members checks none

@@ -208,6 +208,25 @@ def internal_visibility_supported(tenants: TenantSet) -> Iterator[Problem]:
                 yield tenant_file.document.problem(("spec", "services", index, "visibility"), message)
 
 
+def logins_are_members(tenants: TenantSet) -> Iterator[Problem]:
+    """Checked against a named stack that lists its organisation's members: a login outside that list would be
+    invited into the organisation and given admin or write on the tenant's repositories, so it must be a member
+    first (an organisation owner invites people; a tenant file does not)."""
+    if tenants.stack is None or tenants.stack.github_members is None:
+        return
+    members = {login.lower() for login in tenants.stack.github_members}
+    for tenant_file in tenants.files:
+        team = tenant_file.tenant.spec.team
+        for role, logins in (("maintainers", team.maintainers), ("members", team.members)):
+            for index, login in enumerate(logins):
+                if login.lower() not in members:
+                    message = (
+                        f"'{login}' is not a member of the GitHub organisation (imaas:githubMembers): an organisation"
+                        " owner invites people, then the tenant may name them"
+                    )
+                    yield tenant_file.document.problem(("spec", "team", role, index), message)
+
+
 _DEFAULT_SETTINGS = StackSettings(environments=["dev", "test", "prod"])
 
 
@@ -243,5 +262,6 @@ RULES: tuple[Rule, ...] = (
     quota_within_max,
     internal_visibility_supported,
     ci_roles_within_quota,
+    logins_are_members,
 )
 """Every rule across tenant files, in the order they report."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, SecretStr, StringConstraints, field_validator, model_validator
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Environment, KubernetesName, in_canonical_order
+from imaas.model.names import Environment, GitHubLogin, KubernetesName, in_canonical_order
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import QuotaOverride, SizeName
 
@@ -144,6 +144,11 @@ class ObservabilitySettings(InputModel):
 
 class ImageRetention(InputModel):
     keep: Annotated[int, Field(ge=1, le=10_000)] = Field(100, description="Tagged images kept per repository.")
+    keep_promoted: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        50,
+        description="Images kept per environment they were promoted to (tagged test-... or prod-... by the "
+        "service's CI): the image an environment runs is the newest of its prefix, so it is never expired.",
+    )
     untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
 
 
@@ -187,6 +192,12 @@ class StackSettings(InputModel):
     )
     ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
         default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."
+    )
+    github_members: list[GitHubLogin] | None = Field(
+        None,
+        description="The logins of the GitHub organisation's members, when the stack states them: validate then "
+        "refuses a tenant that names anyone else, whom the platform would invite into the organisation and give "
+        "access to the tenant's repositories (and, through them, to other tenants' internal ones).",
     )
     github_enterprise: bool = Field(
         False,

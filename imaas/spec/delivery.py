@@ -84,29 +84,48 @@ def repository_policy(push_role_arn: str | None, pull_principals: list[str]) -> 
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
 
 
-def lifecycle_policy(retention: ImageRetention) -> dict[str, Any]:
-    """Untagged layers go after some days; of the tagged images, the newest `keep` stay.
+# The environments whose images the service's CI tags `<env>-<commit>` when it promotes them (a merge into the
+# branch): the newest of each prefix is what that environment runs.
+PROMOTED_ENVIRONMENTS = ("prod", "test")
 
-    Rules are evaluated by priority, and AWS requires the `any` rule to have the highest number.
+
+def lifecycle_policy(retention: ImageRetention) -> dict[str, Any]:
+    """Untagged layers go after some days; images promoted to test or prod keep the newest `keep_promoted` of each
+    environment; of all the others, the newest `keep` stay.
+
+    ECR evaluates rules by priority, an image that matches the tags of a rule is never expired by a rule of lower
+    priority, and the `any` rule must come last: so the image an environment runs, the newest of its prefix, stays
+    however many images dev pushes after it.
     """
-    return {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": f"expire untagged images after {retention.untagged_days} days",
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": retention.untagged_days,
-                },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"keep the last {retention.keep} images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": retention.keep},
-                "action": {"type": "expire"},
-            },
-        ]
+    untagged = {
+        "rulePriority": 1,
+        "description": f"expire untagged images after {retention.untagged_days} days",
+        "selection": {
+            "tagStatus": "untagged",
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": retention.untagged_days,
+        },
+        "action": {"type": "expire"},
     }
+    promoted = [
+        {
+            "rulePriority": priority,
+            "description": f"keep the last {retention.keep_promoted} images promoted to {environment}",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPrefixList": [f"{environment}-"],
+                "countType": "imageCountMoreThan",
+                "countNumber": retention.keep_promoted,
+            },
+            "action": {"type": "expire"},
+        }
+        for priority, environment in enumerate(PROMOTED_ENVIRONMENTS, start=2)
+    ]
+    others = {
+        "rulePriority": 2 + len(PROMOTED_ENVIRONMENTS),
+        "description": f"keep the last {retention.keep} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": retention.keep},
+        "action": {"type": "expire"},
+    }
+    return {"rules": [untagged, *promoted, others]}
