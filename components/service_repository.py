@@ -3,6 +3,7 @@ as default, the tenant team's access, and the CI settings its workflow reads. Ar
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 
@@ -74,13 +75,17 @@ def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> gi
         wait_for_rename=True,
         opts=filling,
     )
-    for branch in naming.service_branches(tenant.service_environments(service))[1:]:
-        github.Branch(
+    # Each environment's branch is cut from the one below it (prod from test), so that a new environment starts
+    # from what was promoted there, never from dev's head (`validate --base` refuses the other ways round).
+    source: pulumi.Resource = dev
+    branches = naming.service_branches(tenant.service_environments(service))
+    for lower, branch in itertools.pairwise(branches):
+        source = github.Branch(
             f"{name}-{branch}",
             repository=repository.name,
             branch=branch,
-            source_branch=naming.branch("dev"),
-            opts=pulumi.ResourceOptions.merge(filling, pulumi.ResourceOptions(depends_on=[dev])),
+            source_branch=lower,
+            opts=pulumi.ResourceOptions.merge(filling, pulumi.ResourceOptions(depends_on=[source])),
         )
     github.RepositoryCollaborators(
         f"{name}-access",

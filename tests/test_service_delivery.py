@@ -118,7 +118,7 @@ def test_internal_repositories_where_the_organisation_has_them(tmp_path: Path) -
     assert repositories["shop-web"].inputs["visibility"] == "private"
 
 
-def test_service_repositories_have_a_branch_per_environment_from_dev() -> None:
+def test_service_repositories_have_a_branch_per_environment_each_cut_from_the_one_below() -> None:
     branches = {(b.inputs["repository"], b.inputs["branch"]): b.inputs for b in of_type(example_plan("dev"), BRANCH)}
     expected = {
         (f"{tenant}-{service}", env)
@@ -128,7 +128,12 @@ def test_service_repositories_have_a_branch_per_environment_from_dev() -> None:
         if env != "dev"
     }
     assert set(branches) == expected
-    assert {inputs["sourceBranch"] for inputs in branches.values()} == {"dev"}
+    order = ["dev", "test", "prod"]
+    for (repository, branch), inputs in branches.items():
+        tenant_service = next((t, s) for t, ss in ACTIVE_SERVICES.items() for s in ss if f"{t}-{s}" == repository)
+        envs = ["dev", *ACTIVE_SERVICES[tenant_service[0]][tenant_service[1]]]
+        below = [env for env in order[: order.index(branch)] if env in envs][-1]
+        assert inputs["sourceBranch"] == below, (repository, branch)
 
 
 def test_the_team_writes_and_maintainers_administer_each_active_repository() -> None:
@@ -388,8 +393,9 @@ def test_a_generated_repository_waits_for_the_template_and_its_branches_for_gith
     assert template_content <= set(repository.dependsOn)
     default = named(plan, BRANCH_DEFAULT)["orders-order-sync-default-branch"]
     assert default.inputs == {"repository": "orders-order-sync", "branch": "dev", "rename": True, "waitForRename": True}
-    for branch in ("test", "prod"):
-        assert default.urn in named(plan, BRANCH)[f"orders-order-sync-{branch}"].dependsOn
+    branches = named(plan, BRANCH)
+    assert default.urn in branches["orders-order-sync-test"].dependsOn
+    assert branches["orders-order-sync-test"].urn in branches["orders-order-sync-prod"].dependsOn
     template_default = named(plan, BRANCH_DEFAULT)["imaas-service-template-default-branch"]
     assert template_default.inputs["waitForRename"] is True
     # GitHub answers 404 or 409 while it fills a generated repository: the branches' provider waits that out.

@@ -801,3 +801,38 @@ def test_logins_outside_the_organisations_members_are_refused_where_the_stack_li
     ]
     assert problems(settings(githubMembers=["alice", "mallory"])) == []  # logins compare without case, as GitHub's
     assert problems(settings()) == []  # a stack that lists no members checks none
+
+
+def test_a_new_environment_of_a_service_starts_from_the_one_below_it(base: str) -> None:
+    # At the base, order-sync runs in dev only; order-events in all three.
+    write_tenant(
+        TENANTS, "orders", "services:\n  - name: order-sync\n    environments: [dev]\n  - name: order-events\n"
+    )
+    dev_only = commit("order-sync in dev only")
+    write_tenant(
+        TENANTS, "orders", "services:\n  - name: order-sync\n    environments: [dev, prod]\n  - name: order-events\n"
+    )
+    assert problems(base=dev_only) == [
+        "tenants/orders.yaml:10:13: spec.services[0].name: environment 'prod' of service 'order-sync' would be cut from"
+        " dev's head and deployed without review: add 'test' first and promote to it, then add 'prod' (it is cut"
+        " from test)"
+    ]
+    write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n")
+    assert problems(base=dev_only) == [
+        "tenants/orders.yaml:10:13: spec.services[0].name: environment 'prod' of service 'order-sync' would be cut from"
+        " 'test', which the service does not have yet: add 'test' first, promote to it, then add 'prod'"
+    ]
+    write_tenant(
+        TENANTS, "orders", "services:\n  - name: order-sync\n    environments: [dev, test]\n  - name: order-events\n"
+    )
+    assert problems(base=dev_only) == []  # test is cut from dev: a merge into test needs no review either
+    with_test = commit("order-sync in dev and test")
+    write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n")
+    assert problems(base=with_test) == []  # prod is cut from test
+    # A new service's branches are all cut from the template's content.
+    write_tenant(
+        TENANTS,
+        "orders",
+        "services:\n  - name: order-sync\n  - name: order-events\n  - name: new\n    environments: [dev, prod]\n",
+    )
+    assert problems(base=with_test) == []

@@ -3,6 +3,7 @@ can be retired, since retiring something new would create it only to archive it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def base_problems(directory: Path, base: str, files: list[TenantFile]) -> list[P
     return [
         *removal_problems(directory, at_base, files),
         *environment_removals(at_base, files),
+        *unreviewed_promotions(at_base, files),
         *retired_on_arrival(at_base, files),
     ]
 
@@ -75,6 +77,38 @@ def environment_removals(at_base: dict[str, BaseTenant], files: list[TenantFile]
                     f"Application '{naming.application(tenant.name, service.name, environment)}' and everything it "
                     "deployed: set the service's lifecycle: retired first, then change its environments"
                 )
+                yield document.problem(("spec", "services", index, "name"), message)
+
+
+def unreviewed_promotions(at_base: dict[str, BaseTenant], files: list[TenantFile]) -> Iterator[Problem]:
+    """A new environment of an existing service starts from the environment below it, whose branch it is cut from
+    (prod from test): a prod added beside dev alone would be cut from dev's head and deployed at once, with none of
+    the review a merge into prod needs. A new service's branches are all cut from the template's content."""
+    for tenant_file in files:
+        tenant, document = tenant_file.tenant, tenant_file.document
+        known = at_base.get(tenant.name)
+        if known is None or known.tenant is None:
+            continue
+        before = {service.name: known.tenant.service_environments(service) for service in known.tenant.spec.services}
+        for index, service in enumerate(tenant.spec.services):
+            if service.name not in before:
+                continue
+            branches = naming.service_branches(tenant.service_environments(service))
+            for lower, environment in itertools.pairwise(branches):
+                if environment in before[service.name]:
+                    continue
+                if environment == "prod" and lower == "dev":
+                    message = (
+                        f"environment 'prod' of service '{service.name}' would be cut from dev's head and deployed "
+                        "without review: add 'test' first and promote to it, then add 'prod' (it is cut from test)"
+                    )
+                elif lower != "dev" and lower not in before[service.name]:
+                    message = (
+                        f"environment '{environment}' of service '{service.name}' would be cut from '{lower}', which "
+                        f"the service does not have yet: add '{lower}' first, promote to it, then add '{environment}'"
+                    )
+                else:
+                    continue
                 yield document.problem(("spec", "services", index, "name"), message)
 
 
