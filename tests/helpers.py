@@ -23,6 +23,14 @@ spec:
   team:
     maintainers: [alice]
 """
+# The settings every stack needs about its cluster, for tests that make stack settings of their own: as values,
+# and as lines of a stack file.
+CLUSTER_VALUES: dict[str, object] = {
+    "ingressHostSuffix": "apps.example.com",
+    "ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "argocdImpersonation": True,
+}
+CLUSTER_SETTINGS = "".join(f"  imaas:{key}: {json.dumps(value)}\n" for key, value in CLUSTER_VALUES.items())
 
 
 def tenant_text(name: str, spec: str = "") -> str:

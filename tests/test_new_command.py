@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import write_tenant
+from helpers import CLUSTER_SETTINGS, write_tenant
 from typer.testing import CliRunner
 
 from imaas import cli
@@ -124,7 +124,7 @@ def project_with_one_stack(project: Path, monkeypatch: pytest.MonkeyPatch, selec
     project.mkdir(exist_ok=True)
     (project / "Pulumi.dev.yaml").write_text(
         "config:\n  aws:region: eu-west-1\n  github:owner: example-org\n  imaas:environments: [dev, test, prod]\n"
-        f"  imaas:ownsGlobalResources: true\n  imaas:tenantSelector: ['{selector}']\n",
+        f"  imaas:ownsGlobalResources: true\n  imaas:tenantSelector: ['{selector}']\n{CLUSTER_SETTINGS}",
         encoding="utf-8",
     )
     monkeypatch.setattr(cli.output, "PROJECT_DIR", project)

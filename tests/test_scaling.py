@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import git, write_tenants
+from helpers import CLUSTER_SETTINGS, git, write_tenants
 from planning import FIXTURE_TENANTS
 from typer.testing import CliRunner
 
@@ -98,7 +98,7 @@ def test_partial_plans_refuse_unknown_tenants_and_revisions(args: list[str], mes
 def project(tmp_path: Path, stacks: dict[str, str]) -> Path:
     for name, settings in stacks.items():
         (tmp_path / f"Pulumi.{name}.yaml").write_text(
-            "config:\n  github:owner: example-org\n  aws:region: eu-west-1\n" + settings
+            "config:\n  github:owner: example-org\n  aws:region: eu-west-1\n" + CLUSTER_SETTINGS + settings
         )
     return tmp_path
 

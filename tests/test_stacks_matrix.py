@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import CLUSTER_SETTINGS
 from typer.testing import CliRunner
 
 from imaas import cli
@@ -17,7 +18,7 @@ OIDC_ARN = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercont
 
 
 def write_stack(project: Path, name: str, settings: str) -> None:
-    (project / f"Pulumi.{name}.yaml").write_text(f"config:\n{PROVIDER}{settings}", encoding="utf-8")
+    (project / f"Pulumi.{name}.yaml").write_text(f"config:\n{PROVIDER}{CLUSTER_SETTINGS}{settings}", encoding="utf-8")
 
 
 def test_two_stacks_the_owner_of_the_global_resources_first(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import PROJECT_DIR, git, lines, tenant_text, write_tenant
+from helpers import CLUSTER_VALUES, PROJECT_DIR, git, lines, tenant_text, write_tenant
 from planning import FIXTURE_TENANTS
 
 from imaas.checks.tenants import check_tenants, load_tenants
@@ -31,7 +31,7 @@ def problems(settings: StackSettings | None = None, base: str | None = None) -> 
 
 
 def settings(**values: object) -> StackSettings:
-    return StackSettings.model_validate({"environments": ["dev", "test", "prod"], **values})
+    return StackSettings.model_validate({"environments": ["dev", "test", "prod"], **CLUSTER_VALUES, **values})
 
 
 # --- valid input -------------------------------------------------------------------------------------------------

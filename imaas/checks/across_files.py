@@ -227,7 +227,13 @@ def logins_are_members(tenants: TenantSet) -> Iterator[Problem]:
                     yield tenant_file.document.problem(("spec", "team", role, index), message)
 
 
-_DEFAULT_SETTINGS = StackSettings(environments=["dev", "test", "prod"])
+# Without a stack, the rules across files read only sizes and limits: the cluster's own settings are placeholders.
+_DEFAULT_SETTINGS = StackSettings(
+    environments=["dev", "test", "prod"],
+    ingress_host_suffix="apps.invalid",
+    ecr_registry="000000000000.dkr.ecr.eu-west-1.amazonaws.com",
+    argocd_impersonation=True,
+)
 
 
 def ci_roles_within_quota(tenants: TenantSet) -> Iterator[Problem]:

@@ -159,6 +159,34 @@ class GithubApp(InputModel):
     )
 
 
+DnsSuffix = Annotated[
+    str, StringConstraints(max_length=200, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+]
+EcrRegistry = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{12}\.dkr\.ecr\.[a-z]{2}(-[a-z]+)+-[0-9]\.amazonaws\.com(\.cn)?$")
+]
+# An image pinned by tag or digest: a bare repository would admit every tag anyone pushes to it later.
+ImageReference = Annotated[
+    str,
+    StringConstraints(
+        max_length=512,
+        pattern=r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$",
+    ),
+]
+
+
+def _not_a_tenant_deployer(name: str) -> str:
+    # Exempting a deployer account would exempt every tenant: Argo CD writes as each namespace's one.
+    if name.endswith(":argocd-deployer") or not name.strip():
+        raise ValueError("must be the platform's own identity, not a tenant's deployer account")
+    return name
+
+
+PlatformIdentity = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(_not_a_tenant_deployer)
+]
+
+
 class StackSettings(InputModel):
     environments: Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)] = Field(
         description="Environments hosted by this stack's cluster."
@@ -228,6 +256,30 @@ class StackSettings(InputModel):
     tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."
     )
+    ingress_host_suffix: DnsSuffix = Field(
+        description="The DNS zone of tenant Ingress hosts: a tenant's hosts in an environment are "
+        "`<name>.<tenant>.<environment>.<suffix>`, and the cluster refuses any other."
+    )
+    ecr_registry: EcrRegistry = Field(
+        description="The ECR registry (`<account>.dkr.ecr.<region>.amazonaws.com`) holding the tenants' "
+        "repositories: the cluster runs a tenant's containers only from `<registry>/<tenant>/`."
+    )
+    image_allow_list: Annotated[list[ImageReference], AfterValidator(unique)] = Field(
+        default_factory=list,
+        description="Exact image references (with a tag or digest) any tenant may run besides its own registry "
+        "path, for images pulled at run time rather than built into the tenant's own.",
+    )
+    platform_identities: Annotated[list[PlatformIdentity], AfterValidator(unique)] = Field(
+        default_factory=list,
+        description="Kubernetes user names as which this stack's `pulumi up` writes to the cluster: the platform's "
+        "own monitoring objects in tenant namespaces are exempt from the admission policies for them alone.",
+    )
+    argocd_impersonation: bool = Field(
+        False,
+        description="The cluster's own Argo CD syncs with impersonation on (`application.sync.impersonation.enabled`"
+        "), so tenant projects sync as their namespaces' deployer accounts; required where the stack does not "
+        "install Argo CD (observability.argocd.install), which turns it on itself.",
+    )
 
     @field_validator("environments")
     @classmethod
@@ -264,6 +316,18 @@ class StackSettings(InputModel):
             over = quota.exceeding(self.quota_max)
             if over:
                 raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
+        return self
+
+    @model_validator(mode="after")
+    def _argocd_impersonates(self) -> StackSettings:
+        # Without impersonation Argo CD syncs as its own controller, which may write any kind in any namespace:
+        # the AppProject's destinations and the deployer's role would fence nothing.
+        if not self.observability.argocd.install and not self.argocd_impersonation:
+            raise ValueError(
+                "argocdImpersonation: the cluster's Argo CD must sync with impersonation on "
+                '(application.sync.impersonation.enabled: "true" in argocd-cm); say so with '
+                "imaas:argocdImpersonation: true, or install Argo CD with observability.argocd.install"
+            )
         return self
 
     def quota_for(self, size: str, override: QuotaOverride | None) -> Quota:

@@ -1,0 +1,70 @@
+"""The stack settings the admission fences depend on: refused when missing or malformed, by `validate --stack`, and
+Argo CD impersonation required wherever the stack does not install Argo CD itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import CLUSTER_VALUES, write_tenants
+from typer.testing import CliRunner
+
+from imaas import cli
+
+runner = CliRunner()
+
+
+def validate_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: object) -> tuple[int, str]:
+    """`validate --stack dev` with a stack file of the cluster settings updated by `settings` (None drops one)."""
+    values = {**CLUSTER_VALUES, **settings}
+    lines = "".join(f"  imaas:{key}: {value!r}\n".replace("True", "true").replace("False", "false")
+                    for key, value in values.items() if value is not None)  # fmt: skip
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  github:owner: example-org\n  imaas:environments: [dev, test, prod]\n"
+        f"  imaas:ownsGlobalResources: true\n{lines}"
+    )
+    monkeypatch.setattr(cli.output, "PROJECT_DIR", tmp_path)
+    tenants = write_tenants(tmp_path / "tenants", alpha={})
+    result = runner.invoke(cli.app, ["validate", "--tenants", str(tenants), "--stack", "dev"])
+    return result.exit_code, result.output
+
+
+def test_the_cluster_settings_make_a_valid_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = validate_stack(tmp_path, monkeypatch)
+    assert code == 0, output
+
+
+def test_a_stack_whose_argo_cd_does_not_impersonate_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for value in (None, False):
+        code, output = validate_stack(tmp_path, monkeypatch, argocdImpersonation=value)
+        assert code == 1
+        assert "argocdImpersonation: the cluster's Argo CD must sync with impersonation on" in output
+
+
+def test_a_stack_installing_argo_cd_needs_no_word_on_impersonation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The platform's own Argo CD has impersonation on (imaas/spec/chart_values.py, argocd_values).
+    code, output = validate_stack(
+        tmp_path, monkeypatch, argocdImpersonation=None, observability={"argocd": {"install": True}}
+    )
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("ingressHostSuffix", None, "imaas:ingressHostSuffix: is required"),
+        ("ecrRegistry", None, "imaas:ecrRegistry: is required"),
+        ("ingressHostSuffix", "Apps.Example.com", "imaas:ingressHostSuffix: must match"),
+        ("ecrRegistry", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders", "imaas:ecrRegistry: must match"),
+        ("imageAllowList", ["docker.io/library/busybox"], "imaas:imageAllowList[0]: must match"),
+        ("platformIdentities", ["system:serviceaccount:orders-dev:argocd-deployer"], "not a tenant's deployer"),
+    ],
+)
+def test_malformed_cluster_settings_are_refused_naming_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: object, message: str
+) -> None:
+    code, output = validate_stack(tmp_path, monkeypatch, **{key: value})
+    assert code == 1
+    assert message in output
