@@ -1,6 +1,6 @@
 """The whole platform on one stack: the providers, the delivery foundation (on the stack that owns global
-resources), the cluster's shared observability stack (and Argo CD, where the cluster has none, and its credential
-for the service repositories) and every tenant this stack manages."""
+resources), the cluster's admission policies for tenant namespaces, its shared observability stack (and Argo CD,
+where the cluster has none, and its credential for the service repositories) and every tenant this stack manages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
+from components.admission_policies import AdmissionPolicies
 from components.argocd_install import ArgoCd, ArgoCdArgs
 from components.argocd_repository import RepositoryCredentialArgs, declare_repository_credential
 from components.delivery_context import DeliveryContext, GlobalContext
@@ -59,6 +60,8 @@ class Platform(pulumi.ComponentResource):
             if settings.manages(tenant.name)
             and (settings.owns_global_resources or settings.hosted(tenant.environments))
         ]
+        # What tenants deploy themselves is checked by the cluster, once for all its tenant namespaces.
+        AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
         stack = self._observability(managed) if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
         if settings.argocd_github_app is not None:

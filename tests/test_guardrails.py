@@ -12,7 +12,15 @@ import pytest
 from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
-from tokens import APP_PROJECT, NAMESPACE, NETWORK_POLICY, ROLE, ROLE_BINDING
+from tokens import (
+    ADMISSION_POLICY,
+    ADMISSION_POLICY_BINDING,
+    APP_PROJECT,
+    NAMESPACE,
+    NETWORK_POLICY,
+    ROLE,
+    ROLE_BINDING,
+)
 from typer.testing import CliRunner
 
 from components import app_project, tenant_environment
@@ -96,6 +104,13 @@ WEAKENINGS = {
         "orders-dev-tenant-developer",
         with_inputs(lambda i: i["roleRef"].update({"kind": "ClusterRole", "name": "admin"})),
         "orders-dev-tenant-developer",
+    ),
+    # A policy that lost its TLS host check: the cluster would admit another tenant's host on a certificate.
+    "admission-policies-bound": (
+        ADMISSION_POLICY,
+        "imaas-ingress-hosts",
+        with_inputs(lambda i: i["spec"]["validations"].pop(1)),
+        "imaas-ingress-hosts",
     ),
     "ecr-repository-safe": (
         "aws:ecr/repository:Repository",
@@ -428,9 +443,42 @@ def test_an_allow_all_ingress_rule_breaks_the_fence() -> None:
     assert violations(found) == {("tenant-namespace-fenced", "hr-dev"), ("network-peers-exact", "hr-dev-isolation")}
 
 
+DEV_TENANT_NAMESPACES = {"orders-dev", "orders-test", "payments-dev", "hr-dev", "hr-test"}
+
+
+HR = {"hr-dev", "hr-test"}
+
+
+@pytest.mark.parametrize(
+    ("change", "uncovered"),
+    [
+        (lambda spec: spec.update({"validationActions": ["Warn"]}), DEV_TENANT_NAMESPACES),
+        (lambda m: m["matchResources"].update({"objectSelector": {"matchLabels": {"a": "b"}}}), DEV_TENANT_NAMESPACES),
+        (lambda m: m["matchResources"].update({"namespaceSelector": {"matchLabels": {"imaas.io/tenant": "hr"}}}),
+         DEV_TENANT_NAMESPACES - HR),
+        (lambda m: m["matchResources"].update({"excludeResourceRules": [{"resources": ["pods"]}]}),
+         DEV_TENANT_NAMESPACES),
+    ],
+    ids=["warn only", "object selector", "one tenant only", "excluded resources"],
+)  # fmt: skip
+def test_a_binding_that_leaves_tenant_namespaces_unchecked_is_refused_for_each(
+    change: Callable, uncovered: set[str]
+) -> None:
+    found = edited(
+        resources(), ADMISSION_POLICY_BINDING, "imaas-image-registry", with_inputs(lambda i: change(i["spec"]))
+    )
+    assert violations(found) == {("admission-policies-bound", name) for name in uncovered}
+
+
+def test_a_missing_policy_leaves_every_tenant_namespace_uncovered() -> None:
+    found = edited(resources(), ADMISSION_POLICY, "imaas-no-endpoints", lambda r: None)
+    assert violations(found) == {("admission-policies-bound", name) for name in DEV_TENANT_NAMESPACES}
+
+
 def test_a_namespace_that_lost_its_labels_is_still_a_tenant_namespace() -> None:
     found = edited(resources(), NAMESPACE, "hr-dev", with_inputs(lambda i: i["metadata"].update({"labels": {}})))
-    assert violations(found) == {("tenant-namespace-pod-security", "hr-dev")}
+    # The admission policies read its tenant from the labels, and their bindings select by them.
+    assert violations(found) == {("tenant-namespace-pod-security", "hr-dev"), ("admission-policies-bound", "hr-dev")}
 
 
 def test_a_binding_in_a_namespace_that_only_shares_the_tenants_prefix_is_refused() -> None:

@@ -16,6 +16,8 @@ APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
 POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
 PROMETHEUS = "kubernetes:monitoring.coreos.com/v1:Prometheus"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+ADMISSION_POLICY_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
 # AWS
 ECR = "aws:ecr/repository:Repository"
 ECR_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"

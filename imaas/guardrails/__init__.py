@@ -8,6 +8,7 @@ even when the unit tests were changed along with it. Each guardrail lives in the
 from __future__ import annotations
 
 from imaas.guardrails import framework
+from imaas.guardrails.admission import admission_policies_bound
 from imaas.guardrails.argocd import app_project_confined
 from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
@@ -52,6 +53,13 @@ GUARDRAILS = [
         "network policies or RBAC.",
         True,
         rbac_fenced,
+    ),
+    Guardrail(
+        "admission-policies-bound",
+        "Every admission rule is declared as a policy as defined, bound to refuse in every tenant namespace, whose "
+        "labels name its tenant and environment.",
+        True,
+        admission_policies_bound,
     ),
     Guardrail(
         "ecr-repository-safe", "ECR repositories are immutable, scanned and not force-deletable.", True, registry_safe

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from imaas.model.settings import StackSettings
-from imaas.spec import naming
+from imaas.spec import naming, prometheus
 
 POLICY_PREFIX = "imaas-"
 TENANT = f"namespaceObject.metadata.labels[{json.dumps(naming.TENANT_LABEL)}]"
@@ -152,11 +152,8 @@ class AdmissionRule:
         return {
             "policyName": self.name,
             "validationActions": ["Deny"],
-            "matchResources": {"namespaceSelector": TENANT_NAMESPACES},
+            "matchResources": {"namespaceSelector": prometheus.TENANT_NAMESPACES},
         }
-
-
-TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "Exists"}]}
 
 
 def _literal(value: str) -> str:

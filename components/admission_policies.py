@@ -1,0 +1,33 @@
+"""The cluster's admission policies for tenant namespaces: one ValidatingAdmissionPolicy and its binding per rule
+of imaas/spec/admission.py, declared once per cluster, so that what a tenant deploys itself meets the same fences
+as what the platform declares."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from imaas.model.settings import StackSettings
+from imaas.spec import admission, naming, types
+
+admissionregistration = k8s.admissionregistration.v1
+
+
+class AdmissionPolicies(pulumi.ComponentResource):
+    def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(types.ADMISSION_POLICIES, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        for rule in admission.admission_rules(settings):
+            metadata = k8s.meta.v1.ObjectMetaArgs(name=rule.name, labels=labels)
+            policy = admissionregistration.ValidatingAdmissionPolicy(
+                rule.name, metadata=metadata, spec=rule.policy_spec(), opts=child
+            )
+            # A binding naming a policy that does not exist yet is accepted and enforces nothing until it does.
+            admissionregistration.ValidatingAdmissionPolicyBinding(
+                rule.name,
+                metadata=metadata,
+                spec=rule.binding_spec(),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )
+        self.register_outputs({})

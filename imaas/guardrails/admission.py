@@ -1,0 +1,71 @@
+"""Guardrail on the admission policies: every rule of imaas/spec/admission.py is declared as defined, and every
+tenant namespace is covered by each one's binding, with the labels the policies read its tenant and environment
+from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from imaas.guardrails.framework import Context, Index, Resource, tenant_namespaces
+from imaas.spec import admission, naming, types
+
+
+def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Whether a Kubernetes label selector selects an object with `labels` (unset selects everything)."""
+    selector = selector or {}
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for requirement in selector.get("matchExpressions") or []:
+        key, operator, values = requirement.get("key"), requirement.get("operator"), requirement.get("values") or []
+        present = key in labels
+        holds = {
+            "Exists": present,
+            "DoesNotExist": not present,
+            "In": present and labels[key] in values,
+            "NotIn": not present or labels[key] not in values,
+        }.get(operator, False)
+        if not holds:
+            return False
+    return True
+
+
+def _covers(binding: Resource, labels: dict[str, str]) -> bool:
+    """Whether `binding` refuses, in a namespace with `labels`, everything its policy refuses: denying, for every
+    object of the namespace (an object selector would let a tenant's object label itself out), with nothing
+    excluded and no parameters to lose."""
+    spec = binding.spec
+    match = spec.get("matchResources") or {}
+    return (
+        spec.get("validationActions") == ["Deny"]
+        and not spec.get("paramRef")
+        and not match.get("excludeResourceRules")
+        and match.get("objectSelector") in (None, {})
+        and _selects(match.get("namespaceSelector"), labels)
+    )
+
+
+def admission_policies_bound(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    rules = admission.admission_rules(context.settings)
+    policies = {policy.inputs["metadata"]["name"]: policy for policy in index(types.ADMISSION_POLICY)}
+    bindings: dict[str, list[Resource]] = defaultdict(list)
+    for binding in index(types.ADMISSION_POLICY_BINDING):
+        bindings[binding.spec.get("policyName")].append(binding)
+    for rule in rules:
+        policy = policies.get(rule.name)
+        if policy is not None and policy.spec != rule.policy_spec():
+            yield policy, f"differs from admission rule {rule.name} (imaas/spec/admission.py)"
+    for namespace in tenant_namespaces(index, context):
+        labels = namespace.labels
+        name = namespace.inputs["metadata"]["name"]
+        tenant, environment = labels.get(naming.TENANT_LABEL), labels.get(naming.ENVIRONMENT_LABEL)
+        if not tenant or not environment or naming.namespace(tenant, environment) != name:
+            yield namespace, "its tenant and environment labels, which the admission policies read, do not name it"
+        uncovered = [
+            rule.name
+            for rule in rules
+            if rule.name not in policies or not any(_covers(binding, labels) for binding in bindings[rule.name])
+        ]
+        if uncovered:
+            yield namespace, f"not covered by admission policies {', '.join(uncovered)}"
