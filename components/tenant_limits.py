@@ -12,8 +12,8 @@ from imaas.spec import isolation
 QUOTA_NAME = "tenant-quota"
 LIMITS_NAME = "tenant-limits"
 # What a container gets when its manifest says nothing: enough for a small WSO2 MI instance.
-CONTAINER_DEFAULT_REQUEST = {"cpu": "100m", "memory": "512Mi"}
-CONTAINER_DEFAULT_LIMIT = {"cpu": "1", "memory": "1Gi"}
+CONTAINER_DEFAULT_REQUEST = {"cpu": "100m", "memory": "512Mi", "ephemeral-storage": "256Mi"}
+CONTAINER_DEFAULT_LIMIT = {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"}
 
 
 def _within(values: dict[str, str], limits: dict[str, str]) -> dict[str, str]:
@@ -24,7 +24,7 @@ def _within(values: dict[str, str], limits: dict[str, str]) -> dict[str, str]:
 def declare_limits(
     namespace: str, quota: Quota, labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> list[pulumi.CustomResource]:
-    container_max = {"cpu": quota.cpu, "memory": quota.memory}
+    container_max = {"cpu": quota.cpu, "memory": quota.memory, "ephemeral-storage": quota.ephemeral_storage}
     resource_quota = k8s.core.v1.ResourceQuota(
         f"{namespace}-quota",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=QUOTA_NAME, namespace=namespace, labels=labels),

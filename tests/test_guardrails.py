@@ -406,9 +406,14 @@ def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.Monke
     monkeypatch.setattr(tenant_environment, "declare_limits", regression)
     result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
-    for message in ("no ResourceQuota with services.nodeports and services.loadbalancers at 0", "no LimitRange"):
+    messages = (
+        "no ResourceQuota with services.nodeports and services.loadbalancers at 0",
+        "no ResourceQuota bounding all of configmaps, count/cronjobs.batch",
+        "no LimitRange",
+    )
+    for message in messages:
         assert f"tenant-namespace-fenced: tenant hr: kubernetes:Namespace hr-test: {message}" in result.output
-    assert "2 mandatory guardrail violations" in result.output
+    assert "3 mandatory guardrail violations" in result.output
 
 
 def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -85,8 +85,14 @@ def test_every_tenant_namespace_has_its_quota_with_no_node_ports_or_load_balance
         assert (hard["requests.cpu"], hard["limits.cpu"]) == (expected.cpu, expected.cpu)
         assert (hard["requests.memory"], hard["limits.memory"]) == (expected.memory, expected.memory)
         assert (hard["requests.storage"], hard["pods"]) == (expected.storage, str(expected.pods))
-        for count in ("persistentvolumeclaims", "configmaps", "secrets", "services"):
-            assert int(hard[count]) > 0
+        disk = (hard["requests.ephemeral-storage"], hard["limits.ephemeral-storage"])
+        assert disk == (expected.ephemeral_storage, expected.ephemeral_storage)
+        counts = ("persistentvolumeclaims", "configmaps", "secrets", "services", "count/deployments.apps",
+                  "count/statefulsets.apps", "count/jobs.batch", "count/cronjobs.batch",
+                  "count/ingresses.networking.k8s.io", "count/servicemonitors.monitoring.coreos.com",
+                  "count/podmonitors.monitoring.coreos.com")  # fmt: skip
+        for count in counts:
+            assert int(hard[count]) > 0, (namespace, count)
 
 
 def test_payments_explicit_quota_overrides_its_size_on_each_stack(stack: str) -> None:
@@ -103,7 +109,7 @@ def test_every_tenant_namespace_has_container_defaults_within_its_limits(stack: 
     for namespace in tenant_namespaces(plan):
         (limit_range,) = limit_ranges[namespace]
         (container,) = [item for item in limit_range["spec"]["limits"] if item["type"] == "Container"]
-        for resource in ("cpu", "memory"):
+        for resource in ("cpu", "memory", "ephemeral-storage"):
             request, limit = container["defaultRequest"][resource], container["default"][resource]
             assert parse_quantity(request) <= parse_quantity(limit) <= parse_quantity(container["max"][resource])
 
@@ -112,8 +118,8 @@ def test_a_tiny_quota_lowers_the_container_defaults(tmp_path: Path) -> None:
     plan = plan_stack("prod", write_tenants(tmp_path, tiny={"quota": {"cpu": "250m", "memory": "256Mi"}}))
     (limit_range,) = in_namespace(plan, LIMITS)["tiny-prod"]
     container = limit_range["spec"]["limits"][0]
-    assert container["default"] == {"cpu": "250m", "memory": "256Mi"}
-    assert container["defaultRequest"] == {"cpu": "100m", "memory": "256Mi"}
+    assert container["default"] == {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "1Gi"}
+    assert container["defaultRequest"] == {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "256Mi"}
 
 
 def test_every_tenant_namespace_is_fenced_by_a_policy_over_all_its_pods(stack: str) -> None:

@@ -27,6 +27,8 @@ def namespace_fence(index: Index, context: Context) -> Iterator[tuple[Resource, 
         quotas = by_namespace[(types.QUOTA, name)]
         if not any(_closes_node_ports(quota) for quota in quotas):
             yield namespace, "no ResourceQuota with services.nodeports and services.loadbalancers at 0"
+        if not any(set(quota.spec.get("hard") or {}) >= isolation.BOUNDED_RESOURCES for quota in quotas):
+            yield namespace, f"no ResourceQuota bounding all of {', '.join(sorted(isolation.BOUNDED_RESOURCES))}"
         if not by_namespace[(types.LIMIT_RANGE, name)]:
             yield namespace, "no LimitRange"
         if not any(_fences_all_pods(policy) for policy in by_namespace[(types.NETWORK_POLICY, name)]):
@@ -66,6 +68,7 @@ def quota_within_size(index: Index, context: Context) -> Iterator[tuple[Resource
             ("cpu", "requests.cpu"),
             ("memory", "requests.memory"),
             ("storage", "requests.storage"),
+            ("ephemeral_storage", "requests.ephemeral-storage"),
             ("pods", "pods"),
         )
         above = [name for name, key in keys if key in hard and exceeds(hard[key], getattr(preset, name))]

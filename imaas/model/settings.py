@@ -35,12 +35,14 @@ class Quota(InputModel):
     memory: ByteQuantity
     pods: Annotated[int, Field(ge=1)]
     storage: ByteQuantity
+    ephemeral_storage: ByteQuantity = Field(
+        "8Gi", description="Node-local disk (logs, emptyDir, writable layers) of all the namespace's containers."
+    )
 
     def exceeding(self, limit: Quota) -> list[str]:
         """The fields of this quota that are above `limit`."""
-        return [
-            name for name in ("cpu", "memory", "storage", "pods") if exceeds(getattr(self, name), getattr(limit, name))
-        ]
+        names = ("cpu", "memory", "storage", "ephemeral_storage", "pods")
+        return [name for name in names if exceeds(getattr(self, name), getattr(limit, name))]
 
     def overridden_by(self, override: QuotaOverride | None) -> Quota:
         if override is None:
@@ -49,11 +51,11 @@ class Quota(InputModel):
 
 
 BUILTIN_SIZES: dict[str, Quota] = {
-    "small": Quota(cpu="2", memory="4Gi", pods=20, storage="10Gi"),
-    "medium": Quota(cpu="4", memory="8Gi", pods=40, storage="50Gi"),
-    "large": Quota(cpu="8", memory="16Gi", pods=80, storage="200Gi"),
+    "small": Quota(cpu="2", memory="4Gi", pods=20, storage="10Gi", ephemeral_storage="4Gi"),
+    "medium": Quota(cpu="4", memory="8Gi", pods=40, storage="50Gi", ephemeral_storage="8Gi"),
+    "large": Quota(cpu="8", memory="16Gi", pods=80, storage="200Gi", ephemeral_storage="16Gi"),
 }
-BUILTIN_QUOTA_MAX = Quota(cpu="32", memory="64Gi", pods=250, storage="1Ti")
+BUILTIN_QUOTA_MAX = Quota(cpu="32", memory="64Gi", pods=250, storage="1Ti", ephemeral_storage="64Gi")
 
 
 # An exact chart version: a range or a tag would let an update change what a preview showed.

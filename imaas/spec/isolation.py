@@ -45,23 +45,45 @@ def pod_security_labels(level: str = POD_SECURITY_LEVEL, version: str | None = "
     return labels
 
 
+# What a tenant namespace's quota must bound, whatever its size: compute, disk and the objects that cost the API
+# server or the shared scraper without running a pod.
+BOUNDED_RESOURCES = frozenset({
+    "requests.cpu", "limits.cpu", "requests.memory", "limits.memory", "requests.storage",
+    "requests.ephemeral-storage", "limits.ephemeral-storage", "pods", "persistentvolumeclaims", "services",
+    "configmaps", "secrets", "count/deployments.apps", "count/statefulsets.apps", "count/jobs.batch",
+    "count/cronjobs.batch", "count/ingresses.networking.k8s.io", "count/servicemonitors.monitoring.coreos.com",
+    "count/podmonitors.monitoring.coreos.com",
+})  # fmt: skip
+
+
 def quota_hard(quota: Quota) -> dict[str, str]:
     """The ResourceQuota `hard` map of a tenant namespace.
 
-    Object counts follow the pod count, so that a bigger size brings room for the configuration its pods need;
+    Object counts follow the pod count, so that a bigger size brings room for the configuration its pods need, and
+    no tenant can fill the API server's store or the shared scraper's target list with objects that use no pod;
     NodePorts and LoadBalancers are always 0: tenants are reached through the shared ingress only.
     """
+    few = str(max(5, quota.pods // 4))
     return {
         "requests.cpu": quota.cpu,
         "limits.cpu": quota.cpu,
         "requests.memory": quota.memory,
         "limits.memory": quota.memory,
         "requests.storage": quota.storage,
+        "requests.ephemeral-storage": quota.ephemeral_storage,
+        "limits.ephemeral-storage": quota.ephemeral_storage,
         "pods": str(quota.pods),
-        "persistentvolumeclaims": str(max(5, quota.pods // 4)),
+        "persistentvolumeclaims": few,
         "services": str(max(10, quota.pods // 2)),
         "configmaps": str(quota.pods * 2),
         "secrets": str(quota.pods * 2),
+        "count/deployments.apps": str(quota.pods),
+        "count/statefulsets.apps": few,
+        "count/jobs.batch": str(quota.pods),
+        "count/cronjobs.batch": few,
+        "count/ingresses.networking.k8s.io": few,
+        "count/servicemonitors.monitoring.coreos.com": few,
+        "count/podmonitors.monitoring.coreos.com": few,
         "services.nodeports": "0",
         "services.loadbalancers": "0",
     }
