@@ -17,20 +17,22 @@ from imaas.spec import delivery, naming
 class CiRoleArgs:
     tenant: Tenant
     service: Service
-    github_owner: str
+    repository_id: pulumi.Input[int]
+    """The service repository's id, which GitHub never gives another repository."""
     oidc_provider_arn: pulumi.Input[str]
 
 
 def declare_ci_role(args: CiRoleArgs, opts: pulumi.ResourceOptions) -> aws.iam.Role:
     tenant, service = args.tenant, args.service
     name = naming.ci_role(tenant.name, service.name)
-    subjects = delivery.ci_subjects(args.github_owner, tenant, service)
     return aws.iam.Role(
         name,
         name=name,
         description=f"CI of service {service.name} of tenant {tenant.name}: pushes its images",
-        assume_role_policy=pulumi.Output.from_input(args.oidc_provider_arn).apply(
-            lambda arn: json.dumps(delivery.ci_trust_policy(arn, subjects))
+        assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.repository_id).apply(
+            lambda values: json.dumps(
+                delivery.ci_trust_policy(values[0], delivery.ci_subjects(values[1], tenant, service))
+            )
         ),
         max_session_duration=3600,
         tags=naming.labels(tenant, service=service.name),

@@ -144,8 +144,10 @@ class DeliveryFoundation(pulumi.ComponentResource):
                     ref_name=github.OrganizationRulesetConditionsRefNameArgs(
                         includes=[f"refs/heads/{naming.branch(branch)}"], excludes=[]
                     ),
+                    # The rules name the repositories, and GitHub then refuses to rename them: a renamed repository
+                    # would leave its rules while Argo CD follows GitHub's redirect to it.
                     repository_name=github.OrganizationRulesetConditionsRepositoryNameArgs(
-                        includes=repositories, excludes=[]
+                        includes=repositories, excludes=[], protected=True
                     ),
                 ),
                 rules=branch_rules,

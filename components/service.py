@@ -10,10 +10,10 @@ import pulumi_aws as aws
 import pulumi_github as github
 
 from components.ci_identity import CiRoleArgs, declare_ci_role, declare_push_policy
-from components.delivery_context import DeliveryContext
+from components.delivery_context import DeliveryContext, GlobalContext
 from components.service_applications import ApplicationsArgs, declare_applications
 from components.service_registry import RegistryArgs, declare_registry
-from components.service_repository import RepositoryArgs, declare_repository
+from components.service_repository import CiVariableArgs, RepositoryArgs, declare_ci_variable, declare_repository
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
 from imaas.spec import naming, types
@@ -43,38 +43,7 @@ class ServiceResources(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.registry = None
         if args.team is not None and context.globals is not None:
-            ci_role = None
-            if self.active:
-                ci_role = declare_ci_role(
-                    CiRoleArgs(
-                        tenant=tenant,
-                        service=service,
-                        github_owner=context.github_owner,
-                        oidc_provider_arn=context.globals.oidc_provider_arn,
-                    ),
-                    child,
-                )
-            push_role_arn = ci_role.arn if ci_role else None
-            self.registry = declare_registry(
-                RegistryArgs(tenant=tenant, service=service, settings=settings, push_role_arn=push_role_arn), child
-            )
-            if ci_role is not None:
-                declare_push_policy(ci_role, naming.ci_role(tenant.name, service.name), self.registry.arn, child)
-            declare_repository(
-                RepositoryArgs(
-                    tenant=tenant,
-                    service=service,
-                    github_owner=context.github_owner,
-                    template_repository=settings.template_repository,
-                    team_id=args.team.id,
-                    region=context.globals.aws_region,
-                    registry_url=self.registry.repository_url,
-                    ci_role_arn=push_role_arn,
-                    template_content=context.globals.template_content,
-                    branch_provider=context.globals.branch_provider,
-                ),
-                child,
-            )
+            self._delivery(args, args.team, context.globals, child)
         hosted = settings.hosted(tenant.service_environments(service))
         if self.active:
             declare_applications(
@@ -88,3 +57,53 @@ class ServiceResources(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[args.argocd] if args.argocd else None),
             )
         self.register_outputs({"environments": hosted if self.active else []})
+
+    def _delivery(
+        self, args: ServiceArgs, team: github.Team, globals_: GlobalContext, child: pulumi.ResourceOptions
+    ) -> None:
+        """On the stack owning global resources: the repository, then (for an active service) the CI role that
+        trusts it by id, the registry that role pushes to, and the variable telling the CI where."""
+        tenant, service, settings, context = args.tenant, args.service, args.settings, args.context
+        repository = declare_repository(
+            RepositoryArgs(
+                tenant=tenant,
+                service=service,
+                github_owner=context.github_owner,
+                template_repository=settings.template_repository,
+                team_id=team.id,
+                template_content=globals_.template_content,
+                branch_provider=globals_.branch_provider,
+            ),
+            child,
+        )
+        ci_role = None
+        if self.active:
+            ci_role = declare_ci_role(
+                CiRoleArgs(
+                    tenant=tenant,
+                    service=service,
+                    repository_id=repository.repo_id,
+                    oidc_provider_arn=globals_.oidc_provider_arn,
+                ),
+                child,
+            )
+        self.registry = declare_registry(
+            RegistryArgs(
+                tenant=tenant, service=service, settings=settings, push_role_arn=ci_role.arn if ci_role else None
+            ),
+            child,
+        )
+        if ci_role is None:
+            return
+        declare_push_policy(ci_role, naming.ci_role(tenant.name, service.name), self.registry.arn, child)
+        declare_ci_variable(
+            repository,
+            CiVariableArgs(
+                tenant=tenant,
+                service=service,
+                region=globals_.aws_region,
+                registry_url=self.registry.repository_url,
+                ci_role_arn=ci_role.arn,
+            ),
+            child,
+        )

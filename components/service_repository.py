@@ -12,7 +12,7 @@ import pulumi_github as github
 
 from components.safety import kept
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming
+from imaas.spec import delivery, naming
 
 SERVICE_VARIABLE = "IMAAS_SERVICE"
 
@@ -24,10 +24,6 @@ class RepositoryArgs:
     github_owner: str
     template_repository: str
     team_id: pulumi.Input[str]
-    region: str
-    registry_url: pulumi.Input[str]
-    """`<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`."""
-    ci_role_arn: pulumi.Input[str] | None
     template_content: list[pulumi.Resource]
     """What the repository must wait for before GitHub generates it from the template."""
     branch_provider: pulumi.ProviderResource
@@ -97,8 +93,35 @@ def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> gi
         ],
         opts=inside,
     )
-    github.ActionsVariable(
-        f"{name}-ci",
+    # The CI's OIDC subject names the repository by its id, which no rename or re-creation under the same name can
+    # take over: `repository_id:<id>:ref:refs/heads/<branch>`, which the service's CI role trusts.
+    github.ActionsRepositoryOidcSubjectClaimCustomizationTemplate(
+        f"{name}-oidc-subject",
+        repository=repository.name,
+        use_default=False,
+        include_claim_keys=list(delivery.CI_SUBJECT_CLAIMS),
+        opts=inside,
+    )
+    return repository
+
+
+@dataclass(frozen=True)
+class CiVariableArgs:
+    tenant: Tenant
+    service: Service
+    region: str
+    registry_url: pulumi.Input[str]
+    """`<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`."""
+    ci_role_arn: pulumi.Input[str]
+
+
+def declare_ci_variable(
+    repository: github.Repository, args: CiVariableArgs, opts: pulumi.ResourceOptions
+) -> github.ActionsVariable:
+    """The `IMAAS_SERVICE` variable the service's CI reads: where to push, and the role to push as."""
+    tenant, service = args.tenant, args.service
+    return github.ActionsVariable(
+        f"{naming.github_repository(tenant.name, service.name)}-ci",
         repository=repository.name,
         variable_name=SERVICE_VARIABLE,
         value=pulumi.Output.all(args.registry_url, args.ci_role_arn).apply(
@@ -112,6 +135,5 @@ def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> gi
                 sort_keys=True,
             )
         ),
-        opts=inside,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[repository], retain_on_delete=True)),
     )
-    return repository

@@ -126,7 +126,7 @@ WEAKENINGS = {
                 {
                     "assumeRolePolicy": i["assumeRolePolicy"]
                     .replace("StringEquals", "StringLike")
-                    .replace("orders-order-sync:ref:refs/heads/dev", "orders-*")
+                    .replace(":ref:refs/heads/dev", ":ref:refs/heads/*")
                 }
             )
         ),
@@ -199,6 +199,17 @@ WEAKENINGS |= {
 # What else a broken or weakened component could declare that DESIGN section 6 forbids, and the guardrail that
 # must catch it: each a property of the resources, not of the program's current shape.
 FORBIDDEN = [
+    (
+        "ci-trust-exact",
+        "aws:iam/role:Role",
+        "imaas-ci-orders-order-sync",
+        _policy_edit(
+            "assumeRolePolicy",
+            lambda d: d["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].append(
+                "repository_id:1:ref:refs/heads/dev"
+            ),
+        ),
+    ),
     (
         "ci-trust-exact",
         "aws:iam/role:Role",

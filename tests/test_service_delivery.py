@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from tokens import (
     IAM_ROLE,
     IAM_ROLE_POLICY,
     OIDC_PROVIDER,
+    OIDC_SUBJECT_TEMPLATE,
     REPOSITORY_FILE,
     RULESET,
     TEAM,
@@ -253,33 +253,35 @@ def trust_condition(plan: Plan, tenant: str, service: str) -> dict:
     return statement["Condition"]["StringEquals"]
 
 
-def test_each_ci_role_trusts_exactly_its_services_repository_and_branches() -> None:
+def test_each_ci_role_trusts_exactly_its_services_repository_by_id_and_branches() -> None:
     plan = example_plan("dev")
     roles = {role.name for role in of_type(plan, IAM_ROLE)}
     assert roles == {f"imaas-ci-{t}-{s}" for t, services in ACTIVE_SERVICES.items() for s in services}
+    templates = {r.inputs["repository"]: r.inputs for r in of_type(plan, OIDC_SUBJECT_TEMPLATE)}
+    ids = set()
     for tenant, services in ACTIVE_SERVICES.items():
         for service, envs in services.items():
+            # The repository's tokens name it by id (its subject claim template), and only those are trusted.
+            assert templates[f"{tenant}-{service}"] == {
+                "repository": f"{tenant}-{service}",
+                "useDefault": False,
+                "includeClaimKeys": ["repository_id", "ref"],
+            }
             condition = trust_condition(plan, tenant, service)
             assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-            assert sorted(condition["token.actions.githubusercontent.com:sub"]) == sorted(
-                f"repo:example-org/{tenant}-{service}:ref:refs/heads/{env}" for env in dict.fromkeys(["dev", *envs])
+            subjects = condition["token.actions.githubusercontent.com:sub"]
+            [repository_id] = {subject.split(":")[1] for subject in subjects}
+            assert repository_id.isdigit()
+            ids.add(repository_id)
+            assert sorted(subjects) == sorted(
+                f"repository_id:{repository_id}:ref:refs/heads/{env}" for env in dict.fromkeys(["dev", *envs])
             )
+    assert len(ids) == len(roles)  # one repository each, none shared
 
 
-def test_a_services_trust_admits_no_repository_of_a_tenant_sharing_its_prefix(tmp_path: Path) -> None:
-    tenants = write_tenants(
-        tmp_path, ab={"services": [{"name": "api"}, {"name": "web"}]}, ab_c={"services": [{"name": "api"}]}
-    )
-    plan = plan_stack("dev", tenants)
-    subjects = {
-        name: trust_condition(plan, *name)["token.actions.githubusercontent.com:sub"]
-        for name in (("ab", "api"), ("ab", "web"), ("ab-c", "api"))
-    }
-    for name, values in subjects.items():
-        others = [value for other, theirs in subjects.items() if other != name for value in theirs]
-        for value in values:
-            assert not any(fnmatchcase(theirs, value) for theirs in others), (name, value)
-            assert value.startswith(f"repo:example-org/{name[0]}-{name[1]}:")
+def test_the_branch_rules_keep_their_repositories_from_being_renamed() -> None:
+    for ruleset in named(example_plan("dev"), RULESET).values():
+        assert ruleset.inputs["conditions"]["repositoryName"]["protected"] is True
 
 
 def test_ci_roles_push_only_to_their_services_registry() -> None:
@@ -351,7 +353,7 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
-    assert {r.type for r in dropped} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE}
+    assert {r.type for r in dropped} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
     assert all(r.retainOnDelete for r in dropped)
 
 

@@ -35,6 +35,7 @@ ACTIONS_VARIABLE = "github:index/actionsVariable:ActionsVariable"
 TEAM = "github:index/team:Team"
 TEAM_MEMBERS = "github:index/teamMembers:TeamMembers"
 RULESET = "github:index/organizationRuleset:OrganizationRuleset"
+OIDC_SUBJECT_TEMPLATE = "github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:ActionsRepositoryOidcSubjectClaimCustomizationTemplate"  # noqa: E501
 BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault"
 GITHUB_PROVIDER = "pulumi:providers:github"
 # The platform's components

@@ -3,6 +3,7 @@ the engine would receive for each resource."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,9 @@ class PlaceholderMocks(Mocks):
                 "repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{name}",
                 "registryId": account,
             }
+        if type_ == "github:index/repository:Repository":
+            # GitHub's numeric id: fixed per name here, so that plans of the same input are the same.
+            return {"repoId": zlib.crc32(name.encode()) % 900_000_000 + 100_000_000}
         if type_ == "aws:iam/role:Role":
             return {"arn": f"arn:aws:iam::{account}:role/{name}", "name": name}
         if type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":

@@ -124,6 +124,9 @@ def ecr_access_scoped(index: Index, context: Context) -> Iterator[tuple[Resource
                     yield policy, f"grants {arn!r} {sorted(extra)} beyond what it needs"
 
 
+SUBJECT = re.compile(r"repository_id:([0-9]+):ref:refs/heads/[a-z]+")
+
+
 def _trust_problems(
     role: Resource, statement: dict[str, Any], owner: tuple[Tenant, Service] | None, context: Context
 ) -> Iterator[tuple[Resource, str]]:
@@ -137,9 +140,12 @@ def _trust_problems(
         yield role, "trust does not require the sts.amazonaws.com audience"
     subjects = equals.get(f"{delivery.GITHUB_OIDC_HOST}:sub")
     subjects = [subjects] if isinstance(subjects, str) else subjects or []
-    allowed = set(delivery.ci_subjects(context.github_owner, *owner)) if owner else set()
     if not subjects:
         yield role, "trust does not limit the GitHub subject"
+    # The repository's id is GitHub's to give (an output, in no plan's inputs): what the role may trust is one
+    # repository, by id, on exactly its own service's branches.
+    ids = {match.group(1) for match in map(SUBJECT.fullmatch, map(str, subjects)) if match}
+    expected = set(delivery.ci_subjects(next(iter(ids)), *owner)) if owner and len(ids) == 1 else set()
     for subject in subjects:
-        if subject not in allowed:
-            yield role, f"trust admits {subject!r}, which is not its own service's repository and branches"
+        if subject not in expected:
+            yield role, f"trust admits {subject!r}, which is not one repository's id on its own service's branches"

@@ -26,17 +26,21 @@ PUSH_ACTIONS = [
 PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
 
-def ci_subjects(owner: str, tenant: Tenant, service: Service) -> list[str]:
-    """The GitHub OIDC `sub` claims of one service's CI: its repository, on each of its branches; none for a
+# The claims of the OIDC `sub` each service repository's tokens carry (its subject claim template): the
+# repository's id, which a rename or a new repository of the same name never gets, and the branch.
+CI_SUBJECT_CLAIMS = ("repository_id", "ref")
+
+
+def ci_subjects(repository_id: int | str, tenant: Tenant, service: Service) -> list[str]:
+    """The GitHub OIDC `sub` claims of one service's CI: its repository, by id, on each of its branches; none for a
     service that is not active.
 
-    Exact values, compared with StringEquals: a pattern such as `repo:org/a-*` would admit tenant `a-b`.
+    Exact values, compared with StringEquals: a pattern would admit other repositories.
     """
     if service not in tenant.active_services():
         return []
-    repository = naming.github_repository(tenant.name, service.name)
     return [
-        f"repo:{owner}/{repository}:ref:refs/heads/{branch}"
+        f"repository_id:{repository_id}:ref:refs/heads/{branch}"
         for branch in naming.service_branches(tenant.service_environments(service))
     ]
 
