@@ -36,7 +36,14 @@ class TenantArgs:
 
 class TenantResources(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(types.TENANT, name, None, opts)
+        # A decommissioned tenant is nothing but the component, which tells `diff` that what it had is forgotten on
+        # purpose.
+        forgotten = args.tenant.decommissioned
+        super().__init__(types.TENANT, name, {"lifecycle": "decommissioned"} if forgotten else None, opts)
+        if forgotten:
+            self.tenant_name, self.environments = args.tenant.name, []
+            self.register_outputs({"namespaces": []})
+            return
         self.args = args
         self.tenant_name = args.tenant.name
         self.hosted = args.settings.hosted(args.tenant.environments)

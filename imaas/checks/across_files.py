@@ -32,6 +32,10 @@ class TenantSet:
     """Every tenant of the folder, those whose files have problems of their own included."""
 
     @property
+    def decommissioned(self) -> set[str]:
+        return {tenant_file.tenant.name for tenant_file in self.files if tenant_file.tenant.decommissioned}
+
+    @property
     def settings(self) -> StackSettings:
         """The stack's settings, or the defaults where no stack is named."""
         return self.stack or _DEFAULT_SETTINGS
@@ -167,6 +171,8 @@ def allow_from_known_tenants(tenants: TenantSet) -> Iterator[Problem]:
                 yield tenant_file.document.problem(location, "a tenant always reaches itself; do not list it")
             elif other not in tenants.names:
                 yield tenant_file.document.problem(location, f"no tenant named '{other}'")
+            elif other in tenants.decommissioned:
+                yield tenant_file.document.problem(location, f"tenant '{other}' is decommissioned: it has no workloads")
 
 
 def service_environments_within_tenant(tenants: TenantSet) -> Iterator[Problem]:

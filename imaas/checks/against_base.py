@@ -23,6 +23,7 @@ def base_problems(directory: Path, base: str, files: list[TenantFile]) -> list[P
         *environment_removals(at_base, files),
         *unreviewed_promotions(at_base, files),
         *retired_on_arrival(at_base, files),
+        *decommissioning_steps(at_base, files),
     ]
 
 
@@ -121,8 +122,8 @@ def retired_on_arrival(at_base: dict[str, BaseTenant], files: list[TenantFile]) 
         known = at_base.get(tenant.name)
         if known is None and not tenant.active:
             message = (
-                f"tenant '{tenant.name}' is new, so it cannot start retired: set spec.lifecycle: active,"
-                " or add the file once the tenant needs it"
+                f"tenant '{tenant.name}' is new, so it cannot start {tenant.spec.lifecycle}: set spec.lifecycle:"
+                " active, or add the file once the tenant needs it"
             )
             yield document.problem(("spec", "lifecycle"), message)
             continue
@@ -143,3 +144,27 @@ def retired_on_arrival(at_base: dict[str, BaseTenant], files: list[TenantFile]) 
                     f"service '{service.name}' is new, and tenant '{tenant.name}' is retired: it gets no new services"
                 )
                 yield document.problem(("spec", "services", index, "name"), message)
+
+
+def decommissioning_steps(at_base: dict[str, BaseTenant], files: list[TenantFile]) -> Iterator[Problem]:
+    """A tenant is decommissioned only once it is retired (its workloads stopped and deployed so), and stays so: the
+    platform has forgotten what it had, and what is left in place keeps its name, which a comeback would collide
+    with (docs/operators.md, Decommissioning a tenant)."""
+    for tenant_file in files:
+        tenant, document = tenant_file.tenant, tenant_file.document
+        known = at_base.get(tenant.name)
+        if known is None or known.tenant is None:
+            continue
+        was = known.tenant.spec.lifecycle
+        if tenant.decommissioned and was == "active":
+            message = (
+                f"tenant '{tenant.name}' is active at the base: set spec.lifecycle: retired first and let that be "
+                "deployed, then decommission it"
+            )
+            yield document.problem(("spec", "lifecycle"), message)
+        elif was == "decommissioned" and not tenant.decommissioned:
+            message = (
+                f"tenant '{tenant.name}' was decommissioned: the platform forgot its resources, which may still be "
+                "in place under its names; onboard the business unit again under a new name"
+            )
+            yield document.problem(("spec", "lifecycle"), message)

@@ -11,6 +11,7 @@ from imaas.model.base import Refuses
 ENVIRONMENTS: tuple[str, ...] = ("dev", "test", "prod")
 Environment = Literal["dev", "test", "prod"]
 Lifecycle = Literal["active", "retired"]
+TenantLifecycle = Literal["active", "retired", "decommissioned"]
 
 # A letter, then letters or digits each after at most one dash: no "--", no dash at the end, at least 2 characters.
 # One pattern, not a pattern and a validator, so that the JSON Schema refuses what the command line refuses.

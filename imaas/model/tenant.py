@@ -15,6 +15,7 @@ from imaas.model.names import (
     GitHubLogin,
     Lifecycle,
     ServiceName,
+    TenantLifecycle,
     TenantName,
     in_canonical_order,
 )
@@ -108,8 +109,11 @@ class Service(InputModel):
 
 
 class TenantSpec(InputModel):
-    lifecycle: Lifecycle = Field(
-        "active", description="`retired` removes the tenant's Applications; namespaces and images are kept."
+    lifecycle: TenantLifecycle = Field(
+        "active",
+        description="`retired` removes the tenant's Applications; namespaces and images are kept. `decommissioned` "
+        "(a platform admin's, only after `retired`) has the platform forget everything of the tenant, leaving it in "
+        "place, and keeps the name taken.",
     )
     team: Team = Field(description="The tenant's GitHub team.")
     access: Access = Field(default_factory=Access, description="Identity-provider groups bound in Kubernetes.")
@@ -141,6 +145,11 @@ class Tenant(InputModel):
     @property
     def active(self) -> bool:
         return self.spec.lifecycle == "active"
+
+    @property
+    def decommissioned(self) -> bool:
+        """The platform declares nothing of the tenant any more; its file only keeps its name taken."""
+        return self.spec.lifecycle == "decommissioned"
 
     @property
     def environments(self) -> list[str]:

@@ -50,6 +50,8 @@ class Change:
     hazard: str = ""
     """What the change loses that only the plan as a whole shows (a fence of a namespace that stays, a service
     stopped that is not retired), in a reviewer's words; empty when nothing."""
+    decommissioned: bool = False
+    """A deletion of what a decommissioned tenant had: forgotten on purpose, and left in place."""
 
     @property
     def danger(self) -> str:
@@ -57,6 +59,8 @@ class Change:
         resource = self.resource
         losing = safety.deletes_data(resource.type, resource.protect, resource.retainOnDelete)
         what = "protected" if resource.protect else "data-holding"
+        if self.decommissioned:
+            return ""
         if self.action == "delete" and losing:
             return f"deletes a {what} resource"
         if self.replacing and losing:
@@ -79,11 +83,20 @@ class Change:
     @property
     def retained(self) -> bool:
         """Whether this deletes the resource from the stack only, leaving it where it is."""
-        return self.action == "delete" and not self.destructive and self.resource.retainOnDelete
+        return (
+            self.action == "delete"
+            and not self.destructive
+            and not self.decommissioned
+            and self.resource.retainOnDelete
+        )
 
     @property
     def note(self) -> str:
         """What a reviewer must know beyond the fields: what a deletion does in the cluster."""
+        if self.decommissioned:
+            if self.resource.protect:
+                return "decommissioned: forgotten and left in place, once a platform admin unprotects it"
+            return "decommissioned: forgotten" + (" and left in place" if self.resource.retainOnDelete else "")
         if self.action == "delete" and self.resource.type == types.APPLICATION:
             return "stops the workload: Argo CD deletes what this Application deployed"
         if self.replacing:
@@ -119,8 +132,16 @@ def compare_plans(base: Plan, head: Plan) -> PlanDiff:
     scope = {*(base.only or []), *(head.only or [])} if base.only is not None or head.only is not None else None
     before, after = _in_scope(base, scope), _in_scope(head, scope)
     staying = _staying_namespaces(before, after)
+    forgotten = {
+        r.name for r in after.values() if r.type == types.TENANT and r.inputs.get("lifecycle") == "decommissioned"
+    }
     changes = [
-        Change("delete", before[urn], hazard=_deletion_hazard(before[urn], after, staying))
+        Change(
+            "delete",
+            before[urn],
+            hazard=_deletion_hazard(before[urn], after, staying),
+            decommissioned=tenant_of(before[urn], before) in forgotten,
+        )
         for urn in before.keys() - after.keys()
     ]
     changes += [Change("add", after[urn]) for urn in after.keys() - before.keys()]

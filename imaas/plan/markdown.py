@@ -50,6 +50,7 @@ def diff_markdown(
 
     groups = by_tenant(changes, resources or {})
     lines += _caution(groups)
+    lines += _unprotect_first(changes)
     added_only = [group for group, grouped in groups.items() if all(change.action == "add" for change in grouped)]
     detailed = [group for group in groups if group not in added_only]
     if budget is None:
@@ -72,6 +73,21 @@ def diff_markdown(
         room -= size
     # The rest of the budget is the tail's, which `_fit` still cuts should the budget be tiny.
     return "\n".join([*lines, *_fit(_cut_note(cut, groups) + added, budget - len("\n".join(lines)) - 1)])
+
+
+def _unprotect_first(changes: list[Change]) -> list[str]:
+    """Decommissioning forgets protected resources, which `pulumi up` refuses until a platform admin lifts the
+    protection: say so before anyone deploys it."""
+    protected = [change for change in changes if change.decommissioned and change.resource.protect]
+    if not protected:
+        return []
+    return [
+        "> [!IMPORTANT]",
+        f"> {len(protected)} protected resource{'s' * (len(protected) != 1)} of decommissioned tenants: before this "
+        "is deployed, a platform admin runs `pulumi state unprotect` on each (docs/operators.md, Decommissioning a "
+        "tenant); they are then forgotten and left in place.",
+        "",
+    ]
 
 
 def _cut_note(cut: list[str], groups: Mapping[str, list[Change]]) -> list[str]:

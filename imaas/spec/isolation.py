@@ -94,7 +94,7 @@ def _hosts(tenants: list[Tenant], names: set[str], environment: str) -> list[str
     return sorted(
         naming.namespace(other.name, environment)
         for other in tenants
-        if other.name in names and environment in other.environments
+        if other.name in names and environment in other.environments and not other.decommissioned
     )
 
 

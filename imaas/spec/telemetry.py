@@ -124,4 +124,4 @@ class TenantTelemetry:
 def tenant_telemetry(tenant: Tenant, settings: StackSettings) -> TenantTelemetry | None:
     """The tenant's share on this stack's cluster, or None when it has no namespace here."""
     hosted = tuple(settings.hosted(tenant.environments))
-    return TenantTelemetry(tenant.name, hosted) if hosted else None
+    return TenantTelemetry(tenant.name, hosted) if hosted and not tenant.decommissioned else None
