@@ -80,6 +80,7 @@ class Platform(pulumi.ComponentResource):
             child = pulumi.ResourceOptions(parent=self, providers=self._global_providers())
             global_context = self._delivery_foundation(managed, child, self._github("github-branches", branches=True))
         context = DeliveryContext(github_owner=args.github_owner, globals=global_context)
+        network = isolation.NetworkMap(args.tenants)
         self.tenants = [
             TenantResources(
                 tenant.name,
@@ -87,7 +88,7 @@ class Platform(pulumi.ComponentResource):
                     tenant=tenant,
                     settings=settings,
                     peers={
-                        environment: isolation.network_peers(tenant, environment, settings, args.tenants)
+                        environment: network.peers(tenant, environment, settings)
                         for environment in settings.hosted(tenant.environments)
                     },
                     context=context,

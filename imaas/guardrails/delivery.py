@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
@@ -44,11 +45,15 @@ def _allows(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _ci_service(role: Resource, context: Context) -> tuple[Tenant, Service] | None:
     """The service whose CI role this is, by its name (which tags could only repeat): None for any other role."""
-    for tenant in context.tenants.values():
-        for service in tenant.spec.services:
-            if role.inputs.get("name") == naming.ci_role(tenant.name, service.name):
-                return tenant, service
-    return None
+    return context.ci_roles.get(str(role.inputs.get("name")))
+
+
+@cache
+def _arn_of(kind: str, name: str) -> re.Pattern[str]:
+    """An ARN of any partition, region and account: `ecr` repositories and `iam` roles."""
+    if kind == "ecr":
+        return re.compile(rf"arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{{12}}:repository/{re.escape(name)}")
+    return re.compile(rf"arn:aws[a-z-]*:iam::[0-9]{{12}}:role/{re.escape(name)}")
 
 
 def ci_trust_exact(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -79,7 +84,7 @@ def ci_push_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, s
             continue
         tenant, service = owner[0].name, owner[1].name
         registry = naming.ecr_repository(tenant, service)
-        allowed = re.compile(rf"arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{{12}}:repository/{re.escape(registry)}")
+        allowed = _arn_of("ecr", registry)
         for statement in _allows(_document(policy.inputs.get("policy"))):
             actions, resources = set(_listed(statement.get("Action"))), _listed(statement.get("Resource"))
             if actions == {"ecr:GetAuthorizationToken"}:
@@ -101,7 +106,7 @@ def ecr_access_scoped(index: Index, context: Context) -> Iterator[tuple[Resource
         tenant, _, service = str(policy.inputs.get("repository", "")).partition("/")
         if tenant not in context.tenants:
             continue
-        ci_role = re.compile(rf"arn:aws[a-z-]*:iam::[0-9]{{12}}:role/{re.escape(naming.ci_role(tenant, service))}")
+        ci_role = _arn_of("iam", naming.ci_role(tenant, service))
         for statement in _allows(_document(policy.inputs.get("policy"))):
             principal = statement.get("Principal")
             arns = _listed(principal.get("AWS")) if isinstance(principal, dict) and set(principal) == {"AWS"} else None

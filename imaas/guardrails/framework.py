@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from imaas.checks.tenants import load_tenants
 from imaas.inputs.stack_file import GITHUB_OWNER_KEY, StackFile
 from imaas.model.settings import StackSettings
-from imaas.model.tenant import Tenant
-from imaas.spec import naming, types
+from imaas.model.tenant import Service, Tenant
+from imaas.spec import isolation, naming, types
 
 GLOB_CHARACTERS = frozenset("*?[]")
 
@@ -53,6 +54,19 @@ class Context:
 
     def tenant_namespaces(self, tenant: Tenant) -> set[str]:
         return {naming.namespace(tenant.name, env) for env in self.settings.hosted(tenant.environments)}
+
+    @cached_property
+    def network(self) -> isolation.NetworkMap:
+        return isolation.NetworkMap(list(self.tenants.values()))
+
+    @cached_property
+    def ci_roles(self) -> dict[str, tuple[Tenant, Service]]:
+        """Every service's CI role name, and whose it is."""
+        return {
+            naming.ci_role(tenant.name, service.name): (tenant, service)
+            for tenant in self.tenants.values()
+            for service in tenant.spec.services
+        }
 
     def repository_urls(self, tenant: Tenant) -> set[str]:
         return {naming.repository_url(self.github_owner, tenant.name, s.name) for s in tenant.active_services()}

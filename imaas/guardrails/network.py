@@ -51,12 +51,11 @@ def _outside_only(peer: dict[str, Any], context: Context) -> bool:
 
 def _allowed(tenant: Tenant, environment: str, context: Context) -> tuple[set[str], set[str]]:
     """The namespaces, besides its own, that a tenant namespace may hear from and talk to."""
-    tenants = list(context.tenants.values())
-    ingress = set(isolation.ingress_namespaces(tenant, environment, context.settings, tenants))
-    egress = set(isolation.egress_namespaces(tenant, environment, tenants))
+    peers = context.network.peers(tenant, environment, context.settings)
+    egress = set(peers.egress_to)
     if context.settings.observability.enabled:
         egress.add(context.settings.observability.namespace)
-    return ingress, egress
+    return set(peers.ingress_from), egress
 
 
 def _is_dns(peer: dict[str, Any]) -> bool:

@@ -7,6 +7,7 @@ repository generated from the template after the template's content; a branch af
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from imaas.guardrails.framework import Context, Index, Resource
@@ -60,13 +61,13 @@ def generated_after_the_template(index: Index, context: Context) -> Iterator[tup
         for repository in index(types.GITHUB_REPOSITORY)
         if repository.inputs.get("isTemplate")
     }
+    content = {name: (template, *_files_of(index, name)) for name, template in templates.items()}
     for repository in index(types.GITHUB_REPOSITORY):
         name = (repository.inputs.get("template") or {}).get("repository")
-        template = templates.get(name)
-        if template is None:
+        if name not in content:
             continue
         waits_for = index.waits_for(repository)
-        missing = [resource for resource in (template, *_files_of(index, name)) if resource.urn not in waits_for]
+        missing = [resource for resource in content[name] if resource.urn not in waits_for]
         if missing:
             names = sorted(resource.name for resource in missing)
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -74,12 +75,10 @@ def generated_after_the_template(index: Index, context: Context) -> Iterator[tup
 
 
 def branches_after_their_source(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    makers: dict[tuple[object, object], list[Resource]] = defaultdict(list)
+    for resource in (*index(types.GITHUB_BRANCH), *index(types.GITHUB_BRANCH_DEFAULT)):
+        makers[(resource.inputs.get("repository"), resource.inputs.get("branch"))].append(resource)
     for branch in index(types.GITHUB_BRANCH):
         repository, source = branch.inputs.get("repository"), branch.inputs.get("sourceBranch") or "main"
-        makers = [
-            resource
-            for resource in (*index(types.GITHUB_BRANCH), *index(types.GITHUB_BRANCH_DEFAULT))
-            if resource.inputs.get("repository") == repository and resource.inputs.get("branch") == source
-        ]
-        if not any(maker.urn in index.waits_for(branch) for maker in makers):
+        if not any(maker.urn in index.waits_for(branch) for maker in makers[(repository, source)]):
             yield branch, f"is cut from {source!r} of {repository}, but waits for nothing that makes that branch"

@@ -5,6 +5,7 @@ Kept free of Pulumi so that the components, the policy pack and the tests share 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from imaas.model.settings import Quota, StackSettings
@@ -89,29 +90,6 @@ def quota_hard(quota: Quota) -> dict[str, str]:
     }
 
 
-def _hosts(tenants: list[Tenant], names: set[str], environment: str) -> list[str]:
-    """The namespaces in `environment` of the named tenants that have that environment."""
-    return sorted(
-        naming.namespace(other.name, environment)
-        for other in tenants
-        if other.name in names and environment in other.environments and not other.decommissioned
-    )
-
-
-def ingress_namespaces(tenant: Tenant, environment: str, settings: StackSettings, tenants: list[Tenant]) -> list[str]:
-    """Namespaces, other than its own, that may reach a tenant namespace: the platform's, and the same
-    environment's of the tenants it names in `allowFrom`."""
-    callers = _hosts(tenants, set(tenant.spec.network.allow_from), environment)
-    return [*sorted(settings.platform_namespaces), *callers]
-
-
-def egress_namespaces(tenant: Tenant, environment: str, tenants: list[Tenant]) -> list[str]:
-    """Tenant namespaces, other than its own, that a tenant namespace may reach: the same environment's of the
-    tenants that name it in their `allowFrom`."""
-    callees = {other.name for other in tenants if tenant.name in other.spec.network.allow_from}
-    return _hosts(tenants, callees, environment)
-
-
 @dataclass(frozen=True)
 class NetworkPeers:
     """The namespaces, other than its own, that a tenant namespace exchanges traffic with."""
@@ -120,11 +98,35 @@ class NetworkPeers:
     egress_to: list[str]
 
 
-def network_peers(tenant: Tenant, environment: str, settings: StackSettings, tenants: list[Tenant]) -> NetworkPeers:
-    return NetworkPeers(
-        ingress_from=ingress_namespaces(tenant, environment, settings, tenants),
-        egress_to=egress_namespaces(tenant, environment, tenants),
-    )
+class NetworkMap:
+    """Who may call whom, read once from every tenant's `allowFrom`: the one reading behind the network policies
+    the program declares and the guardrail that checks them (a map, so that a thousand tenants cost no more than a
+    thousand times one)."""
+
+    def __init__(self, tenants: list[Tenant]) -> None:
+        self.tenants = {tenant.name: tenant for tenant in tenants if not tenant.decommissioned}
+        self.callees: dict[str, set[str]] = defaultdict(set)
+        """For each tenant, the tenants that name it in their `allowFrom`: those it may call."""
+        for tenant in tenants:
+            for name in tenant.spec.network.allow_from:
+                self.callees[name].add(tenant.name)
+
+    def _hosts(self, names: set[str], environment: str) -> list[str]:
+        """The namespaces in `environment` of the named tenants that have that environment."""
+        return sorted(
+            naming.namespace(name, environment)
+            for name in names
+            if name in self.tenants and environment in self.tenants[name].environments
+        )
+
+    def peers(self, tenant: Tenant, environment: str, settings: StackSettings) -> NetworkPeers:
+        """In: the platform's namespaces, and the same environment's of the tenants it names in `allowFrom`. Out:
+        the same environment's of the tenants that name it in theirs."""
+        callers = self._hosts(set(tenant.spec.network.allow_from), environment)
+        return NetworkPeers(
+            ingress_from=[*sorted(settings.platform_namespaces), *callers],
+            egress_to=self._hosts(self.callees[tenant.name], environment),
+        )
 
 
 def network_neighbours(names: set[str], tenants: list[Tenant]) -> set[str]:
