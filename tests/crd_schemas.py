@@ -34,6 +34,7 @@ def _strict(schema: Any) -> Any:
 def validator(api_version: str, kind: str) -> jsonschema.Validator:
     schema = json.loads((SCHEMAS / SCHEMA_FILES[(api_version, kind)]).read_text())
     schema.pop("x-source", None)
+    schema.pop("x-note", None)
     # The object's metadata is the API server's ObjectMeta, which the CRD schema leaves open.
     schema = _strict(schema)
     schema["properties"]["metadata"] = {"type": "object"}
