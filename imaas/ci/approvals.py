@@ -42,7 +42,6 @@ VERDICT_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 
 
 class Need(StrEnum):
-    nobody = "nobody"
     platform = "platform"
     maintainer = "maintainer"
 

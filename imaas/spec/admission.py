@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from imaas.model.settings import StackSettings
-from imaas.spec import naming, prometheus
+from imaas.spec import isolation, naming
 
 POLICY_PREFIX = "imaas-"
 TENANT = f"namespaceObject.metadata.labels[{json.dumps(naming.TENANT_LABEL)}]"
@@ -152,7 +152,7 @@ class AdmissionRule:
         return {
             "policyName": self.name,
             "validationActions": ["Deny"],
-            "matchResources": {"namespaceSelector": prometheus.TENANT_NAMESPACES},
+            "matchResources": {"namespaceSelector": isolation.TENANT_NAMESPACES},
         }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from imaas.model.settings import Quota, StackSettings
 from imaas.model.tenant import Tenant
@@ -21,6 +22,10 @@ NODE_LOCAL = {"0.0.0.0/0": ["169.254.0.0/16"], "::/0": ["fe80::/10", "fd00:ec2::
 DNS_NAMESPACE = "kube-system"
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+# Tenant namespaces, told apart by the label only the platform sets on a Namespace: for the selectors of the
+# admission bindings and of the two Prometheus.
+TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "Exists"}]}
+NOT_TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "DoesNotExist"}]}
 
 # Kinds a tenant must never change itself: they are its fence.
 FENCE_KINDS: tuple[tuple[str, str], ...] = (

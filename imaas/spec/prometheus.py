@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import TenantPrometheusSettings
-from imaas.spec import naming
+from imaas.spec import isolation
 from imaas.spec.telemetry import PROMETHEUS_PORT
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -26,8 +26,6 @@ POD_NAME_LABEL = ("app.kubernetes.io/name", "prometheus")
 INSTANCE_LABEL = "operator.prometheus.io/name"
 WEB_PORT_NAME = "web"
 
-TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "Exists"}]}
-NOT_TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "DoesNotExist"}]}
 
 # What Prometheus's Kubernetes service discovery reads for pod and service monitors, in each namespace it scrapes.
 DISCOVERY_RULES: list[dict[str, Any]] = [
@@ -41,7 +39,7 @@ def platform_prometheus_spec() -> dict[str, Any]:
     tenant's. Without it a tenant could label its own monitor with the chart's release label and be scraped by the
     unguarded instance."""
     return {
-        f"{kind}NamespaceSelector": NOT_TENANT_NAMESPACES
+        f"{kind}NamespaceSelector": isolation.NOT_TENANT_NAMESPACES
         for kind in ("serviceMonitor", "podMonitor", "probe", "scrapeConfig", "rule")
     }
 
@@ -55,9 +53,9 @@ def tenant_prometheus_spec(settings: TenantPrometheusSettings) -> dict[str, Any]
         # Every pod and service monitor in a tenant namespace, the platform's PodMonitor and the tenants' own. No
         # probe, scrape config or rule selector: unset selects none, and tenants may create none of those.
         "podMonitorSelector": {},
-        "podMonitorNamespaceSelector": TENANT_NAMESPACES,
+        "podMonitorNamespaceSelector": isolation.TENANT_NAMESPACES,
         "serviceMonitorSelector": {},
-        "serviceMonitorNamespaceSelector": TENANT_NAMESPACES,
+        "serviceMonitorNamespaceSelector": isolation.TENANT_NAMESPACES,
         "ignoreNamespaceSelectors": True,
         "enforcedNamespaceLabel": "namespace",
         "arbitraryFSAccessThroughSMs": {"deny": True},
