@@ -1,6 +1,7 @@
 """The whole platform on one stack: the providers, the delivery foundation (on the stack that owns global
-resources), the cluster's admission policies for tenant namespaces, its shared observability stack (and Argo CD,
-where the cluster has none, and its credential for the service repositories) and every tenant this stack manages."""
+resources), the cluster's admission policies for tenant namespaces, its shared observability stack (and Argo CD and
+metrics-server, where the cluster has none, and Argo CD's credential for the service repositories) and every tenant
+this stack manages."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from components.argocd_install import ArgoCd, ArgoCdArgs
 from components.argocd_repository import RepositoryCredentialArgs, declare_repository_credential
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
+from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.observability import Observability, ObservabilityArgs
 from components.tenant import TenantArgs, TenantResources
 from imaas.model.settings import StackSettings
@@ -64,6 +66,10 @@ class Platform(pulumi.ComponentResource):
         AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
         stack = self._observability(managed) if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
+        if settings.metrics_server.install:
+            MetricsServer(
+                "metrics-server", MetricsServerArgs(chart=settings.metrics_server), pulumi.ResourceOptions(parent=self)
+            )
         if settings.argocd_github_app is not None:
             declare_repository_credential(
                 RepositoryCredentialArgs(

@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming
+from imaas.spec import naming, workload
 
 # Deleting an Application (retiring its service) deletes what it deployed, instead of orphaning running pods.
 CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -42,11 +42,15 @@ def application_spec(args: ApplicationsArgs, environment: str) -> dict[str, obje
             "targetRevision": naming.branch(environment),
             "path": naming.deploy_path(environment),
             # Every service is made from one template: the prefix and label keep two services of a tenant, which
-            # share its namespace, from claiming each other's objects.
+            # share its namespace, from claiming each other's objects. The patches set what the tenant file owns
+            # (pod size, scaling bounds) over whatever the repository says.
             "kustomize": {
                 "namePrefix": f"{service.name}-",
                 "commonLabels": {naming.SERVICE_LABEL: service.name},
-                "patches": [KEEP_CLAIMS_PATCH],
+                "patches": [
+                    KEEP_CLAIMS_PATCH,
+                    *workload.workload_patches(tenant, service, environment, args.settings.service_sizes[service.size]),
+                ],
             },
         },
         "destination": {

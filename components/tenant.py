@@ -16,7 +16,7 @@ from components.tenant_environment import TenantEnvironment, TenantEnvironmentAr
 from components.tenant_observability import TenantObservabilityView, TenantObservabilityViewArgs
 from components.tenant_team import declare_team
 from imaas.model.settings import StackSettings
-from imaas.model.tenant import Service, Tenant
+from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
 from imaas.spec import naming, telemetry, types
 from imaas.spec.isolation import NetworkPeers
 
@@ -65,6 +65,7 @@ class TenantResources(pulumi.ComponentResource):
                 tenant=tenant,
                 environment=environment,
                 quota=settings.quota_for(tenant.spec.size, tenant.spec.quota),
+                container_default=settings.service_sizes[DEFAULT_SERVICE_SIZE],
                 peers=self.args.peers[environment],
                 cluster_cidrs=settings.cluster_cidrs,
                 observability=self.args.observability,

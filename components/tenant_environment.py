@@ -14,7 +14,7 @@ from components.safety import kept
 from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
 from components.tenant_observability import declare_pod_monitor, declare_scrape_access
-from imaas.model.settings import Quota
+from imaas.model.settings import PodSize, Quota
 from imaas.model.tenant import Tenant
 from imaas.spec import isolation, naming, types
 from imaas.spec.isolation import NetworkPeers
@@ -29,6 +29,8 @@ class TenantEnvironmentArgs:
     environment: str
     quota: Quota
     """The tenant's quota on this stack: its size preset, with its file's overrides."""
+    container_default: PodSize
+    """What a container that states no resources gets (the LimitRange's defaults)."""
     peers: NetworkPeers
     cluster_cidrs: list[str]
     """The cluster's own address ranges, which tenant egress reaches only as the network policy allows."""
@@ -45,7 +47,7 @@ class TenantEnvironment(pulumi.ComponentResource):
         self.namespace = self._namespace(tenant, labels)
         # Everything else lives in the namespace, so it waits for it.
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        declare_limits(self.namespace_name, args.quota, labels, inside)
+        declare_limits(self.namespace_name, args.quota, args.container_default, labels, inside)
         declare_network_policy(
             self.namespace_name,
             ingress_from=args.peers.ingress_from,

@@ -6,14 +6,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from imaas.model.quantity import at_most
-from imaas.model.settings import Quota
+from imaas.model.settings import PodSize, Quota
 from imaas.spec import isolation
 
 QUOTA_NAME = "tenant-quota"
 LIMITS_NAME = "tenant-limits"
-# What a container gets when its manifest says nothing: enough for a small WSO2 MI instance.
-CONTAINER_DEFAULT_REQUEST = {"cpu": "100m", "memory": "512Mi", "ephemeral-storage": "256Mi"}
-CONTAINER_DEFAULT_LIMIT = {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"}
 
 
 def _within(values: dict[str, str], limits: dict[str, str]) -> dict[str, str]:
@@ -22,8 +19,10 @@ def _within(values: dict[str, str], limits: dict[str, str]) -> dict[str, str]:
 
 
 def declare_limits(
-    namespace: str, quota: Quota, labels: dict[str, str], opts: pulumi.ResourceOptions
+    namespace: str, quota: Quota, container_default: PodSize, labels: dict[str, str], opts: pulumi.ResourceOptions
 ) -> list[pulumi.CustomResource]:
+    """`container_default` is what a container gets when its manifest says nothing: the stack's `small` service
+    size, the one the capacity check counts for each pod of a service that asks for no other."""
     container_max = {"cpu": quota.cpu, "memory": quota.memory, "ephemeral-storage": quota.ephemeral_storage}
     resource_quota = k8s.core.v1.ResourceQuota(
         f"{namespace}-quota",
@@ -38,8 +37,8 @@ def declare_limits(
             limits=[
                 k8s.core.v1.LimitRangeItemArgs(
                     type="Container",
-                    default_request=_within(CONTAINER_DEFAULT_REQUEST, container_max),
-                    default=_within(CONTAINER_DEFAULT_LIMIT, container_max),
+                    default_request=_within(container_default.requests.as_kubernetes(), container_max),
+                    default=_within(container_default.limits.as_kubernetes(), container_max),
                     max=container_max,
                 ),
                 k8s.core.v1.LimitRangeItemArgs(type="PersistentVolumeClaim", max={"storage": quota.storage}),

@@ -14,7 +14,7 @@ import pytest
 from planning import of_type, plan_stack
 from tokens import RELEASE
 
-from imaas.model.settings import ObservabilitySettings
+from imaas.model.settings import MetricsServerChart, ObservabilitySettings
 from imaas.spec import charts
 
 DATA = Path(__file__).resolve().parent / "data" / "charts"
@@ -112,6 +112,7 @@ def pinned_versions() -> dict[str, str]:
         charts.FLUENT_BIT: settings.fluent_bit,
         charts.JAEGER: settings.jaeger,
         charts.ARGO_CD: settings.argocd,
+        charts.METRICS_SERVER: MetricsServerChart(),
     }
     assert set(by_chart) == set(charts.CHARTS)
     return {chart.name: chart_settings.version for chart, chart_settings in by_chart.items()}

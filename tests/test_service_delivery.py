@@ -331,6 +331,10 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         assert inputs["metadata"]["namespace"] == "argocd"
         assert inputs["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
         assert spec["project"] == tenant
+        patches = spec["source"]["kustomize"]["patches"]
+        assert patches[0] == KEEP_CLAIMS_PATCH
+        # What they do is rendered with the real kustomize in tests/test_workload_patches.py.
+        assert [patch["target"]["kind"] for patch in patches[1:]] == ["Deployment", "HorizontalPodAutoscaler"]
         assert spec["source"] == {
             "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",
             "targetRevision": env,
@@ -338,7 +342,7 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
             "kustomize": {
                 "namePrefix": f"{service}-",
                 "commonLabels": {"imaas.io/service": service},
-                "patches": [KEEP_CLAIMS_PATCH],
+                "patches": patches,
             },
         }
         assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": f"{tenant}-{env}"}

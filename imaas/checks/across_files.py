@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from imaas.inputs.problems import Problem
 from imaas.inputs.tenant_files import TenantFile
 from imaas.inputs.yaml_source import Location
-from imaas.model.quantity import exceeds
+from imaas.model.quantity import exceeds, parse_quantity, shown_quantity
 from imaas.model.settings import StackSettings
-from imaas.spec import naming
+from imaas.spec import isolation, naming, workload
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,74 @@ def service_environments_within_tenant(tenants: TenantSet) -> Iterator[Problem]:
                     yield tenant_file.document.problem(("spec", "services", index, "environments", position), message)
 
 
+def replicas_within_service_environments(tenants: TenantSet) -> Iterator[Problem]:
+    """Scaling bounds are given only for environments the service runs in: bounds elsewhere would say nothing, and
+    are most likely meant for an environment the file forgot to list."""
+    for tenant_file in tenants.files:
+        tenant = tenant_file.tenant
+        for index, service in enumerate(tenant.spec.services):
+            runs_in = tenant.service_environments(service)
+            for environment in service.replicas.listed():
+                if environment not in runs_in:
+                    message = (
+                        f"the service does not run in {environment} (it runs in {', '.join(runs_in)}): remove these "
+                        f"bounds or add {environment} to its environments"
+                    )
+                    location = ("spec", "services", index, "replicas", environment)
+                    yield tenant_file.document.problem(location, message, key=True)
+
+
+def _shown_usage(key: str, amount: Decimal) -> str:
+    return shown_quantity(amount, binary=not key.endswith("cpu"))
+
+
+def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
+    """Checked against a named stack, whose sizes make the quotas: in each environment the stack hosts, the tenant's
+    active services at their maximum scale, each with the pod a rolling update adds (workload.SURGE), fit the
+    namespace's quota, in requests and limits of every resource and in pods. Otherwise a release or a load peak
+    would stop at the quota, with pods the ReplicaSet cannot create and no error anyone reads."""
+    stack = tenants.stack
+    if stack is None:
+        return
+    per_pod = {
+        name: {key: parse_quantity(value) for key, value in workload.quota_usage(size).items()}
+        for name, size in stack.service_sizes.items()
+    }
+    for tenant_file in tenants.files:
+        tenant = tenant_file.tenant
+        active = tenant.active_services()
+        if not active or not stack.manages(tenant.name):
+            continue
+        hard = isolation.quota_hard(stack.quota_for(tenant.spec.size, tenant.spec.quota))
+        indexed = [(index, service) for index, service in enumerate(tenant.spec.services) if service in active]
+        for environment in stack.hosted(tenant.environments):
+            need: dict[str, Decimal] = defaultdict(Decimal)
+            counted, first_over = [], None
+            for index, service in indexed:
+                if environment not in tenant.service_environments(service):
+                    continue
+                pods = service.replicas.of(environment).max + workload.SURGE
+                for key, amount in per_pod[service.size].items():
+                    need[key] += pods * amount
+                counted.append(f"{service.name} {pods} x {service.size}")
+                if first_over is None and any(amount > parse_quantity(hard[key]) for key, amount in need.items()):
+                    first_over = index, service.name
+            if first_over is None:
+                continue
+            over = [
+                f"{key} {_shown_usage(key, amount)} > {hard[key]}"
+                for key, amount in need.items()
+                if amount > parse_quantity(hard[key])
+            ]
+            index, name = first_over
+            message = (
+                f"service '{name}' does not fit the tenant's quota in {environment}: at their maximum scale during a "
+                f"rolling update (max + {workload.SURGE} pods each: {', '.join(counted)}) the active services need "
+                f"{', '.join(over)}; lower replicas.{environment}.max or a size, or raise the tenant's size or quota"
+            )
+            yield tenant_file.document.problem(("spec", "services", index, "name"), message)
+
+
 def quota_within_max(tenants: TenantSet) -> Iterator[Problem]:
     """Checked only against a named stack: each stack has its own quotaMax."""
     if tenants.stack is None:
@@ -271,7 +341,9 @@ RULES: tuple[Rule, ...] = (
     groups_of_one_tenant,
     allow_from_known_tenants,
     service_environments_within_tenant,
+    replicas_within_service_environments,
     quota_within_max,
+    services_fit_quota,
     internal_visibility_supported,
     ci_roles_within_quota,
     logins_are_members,

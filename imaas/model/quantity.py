@@ -34,6 +34,17 @@ def parse_quantity(text: str) -> Decimal:
     return Decimal(text[: len(text) - len(suffix)]) * _SUFFIXES[suffix]
 
 
+def shown_quantity(amount: Decimal, *, binary: bool) -> str:
+    """`amount` as the shortest exact quantity: cores (`"15"`, `"2500m"`) or bytes in their largest whole binary
+    unit (`"15Gi"`, `"2304Mi"`)."""
+    suffixes = ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki", "") if binary else ("", "m")
+    for suffix in suffixes:
+        count = amount / _SUFFIXES[suffix]
+        if count == count.to_integral_value():
+            return f"{int(count)}{suffix}"
+    return format(amount.normalize(), "f")
+
+
 def exceeds(value: str | int, limit: str | int) -> bool:
     """Whether quantity (or count) `value` is above `limit`: the one comparison behind quota limits everywhere."""
     return parse_quantity(str(value)) > parse_quantity(str(limit))
@@ -63,7 +74,7 @@ class _NumbersToo:
         return {"anyOf": [text, {"type": "number", "minimum": 0, "maximum": LARGEST_NUMBER}]}
 
 
-def _whole_number(value: Any) -> Any:
+def whole_number(value: Any) -> Any:
     # pydantic's lax integers take "40", "4_0" and true; YAML and the JSON Schema mean a number by a number.
     if isinstance(value, str | bool):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
@@ -77,7 +88,7 @@ Quantity = Annotated[
     BeforeValidator(_number_as_text),
     _NumbersToo(),
 ]
-PodCount = Annotated[int, Field(ge=1, le=10_000), BeforeValidator(_whole_number)]
+PodCount = Annotated[int, Field(ge=1, le=10_000), BeforeValidator(whole_number)]
 
 
 class _InWholeUnits:

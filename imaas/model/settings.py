@@ -50,12 +50,65 @@ class Quota(InputModel):
         return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
+# Sized for services at their default scaling (imaas.model.tenant.DEFAULT_REPLICAS) in pods of the `small` service
+# size, counted as the capacity check counts them (imaas/checks/capacity.py): every service at its maximum plus the
+# one pod a rolling update adds. A `small` tenant fits three services in prod (15 pods of 1 CPU and 1Gi of limits)
+# with room for a fourth pod or a job; the quota bounds requests and limits alike, so it is sized by the limits.
 BUILTIN_SIZES: dict[str, Quota] = {
-    "small": Quota(cpu="2", memory="4Gi", pods=20, storage="10Gi", ephemeral_storage="4Gi"),
-    "medium": Quota(cpu="4", memory="8Gi", pods=40, storage="50Gi", ephemeral_storage="8Gi"),
-    "large": Quota(cpu="8", memory="16Gi", pods=80, storage="200Gi", ephemeral_storage="16Gi"),
+    "small": Quota(cpu="20", memory="24Gi", pods=30, storage="10Gi", ephemeral_storage="20Gi"),
+    "medium": Quota(cpu="40", memory="48Gi", pods=60, storage="50Gi", ephemeral_storage="40Gi"),
+    "large": Quota(cpu="80", memory="96Gi", pods=120, storage="200Gi", ephemeral_storage="80Gi"),
 }
-BUILTIN_QUOTA_MAX = Quota(cpu="32", memory="64Gi", pods=250, storage="1Ti", ephemeral_storage="64Gi")
+BUILTIN_QUOTA_MAX = Quota(cpu="128", memory="192Gi", pods=250, storage="1Ti", ephemeral_storage="128Gi")
+
+
+class PodResources(InputModel):
+    cpu: CpuQuantity
+    memory: ByteQuantity
+    ephemeral_storage: ByteQuantity = Field(description="Node-local disk: logs, emptyDir and the writable layer.")
+
+    def exceeding(self, limit: PodResources) -> list[str]:
+        return [name for name in POD_RESOURCE_NAMES if exceeds(getattr(self, name), getattr(limit, name))]
+
+    def as_kubernetes(self) -> dict[str, str]:
+        """As a container's `resources.requests` or `.limits`."""
+        return {"cpu": self.cpu, "memory": self.memory, "ephemeral-storage": self.ephemeral_storage}
+
+
+POD_RESOURCE_NAMES = ("cpu", "memory", "ephemeral_storage")
+
+
+class PodSize(InputModel):
+    """What one pod of a service asks for and may use: set on its container at every sync, whatever the service's
+    own manifests say, so that the platform can check that a tenant's services fit its quota."""
+
+    requests: PodResources = Field(description="What the scheduler reserves for the pod.")
+    limits: PodResources = Field(description="What the pod may use at most; the quota counts these.")
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> PodSize:
+        over = self.requests.exceeding(self.limits)
+        if over:
+            raise ValueError(f"requests above limits in {', '.join(over)}")
+        return self
+
+
+# WSO2 Micro Integrator runs in about 1Gi (a 512 MB heap, metaspace and threads): `small` is the template's own
+# sizing, and the LimitRange gives an unsized container the same.
+BUILTIN_SERVICE_SIZES: dict[str, PodSize] = {
+    "small": PodSize(
+        requests=PodResources(cpu="250m", memory="768Mi", ephemeral_storage="256Mi"),
+        limits=PodResources(cpu="1", memory="1Gi", ephemeral_storage="1Gi"),
+    ),
+    "medium": PodSize(
+        requests=PodResources(cpu="500m", memory="1536Mi", ephemeral_storage="256Mi"),
+        limits=PodResources(cpu="2", memory="2Gi", ephemeral_storage="1Gi"),
+    ),
+    "large": PodSize(
+        requests=PodResources(cpu="1", memory="3Gi", ephemeral_storage="512Mi"),
+        limits=PodResources(cpu="4", memory="4Gi", ephemeral_storage="2Gi"),
+    ),
+}
 
 
 # An exact chart version: a range or a tag would let an update change what a preview showed.
@@ -96,6 +149,15 @@ class FluentBitChart(ChartSettings):
 
 class JaegerChart(ChartSettings):
     version: ChartVersion = Field("4.14.1", description="Jaeger (v2, all-in-one) chart version.")
+
+
+class MetricsServerChart(ChartSettings):
+    install: bool = Field(
+        True,
+        description="Install metrics-server, the source of the CPU and memory metrics services autoscale on; off "
+        "where the cluster has one already (the EKS add-on, a distribution's own).",
+    )
+    version: ChartVersion = Field("3.13.1", description="metrics-server chart version (metrics-server 0.8.1).")
 
 
 class ArgoCdChart(ChartSettings):
@@ -206,7 +268,15 @@ class StackSettings(InputModel):
     tenants_dir: Annotated[str, StringConstraints(min_length=1)] = Field(
         "tenants", description="Where tenant files are."
     )
-    sizes: dict[SizeName, Quota] = Field(default_factory=dict, description="Quota per size name.")
+    sizes: dict[SizeName, Quota] = Field(
+        default_factory=lambda: dict(BUILTIN_SIZES),
+        description="Quota per size name; unset names keep the built-in small, medium and large.",
+    )
+    service_sizes: dict[SizeName, PodSize] = Field(
+        default_factory=lambda: dict(BUILTIN_SERVICE_SIZES),
+        description="Pod requests and limits per service size name (a service's `size`); unset names keep the "
+        "built-in small, medium and large.",
+    )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
     cluster_server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
         "https://kubernetes.default.svc", description="Argo CD destination server."
@@ -255,6 +325,7 @@ class StackSettings(InputModel):
         "service has one, and validate refuses a stack that would need more.",
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    metrics_server: MetricsServerChart = Field(default_factory=MetricsServerChart)
     tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."
     )
@@ -293,6 +364,11 @@ class StackSettings(InputModel):
     def _with_builtin_sizes(cls, sizes: dict[str, Quota]) -> dict[str, Quota]:
         return {**BUILTIN_SIZES, **sizes}
 
+    @field_validator("service_sizes")
+    @classmethod
+    def _with_builtin_service_sizes(cls, sizes: dict[str, PodSize]) -> dict[str, PodSize]:
+        return {**BUILTIN_SERVICE_SIZES, **sizes}
+
     @property
     def shares(self) -> bool:
         """Whether this stack declares the resources all tenants share."""
@@ -318,6 +394,13 @@ class StackSettings(InputModel):
             over = quota.exceeding(self.quota_max)
             if over:
                 raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
+        largest = PodResources(
+            cpu=self.quota_max.cpu, memory=self.quota_max.memory, ephemeral_storage=self.quota_max.ephemeral_storage
+        )
+        for name, size in self.service_sizes.items():
+            over = size.limits.exceeding(largest)
+            if over:
+                raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
         return self
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from imaas.model.base import InputModel, Refuses, Unique
 from imaas.model.names import (
@@ -19,10 +19,11 @@ from imaas.model.names import (
     TenantName,
     in_canonical_order,
 )
-from imaas.model.quantity import ByteQuantity, CpuQuantity, PodCount
+from imaas.model.quantity import ByteQuantity, CpuQuantity, PodCount, whole_number
 
 API_VERSION = "imaas.io/v1alpha1"
 SizeName = Literal["small", "medium", "large"]
+DEFAULT_SERVICE_SIZE: SizeName = "small"
 GroupName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$"),
@@ -39,6 +40,9 @@ CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=r"^[A-Za-z0
 # services in those (the AppProject's sources, the CI trust and push policies) has to stay within its provider's limits
 # at this many. Thousands in one file would pass validation and fail at `up`.
 MAX_SERVICES = 50
+# The most replicas one service may scale to in one environment: a tenant quota is sized in tens of pods, and a
+# larger service is a case for a conversation with the platform team rather than a number in a file.
+MAX_REPLICAS = 20
 EnvironmentList = Annotated[list[Environment], Field(min_length=1), Unique()]
 
 
@@ -90,6 +94,48 @@ class Network(InputModel):
     )
 
 
+ReplicaCount = Annotated[int, Field(ge=1, le=MAX_REPLICAS), BeforeValidator(whole_number)]
+
+
+class ReplicaBounds(InputModel):
+    min: ReplicaCount = Field(description="Replicas the autoscaler never goes below (at least 1).")
+    max: ReplicaCount = Field(description=f"Replicas the autoscaler never goes above (at most {MAX_REPLICAS}).")
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> ReplicaBounds:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+DEFAULT_REPLICAS: dict[str, ReplicaBounds] = {
+    "dev": ReplicaBounds(min=1, max=2),
+    "test": ReplicaBounds(min=1, max=2),
+    # Two at least, so that a node's loss or a disruption never takes prod down.
+    "prod": ReplicaBounds(min=2, max=4),
+}
+
+
+def _defaults_of(environment: str) -> str:
+    bounds = DEFAULT_REPLICAS[environment]
+    return f"default {bounds.min} to {bounds.max}"
+
+
+class ServiceReplicas(InputModel):
+    """The autoscaler's bounds per environment; an environment left out keeps its default."""
+
+    dev: ReplicaBounds | None = Field(None, description=f"Bounds in dev, {_defaults_of('dev')}.")
+    test: ReplicaBounds | None = Field(None, description=f"Bounds in test, {_defaults_of('test')}.")
+    prod: ReplicaBounds | None = Field(None, description=f"Bounds in prod, {_defaults_of('prod')}.")
+
+    def of(self, environment: str) -> ReplicaBounds:
+        return getattr(self, environment) or DEFAULT_REPLICAS[environment]
+
+    def listed(self) -> list[str]:
+        """The environments this service's file gives bounds for."""
+        return [environment for environment in ENVIRONMENTS if getattr(self, environment) is not None]
+
+
 class Service(InputModel):
     name: ServiceName = Field(description="Service name: 2-30 characters, lower case, digits and single dashes.")
     description: Annotated[str, StringConstraints(max_length=350), NO_CONTROL_CHARACTERS] | None = Field(
@@ -105,6 +151,14 @@ class Service(InputModel):
     )
     lifecycle: Lifecycle = Field(
         "active", description="`retired` removes the service's Argo CD Applications and archives its repository."
+    )
+    size: SizeName = Field(
+        DEFAULT_SERVICE_SIZE,
+        description="Pod size preset (requests and limits of each pod), defined per stack (`serviceSizes`).",
+    )
+    replicas: ServiceReplicas = Field(
+        default_factory=ServiceReplicas,
+        description="Autoscaling bounds per environment the service runs in, for example `prod: {min: 2, max: 6}`.",
     )
 
 

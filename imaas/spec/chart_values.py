@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.spec import charts
 from imaas.spec.dashboards import (
     FOLDER_ANNOTATION,
     JAEGER_DATASOURCE_UID,
@@ -107,3 +108,36 @@ def jaeger_values() -> dict[str, Any]:
 def argocd_values() -> dict[str, Any]:
     # Every tenant AppProject syncs as its namespaces' own deployer account (destinationServiceAccounts).
     return {"configs": {"cm": {"application.sync.impersonation.enabled": "true"}}}
+
+
+def metrics_server_values() -> dict[str, Any]:
+    """Two replicas on different nodes, spread over zones where the nodes allow, with a disruption budget: every
+    autoscaler of the cluster reads its metrics, and with none an autoscaler holds its replica count. Following the
+    upstream high-availability manifest (manifests/components/high-availability): one pod is replaced at a time,
+    since a surge pod would find no node the anti-affinity allows on a two-node cluster."""
+    pods = {
+        "matchLabels": {
+            "app.kubernetes.io/name": charts.METRICS_SERVER.name,
+            "app.kubernetes.io/instance": (charts.METRICS_SERVER.release),
+        }
+    }
+    return {
+        "replicas": 2,
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        "affinity": {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": pods, "topologyKey": "kubernetes.io/hostname"}
+                ]
+            }
+        },
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": pods,
+            }
+        ],
+    }

@@ -42,7 +42,11 @@ LOKI = Chart("loki", "https://grafana-community.github.io/helm-charts", "loki")
 FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit")
 JAEGER = Chart("jaeger", "https://jaegertracing.github.io/helm-charts", "jaeger")
 ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd", crd_groups=("argoproj.io",))
-CHARTS = (PROMETHEUS_OPERATOR_CRDS, KUBE_PROMETHEUS_STACK, LOKI, FLUENT_BIT, JAEGER, ARGO_CD)
+# The resource metrics API (metrics.k8s.io) that service autoscalers read; cluster-wide, so in kube-system with the
+# cluster's other add-ons.
+METRICS_SERVER = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "metrics-server")
+METRICS_SERVER_NAMESPACE = "kube-system"
+CHARTS = (PROMETHEUS_OPERATOR_CRDS, KUBE_PROMETHEUS_STACK, LOKI, FLUENT_BIT, JAEGER, ARGO_CD, METRICS_SERVER)
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

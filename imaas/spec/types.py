@@ -12,6 +12,7 @@ from __future__ import annotations
 PLATFORM = "imaas:index:Platform"
 OBSERVABILITY = "imaas:index:Observability"
 ARGO_CD = "imaas:index:ArgoCd"
+METRICS_SERVER = "imaas:index:MetricsServer"
 DELIVERY_FOUNDATION = "imaas:index:DeliveryFoundation"
 TENANT = "imaas:index:Tenant"
 SERVICE = "imaas:index:Service"

@@ -1,0 +1,30 @@
+"""metrics-server from its pinned chart: the resource metrics that every service's HorizontalPodAutoscaler scales on,
+for a cluster that has none of its own (`imaas:metricsServer.install`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.helm_release import declare_release
+from imaas.model.settings import MetricsServerChart
+from imaas.spec import chart_values, charts, types
+
+
+@dataclass(frozen=True)
+class MetricsServerArgs:
+    chart: MetricsServerChart
+
+
+class MetricsServer(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(types.METRICS_SERVER, name, None, opts)
+        self.release = declare_release(
+            charts.METRICS_SERVER,
+            args.chart,
+            charts.METRICS_SERVER_NAMESPACE,
+            chart_values.metrics_server_values(),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"namespace": charts.METRICS_SERVER_NAMESPACE, "version": args.chart.version})
