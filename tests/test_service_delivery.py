@@ -299,8 +299,16 @@ def test_fifty_services_each_get_a_trust_policy_within_iams_limit(tmp_path: Path
     # IAM refuses a trust policy over 2,048 characters by default (white space not counted): one role per service
     # keeps each a few subjects long, at the longest names a tenant file allows.
     tenant = "t" * 20
-    services = [{"name": f"s{index:02d}{'x' * 27}"} for index in range(50)]
-    plan = plan_stack("dev", write_tenants(tmp_path, **{tenant: {"services": services}}))
+    one = {"min": 1, "max": 1}
+    services = [{"name": f"s{index:02d}{'x' * 27}", "replicas": {"dev": one, "test": one}} for index in range(50)]
+    # A quota that holds fifty services (two pods each during a release), so that the capacity check lets it plan.
+    quota = {"cpu": "100", "memory": "128Gi", "pods": 150, "storage": "10Gi", "ephemeralStorage": "128Gi"}
+    plan = plan_stack(
+        "dev",
+        write_tenants(tmp_path, **{tenant: {"services": services}}),
+        sizes={"small": quota},
+        quotaMax={**quota, "cpu": "128", "storage": "1Ti"},
+    )
     roles = of_type(plan, IAM_ROLE)
     assert len(roles) == 50
     for role in roles:
@@ -333,7 +341,7 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         assert spec["project"] == tenant
         patches = spec["source"]["kustomize"]["patches"]
         assert patches[0] == KEEP_CLAIMS_PATCH
-        # What they do is rendered with the real kustomize in tests/test_workload_patches.py.
+        # What they do is rendered with the real kustomize in tests/test_service_scaling.py.
         assert [patch["target"]["kind"] for patch in patches[1:]] == ["Deployment", "HorizontalPodAutoscaler"]
         assert spec["source"] == {
             "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",

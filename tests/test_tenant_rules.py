@@ -30,6 +30,10 @@ def problems(settings: StackSettings | None = None, base: str | None = None) -> 
     return lines(check_tenants(TENANTS, settings, base)[1])
 
 
+# Above the built-in sizes, which every stack's sizes must be within.
+QUOTA_MAX = {"cpu": "96", "memory": "128Gi", "pods": 150, "storage": "200Gi", "ephemeralStorage": "128Gi"}
+
+
 def settings(**values: object) -> StackSettings:
     return StackSettings.model_validate({"environments": ["dev", "test", "prod"], **CLUSTER_VALUES, **values})
 
@@ -69,9 +73,7 @@ def write_valid_set() -> None:
 
 def test_a_valid_set_of_tenants_has_no_problems() -> None:
     write_valid_set()
-    dev = settings(
-        environments=["dev", "test"], quotaMax={"cpu": "16", "memory": "32Gi", "pods": 150, "storage": "200Gi"}
-    )
+    dev = settings(environments=["dev", "test"], quotaMax=QUOTA_MAX)
 
     files, found = check_tenants(TENANTS, dev)
 
@@ -478,15 +480,12 @@ def test_a_service_is_listed_once() -> None:
     assert problems() == ["tenants/orders.yaml:12:13: spec.services[2].name: service 'sync' is listed more than once"]
 
 
-QUOTA_MAX = {"cpu": "16", "memory": "32Gi", "pods": 150, "storage": "200Gi"}
-
-
 def test_quota_above_quota_max_only_when_settings_are_given() -> None:
-    write_tenant(TENANTS, "big", "quota:\n  cpu: 16500m\n  memory: 64Gi\n  pods: 151\n  storage: 1Ti\n")
+    write_tenant(TENANTS, "big", "quota:\n  cpu: 96500m\n  memory: 160Gi\n  pods: 151\n  storage: 1Ti\n")
 
     assert problems(settings(quotaMax=QUOTA_MAX)) == [
-        "tenants/big.yaml:10:10: spec.quota.cpu: 16500m is above this stack's quotaMax of 16",
-        "tenants/big.yaml:11:13: spec.quota.memory: 64Gi is above this stack's quotaMax of 32Gi",
+        "tenants/big.yaml:10:10: spec.quota.cpu: 96500m is above this stack's quotaMax of 96",
+        "tenants/big.yaml:11:13: spec.quota.memory: 160Gi is above this stack's quotaMax of 128Gi",
         "tenants/big.yaml:12:11: spec.quota.pods: 151 is above this stack's quotaMax of 150",
         "tenants/big.yaml:13:14: spec.quota.storage: 1Ti is above this stack's quotaMax of 200Gi",
     ]
@@ -494,7 +493,7 @@ def test_quota_above_quota_max_only_when_settings_are_given() -> None:
 
 
 def test_quota_equal_to_quota_max_is_allowed() -> None:
-    write_tenant(TENANTS, "big", "quota:\n  cpu: 16\n  memory: 32768Mi\n  pods: 150\n  storage: 200Gi\n")
+    write_tenant(TENANTS, "big", "quota:\n  cpu: 96\n  memory: 131072Mi\n  pods: 150\n  storage: 200Gi\n")
 
     assert problems(settings(quotaMax=QUOTA_MAX)) == []
 
@@ -513,10 +512,10 @@ def test_internal_visibility_only_where_the_stack_says_the_organisation_has_it()
 
 
 def test_quota_is_checked_against_each_real_stack() -> None:
-    write_tenant(TENANTS, "big", 'quota:\n  cpu: "20"\n')
+    write_tenant(TENANTS, "big", 'quota:\n  cpu: "100"\n')
 
     assert problems(read_stack_file(PROJECT_DIR, "dev").settings) == [
-        "tenants/big.yaml:10:10: spec.quota.cpu: 20 is above this stack's quotaMax of 16"
+        "tenants/big.yaml:10:10: spec.quota.cpu: 100 is above this stack's quotaMax of 64"
     ]
     assert problems(read_stack_file(PROJECT_DIR, "prod").settings) == []
 

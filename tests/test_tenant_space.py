@@ -119,7 +119,7 @@ def test_a_tiny_quota_lowers_the_container_defaults(tmp_path: Path) -> None:
     (limit_range,) = in_namespace(plan, LIMITS)["tiny-prod"]
     container = limit_range["spec"]["limits"][0]
     assert container["default"] == {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "1Gi"}
-    assert container["defaultRequest"] == {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "256Mi"}
+    assert container["defaultRequest"] == {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "256Mi"}
 
 
 def test_every_tenant_namespace_is_fenced_by_a_policy_over_all_its_pods(stack: str) -> None:

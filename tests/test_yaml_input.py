@@ -391,13 +391,13 @@ def test_cli_valid_folder_exits_0(tmp_path: Path) -> None:
 
 def test_cli_checks_the_stack_limits_when_a_stack_is_given(tmp_path: Path) -> None:
     tenants = good_tenants(tmp_path / "tenants")
-    write_tenant(tenants, "big", 'quota:\n  cpu: "20"\n')
+    write_tenant(tenants, "big", 'quota:\n  cpu: "100"\n')
 
     assert run_validate("--tenants", str(tenants)).returncode == 0
     dev = run_validate("--tenants", str(tenants), "--stack", "dev")
     assert dev.returncode == 1
     assert dev.stdout.splitlines() == [
-        f"{tenants}/big.yaml:10:10: spec.quota.cpu: 20 is above this stack's quotaMax of 16"
+        f"{tenants}/big.yaml:10:10: spec.quota.cpu: 100 is above this stack's quotaMax of 64"
     ]
 
 

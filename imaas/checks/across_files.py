@@ -205,6 +205,10 @@ def replicas_within_service_environments(tenants: TenantSet) -> Iterator[Problem
                     yield tenant_file.document.problem(location, message, key=True)
 
 
+# A message stays one readable line however many services a tenant has.
+_LISTED_SERVICES = 6
+
+
 def _shown_usage(key: str, amount: Decimal) -> str:
     return shown_quantity(amount, binary=not key.endswith("cpu"))
 
@@ -248,6 +252,8 @@ def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
                 if amount > parse_quantity(hard[key])
             ]
             index, name = first_over
+            if len(counted) > _LISTED_SERVICES:
+                counted[_LISTED_SERVICES - 1 :] = [f"{len(counted) - _LISTED_SERVICES + 1} more"]
             message = (
                 f"service '{name}' does not fit the tenant's quota in {environment}: at their maximum scale during a "
                 f"rolling update (max + {workload.SURGE} pods each: {', '.join(counted)}) the active services need "

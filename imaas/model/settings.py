@@ -6,7 +6,15 @@ import ipaddress
 from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, SecretStr, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from imaas.model.base import InputModel, unique
 from imaas.model.names import Environment, GitHubLogin, KubernetesName, in_canonical_order
@@ -272,12 +280,12 @@ class StackSettings(InputModel):
         default_factory=lambda: dict(BUILTIN_SIZES),
         description="Quota per size name; unset names keep the built-in small, medium and large.",
     )
+    quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
     service_sizes: dict[SizeName, PodSize] = Field(
         default_factory=lambda: dict(BUILTIN_SERVICE_SIZES),
-        description="Pod requests and limits per service size name (a service's `size`); unset names keep the "
-        "built-in small, medium and large.",
+        description="Pod requests and limits per service size name (a service's `size`), limits within "
+        "`quotaMax`; unset names keep the built-in small, medium and large.",
     )
-    quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
     cluster_server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
         "https://kubernetes.default.svc", description="Argo CD destination server."
     )
@@ -366,8 +374,19 @@ class StackSettings(InputModel):
 
     @field_validator("service_sizes")
     @classmethod
-    def _with_builtin_service_sizes(cls, sizes: dict[str, PodSize]) -> dict[str, PodSize]:
-        return {**BUILTIN_SERVICE_SIZES, **sizes}
+    def _service_sizes_within_max(cls, sizes: dict[str, PodSize], info: ValidationInfo) -> dict[str, PodSize]:
+        # A pod above quotaMax fits no tenant's quota (nor its LimitRange's container maximum).
+        sizes = {**BUILTIN_SERVICE_SIZES, **sizes}
+        quota_max = info.data.get("quota_max")
+        if quota_max is not None:
+            largest = PodResources(
+                cpu=quota_max.cpu, memory=quota_max.memory, ephemeral_storage=quota_max.ephemeral_storage
+            )
+            for name, size in sizes.items():
+                over = size.limits.exceeding(largest)
+                if over:
+                    raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
+        return sizes
 
     @property
     def shares(self) -> bool:
@@ -394,13 +413,6 @@ class StackSettings(InputModel):
             over = quota.exceeding(self.quota_max)
             if over:
                 raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
-        largest = PodResources(
-            cpu=self.quota_max.cpu, memory=self.quota_max.memory, ephemeral_storage=self.quota_max.ephemeral_storage
-        )
-        for name, size in self.service_sizes.items():
-            over = size.limits.exceeding(largest)
-            if over:
-                raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
         return self
 
     @model_validator(mode="after")
