@@ -67,12 +67,12 @@ def changed(changes: list[Change], type_: str, name: str) -> list[str]:
 def test_a_quota_change_shows_each_old_and_new_value(tmp_path: Path) -> None:
     tenants = copied_fixtures(tmp_path)
     base = plan_stack("dev", tenants)
-    edit(tenants / "payments.yaml", 'cpu: "6"', 'cpu: "8"')
+    edit(tenants / "payments.yaml", 'cpu: "24"', 'cpu: "32"')
     head = plan_stack("dev", tenants)
     changes = diff_plans(base, head)
     assert changed(changes, QUOTA, "payments-dev-quota") == [
-        '~ spec.hard["limits.cpu"]: "6" -> "8"',
-        '~ spec.hard["requests.cpu"]: "6" -> "8"',
+        '~ spec.hard["limits.cpu"]: "24" -> "32"',
+        '~ spec.hard["requests.cpu"]: "24" -> "32"',
     ]
     matches_snapshot("quota-change.md", report(base, head))
 

@@ -99,7 +99,7 @@ def test_payments_explicit_quota_overrides_its_size_on_each_stack(stack: str) ->
     (quota,) = in_namespace(example_plan(stack), QUOTA)[f"payments-{'dev' if stack == 'dev' else 'prod'}"]
     small = read_stack_file(PROJECT_DIR, stack).settings.sizes["small"]
     hard = quota["spec"]["hard"]
-    assert (hard["requests.cpu"], hard["requests.memory"]) == ("6", "12Gi")
+    assert (hard["requests.cpu"], hard["requests.memory"]) == ("24", "12Gi")
     assert (hard["pods"], hard["requests.storage"]) == (str(small.pods), small.storage)
 
 
