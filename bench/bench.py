@@ -116,6 +116,8 @@ def generate(directory: Path, count: int) -> None:
         spec = {
             "team": {"maintainers": [f"user{index}"]},
             "environments": environments,
+            # A small tenant holds three services at their default scaling (validate --stack checks it).
+            "size": "small" if len(services) <= 3 else "medium",
             "network": {"allowFrom": callers},
             "services": services,
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +11,7 @@ from imaas.inputs.tenant_files import TenantFile
 from imaas.inputs.yaml_source import Location
 from imaas.model.quantity import exceeds, parse_quantity, shown_quantity
 from imaas.model.settings import StackSettings
+from imaas.model.tenant import Service
 from imaas.spec import isolation, naming, workload
 
 
@@ -213,6 +213,21 @@ def _shown_usage(key: str, amount: Decimal) -> str:
     return shown_quantity(amount, binary=not key.endswith("cpu"))
 
 
+def _needed(
+    running: list[tuple[int, Service, int]], per_pod: dict[str, dict[str, Decimal]], limit: dict[str, Decimal]
+) -> dict[str, Decimal]:
+    """What `running` (service entries with their pod counts) need of each quota key in `limit`: summed per size,
+    so that a tenant costs a few multiplications whatever its number of services."""
+    pods: dict[str, int] = {}
+    for _, service, count in running:
+        pods[service.size] = pods.get(service.size, 0) + count
+    return {key: sum((count * per_pod[size][key] for size, count in pods.items()), Decimal(0)) for key in limit}
+
+
+def _above(need: dict[str, Decimal], limit: dict[str, Decimal]) -> bool:
+    return any(amount > limit[key] for key, amount in need.items())
+
+
 def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
     """Checked against a named stack, whose sizes make the quotas: in each environment the stack hosts, the tenant's
     active services at their maximum scale, each with the pod a rolling update adds (workload.SURGE), fit the
@@ -225,33 +240,40 @@ def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
         name: {key: parse_quantity(value) for key, value in workload.quota_usage(size).items()}
         for name, size in stack.service_sizes.items()
     }
+    # Most tenants share a few presets: their quotas are read once.
+    quotas: dict[tuple[str, object], tuple[dict[str, str], dict[str, Decimal]]] = {}
     for tenant_file in tenants.files:
         tenant = tenant_file.tenant
-        active = tenant.active_services()
+        active = {id(service) for service in tenant.active_services()}
         if not active or not stack.manages(tenant.name):
             continue
-        hard = isolation.quota_hard(stack.quota_for(tenant.spec.size, tenant.spec.quota))
-        indexed = [(index, service) for index, service in enumerate(tenant.spec.services) if service in active]
+        key = (tenant.spec.size, tenant.spec.quota)
+        if key not in quotas:
+            hard = isolation.quota_hard(stack.quota_for(*key))
+            quotas[key] = hard, {resource: parse_quantity(hard[resource]) for resource in workload.quota_usage_keys()}
+        hard, limit = quotas[key]
+        indexed = [(index, service) for index, service in enumerate(tenant.spec.services) if id(service) in active]
         for environment in stack.hosted(tenant.environments):
-            need: dict[str, Decimal] = defaultdict(Decimal)
-            counted, first_over = [], None
-            for index, service in indexed:
-                if environment not in tenant.service_environments(service):
-                    continue
-                pods = service.replicas.of(environment).max + workload.SURGE
-                for key, amount in per_pod[service.size].items():
-                    need[key] += pods * amount
-                counted.append(f"{service.name} {pods} x {service.size}")
-                if first_over is None and any(amount > parse_quantity(hard[key]) for key, amount in need.items()):
-                    first_over = index, service.name
-            if first_over is None:
-                continue
-            over = [
-                f"{key} {_shown_usage(key, amount)} > {hard[key]}"
-                for key, amount in need.items()
-                if amount > parse_quantity(hard[key])
+            running = [
+                (index, service, service.replicas.of(environment).max + workload.SURGE)
+                for index, service in indexed
+                if environment in tenant.service_environments(service)
             ]
-            index, name = first_over
+            need = _needed(running, per_pod, limit)
+            if not _above(need, limit):
+                continue
+            # The service that tips it over: the first whose own and earlier services' need is above the quota.
+            index, name = next(
+                (index, service.name)
+                for count, (index, service, _) in enumerate(running, start=1)
+                if _above(_needed(running[:count], per_pod, limit), limit)
+            )
+            counted = [f"{service.name} {pods} x {service.size}" for _, service, pods in running]
+            over = [
+                f"{resource} {_shown_usage(resource, amount)} > {hard[resource]}"
+                for resource, amount in need.items()
+                if amount > limit[resource]
+            ]
             if len(counted) > _LISTED_SERVICES:
                 counted[_LISTED_SERVICES - 1 :] = [f"{len(counted) - _LISTED_SERVICES + 1} more"]
             message = (

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from imaas.model.settings import PodSize
-from imaas.model.tenant import Service, Tenant
+from imaas.model.settings import BUILTIN_SERVICE_SIZES, PodSize
+from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
 
 # The names the service template gives its objects (templates/service/deploy/base).
 DEPLOYMENT = "wso2mi-service"
@@ -68,3 +68,8 @@ def quota_usage(size: PodSize) -> dict[str, str]:
     for side, resources in (("requests", size.requests), ("limits", size.limits)):
         usage |= {f"{side}.{name}": value for name, value in resources.as_kubernetes().items()}
     return usage
+
+
+def quota_usage_keys() -> list[str]:
+    """The quota keys a service's pods count against, in the order messages list them."""
+    return list(quota_usage(BUILTIN_SERVICE_SIZES[DEFAULT_SERVICE_SIZE]))
