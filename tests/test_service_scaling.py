@@ -10,10 +10,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 from helpers import CLUSTER_VALUES, PROJECT_DIR, lines, write_tenant, write_tenants
 from planning import example_plan, of_type, plan_stack
+from test_plan_output import KUBERNETES_VERSION
 from tokens import LIMITS, RELEASE
 from typer.testing import CliRunner
 
@@ -265,7 +267,7 @@ def argocd_build(directory: Path, kustomize: dict[str, Any]) -> dict[str, dict[s
     """What Argo CD builds from a repository's `deploy/overlays/<env>` with an Application's `kustomize` source:
     `kustomize edit set nameprefix` and `edit add label` (which write `namePrefix` and `commonLabels`), the
     Application's patches appended to the overlay's `patches`, then `kustomize build` (argoproj/argo-cd
-    util/kustomize/kustomize.go). The objects by kind."""
+    util/kustomize/kustomize.go); each object valid against the Kubernetes schemas. The objects by kind."""
     kubectl = shutil.which("kubectl")
     assert kubectl, "kubectl (with its kustomize) is needed to render the patches as Argo CD does"
     (directory / "base").mkdir(parents=True)
@@ -284,7 +286,10 @@ def argocd_build(directory: Path, kustomize: dict[str, Any]) -> dict[str, dict[s
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     built = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
-    return {document["kind"]: document for document in yaml.safe_load_all(built.stdout)}
+    documents = list(yaml.safe_load_all(built.stdout))
+    for document in documents:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+    return {document["kind"]: document for document in documents}
 
 
 def application_source(plan_tenants: Path, application: str, stack: str = "prod") -> dict[str, Any]:
