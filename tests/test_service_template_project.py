@@ -294,3 +294,12 @@ def test_dockerignore_lets_in_exactly_what_the_dockerfile_copies() -> None:
     assert patterns[0] == "*", "everything else stays out of the build context"
     allowed = {pattern.removeprefix("!") for pattern in patterns[1:]}
     assert allowed == {"deployment/deployment.toml", "deployment/libs/", capp_path()}
+
+
+def test_the_readme_names_what_the_project_builds_and_where() -> None:
+    readme = (TEMPLATE_DIR / "README.md").read_text()
+    assert f"`{capp_path()}`" in readme
+    assert "docker build -f deployment/docker/Dockerfile" in readme
+    assert "<project.runtime.version>" in readme and f"wso2/wso2mi:{RUNTIME_VERSION}" in readme
+    for path in ("pom.xml", "deployment/deployment.toml", "src/test/wso2mi/", "deploy/base/"):
+        assert (TEMPLATE_DIR / path).exists() and path in readme
