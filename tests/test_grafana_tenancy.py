@@ -22,7 +22,7 @@ from tokens import CONFIG_MAP, NETWORK_POLICY, RELEASE
 from imaas import cli
 from imaas.guardrails import Context, evaluate, stack_context
 from imaas.inputs.problems import InputError
-from imaas.inputs.stack_file import read_stack_file, settings_from_config
+from imaas.inputs.stack_file import plain_secrets, read_stack_file, settings_from_config
 from imaas.plan.guardrail_check import as_resource
 from imaas.plan.record import Plan
 from imaas.spec import grafana
@@ -389,3 +389,9 @@ def test_plan_exits_1_when_a_component_shares_one_tenants_logs_with_another(monk
         "grafana-orgs-isolated: tenant hr: kubernetes:ConfigMap hr-grafana-org: data source imaas-logs reads the"
         in (" ".join(result.output.split()))
     )
+
+
+def test_the_client_secret_is_refused_in_plain_text() -> None:
+    (problem,) = plain_secrets({"imaas:grafanaOidcClientSecret": "plain"}, lambda key: False, "Pulumi.dev.yaml")
+    assert problem.message == "must be a secret: pulumi config set --secret grafanaOidcClientSecret"
+    assert plain_secrets({"imaas:grafanaOidcClientSecret": "[secret]"}, lambda key: True, "Pulumi.dev.yaml") == []

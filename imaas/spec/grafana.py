@@ -53,6 +53,9 @@ TENANT_PROMETHEUS_POLICY = "imaas-prometheus-tenants"
 TENANT_PROMETHEUS_POD_LABELS = {POD_NAME_LABEL[0]: POD_NAME_LABEL[1], INSTANCE_LABEL: TENANT_PROMETHEUS}
 
 
+TRACE_ID_PATTERN = r"(?i)trace_?id[\"=: ]+([0-9a-f]{32})"
+
+
 def metrics_proxy_url(namespace: str) -> str:
     return f"http://{METRICS_PROXY}.{namespace}.svc.{CLUSTER_DOMAIN}:{METRICS_PROXY_PORT}"
 
@@ -93,7 +96,22 @@ def org_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> list[di
     users can neither see nor change."""
     tenant = telemetry.tenant
     return [
-        _source(LOGS_UID, "Logs", "loki", endpoints.loki_url, (LOKI_TENANT_HEADER, telemetry.log_tenant)),
+        _source(
+            LOGS_UID,
+            "Logs",
+            "loki",
+            endpoints.loki_url,
+            (LOKI_TENANT_HEADER, telemetry.log_tenant),
+            # A trace id in a log line opens that trace, in the organisation's own Tempo data source.
+            derivedFields=[
+                {
+                    "name": "TraceID",
+                    "matcherRegex": TRACE_ID_PATTERN,
+                    "datasourceUid": TRACES_UID,
+                    "url": "${__value.raw}",
+                }
+            ],
+        ),
         _source(
             METRICS_UID,
             "Metrics",
