@@ -395,3 +395,13 @@ def test_the_client_secret_is_refused_in_plain_text() -> None:
     (problem,) = plain_secrets({"imaas:grafanaOidcClientSecret": "plain"}, lambda key: False, "Pulumi.dev.yaml")
     assert problem.message == "must be a secret: pulumi config set --secret grafanaOidcClientSecret"
     assert plain_secrets({"imaas:grafanaOidcClientSecret": "[secret]"}, lambda key: True, "Pulumi.dev.yaml") == []
+
+
+def test_grafanas_database_outlives_its_pod_and_the_release(stack: str) -> None:
+    chart = grafana_values(example_plan(stack))
+    assert chart["persistence"] == {
+        "enabled": True,
+        "size": "10Gi",
+        "annotations": {"helm.sh/resource-policy": "keep"},
+    }
+    assert chart["deploymentStrategy"] == {"type": "Recreate"}

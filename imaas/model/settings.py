@@ -195,6 +195,9 @@ class GrafanaSettings(InputModel):
         "library only).",
     )
     reconcile_schedule: CronSchedule = Field("*/5 * * * *", description="When that job runs (cron).")
+    storage: ByteQuantity = Field(
+        "10Gi", description="Grafana's volume: its database of organisations, users and tenants' own dashboards."
+    )
     metrics_proxy_image: ImageReference = Field(
         "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0",
         description="prom-label-proxy, which confines each tenant organisation's metric queries to its namespaces.",

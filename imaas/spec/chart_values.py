@@ -35,6 +35,15 @@ def kube_prometheus_stack_values(
                     "provider": {"foldersFromFilesStructure": True},
                 },
             },
+            # Organisations, their members and the dashboards tenants make live in Grafana's database: it outlives
+            # the pod (each change of a tenant's groups restarts Grafana) and the release, like Loki's volume, and a
+            # volume that one pod mounts at a time needs the old pod gone before the new one starts.
+            "persistence": {
+                "enabled": True,
+                "size": settings.storage,
+                "annotations": {"helm.sh/resource-policy": "keep"},
+            },
+            "deploymentStrategy": {"type": "Recreate"},
             "additionalDataSources": grafana.main_org_datasources(endpoints),
             "grafana.ini": grafana.grafana_ini(settings, orgs),
         },
