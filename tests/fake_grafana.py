@@ -23,6 +23,8 @@ class Org:
     name: str
     datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: dict[str, str] = field(default_factory=lambda: {USER: "Admin"})
+    """Login to role; Grafana makes whoever creates an organisation its Admin."""
 
 
 @dataclass
@@ -62,7 +64,7 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
             org = state.orgs.get(org_id or 1)
-            if org is None:
+            if org is None or USER not in org.members:
                 return self._answer(401, {"message": "not a member of that organisation"})
             parts = [unquote(part) for part in path.strip("/").split("/")]
             match (method, parts):
@@ -74,6 +76,15 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
                     new = Org(state.next_id, body["name"])
                     state.orgs[new.id], state.next_id = new, state.next_id + 1
                     return self._answer(200, {"orgId": new.id, "message": "Organization created"})
+                case ("GET", ["api", "orgs", org_ref, "users"]):
+                    members = state.orgs[int(org_ref)].members
+                    return self._answer(200, [{"login": k, "role": v, "userId": 1} for k, v in members.items()])
+                case ("POST", ["api", "orgs", org_ref, "users"]):
+                    state.orgs[int(org_ref)].members[body["loginOrEmail"]] = body["role"]
+                    return self._answer(200, {"message": "User added to organization"})
+                case ("PATCH", ["api", "orgs", org_ref, "users", _]):
+                    state.orgs[int(org_ref)].members[USER] = body["role"]
+                    return self._answer(200, {"message": "Organization user updated"})
                 case ("GET", ["api", "datasources"]):
                     listed = [{k: v for k, v in s.items() if k != "secureJsonData"} for s in org.datasources.values()]
                     return self._answer(200, listed)
@@ -115,6 +126,9 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             self._handle("POST")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
 
         def do_PUT(self) -> None:
             self._handle("PUT")

@@ -133,12 +133,15 @@ def test_it_removes_only_what_it_owns_and_keeps_organisations() -> None:
         assert set(state.orgs[1].dashboards) == {"imaas-platform"}
 
 
-def test_an_existing_organisation_is_adopted_not_duplicated() -> None:
+@pytest.mark.parametrize("members", [{}, {USER: "Viewer"}])
+def test_an_existing_organisation_is_adopted_not_duplicated(members: dict[str, str]) -> None:
     state = State()
-    state.orgs[7] = Org(7, "orders")
+    state.orgs[7] = Org(7, "orders", members=dict(members))  # made by hand, without the job's account as Admin
     with fake_grafana(state) as (url, state):
         reconcile(client(url), declared_states())
+        assert reconcile(client(url), declared_states()) == []
     assert [org.id for org in state.orgs.values() if org.name == "orders"] == [7]
+    assert state.orgs[7].members[USER] == "Admin"
     assert set(state.orgs[7].datasources) == {"imaas-logs", "imaas-metrics", "imaas-traces"}
 
 

@@ -108,7 +108,7 @@ def test_sign_in_maps_each_tenant_group_into_its_own_organisation_and_admins_int
         ]
     )
     assert set(json.loads(oauth["allowed_groups"])) == {g for g, _, _ in mapping(plan)}
-    assert ini["auth.anonymous"] == {"enabled": False}
+    assert ini["auth.anonymous"] == ini["public_dashboards"] == {"enabled": False}
     assert ini["users"]["allow_sign_up"] is False and ini["users"]["allow_org_create"] is False
     assert (ini["users"]["auto_assign_org_id"], ini["users"]["auto_assign_org_role"]) == (1, "None")
     assert ini["auth"]["disable_login_form"] is True
@@ -330,6 +330,11 @@ WEAKENED = {
     "anonymous access": (
         RELEASE_KPS,
         _ini_edit(lambda g: g["grafana.ini"]["auth.anonymous"].update(enabled=True)),
+        ISOLATED,
+    ),
+    "public dashboards": (
+        RELEASE_KPS,
+        _ini_edit(lambda g: g["grafana.ini"].pop("public_dashboards")),
         ISOLATED,
     ),
     "unmapped users as viewers": (

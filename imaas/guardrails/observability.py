@@ -166,6 +166,7 @@ def _grafana_problems(values: dict[str, Any], context: Context) -> Iterator[str]
 
     required = {
         ("auth.anonymous", "enabled"): False,
+        ("public_dashboards", "enabled"): False,
         ("users", "allow_sign_up"): False,
         ("users", "allow_org_create"): False,
         ("users", "auto_assign_org_role"): grafana.NO_ROLE,

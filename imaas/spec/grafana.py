@@ -191,7 +191,9 @@ def grafana_ini(settings: GrafanaSettings, orgs: list[GrafanaOrg]) -> dict[str, 
             "auto_assign_org_role": NO_ROLE,
             "viewers_can_edit": False,
         },
+        # Nothing of an organisation is shown to someone who has not signed in.
         "snapshots": {"external_enabled": False},
+        "public_dashboards": {"enabled": False},
         # org_mapping names organisations, which Grafana resolves when it loads the provider's settings: it reloads
         # them this often, so an organisation the job creates is mapped within the interval.
         "sso_settings": {"reload_interval": "1m"},

@@ -5,7 +5,7 @@ tenant's own dashboards live in it), and leaves whatever it does not own alone. 
 
 It runs inside the cluster as a CronJob of a plain Python image, with this file as its script: the standard library
 only, no import of the rest of the package. Grafana's HTTP API as of Grafana 13 (pkg/api/api.go): `/api/orgs`,
-`/api/datasources` and `/api/datasources/uid/:uid`, `/api/search`, `/api/dashboards/db` and
+`/api/orgs/:orgId/users`, `/api/datasources` and `/api/datasources/uid/:uid`, `/api/search`, `/api/dashboards/db` and
 `/api/dashboards/uid/:uid`, acting in an organisation with the `X-Grafana-Org-Id` header. The admin account is the
 chart's, whose password comes from its Secret through the environment."""
 
@@ -39,6 +39,7 @@ class Grafana:
 
     def __init__(self, url: str, user: str, password: str, timeout: float = 30) -> None:
         self.url = url.rstrip("/")
+        self.user = user
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
         self.timeout = timeout
@@ -113,6 +114,18 @@ def sync_dashboards(grafana: Grafana, org: int, desired: list[dict[str, Any]], l
             log.append(f"org {org}: removed dashboard {uid}")
 
 
+def join(grafana: Grafana, org: int, log: list[str]) -> None:
+    """Makes the job's account an Admin of an organisation it did not create (one made by hand, or restored)."""
+    members = grafana.call("GET", f"/api/orgs/{org}/users") or []
+    if not any(member.get("login") == grafana.user and member.get("role") == "Admin" for member in members):
+        if any(member.get("login") == grafana.user for member in members):
+            user_id = next(member["userId"] for member in members if member.get("login") == grafana.user)
+            grafana.call("PATCH", f"/api/orgs/{org}/users/{user_id}", {"role": "Admin"})
+        else:
+            grafana.call("POST", f"/api/orgs/{org}/users", {"loginOrEmail": grafana.user, "role": "Admin"})
+        log.append(f"org {org}: joined as Admin")
+
+
 def reconcile(grafana: Grafana, desired: list[dict[str, Any]]) -> list[str]:
     """Brings every organisation but the main one to `desired` (one entry per tenant organisation); what it did."""
     log: list[str] = []
@@ -125,8 +138,10 @@ def reconcile(grafana: Grafana, desired: list[dict[str, Any]]) -> list[str]:
             org = grafana.call("POST", "/api/orgs", {"name": name})["orgId"]
             orgs[name] = org
             log.append(f"created organisation {name} ({org})")
-        if org == MAIN_ORG_ID:
+        elif org == MAIN_ORG_ID:
             raise GrafanaError(f"organisation {name} is the main organisation")
+        else:
+            join(grafana, org, log)
         sync_datasources(grafana, org, state.get("datasources", []), log)
         sync_dashboards(grafana, org, state.get("dashboards", []), log)
     declared = {state["name"] for state in desired}
