@@ -203,7 +203,7 @@ def grafana_ini(settings: GrafanaSettings, orgs: list[GrafanaOrg]) -> dict[str, 
     oidc = settings.oidc
     if oidc is not None:
         groups = [*settings.admin_groups, *(g for org in orgs for g in (*org.editors, *org.viewers))]
-        ini["auth"] = {"disable_login_form": True, "oauth_auto_login": True}
+        ini["auth"] = {"disable_login_form": True}
         ini["auth.generic_oauth"] = {
             "enabled": True,
             "name": "SSO",
@@ -213,6 +213,7 @@ def grafana_ini(settings: GrafanaSettings, orgs: list[GrafanaOrg]) -> dict[str, 
             "api_url": oidc.api_url,
             "scopes": " ".join(oidc.scopes),
             "use_pkce": True,
+            "auto_login": True,
             # Accounts are made at first sign-in, for members of a mapped group only.
             "allow_sign_up": True,
             "allowed_groups": json.dumps(groups),
