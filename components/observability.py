@@ -1,6 +1,7 @@
 """The shared observability stack of one cluster, in its own namespace: the Prometheus Operator's CRDs, Prometheus,
 Alertmanager and Grafana (kube-prometheus-stack), a second Prometheus for tenant namespaces only, Loki, Fluent Bit
-and Jaeger, wired to each other, with Fluent Bit routing each tenant's logs to that tenant's Loki tenant."""
+and Jaeger, wired to each other, with Fluent Bit routing each tenant's logs to that tenant's Loki tenant, and
+Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.grafana_tenancy import GrafanaTenancy, GrafanaTenancyArgs
 from components.helm_release import declare_release
 from components.safety import kept
 from imaas.model.settings import ObservabilitySettings
 from imaas.spec import chart_values, charts, isolation, naming, prometheus, types
+from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
 helm = k8s.helm.v3
@@ -26,6 +29,8 @@ class ObservabilityArgs:
     settings: ObservabilitySettings
     routes: list[TenantTelemetry]
     """Every tenant with namespaces on this cluster, whose logs Fluent Bit routes to that tenant's Loki tenant."""
+    orgs: list[GrafanaOrg]
+    """Their Grafana organisations, and the groups that sign into each."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +78,21 @@ class Observability(pulumi.ComponentResource):
             charts.KUBE_PROMETHEUS_STACK,
             settings.kube_prometheus_stack,
             namespace,
-            chart_values.kube_prometheus_stack_values(endpoints),
+            chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs),
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds]),
         )
         self._tenant_prometheus(settings, namespace)
+        GrafanaTenancy(
+            "grafana",
+            GrafanaTenancyArgs(
+                settings=settings.grafana,
+                namespace=settings.namespace,
+                endpoints=endpoints,
+                tenants=[org.name for org in args.orgs],
+                grafana=self.operator,
+            ),
+            inside,
+        )
         self.loki = declare_release(charts.LOKI, settings.loki, namespace, chart_values.loki_values(), inside)
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,

@@ -23,6 +23,7 @@ from components.tenant import TenantArgs, TenantResources
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 from imaas.spec import isolation, naming, telemetry, types
+from imaas.spec.grafana import grafana_org
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
 # limits; the provider serialises requests and retries transient errors rather than failing an apply halfway.
@@ -111,10 +112,14 @@ class Platform(pulumi.ComponentResource):
     def _observability(self, managed: list[Tenant]) -> Observability:
         """The cluster's shared stack, routing the logs of every managed tenant with namespaces here."""
         settings = self.args.settings
-        shares = (telemetry.tenant_telemetry(tenant, settings) for tenant in managed)
+        hosted = [tenant for tenant in managed if telemetry.tenant_telemetry(tenant, settings)]
         return Observability(
             settings.observability.namespace,
-            ObservabilityArgs(settings=settings.observability, routes=[share for share in shares if share]),
+            ObservabilityArgs(
+                settings=settings.observability,
+                routes=[telemetry.tenant_telemetry(tenant, settings) for tenant in hosted],
+                orgs=[grafana_org(tenant) for tenant in hosted],
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 

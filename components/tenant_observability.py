@@ -1,7 +1,7 @@
 """What one tenant gets from the shared observability stack: in each of its namespaces, the PodMonitor that has
 its WSO2 Micro Integrator pods scraped and the read access the tenants' Prometheus needs to find them; in the
-stack's namespace, its Grafana view (a folder holding its dashboard, and a Loki data source that reads its Loki
-tenant only), provisioned through the Grafana sidecar."""
+stack's namespace, the desired state of its Grafana organisation (its data sources and dashboard), which the
+platform's organisation job applies (components/grafana_tenancy.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components.observability import ObservabilityContext
 from imaas.model.tenant import Tenant
-from imaas.spec import dashboards, naming, prometheus, telemetry, types
+from imaas.spec import grafana, naming, prometheus, telemetry, types
 from imaas.spec.telemetry import TenantTelemetry
 
 
@@ -74,35 +74,19 @@ class TenantObservabilityView(pulumi.ComponentResource):
         super().__init__(types.TENANT_OBSERVABILITY_VIEW, name, None, opts)
         tenant, telemetry, stack = args.tenant, args.telemetry, args.observability
         labels = naming.labels(tenant)
-        # The objects live in the stack's namespace, where only the platform writes: a tenant cannot add a data
-        # source or a dashboard of its own, nor change these.
-        inside = pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource])
-
-        def provisioned(suffix: str, label: tuple[str, str], data: dict[str, str], **annotations: str) -> None:
-            key, value = label
-            k8s.core.v1.ConfigMap(
-                f"{tenant.name}-grafana-{suffix}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"imaas-{tenant.name}-{suffix}",
-                    namespace=stack.namespace,
-                    labels={**labels, key: value},
-                    annotations=annotations or None,
-                ),
-                data=data,
-                opts=inside,
-            )
-
-        provisioned(
-            "datasource",
-            dashboards.DATASOURCE_LABEL,
-            {f"loki-{tenant.name}.yaml": dashboards.datasources_yaml(telemetry, stack.endpoints)},
-        )
-        provisioned(
-            "dashboard",
-            dashboards.DASHBOARD_LABEL,
-            {f"{tenant.name}-wso2mi.json": dashboards.dashboard_json(telemetry)},
-            **{dashboards.FOLDER_ANNOTATION: tenant.name},
+        # In the stack's namespace, where only the platform writes: a tenant can neither add a data source of its own
+        # nor change these. Only the job reads it (the Grafana sidecars look for other labels).
+        key, value = grafana.ORG_STATE_LABEL
+        k8s.core.v1.ConfigMap(
+            f"{tenant.name}-grafana-org",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=grafana.org_state_config_map(tenant.name),
+                namespace=stack.namespace,
+                labels={**labels, key: value},
+            ),
+            data={grafana.ORG_STATE_KEY: grafana.org_state_json(telemetry, stack.endpoints)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource]),
         )
         self.register_outputs(
-            {"folder": tenant.name, "lokiTenant": telemetry.log_tenant, "namespaces": telemetry.namespaces}
+            {"organisation": tenant.name, "lokiTenant": telemetry.log_tenant, "namespaces": telemetry.namespaces}
         )

@@ -172,7 +172,30 @@ def _policy_edit(key: str, change: Callable[[dict], None]) -> Callable[[Resource
 
 
 PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "payments-dev"}}}
+
+
+def _org_state_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
+    def change(inputs: dict) -> None:
+        state = json.loads(inputs["data"]["org.json"])
+        edit(state)
+        inputs["data"]["org.json"] = json.dumps(state)
+
+    return with_inputs(change)
+
+
 WEAKENINGS |= {
+    "grafana-orgs-isolated": (
+        "kubernetes:core/v1:ConfigMap",
+        "orders-grafana-org",
+        _org_state_edit(lambda s: s["datasources"][0]["secureJsonData"].update(httpHeaderValue1="hr")),
+        "orders-grafana-org",
+    ),
+    "tenant-metrics-proxied": (
+        "kubernetes:apps/v1:Deployment",
+        "imaas-metrics-proxy",
+        with_inputs(lambda i: i["spec"]["template"]["spec"]["containers"][0]["args"].append("-query-param=ns")),
+        "imaas-metrics-proxy",
+    ),
     "network-peers-exact": (
         NETWORK_POLICY,
         "orders-dev-isolation",

@@ -142,13 +142,17 @@ def fluent_bit_routes(plan: Plan) -> tuple[dict[str, re.Pattern[str]], dict[str,
     return rules, outputs
 
 
-def provisioned(plan: Plan, label: str) -> dict[str, dict]:
-    """The sidecar-provisioned ConfigMaps in the stack's namespace, by tenant."""
-    return {
-        resource.inputs["metadata"]["labels"]["imaas.io/tenant"]: resource.inputs
-        for resource in of_type(plan, CONFIG_MAP)
-        if resource.inputs["metadata"]["labels"].get(label) == "1"
-    }
+def org_states(plan: Plan) -> dict[str, dict]:
+    """The desired state of each tenant's Grafana organisation, by tenant, with its ConfigMap's metadata."""
+    found = {}
+    for resource in of_type(plan, CONFIG_MAP):
+        metadata = resource.inputs["metadata"]
+        if metadata["labels"].get("imaas.io/grafana-org") == "true":
+            found[metadata["labels"]["imaas.io/tenant"]] = {
+                "metadata": metadata,
+                "state": json.loads(resource.inputs["data"]["org.json"]),
+            }
+    return found
 
 
 def expressions(dashboard: dict) -> list[str]:
@@ -248,12 +252,14 @@ def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
     }
 
 
-def test_grafana_has_both_prometheus_loki_and_jaeger_and_reads_the_sidecar_only_in_its_namespace(stack: str) -> None:
+def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_sidecar_only_here(stack: str) -> None:
     grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
     # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
     assert "datasources" not in grafana["sidecar"]
     sources = {source["type"]: source for source in grafana["additionalDataSources"]}
     assert set(sources) == {"prometheus", "loki", "jaeger"}
+    # No orgId: the chart's provisioning file puts them in the main organisation, the platform admins'.
+    assert not any("orgId" in source for source in grafana["additionalDataSources"])
     assert (sources["prometheus"]["uid"], sources["prometheus"]["url"]) == ("prometheus-tenants", TENANT_PROMETHEUS_URL)
     assert sources["jaeger"]["url"] == "http://jaeger.observability.svc.cluster.local:16686"
     assert sources["loki"]["url"] == f"http://{LOKI_HOST}"
@@ -307,19 +313,39 @@ def test_tenants_sharing_a_prefix_never_share_a_route_and_retired_tenants_keep_t
         assert outputs[f"tenant.{tenant}"] == [tenant]
 
 
-def test_every_tenant_has_a_loki_data_source_with_its_own_tenant_id_and_no_other(stack: str) -> None:
+def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_nothing_else(stack: str) -> None:
     plan = example_plan(stack)
-    sources = provisioned(plan, "grafana_datasource")
-    assert set(sources) == set(EXPECTED_TENANT_NAMESPACES[stack])
-    for tenant, config_map in sources.items():
-        assert config_map["metadata"]["namespace"] == OBSERVABILITY
-        (content,) = config_map["data"].values()
-        (source,) = yaml.safe_load(content)["datasources"]
-        assert (source["type"], source["uid"], source["url"]) == ("loki", f"loki-{tenant}", f"http://{LOKI_HOST}")
-        assert source["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
-        assert source["secureJsonData"] == {"httpHeaderValue1": tenant}
-        others = set(sources) - {tenant}
-        assert not others & set(re.findall(r"[a-z][a-z0-9-]*", content.replace(f"loki-{tenant}", "")))
+    orgs = org_states(plan)
+    assert set(orgs) == set(EXPECTED_TENANT_NAMESPACES[stack])
+    # No sidecar-provisioned data source or dashboard of a tenant: those would land in the main organisation.
+    assert not [
+        r
+        for r in of_type(plan, CONFIG_MAP)
+        if {"grafana_datasource", "grafana_dashboard"} & set(r.inputs["metadata"]["labels"])
+    ]
+    for tenant, found in orgs.items():
+        assert found["metadata"]["namespace"] == OBSERVABILITY
+        assert found["metadata"]["name"] == f"imaas-grafana-orgs-{tenant}"
+        state = found["state"]
+        assert state["name"] == tenant
+        sources = {source["type"]: source for source in state["datasources"]}
+        assert set(sources) == {"loki", "prometheus", "tempo"}
+        assert (sources["loki"]["url"], sources["loki"]["jsonData"]["httpHeaderName1"]) == (
+            f"http://{LOKI_HOST}",
+            "X-Scope-OrgID",
+        )
+        assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        assert sources["tempo"]["url"] == "http://tempo.observability.svc.cluster.local:3200"
+        assert sources["tempo"]["jsonData"]["httpHeaderName1"] == "X-Scope-OrgID"
+        assert sources["tempo"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        metrics = sources["prometheus"]
+        assert metrics["url"] == "http://imaas-metrics-proxy.observability.svc.cluster.local:8080"
+        assert metrics["jsonData"]["httpHeaderName1"] == "X-Imaas-Namespaces"
+        namespaces = metrics["secureJsonData"]["httpHeaderValue1"].split(",")
+        assert set(namespaces) == EXPECTED_TENANT_NAMESPACES[stack][tenant]
+        # Nothing in the URL a user could widen; every value is a secure setting.
+        assert "?" not in metrics["url"]
+        assert all(source["uid"].startswith("imaas-") for source in sources.values())
 
 
 # --- per tenant: dashboards ----------------------------------------------------------------------------------------
@@ -327,14 +353,12 @@ def test_every_tenant_has_a_loki_data_source_with_its_own_tenant_id_and_no_other
 
 def test_each_tenant_dashboard_queries_only_its_tenants_namespaces(stack: str) -> None:
     plan = example_plan(stack)
-    dashboards = provisioned(plan, "grafana_dashboard")
-    assert set(dashboards) == set(EXPECTED_TENANT_NAMESPACES[stack])
+    orgs = org_states(plan)
+    assert set(orgs) == set(EXPECTED_TENANT_NAMESPACES[stack])
     every_namespace = tenant_namespaces(plan) | {OBSERVABILITY, "kube-system", "ab-dev", "orders-devx"}
-    for tenant, config_map in dashboards.items():
-        assert config_map["metadata"]["namespace"] == OBSERVABILITY
-        assert config_map["metadata"]["annotations"] == {"grafana_folder": tenant}
-        (content,) = config_map["data"].values()
-        dashboard = json.loads(content)
+    for tenant, found in orgs.items():
+        (dashboard,) = found["state"]["dashboards"]
+        assert dashboard["uid"] == f"imaas-{tenant}-wso2mi"
         assert dashboard["templating"]["list"] == []  # no variable to point a panel elsewhere
         exprs = expressions(dashboard)
         assert len(exprs) >= 10
@@ -347,15 +371,15 @@ def test_each_tenant_dashboard_queries_only_its_tenants_namespaces(stack: str) -
                 assert regex.startswith("^") and regex.endswith("$")
                 assert {ns for ns in every_namespace if re.fullmatch(regex, ns)} == expected, expr
         logs = [p for p in dashboard["panels"] if p["type"] == "logs"]
-        assert [p["datasource"]["uid"] for p in logs] == [f"loki-{tenant}"]
-        # Tenant metrics are in the tenants' Prometheus only.
+        assert [p["datasource"]["uid"] for p in logs] == ["imaas-logs"]
+        # Tenant metrics through the organisation's own data source, the metrics proxy.
         metrics = [p for p in dashboard["panels"] if p["type"] != "logs"]
         sources = {
             source["uid"]
             for p in metrics
             for source in [p["datasource"], *map(lambda t: t["datasource"], p["targets"])]
         }
-        assert sources == {"prometheus-tenants"}
+        assert sources == {"imaas-metrics"}
 
 
 # --- per environment: scrape -------------------------------------------------------------------------------------
@@ -543,8 +567,7 @@ def test_the_tenant_prometheus_limits_are_stack_settings() -> None:
 
 def test_the_tenant_prometheus_has_its_own_service_and_reads_only_tenant_namespaces(stack: str) -> None:
     plan = example_plan(stack)
-    (service,) = of_type(plan, SERVICE)
-    assert service.inputs["metadata"]["name"] == "prometheus-tenants"
+    (service,) = [s for s in of_type(plan, SERVICE) if s.inputs["metadata"]["name"] == "prometheus-tenants"]
     # The operator's prometheus-operated Service would also reach the platform's instance.
     assert service.inputs["spec"]["selector"] == {
         "app.kubernetes.io/name": "prometheus",

@@ -15,6 +15,7 @@ from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access
 from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
 from imaas.guardrails.namespaces import namespace_fence, pod_security, quota_within_size
 from imaas.guardrails.network import network_peers_exact
+from imaas.guardrails.observability import grafana_orgs_isolated, tenant_metrics_proxied
 from imaas.guardrails.ordering import (
     branches_after_their_source,
     custom_resources_after_their_crds,
@@ -81,6 +82,21 @@ GUARDRAILS = [
         "A registry's policy lets its tenant's CI role push and the clusters' accounts pull, and nobody else.",
         True,
         ecr_access_scoped,
+    ),
+    Guardrail(
+        "grafana-orgs-isolated",
+        "Each tenant's Grafana organisation reads only its own logs, metrics and traces, its dashboards only its "
+        "data sources; sign-in maps each group only into its own tenant's organisation, never as Admin; the "
+        "platform's data sources are in the main organisation only.",
+        True,
+        grafana_orgs_isolated,
+    ),
+    Guardrail(
+        "tenant-metrics-proxied",
+        "Tenant organisations' metrics go through prom-label-proxy enforcing the namespace header, which only "
+        "Grafana reaches; only the proxy and Grafana reach the tenants' Prometheus.",
+        True,
+        tenant_metrics_proxied,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(

@@ -19,7 +19,7 @@ from pydantic import (
 from imaas.model.base import InputModel, unique
 from imaas.model.names import Environment, GitHubLogin, KubernetesName, in_canonical_order
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
-from imaas.model.tenant import QuotaOverride, SizeName
+from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
 CONFIG_NAMESPACE = "imaas"
 AwsPrincipal = Annotated[
@@ -202,6 +202,78 @@ class TenantPrometheusSettings(InputModel):
     limits: TenantScrapeLimits = Field(default_factory=TenantScrapeLimits)
 
 
+DnsSuffix = Annotated[
+    str, StringConstraints(max_length=200, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+]
+EcrRegistry = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{12}\.dkr\.ecr\.[a-z]{2}(-[a-z]+)+-[0-9]\.amazonaws\.com(\.cn)?$")
+]
+# An image pinned by tag or digest: a bare repository would admit every tag anyone pushes to it later.
+ImageReference = Annotated[
+    str,
+    StringConstraints(
+        max_length=512,
+        pattern=r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$",
+    ),
+]
+
+
+HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
+# Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
+GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
+
+
+class GrafanaOidc(InputModel):
+    """The identity provider Grafana signs users in with (Grafana's generic OAuth), whose group claim holds the
+    tenants' `access` groups; its client secret is `imaas:grafanaOidcClientSecret`."""
+
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^\S+$")] = Field(
+        description="The OAuth client id registered for Grafana."
+    )
+    auth_url: HttpsUrl = Field(description="The provider's authorisation endpoint.")
+    token_url: HttpsUrl = Field(description="The provider's token endpoint.")
+    api_url: HttpsUrl = Field(description="The provider's user-info endpoint.")
+    scopes: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9:._/-]+$")]], Field(min_length=1)] = (
+        Field(default_factory=lambda: ["openid", "profile", "email", "groups"], description="Scopes Grafana asks for.")
+    )
+    groups_attribute_path: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        "groups", description="JMESPath of the groups claim in the ID token or user info."
+    )
+
+
+CronSchedule = Annotated[str, StringConstraints(pattern=r"^\S+( \S+){4}$")]
+
+
+class GrafanaSettings(InputModel):
+    """Grafana's tenancy: an organisation per tenant, kept in step by an in-cluster job, and sign-in mapped from the
+    tenants' identity-provider groups."""
+
+    root_url: HttpsUrl | None = Field(
+        None, description="Grafana's public address (server.root_url), which the provider redirects back to."
+    )
+    oidc: GrafanaOidc | None = Field(
+        None, description="Sign-in through the identity provider; without it only the admin account can sign in."
+    )
+    admin_groups: Annotated[list[GrafanaGroup], AfterValidator(unique)] = Field(
+        default_factory=list,
+        description="Identity-provider groups of the platform admins: Admin of Grafana's main organisation, the only "
+        "one holding the platform's data sources and dashboards, and of no tenant's.",
+    )
+    reconciler_image: ImageReference = Field(
+        "docker.io/library/python:3.13.16-slim",
+        description="The image of the job that reconciles organisations: any Python 3.11+ (it uses the standard "
+        "library only).",
+    )
+    reconcile_schedule: CronSchedule = Field("*/5 * * * *", description="When that job runs (cron).")
+    storage: ByteQuantity = Field(
+        "10Gi", description="Grafana's volume: its database of organisations, users and tenants' own dashboards."
+    )
+    metrics_proxy_image: ImageReference = Field(
+        "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0",
+        description="prom-label-proxy, which confines each tenant organisation's metric queries to its namespaces.",
+    )
+
+
 class ObservabilitySettings(InputModel):
     enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
     namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
@@ -211,6 +283,7 @@ class ObservabilitySettings(InputModel):
     loki: LokiChart = Field(default_factory=LokiChart)
     fluent_bit: FluentBitChart = Field(default_factory=FluentBitChart)
     jaeger: JaegerChart = Field(default_factory=JaegerChart)
+    grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
 
 
@@ -229,22 +302,6 @@ class GithubApp(InputModel):
     installation_id: Annotated[int, Field(ge=1)] = Field(
         description="The id of its installation on the organisation (the installation page's URL ends with it)."
     )
-
-
-DnsSuffix = Annotated[
-    str, StringConstraints(max_length=200, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-]
-EcrRegistry = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{12}\.dkr\.ecr\.[a-z]{2}(-[a-z]+)+-[0-9]\.amazonaws\.com(\.cn)?$")
-]
-# An image pinned by tag or digest: a bare repository would admit every tag anyone pushes to it later.
-ImageReference = Annotated[
-    str,
-    StringConstraints(
-        max_length=512,
-        pattern=r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$",
-    ),
-]
 
 
 def _not_a_tenant_deployer(name: str) -> str:
@@ -319,6 +376,9 @@ class StackSettings(InputModel):
     )
     argocd_github_app_private_key: SecretStr | None = Field(
         None, description="That App's private key (PEM), set with `pulumi config set --secret`."
+    )
+    grafana_oidc_client_secret: SecretStr | None = Field(
+        None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
     )
     template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
         "imaas-service-template", description="The platform's service template repository."
@@ -405,6 +465,12 @@ class StackSettings(InputModel):
     def _github_app_with_its_key(self) -> StackSettings:
         if (self.argocd_github_app is None) != (self.argocd_github_app_private_key is None):
             raise ValueError("argocdGithubApp and argocdGithubAppPrivateKey are set together or not at all")
+        return self
+
+    @model_validator(mode="after")
+    def _grafana_oidc_with_its_secret(self) -> StackSettings:
+        if (self.observability.grafana.oidc is None) != (self.grafana_oidc_client_secret is None):
+            raise ValueError("observability.grafana.oidc and grafanaOidcClientSecret are set together or not at all")
         return self
 
     @model_validator(mode="after")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.spec import charts
-from imaas.spec.dashboards import (
-    FOLDER_ANNOTATION,
-    JAEGER_DATASOURCE_UID,
-    loki_datasource,
-    tenant_prometheus_datasource,
-)
+from imaas.model.settings import GrafanaSettings
+from imaas.spec import charts, grafana
+from imaas.spec.dashboards import FOLDER_ANNOTATION
 from imaas.spec.log_routing import fluent_bit_config
 from imaas.spec.prometheus import platform_prometheus_spec
-from imaas.spec.telemetry import PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
+from imaas.spec.telemetry import Endpoints, TenantTelemetry
 
 
 def prometheus_operator_crds_values() -> dict[str, Any]:
@@ -22,8 +18,10 @@ def prometheus_operator_crds_values() -> dict[str, Any]:
     return {"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}}
 
 
-def kube_prometheus_stack_values(endpoints: Endpoints) -> dict[str, Any]:
-    return {
+def kube_prometheus_stack_values(
+    endpoints: Endpoints, settings: GrafanaSettings, orgs: list[grafana.GrafanaOrg]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
         # The CRDs come from their own release, installed first (prometheus-operator-crds): Helm builds every
         # object of a release before any hook runs, so the chart's own CRD hook would come too late.
         "crds": {"enabled": False},
@@ -37,20 +35,24 @@ def kube_prometheus_stack_values(endpoints: Endpoints) -> dict[str, Any]:
                     "provider": {"foldersFromFilesStructure": True},
                 },
             },
-            "additionalDataSources": [
-                tenant_prometheus_datasource(endpoints),
-                loki_datasource("Loki (platform)", f"loki-{PLATFORM_LOG_TENANT}", PLATFORM_LOG_TENANT, endpoints),
-                {
-                    "name": "Jaeger",
-                    "uid": JAEGER_DATASOURCE_UID,
-                    "type": "jaeger",
-                    "access": "proxy",
-                    "url": endpoints.jaeger_query_url,
-                    "editable": False,
-                },
-            ],
+            # Organisations, their members and the dashboards tenants make live in Grafana's database: it outlives
+            # the pod (each change of a tenant's groups restarts Grafana) and the release, like Loki's volume, and a
+            # volume that one pod mounts at a time needs the old pod gone before the new one starts.
+            "persistence": {
+                "enabled": True,
+                "size": settings.storage,
+                "annotations": {"helm.sh/resource-policy": "keep"},
+            },
+            "deploymentStrategy": {"type": "Recreate"},
+            "additionalDataSources": grafana.main_org_datasources(endpoints),
+            "grafana.ini": grafana.grafana_ini(settings, orgs),
         },
     }
+    if settings.oidc is not None:
+        values["grafana"]["envValueFrom"] = {
+            grafana.OIDC_SECRET_ENV: {"secretKeyRef": {"name": grafana.OIDC_SECRET, "key": grafana.OIDC_SECRET_KEY}}
+        }
+    return values
 
 
 def loki_values() -> dict[str, Any]:

@@ -1,22 +1,25 @@
-"""Each tenant's Grafana view, as the Grafana sidecar provisions it: its Loki data source and its WSO2 Micro
-Integrator dashboard, every query fixed to the tenant's own data."""
+"""The platform's Grafana data sources, and each tenant's WSO2 Micro Integrator dashboard, which reads its own
+organisation's data sources (imaas/spec/grafana.py) with every query fixed to the tenant's own namespaces too."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import yaml
+from imaas.spec.grafana_sync import MANAGED_PREFIX
+from imaas.spec.telemetry import LOKI_TENANT_HEADER, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
 
-from imaas.spec.telemetry import LOKI_TENANT_HEADER, Endpoints, TenantTelemetry
-
-# The Grafana sidecar's labels, as kube-prometheus-stack sets them by default, and the annotation naming the folder.
+# The Grafana sidecar's labels, as kube-prometheus-stack sets them by default, and the annotation naming the folder:
+# what it provisions lands in the main organisation, the platform's.
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 DATASOURCE_LABEL = ("grafana_datasource", "1")
 FOLDER_ANNOTATION = "grafana_folder"
-# The tenants' Prometheus (imaas/spec/prometheus.py); the chart's own, uid `prometheus`, holds no tenant series.
+# The main organisation's: the tenants' Prometheus unfiltered (imaas/spec/prometheus.py; the chart's own, uid
+# `prometheus`, holds no tenant series), the platform's Loki tenant and Jaeger.
 TENANT_PROMETHEUS_DATASOURCE_UID = "prometheus-tenants"
+PLATFORM_LOKI_UID = f"loki-{PLATFORM_LOG_TENANT}"
 JAEGER_DATASOURCE_UID = "jaeger"
+# Every tenant organisation's data sources (uids are per organisation).
+LOGS_UID, METRICS_UID, TRACES_UID = f"{MANAGED_PREFIX}logs", f"{MANAGED_PREFIX}metrics", f"{MANAGED_PREFIX}traces"
 
 
 def loki_datasource(name: str, uid: str, log_tenant: str, endpoints: Endpoints) -> dict[str, Any]:
@@ -46,20 +49,11 @@ def tenant_prometheus_datasource(endpoints: Endpoints) -> dict[str, Any]:
     }
 
 
-def tenant_loki_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> dict[str, Any]:
-    """The Grafana provisioning file of the tenant's Loki data source, as the sidecar reads it."""
-    name = f"Loki ({telemetry.tenant})"
-    return {
-        "apiVersion": 1,
-        "datasources": [loki_datasource(name, telemetry.loki_datasource_uid, telemetry.log_tenant, endpoints)],
-    }
-
-
 def _panel(
     panel_id: int, title: str, expr: str, legend: str, position: tuple[int, int, int, int], unit: str
 ) -> dict[str, Any]:
     x, y, width, height = position
-    datasource = {"type": "prometheus", "uid": TENANT_PROMETHEUS_DATASOURCE_UID}
+    datasource = {"type": "prometheus", "uid": METRICS_UID}
     return {
         "id": panel_id,
         "type": "timeseries",
@@ -103,7 +97,7 @@ def tenant_dashboard(telemetry: TenantTelemetry) -> dict[str, Any]:
         _panel(9, "Inbound endpoint requests", requests("inbound_endpoint"), per_service, (0, 22, 12, 8), "reqps"),
         _panel(10, "Inbound endpoint errors", errors("inbound_endpoint"), per_service, (12, 22, 12, 8), "reqps"),
     ]  # fmt: skip
-    logs_source = {"type": "loki", "uid": telemetry.loki_datasource_uid}
+    logs_source = {"type": "loki", "uid": LOGS_UID}
     panels.append(
         {
             "id": 11,
@@ -126,11 +120,3 @@ def tenant_dashboard(telemetry: TenantTelemetry) -> dict[str, Any]:
         "templating": {"list": []},
         "panels": panels,
     }
-
-
-def dashboard_json(telemetry: TenantTelemetry) -> str:
-    return json.dumps(tenant_dashboard(telemetry), indent=2, sort_keys=True)
-
-
-def datasources_yaml(telemetry: TenantTelemetry, endpoints: Endpoints) -> str:
-    return yaml.safe_dump(tenant_loki_datasources(telemetry, endpoints), sort_keys=False)

@@ -15,6 +15,8 @@ CLUSTER_DOMAIN = "cluster.local"
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 JAEGER_QUERY_PORT = 16686
+TEMPO_QUERY_PORT = 3200
+TEMPO_SERVICE = "tempo"
 LOKI_GATEWAY_PORT = 80
 PROMETHEUS_PORT = 9090
 # The Service of the tenants' Prometheus (imaas/spec/prometheus.py), declared by the platform.
@@ -66,6 +68,11 @@ class Endpoints:
         return f"http://{self.jaeger_host}:{JAEGER_QUERY_PORT}"
 
     @property
+    def tempo_query(self) -> str:
+        """Tempo's query API, which answers for the tenant named in X-Scope-OrgID only, as Loki does."""
+        return f"http://{self._host(TEMPO_SERVICE)}:{TEMPO_QUERY_PORT}"
+
+    @property
     def otlp_grpc(self) -> str:
         return f"http://{self.jaeger_host}:{OTLP_GRPC_PORT}"
 
@@ -111,10 +118,6 @@ class TenantTelemetry:
     @property
     def log_tag(self) -> str:
         return f"tenant.{self.tenant}"
-
-    @property
-    def loki_datasource_uid(self) -> str:
-        return f"loki-{self.tenant}"
 
     @property
     def dashboard_uid(self) -> str:
