@@ -108,7 +108,11 @@ class Platform(pulumi.ComponentResource):
         shares = (telemetry.tenant_telemetry(tenant, settings) for tenant in managed)
         return Observability(
             settings.observability.namespace,
-            ObservabilityArgs(settings=settings.observability, routes=[share for share in shares if share]),
+            ObservabilityArgs(
+                settings=settings.observability,
+                routes=[share for share in shares if share],
+                default_limits=settings.observability_limits["small"],
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 

@@ -19,7 +19,8 @@ AWS_REGION_KEY = "aws:region"
 REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
 GITHUB_APP_KEY_SETTING = "argocdGithubAppPrivateKey"
-SECRET_SETTINGS = (f"{CONFIG_NAMESPACE}:{GITHUB_APP_KEY_SETTING}",)
+SMTP_PASSWORD_SETTING = "alertmanagerSmtpPassword"
+SECRET_SETTINGS = (f"{CONFIG_NAMESPACE}:{GITHUB_APP_KEY_SETTING}", f"{CONFIG_NAMESPACE}:{SMTP_PASSWORD_SETTING}")
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
 in git and in every log that prints the configuration."""
 

@@ -16,7 +16,6 @@ DATASOURCE_LABEL = ("grafana_datasource", "1")
 FOLDER_ANNOTATION = "grafana_folder"
 # The tenants' Prometheus (imaas/spec/prometheus.py); the chart's own, uid `prometheus`, holds no tenant series.
 TENANT_PROMETHEUS_DATASOURCE_UID = "prometheus-tenants"
-JAEGER_DATASOURCE_UID = "jaeger"
 
 
 def loki_datasource(name: str, uid: str, log_tenant: str, endpoints: Endpoints) -> dict[str, Any]:
