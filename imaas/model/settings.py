@@ -194,8 +194,8 @@ class ObservabilityLimits(InputModel):
     )
     trace_retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(description="Days Tempo keeps the traces.")
     scrape_samples: Annotated[int, Field(ge=1)] = Field(
-        description="Samples per scrape of the platform's PodMonitor (its sampleLimit), at most the tenant "
-        "Prometheus's enforced sample limit."
+        description="Samples per scrape of the platform's PodMonitor (its sampleLimit); the tenant Prometheus's "
+        "enforced sampleLimit caps it."
     )
 
 
@@ -396,17 +396,6 @@ class StackSettings(InputModel):
     @classmethod
     def _with_builtin_limits(cls, limits: dict[str, ObservabilityLimits]) -> dict[str, ObservabilityLimits]:
         return {**BUILTIN_OBSERVABILITY_LIMITS, **limits}
-
-    @model_validator(mode="after")
-    def _scrape_limits_within_the_enforced_one(self) -> StackSettings:
-        enforced = self.observability.tenant_prometheus.limits.sample_limit
-        over = [name for name, limits in self.observability_limits.items() if limits.scrape_samples > enforced]
-        if over:
-            raise ValueError(
-                f"observabilityLimits {', '.join(over)}: scrapeSamples above observability.tenantPrometheus.limits."
-                f"sampleLimit ({enforced}), which caps every monitor anyway"
-            )
-        return self
 
     @model_validator(mode="after")
     def _smtp_user_with_its_password(self) -> StackSettings:
