@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
+from crd_schemas import validate_custom
 from helpers import write_tenants
 from linters import amtool, promtool
 from planning import example_plan, of_type, plan_stack
@@ -112,6 +114,18 @@ def test_the_tenant_prometheus_evaluates_the_tenant_rules_and_the_platform_one_t
     assert spec["alerting"]["alertmanagers"] == [
         {"namespace": OBSERVABILITY, "name": alerts.ALERTMANAGER_SERVICE, "port": "http-web", "apiVersion": "v2"}
     ]
+
+
+def test_the_rules_and_routes_fit_their_crds(stack: str) -> None:
+    plan = alerting_plan(stack)
+    declared = [*of_type(plan, PROMETHEUS_RULE), *of_type(plan, ALERTMANAGER_CONFIG)]
+    assert {resource.type for resource in declared} == {PROMETHEUS_RULE, ALERTMANAGER_CONFIG}
+    for resource in declared:
+        validate_custom(resource.inputs)
+    misspelt = copy.deepcopy(of_type(plan, ALERTMANAGER_CONFIG)[0].inputs)
+    misspelt["spec"]["receivers"][0]["emailConfigs"][0]["adress"] = "x"
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom(misspelt)
 
 
 def test_rules_wait_for_their_crd_and_a_retired_service_has_none(tmp_path: Path) -> None:
