@@ -21,6 +21,7 @@ from imaas.guardrails.ordering import (
     generated_after_the_template,
 )
 from imaas.guardrails.rbac import rbac_fenced
+from imaas.guardrails.telemetry import telemetry_per_tenant
 
 GUARDRAILS = [
     Guardrail(
@@ -81,6 +82,13 @@ GUARDRAILS = [
         "A registry's policy lets its tenant's CI role push and the clusters' accounts pull, and nobody else.",
         True,
         ecr_access_scoped,
+    ),
+    Guardrail(
+        "telemetry-per-tenant",
+        "The trace collector files spans under the tenant of the namespace that sent them, whatever they claim, and "
+        "each AlertmanagerConfig takes only its own tenant namespace's alerts.",
+        True,
+        telemetry_per_tenant,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(
