@@ -17,11 +17,12 @@ import yaml
 from crd_schemas import validate_custom
 from helpers import write_tenants
 from linters import amtool, promtool
-from planning import example_plan, of_type, plan_stack
+from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from test_observability import selects, tenant_namespaces, values
 from tokens import ALERTMANAGER_CONFIG, NAMESPACE, PROMETHEUS, PROMETHEUS_RULE, SECRET
 
 from imaas.inputs.problems import InputError
+from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.record import Plan, PlannedResource
 from imaas.spec import alerts
 
@@ -422,3 +423,17 @@ def test_incomplete_alerting_settings_are_refused(settings: dict[str, Any], mess
 
 def test_tenant_namespaces_of_the_plan_are_those_with_rules(stack: str) -> None:
     assert set(tenant_rules(example_plan(stack))) <= set(tenant_namespaces(example_plan(stack)))
+
+
+def test_a_relay_password_stored_in_plain_text_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+        + f"  imaas:observability: {json.dumps({'alerting': ALERTING})}\n"
+        + "  imaas:platformIdentities: [imaas-deployer]\n"
+        + f"  imaas:alertmanagerSmtpPassword: {RELAY_PASSWORD}\n"
+    )
+    with pytest.raises(InputError) as raised:
+        read_stack_file(tmp_path, "dev")
+    [problem] = raised.value.problems
+    assert problem.message == "must be a secret: pulumi config set --secret alertmanagerSmtpPassword"
+    assert RELAY_PASSWORD not in str(raised.value)
