@@ -187,6 +187,8 @@ def tempo_values(chart: TempoChart, routes: list[TenantTelemetry], default: Obse
         if storage.role_arn
         else {}
     )
+    # The chart's receivers stay as they are: its Service template reads every one of them (a null one fails the
+    # render), and only the collector reaches them, since tenant pods may send OTLP to the collector's pods alone.
     return {
         "tempo": {
             # Every push and query must name its tenant, as with Loki; the collector names it for each batch.
@@ -194,11 +196,6 @@ def tempo_values(chart: TempoChart, routes: list[TenantTelemetry], default: Obse
             "reportingEnabled": False,
             # The longest any tenant keeps its traces; each tenant's own is its override's block_retention.
             "retention": f"{retention_days * DAY_HOURS}h",
-            # The collector speaks OTLP gRPC; the chart's Jaeger receivers would take spans no tenant id names.
-            "receivers": {
-                "jaeger": None,
-                "otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"}, "http": None}},
-            },
             "overrides": {"defaults": trace_limits(default)},
             "per_tenant_overrides": {route.trace_tenant: trace_limits(route.limits) for route in routes},
             **durable,
