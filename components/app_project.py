@@ -12,11 +12,13 @@ import pulumi_kubernetes as k8s
 from components.tenant_access import DEPLOYER_ACCOUNT
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming, telemetry
+from imaas.spec import alerts, isolation, naming, telemetry
 
 PLATFORM_OBJECTS = [
     {"group": "", "kind": "ServiceAccount", "name": DEPLOYER_ACCOUNT},
     {"group": "monitoring.coreos.com", "kind": "PodMonitor", "name": telemetry.POD_MONITOR_NAME},
+    {"group": "monitoring.coreos.com", "kind": "PrometheusRule", "name": alerts.TENANT_RULES_NAME},
+    {"group": "monitoring.coreos.com", "kind": "AlertmanagerConfig", "name": alerts.ALERTMANAGER_CONFIG_NAME},
 ]
 """What the platform itself puts in each tenant namespace besides the fence (Argo CD matches `group` exactly)."""
 

@@ -1,6 +1,6 @@
 """The NetworkPolicy that fences a tenant namespace: in from itself, the platform and its callers only; out to
 itself, cluster DNS, its callees and the world outside the cluster. With the observability stack, its namespace
-reaches tenant pods on their metrics port only, and tenant pods reach it on the OTLP ports only."""
+reaches tenant pods on their metrics port only, and tenant pods reach its trace collector on the OTLP ports only."""
 
 from __future__ import annotations
 
@@ -64,9 +64,15 @@ def declare_network_policy(
                 from_=stack, ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=telemetry.scrape_port)]
             )
         )
+        # The collector's pods and no other: Tempo, also listening on OTLP there, would take any tenant id a pod names.
+        collector = net.NetworkPolicyPeerArgs(
+            namespace_selector=stack[0].namespace_selector,
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(telemetry.otlp_pod_labels)),
+        )
         egress.append(
             net.NetworkPolicyEgressRuleArgs(
-                to=stack, ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in telemetry.otlp_ports]
+                to=[collector],
+                ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in telemetry.otlp_ports],
             )
         )
     return net.NetworkPolicy(

@@ -1,7 +1,8 @@
 """The shared observability stack of one cluster, in its own namespace: the Prometheus Operator's CRDs, Prometheus,
-Alertmanager and Grafana (kube-prometheus-stack), a second Prometheus for tenant namespaces only, Loki, Fluent Bit
-and Jaeger, wired to each other, with Fluent Bit routing each tenant's logs to that tenant's Loki tenant, and
-Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through."""
+Alertmanager and Grafana (kube-prometheus-stack), a second Prometheus for tenant namespaces only, Loki, Fluent Bit,
+Tempo and an OpenTelemetry Collector, wired to each other, with Fluent Bit routing each tenant's logs to that
+tenant's Loki tenant and the collector each tenant's traces to its Tempo tenant, each within its size's limits;
+and Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pulumi_kubernetes as k8s
 from components.grafana_tenancy import GrafanaTenancy, GrafanaTenancyArgs
 from components.helm_release import declare_release
 from components.safety import kept
-from imaas.model.settings import ObservabilitySettings
-from imaas.spec import chart_values, charts, isolation, naming, prometheus, types
+from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
+from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
+from imaas.spec import alerts, chart_values, charts, isolation, naming, prometheus, traces, types
 from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
@@ -31,6 +33,8 @@ class ObservabilityArgs:
     """Every tenant with namespaces on this cluster, whose logs Fluent Bit routes to that tenant's Loki tenant."""
     orgs: list[GrafanaOrg]
     """Their Grafana organisations, and the groups that sign into each."""
+    default_limits: ObservabilityLimits
+    """The limits of ids no tenant has (the platform's own): the smallest size's."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,8 @@ class Observability(pulumi.ComponentResource):
             charts.KUBE_PROMETHEUS_STACK,
             settings.kube_prometheus_stack,
             namespace,
-            chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds]),
+            chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs, settings.alerting),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
         )
         self._tenant_prometheus(settings, namespace)
         GrafanaTenancy(
@@ -93,7 +97,9 @@ class Observability(pulumi.ComponentResource):
             ),
             inside,
         )
-        self.loki = declare_release(charts.LOKI, settings.loki, namespace, chart_values.loki_values(), inside)
+        self.loki = declare_release(
+            charts.LOKI, settings.loki, namespace, chart_values.loki_values(args.routes, args.default_limits), inside
+        )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
             settings.fluent_bit,
@@ -102,7 +108,20 @@ class Observability(pulumi.ComponentResource):
             # Its first logs go out as soon as it runs: Loki should be there to take them.
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki]),
         )
-        self.jaeger = declare_release(charts.JAEGER, settings.jaeger, namespace, chart_values.jaeger_values(), inside)
+        self.tempo = declare_release(
+            charts.TEMPO,
+            settings.tempo,
+            namespace,
+            traces.tempo_values(settings.tempo, args.routes, args.default_limits),
+            inside,
+        )
+        self.collector = declare_release(
+            charts.OPENTELEMETRY_COLLECTOR,
+            settings.opentelemetry_collector,
+            namespace,
+            traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo]),
+        )
         self.context = ObservabilityContext(
             namespace=settings.namespace, namespace_resource=self.namespace, crds=self.crds, endpoints=endpoints
         )
@@ -111,9 +130,28 @@ class Observability(pulumi.ComponentResource):
                 "namespace": settings.namespace,
                 "otlpGrpcEndpoint": endpoints.otlp_grpc,
                 "otlpHttpEndpoint": endpoints.otlp_http,
+                "tempoQuery": endpoints.tempo_query,
                 "tenants": [route.tenant for route in args.routes],
             }
         )
+
+    def _smtp_secret(self, settings: ObservabilitySettings) -> list[k8s.core.v1.Secret]:
+        """The mail relay's password, which Alertmanager reads as a file: in the stack's namespace only, where no
+        tenant reads Secrets."""
+        if settings.alerting is None or settings.alerting.auth_username is None:
+            return []
+        # Read through Config so that it stays an Output marked secret: encrypted in the state, masked in logs.
+        password = pulumi.Config(CONFIG_NAMESPACE).require_secret(SMTP_PASSWORD_SETTING)
+        return [
+            k8s.core.v1.Secret(
+                alerts.SMTP_SECRET,
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=alerts.SMTP_SECRET, namespace=settings.namespace, labels={naming.MANAGED_BY_LABEL: "pulumi"}
+                ),
+                string_data={alerts.SMTP_PASSWORD_KEY: password},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            )
+        ]
 
     def _tenant_prometheus(self, settings: ObservabilitySettings, namespace: pulumi.Output[str]) -> None:
         """The Prometheus of tenant namespaces (imaas/spec/prometheus.py), its account and its Service. The account
@@ -132,7 +170,7 @@ class Observability(pulumi.ComponentResource):
             api_version=prometheus.API_VERSION,
             kind="Prometheus",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=prometheus.TENANT_PROMETHEUS, namespace=namespace, labels=labels),
-            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus),
+            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace),
             # Its CRD comes with the CRD release, and only a running operator turns it into pods.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, self.operator, account]),
         )

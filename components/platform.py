@@ -119,6 +119,7 @@ class Platform(pulumi.ComponentResource):
                 settings=settings.observability,
                 routes=[telemetry.tenant_telemetry(tenant, settings) for tenant in hosted],
                 orgs=[grafana_org(tenant) for tenant in hosted],
+                default_limits=settings.observability_limits["small"],
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -69,6 +69,8 @@ class TenantResources(pulumi.ComponentResource):
                 peers=self.args.peers[environment],
                 cluster_cidrs=settings.cluster_cidrs,
                 observability=self.args.observability,
+                limits=settings.observability_limits[tenant.spec.size],
+                alerting=settings.observability.alerting is not None,
             ),
             pulumi.ResourceOptions(parent=self),
         )

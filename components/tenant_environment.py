@@ -13,10 +13,10 @@ from components.observability import ObservabilityContext
 from components.safety import kept
 from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
-from components.tenant_observability import declare_pod_monitor, declare_scrape_access
-from imaas.model.settings import PodSize, Quota
+from components.tenant_observability import declare_alerts, declare_pod_monitor, declare_scrape_access
+from imaas.model.settings import ObservabilityLimits, PodSize, Quota
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming, types
+from imaas.spec import alerts, isolation, naming, types
 from imaas.spec.isolation import NetworkPeers
 
 # Developers change workloads by hand in these environments; prod changes only through delivery.
@@ -34,8 +34,12 @@ class TenantEnvironmentArgs:
     peers: NetworkPeers
     cluster_cidrs: list[str]
     """The cluster's own address ranges, which tenant egress reaches only as the network policy allows."""
+    limits: ObservabilityLimits
+    """What the tenant may put into the observability stack's stores: its size's."""
     observability: ObservabilityContext | None = None
     """The cluster's observability stack, when the stack declares one."""
+    alerting: bool = False
+    """The stack sends alerts (it has a mail relay): each namespace routes its own to the tenant."""
 
 
 class TenantEnvironment(pulumi.ComponentResource):
@@ -59,12 +63,16 @@ class TenantEnvironment(pulumi.ComponentResource):
         )
         if stack is not None:
             # The PodMonitor CRD comes with the CRD release.
-            declare_pod_monitor(
-                self.namespace_name,
-                labels,
-                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.crds]),
-            )
+            after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.crds])
+            declare_pod_monitor(self.namespace_name, labels, args.limits.scrape_samples, after_crds)
             declare_scrape_access(self.namespace_name, labels, stack.namespace, inside)
+            declare_alerts(
+                self.namespace_name,
+                alerts.service_alerts(tenant, environment),
+                labels,
+                alerts.alertmanager_config_spec(tenant) if args.alerting else None,
+                after_crds,
+            )
         declare_access(
             AccessArgs(
                 namespace=self.namespace_name,

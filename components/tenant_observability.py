@@ -12,14 +12,15 @@ import pulumi_kubernetes as k8s
 
 from components.observability import ObservabilityContext
 from imaas.model.tenant import Tenant
-from imaas.spec import grafana, naming, prometheus, telemetry, types
+from imaas.spec import alerts, grafana, naming, prometheus, telemetry, types
 from imaas.spec.telemetry import TenantTelemetry
 
 
 def declare_pod_monitor(
-    namespace: str, labels: dict[str, str], opts: pulumi.ResourceOptions
+    namespace: str, labels: dict[str, str], sample_limit: int, opts: pulumi.ResourceOptions
 ) -> k8s.apiextensions.CustomResource:
-    """Scrapes the pods of `namespace` that opt in by label, on their `metrics` port. `opts` must make it wait for
+    """Scrapes the pods of `namespace` that opt in by label, on their `metrics` port, at most `sample_limit` samples
+    a scrape (the tenant's size's: the tenants' Prometheus enforces one limit for all). `opts` must make it wait for
     the release that installs the PodMonitor CRD. The tenants' Prometheus selects every monitor of a tenant
     namespace, so it needs no selector label."""
     label, value = telemetry.METRICS_POD_LABEL
@@ -34,12 +35,49 @@ def declare_pod_monitor(
         ),
         spec={
             "selector": {"matchLabels": {label: value}},
+            "sampleLimit": sample_limit,
+            # Which service a series is of, for its alerts (imaas/spec/alerts.py).
+            "podTargetLabels": [naming.SERVICE_LABEL],
             "podMetricsEndpoints": [
                 {"port": telemetry.METRICS_PORT_NAME, "path": telemetry.METRICS_PATH},
             ],
         },
         opts=opts,
     )
+
+
+def declare_alerts(
+    namespace: str,
+    services: list[alerts.ServiceAlerts],
+    labels: dict[str, str],
+    config: dict[str, object] | None,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """The alert rules of the services of one tenant namespace over their own metrics, which the tenants'
+    Prometheus evaluates, and, where the stack has a mail relay, the AlertmanagerConfig that sends the namespace's
+    alerts to the tenant. `opts` must make them wait for the CRD release."""
+    if not services:
+        return
+    metadata = k8s.meta.v1.ObjectMetaArgs(name=alerts.TENANT_RULES_NAME, namespace=namespace, labels=labels)
+    k8s.apiextensions.CustomResource(
+        f"{namespace}-alert-rules",
+        api_version=alerts.API_VERSION,
+        kind="PrometheusRule",
+        metadata=metadata,
+        spec=alerts.rule_spec(services, workloads=False),
+        opts=opts,
+    )
+    if config is not None:
+        k8s.apiextensions.CustomResource(
+            f"{namespace}-alertmanager-config",
+            api_version=alerts.CONFIG_API_VERSION,
+            kind="AlertmanagerConfig",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=alerts.ALERTMANAGER_CONFIG_NAME, namespace=namespace, labels=labels
+            ),
+            spec=config,
+            opts=opts,
+        )
 
 
 def declare_scrape_access(
@@ -87,6 +125,31 @@ class TenantObservabilityView(pulumi.ComponentResource):
             data={grafana.ORG_STATE_KEY: grafana.org_state_json(telemetry, stack.endpoints)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource]),
         )
+        # Rules over kube-state-metrics, which only the platform's Prometheus scrapes; it selects rules of the
+        # stack's namespace alone, and each of these reads one tenant namespace.
+        rule_label, rule_value = alerts.PLATFORM_RULE_LABEL
+        for environment in telemetry.environments:
+            services = alerts.service_alerts(tenant, environment)
+            if not services:
+                continue
+            namespace = naming.namespace(tenant.name, environment)
+            k8s.apiextensions.CustomResource(
+                f"{namespace}-workload-alert-rules",
+                api_version=alerts.API_VERSION,
+                kind="PrometheusRule",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"imaas-{namespace}-workloads",
+                    namespace=stack.namespace,
+                    labels={**labels, rule_label: rule_value},
+                ),
+                spec=alerts.rule_spec(services, workloads=True),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource, stack.crds]),
+            )
         self.register_outputs(
-            {"organisation": tenant.name, "lokiTenant": telemetry.log_tenant, "namespaces": telemetry.namespaces}
+            {
+                "organisation": tenant.name,
+                "lokiTenant": telemetry.log_tenant,
+                "traceTenant": telemetry.trace_tenant,
+                "namespaces": telemetry.namespaces,
+            }
         )

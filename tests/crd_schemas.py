@@ -16,6 +16,8 @@ SCHEMA_FILES = {
     ("argoproj.io/v1alpha1", "Application"): "argocd-application.schema.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "prometheus-podmonitor.schema.json",
     ("monitoring.coreos.com/v1", "Prometheus"): "prometheus-prometheus.schema.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheus-prometheusrule.schema.json",
+    ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): "prometheus-alertmanagerconfig.schema.json",
 }
 
 

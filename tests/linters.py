@@ -1,4 +1,4 @@
-"""The external linters the tests run, found the way `make lint` installs them."""
+"""The external linters and checkers the tests run, found the way `make lint` and `.ci/run` install them."""
 
 from __future__ import annotations
 
@@ -35,3 +35,23 @@ def zizmor(directory: Path) -> subprocess.CompletedProcess[str]:
     if found is None:
         pytest.fail(f"zizmor is not installed: {SETUP_HINT}")
     return _run([found, "--offline", "--no-progress", "--color", "never", str(directory)])
+
+
+PROMETHEUS_HINT = "Debian's packages have it: apt-get install -y prometheus prometheus-alertmanager (.ci/run does)"
+
+
+def _required(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        pytest.fail(f"{tool} is not installed: {PROMETHEUS_HINT}")
+    return found
+
+
+def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Prometheus's own rule checker and rule unit-test runner."""
+    return _run([_required("promtool"), *map(str, args)])
+
+
+def amtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Alertmanager's own tool: configuration checks and the routing of a label set."""
+    return _run([_required("amtool"), *map(str, args)])

@@ -98,9 +98,12 @@ def test_a_misspelt_or_moved_key_is_reported() -> None:
         ("prometheus", "prometheusSpec", "ignoreNamespaceSelector"),
         ("grafana", "sidecar", "dashboards", "folderAnotation"),
     ]
-    # Jaeger's templates read userconfig; config is what its README shows, and no template reads it.
-    assert unknown_paths("jaeger", {"config": {"extensions": {}}}) == [("config", "extensions")]
-    assert unknown_paths("jaeger", {"userconfig": {"extensions": {"jaeger_storage": {}}}}) == []
+    # Tempo's multitenancy switch is a chart key (its config template reads it), not Tempo's own spelling.
+    assert unknown_paths("tempo", {"tempo": {"multitenancy_enabled": True}}) == [("tempo", "multitenancy_enabled")]
+    assert unknown_paths("tempo", {"tempo": {"per_tenant_overrides": {"any": {"ingestion": {}}}}}) == []
+    # The collector's configuration is passed through; the chart's own keys are checked.
+    collector = {"config": {"processors": {"anything": {}}}, "clusterRole": {"craete": True}}
+    assert unknown_paths("opentelemetry-collector", collector) == [("clusterRole", "craete")]
 
 
 def pinned_versions() -> dict[str, str]:
@@ -110,7 +113,8 @@ def pinned_versions() -> dict[str, str]:
         charts.KUBE_PROMETHEUS_STACK: settings.kube_prometheus_stack,
         charts.LOKI: settings.loki,
         charts.FLUENT_BIT: settings.fluent_bit,
-        charts.JAEGER: settings.jaeger,
+        charts.TEMPO: settings.tempo,
+        charts.OPENTELEMETRY_COLLECTOR: settings.opentelemetry_collector,
         charts.ARGO_CD: settings.argocd,
         charts.METRICS_SERVER: MetricsServerChart(),
     }

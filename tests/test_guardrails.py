@@ -18,6 +18,7 @@ from tokens import (
     APP_PROJECT,
     NAMESPACE,
     NETWORK_POLICY,
+    RELEASE,
     ROLE,
     ROLE_BINDING,
 )
@@ -171,6 +172,16 @@ def _policy_edit(key: str, change: Callable[[dict], None]) -> Callable[[Resource
     return with_inputs(edit)
 
 
+def _collector_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
+    return with_inputs(lambda i: edit(i["values"]["config"]))
+
+
+def _route_another_tenants_namespace(config: dict) -> None:
+    route = config["connectors"]["routing"]["table"][0]
+    other = "hr-dev" if "hr-dev" not in route["condition"] else "orders-dev"
+    route["condition"] += f' or attributes["k8s.namespace.name"] == "{other}"'
+
+
 PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "payments-dev"}}}
 
 
@@ -196,6 +207,13 @@ WEAKENINGS |= {
         with_inputs(lambda i: i["spec"]["template"]["spec"]["containers"][0]["args"].append("-query-param=ns")),
         "imaas-metrics-proxy",
     ),
+    # A collector that takes the namespace a span claims.
+    "telemetry-per-tenant": (
+        RELEASE,
+        "opentelemetry-collector",
+        _collector_edit(lambda c: c["processors"]["resource/untrusted"].update(attributes=[])),
+        "opentelemetry-collector",
+    ),
     "network-peers-exact": (
         NETWORK_POLICY,
         "orders-dev-isolation",
@@ -219,9 +237,39 @@ WEAKENINGS |= {
         "orders/order-sync-access",
     ),
 }
+
+
 # What else a broken or weakened component could declare that DESIGN section 6 forbids, and the guardrail that
 # must catch it: each a property of the resources, not of the program's current shape.
 FORBIDDEN = [
+    (
+        "telemetry-per-tenant",
+        RELEASE,
+        "opentelemetry-collector",
+        _collector_edit(lambda c: c["service"]["pipelines"]["traces"]["processors"].remove("resource/untrusted")),
+    ),
+    (
+        "telemetry-per-tenant",
+        RELEASE,
+        "opentelemetry-collector",
+        _collector_edit(_route_another_tenants_namespace),
+    ),
+    (
+        "telemetry-per-tenant",
+        RELEASE,
+        "opentelemetry-collector",
+        _collector_edit(lambda c: c["connectors"]["routing"].update(default_pipelines=["traces/orders"])),
+    ),
+    (
+        "telemetry-per-tenant",
+        RELEASE,
+        "kube-prometheus-stack",
+        with_inputs(
+            lambda i: i["values"]["alertmanager"]["alertmanagerSpec"].update(
+                alertmanagerConfigMatcherStrategy={"type": "None"}
+            )
+        ),
+    ),
     (
         "ci-trust-exact",
         "aws:iam/role:Role",

@@ -36,7 +36,7 @@ from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file, settings_from_config
 from imaas.plan.record import Plan, PlannedResource
 from imaas.spec.naming import RESERVED_TENANT_NAMES
-from imaas.spec.telemetry import PLATFORM_LOG_TENANT
+from imaas.spec.telemetry import COLLECTOR_POD_LABELS, PLATFORM_LOG_TENANT
 
 OBSERVABILITY = "observability"
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -51,7 +51,12 @@ EXPECTED_RELEASES = {
     "kube-prometheus-stack": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "86.3.2"),
     "loki": ("loki", "https://grafana-community.github.io/helm-charts", "18.13.5"),
     "fluent-bit": ("fluent-bit", "https://fluent.github.io/helm-charts", "0.58.2"),
-    "jaeger": ("jaeger", "https://jaegertracing.github.io/helm-charts", "4.14.1"),
+    "tempo": ("tempo", "https://grafana-community.github.io/helm-charts", "2.2.4"),
+    "opentelemetry-collector": (
+        "opentelemetry-collector",
+        "https://open-telemetry.github.io/opentelemetry-helm-charts",
+        "0.170.0",
+    ),
 }
 # Each example tenant's namespaces on each stack (orders and hr have every environment, payments dev and prod).
 EXPECTED_TENANT_NAMESPACES = {
@@ -188,6 +193,7 @@ def test_each_stack_installs_the_pinned_charts_in_the_observability_namespace(st
         assert namespace_urn in found[name].dependsOn
         assert "skipCrds" not in inputs
     assert found["loki"].urn in found["fluent-bit"].dependsOn
+    assert found["tempo"].urn in found["opentelemetry-collector"].dependsOn
 
 
 def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them() -> None:
@@ -211,7 +217,8 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
 @pytest.mark.parametrize(
     ("observability", "message"),
     [
-        ({"jaeger": {"version": "latest"}}, "imaas:observability.jaeger.version: must match"),
+        ({"tempo": {"version": "latest"}}, "imaas:observability.tempo.version: must match"),
+        ({"jaeger": {"version": "4.14.1"}}, "imaas:observability.jaeger: unknown key 'jaeger'"),
         ({"fluentBit": {"vers": "1.0.0"}}, "imaas:observability.fluentBit.vers: unknown key 'vers'"),
         ({"argocd": {"install": "sometimes"}}, "imaas:observability.argocd.install"),
     ],
@@ -257,11 +264,10 @@ def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_si
     # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
     assert "datasources" not in grafana["sidecar"]
     sources = {source["type"]: source for source in grafana["additionalDataSources"]}
-    assert set(sources) == {"prometheus", "loki", "jaeger"}
+    assert set(sources) == {"prometheus", "loki"}
     # No orgId: the chart's provisioning file puts them in the main organisation, the platform admins'.
     assert not any("orgId" in source for source in grafana["additionalDataSources"])
     assert (sources["prometheus"]["uid"], sources["prometheus"]["url"]) == ("prometheus-tenants", TENANT_PROMETHEUS_URL)
-    assert sources["jaeger"]["url"] == "http://jaeger.observability.svc.cluster.local:16686"
     assert sources["loki"]["url"] == f"http://{LOKI_HOST}"
     assert sources["loki"]["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
     assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": "platform"}
@@ -433,14 +439,19 @@ def test_the_scrape_is_admitted_from_the_observability_namespace_only_on_the_met
         assert scrape["ports"] == [{"protocol": "TCP", "port": "metrics"}]
 
 
-def test_tenant_pods_reach_the_observability_namespace_on_the_otlp_ports_only(stack: str) -> None:
+def test_tenant_pods_reach_the_trace_collectors_pods_on_the_otlp_ports_only(stack: str) -> None:
     plan = example_plan(stack)
     for namespace in tenant_namespaces(plan):
         egress = rules_of(plan, namespace)["egress"]
         to_stack = [rule for rule in egress if OBSERVABILITY in peers(rule, "to")]
         assert to_stack == [
             {
-                "to": [{"namespaceSelector": {"matchLabels": {NAME_LABEL: OBSERVABILITY}}}],
+                "to": [
+                    {
+                        "namespaceSelector": {"matchLabels": {NAME_LABEL: OBSERVABILITY}},
+                        "podSelector": {"matchLabels": COLLECTOR_POD_LABELS},
+                    }
+                ],
                 "ports": [{"protocol": "TCP", "port": 4317}, {"protocol": "TCP", "port": 4318}],
             }
         ]
@@ -525,8 +536,12 @@ def test_the_tenant_prometheus_selects_every_monitor_of_tenant_namespaces_and_no
         labels = namespaces[monitor.inputs["metadata"]["namespace"]]
         assert selects(spec["podMonitorNamespaceSelector"], labels)
         assert not selects(platform["podMonitorNamespaceSelector"], labels)
-    # Unset selectors select nothing: no probe, scrape config or rule of a tenant is read.
-    assert not {"probeSelector", "scrapeConfigSelector", "ruleSelector"} & set(spec)
+    # Unset selectors select nothing: no probe or scrape config of a tenant is read; rules only the platform's, of
+    # tenant namespaces (tests/test_alerts.py).
+    assert not {"probeSelector", "scrapeConfigSelector"} & set(spec)
+    assert {name for name, labels in namespaces.items() if selects(spec["ruleNamespaceSelector"], labels)} == (
+        tenant_namespaces(plan)
+    )
     validate_custom(prometheus.inputs)
 
 

@@ -214,7 +214,7 @@ def test_unknown_key_far_from_any_known_one_lists_the_allowed_keys() -> None:
 
     assert problems() == [
         "tenants/payments.yaml:9:3: spec.owner: unknown key 'owner';"
-        " allowed keys: lifecycle, team, access, environments, size, quota, network, services",
+        " allowed keys: lifecycle, team, access, environments, size, quota, network, alerting, services",
         "tenants/payments.yaml:10:1: status: unknown key 'status'; allowed keys: apiVersion, kind, metadata, spec",
     ]
 

@@ -21,8 +21,9 @@ FENCE = {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindi
          "clusterrolebindings"}  # fmt: skip
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate", "*"}
 PLATFORM_NAMESPACES = {"ingress-nginx", "observability"}
-# Tenant pods reach the observability stack's namespace (on the OTLP ports only: see test_observability.py).
-OBSERVABILITY = {"observability"}
+# Tenant pods reach the observability stack only at its trace collector's pods, a pod-scoped peer like DNS (on the
+# OTLP ports only: see test_observability.py), so no namespace of the stack is a peer of theirs.
+OBSERVABILITY: set[str] = set()
 SERVER = "https://kubernetes.default.svc"
 
 
@@ -299,6 +300,8 @@ def test_each_project_is_fenced_to_its_tenant(stack: str) -> None:
             "ignore": [
                 {"group": "", "kind": "ServiceAccount", "name": "argocd-deployer"},
                 {"group": "monitoring.coreos.com", "kind": "PodMonitor", "name": "imaas-wso2mi"},
+                {"group": "monitoring.coreos.com", "kind": "PrometheusRule", "name": "imaas-alerts"},
+                {"group": "monitoring.coreos.com", "kind": "AlertmanagerConfig", "name": "imaas-alerts"},
             ],
         }
         assert spec["destinationServiceAccounts"] == [

@@ -22,6 +22,7 @@ from imaas.guardrails.ordering import (
     generated_after_the_template,
 )
 from imaas.guardrails.rbac import rbac_fenced
+from imaas.guardrails.telemetry import telemetry_per_tenant
 
 GUARDRAILS = [
     Guardrail(
@@ -97,6 +98,13 @@ GUARDRAILS = [
         "Grafana reaches; only the proxy and Grafana reach the tenants' Prometheus.",
         True,
         tenant_metrics_proxied,
+    ),
+    Guardrail(
+        "telemetry-per-tenant",
+        "The trace collector files spans under the tenant of the namespace that sent them, whatever they claim, and "
+        "each AlertmanagerConfig takes only its own tenant namespace's alerts.",
+        True,
+        telemetry_per_tenant,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(

@@ -20,7 +20,11 @@ REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
 GITHUB_APP_KEY_SETTING = "argocdGithubAppPrivateKey"
 GRAFANA_OIDC_SECRET_SETTING = "grafanaOidcClientSecret"
-SECRET_SETTINGS = tuple(f"{CONFIG_NAMESPACE}:{key}" for key in (GITHUB_APP_KEY_SETTING, GRAFANA_OIDC_SECRET_SETTING))
+SMTP_PASSWORD_SETTING = "alertmanagerSmtpPassword"
+SECRET_SETTINGS = tuple(
+    f"{CONFIG_NAMESPACE}:{key}"
+    for key in (GITHUB_APP_KEY_SETTING, GRAFANA_OIDC_SECRET_SETTING, SMTP_PASSWORD_SETTING)
+)
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
 in git and in every log that prints the configuration."""
 

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Environment, GitHubLogin, KubernetesName, in_canonical_order
+from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
@@ -155,8 +155,45 @@ class FluentBitChart(ChartSettings):
     version: ChartVersion = Field("0.58.2", description="Fluent Bit chart version.")
 
 
-class JaegerChart(ChartSettings):
-    version: ChartVersion = Field("4.14.1", description="Jaeger (v2, all-in-one) chart version.")
+class TraceStorage(InputModel):
+    """Where Tempo keeps trace blocks: its persistent volume by default, or an S3 bucket that outlives the cluster."""
+
+    size: ByteQuantity = Field(
+        "20Gi",
+        description="Tempo's persistent volume (its write-ahead log, and the blocks themselves when no bucket is set).",
+    )
+    s3_bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = Field(
+        None, description="An S3 bucket for trace blocks, made by the platform team (versioning on, no public access)."
+    )
+    s3_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] | None = Field(
+        None, description="The bucket's region."
+    )
+    role_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")] | None = Field(
+        None,
+        description="The IAM role (IRSA or EKS Pod Identity) that Tempo's service account assumes, allowed "
+        "s3:ListBucket, GetObject, PutObject and DeleteObject on the bucket alone.",
+    )
+
+    @model_validator(mode="after")
+    def _bucket_with_region_and_role(self) -> TraceStorage:
+        given = [self.s3_bucket is not None, self.s3_region is not None, self.role_arn is not None]
+        if any(given) and not all(given):
+            raise ValueError("s3Bucket, s3Region and roleArn are set together or not at all")
+        return self
+
+
+class TempoChart(ChartSettings):
+    version: ChartVersion = Field(
+        "2.2.4", description="Tempo chart version (grafana-community repository; Tempo 2.10.8, single binary)."
+    )
+    storage: TraceStorage = Field(default_factory=TraceStorage)
+
+
+class OpenTelemetryCollectorChart(ChartSettings):
+    version: ChartVersion = Field(
+        "0.170.0", description="opentelemetry-collector chart version (collector 0.158.0, its k8s distribution)."
+    )
+    replicas: Annotated[int, Field(ge=1, le=20)] = Field(2, description="Gateway replicas.")
 
 
 class MetricsServerChart(ChartSettings):
@@ -272,6 +309,50 @@ class GrafanaSettings(InputModel):
         "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0",
         description="prom-label-proxy, which confines each tenant organisation's metric queries to its namespaces.",
     )
+HostPort = Annotated[str, StringConstraints(max_length=255, pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")]
+
+
+class AlertingSettings(InputModel):
+    smarthost: HostPort = Field(description="The mail relay, `host:port` (STARTTLS is required).")
+    from_: Email = Field(alias="from", description="The sender address of alert e-mails.")
+    auth_username: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        None, description="The relay's user name; its password is the secret alertmanagerSmtpPassword."
+    )
+
+
+class ObservabilityLimits(InputModel):
+    """What one tenant may put into the shared stores, per size preset: each store refuses the excess of one tenant
+    instead of slowing down every tenant."""
+
+    log_rate_mb: Annotated[float, Field(gt=0, le=1024)] = Field(description="Loki ingestion rate, MB/s.")
+    log_burst_mb: Annotated[float, Field(gt=0, le=4096)] = Field(description="Loki ingestion burst, MB.")
+    log_retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(description="Days Loki keeps the logs.")
+    trace_rate_mb: Annotated[float, Field(gt=0, le=1024)] = Field(description="Tempo ingestion rate, MB/s.")
+    trace_burst_mb: Annotated[float, Field(gt=0, le=4096)] = Field(description="Tempo ingestion burst, MB.")
+    max_live_traces: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        description="Traces Tempo holds in memory for the tenant at once."
+    )
+    trace_retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(description="Days Tempo keeps the traces.")
+    scrape_samples: Annotated[int, Field(ge=1)] = Field(
+        description="Samples per scrape of the platform's PodMonitor (its sampleLimit); the tenant Prometheus's "
+        "enforced sampleLimit caps it."
+    )
+
+
+BUILTIN_OBSERVABILITY_LIMITS: dict[str, ObservabilityLimits] = {
+    "small": ObservabilityLimits(
+        log_rate_mb=2, log_burst_mb=4, log_retention_days=14, trace_rate_mb=1, trace_burst_mb=2,
+        max_live_traces=5_000, trace_retention_days=7, scrape_samples=10_000,
+    ),
+    "medium": ObservabilityLimits(
+        log_rate_mb=4, log_burst_mb=8, log_retention_days=30, trace_rate_mb=3, trace_burst_mb=6,
+        max_live_traces=20_000, trace_retention_days=14, scrape_samples=25_000,
+    ),
+    "large": ObservabilityLimits(
+        log_rate_mb=10, log_burst_mb=20, log_retention_days=30, trace_rate_mb=8, trace_burst_mb=16,
+        max_live_traces=50_000, trace_retention_days=14, scrape_samples=50_000,
+    ),
+}  # fmt: skip
 
 
 class ObservabilitySettings(InputModel):
@@ -282,7 +363,13 @@ class ObservabilitySettings(InputModel):
     tenant_prometheus: TenantPrometheusSettings = Field(default_factory=TenantPrometheusSettings)
     loki: LokiChart = Field(default_factory=LokiChart)
     fluent_bit: FluentBitChart = Field(default_factory=FluentBitChart)
-    jaeger: JaegerChart = Field(default_factory=JaegerChart)
+    tempo: TempoChart = Field(default_factory=TempoChart)
+    opentelemetry_collector: OpenTelemetryCollectorChart = Field(default_factory=OpenTelemetryCollectorChart)
+    alerting: AlertingSettings | None = Field(
+        None,
+        description="The mail relay through which Alertmanager sends each tenant's alerts to its contact; without it, "
+        "alerts are evaluated but sent nowhere. The relay's password is the secret alertmanagerSmtpPassword.",
+    )
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
 
@@ -337,6 +424,11 @@ class StackSettings(InputModel):
         default_factory=lambda: dict(BUILTIN_SIZES),
         description="Quota per size name; unset names keep the built-in small, medium and large.",
     )
+    observability_limits: dict[SizeName, ObservabilityLimits] = Field(
+        default_factory=lambda: dict(BUILTIN_OBSERVABILITY_LIMITS),
+        description="Per size name, what a tenant may put into the shared log, trace and metric stores; sizes not "
+        "given keep the built-in limits.",
+    )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
     service_sizes: dict[SizeName, PodSize] = Field(
         default_factory=lambda: dict(BUILTIN_SERVICE_SIZES),
@@ -379,6 +471,11 @@ class StackSettings(InputModel):
     )
     grafana_oidc_client_secret: SecretStr | None = Field(
         None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
+    )
+    alertmanager_smtp_password: SecretStr | None = Field(
+        None,
+        description="The mail relay's password (observability.alerting.authUsername), set with `pulumi config set "
+        "--secret alertmanagerSmtpPassword`.",
     )
     template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
         "imaas-service-template", description="The platform's service template repository."
@@ -447,6 +544,30 @@ class StackSettings(InputModel):
                 if over:
                     raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
         return sizes
+    @field_validator("observability_limits")
+    @classmethod
+    def _with_builtin_limits(cls, limits: dict[str, ObservabilityLimits]) -> dict[str, ObservabilityLimits]:
+        return {**BUILTIN_OBSERVABILITY_LIMITS, **limits}
+
+    @model_validator(mode="after")
+    def _smtp_user_with_its_password(self) -> StackSettings:
+        alerting = self.observability.alerting
+        user = alerting is not None and alerting.auth_username is not None
+        if user != (self.alertmanager_smtp_password is not None):
+            raise ValueError(
+                "observability.alerting.authUsername and alertmanagerSmtpPassword are set together or not at all"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _alerts_sent_as_a_platform_identity(self) -> StackSettings:
+        # The tenant namespaces' admission refuses AlertmanagerConfig objects to everyone but these identities.
+        if self.observability.alerting is not None and not self.platform_identities:
+            raise ValueError(
+                "observability.alerting needs platformIdentities: the platform declares an AlertmanagerConfig in "
+                "each tenant namespace, which the cluster admits from those identities only"
+            )
+        return self
 
     @property
     def shares(self) -> bool:

@@ -136,6 +136,13 @@ class ServiceReplicas(InputModel):
         return [environment for environment in ENVIRONMENTS if getattr(self, environment) is not None]
 
 
+class Alerting(InputModel):
+    emails: Annotated[list[Email], Field(max_length=10), Unique()] = Field(
+        default_factory=list,
+        description="E-mail addresses that get the tenant's alerts besides `metadata.contact`, at most 10.",
+    )
+
+
 class Service(InputModel):
     name: ServiceName = Field(description="Service name: 2-30 characters, lower case, digits and single dashes.")
     description: Annotated[str, StringConstraints(max_length=350), NO_CONTROL_CHARACTERS] | None = Field(
@@ -179,6 +186,7 @@ class TenantSpec(InputModel):
         None, description="Explicit quota; each value at most the stack's `quotaMax`. Unset values come from `size`."
     )
     network: Network = Field(default_factory=Network, description="Which other tenants may call this one.")
+    alerting: Alerting = Field(default_factory=Alerting, description="Who gets the tenant's alerts.")
     services: Annotated[list[Service], Field(max_length=MAX_SERVICES)] = Field(
         default_factory=list, description=f"The tenant's integration services, at most {MAX_SERVICES}."
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.model.settings import GrafanaSettings
-from imaas.spec import charts, grafana
+from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits
+from imaas.spec import alerts, charts, grafana, isolation, naming
 from imaas.spec.dashboards import FOLDER_ANNOTATION
 from imaas.spec.log_routing import fluent_bit_config
 from imaas.spec.prometheus import platform_prometheus_spec
 from imaas.spec.telemetry import Endpoints, TenantTelemetry
+from imaas.spec.traces import DAY_HOURS
 
 
 def prometheus_operator_crds_values() -> dict[str, Any]:
@@ -18,14 +19,42 @@ def prometheus_operator_crds_values() -> dict[str, Any]:
     return {"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}}
 
 
+def alertmanager_values(alerting: AlertingSettings | None) -> dict[str, Any]:
+    """kube-prometheus-stack's `alertmanager`: the routes of tenant namespaces' AlertmanagerConfig objects, each held
+    to its own namespace's alerts, and the relay every e-mail goes through."""
+    spec: dict[str, Any] = {
+        "alertmanagerConfigSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi"}},
+        "alertmanagerConfigNamespaceSelector": isolation.TENANT_NAMESPACES,
+        # The operator's default, stated because tenant isolation rests on it: each object's routes get a
+        # `namespace="<its namespace>"` matcher (OnNamespaceExceptForAlertmanagerNamespace or None would not).
+        "alertmanagerConfigMatcherStrategy": {"type": "OnNamespace"},
+    }
+    if alerting is None:
+        return {"alertmanagerSpec": spec}
+    smtp = {
+        "smtp_smarthost": alerting.smarthost,
+        "smtp_from": alerting.from_,
+        "smtp_require_tls": True,
+    }
+    if alerting.auth_username is not None:
+        # A file the operator mounts from the Secret: the password is in no values, no plan and no log.
+        smtp |= {"smtp_auth_username": alerting.auth_username, "smtp_auth_password_file": alerts.SMTP_PASSWORD_FILE}
+        spec["secrets"] = [alerts.SMTP_SECRET]
+    return {"config": {"global": smtp}, "alertmanagerSpec": spec}
+
+
 def kube_prometheus_stack_values(
-    endpoints: Endpoints, settings: GrafanaSettings, orgs: list[grafana.GrafanaOrg]
+    endpoints: Endpoints,
+    settings: GrafanaSettings,
+    orgs: list[grafana.GrafanaOrg],
+    alerting: AlertingSettings | None = None,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         # The CRDs come from their own release, installed first (prometheus-operator-crds): Helm builds every
         # object of a release before any hook runs, so the chart's own CRD hook would come too late.
         "crds": {"enabled": False},
         "prometheus": {"prometheusSpec": platform_prometheus_spec()},
+        "alertmanager": alertmanager_values(alerting),
         "grafana": {
             "sidecar": {
                 "dashboards": {
@@ -55,7 +84,16 @@ def kube_prometheus_stack_values(
     return values
 
 
-def loki_values() -> dict[str, Any]:
+def log_limits(limits: ObservabilityLimits) -> dict[str, Any]:
+    """One tenant's Loki limits (`limits_config` keys): a tenant's unset keys keep the defaults."""
+    return {
+        "ingestion_rate_mb": limits.log_rate_mb,
+        "ingestion_burst_size_mb": limits.log_burst_mb,
+        "retention_period": f"{limits.log_retention_days * DAY_HOURS}h",
+    }
+
+
+def loki_values(routes: list[TenantTelemetry], default: ObservabilityLimits) -> dict[str, Any]:
     return {
         # `SingleBinary` is the deprecated name of the same mode.
         "deploymentMode": "Monolithic",
@@ -76,6 +114,12 @@ def loki_values() -> dict[str, Any]:
                     }
                 ]
             },
+            # Any tenant id not listed below (the platform's) gets the smallest size's limits.
+            "limits_config": log_limits(default),
+            # Reloaded while Loki runs: onboarding a tenant restarts nothing.
+            "runtimeConfig": {"overrides": {route.log_tenant: log_limits(route.limits) for route in routes}},
+            # Retention is the compactor's: without it retention_period deletes nothing.
+            "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
         },
         "singleBinary": {
             "replicas": 1,
@@ -98,13 +142,6 @@ def loki_values() -> dict[str, Any]:
 def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
     # Replacing the default inputs also drops the chart's kubelet journal input, whose records no output here takes.
     return {"config": fluent_bit_config(routes, endpoints)}
-
-
-def jaeger_values() -> dict[str, Any]:
-    # The chart's defaults are the platform's: Jaeger v2 all-in-one, OTLP on 4317 (gRPC) and 4318 (HTTP), traces
-    # in memory. Durable trace storage is a `values` override of `userconfig`: the complete Jaeger configuration,
-    # which replaces the built-in one, so it must also hold the receivers, pipelines and `jaeger_query`.
-    return {}
 
 
 def argocd_values() -> dict[str, Any]:

@@ -40,13 +40,27 @@ KUBE_PROMETHEUS_STACK = Chart(
 # source chart lives on in the grafana-community fork.
 LOKI = Chart("loki", "https://grafana-community.github.io/helm-charts", "loki")
 FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit")
-JAEGER = Chart("jaeger", "https://jaegertracing.github.io/helm-charts", "jaeger")
+# Traces: a multi-tenant store with Loki's model (X-Scope-OrgID), fed by a collector that decides each batch's tenant
+# from the namespace of the pod that sent it (imaas/spec/traces.py).
+TEMPO = Chart("tempo", "https://grafana-community.github.io/helm-charts", "tempo")
+OPENTELEMETRY_COLLECTOR = Chart(
+    "opentelemetry-collector", "https://open-telemetry.github.io/opentelemetry-helm-charts", "opentelemetry-collector"
+)
 ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd", crd_groups=("argoproj.io",))
 # The resource metrics API (metrics.k8s.io) that service autoscalers read; cluster-wide, so in kube-system with the
 # cluster's other add-ons.
 METRICS_SERVER = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "metrics-server")
 METRICS_SERVER_NAMESPACE = "kube-system"
-CHARTS = (PROMETHEUS_OPERATOR_CRDS, KUBE_PROMETHEUS_STACK, LOKI, FLUENT_BIT, JAEGER, ARGO_CD, METRICS_SERVER)
+CHARTS = (
+    PROMETHEUS_OPERATOR_CRDS,
+    KUBE_PROMETHEUS_STACK,
+    LOKI,
+    FLUENT_BIT,
+    TEMPO,
+    OPENTELEMETRY_COLLECTOR,
+    ARGO_CD,
+    METRICS_SERVER,
+)
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,9 @@ DASHBOARD_LABEL = ("grafana_dashboard", "1")
 DATASOURCE_LABEL = ("grafana_datasource", "1")
 FOLDER_ANNOTATION = "grafana_folder"
 # The main organisation's: the tenants' Prometheus unfiltered (imaas/spec/prometheus.py; the chart's own, uid
-# `prometheus`, holds no tenant series), the platform's Loki tenant and Jaeger.
+# `prometheus`, holds no tenant series) and the platform's Loki tenant.
 TENANT_PROMETHEUS_DATASOURCE_UID = "prometheus-tenants"
 PLATFORM_LOKI_UID = f"loki-{PLATFORM_LOG_TENANT}"
-JAEGER_DATASOURCE_UID = "jaeger"
 # Every tenant organisation's data sources (uids are per organisation).
 LOGS_UID, METRICS_UID, TRACES_UID = f"{MANAGED_PREFIX}logs", f"{MANAGED_PREFIX}metrics", f"{MANAGED_PREFIX}traces"
 

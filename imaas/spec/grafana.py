@@ -234,14 +234,6 @@ def main_org_datasources(endpoints: Endpoints) -> list[dict[str, Any]]:
         dashboards.loki_datasource(
             "Loki (platform)", dashboards.PLATFORM_LOKI_UID, dashboards.PLATFORM_LOG_TENANT, endpoints
         ),
-        {
-            "name": "Jaeger",
-            "uid": dashboards.JAEGER_DATASOURCE_UID,
-            "type": "jaeger",
-            "access": "proxy",
-            "url": endpoints.jaeger_query_url,
-            "editable": False,
-        },
     ]
 
 

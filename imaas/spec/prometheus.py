@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import TenantPrometheusSettings
-from imaas.spec import isolation
+from imaas.spec import alerts, isolation, naming
 from imaas.spec.telemetry import PROMETHEUS_PORT
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -44,14 +44,29 @@ def platform_prometheus_spec() -> dict[str, Any]:
     }
 
 
-def tenant_prometheus_spec(settings: TenantPrometheusSettings) -> dict[str, Any]:
+def tenant_prometheus_spec(settings: TenantPrometheusSettings, alertmanager_namespace: str) -> dict[str, Any]:
     """The `spec` of the tenants' Prometheus."""
     limits = settings.limits
     return {
         "replicas": 1,
         "serviceAccountName": TENANT_PROMETHEUS_ACCOUNT,
+        # The platform's alert rules of each tenant namespace (tenants may create none: their roles leave
+        # PrometheusRule out), under the same namespace enforcement as the monitors: every selector of a rule gets
+        # the rule's namespace, and so does every alert.
+        "ruleSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi"}},
+        "ruleNamespaceSelector": isolation.TENANT_NAMESPACES,
+        "alerting": {
+            "alertmanagers": [
+                {
+                    "namespace": alertmanager_namespace,
+                    "name": alerts.ALERTMANAGER_SERVICE,
+                    "port": alerts.ALERTMANAGER_PORT_NAME,
+                    "apiVersion": "v2",
+                }
+            ]
+        },
         # Every pod and service monitor in a tenant namespace, the platform's PodMonitor and the tenants' own. No
-        # probe, scrape config or rule selector: unset selects none, and tenants may create none of those.
+        # probe or scrape config selector: unset selects none, and tenants may create neither.
         "podMonitorSelector": {},
         "podMonitorNamespaceSelector": isolation.TENANT_NAMESPACES,
         "serviceMonitorSelector": {},

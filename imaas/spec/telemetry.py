@@ -6,17 +6,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from imaas.model.settings import StackSettings
+from imaas.model.settings import ObservabilityLimits, StackSettings
 from imaas.model.tenant import Tenant
 from imaas.spec import naming
-from imaas.spec.charts import JAEGER, LOKI
+from imaas.spec.charts import LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
 
 CLUSTER_DOMAIN = "cluster.local"
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
-JAEGER_QUERY_PORT = 16686
 TEMPO_QUERY_PORT = 3200
-TEMPO_SERVICE = "tempo"
 LOKI_GATEWAY_PORT = 80
 PROMETHEUS_PORT = 9090
 # The Service of the tenants' Prometheus (imaas/spec/prometheus.py), declared by the platform.
@@ -29,6 +27,14 @@ METRICS_POD_LABEL = ("imaas.io/metrics", "true")
 POD_MONITOR_NAME = "imaas-wso2mi"
 
 LOKI_TENANT_HEADER = "X-Scope-OrgID"
+# Tempo takes the tenant from the same header as Loki, and the collector sets it per tenant (imaas/spec/traces.py).
+TEMPO_TENANT_HEADER = LOKI_TENANT_HEADER
+# The labels the opentelemetry-collector chart gives its pods (its selectorLabels): tenant pods may send OTLP to
+# these pods only, not to Tempo, which would take any tenant id a pod names.
+COLLECTOR_POD_LABELS = {
+    "app.kubernetes.io/name": OPENTELEMETRY_COLLECTOR.name,
+    "app.kubernetes.io/instance": OPENTELEMETRY_COLLECTOR.release,
+}
 # Logs of namespaces no tenant owns (the platform's own, kube-system, ...), under a reserved tenant name, so no
 # tenant can ever be given this id.
 PLATFORM_LOG_TENANT = naming.PLATFORM
@@ -60,25 +66,33 @@ class Endpoints:
         return f"http://{self._host(TENANT_PROMETHEUS_SERVICE)}:{PROMETHEUS_PORT}"
 
     @property
-    def jaeger_host(self) -> str:
-        return self._host(JAEGER.release)
-
-    @property
-    def jaeger_query_url(self) -> str:
-        return f"http://{self.jaeger_host}:{JAEGER_QUERY_PORT}"
+    def tempo_host(self) -> str:
+        return self._host(TEMPO.release)
 
     @property
     def tempo_query(self) -> str:
-        """Tempo's query API, which answers for the tenant named in X-Scope-OrgID only, as Loki does."""
-        return f"http://{self._host(TEMPO_SERVICE)}:{TEMPO_QUERY_PORT}"
+        """Tempo's query API; every request names its tenant in TEMPO_TENANT_HEADER."""
+        return f"http://{self.tempo_host}:{TEMPO_QUERY_PORT}"
+
+    @property
+    def tempo_otlp_grpc(self) -> str:
+        """Where the collector writes, each tenant's batches with its own TEMPO_TENANT_HEADER: no tenant pod may."""
+        return f"{self.tempo_host}:{OTLP_GRPC_PORT}"
+
+    @property
+    def collector_host(self) -> str:
+        # The chart names its objects after the release alone when the release name holds the chart's name.
+        return self._host(OPENTELEMETRY_COLLECTOR.release)
 
     @property
     def otlp_grpc(self) -> str:
-        return f"http://{self.jaeger_host}:{OTLP_GRPC_PORT}"
+        """The OTLP endpoint of every tenant workload: the collector, which takes the tenant from the sender's
+        namespace."""
+        return f"http://{self.collector_host}:{OTLP_GRPC_PORT}"
 
     @property
     def otlp_http(self) -> str:
-        return f"http://{self.jaeger_host}:{OTLP_HTTP_PORT}"
+        return f"http://{self.collector_host}:{OTLP_HTTP_PORT}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,7 @@ class TelemetryAccess:
     namespace: str
     scrape_port: str = METRICS_PORT_NAME
     otlp_ports: tuple[int, ...] = (OTLP_GRPC_PORT, OTLP_HTTP_PORT)
+    otlp_pod_labels: tuple[tuple[str, str], ...] = tuple(COLLECTOR_POD_LABELS.items())
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,8 @@ class TenantTelemetry:
 
     tenant: str
     environments: tuple[str, ...]
+    limits: ObservabilityLimits
+    """What the tenant may put into the shared stores: its size preset's."""
 
     def __post_init__(self) -> None:
         if not _SAFE_NAME.match(self.tenant) or not all(map(_SAFE_NAME.match, self.environments)):
@@ -116,6 +133,11 @@ class TenantTelemetry:
         return self.tenant
 
     @property
+    def trace_tenant(self) -> str:
+        """The Tempo tenant id its traces are stored and queried under: the one of its logs."""
+        return self.tenant
+
+    @property
     def log_tag(self) -> str:
         return f"tenant.{self.tenant}"
 
@@ -127,4 +149,19 @@ class TenantTelemetry:
 def tenant_telemetry(tenant: Tenant, settings: StackSettings) -> TenantTelemetry | None:
     """The tenant's share on this stack's cluster, or None when it has no namespace here."""
     hosted = tuple(settings.hosted(tenant.environments))
-    return TenantTelemetry(tenant.name, hosted) if hosted and not tenant.decommissioned else None
+    if not hosted or tenant.decommissioned:
+        return None
+    return TenantTelemetry(tenant.name, hosted, settings.observability_limits[tenant.spec.size])
+
+
+OTLP_ENDPOINT_VARIABLE = "IMAAS_OTLP_ENDPOINT"
+"""What the service template's deployment.toml reads (`url = "$env{IMAAS_OTLP_ENDPOINT}"` under [opentelemetry])."""
+
+
+def otlp_endpoint(settings: StackSettings, environment: str) -> str | None:
+    """The value of IMAAS_OTLP_ENDPOINT in `environment`'s namespaces on this stack's cluster: the collector's OTLP
+    gRPC address, the protocol WSO2 MI's OTLPTelemetryManager exports with by default. None where the stack hosts
+    no such environment or runs no observability stack."""
+    if environment not in settings.environments or not settings.observability.enabled:
+        return None
+    return Endpoints(settings.observability.namespace).otlp_grpc
