@@ -245,7 +245,6 @@ def test_no_tenants_identity_reaches_another_tenants_data_or_dashboards(tmp_path
     assert {s["uid"] for s in grafana_values(plan)["additionalDataSources"]} == {
         "prometheus-tenants",
         "loki-platform",
-        "jaeger",
     }
     assert not any(
         s["uid"] in {"prometheus-tenants", "loki-platform", "jaeger"}

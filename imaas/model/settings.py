@@ -309,6 +309,8 @@ class GrafanaSettings(InputModel):
         "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0",
         description="prom-label-proxy, which confines each tenant organisation's metric queries to its namespaces.",
     )
+
+
 HostPort = Annotated[str, StringConstraints(max_length=255, pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")]
 
 
@@ -544,6 +546,7 @@ class StackSettings(InputModel):
                 if over:
                     raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
         return sizes
+
     @field_validator("observability_limits")
     @classmethod
     def _with_builtin_limits(cls, limits: dict[str, ObservabilityLimits]) -> dict[str, ObservabilityLimits]:
