@@ -49,7 +49,7 @@ def application_spec(args: ApplicationsArgs, environment: str) -> dict[str, obje
                 "commonLabels": {naming.SERVICE_LABEL: service.name},
                 "patches": [
                     KEEP_CLAIMS_PATCH,
-                    *workload.workload_patches(tenant, service, environment, args.settings.service_sizes[service.size]),
+                    *workload.workload_patches(tenant, service, environment, args.settings),
                 ],
             },
         },

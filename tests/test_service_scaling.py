@@ -324,6 +324,8 @@ def test_the_applications_patches_set_size_scaling_rollout_and_variables_on_the_
         "IMAAS_TENANT": "shop",
         "IMAAS_ENVIRONMENT": "prod",
         "IMAAS_SERVICE": "api",
+        # The stack's collector, which the tenant's NetworkPolicy opens (tests/test_traces.py).
+        "IMAAS_OTLP_ENDPOINT": "http://opentelemetry-collector.observability.svc.cluster.local:4317",
     }
     assert container["image"] == "wso2mi-service", "the rest of the container is the repository's"
     assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (3, 6)

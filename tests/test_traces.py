@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from helpers import write_tenants
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from test_observability import rules_of, tenant_namespaces, values
@@ -33,8 +34,6 @@ from imaas.spec.telemetry import (
 
 COLLECTOR = "opentelemetry-collector"
 TEMPLATE_TOML = PROJECT_DIR / "templates" / "service" / "deployment" / "deployment.toml"
-# Until the service template has its deployment.toml, the keys it will hold (tests/fixtures/mi).
-FIXTURE_TOML = Path(__file__).resolve().parent / "fixtures" / "mi" / "deployment.toml"
 SIZES = {"orders": "medium", "hr": "small", "payments": "small"}
 
 
@@ -222,8 +221,7 @@ def test_the_trace_endpoints_of_the_contract() -> None:
 
 
 def opentelemetry_section() -> dict[str, Any]:
-    path = TEMPLATE_TOML if TEMPLATE_TOML.is_file() else FIXTURE_TOML
-    return tomllib.loads(path.read_text())["opentelemetry"]
+    return tomllib.loads(TEMPLATE_TOML.read_text())["opentelemetry"]
 
 
 def unreachable(url: str, plan: Plan, namespace: str, namespace_of_stack: str) -> list[str]:
@@ -258,10 +256,16 @@ def test_mi_sends_its_traces_to_the_collector_on_a_port_its_namespace_may_reach(
     assert variable and variable.group(1) == OTLP_ENDPOINT_VARIABLE
     settings = read_stack_file(PROJECT_DIR, stack).settings
     plan = example_plan(stack)
-    for namespace in tenant_namespaces(plan):
-        environment = namespace.rsplit("-", 1)[1]
-        url = otlp_endpoint(settings, environment)
-        assert url is not None
+    applications = of_type(plan, "kubernetes:argoproj.io/v1alpha1:Application")
+    assert applications
+    for application in applications:
+        # What the service's container gets: the variable its Application patches onto the Deployment.
+        namespace = application.inputs["spec"]["destination"]["namespace"]
+        patches = [yaml.safe_load(p["patch"]) for p in application.inputs["spec"]["source"]["kustomize"]["patches"]]
+        (container,) = [
+            c for p in patches if p["kind"] == "Deployment" for c in p["spec"]["template"]["spec"]["containers"]
+        ]
+        url = {v["name"]: v["value"] for v in container["env"]}[OTLP_ENDPOINT_VARIABLE]
         assert unreachable(url, plan, namespace, settings.observability.namespace) == [], namespace
 
 

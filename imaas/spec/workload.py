@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from imaas.model.settings import BUILTIN_SERVICE_SIZES, PodSize
+from imaas.model.settings import BUILTIN_SERVICE_SIZES, PodSize, StackSettings
 from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
+from imaas.spec.telemetry import OTLP_ENDPOINT_VARIABLE, otlp_endpoint
 
 # The names the service template gives its objects (templates/service/deploy/base).
 DEPLOYMENT = "wso2mi-service"
@@ -25,9 +26,15 @@ SURGE = 1
 release never runs below the capacity the autoscaler asked for, and the quota must hold the extra pod."""
 
 
-def runtime_environment(tenant: Tenant, service: Service, environment: str) -> dict[str, str]:
-    """The variables set on the service's container: who and where it is, for its logs, traces and metrics."""
-    return {"IMAAS_TENANT": tenant.name, "IMAAS_ENVIRONMENT": environment, "IMAAS_SERVICE": service.name}
+def runtime_environment(tenant: Tenant, service: Service, environment: str, settings: StackSettings) -> dict[str, str]:
+    """The variables set on the service's container: who and where it is, for its logs, traces and metrics, and where
+    it sends its traces (the template's deployment.toml reads IMAAS_OTLP_ENDPOINT); the endpoint belongs to the stack,
+    so the template cannot know it. Without an observability stack the template's own default stays."""
+    variables = {"IMAAS_TENANT": tenant.name, "IMAAS_ENVIRONMENT": environment, "IMAAS_SERVICE": service.name}
+    endpoint = otlp_endpoint(settings, environment)
+    if endpoint is not None:
+        variables[OTLP_ENDPOINT_VARIABLE] = endpoint
+    return variables
 
 
 def _strategic_merge(group: str, version: str, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -37,10 +44,13 @@ def _strategic_merge(group: str, version: str, kind: str, name: str, spec: dict[
     return {"target": {"group": group, "kind": kind, "name": name}, "patch": json.dumps(body, separators=(",", ":"))}
 
 
-def workload_patches(tenant: Tenant, service: Service, environment: str, size: PodSize) -> list[dict[str, Any]]:
+def workload_patches(
+    tenant: Tenant, service: Service, environment: str, settings: StackSettings
+) -> list[dict[str, Any]]:
     """The kustomize patches of the service's Application in `environment`."""
     bounds = service.replicas.of(environment)
-    variables = runtime_environment(tenant, service, environment)
+    size = settings.service_sizes[service.size]
+    variables = runtime_environment(tenant, service, environment, settings)
     container = {
         "name": CONTAINER,
         "resources": {"requests": size.requests.as_kubernetes(), "limits": size.limits.as_kubernetes()},
