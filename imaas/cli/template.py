@@ -146,6 +146,18 @@ def _run(stack: str | None, tenants: Path | None, repositories: Path | None, as_
 
 
 @template_app.command()
+def repositories(stack: StackOption = None, tenants: TenantsOption = None) -> None:
+    """The template repository and every active service's, comma-separated: what the sync's token may reach."""
+    try:
+        _, repository, services = _where(stack, tenants)
+    except InputError as error:
+        fail(error.problems)
+    except UsageError as error:
+        usage(str(error))
+    print(",".join([repository, *services]))
+
+
+@template_app.command()
 def status(
     stack: StackOption = None,
     tenants: TenantsOption = None,
