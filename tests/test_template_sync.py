@@ -4,6 +4,7 @@ repositories on GitHub, and a fake pull-request API that keeps `refs/pull/<n>/he
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -347,3 +348,41 @@ def test_status_command_reports_each_service_in_json(world: World, tmp_path: Pat
     by_name = {service["repository"]: service for service in report["services"]}
     assert (by_name["orders-order-sync"]["state"], by_name["orders-order-sync"]["behind"]) == ("behind", 1)
     assert (by_name["orders-order-events"]["state"], by_name["orders-order-events"]["behind"]) == ("current", 0)
+
+
+def template_command(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imaas", "template", *arguments],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_status_tells_a_missing_repository_from_one_of_unknown_origin(world: World, tmp_path: Path) -> None:
+    world.publish()
+    tenants = tmp_path / "tenants"
+    write_tenant(tenants, "orders", "services:\n  - name: order-sync\n  - name: order-events\n")
+    # order-events is not created yet (its first up is to come); order-sync was not generated from the template.
+    hand = tmp_path / "hand"
+    subprocess.run(["git", "init", "-q", "-b", "dev", str(hand)], check=True)
+    (hand / "README.md").write_text("hand-made\n")
+    git(hand, "add", "-A")
+    git(hand, "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "-q", "-m", "By hand")
+    git(hand, "push", "-q", world.bare("orders-order-sync").as_uri(), "dev")
+    done = template_command("status", "--json", "--tenants", str(tenants), "--repositories", str(world.root))
+    assert done.returncode == 1, done.stderr
+    states = {s["repository"]: s["state"] for s in json.loads(done.stdout)["services"]}
+    assert states == {"orders-order-events": "missing", "orders-order-sync": "unknown"}
+
+
+def test_sync_needs_its_token(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "GITHUB_TOKEN"}
+    done = template_command("sync", "--tenants", str(PROJECT_DIR / "tests" / "fixtures" / "tenants"), env=environment)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "error: GITHUB_TOKEN is not set: the sync pushes branches and opens pull requests with it"
+    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +14,11 @@ from imaas.cli import output
 from imaas.cli.app import app
 from imaas.cli.output import TenantsOption, err, fail, tenants_dir, usage
 from imaas.inputs.problems import InputError, UsageError
+
+if TYPE_CHECKING:
+    from imaas.template.git import Hosting
+    from imaas.template.sync import ServiceStatus
+    from imaas.template.versions import Version
 
 template_app = typer.Typer(
     name="template", no_args_is_help=True, help="The service template's versions and the services' syncs."
@@ -58,7 +64,7 @@ def _where(stack: str | None, tenants: Path | None) -> tuple[str, str, list[str]
     return stack_file.config[GITHUB_OWNER_KEY], settings.template_repository, sorted(repositories)
 
 
-def _hosting(owner: str, repositories: Path | None):  # noqa: ANN202 - a Hosting
+def _hosting(owner: str, repositories: Path | None) -> Hosting:
     from imaas.template.git import FolderHosting, GitHubHosting
 
     return FolderHosting(repositories.resolve()) if repositories else GitHubHosting(owner)
@@ -89,7 +95,7 @@ def publish(
     print(f"{repository}: version {published.short} {'published' if new else 'already published'}: {published.tag}")
 
 
-def _report(owner: str, repository: str, statuses: list, as_json: bool, newest) -> None:  # noqa: ANN001
+def _report(owner: str, repository: str, statuses: list[ServiceStatus], as_json: bool, newest: Version | None) -> None:
     if as_json:
         document = {
             "template": {
@@ -111,9 +117,9 @@ def _report(owner: str, repository: str, statuses: list, as_json: bool, newest) 
 
 
 def _run(stack: str | None, tenants: Path | None, repositories: Path | None, as_json: bool, sync: bool) -> None:
-    from imaas.template.git import GitError, Workspace
-    from imaas.template.pulls import GitHubPullRequests
-    from imaas.template.sync import status_of, sync_service
+    from imaas.template.git import TOKEN_VARIABLE, GitError, Workspace
+    from imaas.template.pulls import GitHubPullRequests, PullRequestError
+    from imaas.template.sync import ServiceStatus, status_of, sync_service
     from imaas.template.versions import Template
 
     try:
@@ -122,8 +128,8 @@ def _run(stack: str | None, tenants: Path | None, repositories: Path | None, as_
         fail(error.problems)
     except UsageError as error:
         usage(str(error))
-    if sync and repositories is not None:
-        usage("--repositories: sync opens pull requests on GitHub; use it with status only")
+    if sync and not os.environ.get(TOKEN_VARIABLE):
+        usage(f"{TOKEN_VARIABLE} is not set: the sync pushes branches and opens pull requests with it")
     with tempfile.TemporaryDirectory() as scratch:
         try:
             template = Template(Workspace(Path(scratch) / "work.git", _hosting(owner, repositories)), repository)
@@ -135,9 +141,7 @@ def _run(stack: str | None, tenants: Path | None, repositories: Path | None, as_
         for service in services:
             try:
                 statuses.append(sync_service(template, service, pulls) if pulls else status_of(template, service))
-            except GitError as error:
-                from imaas.template.sync import ServiceStatus
-
+            except (GitError, PullRequestError) as error:
                 statuses.append(ServiceStatus(service, "unknown", problem=str(error)))
         _report(owner, repository, statuses, as_json, template.newest)
     failed = [status for status in statuses if status.problem and status.state != "missing"]

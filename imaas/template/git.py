@@ -129,16 +129,17 @@ class Workspace:
     def tree(self, commit: str) -> str:
         return self.run("rev-parse", f"{commit}^{{tree}}")
 
-    def first_parent_history(self, ref: str) -> list[str]:
-        """The commits of `ref`, oldest first, along first parents."""
-        return self.run("rev-list", "--first-parent", "--reverse", ref).split()
+    def first_parent_history(self, ref: str) -> list[tuple[str, str]]:
+        """The commits of `ref` and their trees, oldest first, along first parents."""
+        lines = self.run("log", "--first-parent", "--reverse", "--format=%H %T", ref).splitlines()
+        return [(commit, tree) for commit, tree in (line.split() for line in lines)]
+
+    def ancestors(self, ref: str) -> set[str]:
+        """Every commit `ref` descends from, itself included."""
+        return set(self.run("rev-list", ref).split())
 
     def roots(self, ref: str) -> list[str]:
         return self.run("rev-list", "--max-parents=0", ref).split()
-
-    def is_ancestor(self, commit: str, of: str) -> bool:
-        done = subprocess.run(["git", "merge-base", "--is-ancestor", commit, of], cwd=self.directory, check=False)
-        return done.returncode == 0
 
     def commit(self, tree: str, message: str, *parents: str) -> str:
         arguments = [item for parent in parents for item in ("-p", parent)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -12,6 +13,10 @@ from imaas.template.git import TOKEN_VARIABLE
 
 API = "https://api.github.com"
 BASE_BRANCH = "dev"
+
+
+class PullRequestError(Exception):
+    """The pull-request API refused or could not be reached; the message names the call, never the token."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,13 @@ class GitHubPullRequests:
                 "X-GitHub-Api-Version": "2022-11-28",
             },
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            raise PullRequestError(f"{method} /repos/{self.owner}/{path}: {error.code} {error.reason}") from None
+        except urllib.error.URLError as error:
+            raise PullRequestError(f"{method} /repos/{self.owner}/{path}: {error.reason}") from None
 
     def of(self, repository: str, prefix: str) -> list[PullRequest]:
         found = self._call("GET", f"{repository}/pulls?state=all&base={BASE_BRANCH}&sort=created&direction=desc")

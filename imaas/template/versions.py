@@ -53,11 +53,12 @@ class Template:
         self.head = workspace.resolve(f"{_LOCAL}dev")
         history = workspace.first_parent_history(self.head) if self.head else []
         tagged = {commit: name for name, commit in workspace.refs(f"{_LOCAL}tags/").items()}
-        self.history = history
+        self.history = [commit for commit, _ in history]
         """Every commit of dev, oldest first: versions, and what came before versions were published."""
+        self.trees = dict(history)
         self.versions = [
-            Version(int(tagged[commit].removeprefix(TAG_PREFIX).split("-", 1)[0]), commit, workspace.tree(commit))
-            for commit in history
+            Version(int(tagged[commit].removeprefix(TAG_PREFIX).split("-", 1)[0]), commit, tree)
+            for commit, tree in history
             if commit in tagged
         ]
         self.records = workspace.refs(f"{_LOCAL}records/")
@@ -76,12 +77,13 @@ class Template:
 
     def newest_within(self, head: str) -> str | None:
         """The newest commit of dev that `head` descends from (a sync commit's second parent is one)."""
-        return next((commit for commit in reversed(self.history) if self.workspace.is_ancestor(commit, head)), None)
+        ancestors = self.workspace.ancestors(head)
+        return next((commit for commit in reversed(self.history) if commit in ancestors), None)
 
     def created_from(self, trees: list[str]) -> str | None:
         """The newest commit of dev with one of `trees`: GitHub generates a repository as one commit holding
         exactly the template's tree of that moment."""
-        return next((commit for commit in reversed(self.history) if self.workspace.tree(commit) in trees), None)
+        return next((commit for commit in reversed(self.history) if self.trees[commit] in trees), None)
 
     def record(self, service_repository: str, commit: str) -> None:
         """Write the platform's record that `service_repository` is on `commit`; a fast-forward only."""
@@ -100,7 +102,7 @@ class Template:
         if newest is not None and newest.id == tree and newest.commit == self.head:
             return newest, False
         number = max((version.number for version in self.versions), default=0) + 1
-        if self.head is not None and self.workspace.tree(self.head) == tree and self.version_of(self.head) is None:
+        if self.head is not None and self.trees[self.head] == tree and self.version_of(self.head) is None:
             commit = self.head  # content committed before versions were published: tag it as it is
         else:
             message = f"IMaaS service template, version {number}\n\nImaas-Template-Version: {tree}\n"
