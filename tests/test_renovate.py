@@ -3,6 +3,7 @@ Renovate's own validator, and its regex managers checked against every chart the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -59,6 +60,7 @@ def chart_fields() -> dict[str, type[ChartSettings]]:
     }
 
 
+@functools.cache
 def released_charts() -> dict[str, tuple[str, str]]:
     """What the program installs for each chart setting, by its key: (chart, repository). Each chart is given a
     version of its own, so the plan says which release a setting drives."""

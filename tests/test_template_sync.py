@@ -321,7 +321,30 @@ def test_a_newer_version_updates_the_open_pull_request_on_top_of_the_teams_commi
     assert git(world.root / "orders-sync.git", "rev-parse", f"{head}^1") == resolved
     assert "EXPOSE 8291 9201" in world.show("orders-sync", branch, "Dockerfile")
     assert world.show("orders-sync", branch, "deploy/app.yaml") == "replicas: 2"
-    assert "3 " in world.pulls.only("orders-sync")["title"] + " "
+    assert world.pulls.only("orders-sync")["title"] == "Service template: update to version 3"
+
+
+def test_a_push_that_races_a_teams_commit_is_refused_not_forced(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.publish()
+    world.generate("orders-sync")
+    world.write_template({"deploy/app.yaml": "replicas: 2\n"})
+    world.publish()
+    world.sync("orders-sync")
+    branch = str(world.pulls.only("orders-sync")["branch"])
+    world.write_template({"deploy/app.yaml": "replicas: 3\n"})
+    world.publish()
+    merge = Workspace.merge
+    pushed: list[str] = []
+
+    def team_pushes_meanwhile(self: Workspace, *args: object, **kwargs: object):
+        # Between the sync's fetch and its push, a team member pushes to the pull request's branch.
+        pushed.append(edit(world.root, "orders-sync", world.work, {"NOTES.md": "mine\n"}, branch))
+        return merge(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Workspace, "merge", team_pushes_meanwhile)
+    result = world.sync("orders-sync")
+    assert "not pushed" in result.problem
+    assert world.branches("orders-sync")[f"refs/heads/{branch}"] == pushed[0]
 
 
 def test_status_command_reports_each_service_in_json(world: World, tmp_path: Path) -> None:
