@@ -371,6 +371,11 @@ def test_status_command_reports_each_service_in_json(world: World, tmp_path: Pat
     by_name = {service["repository"]: service for service in report["services"]}
     assert (by_name["orders-order-sync"]["state"], by_name["orders-order-sync"]["behind"]) == ("behind", 1)
     assert (by_name["orders-order-events"]["state"], by_name["orders-order-events"]["behind"]) == ("current", 0)
+    plain = template_command("status", "--tenants", str(tenants), "--repositories", str(world.root))
+    assert plain.stdout.splitlines()[1:] == [
+        f"orders-order-events\tcurrent\ton 2 ({by_name['orders-order-events']['versionId'][:12]})",
+        f"orders-order-sync\t1 behind\ton 1 ({by_name['orders-order-sync']['versionId'][:12]})",
+    ]
 
 
 def template_command(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -409,3 +414,57 @@ def test_sync_needs_its_token(tmp_path: Path) -> None:
         done.stderr.strip()
         == "error: GITHUB_TOKEN is not set: the sync pushes branches and opens pull requests with it"
     )
+
+
+def test_github_pull_requests_speak_the_rest_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import urllib.error
+    import urllib.request
+
+    from imaas.template.pulls import GitHubPullRequests, PullRequestError
+
+    calls: list[urllib.request.Request] = []
+    answers = [
+        [
+            {
+                "number": 9,
+                "state": "closed",
+                "merged_at": "2026-01-01T00:00:00Z",
+                "head": {"ref": f"{SYNC_PREFIX}2-abc", "sha": "b" * 40, "repo": {"full_name": "example-org/a-b"}},
+            },
+            {
+                "number": 8,
+                "state": "open",
+                "merged_at": None,
+                "head": {"ref": f"{SYNC_PREFIX}1-abc", "sha": "c" * 40, "repo": {"full_name": "someone/a-b"}},
+            },
+            {
+                "number": 7,
+                "state": "open",
+                "merged_at": None,
+                "head": {"ref": "feature", "sha": "d" * 40, "repo": {"full_name": "example-org/a-b"}},
+            },
+        ],
+        {"number": 10, "head": {"sha": "e" * 40}},
+    ]
+
+    def urlopen(request: urllib.request.Request, timeout: int) -> io.BytesIO:
+        calls.append(request)
+        if not answers:
+            raise urllib.error.HTTPError(request.full_url, 422, "Unprocessable Entity", {}, None)  # type: ignore[arg-type]
+        return io.BytesIO(json.dumps(answers.pop(0)).encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setenv("GITHUB_TOKEN", "token-value")
+    pulls = GitHubPullRequests("example-org")
+    # Only the sync's own branches of the repository itself count: a fork's branch of the same name does not.
+    assert pulls.of("a-b", SYNC_PREFIX) == [PullRequest(9, f"{SYNC_PREFIX}2-abc", "merged", "b" * 40)]
+    assert pulls.open("a-b", f"{SYNC_PREFIX}3-abc", "title", "body") == PullRequest(
+        10, f"{SYNC_PREFIX}3-abc", "open", "e" * 40
+    )
+    assert json.loads(calls[1].data) == {"title": "title", "head": f"{SYNC_PREFIX}3-abc", "base": "dev", "body": "body"}
+    assert calls[1].get_header("Authorization") == "Bearer token-value"
+    with pytest.raises(PullRequestError) as refused:
+        pulls.update("a-b", 10, "t", "b")
+    assert str(refused.value) == "PATCH /repos/example-org/a-b/pulls/10: 422 Unprocessable Entity"
+    assert "token-value" not in str(refused.value)

@@ -62,7 +62,9 @@ class GitHubPullRequests:
             raise PullRequestError(f"{method} /repos/{self.owner}/{path}: {error.reason}") from None
 
     def of(self, repository: str, prefix: str) -> list[PullRequest]:
-        found = self._call("GET", f"{repository}/pulls?state=all&base={BASE_BRANCH}&sort=created&direction=desc")
+        # The newest hundred are enough: the sync keeps one open at a time, and a merge moves the record for good.
+        query = f"state=all&base={BASE_BRANCH}&sort=created&direction=desc&per_page=100"
+        found = self._call("GET", f"{repository}/pulls?{query}")
         return [
             PullRequest(
                 item["number"],
