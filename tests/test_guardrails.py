@@ -390,6 +390,13 @@ def test_a_release_whose_chart_creates_custom_resources_waits_for_the_release_of
     assert violations(found) == {("crds-before-custom-resources", "kube-prometheus-stack")}
 
 
+def test_a_template_that_publishes_no_version_leaves_every_generated_repository_refused() -> None:
+    # Without its publication the template holds only GitHub's initial commit when the first repositories are made.
+    found = edited(resources(), "command:local:Command", "imaas-service-template-version", lambda r: None)
+    generated = {name for policy, name in violations(found) if policy == "template-before-generated-repositories"}
+    assert generated == {r.name for r in found if (r.inputs.get("template") or {}).get("repository")} != set()
+
+
 def test_a_project_reaching_a_tenant_sharing_its_prefix_is_refused() -> None:
     found = edited(
         resources(),

@@ -22,7 +22,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "plan": {"model", "inputs", "spec", "guardrails", "plan"},
     "engine": {"model", "inputs", "spec", "plan", "engine"},
     "ci": {"model", "inputs", "checks", "ci"},
-    "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "ci", "cli"},
+    "template": {"inputs", "template"},
+    "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "ci", "template", "cli"},
     "docs": {"model"},
     "__main__": {"cli"},
 }

@@ -4,6 +4,7 @@ repositories, the tenants' CI roles, branch rules, and Argo CD Applications per 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tokens import (
     GITHUB_REPOSITORY,
     IAM_ROLE,
     IAM_ROLE_POLICY,
+    LOCAL_COMMAND,
     OIDC_PROVIDER,
     OIDC_SUBJECT_TEMPLATE,
     REPOSITORY_FILE,
@@ -33,7 +35,9 @@ from tokens import (
     TEAM_MEMBERS,
 )
 
+from components.delivery_foundation import PUBLISH_COMMAND
 from components.service_applications import KEEP_CLAIMS_PATCH
+from imaas.inputs.template_source import template_version
 from imaas.plan.record import Plan, PlannedResource
 
 ACCOUNT = "123456789012"
@@ -80,20 +84,31 @@ def test_each_tenant_has_its_team_with_maintainers_and_members() -> None:
     assert members == {"alice": "maintainer", "bob": "member", "carol": "member"}
 
 
-def test_the_template_repository_carries_the_service_template() -> None:
+def test_the_template_repository_gets_the_service_template_as_one_published_version() -> None:
     plan = example_plan("dev")
     template = named(plan, GITHUB_REPOSITORY)["imaas-service-template"].inputs
     assert template["isTemplate"] is True
-    template_dir = PROJECT_DIR / "templates" / "service"
-    expected = {p.relative_to(template_dir).as_posix(): p.read_text() for p in template_dir.rglob("*") if p.is_file()}
-    files = {f.inputs["file"]: f.inputs for f in of_type(plan, REPOSITORY_FILE)}
-    assert set(files) == set(expected) and files
-    for path, inputs in files.items():
-        assert (inputs["content"], inputs["branch"], inputs["repository"]) == (
-            expected[path],
-            "dev",
-            "imaas-service-template",
-        )
+    assert not of_type(plan, REPOSITORY_FILE), "one commit per version, not one per file"
+    (publication,) = of_type(plan, LOCAL_COMMAND)
+    # The version is the git tree id of templates/service: the state records what each up published.
+    version = template_version(PROJECT_DIR / "templates" / "service")
+    assert publication.inputs["environment"] == {
+        "IMAAS_TEMPLATE_OWNER": "example-org",
+        "IMAAS_TEMPLATE_REPOSITORY": "imaas-service-template",
+        "IMAAS_TEMPLATE_VERSION": version,
+    }
+    assert publication.inputs["create"] == publication.inputs["update"] == PUBLISH_COMMAND
+    assert "delete" not in publication.inputs, "removing the resource leaves the published versions"
+    (default_branch,) = [r for r in of_type(plan, BRANCH_DEFAULT) if r.inputs["repository"] == "imaas-service-template"]
+    assert publication.dependsOn == [default_branch.urn]
+
+
+def test_the_published_version_follows_the_template_content(tmp_path: Path) -> None:
+    copy = tmp_path / "service"
+    shutil.copytree(PROJECT_DIR / "templates" / "service", copy)
+    before = template_version(copy)
+    (copy / "README.md").write_text((copy / "README.md").read_text() + "\nOne more line.\n")
+    assert template_version(copy) != before
 
 
 def test_service_repositories_come_from_the_template_and_are_archived_never_deleted() -> None:
@@ -403,7 +418,8 @@ def test_a_generated_repository_waits_for_the_template_and_its_branches_for_gith
     plan = example_plan("dev")
     repository = named(plan, GITHUB_REPOSITORY)["orders-order-sync"]
     template_content = {r.urn for r in plan.resources if r.inputs.get("repository") == "imaas-service-template"}
-    assert len(template_content) > 5  # its default branch and every file
+    template_content |= {r.urn for r in of_type(plan, LOCAL_COMMAND)}
+    assert len(template_content) == 2  # its default branch and its published version
     assert template_content <= set(repository.dependsOn)
     default = named(plan, BRANCH_DEFAULT)["orders-order-sync-default-branch"]
     assert default.inputs == {"repository": "orders-order-sync", "branch": "dev", "rename": True, "waitForRename": True}

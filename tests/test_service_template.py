@@ -142,7 +142,7 @@ def test_a_promotion_tags_the_image_it_promotes_for_its_environment() -> None:
 
 
 def test_release_is_skipped_where_the_platform_set_no_service_variable() -> None:
-    """The template repository itself: every file the platform commits there is a push to dev, with no
+    """The template repository itself: every version the platform publishes there is a push to dev, with no
     IMAAS_SERVICE (GitHub evaluates an unset variable as ''), so its release must be skipped rather than fail."""
     release = load_workflow()["jobs"]["release"]
     push_to_dev = {"github.event_name": "push", "github.ref": "refs/heads/dev"}

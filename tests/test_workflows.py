@@ -17,6 +17,7 @@ CHECKS = WORKFLOWS_DIR / "pull-request-checks.yaml"
 REVIEW = WORKFLOWS_DIR / "pull-request-review.yaml"
 PULUMI = WORKFLOWS_DIR / "pulumi.yaml"
 DEPLOY = WORKFLOWS_DIR / "deploy.yaml"
+TEMPLATE_SYNC = WORKFLOWS_DIR / "template-sync.yaml"
 CODEOWNERS = PROJECT_DIR / ".github" / "CODEOWNERS"
 
 # Every action the workflows may use, at the one commit each is pinned to (the tag in the comment).
@@ -27,6 +28,7 @@ PINS = {
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "marocchino/sticky-pull-request-comment": ("0ea0beb66eb9baf113663a64ec522f60e49231c0", "v3.0.4"),
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
 }
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
 
@@ -58,7 +60,7 @@ def scripts(job: dict[str, Any]) -> str:
     return "\n".join(step.get("run", "") for step in job.get("steps", []))
 
 
-WORKFLOWS = [PULL_REQUEST, CHECKS, REVIEW, PULUMI, DEPLOY]
+WORKFLOWS = [PULL_REQUEST, CHECKS, REVIEW, PULUMI, DEPLOY, TEMPLATE_SYNC]
 
 
 def uses_reusable(job: dict[str, Any]) -> bool:
@@ -90,7 +92,8 @@ def test_triggers() -> None:
     assert triggers(load(REVIEW)) == {"pull_request_review": {"types": ["submitted", "dismissed"]}}
     assert set(triggers(load(PULUMI))) == {"workflow_call"}
     assert triggers(load(DEPLOY)) == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
-    for path in (PULL_REQUEST, REVIEW, PULUMI, DEPLOY):
+    assert triggers(load(TEMPLATE_SYNC)) == {"schedule": [{"cron": "17 5 * * 1-5"}], "workflow_dispatch": None}
+    for path in (PULL_REQUEST, REVIEW, PULUMI, DEPLOY, TEMPLATE_SYNC):
         assert "pull_request_target" not in triggers(load(path)), path.name
 
 
@@ -271,6 +274,30 @@ def test_secrets_only_in_jobs_behind_an_environment() -> None:
             assert "secrets." not in yaml.safe_dump(step), step.get("name")
 
 
+def test_the_template_sync_runs_mains_code_with_an_app_token_of_its_environment_only() -> None:
+    (job,) = jobs(TEMPLATE_SYNC).values()
+    # Its own environment (deployment branches: main only), like deploy-<stack>: the App's key is a secret there.
+    assert job["environment"] == "template-sync"
+    assert job["permissions"] == {"contents": "read"}
+    assert load(TEMPLATE_SYNC)["concurrency"] == {"group": "template-sync", "cancel-in-progress": False}
+    (token,) = steps_using(job, "actions/create-github-app-token")
+    assert token["with"] == {
+        "client-id": "${{ vars.TEMPLATE_SYNC_APP_CLIENT_ID }}",
+        "private-key": "${{ secrets.TEMPLATE_SYNC_APP_PRIVATE_KEY }}",
+        "owner": "${{ github.repository_owner }}",
+        # Only the template and service repositories: never this one, whose workflows it could otherwise write.
+        "repositories": "${{ steps.repositories.outputs.names }}",
+        "permission-contents": "write",
+        "permission-pull-requests": "write",
+        "permission-workflows": "write",
+    }
+    (sync,) = [step for step in job["steps"] if "imaas template sync" in step.get("run", "")]
+    assert sync["env"] == {"GITHUB_TOKEN": "${{ steps.token.outputs.token }}"}
+    for step in job["steps"]:
+        if step is not token:
+            assert "secrets." not in yaml.safe_dump(step), step.get("name")
+
+
 def test_no_pull_request_code_runs_before_an_environment_gate() -> None:
     # In the workflows that hold anything worth taking (pull_request_target, workflow_run), every job either checks
     # out only main plus tenants/ data, or is the environment-gated reusable workflow.
@@ -302,6 +329,7 @@ def test_no_permission_unless_a_job_asks_for_it(path: Path) -> None:
         "shared": {"contents": "read", "id-token": "write"},
         "global": {"contents": "read", "id-token": "write"},
         "hosting": {"contents": "read", "id-token": "write"},
+        "sync": {"contents": "read"},
     }
     for job_id, job in workflow["jobs"].items():
         assert job.get("permissions") == expected[job_id], job_id

@@ -1,7 +1,7 @@
 """The command line of DESIGN section 5: one module per command, each adding itself to `app`."""
 
-from imaas.cli import approvals, diff, new, plan, schema, stacks, validate
+from imaas.cli import approvals, diff, new, plan, schema, stacks, template, validate
 from imaas.cli.app import app
 from imaas.cli.output import err, out
 
-__all__ = ["app", "approvals", "diff", "err", "new", "out", "plan", "schema", "stacks", "validate"]
+__all__ = ["app", "approvals", "diff", "err", "new", "out", "plan", "schema", "stacks", "template", "validate"]

@@ -115,7 +115,7 @@ GUARDRAILS = [
     ),
     Guardrail(
         "template-before-generated-repositories",
-        "Repositories generated from the service template wait for its default branch and files.",
+        "Repositories generated from the service template wait for its default branch and its published version.",
         True,
         generated_after_the_template,
     ),

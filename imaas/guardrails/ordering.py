@@ -2,7 +2,8 @@
 
 Each is a property of the plan's dependencies (`dependsOn`, followed transitively): a custom resource, or a release
 whose chart creates custom resources without installing their CRDs, after the release that installs those CRDs; a
-repository generated from the template after the template's content; a branch after the branch it is cut from.
+repository generated from the template after the template's default branch and published version; a branch after
+the branch it is cut from.
 """
 
 from __future__ import annotations
@@ -46,13 +47,18 @@ def custom_resources_after_their_crds(index: Index, context: Context) -> Iterato
                         yield resource, f"does not wait for release {release.name}, which installs the CRDs of {group}"
 
 
-def _files_of(index: Index, repository: str) -> list[Resource]:
-    return [
-        resource
-        for type_ in (types.GITHUB_REPOSITORY_FILE, types.GITHUB_BRANCH_DEFAULT)
-        for resource in index(type_)
-        if resource.inputs.get("repository") == repository
+TEMPLATE_REPOSITORY_VARIABLE = "IMAAS_TEMPLATE_REPOSITORY"
+
+
+def _content_of(index: Index, repository: str) -> list[Resource]:
+    """What puts the template's content in place: its default branch, and the publication of its version."""
+    branches = [r for r in index(types.GITHUB_BRANCH_DEFAULT) if r.inputs.get("repository") == repository]
+    publications = [
+        r
+        for r in index(types.LOCAL_COMMAND)
+        if (r.inputs.get("environment") or {}).get(TEMPLATE_REPOSITORY_VARIABLE) == repository
     ]
+    return branches + publications
 
 
 def generated_after_the_template(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -61,13 +67,16 @@ def generated_after_the_template(index: Index, context: Context) -> Iterator[tup
         for repository in index(types.GITHUB_REPOSITORY)
         if repository.inputs.get("isTemplate")
     }
-    content = {name: (template, *_files_of(index, name)) for name, template in templates.items()}
+    content = {name: (template, *_content_of(index, name)) for name, template in templates.items()}
     for repository in index(types.GITHUB_REPOSITORY):
         name = (repository.inputs.get("template") or {}).get("repository")
         if name not in content:
             continue
         waits_for = index.waits_for(repository)
         missing = [resource for resource in content[name] if resource.urn not in waits_for]
+        if not any(resource.type == types.LOCAL_COMMAND for resource in content[name]):
+            yield repository, f"is generated from template {name}, which publishes no version before it"
+            continue
         if missing:
             names = sorted(resource.name for resource in missing)
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

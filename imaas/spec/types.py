@@ -50,6 +50,7 @@ GITHUB_COLLABORATORS = "github:index/repositoryCollaborators:RepositoryCollabora
 GITHUB_TEAM_MEMBERS = "github:index/teamMembers:TeamMembers"
 GITHUB_BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault"
 GITHUB_REPOSITORY_FILE = "github:index/repositoryFile:RepositoryFile"
+LOCAL_COMMAND = "command:local:Command"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUBERNETES_PACKAGE = "kubernetes:"
 PROVIDER_PREFIX = "pulumi:providers:"

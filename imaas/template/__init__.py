@@ -1,0 +1,1 @@
+"""Publishing the service template as versions, and syncing services to its newest."""
