@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from linters import renovate_config_validator
 from planning import PROJECT_DIR, plan_stack
+from pydantic import BaseModel
 
-from imaas.model.settings import ChartSettings, ObservabilitySettings
+from imaas.model.settings import ChartSettings, ObservabilitySettings, StackSettings
 from imaas.spec.types import HELM_RELEASE
 
 PLATFORM_CONFIG = PROJECT_DIR / ".github" / "renovate.json"
@@ -51,13 +52,18 @@ def test_renovate_refuses_a_broken_configuration(tmp_path: Path) -> None:
     assert "packageRule" in done.stdout + done.stderr
 
 
-def chart_fields() -> dict[str, type[ChartSettings]]:
-    """Every chart the settings pin, by its key in a stack file."""
+def charts_of(model: type[BaseModel]) -> dict[str, type[ChartSettings]]:
     return {
         field.alias or name: field.annotation
-        for name, field in ObservabilitySettings.model_fields.items()
+        for name, field in model.model_fields.items()
         if isinstance(field.annotation, type) and issubclass(field.annotation, ChartSettings)
     }
+
+
+def chart_fields() -> dict[str, type[ChartSettings]]:
+    """Every chart the settings pin, by its key in a stack file (under `imaas:observability` or, like
+    metricsServer, a setting of its own)."""
+    return charts_of(ObservabilitySettings) | charts_of(StackSettings)
 
 
 @functools.cache
@@ -68,7 +74,9 @@ def released_charts() -> dict[str, tuple[str, str]]:
     versions = {key: f"0.0.{number}" for number, key in enumerate(keys, start=1)}
     overrides = {key: {"version": version} for key, version in versions.items()}
     overrides["argocd"] = {**overrides["argocd"], "install": True}
-    plan = plan_stack("dev", observability=overrides)
+    observability = {key: value for key, value in overrides.items() if key in charts_of(ObservabilitySettings)}
+    own = {key: value for key, value in overrides.items() if key not in observability}
+    plan = plan_stack("dev", observability=observability, **own)
     by_version = {
         r.inputs["version"]: (r.inputs["chart"], r.inputs["repositoryOpts"]["repo"])
         for r in plan.resources
@@ -116,9 +124,9 @@ def test_a_chart_without_its_manager_is_caught() -> None:
     renovate["customManagers"] = [m for m in renovate["customManagers"] if m.get("depNameTemplate") != "loki"]
     assert unmanaged_charts(renovate) == ["loki"]
     renovate = config(PLATFORM_CONFIG)
-    jaeger = next(m for m in renovate["customManagers"] if m.get("depNameTemplate") == "jaeger")
-    jaeger["registryUrlTemplate"] = "https://charts.example.com"
-    assert unmanaged_charts(renovate) == ["jaeger"]
+    tempo = next(m for m in renovate["customManagers"] if m.get("depNameTemplate") == "tempo")
+    tempo["registryUrlTemplate"] = "https://charts.example.com"
+    assert unmanaged_charts(renovate) == ["tempo"]
 
 
 @pytest.mark.parametrize("style", ["block", "flow"])
@@ -142,7 +150,7 @@ def test_the_files_renovate_must_read_are_under_its_managers() -> None:
     )
     # Renovate's default file patterns for these managers reach the template's files in this repository too: its
     # base image and actions are bumped here, and the template sync brings them to every service.
-    assert (PROJECT_DIR / "templates" / "service" / "Dockerfile").is_file()
+    assert (PROJECT_DIR / "templates" / "service" / "deployment" / "docker" / "Dockerfile").is_file()
     assert {"dockerfile", "github-actions"} <= set(config(TEMPLATE_CONFIG)["enabledManagers"])
     rules = platform["packageRules"]
     assert any(rule.get("pinDigests") and rule.get("matchManagers") == ["dockerfile"] for rule in rules)
