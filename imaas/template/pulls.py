@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from imaas.template.git import TOKEN_VARIABLE
+from imaas.template.versions import BRANCH as BASE_BRANCH
 
 API = "https://api.github.com"
-BASE_BRANCH = "dev"
 
 
 class PullRequestError(Exception):
