@@ -168,7 +168,7 @@ def test_the_job_mounts_every_tenants_state_and_takes_the_admin_password_from_th
     assert job.inputs["metadata"]["namespace"] == "observability"
     pod = job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == "docker.io/library/python:3.13.16-slim"
+    assert container["image"] == "docker.io/library/python:3.13.13-slim"
     env = {e["name"]: e for e in container["env"]}
     assert env["GRAFANA_PASSWORD"]["valueFrom"] == {
         "secretKeyRef": {"name": "kube-prometheus-stack-grafana", "key": "admin-password"}

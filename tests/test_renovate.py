@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from linters import renovate_config_validator
 from planning import PROJECT_DIR, plan_stack
 from pydantic import BaseModel
 
-from imaas.model.settings import ChartSettings, ObservabilitySettings, StackSettings
+from imaas.model import settings as settings_module
+from imaas.model.settings import ChartSettings, ImageReference, ObservabilitySettings, StackSettings
 from imaas.spec.types import HELM_RELEASE
 
 PLATFORM_CONFIG = PROJECT_DIR / ".github" / "renovate.json"
@@ -160,3 +162,33 @@ def test_the_files_renovate_must_read_are_under_its_managers() -> None:
         if set(rule.get("matchDepNames", [])) >= {"prometheus-operator-crds", "kube-prometheus-stack"}
     ]
     assert paired and paired[0]["groupName"], "the CRDs and the stack that needs them in one pull request"
+
+
+def pinned_images() -> list[str]:
+    """The default of every image setting (a field typed ImageReference) of the stack settings models."""
+    constraints = typing.get_args(ImageReference)[1]
+    return [
+        field.default
+        for model in vars(settings_module).values()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+        for field in model.model_fields.values()
+        if constraints in field.metadata
+    ]
+
+
+def image_matches(renovate: dict[str, Any], text: str) -> set[str]:
+    managers = [m for m in renovate["customManagers"] if m.get("datasourceTemplate") == "docker"]
+    return {
+        f"{found['depName']}:{found['currentValue']}"
+        for manager in managers
+        for pattern in manager["matchStrings"]
+        for found in python_pattern(pattern).finditer(text)
+    }
+
+
+def test_every_image_the_settings_pin_has_a_manager() -> None:
+    images = pinned_images()
+    assert len(images) >= 2, "the reconciler's and the metrics proxy's images"
+    assert set(images) <= image_matches(config(PLATFORM_CONFIG), SETTINGS_FILE.read_text())
+    # An image of a registry the manager does not know is not found.
+    assert not image_matches(config(PLATFORM_CONFIG), '"registry.example.com/tool:1.0"')

@@ -297,7 +297,8 @@ class GrafanaSettings(InputModel):
         "one holding the platform's data sources and dashboards, and of no tenant's.",
     )
     reconciler_image: ImageReference = Field(
-        "docker.io/library/python:3.13.16-slim",
+        # A release the machines of this project know of (pyenv's list); pin its digest where a registry can be read.
+        "docker.io/library/python:3.13.13-slim",
         description="The image of the job that reconciles organisations: any Python 3.11+ (it uses the standard "
         "library only).",
     )
