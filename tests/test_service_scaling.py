@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from helpers import CLUSTER_VALUES, PROJECT_DIR, lines, write_tenant, write_tenants
+from kustomize import as_argocd_renders
 from planning import example_plan, of_type, plan_stack
 from test_plan_output import KUBERNETES_VERSION
 from tokens import LIMITS, RELEASE
@@ -24,6 +24,8 @@ from imaas.checks.tenants import check_tenants
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.settings import BUILTIN_SERVICE_SIZES, StackSettings
 from imaas.spec import types
+
+TEMPLATE_DIR = PROJECT_DIR / "templates" / "service"
 
 TENANTS = Path("tenants")
 runner = CliRunner()
@@ -225,68 +227,22 @@ def test_many_services_are_summed_up_in_one_line() -> None:
 
 # --- the patches, rendered by the real kustomize -----------------------------------------------------------------
 
-# The template's objects as far as the patches care (templates/service/deploy): a Deployment that leaves its
-# replicas to the autoscaler, its container, and the autoscaler. `replicas: 3` stands for a repository that sets one.
-BASE = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: wso2mi-service
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app.kubernetes.io/name: wso2mi-service}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: wso2mi-service}
-    spec:
-      containers:
-        - name: wso2mi
-          image: wso2mi-service
-          env:
-            - {name: JAVA_OPTS, value: "-Xmx512m"}
-          resources:
-            requests: {cpu: "2", memory: 4Gi}
-            limits: {cpu: "4", memory: 8Gi}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: wso2mi-service
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: wso2mi-service}
-  minReplicas: 1
-  maxReplicas: 50
-  metrics:
-    - type: Resource
-      resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
-"""
 
-
-def argocd_build(directory: Path, kustomize: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """What Argo CD builds from a repository's `deploy/overlays/<env>` with an Application's `kustomize` source:
-    `kustomize edit set nameprefix` and `edit add label` (which write `namePrefix` and `commonLabels`), the
-    Application's patches appended to the overlay's `patches`, then `kustomize build` (argoproj/argo-cd
-    util/kustomize/kustomize.go); each object valid against the Kubernetes schemas. The objects by kind."""
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl (with its kustomize) is needed to render the patches as Argo CD does"
-    (directory / "base").mkdir(parents=True)
-    (directory / "base" / "workload.yaml").write_text(BASE)
-    (directory / "base" / "kustomization.yaml").write_text("resources: [workload.yaml]\n")
-    overlay = directory / "overlay"
-    overlay.mkdir()
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": ["../base"],
-        "namePrefix": kustomize["namePrefix"],
-        "commonLabels": kustomize["commonLabels"],
-        "patches": kustomize["patches"],
-    }
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    built = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60)
-    assert built.returncode == 0, built.stderr
-    documents = list(yaml.safe_load_all(built.stdout))
+def argocd_build(directory: Path, kustomize: dict[str, Any], environment: str) -> dict[str, dict[str, Any]]:
+    """The service template's overlay of `environment` as Argo CD renders it with an Application's `kustomize`
+    source (tests/kustomize.py), from a repository that has put `replicas: 3` back into its Deployment; each object
+    valid against the Kubernetes schemas. The objects by kind."""
+    shutil.copytree(TEMPLATE_DIR / "deploy", directory / "deploy")
+    base = directory / "deploy" / "base" / "deployment.yaml"
+    deployment = yaml.safe_load(base.read_text())
+    deployment["spec"]["replicas"] = 3
+    base.write_text(yaml.safe_dump(deployment, sort_keys=False))
+    documents = as_argocd_renders(
+        directory / "deploy" / "overlays" / environment,
+        name_prefix=kustomize["namePrefix"],
+        common_labels=kustomize["commonLabels"],
+        patches=kustomize["patches"],
+    )
     for document in documents:
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
     return {document["kind"]: document for document in documents}
@@ -304,11 +260,12 @@ def test_the_applications_patches_set_size_scaling_rollout_and_variables_on_the_
     tenants = write_tenants(tmp_path / "tenants", shop={"services": [
         {"name": "api", "size": "medium", "replicas": {"prod": {"min": 3, "max": 6}}}
     ]})  # fmt: skip
-    objects = argocd_build(tmp_path / "repo", application_source(tenants, "shop-api-prod"))
+    objects = argocd_build(tmp_path / "repo", application_source(tenants, "shop-api-prod"), "prod")
 
     deployment, autoscaler = objects["Deployment"], objects["HorizontalPodAutoscaler"]
     assert deployment["metadata"]["name"] == autoscaler["metadata"]["name"] == "api-wso2mi-service"
-    assert deployment["metadata"]["labels"] == autoscaler["metadata"]["labels"] == {"imaas.io/service": "api"}
+    assert deployment["metadata"]["labels"]["imaas.io/service"] == autoscaler["metadata"]["labels"]["imaas.io/service"]
+    assert autoscaler["metadata"]["labels"]["imaas.io/service"] == "api"
     assert "replicas" not in deployment["spec"], "the autoscaler owns the replica count"
     assert deployment["spec"]["strategy"] == {
         "type": "RollingUpdate",
@@ -319,15 +276,18 @@ def test_the_applications_patches_set_size_scaling_rollout_and_variables_on_the_
         "requests": {"cpu": "500m", "memory": "1536Mi", "ephemeral-storage": "256Mi"},
         "limits": {"cpu": "2", "memory": "2Gi", "ephemeral-storage": "1Gi"},
     }
-    assert {variable["name"]: variable["value"] for variable in container["env"]} == {
-        "JAVA_OPTS": "-Xmx512m",
-        "IMAAS_TENANT": "shop",
-        "IMAAS_ENVIRONMENT": "prod",
-        "IMAAS_SERVICE": "api",
-        # The stack's collector, which the tenant's NetworkPolicy opens (tests/test_traces.py).
-        "IMAAS_OTLP_ENDPOINT": "http://opentelemetry-collector.observability.svc.cluster.local:4317",
-    }
-    assert container["image"] == "wso2mi-service", "the rest of the container is the repository's"
+    variables = {variable["name"]: variable["value"] for variable in container["env"]}
+    assert (
+        variables.items()
+        >= {
+            "IMAAS_TENANT": "shop",
+            "IMAAS_ENVIRONMENT": "prod",
+            "IMAAS_SERVICE": "api",
+            # The stack's collector, which the tenant's NetworkPolicy opens (tests/test_traces.py).
+            "IMAAS_OTLP_ENDPOINT": "http://opentelemetry-collector.observability.svc.cluster.local:4317",
+        }.items()
+    )
+    assert variables["JAVA_OPTS"].startswith("-DenablePrometheusApi"), "the rest of the container is the template's"
     assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (3, 6)
     assert autoscaler["spec"]["scaleTargetRef"]["name"] == "api-wso2mi-service"
     assert autoscaler["spec"]["metrics"][0]["resource"]["name"] == "cpu", "the repository's metrics stay"
@@ -335,7 +295,7 @@ def test_the_applications_patches_set_size_scaling_rollout_and_variables_on_the_
 
 def test_each_environment_gets_its_own_bounds_and_variables(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path / "tenants", shop={"services": [{"name": "api"}]})
-    objects = argocd_build(tmp_path / "repo", application_source(tenants, "shop-api-test", stack="dev"))
+    objects = argocd_build(tmp_path / "repo", application_source(tenants, "shop-api-test", stack="dev"), "test")
 
     autoscaler = objects["HorizontalPodAutoscaler"]
     assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (1, 2)

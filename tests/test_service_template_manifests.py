@@ -12,9 +12,13 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from helpers import write_tenants
 from kustomize import KustomizeError, as_argocd_renders, build, only
+from planning import of_type, plan_stack
+from tokens import APPLICATION
 
 from imaas.model.quantity import parse_quantity
+from imaas.spec.telemetry import Endpoints
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = PROJECT_DIR / "templates" / "service"
@@ -286,62 +290,47 @@ def test_probes_and_metrics(environment: str) -> None:
 # As Argo CD renders it for a service: the platform's name prefix, labels and patches added.
 
 
-def platform_patches(tenant: str, environment: str, service: str) -> list[dict[str, Any]]:
-    """Patches of the kind the platform's Application carries: the tenant file's bounds and size, and the tenant's
-    values of the IMAAS_* variables, by the template's object and container names."""
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": IMAGE_NAME},
-        "spec": {
-            "template": {
-                "spec": {
-                    "containers": [
-                        {
-                            "name": CONTAINER,
-                            "resources": {
-                                "requests": {"cpu": "500m", "memory": "1536Mi"},
-                                "limits": {"cpu": "2", "memory": "2Gi"},
-                            },
-                            "env": [
-                                {"name": "IMAAS_OTLP_ENDPOINT", "value": "http://jaeger.observability:4317"},
-                                {"name": "IMAAS_TENANT", "value": tenant},
-                                {"name": "IMAAS_ENVIRONMENT", "value": environment},
-                                {"name": "IMAAS_SERVICE", "value": service},
-                            ],
-                        }
-                    ]
-                }
-            }
-        },
+# A tenant whose two services share its namespaces, with sizes and bounds of their own: what the platform's
+# Applications patch onto the template must show in what Argo CD renders.
+SERVICES = {
+    "orders": {"name": "orders", "size": "medium", "replicas": {env: {"min": 2, "max": 3} for env in ENVIRONMENTS}},
+    "billing": {"name": "billing", "replicas": {env: {"min": 2, "max": 3} for env in ENVIRONMENTS}},
+}
+MEDIUM_LIMITS = {"cpu": "2", "memory": "2Gi", "ephemeral-storage": "1Gi"}
+
+
+@pytest.fixture(scope="module")
+def applications(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The kustomize source of each of the platform's Applications for the tenant `payments`, by name, from the
+    plans of both stacks."""
+    tenants = write_tenants(tmp_path_factory.mktemp("tenants"), payments={"services": list(SERVICES.values())})
+    return {
+        application.name: application.inputs["spec"]["source"]["kustomize"]
+        for stack in ("dev", "prod")
+        for application in of_type(plan_stack(stack, tenants), APPLICATION)
     }
-    bounds = [
-        {"op": "replace", "path": "/spec/minReplicas", "value": 3},
-        {"op": "replace", "path": "/spec/maxReplicas", "value": 6},
-    ]
-    return [
-        {"patch": yaml.safe_dump(deployment)},
-        {
-            "target": {"group": "autoscaling", "kind": "HorizontalPodAutoscaler", "name": IMAGE_NAME},
-            "patch": yaml.safe_dump(bounds),
-        },
-    ]
 
 
-def argocd_rendered(tmp_path: Path, environment: str, service: str, tenant: str = "payments") -> list[dict[str, Any]]:
+def argocd_rendered(
+    tmp_path: Path, applications: dict[str, dict[str, Any]], environment: str, service: str
+) -> list[dict[str, Any]]:
+    """The template's overlay as Argo CD renders it for the platform's own Application of `service`."""
+    source = applications[f"payments-{service}-{environment}"]
     copy = tmp_path / service
     shutil.copytree(TEMPLATE_DIR / "deploy", copy / "deploy")
     return as_argocd_renders(
         copy / "deploy" / "overlays" / environment,
-        name_prefix=f"{service}-",
-        common_labels={SERVICE_LABEL: service},
-        patches=platform_patches(tenant, environment, service),
+        name_prefix=source["namePrefix"],
+        common_labels=source["commonLabels"],
+        patches=source["patches"],
     )
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_argocds_renaming_keeps_every_reference_pointing_at_the_service(tmp_path: Path, environment: str) -> None:
-    objects = argocd_rendered(tmp_path, environment, "orders")
+def test_argocds_renaming_keeps_every_reference_pointing_at_the_service(
+    tmp_path: Path, applications: dict[str, dict[str, Any]], environment: str
+) -> None:
+    objects = argocd_rendered(tmp_path, applications, environment, "orders")
     assert {obj["kind"] for obj in objects} == KINDS
     for obj in objects:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
@@ -352,7 +341,7 @@ def test_argocds_renaming_keeps_every_reference_pointing_at_the_service(tmp_path
     assert labels[SERVICE_LABEL] == "orders"
     hpa = only(objects, "HorizontalPodAutoscaler")
     assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
-    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 6)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 3)
     for selector in (
         deployment["spec"]["selector"]["matchLabels"],
         only(objects, "Service")["spec"]["selector"],
@@ -363,16 +352,18 @@ def test_argocds_renaming_keeps_every_reference_pointing_at_the_service(tmp_path
     for constraint in pod_spec(deployment).get("topologySpreadConstraints", []):
         assert constraint["labelSelector"]["matchLabels"][SERVICE_LABEL] == "orders"
     container = container_of(deployment)
-    assert container["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
+    assert container["resources"]["limits"] == MEDIUM_LIMITS
     env = env_of(deployment)
     assert (env["IMAAS_TENANT"], env["IMAAS_ENVIRONMENT"], env["IMAAS_SERVICE"]) == ("payments", environment, "orders")
-    assert env["IMAAS_OTLP_ENDPOINT"] == "http://jaeger.observability:4317"
+    assert env["IMAAS_OTLP_ENDPOINT"] == Endpoints("observability").otlp_grpc
     assert references_declared_later(container) == [], "the platform's values replace the defaults in place"
 
 
-def test_two_services_of_a_tenant_share_a_namespace_without_selecting_each_others_pods(tmp_path: Path) -> None:
-    orders = argocd_rendered(tmp_path, "prod", "orders")
-    billing = argocd_rendered(tmp_path, "prod", "billing")
+def test_two_services_of_a_tenant_share_a_namespace_without_selecting_each_others_pods(
+    tmp_path: Path, applications: dict[str, dict[str, Any]]
+) -> None:
+    orders = argocd_rendered(tmp_path, applications, "prod", "orders")
+    billing = argocd_rendered(tmp_path, applications, "prod", "billing")
     for mine, theirs in ((orders, billing), (billing, orders)):
         deployment = only(mine, "Deployment")
         selectors = [
