@@ -227,11 +227,25 @@ def deployment_toml() -> dict[str, Any]:
         return tomllib.load(file)
 
 
-def test_the_server_configuration_keeps_the_runtimes_defaults() -> None:
+def passwords(value: object, path: str = "") -> list[str]:
+    """Where a configuration holds a password or secret as text, not as a `$secret{}` or `$env{}` reference."""
+    if isinstance(value, dict):
+        return [found for key, inner in value.items() for found in passwords(inner, f"{path}.{key}".strip("."))]
+    if isinstance(value, list):
+        return [found for index, inner in enumerate(value) for found in passwords(inner, f"{path}[{index}]")]
+    secretive = any(word in path.lower() for word in ("password", "secret", "token"))
+    reference = isinstance(value, str) and value.startswith(("$secret{", "$env{"))
+    return [path] if secretive and not reference else []
+
+
+def test_the_server_configuration_keeps_the_runtimes_defaults_and_no_password() -> None:
     toml = deployment_toml()
     assert toml["server"]["hostname"] == "localhost"
-    assert toml["keystore"]["primary"]["file_name"] == "repository/resources/security/wso2carbon.jks"
-    assert toml["truststore"]["file_name"] == "repository/resources/security/client-truststore.jks"
+    # The built-in keystores stay the runtime's defaults (config-tool default.json), so no password is written.
+    assert "keystore" not in toml and "truststore" not in toml
+    assert passwords(toml) == []
+    assert passwords({"keystore": {"primary": {"password": "wso2carbon"}}}) == ["keystore.primary.password"]
+    assert passwords({"keystore": {"primary": {"password": "$secret{keystore}"}}}) == []
 
 
 def test_metrics_statistics_and_traces_are_on() -> None:
