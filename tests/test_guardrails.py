@@ -158,6 +158,13 @@ WEAKENINGS = {
         lambda r: without_dependencies(r, "orders-order-sync-default-branch"),
         "orders-order-sync-test",
     ),
+    # An Application that leaves the autoscaler's bounds to the repository.
+    "service-workload-from-tenant-file": (
+        "kubernetes:argoproj.io/v1alpha1:Application",
+        "orders-order-sync-dev",
+        with_inputs(lambda i: i["spec"]["source"]["kustomize"]["patches"].pop()),
+        "orders-order-sync-dev",
+    ),
 }
 
 
@@ -241,7 +248,21 @@ WEAKENINGS |= {
 
 # What else a broken or weakened component could declare that DESIGN section 6 forbids, and the guardrail that
 # must catch it: each a property of the resources, not of the program's current shape.
+def _raise_max_replicas(patches: list[dict]) -> None:
+    (autoscaler,) = [p for p in patches if p.get("target", {}).get("kind") == "HorizontalPodAutoscaler"]
+    body = json.loads(autoscaler["patch"])
+    body["spec"]["maxReplicas"] = 50
+    autoscaler["patch"] = json.dumps(body)
+
+
 FORBIDDEN = [
+    # Bounds other than the tenant file's: the capacity validate checked would not be what runs.
+    (
+        "service-workload-from-tenant-file",
+        "kubernetes:argoproj.io/v1alpha1:Application",
+        "orders-order-sync-dev",
+        with_inputs(lambda i: _raise_max_replicas(i["spec"]["source"]["kustomize"]["patches"])),
+    ),
     (
         "telemetry-per-tenant",
         RELEASE,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from imaas.guardrails import framework
 from imaas.guardrails.admission import admission_policies_bound
-from imaas.guardrails.argocd import app_project_confined
+from imaas.guardrails.argocd import app_project_confined, applications_apply_the_tenant_file
 from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
 from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
@@ -48,6 +48,13 @@ GUARDRAILS = [
         "Applications deploy inside their tenant.",
         True,
         app_project_confined,
+    ),
+    Guardrail(
+        "service-workload-from-tenant-file",
+        "Each service's Application patches on the pod size, scaling bounds and rollout of its tenant file, so the "
+        "capacity `validate --stack` checked is what runs.",
+        True,
+        applications_apply_the_tenant_file,
     ),
     Guardrail(
         "tenant-rbac-fenced",

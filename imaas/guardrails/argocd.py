@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from imaas.guardrails.framework import GLOB_CHARACTERS, Context, Index, Resource
-from imaas.spec import isolation, types
+from imaas.spec import isolation, naming, types, workload
 
 
 def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -53,6 +53,32 @@ def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resou
         destination = (application.spec.get("destination") or {}).get("namespace")
         if tenant is None or destination not in context.tenant_namespaces(tenant):
             yield application, f"Application deploys to {destination!r} outside its project's tenant"
+
+
+def applications_apply_the_tenant_file(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """Each service's Application patches on the pod size, scaling bounds, rollout and variables that its tenant file
+    and the stack give: what `validate --stack` counted against the quota is what the cluster runs, whatever the
+    service's repository says."""
+    for application in index(types.APPLICATION):
+        labels = application.inputs["metadata"].get("labels") or {}
+        tenant = context.tenants.get(labels.get(naming.TENANT_LABEL, ""))
+        services = {service.name: service for service in tenant.spec.services} if tenant else {}
+        service = services.get(labels.get(naming.SERVICE_LABEL, ""))
+        environment = labels.get(naming.ENVIRONMENT_LABEL)
+        if tenant is None or service is None or environment is None:
+            yield application, "Application is labelled with no service of a tenant and environment"
+            continue
+        patches = ((application.spec.get("source") or {}).get("kustomize") or {}).get("patches") or []
+        expected = workload.workload_patches(tenant, service, environment, context.settings)
+        missing = sorted(patch["target"]["kind"] for patch in expected if patch not in patches)
+        if missing:
+            yield (
+                application,
+                (
+                    f"does not patch {', '.join(missing)} of service {service.name} with what its tenant file and the "
+                    "stack give (size, scaling bounds, rollout, variables)"
+                ),
+            )
 
 
 # Argo CD's project policy lines: `p, <subject>, <resource>, <action>, <object>, <effect>`.
