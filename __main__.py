@@ -4,6 +4,7 @@ from pathlib import Path
 
 from components.platform import Platform, PlatformArgs
 from components.program_inputs import read_program_inputs
+from imaas.inputs.template_source import TEMPLATE_DIR
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -17,7 +18,7 @@ def main() -> None:
             tenants=inputs.tenants,
             github_owner=inputs.github_owner,
             aws_region=inputs.aws_region,
-            template_dir=PROJECT_DIR / "templates" / "service",
+            template_dir=PROJECT_DIR / TEMPLATE_DIR,
             focus=inputs.focus,
         ),
     )

@@ -8,9 +8,11 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
+from imaas.inputs import template_source
 from imaas.inputs.problems import Problem
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = PROJECT_DIR / template_source.TEMPLATE_DIR
 
 # The lines `tenant_text` always writes; what is passed as `spec` follows, from line 9, indented by 2.
 HEADER = """\

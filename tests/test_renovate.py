@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TEMPLATE_DIR
 from linters import renovate_config_validator
 from planning import PROJECT_DIR, plan_stack
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from imaas.model.settings import ChartSettings, ImageReference, ObservabilitySet
 from imaas.spec.types import HELM_RELEASE
 
 PLATFORM_CONFIG = PROJECT_DIR / ".github" / "renovate.json"
-TEMPLATE_CONFIG = PROJECT_DIR / "templates" / "service" / ".github" / "renovate.json"
+TEMPLATE_CONFIG = TEMPLATE_DIR / ".github" / "renovate.json"
 SETTINGS_FILE = PROJECT_DIR / "imaas" / "model" / "settings.py"
 
 
@@ -152,7 +153,7 @@ def test_the_files_renovate_must_read_are_under_its_managers() -> None:
     )
     # Renovate's default file patterns for these managers reach the template's files in this repository too: its
     # base image and actions are bumped here, and the template sync brings them to every service.
-    assert (PROJECT_DIR / "templates" / "service" / "deployment" / "docker" / "Dockerfile").is_file()
+    assert (TEMPLATE_DIR / "deployment" / "docker" / "Dockerfile").is_file()
     assert {"dockerfile", "github-actions"} <= set(config(TEMPLATE_CONFIG)["enabledManagers"])
     rules = platform["packageRules"]
     assert any(rule.get("pinDigests") and rule.get("matchManagers") == ["dockerfile"] for rule in rules)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 from crd_schemas import validate_custom
-from helpers import write_tenants
-from planning import PROJECT_DIR, example_plan, of_type, plan_stack
+from helpers import TEMPLATE_DIR, write_tenants
+from planning import example_plan, of_type, plan_stack
 from tokens import (
     ACTIONS_VARIABLE,
     APPLICATION,
@@ -91,7 +91,7 @@ def test_the_template_repository_gets_the_service_template_as_one_published_vers
     assert not of_type(plan, REPOSITORY_FILE), "one commit per version, not one per file"
     (publication,) = of_type(plan, LOCAL_COMMAND)
     # The version is the git tree id of templates/service: the state records what each up published.
-    version = template_version(PROJECT_DIR / "templates" / "service")
+    version = template_version(TEMPLATE_DIR)
     assert publication.inputs["environment"] == {
         "IMAAS_TEMPLATE_OWNER": "example-org",
         "IMAAS_TEMPLATE_REPOSITORY": "imaas-service-template",
@@ -105,7 +105,7 @@ def test_the_template_repository_gets_the_service_template_as_one_published_vers
 
 def test_the_published_version_follows_the_template_content(tmp_path: Path) -> None:
     copy = tmp_path / "service"
-    shutil.copytree(PROJECT_DIR / "templates" / "service", copy)
+    shutil.copytree(TEMPLATE_DIR, copy)
     before = template_version(copy)
     (copy / "README.md").write_text((copy / "README.md").read_text() + "\nOne more line.\n")
     assert template_version(copy) != before

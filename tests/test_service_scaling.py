@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import CLUSTER_VALUES, PROJECT_DIR, lines, write_tenant, write_tenants
+from helpers import CLUSTER_VALUES, PROJECT_DIR, TEMPLATE_DIR, lines, write_tenant, write_tenants
 from kustomize import as_argocd_renders
 from planning import example_plan, of_type, plan_stack
 from test_plan_output import KUBERNETES_VERSION
@@ -24,8 +24,6 @@ from imaas.checks.tenants import check_tenants
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.settings import BUILTIN_SERVICE_SIZES, StackSettings
 from imaas.spec import types
-
-TEMPLATE_DIR = PROJECT_DIR / "templates" / "service"
 
 TENANTS = Path("tenants")
 runner = CliRunner()

@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import TEMPLATE_DIR
 from kustomize import build, only
 from linters import actionlint
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = PROJECT_DIR / "templates" / "service"
 WORKFLOW_PATH = TEMPLATE_DIR / ".github" / "workflows" / "ci.yaml"
 ENVIRONMENTS = ("dev", "test", "prod")
 DOCKER_BUILD = 'docker build --file deployment/docker/Dockerfile --tag "$IMAGE" .'

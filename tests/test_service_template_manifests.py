@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import write_tenants
+from helpers import TEMPLATE_DIR, write_tenants
 from kustomize import KustomizeError, as_argocd_renders, build, only
 from planning import of_type, plan_stack
 from tokens import APPLICATION
@@ -20,8 +20,6 @@ from tokens import APPLICATION
 from imaas.model.quantity import parse_quantity
 from imaas.spec.telemetry import Endpoints
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = PROJECT_DIR / "templates" / "service"
 # The platform's clusters (as tests/test_plan_output.py validates the platform's own objects).
 KUBERNETES_VERSION = "1.34"
 IMAGE_NAME = "wso2mi-service"

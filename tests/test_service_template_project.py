@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TEMPLATE_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = PROJECT_DIR / "templates" / "service"
 ARTIFACTS_DIR = TEMPLATE_DIR / "src" / "main" / "wso2mi" / "artifacts"
 TESTS_DIR = TEMPLATE_DIR / "src" / "test" / "wso2mi"
 DOCKERFILE = TEMPLATE_DIR / "deployment" / "docker" / "Dockerfile"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import PROJECT_DIR, git, write_tenant
+from helpers import PROJECT_DIR, TEMPLATE_DIR, git, write_tenant
 
 from imaas.inputs.template_source import template_version
 from imaas.template.git import FolderHosting, Workspace
@@ -173,7 +173,7 @@ def world(tmp_path: Path) -> World:
 
 def test_a_version_is_the_tree_git_stores_for_the_template(tmp_path: Path) -> None:
     folder = tmp_path / "t"
-    shutil.copytree(PROJECT_DIR / "templates" / "service", folder)
+    shutil.copytree(TEMPLATE_DIR, folder)
     (folder / "bin").mkdir()
     (folder / "bin" / "run.sh").write_text("#!/bin/sh\n")
     (folder / "bin" / "run.sh").chmod(0o755)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from helpers import write_tenants
+from helpers import TEMPLATE_DIR, write_tenants
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from test_observability import rules_of, tenant_namespaces, values
 from tokens import POD_MONITOR
@@ -33,7 +33,7 @@ from imaas.spec.telemetry import (
 )
 
 COLLECTOR = "opentelemetry-collector"
-TEMPLATE_TOML = PROJECT_DIR / "templates" / "service" / "deployment" / "deployment.toml"
+TEMPLATE_TOML = TEMPLATE_DIR / "deployment" / "deployment.toml"
 SIZES = {"orders": "medium", "hr": "small", "payments": "small"}
 
 

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import TEMPLATE_DIR
 from planning import example_plan, plan_stack
 from tokens import LOCAL_COMMAND
 from typer.testing import CliRunner
@@ -74,7 +75,7 @@ def test_a_template_change_is_exactly_its_published_version(tmp_path: Path, monk
     import components.platform as platform_module
 
     copy = tmp_path / "service"
-    shutil.copytree(Path(platform_module.__file__).resolve().parent.parent / "templates" / "service", copy)
+    shutil.copytree(TEMPLATE_DIR, copy)
     (copy / "README.md").write_text((copy / "README.md").read_text() + "\nA line more.\n")
     original = platform_module.Platform.__init__
 

@@ -14,6 +14,7 @@ from imaas.cli import output
 from imaas.cli.app import app
 from imaas.cli.output import TenantsOption, err, fail, tenants_dir, usage
 from imaas.inputs.problems import InputError, UsageError
+from imaas.inputs.template_source import TEMPLATE_DIR
 
 if TYPE_CHECKING:
     from imaas.template.git import Hosting
@@ -25,7 +26,6 @@ template_app = typer.Typer(
 )
 app.add_typer(template_app)
 
-TEMPLATE_DIR = Path("templates") / "service"
 StackOption = Annotated[
     str | None,
     typer.Option(

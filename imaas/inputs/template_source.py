@@ -12,6 +12,8 @@ from pathlib import Path
 from imaas.inputs.problems import InputError, Problem
 from imaas.inputs.yaml_source import display_path
 
+# Where the template lives in the platform's repository, from its root.
+TEMPLATE_DIR = Path("templates", "service")
 REGULAR, EXECUTABLE = "100644", "100755"
 TREE = "40000"
 
