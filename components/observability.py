@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.helm import v3 as helm
 
 from components.grafana_tenancy import GrafanaTenancy, GrafanaTenancyArgs
 from components.helm_release import declare_release
@@ -20,7 +21,6 @@ from imaas.spec import alerts, chart_values, charts, isolation, naming, promethe
 from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
-helm = k8s.helm.v3
 # Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
 # stricter Pod Security level; nothing of a tenant runs here.
 POD_SECURITY_LEVEL = "privileged"

@@ -117,7 +117,7 @@ class Platform(pulumi.ComponentResource):
             settings.observability.namespace,
             ObservabilityArgs(
                 settings=settings.observability,
-                routes=[telemetry.tenant_telemetry(tenant, settings) for tenant in hosted],
+                routes=[route for tenant in hosted if (route := telemetry.tenant_telemetry(tenant, settings))],
                 orgs=[grafana_org(tenant) for tenant in hosted],
                 default_limits=settings.observability_limits["small"],
             ),

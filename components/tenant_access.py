@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.rbac import v1 as rbac
 
 from imaas.spec.isolation import DEPLOYER_ACCOUNT
 
-rbac = k8s.rbac.v1
 READ = ["get", "list", "watch"]
 WRITE = [*READ, "create", "update", "patch", "delete"]
 RBAC_GROUP = "rbac.authorization.k8s.io"

@@ -40,7 +40,8 @@ def plain(value: Any) -> Any:
         target = value if isinstance(value, dict) else value["__target"]
         return {key: plain(item) for key, item in target.items()}
     if isinstance(value, Sequence) and not isinstance(value, str):
-        target = value if isinstance(value, list) else value["__target"]
+        # pulumi_policy's list proxy, a Sequence, also answers the key "__target", which Sequence's type does not say.
+        target = value if isinstance(value, list) else value["__target"]  # type: ignore[call-overload]
         return [plain(item) for item in target]
     return None if isinstance(value, str) and value in UNKNOWN_VALUES else value
 

@@ -324,6 +324,15 @@ FORBIDDEN = [
         with_inputs(lambda i: i["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]})),
     ),
     (
+        # The world, except a range of the other address family: it excepts none of the cluster's ranges.
+        "network-peers-exact",
+        NETWORK_POLICY,
+        "hr-dev-isolation",
+        with_inputs(
+            lambda i: i["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["fd00::/8"]}}]})
+        ),
+    ),
+    (
         "tenant-rbac-fenced",
         ROLE_BINDING,
         "orders-dev-tenant-developer",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,7 +11,7 @@ from imaas.inputs.tenant_files import TenantFile
 from imaas.inputs.yaml_source import Location
 from imaas.model.quantity import exceeds, parse_quantity, shown_quantity
 from imaas.model.settings import StackSettings
-from imaas.model.tenant import Service
+from imaas.model.tenant import Service, SizeName
 from imaas.spec import isolation, naming, workload
 
 
@@ -47,7 +47,7 @@ Rule = Callable[[TenantSet], Iterator[Problem]]
 
 
 def cross_file_problems(
-    files: list[TenantFile], settings: StackSettings | None, unreadable: set[str] = frozenset()
+    files: list[TenantFile], settings: StackSettings | None, unreadable: Set[str] = frozenset()
 ) -> list[Problem]:
     """Problems across `files`; `unreadable` names the tenants whose files have problems of their own, so that
     naming them in `allowFrom` is not reported twice."""
@@ -214,11 +214,11 @@ def _shown_usage(key: str, amount: Decimal) -> str:
 
 
 def _needed(
-    running: list[tuple[int, Service, int]], per_pod: dict[str, dict[str, Decimal]], limit: dict[str, Decimal]
+    running: list[tuple[int, Service, int]], per_pod: dict[SizeName, dict[str, Decimal]], limit: dict[str, Decimal]
 ) -> dict[str, Decimal]:
     """What `running` (service entries with their pod counts) need of each quota key in `limit`: summed per size,
     so that a tenant costs a few multiplications whatever its number of services."""
-    pods: dict[str, int] = {}
+    pods: dict[SizeName, int] = {}
     for _, service, count in running:
         pods[service.size] = pods.get(service.size, 0) + count
     return {key: sum((count * per_pod[size][key] for size, count in pods.items()), Decimal(0)) for key in limit}

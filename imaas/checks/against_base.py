@@ -127,9 +127,9 @@ def retired_on_arrival(at_base: dict[str, BaseTenant], files: list[TenantFile]) 
             )
             yield document.problem(("spec", "lifecycle"), message)
             continue
-        if known is not None and known.services is None:
-            continue  # broken at the base: which services it had is unknown
         existing = known.services if known is not None else frozenset()
+        if existing is None:
+            continue  # broken at the base: which services it had is unknown
         for index, service in enumerate(tenant.spec.services):
             if service.name in existing:
                 continue

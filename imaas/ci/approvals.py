@@ -94,7 +94,7 @@ def read_reviews(text: str) -> list[Review]:
         if not isinstance(item, dict) or not isinstance(item.get("user"), dict):
             raise UsageError("reviews: each review must be an object with user.login, state and commit_id")
         login, state, commit = item["user"].get("login"), item.get("state"), item.get("commit_id")
-        if not all(isinstance(value, str) for value in (login, state)):
+        if not isinstance(login, str) or not isinstance(state, str):
             raise UsageError("reviews: each review must be an object with user.login, state and commit_id")
         reviews.append(Review(login, state, commit if isinstance(commit, str) else ""))
     return reviews

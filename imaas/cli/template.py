@@ -50,7 +50,7 @@ def _where(stack: str | None, tenants: Path | None) -> tuple[str, str, list[str]
     from imaas.inputs.stack_file import GITHUB_OWNER_KEY, read_stack_file
     from imaas.spec import naming
 
-    name = stack or (stack_matrix(output.PROJECT_DIR).shared or [None])[0]
+    name = stack or next(iter(stack_matrix(output.PROJECT_DIR).shared), None)
     if name is None:
         raise UsageError("no stack owns the shared resources: name one with --stack")
     stack_file = read_stack_file(output.PROJECT_DIR, name)

@@ -49,7 +49,7 @@ def _covers(binding: Resource, labels: dict[str, str]) -> bool:
 def admission_policies_bound(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
     rules = admission.admission_rules(context.settings)
     policies = {policy.inputs["metadata"]["name"]: policy for policy in index(types.ADMISSION_POLICY)}
-    bindings: dict[str, list[Resource]] = defaultdict(list)
+    bindings: dict[str | None, list[Resource]] = defaultdict(list)
     for binding in index(types.ADMISSION_POLICY_BINDING):
         bindings[binding.spec.get("policyName")].append(binding)
     for rule in rules:

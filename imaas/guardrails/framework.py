@@ -39,7 +39,8 @@ class Resource:
 
     @property
     def namespace(self) -> str | None:
-        return self.inputs.get("metadata", {}).get("namespace")
+        namespace = self.inputs.get("metadata", {}).get("namespace")
+        return namespace if isinstance(namespace, str) else None
 
     @property
     def spec(self) -> dict[str, Any]:

@@ -26,6 +26,17 @@ def _same_namespace(peer: dict[str, Any]) -> bool:
     return set(peer) == {"podSelector"}
 
 
+def _subnet_of(
+    inner: ipaddress.IPv4Network | ipaddress.IPv6Network, outer: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    """Whether `inner` lies within `outer`: never across address families, where `subnet_of` raises TypeError."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 def _outside_only(peer: dict[str, Any], context: Context) -> bool:
     """An address block that opens the world outside the cluster, never the cluster's ranges or the node's."""
     block = peer.get("ipBlock") or {}
@@ -44,7 +55,7 @@ def _outside_only(peer: dict[str, Any], context: Context) -> bool:
     ]
     # Each protected range inside the block must be inside one of its exceptions.
     return all(
-        not range_.overlaps(network) or any(range_.subnet_of(exception) for exception in excepted)
+        not range_.overlaps(network) or any(_subnet_of(range_, exception) for exception in excepted)
         for range_ in protected
     )
 

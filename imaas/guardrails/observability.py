@@ -120,7 +120,8 @@ def _mapping_entries(raw: Any) -> list[str]:
 
 
 def _split(entry: str) -> list[str]:
-    parts, current, escaped = [], "", False
+    parts: list[str] = []
+    current, escaped = "", False
     for character in entry:
         if escaped:
             current, escaped = current + (character if character == ":" else "\\" + character), False

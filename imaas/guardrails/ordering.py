@@ -50,7 +50,7 @@ def custom_resources_after_their_crds(index: Index, context: Context) -> Iterato
 TEMPLATE_REPOSITORY_VARIABLE = "IMAAS_TEMPLATE_REPOSITORY"
 
 
-def _content_of(index: Index, repository: str) -> list[Resource]:
+def _content_of(index: Index, repository: str | None) -> list[Resource]:
     """What puts the template's content in place: its default branch, and the publication of its version."""
     branches = [r for r in index(types.GITHUB_BRANCH_DEFAULT) if r.inputs.get("repository") == repository]
     publications = [

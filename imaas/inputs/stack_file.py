@@ -73,8 +73,8 @@ def read_stack_file(project_dir: Path, stack: str) -> StackFile:
     settings = validate_document(StackSettings, settings_document)
     missing = missing_provider_keys(config, document.file)
     if missing:
-        where = document.mark(("config",))
-        raise InputError([Problem(p.file, where.line, where.column, p.field, p.message) for p in missing])
+        at = document.mark(("config",))
+        raise InputError([Problem(p.file, at.line, at.column, p.field, p.message) for p in missing])
     plain = plain_secrets(config, secret_keys.__contains__, document.file)
     if plain:
         raise InputError([settings_document.problem((p.field.partition(":")[2],), p.message) for p in plain])

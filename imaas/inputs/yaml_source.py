@@ -154,10 +154,11 @@ def _check_depth(text: str, file: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
+                    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
                     problem = Problem(
                         file,
-                        mark.line + 1,
-                        mark.column + 1,
+                        line,
+                        column,
                         message=f"invalid YAML: nested more than {MAX_DEPTH} levels",
                     )
                     raise InputError([problem])
@@ -205,7 +206,9 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _construct(node: yaml.Node, location: Location, document: YamlDocument, loader: yaml.SafeLoader) -> Any:
+def _construct(
+    node: yaml.Node, location: Location, document: YamlDocument, loader: yaml.constructor.SafeConstructor
+) -> Any:
     document.values.setdefault(location, _mark(node))
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
@@ -226,7 +229,7 @@ def _construct(node: yaml.Node, location: Location, document: YamlDocument, load
     return _scalar(node, document, loader)
 
 
-def _scalar(node: yaml.Node, document: YamlDocument, loader: yaml.SafeLoader) -> Any:
+def _scalar(node: yaml.Node, document: YamlDocument, loader: yaml.constructor.SafeConstructor) -> Any:
     try:
         return loader.construct_object(node)
     except yaml.MarkedYAMLError:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
 from imaas.model.base import Refuses
 
-ENVIRONMENTS: tuple[str, ...] = ("dev", "test", "prod")
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "test", "prod")
 Environment = Literal["dev", "test", "prod"]
 Lifecycle = Literal["active", "retired"]
 TenantLifecycle = Literal["active", "retired", "decommissioned"]
@@ -35,6 +36,6 @@ GitHubLogin = Annotated[str, StringConstraints(max_length=39, pattern=GITHUB_LOG
 Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN), NO_CONTROL_CHARACTERS]
 
 
-def in_canonical_order(environments: list[str]) -> list[str]:
+def in_canonical_order(environments: Collection[str]) -> list[str]:
     """Environments in promotion order (dev, test, prod), whatever order a file lists them in."""
     return [environment for environment in ENVIRONMENTS if environment in environments]

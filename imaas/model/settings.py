@@ -62,7 +62,7 @@ class Quota(InputModel):
 # size, counted as the capacity check counts them (imaas/checks/capacity.py): every service at its maximum plus the
 # one pod a rolling update adds. A `small` tenant fits three services in prod (15 pods of 1 CPU and 1Gi of limits)
 # with room for a fourth pod or a job; the quota bounds requests and limits alike, so it is sized by the limits.
-BUILTIN_SIZES: dict[str, Quota] = {
+BUILTIN_SIZES: dict[SizeName, Quota] = {
     "small": Quota(cpu="20", memory="24Gi", pods=30, storage="10Gi", ephemeral_storage="20Gi"),
     "medium": Quota(cpu="40", memory="48Gi", pods=60, storage="50Gi", ephemeral_storage="40Gi"),
     "large": Quota(cpu="80", memory="96Gi", pods=120, storage="200Gi", ephemeral_storage="80Gi"),
@@ -103,7 +103,7 @@ class PodSize(InputModel):
 
 # WSO2 Micro Integrator runs in about 1Gi (a 512 MB heap, metaspace and threads): `small` is the template's own
 # sizing, and the LimitRange gives an unsized container the same.
-BUILTIN_SERVICE_SIZES: dict[str, PodSize] = {
+BUILTIN_SERVICE_SIZES: dict[SizeName, PodSize] = {
     "small": PodSize(
         requests=PodResources(cpu="250m", memory="768Mi", ephemeral_storage="256Mi"),
         limits=PodResources(cpu="1", memory="1Gi", ephemeral_storage="1Gi"),
@@ -342,7 +342,7 @@ class ObservabilityLimits(InputModel):
     )
 
 
-BUILTIN_OBSERVABILITY_LIMITS: dict[str, ObservabilityLimits] = {
+BUILTIN_OBSERVABILITY_LIMITS: dict[SizeName, ObservabilityLimits] = {
     "small": ObservabilityLimits(
         log_rate_mb=2, log_burst_mb=4, log_retention_days=14, trace_rate_mb=1, trace_burst_mb=2,
         max_live_traces=5_000, trace_retention_days=7, scrape_samples=10_000,
@@ -529,12 +529,12 @@ class StackSettings(InputModel):
 
     @field_validator("sizes")
     @classmethod
-    def _with_builtin_sizes(cls, sizes: dict[str, Quota]) -> dict[str, Quota]:
+    def _with_builtin_sizes(cls, sizes: dict[SizeName, Quota]) -> dict[SizeName, Quota]:
         return {**BUILTIN_SIZES, **sizes}
 
     @field_validator("service_sizes")
     @classmethod
-    def _service_sizes_within_max(cls, sizes: dict[str, PodSize], info: ValidationInfo) -> dict[str, PodSize]:
+    def _service_sizes_within_max(cls, sizes: dict[SizeName, PodSize], info: ValidationInfo) -> dict[SizeName, PodSize]:
         # A pod above quotaMax fits no tenant's quota (nor its LimitRange's container maximum).
         sizes = {**BUILTIN_SERVICE_SIZES, **sizes}
         quota_max = info.data.get("quota_max")
@@ -550,7 +550,7 @@ class StackSettings(InputModel):
 
     @field_validator("observability_limits")
     @classmethod
-    def _with_builtin_limits(cls, limits: dict[str, ObservabilityLimits]) -> dict[str, ObservabilityLimits]:
+    def _with_builtin_limits(cls, limits: dict[SizeName, ObservabilityLimits]) -> dict[SizeName, ObservabilityLimits]:
         return {**BUILTIN_OBSERVABILITY_LIMITS, **limits}
 
     @model_validator(mode="after")
@@ -618,7 +618,7 @@ class StackSettings(InputModel):
             )
         return self
 
-    def quota_for(self, size: str, override: QuotaOverride | None) -> Quota:
+    def quota_for(self, size: SizeName, override: QuotaOverride | None) -> Quota:
         return self.sizes[size].overridden_by(override)
 
     def hosted(self, environments: list[str]) -> list[str]:

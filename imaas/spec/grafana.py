@@ -20,7 +20,7 @@ from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 from imaas.spec.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
 from imaas.spec.grafana_sync import MAIN_ORG_ID
 from imaas.spec.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
-from imaas.spec.telemetry import CLUSTER_DOMAIN, LOKI_TENANT_HEADER, Endpoints, TenantTelemetry
+from imaas.spec.telemetry import CLUSTER_DOMAIN, LOKI_TENANT_HEADER, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
 
 ADMIN, EDITOR, VIEWER, NO_ROLE = "Admin", "Editor", "Viewer", "None"
 
@@ -231,9 +231,7 @@ def main_org_datasources(endpoints: Endpoints) -> list[dict[str, Any]]:
     provisioning file names no organisation, which is the main one)."""
     return [
         dashboards.tenant_prometheus_datasource(endpoints),
-        dashboards.loki_datasource(
-            "Loki (platform)", dashboards.PLATFORM_LOKI_UID, dashboards.PLATFORM_LOG_TENANT, endpoints
-        ),
+        dashboards.loki_datasource("Loki (platform)", dashboards.PLATFORM_LOKI_UID, PLATFORM_LOG_TENANT, endpoints),
     ]
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from imaas.template.git import GitError
-from imaas.template.pulls import BASE_BRANCH, PullRequest, PullRequests
+from imaas.template.pulls import PullRequest, PullRequests
+from imaas.template.versions import BRANCH as BASE_BRANCH
 from imaas.template.versions import Template, Version
 
 SYNC_PREFIX = "imaas/template-sync/"
@@ -130,8 +131,7 @@ def sync_service(template: Template, repository: str, pulls: PullRequests) -> Se
         # On top of the branch as it is, the team's conflict resolutions included: a fast-forward.
         return _propose(template, status, base=holds, ours=head, branch=pull.branch, pulls=pulls, update=pull)
     branch = f"{SYNC_PREFIX}{newest.number}-{newest.id[:12]}"
-    declined = pull is not None and pull.branch == branch and pull.state == "closed"
-    if declined:
+    if pull is not None and pull.branch == branch and pull.state == "closed":  # declined
         status.action = f"pull request #{pull.number} for version {newest.number} was closed unmerged: not reopened"
         return status
     dev = workspace.resolve(_service_ref(repository, "dev"))
