@@ -407,3 +407,31 @@ def test_every_pattern_and_choice_of_the_schema_has_a_sentence() -> None:
 
     assert missing(schema, "#") == []
     assert QUANTITY_RULE in SCHEMA_FILE.read_text()
+
+
+HEADER = "apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: payments\n  contact: p@example.com\n"
+# Files whose YAML 1.2 reading is the point: the editor's reading (check-jsonschema's) and validate's must agree.
+YAML_CASES = [
+    ("service named on", "spec:\n  team: {maintainers: [alice]}\n  services: [{name: on}, {name: yes}]\n", True),
+    ("cost center 0755", "  costCenter: 0755\nspec:\n  team: {maintainers: [alice]}\n", False),
+    ("cost center quoted", "  costCenter: '0755'\nspec:\n  team: {maintainers: [alice]}\n", True),
+    ("maintainer 1e3", "spec:\n  team: {maintainers: [1e3]}\n", False),
+    ("size a date", "spec:\n  team: {maintainers: [alice]}\n  size: 2024-01-31\n", False),
+    ("lifecycle yes", "spec:\n  team: {maintainers: [alice]}\n  lifecycle: yes\n", False),
+    (
+        "merge key",
+        "spec:\n  team: {maintainers: [alice]}\n  services:\n    - &s {name: order-sync, size: medium}\n"
+        "    - <<: *s\n      name: order-audit\n",
+        True,
+    ),
+    ("colon in a flow value", "spec:\n  team: {maintainers: [alice]}\n  access: {viewers: [oidc:auditors]}\n", True),
+]
+
+
+@pytest.mark.parametrize(("text", "valid"), [c[1:] for c in YAML_CASES], ids=[c[0] for c in YAML_CASES])
+def test_schema_and_command_line_agree_on_yaml_1_2_readings(text: str, valid: bool) -> None:
+    raw = (HEADER + text).encode()
+
+    errors = [error.message for error in schema_errors(raw)]
+
+    assert (not errors, not cli_problems(raw)) == (valid, valid), (errors, cli_problems(raw))

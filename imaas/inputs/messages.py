@@ -43,6 +43,10 @@ def problems_of(err: ValidationError, model: type[BaseModel], document: YamlDocu
             first = document.mark((*location, error["ctx"]["first"]))
             location = (*location, error["ctx"]["index"])
             message += f" (first at line {first.line})"
+        written = document.written.get(location)
+        if error["type"] == "string_type" and written is not None:
+            # YAML 1.2 read a bare `0755` as the number 755, `true` as a boolean: the text meant needs quotes.
+            message += f"; write it in quotes, '{written}', to keep it as text"
         problems.append(document.problem(location, message, key=key))
     return problems
 
