@@ -308,7 +308,9 @@ def test_lists_may_not_repeat_an_entry(spec: str, expected: str) -> None:
     assert problems() == [f"tenants/payments.yaml:{expected}"]
 
 
-QUANTITY_RULE = "must be a Kubernetes quantity: a number and an optional suffix (m, k, M, G, T, Ki, Mi, Gi, Ti, ...)"
+QUANTITY_RULE = (
+    "must be a Kubernetes quantity above 0: a number and an optional suffix (m, k, M, G, T, Ki, Mi, Gi, Ti, ...)"
+)
 
 
 @pytest.mark.parametrize(

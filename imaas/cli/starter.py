@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML
 
 from imaas.checks.across_files import cross_file_problems
 from imaas.checks.sharding import shard_problems
@@ -68,9 +70,7 @@ def starter_text(
     }
     # Dumped, not formatted into a template, so that no argument can add or cut a key.
     text = (
-        f"# yaml-language-server: $schema={schema}\n"
-        + yaml.safe_dump(document, sort_keys=False)
-        + ACCESS_HINT.format(name=starter.name)
+        f"# yaml-language-server: $schema={schema}\n" + _yaml_1_2_text(document) + ACCESS_HINT.format(name=starter.name)
     )
     file = read_tenant_bytes(text.encode(), f"{starter.name}.yaml")
     problems = cross_file_problems([*existing, file], None) + shard_problems(project_dir, stacks, [file])
@@ -78,3 +78,14 @@ def starter_text(
     if problems:
         raise InputError(problems)
     return text
+
+
+def _yaml_1_2_text(document: Mapping[str, object]) -> str:
+    """The document as YAML 1.2 text, quoting what YAML 1.2 would read as other than text (`'1e3'`, `'0o755'`, a
+    GitHub login of digits): PyYAML's YAML 1.1 dumper leaves those bare."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue()

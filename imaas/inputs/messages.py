@@ -12,8 +12,8 @@ from pydantic_core import ErrorDetails
 
 from imaas.inputs.problems import InputError, Problem
 from imaas.inputs.yaml_source import YamlDocument, shown
-from imaas.model.names import EMAIL_PATTERN, GITHUB_LOGIN_PATTERN, NAME_PATTERN
-from imaas.model.quantity import QUANTITY_PATTERN
+from imaas.model.names import NAME_PATTERN, PATTERN_RULES
+from imaas.model.quantity import QUANTITY_PATTERN, QUANTITY_RULE
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,6 +43,10 @@ def problems_of(err: ValidationError, model: type[BaseModel], document: YamlDocu
             first = document.mark((*location, error["ctx"]["first"]))
             location = (*location, error["ctx"]["index"])
             message += f" (first at line {first.line})"
+        written = document.written.get(location)
+        if error["type"] == "string_type" and written is not None:
+            # YAML 1.2 read a bare `0755` as the number 755, `true` as a boolean: the text meant needs quotes.
+            message += f"; write it in quotes, '{written}', to keep it as text"
         problems.append(document.problem(location, message, key=key))
     return problems
 
@@ -100,20 +104,14 @@ def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
     return message[:1].lower() + message[1:]
 
 
-_FORMATS = {
-    EMAIL_PATTERN: "must be an e-mail address",
-    GITHUB_LOGIN_PATTERN: "must be a GitHub login (letters, digits and single dashes, not starting or ending with one)",
-}
-
-
 def pattern_message(pattern: str, value: str) -> str:
     """What a value of the format `pattern` must look like, in words, and where one is likely how to fix it."""
     if pattern == NAME_PATTERN:
         return name_message(value)
     if pattern == QUANTITY_PATTERN:
         return quantity_message(value)
-    if pattern in _FORMATS:
-        return f"{_FORMATS[pattern]}, got {shown(value)}"
+    if pattern in PATTERN_RULES:
+        return f"{PATTERN_RULES[pattern]}, got {shown(value)}"
     return f"must match {pattern}, got {shown(value)}"
 
 
@@ -136,7 +134,6 @@ def name_message(value: str) -> str:
     return f"{reason}, got {shown(value)}{hint}"
 
 
-_QUANTITY_RULE = "must be a Kubernetes quantity: a number and an optional suffix (m, k, M, G, T, Ki, Mi, Gi, Ti, ...)"
 _NUMBER = r"[0-9]+(?:[.,][0-9]+)?"
 
 
@@ -144,7 +141,7 @@ def quantity_message(value: str) -> str:
     """Why `value` is no quantity, with the quantity meant for the usual slips: `8GB` (`8Gi`), `4 cores` (`4`),
     `1e3Mi` (`1000Mi`), `2,5` (`2.5`)."""
     hint = _quantity_hint(value.strip())
-    return f"{_QUANTITY_RULE}, got {shown(value)}{hint}"
+    return f"{QUANTITY_RULE}, got {shown(value)}{hint}"
 
 
 def _quantity_hint(text: str) -> str:

@@ -49,14 +49,26 @@ class Unique:
 
 class Refuses:
     """`Annotated[str, Refuses(pattern, what)]`: text in which `pattern` is found anywhere is refused, saying it may not
-    `what`; the JSON Schema states it as `not: {pattern}`. A refusal rather than an allowing pattern so that the schema
-    agrees with the command line: Python's and editors' `$` match before a final newline, where pydantic's does not,
-    and pydantic's regex engine has no look-ahead to exclude a prefix with."""
+    `what`. The JSON Schema states it as a pattern that matches where `pattern` is not found (a negative look-ahead,
+    which ECMA-262 has and pydantic's own regex engine has not), with the same words as its `patternErrorMessage`:
+    an editor shows a sentence where `not: {pattern}` would only say "Matches a schema that is not allowed"."""
 
     def __init__(self, pattern: str, what: str) -> None:
         self.pattern = pattern
         self.what = what
         self._compiled = re.compile(pattern)
+
+    @property
+    def rule(self) -> str:
+        return f"may not {self.what}"
+
+    @property
+    def allowing_pattern(self) -> str:
+        """A pattern that matches exactly the text in which `pattern` is nowhere: an anchored one as it is, another
+        after any prefix (`[\\s\\S]`, as `.` stops at line breaks)."""
+        if self.pattern.startswith("^"):
+            return f"^(?!{self.pattern[1:]})"
+        return f"^(?![\\s\\S]*(?:{self.pattern}))"
 
     def _check(self, value: str) -> str:
         found = self._compiled.search(value)
@@ -73,4 +85,5 @@ class Refuses:
 
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         result = handler(schema)
-        return {**result, "allOf": [*result.get("allOf", []), {"not": {"pattern": self.pattern}}]}
+        refusal = {"pattern": self.allowing_pattern, "patternErrorMessage": self.rule}
+        return {**result, "allOf": [*result.get("allOf", []), refusal]}

@@ -20,11 +20,26 @@ NAME_PATTERN = r"^[a-z](-?[a-z0-9])+$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GITHUB_LOGIN_PATTERN = r"^[A-Za-z0-9](-?[A-Za-z0-9])*$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# An identity-provider group: no white space at either end.
+GROUP_PATTERN = r"^\S(.*\S)?$"
+COST_CENTER_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$"
+# What each format's value must look like, in the words both `imaas validate` and an editor (the JSON Schema's
+# `patternErrorMessage`) show: one source, so that the two say the same.
+PATTERN_RULES: dict[str, str] = {
+    NAME_PATTERN: "must be lower-case letters, digits and single dashes, starting with a letter and ending with a "
+    "letter or a digit",
+    K8S_NAME_PATTERN: "must be lower-case letters, digits and dashes, starting and ending with a letter or a digit",
+    GITHUB_LOGIN_PATTERN: "must be a GitHub login (letters, digits and single dashes, not starting or ending with one)",
+    EMAIL_PATTERN: "must be an e-mail address",
+    GROUP_PATTERN: "must not be empty nor start or end with white space",
+    COST_CENTER_PATTERN: "must be letters, digits, '_', '.' and '-', starting and ending with a letter or a digit",
+}
 # C0 and C1 controls (newlines and tabs too: GitHub refuses them in a repository description) and the invisible
 # characters that reorder text (bidirectional marks, embeddings, overrides and isolates: "Trojan Source"), which make
-# a contact or a description read otherwise than it is.
+# a contact or a description read otherwise than it is. And the byte order mark (U+FEFF), invisible too, which the
+# engines disagree on: white space to ECMA-262's `\s` (editors, JSON Schema), not to Unicode's (pydantic's patterns).
 NO_CONTROL_CHARACTERS = Refuses(
-    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]",
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]",
     "hold control characters, line breaks or bidirectional marks",
 )
 

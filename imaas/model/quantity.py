@@ -19,6 +19,12 @@ _SUFFIXES = {
 }
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 ZERO_PATTERN = r"^0+(\.0+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+# Every quantity of a file is above zero (a zero quota lets nothing run): one pattern for both, for the JSON Schema,
+# where a look-ahead refuses the zeros so that an editor can say why in one sentence.
+ABOVE_ZERO_PATTERN = f"^(?!{ZERO_PATTERN[1:]}){QUANTITY_PATTERN[1:]}"
+QUANTITY_RULE = (
+    "must be a Kubernetes quantity above 0: a number and an optional suffix (m, k, M, G, T, Ki, Mi, Gi, Ti, ...)"
+)
 QUANTITY_MAX_LENGTH = 32
 LARGEST_NUMBER = 10**18
 """The largest quantity written as a bare YAML number (`cpu: 4`); beyond it, write the quantity with a suffix."""
@@ -114,8 +120,13 @@ class _InWholeUnits:
         return core_schema.no_info_after_validator_function(self._check, handler(source))
 
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        zero = {"anyOf": [{"type": "string", "pattern": ZERO_PATTERN}, {"const": 0}]}
-        return {**handler(schema), "not": zero}
+        # The text and the number `_NumbersToo` states, each above zero in its own terms: an editor then names the rule
+        # (a `not: {zero}` would only say "Matches a schema that is not allowed").
+        text, number = handler(schema)["anyOf"]
+        assert text["pattern"] == QUANTITY_PATTERN and number["minimum"] == 0, (text, number)
+        above_zero_number = {key: value for key, value in number.items() if key != "minimum"} | {"exclusiveMinimum": 0}
+        above_zero_text = text | {"pattern": ABOVE_ZERO_PATTERN, "patternErrorMessage": QUANTITY_RULE}
+        return {"anyOf": [above_zero_text, above_zero_number]}
 
 
 CpuQuantity = Annotated[Quantity, _InWholeUnits(Decimal("0.001"), "millicores (1m)")]

@@ -8,7 +8,9 @@ from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from imaas.model.base import InputModel, Refuses, Unique
 from imaas.model.names import (
+    COST_CENTER_PATTERN,
     ENVIRONMENTS,
+    GROUP_PATTERN,
     NO_CONTROL_CHARACTERS,
     Email,
     Environment,
@@ -26,15 +28,15 @@ SizeName = Literal["small", "medium", "large"]
 DEFAULT_SERVICE_SIZE: SizeName = "small"
 GroupName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$"),
+    StringConstraints(min_length=1, max_length=128, pattern=GROUP_PATTERN),
     # Bound as a Kubernetes group: `system:` groups are the cluster's own (system:authenticated is everyone).
     Refuses(r"^system:", "be a Kubernetes system group (system:...)"),
     # Written into the AppProject's policy, which Argo CD reads as CSV: a comma or quote breaks the line, and Argo CD
     # then drops the project's policy for its default one.
-    Refuses(r"[,\"']", "hold commas or quotes, which Argo CD's policy CSV cannot"),
+    Refuses("[,\"']", "hold commas or quotes, which Argo CD's policy CSV cannot"),
     NO_CONTROL_CHARACTERS,
 ]
-CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")]
+CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=COST_CENTER_PATTERN)]
 # What one tenant's delivery is planned and tested at: each service adds a repository with its branches, an ECR
 # registry and up to three Applications to one team, one AppProject and one CI identity, and what grows with the
 # services in those (the AppProject's sources, the CI trust and push policies) has to stay within its provider's limits
