@@ -1,8 +1,33 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules, the tiers' guards, and the versions of the external tools in the header."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
+from linters import found_tool
+from tiers import pytest_collection_modifyitems, pytest_configure, pytest_runtest_protocol
+
+__all__ = ["pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_protocol"]
+
+# What the clusters run (the pinned kube-prometheus-stack's Prometheus and Alertmanager) against what the tests can
+# install; the gaps are listed in the README ("Two commands").
+CLUSTER_VERSIONS = {"promtool": "Prometheus 3.12", "amtool": "Alertmanager 0.33"}
+
+
+def pytest_report_header() -> list[str]:
+    lines = []
+    for tool in ("promtool", "amtool", "kubectl"):
+        found = found_tool(tool)
+        if found is None:
+            lines.append(f"{tool}: not installed")
+            continue
+        arguments = ["version", "--client"] if tool == "kubectl" else ["--version"]
+        printed = subprocess.run([found, *arguments], capture_output=True, text=True, check=False)
+        first = (printed.stdout or printed.stderr).strip().splitlines()[:1]
+        cluster = f" (the clusters run {CLUSTER_VERSIONS[tool]})" if tool in CLUSTER_VERSIONS else ""
+        lines.append(f"{tool}: {first[0] if first else 'unknown version'}{cluster}")
+    return lines
 
 
 @pytest.fixture(params=["dev", "prod"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import textwrap
 from collections.abc import Iterable
@@ -12,6 +13,9 @@ from imaas.inputs import template_source
 from imaas.inputs.problems import Problem
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# How long a test waits for an external process or a local server: long enough that only a hang, never a loaded
+# 2-core machine, reaches it; IMAAS_TEST_TIMEOUT_SCALE multiplies it on a slower one.
+WAIT_SECONDS = 600 * float(os.environ.get("IMAAS_TEST_TIMEOUT_SCALE", "1"))
 TEMPLATE_DIR = PROJECT_DIR / template_source.TEMPLATE_DIR
 
 # The lines `tenant_text` always writes; what is passed as `spec` follows, from line 9, indented by 2.

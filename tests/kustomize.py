@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import WAIT_SECONDS
 
 KUBECTL_HINT = "kubectl (which carries kustomize) is not installed: the template's manifests are rendered with it"
 
@@ -20,7 +21,7 @@ def build(directory: Path) -> list[dict[str, Any]]:
     if kubectl is None:
         pytest.fail(KUBECTL_HINT)
     result = subprocess.run(
-        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=False
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=WAIT_SECONDS, check=False
     )
     if result.returncode != 0:
         raise KustomizeError(result.stderr.strip())

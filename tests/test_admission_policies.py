@@ -16,6 +16,8 @@ from imaas.model.settings import StackSettings
 from imaas.spec import admission
 from imaas.spec.admission import AdmissionRule, Parameter
 
+pytestmark = pytest.mark.fast
+
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 ALLOWED_IMAGE = "docker.io/library/busybox:1.37.0"
 PULUMI = "arn:aws:sts::123456789012:assumed-role/imaas-deploy/pulumi"

@@ -79,6 +79,7 @@ def write_rule_file(directory: Path, name: str, spec: dict[str, Any]) -> Path:
 # --- which rules exist, and who evaluates them ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_active_service_has_its_rules_in_each_of_its_namespaces(stack: str) -> None:
     plan = example_plan(stack)
     for found in (tenant_rules(plan), workload_rules(plan)):
@@ -92,6 +93,7 @@ def test_every_active_service_has_its_rules_in_each_of_its_namespaces(stack: str
                     assert f'namespace="{namespace}"' in each["expr"]
 
 
+@pytest.mark.slow
 def test_the_tenant_prometheus_evaluates_the_tenant_rules_and_the_platform_one_the_workload_rules(stack: str) -> None:
     plan = example_plan(stack)
     (tenant_prometheus,) = of_type(plan, PROMETHEUS)
@@ -117,6 +119,7 @@ def test_the_tenant_prometheus_evaluates_the_tenant_rules_and_the_platform_one_t
     ]
 
 
+@pytest.mark.slow
 def test_the_rules_and_routes_fit_their_crds(stack: str) -> None:
     plan = alerting_plan(stack)
     declared = [*of_type(plan, PROMETHEUS_RULE), *of_type(plan, ALERTMANAGER_CONFIG)]
@@ -129,6 +132,7 @@ def test_the_rules_and_routes_fit_their_crds(stack: str) -> None:
         validate_custom(misspelt)
 
 
+@pytest.mark.slow
 def test_rules_wait_for_their_crd_and_a_retired_service_has_none(tmp_path: Path) -> None:
     plan = example_plan("dev")
     crds = next(r for r in plan.resources if r.name == "prometheus-operator-crds")
@@ -140,6 +144,7 @@ def test_rules_wait_for_their_crd_and_a_retired_service_has_none(tmp_path: Path)
 # --- promtool ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_rule_file_of_the_plan_passes_promtool_check(stack: str, tmp_path: Path) -> None:
     files = [
         write_rule_file(tmp_path, f"{ns}-{name}", r.inputs["spec"])
@@ -149,6 +154,7 @@ def test_every_rule_file_of_the_plan_passes_promtool_check(stack: str, tmp_path:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_promtool_check_refuses_a_broken_rule(tmp_path: Path) -> None:
     broken = {"groups": [{"name": "broken", "rules": [{"alert": "X", "expr": "sum(rate(up[5m])"}]}]}
     result = promtool("check", "rules", write_rule_file(tmp_path, "broken", broken))
@@ -261,10 +267,12 @@ def run_unit_tests(plan: Plan, directory: Path, tests: dict[str, Any]) -> str:
     return "" if result.returncode == 0 else result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_the_rules_fire_on_synthetic_series_for_their_own_service_and_namespace_only(tmp_path: Path) -> None:
     assert run_unit_tests(example_plan("dev"), tmp_path, unit_tests(example_plan("dev"))) == ""
 
 
+@pytest.mark.slow
 def test_promtool_test_fails_when_a_healthy_service_is_expected_to_alert(tmp_path: Path) -> None:
     plan = example_plan("dev")
     tests = unit_tests(plan)
@@ -322,6 +330,7 @@ def leaks(config: dict[str, Any], directory: Path, namespaces: list[str]) -> lis
     return sorted(set(found))
 
 
+@pytest.mark.slow
 def test_each_tenant_namespace_routes_its_alerts_to_its_tenants_receivers_only(stack: str, tmp_path: Path) -> None:
     plan = alerting_plan(stack)
     assert set(configs(plan)) == set(EXPECTED_SERVICES[stack])
@@ -333,6 +342,7 @@ def test_each_tenant_namespace_routes_its_alerts_to_its_tenants_receivers_only(s
     assert routed(config, tmp_path, {"namespace": "kube-system"}) == ["null"]
 
 
+@pytest.mark.slow
 def test_without_the_namespace_matcher_every_tenant_would_get_every_alert(tmp_path: Path) -> None:
     plan = alerting_plan("prod")
     config = operator_config(plan, strategy="OnNamespace")
@@ -341,6 +351,7 @@ def test_without_the_namespace_matcher_every_tenant_would_get_every_alert(tmp_pa
     assert leaks(config, tmp_path, sorted(configs(plan)))
 
 
+@pytest.mark.slow
 def test_the_generated_configuration_is_one_alertmanager_accepts(tmp_path: Path) -> None:
     config = operator_config(alerting_plan("dev"), strategy="OnNamespace")
     path = tmp_path / "alertmanager.yaml"
@@ -355,6 +366,7 @@ def test_the_generated_configuration_is_one_alertmanager_accepts(tmp_path: Path)
     assert amtool("check-config", path).returncode != 0
 
 
+@pytest.mark.slow
 def test_receivers_are_the_contact_and_the_files_extra_addresses(tmp_path: Path) -> None:
     tenants = write_tenants(
         tmp_path,
@@ -372,6 +384,7 @@ def test_receivers_are_the_contact_and_the_files_extra_addresses(tmp_path: Path)
     }
 
 
+@pytest.mark.slow
 def test_without_a_mail_relay_rules_are_declared_but_no_routes(stack: str) -> None:
     plan = example_plan(stack)
     assert configs(plan) == {}
@@ -385,6 +398,7 @@ def test_without_a_mail_relay_rules_are_declared_but_no_routes(stack: str) -> No
 # --- the relay and its password ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_relay_password_is_a_secret_read_from_a_file_and_in_no_plan(stack: str) -> None:
     plan = alerting_plan(stack)
     alertmanager = values(plan, "kube-prometheus-stack")["alertmanager"]
@@ -416,15 +430,18 @@ def test_the_relay_password_is_a_secret_read_from_a_file_and_in_no_plan(stack: s
         ({"observability": {"alerting": {**ALERTING, "smarthost": "smtp.example.com"}}}, "smarthost"),
     ],
 )  # fmt: skip
+@pytest.mark.slow
 def test_incomplete_alerting_settings_are_refused(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         plan_stack("prod", **settings)
 
 
+@pytest.mark.slow
 def test_tenant_namespaces_of_the_plan_are_those_with_rules(stack: str) -> None:
     assert set(tenant_rules(example_plan(stack))) <= set(tenant_namespaces(example_plan(stack)))
 
 
+@pytest.mark.fast
 def test_a_relay_password_stored_in_plain_text_is_refused(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text(
         (PROJECT_DIR / "Pulumi.dev.yaml").read_text()

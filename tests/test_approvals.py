@@ -12,6 +12,8 @@ from imaas import cli
 from imaas.ci.approvals import Need, Review, approvers, read_reviews, requirements, verdicts
 from imaas.inputs.problems import UsageError
 
+pytestmark = pytest.mark.fast
+
 HEAD = "a" * 40
 OLDER = "b" * 40
 

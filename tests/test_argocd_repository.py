@@ -44,6 +44,7 @@ def with_app(project: Path, stack: str) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_stack_with_the_app_declares_one_repo_creds_secret_for_the_organisation(stack: str) -> None:
     [secret] = credentials(stack, argocdGithubApp=APP, argocdGithubAppPrivateKey="[secret]")
@@ -60,6 +61,7 @@ def test_every_stack_with_the_app_declares_one_repo_creds_secret_for_the_organis
     assert set(data) == {"type", "url", "githubAppID", "githubAppInstallationID", "githubAppPrivateKey"}
 
 
+@pytest.mark.slow
 def test_the_url_prefix_covers_every_service_repository_argo_cd_reads() -> None:
     plan = plan_stack("dev", argocdGithubApp=APP, argocdGithubAppPrivateKey="[secret]")
     [secret] = of_type(plan, SECRET)
@@ -70,10 +72,12 @@ def test_the_url_prefix_covers_every_service_repository_argo_cd_reads() -> None:
     assert all(source.startswith(revealed(secret.inputs["stringData"])["url"]) for source in sources)
 
 
+@pytest.mark.slow
 def test_without_the_app_nothing_is_declared() -> None:
     assert credentials("dev") == credentials("prod") == []
 
 
+@pytest.mark.slow
 def test_the_private_key_is_a_secret_input_and_the_argocd_release_comes_first() -> None:
     config = {"argocdGithubApp": APP, "argocdGithubAppPrivateKey": PRIVATE_KEY}
     plan = plan_stack("dev", FIXTURE_TENANTS, observability={"argocd": {"install": True}}, **config)
@@ -83,6 +87,7 @@ def test_the_private_key_is_a_secret_input_and_the_argocd_release_comes_first() 
     assert release.urn in secret.dependsOn
 
 
+@pytest.mark.slow
 def test_the_key_material_never_reaches_the_plan_the_manifests_or_the_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,12 +111,14 @@ def test_the_key_material_never_reaches_the_plan_the_manifests_or_the_output(
     assert "BEGIN" not in str(rendered)
 
 
+@pytest.mark.slow
 def test_the_app_and_its_key_come_together() -> None:
     for settings in ({"argocdGithubApp": APP}, {"argocdGithubAppPrivateKey": "[secret]"}):
         with pytest.raises(InputError, match="argocdGithubApp and argocdGithubAppPrivateKey are set together"):
             plan_stack("dev", **settings)
 
 
+@pytest.mark.fast
 def test_a_private_key_stored_in_plain_text_is_refused(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()

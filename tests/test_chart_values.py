@@ -75,18 +75,21 @@ def releases(stack: str) -> dict[str, dict[str, Any]]:
     return {resource.inputs["chart"]: resource.inputs for resource in of_type(plan, RELEASE)}
 
 
+@pytest.mark.slow
 def test_every_chart_the_program_installs_has_key_data() -> None:
     installed = set(releases("dev")) | set(releases("prod"))
     assert installed == {chart.name for chart in charts.CHARTS}
     assert all((DATA / f"{chart}.json").is_file() for chart in installed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chart", sorted(chart.name for chart in charts.CHARTS))
 def test_every_value_passed_to_a_chart_is_a_key_it_defines(stack: str, chart: str) -> None:
     values = releases(stack)[chart]["values"]
     assert unknown_paths(chart, values) == []
 
 
+@pytest.mark.fast
 def test_a_misspelt_or_moved_key_is_reported() -> None:
     loki = {"singleBinary": {"replicas": 1, "persistance": {"whenDeleted": "Retain"}}, "loki": {"auth_enabled": True}}
     assert unknown_paths("loki", loki) == [("singleBinary", "persistance", "whenDeleted")]
@@ -122,6 +125,7 @@ def pinned_versions() -> dict[str, str]:
     return {chart.name: chart_settings.version for chart, chart_settings in by_chart.items()}
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("chart", sorted(chart.name for chart in charts.CHARTS))
 def test_each_charts_data_is_of_its_pinned_version_or_says_which_nearest_one(chart: str) -> None:
     data, pinned = chart_data(chart), pinned_versions()[chart]
@@ -132,12 +136,14 @@ def test_each_charts_data_is_of_its_pinned_version_or_says_which_nearest_one(cha
         assert f"Pinned version {pinned}" in note and f"nearest available {data['version']}" in note, note
 
 
+@pytest.mark.fast
 def test_the_subchart_data_is_of_the_version_its_parent_pins() -> None:
     grafana = chart_data("grafana")
     assert grafana["version"] == grafana["pinnedVersion"]
     assert grafana["version"] in chart_data("kube-prometheus-stack")["subcharts"]["grafana"]
 
 
+@pytest.mark.fast
 def test_the_crd_release_carries_the_operator_version_kube_prometheus_stack_runs() -> None:
     crds, stack = chart_data(charts.PROMETHEUS_OPERATOR_CRDS.name), chart_data(charts.KUBE_PROMETHEUS_STACK.name)
     assert crds["appVersion"] == stack["appVersion"]

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from imaas import cli
 
+pytestmark = pytest.mark.fast
+
 runner = CliRunner()
 
 

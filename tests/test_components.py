@@ -10,6 +10,8 @@ import pytest
 
 from imaas.spec import types
 
+pytestmark = pytest.mark.fast
+
 COMPONENTS_DIR = Path(__file__).resolve().parent.parent / "components"
 MODEL_CLASSES = {"Tenant", "Service"}
 

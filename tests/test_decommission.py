@@ -15,6 +15,8 @@ from imaas.plan.diff import compare_plans
 from imaas.plan.markdown import diff_markdown
 from imaas.plan.record import Plan
 
+pytestmark = pytest.mark.slow
+
 SERVICES = "services:\n  - name: api\n"
 
 

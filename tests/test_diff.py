@@ -6,6 +6,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from planning import FIXTURE_TENANTS, example_plan, plan_stack
 from tokens import ECR, NAMESPACE, QUOTA
 from typer.testing import CliRunner
@@ -23,6 +24,7 @@ def resource(type_: str, name: str, **options: object) -> PlannedResource:
     return PlannedResource(f"{PREFIX}{type_}::{name}", type_, name, None, True, inputs, **options)
 
 
+@pytest.mark.fast
 def test_added_changed_removed_and_unchanged() -> None:
     kept, changed, removed = resource(NAMESPACE, "a-dev"), resource(QUOTA, "a-dev"), resource(QUOTA, "b-dev")
     added = resource(QUOTA, "c-dev")
@@ -38,6 +40,7 @@ def test_added_changed_removed_and_unchanged() -> None:
     assert not any(change.destructive for change in changes)
 
 
+@pytest.mark.fast
 def test_deleting_protected_or_unretained_data_is_destructive_and_retained_is_not() -> None:
     protected = resource(QUOTA, "p", protect=True)
     registry = resource(ECR, "a/svc")
@@ -50,6 +53,7 @@ def test_deleting_protected_or_unretained_data_is_destructive_and_retained_is_no
     }
 
 
+@pytest.mark.fast
 def test_cli_exits_1_only_for_destructive_deletions(tmp_path: Path) -> None:
     base, head, safe = tmp_path / "base.json", tmp_path / "head.json", tmp_path / "safe.json"
     Plan("imaas", "dev", [resource(ECR, "a/svc"), resource(NAMESPACE, "a-dev", retainOnDelete=True)]).write(base)
@@ -64,6 +68,7 @@ def test_cli_exits_1_only_for_destructive_deletions(tmp_path: Path) -> None:
     assert "left in place (retainOnDelete)" in passing.output
 
 
+@pytest.mark.fast
 def test_cli_rejects_a_file_that_is_not_a_plan(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text('{"project": "imaas"}')
     result = runner.invoke(cli.app, ["diff", str(tmp_path / "x.json"), str(tmp_path / "x.json")])
@@ -72,6 +77,7 @@ def test_cli_rejects_a_file_that_is_not_a_plan(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.fast
 def test_cli_refuses_to_compare_plans_of_different_stacks(tmp_path: Path) -> None:
     dev, prod = tmp_path / "dev.json", tmp_path / "prod.json"
     Plan("imaas", "dev", [resource(NAMESPACE, "a-dev", retainOnDelete=True)]).write(dev)
@@ -81,6 +87,7 @@ def test_cli_refuses_to_compare_plans_of_different_stacks(tmp_path: Path) -> Non
     assert result.output.strip() == f"error: {prod}: plans stack imaas/prod, but {dev} plans imaas/dev"
 
 
+@pytest.mark.fast
 def test_the_text_table_groups_changes_by_tenant_and_the_platform_last(tmp_path: Path) -> None:
     base, head = tmp_path / "base.json", tmp_path / "head.json"
     shared = PlannedResource(f"{PREFIX}{QUOTA}::shared", QUOTA, "shared", None, True, {})
@@ -114,6 +121,7 @@ def dangers(head: Plan) -> dict[str, str]:
 FENCES = ("hr-test-quota", "hr-test-limits", "hr-test-isolation", "hr-test-tenant-developer")
 
 
+@pytest.mark.slow
 def test_an_environment_dropped_from_a_tenant_fails_on_its_fences_while_the_namespace_stays(tmp_path: Path) -> None:
     head = plan_stack("dev", edited_fixtures(tmp_path, "hr", "  network:\n", "  environments: [dev]\n  network:\n"))
     found = dangers(head)
@@ -122,6 +130,7 @@ def test_an_environment_dropped_from_a_tenant_fails_on_its_fences_while_the_name
     assert found["hr-employee-sync-test"].startswith("stops a service that is not retired")
 
 
+@pytest.mark.slow
 def test_an_environment_dropped_from_a_service_fails_and_retiring_it_does_not(tmp_path: Path) -> None:
     dropped = "      environments: [dev, test]\n"
     head = plan_stack("dev", edited_fixtures(tmp_path / "a", "orders", dropped, "      environments: [dev]\n"))

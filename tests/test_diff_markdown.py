@@ -12,6 +12,7 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from tokens import (
     AWS_PROVIDER,
     BRANCH,
@@ -33,6 +34,8 @@ from imaas.plan.markdown import PLATFORM, diff_markdown
 from imaas.plan.ownership import tenant_of, urn_type_and_name
 from imaas.plan.record import Plan, PlannedResource
 from imaas.plan.report import short_type
+
+pytestmark = pytest.mark.fast
 
 runner = CliRunner()
 SNAPSHOT = Path(__file__).parent / "snapshots" / "diff.md"

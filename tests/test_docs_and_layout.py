@@ -17,6 +17,8 @@ from imaas.checks import across_files
 from imaas.guardrails import GUARDRAILS
 from imaas.model.schema import tenant_schema_text
 
+pytestmark = pytest.mark.fast
+
 runner = CliRunner()
 
 

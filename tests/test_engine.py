@@ -34,6 +34,7 @@ def _inputs(tmp_path: Path) -> dict[str, dict]:
     return {resource.name: resource.inputs for resource in plan.resources}
 
 
+@pytest.mark.slow
 def test_inputs_are_recorded_as_declared_with_whole_numbers_as_ints(tmp_path: Path) -> None:
     inputs = _inputs(tmp_path)["source"]
     assert inputs == {
@@ -46,21 +47,25 @@ def test_inputs_are_recorded_as_declared_with_whole_numbers_as_ints(tmp_path: Pa
     assert all(type(port) is int for port in inputs["nested"]["ports"])
 
 
+@pytest.mark.slow
 def test_the_program_reads_its_inputs_back_and_the_computed_outputs(tmp_path: Path) -> None:
     echo = _inputs(tmp_path)["echo"]
     assert echo == {"seen": "ci", "arn": f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/ci", "port": 8080}
 
 
+@pytest.mark.slow
 def test_secret_inputs_stay_marked_secret(tmp_path: Path) -> None:
     token = _inputs(tmp_path)["secretive"]["token"]
     assert token["value"] == "[secret]"
     assert set(token) == {"4dabf18193072939515e22adb298388d", "value"}
 
 
+@pytest.mark.fast
 def test_every_sdk_internal_the_engine_relies_on_is_there() -> None:
     assert sdk.missing() == []
 
 
+@pytest.mark.fast
 def test_an_sdk_upgrade_that_removes_one_says_what_the_engine_needs_it_for(monkeypatch: pytest.MonkeyPatch) -> None:
     module, name, _ = sdk.RELIED_ON[0]
     monkeypatch.delattr(module, name)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_grafana import PASSWORD, USER, Org, State, fake_grafana
+from helpers import WAIT_SECONDS
 from planning import example_plan, of_type
 from tokens import CONFIG_MAP
 
@@ -45,9 +46,10 @@ def mounted_script(directory: Path) -> Path:
 
 
 def client(url: str, password: str = PASSWORD) -> Grafana:
-    return Grafana(url, USER, password, timeout=5)
+    return Grafana(url, USER, password, timeout=WAIT_SECONDS)
 
 
+@pytest.mark.fast
 def test_the_script_uses_the_standard_library_only() -> None:
     imported = set()
     for node in ast.walk(ast.parse(SCRIPT.read_text())):
@@ -58,6 +60,7 @@ def test_the_script_uses_the_standard_library_only() -> None:
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
 
 
+@pytest.mark.slow
 def test_a_first_run_creates_every_organisation_with_its_data_sources_and_dashboard() -> None:
     desired = declared_states()
     with fake_grafana() as (url, state):
@@ -76,6 +79,7 @@ def test_a_first_run_creates_every_organisation_with_its_data_sources_and_dashbo
     assert sum("created organisation" in line for line in log) == 3
 
 
+@pytest.mark.slow
 def test_a_second_run_changes_nothing() -> None:
     desired = declared_states()
     with fake_grafana() as (url, state):
@@ -85,6 +89,7 @@ def test_a_second_run_changes_nothing() -> None:
         assert len(state.writes()) == before
 
 
+@pytest.mark.slow
 def test_a_changed_data_source_or_dashboard_is_updated_in_place() -> None:
     desired = declared_states()
     with fake_grafana() as (url, state):
@@ -110,6 +115,7 @@ def test_a_changed_data_source_or_dashboard_is_updated_in_place() -> None:
     assert {method for method, *_ in state.writes()[-3:]} <= {"PUT", "POST"}
 
 
+@pytest.mark.slow
 def test_it_removes_only_what_it_owns_and_keeps_organisations() -> None:
     desired = declared_states()
     with fake_grafana() as (url, state):
@@ -133,6 +139,7 @@ def test_it_removes_only_what_it_owns_and_keeps_organisations() -> None:
         assert set(state.orgs[1].dashboards) == {"imaas-platform"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("members", [{}, {USER: "Viewer"}])
 def test_an_existing_organisation_is_adopted_not_duplicated(members: dict[str, str]) -> None:
     state = State()
@@ -145,11 +152,13 @@ def test_an_existing_organisation_is_adopted_not_duplicated(members: dict[str, s
     assert set(state.orgs[7].datasources) == {"imaas-logs", "imaas-metrics", "imaas-traces"}
 
 
+@pytest.mark.fast
 def test_a_tenant_named_like_the_main_organisation_is_refused() -> None:
     with fake_grafana() as (url, _), pytest.raises(GrafanaError, match="main organisation"):
         reconcile(client(url), [{"name": "Main Org.", "datasources": [], "dashboards": []}])
 
 
+@pytest.mark.slow
 def test_the_script_exits_1_with_one_line_and_no_secret_on_a_refusal(tmp_path: Path) -> None:
     (tmp_path / "orders.json").write_text(json.dumps(declared_states()[0]))
     script = mounted_script(tmp_path / "opt")
@@ -167,6 +176,7 @@ def test_the_script_exits_1_with_one_line_and_no_secret_on_a_refusal(tmp_path: P
     assert len(state.orgs) == 1
 
 
+@pytest.mark.slow
 def test_the_script_applies_the_mounted_state(tmp_path: Path) -> None:
     for wanted in declared_states("prod"):
         (tmp_path / f"{wanted['name']}.json").write_text(json.dumps(wanted))

@@ -89,6 +89,7 @@ def reach(plan: Plan, groups: set[str]) -> dict[str, set[str]]:
 # --- sign-in -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sign_in_maps_each_tenant_group_into_its_own_organisation_and_admins_into_the_main_one() -> None:
     plan = with_sign_in()
     ini = grafana_values(plan)["grafana.ini"]
@@ -116,6 +117,7 @@ def test_sign_in_maps_each_tenant_group_into_its_own_organisation_and_admins_int
     assert ini["sso_settings"] == {"reload_interval": "1m"}
 
 
+@pytest.mark.slow
 def test_the_client_secret_is_a_secret_in_the_plan_and_reaches_grafana_from_it() -> None:
     plan = with_sign_in()
     (secret,) = [r for r in plan.resources if r.type == "kubernetes:core/v1:Secret" and r.name == "imaas-grafana-oidc"]
@@ -128,6 +130,7 @@ def test_the_client_secret_is_a_secret_in_the_plan_and_reaches_grafana_from_it()
     }
 
 
+@pytest.mark.slow
 def test_without_a_provider_nobody_but_the_admin_signs_in(stack: str) -> None:
     grafana_chart = grafana_values(example_plan(stack))
     assert "auth.generic_oauth" not in grafana_chart["grafana.ini"]
@@ -150,6 +153,7 @@ def test_without_a_provider_nobody_but_the_admin_signs_in(stack: str) -> None:
         ({"imaas:observability": json.dumps({"grafana": {"metricsProxyImage": "prom-label-proxy"}})}, "must match"),
     ],
 )
+@pytest.mark.fast
 def test_invalid_grafana_settings_are_refused_naming_the_key(extra: dict[str, str], message: str) -> None:
     config = {"imaas:environments": '["prod"]', "imaas:ingressHostSuffix": "apps.example.com",
               "imaas:ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "imaas:argocdImpersonation": "true",
@@ -162,6 +166,7 @@ def test_invalid_grafana_settings_are_refused_naming_the_key(extra: dict[str, st
 # --- the job and the proxy ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_job_mounts_every_tenants_state_and_takes_the_admin_password_from_the_charts_secret(stack: str) -> None:
     plan = example_plan(stack)
     (job,) = [r for r in plan.resources if r.type == "kubernetes:batch/v1:CronJob"]
@@ -182,6 +187,7 @@ def test_the_job_mounts_every_tenants_state_and_takes_the_admin_password_from_th
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+@pytest.mark.slow
 def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reaches_it(stack: str) -> None:
     plan = example_plan(stack)
     (proxy,) = [r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment"]
@@ -217,6 +223,7 @@ def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reache
 # --- isolation, pair by pair ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_tenants_identity_reaches_another_tenants_data_or_dashboards(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, **TENANTS)
     plan = with_sign_in(tenants)
@@ -359,12 +366,14 @@ WEAKENED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("target", "change", "policy"), WEAKENED.values(), ids=WEAKENED.keys())
 def test_a_weakened_plan_is_refused(target: tuple[str, str], change: Any, policy: str) -> None:
     found = edited(resources(), *target, change)
     assert policy in {name for name, _ in violations(found)}
 
 
+@pytest.mark.slow
 def test_the_guardrails_see_a_sidecar_data_source_of_a_tenant() -> None:
     plan = example_plan("dev")
     found = [as_resource(r) for r in plan.resources]
@@ -376,6 +385,7 @@ def test_the_guardrails_see_a_sidecar_data_source_of_a_tenant() -> None:
     assert "grafana-orgs-isolated" in names
 
 
+@pytest.mark.slow
 def test_plan_exits_1_when_a_component_shares_one_tenants_logs_with_another(monkeypatch: pytest.MonkeyPatch) -> None:
     original = grafana.org_datasources
 
@@ -395,12 +405,14 @@ def test_plan_exits_1_when_a_component_shares_one_tenants_logs_with_another(monk
     )
 
 
+@pytest.mark.fast
 def test_the_client_secret_is_refused_in_plain_text() -> None:
     (problem,) = plain_secrets({"imaas:grafanaOidcClientSecret": "plain"}, lambda key: False, "Pulumi.dev.yaml")
     assert problem.message == "must be a secret: pulumi config set --secret grafanaOidcClientSecret"
     assert plain_secrets({"imaas:grafanaOidcClientSecret": "[secret]"}, lambda key: True, "Pulumi.dev.yaml") == []
 
 
+@pytest.mark.slow
 def test_grafanas_database_outlives_its_pod_and_the_release(stack: str) -> None:
     chart = grafana_values(example_plan(stack))
     assert chart["persistence"] == {

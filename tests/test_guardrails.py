@@ -76,11 +76,13 @@ def with_inputs(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
     return change
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_example_plans_break_no_mandatory_guardrail(stack: str) -> None:
     assert violations(resources(stack), stack) == set()
 
 
+@pytest.mark.slow
 def test_the_advisory_flags_a_quota_above_its_size_preset() -> None:
     advisories = [v for v in evaluate(resources(), context()) if not v.mandatory]
     assert {(v.policy, v.urn.rsplit("::", 1)[1]) for v in advisories} == {("quota-within-size", "payments-dev-quota")}
@@ -392,22 +394,26 @@ FORBIDDEN = [
 @pytest.mark.parametrize(
     ("policy", "type_", "name", "change"), FORBIDDEN, ids=lambda v: v if isinstance(v, str) else ""
 )
+@pytest.mark.slow
 def test_what_section_6_forbids_is_caught_by_its_guardrail(
     policy: str, type_: str, name: str, change: Callable
 ) -> None:
     assert violations(edited(resources(), type_, name, change)) == {(policy, name)}
 
 
+@pytest.mark.fast
 def test_every_mandatory_guardrail_has_a_violating_example() -> None:
     assert set(WEAKENINGS) == MANDATORY
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", sorted(WEAKENINGS))
 def test_each_weakening_breaks_exactly_its_guardrail(policy: str) -> None:
     type_, name, change, culprit = WEAKENINGS[policy]
     assert violations(edited(resources(), type_, name, change)) == {(policy, culprit)}
 
 
+@pytest.mark.slow
 def test_a_release_whose_chart_creates_custom_resources_waits_for_the_release_of_their_crds() -> None:
     # kube-prometheus-stack creates its Prometheus, Alertmanager and monitors without their CRDs (crds.enabled
     # false), and Helm builds every object before any hook runs: a fresh cluster refuses the whole release.
@@ -420,6 +426,7 @@ def test_a_release_whose_chart_creates_custom_resources_waits_for_the_release_of
     assert violations(found) == {("crds-before-custom-resources", "kube-prometheus-stack")}
 
 
+@pytest.mark.slow
 def test_a_template_that_publishes_no_version_leaves_every_generated_repository_refused() -> None:
     # Without its publication the template holds only GitHub's initial commit when the first repositories are made.
     found = edited(resources(), "command:local:Command", "imaas-service-template-version", lambda r: None)
@@ -427,6 +434,7 @@ def test_a_template_that_publishes_no_version_leaves_every_generated_repository_
     assert generated == {r.name for r in found if (r.inputs.get("template") or {}).get("repository")} != set()
 
 
+@pytest.mark.slow
 def test_a_project_reaching_a_tenant_sharing_its_prefix_is_refused() -> None:
     found = edited(
         resources(),
@@ -441,6 +449,7 @@ def test_a_project_reaching_a_tenant_sharing_its_prefix_is_refused() -> None:
     assert violations(found) == {("argocd-project-confined", "payments-project")}
 
 
+@pytest.mark.slow
 def test_a_trust_admitting_another_tenants_repository_is_refused() -> None:
     def widen(inputs: dict) -> None:
         policy = json.loads(inputs["assumeRolePolicy"])
@@ -452,6 +461,7 @@ def test_a_trust_admitting_another_tenants_repository_is_refused() -> None:
     assert violations(found) == {("ci-trust-exact", "imaas-ci-orders-order-sync")}
 
 
+@pytest.mark.slow
 def test_a_cluster_wide_binding_of_a_tenant_group_is_refused() -> None:
     binding = Resource(
         "urn:pulumi:dev::imaas::kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::sneaky",
@@ -498,6 +508,7 @@ def run_pack(found: list[Resource], props: Callable[[dict], object] = dict) -> s
     return reported
 
 
+@pytest.mark.slow
 def test_the_policy_pack_runs_the_same_rules() -> None:
     assert {policy.name for policy in guardrail_policies(lambda stack: context(stack))} == {g.name for g in GUARDRAILS}
     assert run_pack(resources()) == set()
@@ -505,6 +516,7 @@ def test_the_policy_pack_runs_the_same_rules() -> None:
     assert run_pack(edited(resources(), type_, name, change)) == {("argocd-project-confined", culprit)}
 
 
+@pytest.mark.slow
 def test_the_policy_pack_accepts_protection_alone_since_it_cannot_see_retain_on_delete() -> None:
     found = [replace(r, retain_on_delete=None) for r in resources()]
     assert run_pack(found) == set()
@@ -515,6 +527,7 @@ def test_the_policy_pack_accepts_protection_alone_since_it_cannot_see_retain_on_
 # --- imaas plan ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.MonkeyPatch) -> None:
     original = tenant_environment.declare_limits
 
@@ -535,6 +548,7 @@ def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.Monke
     assert "3 mandatory guardrail violations" in result.output
 
 
+@pytest.mark.slow
 def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
     original = app_project.app_project_spec
 
@@ -550,12 +564,14 @@ def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.Mo
     )
 
 
+@pytest.mark.slow
 def test_plan_of_the_examples_passes_the_guardrails() -> None:
     result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 0, result.output
     assert "violation" not in result.output
 
 
+@pytest.mark.slow
 def test_an_allow_all_ingress_rule_breaks_the_fence() -> None:
     found = edited(
         resources(),
@@ -585,6 +601,7 @@ HR = {"hr-dev", "hr-test"}
     ],
     ids=["warn only", "object selector", "one tenant only", "excluded resources"],
 )  # fmt: skip
+@pytest.mark.slow
 def test_a_binding_that_leaves_tenant_namespaces_unchecked_is_refused_for_each(
     change: Callable, uncovered: set[str]
 ) -> None:
@@ -594,17 +611,20 @@ def test_a_binding_that_leaves_tenant_namespaces_unchecked_is_refused_for_each(
     assert violations(found) == {("admission-policies-bound", name) for name in uncovered}
 
 
+@pytest.mark.slow
 def test_a_missing_policy_leaves_every_tenant_namespace_uncovered() -> None:
     found = edited(resources(), ADMISSION_POLICY, "imaas-no-endpoints", lambda r: None)
     assert violations(found) == {("admission-policies-bound", name) for name in DEV_TENANT_NAMESPACES}
 
 
+@pytest.mark.slow
 def test_a_namespace_that_lost_its_labels_is_still_a_tenant_namespace() -> None:
     found = edited(resources(), NAMESPACE, "hr-dev", with_inputs(lambda i: i["metadata"].update({"labels": {}})))
     # The admission policies read its tenant from the labels, and their bindings select by them.
     assert violations(found) == {("tenant-namespace-pod-security", "hr-dev"), ("admission-policies-bound", "hr-dev")}
 
 
+@pytest.mark.slow
 def test_a_binding_in_a_namespace_that_only_shares_the_tenants_prefix_is_refused() -> None:
     # orders-devs bound in a namespace named like one of orders' but not one of them.
     found = edited(
@@ -616,6 +636,7 @@ def test_a_binding_in_a_namespace_that_only_shares_the_tenants_prefix_is_refused
     assert violations(found) == {("tenant-rbac-fenced", "orders-dev-tenant-developer")}
 
 
+@pytest.mark.slow
 def test_the_policy_pack_judges_what_is_known_when_some_values_are_not() -> None:
     # As in a preview of a new tenant: the push policy's repository ARNs are not known yet.
     weakened = edited(

@@ -50,10 +50,12 @@ def imported(path: Path) -> set[str]:
 MODULES = sorted(path for path in PACKAGE.rglob("*.py") if path.name != "__init__.py" or path.parent != PACKAGE)
 
 
+@pytest.mark.fast
 def test_every_module_belongs_to_a_known_layer() -> None:
     assert {layer_of(path) for path in MODULES} <= MAY_IMPORT.keys()
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PROJECT_DIR)))
 def test_a_module_imports_only_the_layers_beneath_it(path: Path) -> None:
     layer = layer_of(path)
@@ -65,6 +67,7 @@ def test_a_module_imports_only_the_layers_beneath_it(path: Path) -> None:
             assert layer == "engine", f"{path.name} ({layer}) imports {name}: only imaas.engine may import Pulumi"
 
 
+@pytest.mark.slow
 def test_nothing_outside_the_engine_loads_pulumi_at_run_time() -> None:
     """The static check above, confirmed by importing every other module and looking at what got loaded."""
     modules = [

@@ -12,6 +12,8 @@ from imaas import cli
 from imaas.cli.starter import schema_reference
 from imaas.inputs.tenant_files import read_tenant_file
 
+pytestmark = pytest.mark.fast
+
 runner = CliRunner()
 STARTER = ["--contact", "billing@example.com", "--maintainer", "zoe"]
 

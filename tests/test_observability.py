@@ -181,6 +181,7 @@ def namespace_matchers(expr: str) -> list[tuple[str, str]]:
 # --- releases ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_each_stack_installs_the_pinned_charts_in_the_observability_namespace(stack: str) -> None:
     plan = example_plan(stack)
     found = releases(plan)
@@ -196,6 +197,7 @@ def test_each_stack_installs_the_pinned_charts_in_the_observability_namespace(st
     assert found["tempo"].urn in found["opentelemetry-collector"].dependsOn
 
 
+@pytest.mark.slow
 def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them() -> None:
     settings = read_stack_file(PROJECT_DIR, "prod").settings.observability
     assert settings.kube_prometheus_stack.version == EXPECTED_RELEASES["kube-prometheus-stack"][2]
@@ -223,6 +225,7 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
         ({"argocd": {"install": "sometimes"}}, "imaas:observability.argocd.install"),
     ],
 )
+@pytest.mark.fast
 def test_invalid_chart_settings_are_refused_naming_the_key(observability: dict, message: str) -> None:
     config = {"imaas:environments": '["prod"]', "imaas:observability": json.dumps(observability)}
     with pytest.raises(InputError) as raised:
@@ -230,6 +233,7 @@ def test_invalid_chart_settings_are_refused_naming_the_key(observability: dict, 
     assert message in str(raised.value)
 
 
+@pytest.mark.slow
 def test_the_operator_crds_come_first_from_a_kept_release_of_their_own(stack: str) -> None:
     plan = example_plan(stack)
     found = releases(plan)
@@ -247,6 +251,7 @@ def test_the_operator_crds_come_first_from_a_kept_release_of_their_own(stack: st
     assert operator.urn in tenant_prometheus(plan).dependsOn  # only the operator turns it into pods
 
 
+@pytest.mark.slow
 def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
     loki = values(example_plan(stack), "loki")
     assert loki["loki"]["auth_enabled"] is True
@@ -259,6 +264,7 @@ def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
     }
 
 
+@pytest.mark.slow
 def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_sidecar_only_here(stack: str) -> None:
     grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
     # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
@@ -277,12 +283,14 @@ def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_si
     assert dashboards["provider"]["foldersFromFilesStructure"] is True
 
 
+@pytest.mark.slow
 def test_the_observability_namespace_is_kept_and_may_run_node_agents(stack: str) -> None:
     (namespace,) = [r for r in of_type(example_plan(stack), NAMESPACE) if r.name == OBSERVABILITY]
     assert namespace.protect and namespace.retainOnDelete
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
 
 
+@pytest.mark.slow
 def test_the_platform_log_tenant_is_a_name_no_tenant_can_take_and_the_model_imports_no_pulumi() -> None:
     assert PLATFORM_LOG_TENANT in RESERVED_TENANT_NAMES
     code = "import sys, imaas.spec.charts; print(sorted(m for m in sys.modules if 'pulumi' in m))"
@@ -293,6 +301,7 @@ def test_the_platform_log_tenant_is_a_name_no_tenant_can_take_and_the_model_impo
 # --- per tenant: logs ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_tenant_has_its_fluent_bit_route_to_its_own_loki_tenant(stack: str) -> None:
     plan = example_plan(stack)
     rules, outputs = fluent_bit_routes(plan)
@@ -309,6 +318,7 @@ def test_every_tenant_has_its_fluent_bit_route_to_its_own_loki_tenant(stack: str
     assert not any(pattern.search(ns) for pattern in rules.values() for ns in {OBSERVABILITY, "kube-system"})
 
 
+@pytest.mark.slow
 def test_tenants_sharing_a_prefix_never_share_a_route_and_retired_tenants_keep_theirs(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, ab={}, ab_c={}, old={"lifecycle": "retired"})
     plan = plan_stack("dev", tenants)
@@ -319,6 +329,7 @@ def test_tenants_sharing_a_prefix_never_share_a_route_and_retired_tenants_keep_t
         assert outputs[f"tenant.{tenant}"] == [tenant]
 
 
+@pytest.mark.slow
 def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_nothing_else(stack: str) -> None:
     plan = example_plan(stack)
     orgs = org_states(plan)
@@ -357,6 +368,7 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
 # --- per tenant: dashboards ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_each_tenant_dashboard_queries_only_its_tenants_namespaces(stack: str) -> None:
     plan = example_plan(stack)
     orgs = org_states(plan)
@@ -391,6 +403,7 @@ def test_each_tenant_dashboard_queries_only_its_tenants_namespaces(stack: str) -
 # --- per environment: scrape -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_tenant_namespace_has_a_pod_monitor_that_waits_for_its_crd(stack: str) -> None:
     plan = example_plan(stack)
     crds = releases(plan)["prometheus-operator-crds"]
@@ -408,6 +421,7 @@ def test_every_tenant_namespace_has_a_pod_monitor_that_waits_for_its_crd(stack: 
         validate_custom(monitor.inputs)
 
 
+@pytest.mark.fast
 def test_the_service_template_exposes_what_the_pod_monitor_scrapes() -> None:
     deployment = yaml.safe_load((PROJECT_DIR / "templates/service/deploy/base/deployment.yaml").read_text())
     template = deployment["spec"]["template"]
@@ -425,6 +439,7 @@ def peers(rule: dict, key: str) -> list[str]:
     return [peer["namespaceSelector"]["matchLabels"][NAME_LABEL] for peer in rule[key] if "namespaceSelector" in peer]
 
 
+@pytest.mark.slow
 def test_the_scrape_is_admitted_from_the_observability_namespace_only_on_the_metrics_port(stack: str) -> None:
     plan = example_plan(stack)
     for namespace in tenant_namespaces(plan):
@@ -439,6 +454,7 @@ def test_the_scrape_is_admitted_from_the_observability_namespace_only_on_the_met
         assert scrape["ports"] == [{"protocol": "TCP", "port": "metrics"}]
 
 
+@pytest.mark.slow
 def test_tenant_pods_reach_the_trace_collectors_pods_on_the_otlp_ports_only(stack: str) -> None:
     plan = example_plan(stack)
     for namespace in tenant_namespaces(plan):
@@ -460,6 +476,7 @@ def test_tenant_pods_reach_the_trace_collectors_pods_on_the_otlp_ports_only(stac
 # --- switched off, and Argo CD ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack: str) -> None:
     plan = plan_stack(stack, observability={"enabled": False})
     assert releases(plan) == {}
@@ -476,6 +493,7 @@ def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack
         assert not any("ports" in rule and OBSERVABILITY in peers(rule, "to") for rule in spec["egress"])
 
 
+@pytest.mark.slow
 def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart_when_asked(stack: str) -> None:
     assert "argocd" not in releases(example_plan(stack))
     plan = plan_stack(stack, observability={"argocd": {"install": True}})
@@ -495,6 +513,7 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     assert all(argocd.urn in resource.dependsOn for resource in [*projects, *applications])
 
 
+@pytest.mark.slow
 def test_logs_cannot_forge_their_route(stack: str) -> None:
     config = "\n".join(releases(example_plan(stack))["fluent-bit"].inputs["values"]["config"].values())
     # A JSON log line is merged under its own key, where it cannot overwrite the kubernetes fields routing uses.
@@ -504,6 +523,7 @@ def test_logs_cannot_forge_their_route(stack: str) -> None:
 # --- the two Prometheus ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_platform_prometheus_follows_its_monitors_but_never_looks_at_a_tenant_namespace(stack: str) -> None:
     plan = example_plan(stack)
     spec = values(plan, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
@@ -517,6 +537,7 @@ def test_the_platform_prometheus_follows_its_monitors_but_never_looks_at_a_tenan
         assert selects(selector, {NAME_LABEL: "kube-system"})
 
 
+@pytest.mark.slow
 def test_the_tenant_prometheus_selects_every_monitor_of_tenant_namespaces_and_nothing_else(stack: str) -> None:
     plan = example_plan(stack)
     prometheus = tenant_prometheus(plan)
@@ -545,6 +566,7 @@ def test_the_tenant_prometheus_selects_every_monitor_of_tenant_namespaces_and_no
     validate_custom(prometheus.inputs)
 
 
+@pytest.mark.slow
 def test_the_tenant_prometheus_fences_and_caps_every_tenant_monitor(stack: str) -> None:
     spec = tenant_prometheus(example_plan(stack)).inputs["spec"]
     # A monitor scrapes its own namespace only, its series carry that namespace whatever its relabelling says, and
@@ -566,6 +588,7 @@ def test_the_tenant_prometheus_fences_and_caps_every_tenant_monitor(stack: str) 
     assert claim["resources"]["requests"] == {"storage": "20Gi"}
 
 
+@pytest.mark.slow
 def test_the_tenant_prometheus_limits_are_stack_settings() -> None:
     settings = {"tenantPrometheus": {"retention": "30d", "storage": "50Gi", "limits": {"sampleLimit": 10000}}}
     spec = tenant_prometheus(plan_stack("prod", observability=settings)).inputs["spec"]
@@ -580,6 +603,7 @@ def test_the_tenant_prometheus_limits_are_stack_settings() -> None:
     assert "imaas:observability.tenantPrometheus.limits.bodySizeLimit: must match" in str(raised.value)
 
 
+@pytest.mark.slow
 def test_the_tenant_prometheus_has_its_own_service_and_reads_only_tenant_namespaces(stack: str) -> None:
     plan = example_plan(stack)
     (service,) = [s for s in of_type(plan, SERVICE) if s.inputs["metadata"]["name"] == "prometheus-tenants"]

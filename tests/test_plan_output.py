@@ -30,6 +30,7 @@ def dev_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, s
     return json.loads((out / "plan.json").read_text()), out / "manifests", output
 
 
+@pytest.mark.slow
 def test_plan_json_follows_the_contract(dev_outputs: tuple[dict, Path, str]) -> None:
     plan, _, _ = dev_outputs
     assert (plan["project"], plan["stack"]) == ("imaas", "dev")
@@ -51,12 +52,14 @@ def test_plan_json_follows_the_contract(dev_outputs: tuple[dict, Path, str]) -> 
     assert namespace["inputs"]["kind"] == "Namespace"
 
 
+@pytest.mark.slow
 def test_the_tree_shows_tenants_environments_and_resources(dev_outputs: tuple[dict, Path, str]) -> None:
     _, _, output = dev_outputs
     for line in ("orders Tenant", "orders-test Environment", "Namespace orders-test", "kubernetes:core/v1:Namespace"):
         assert line in output
 
 
+@pytest.mark.slow
 def test_every_rendered_object_passes_the_kubernetes_schema(dev_outputs: tuple[dict, Path, str]) -> None:
     plan, manifests, _ = dev_outputs
     files = sorted(manifests.rglob("*.yaml"))
@@ -78,6 +81,7 @@ def test_every_rendered_object_passes_the_kubernetes_schema(dev_outputs: tuple[d
     assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= kinds
 
 
+@pytest.mark.slow
 def test_the_crd_check_rejects_a_field_argo_cd_does_not_know(dev_outputs: tuple[dict, Path, str]) -> None:
     _, manifests, _ = dev_outputs
     project = yaml.safe_load((manifests / "argocd" / "appproject-orders.yaml").read_text())
@@ -86,6 +90,7 @@ def test_the_crd_check_rejects_a_field_argo_cd_does_not_know(dev_outputs: tuple[
         validate_custom(project)
 
 
+@pytest.mark.slow
 def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_path: Path) -> None:
     manifests = tmp_path / "manifests"
     first = runner.invoke(
@@ -113,6 +118,7 @@ def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_p
     assert (foreign / "tenants" / "orders.yaml").read_text() == "kept: true\n"
 
 
+@pytest.mark.slow
 def test_secure_settings_never_reach_the_plan_or_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = tmp_path / "project"
     shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", "build", ".git", "tests"))
@@ -128,6 +134,7 @@ def test_secure_settings_never_reach_the_plan_or_the_output(tmp_path: Path, monk
     assert ciphertext not in (tmp_path / "plan.json").read_text()
 
 
+@pytest.mark.slow
 def test_plan_of_a_folder_with_one_broken_file_exits_1_and_prints_no_tree(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path / "tenants", alpha={}, beta={})
     (tenants / "gamma.yaml").write_text("apiVersion: imaas.io/v1alpha1\nkind: Tenant\nmetadata: {name: gamma}\n")
@@ -142,12 +149,14 @@ def test_plan_of_a_folder_with_one_broken_file_exits_1_and_prints_no_tree(tmp_pa
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.fast
 def test_plan_of_an_unknown_stack_is_a_usage_error() -> None:
     result = runner.invoke(cli.app, ["plan", "--stack", "staging"])
     assert result.exit_code == 2
     assert "Pulumi.staging.yaml: no settings for stack 'staging'" in result.output
 
 
+@pytest.mark.fast
 def test_invalid_stack_file_names_file_line_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "Pulumi.odd.yaml").write_text("config:\n  imaas:environments: [dev]\n  imaas:quotaMaks: {}\n")
     monkeypatch.setattr(cli.output, "PROJECT_DIR", tmp_path)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers import write_tenants
 from planning import FIXTURE_TENANTS
 from typer.testing import CliRunner
 
 from imaas import cli
+
+pytestmark = pytest.mark.slow
 
 runner = CliRunner()
 

@@ -14,6 +14,8 @@ from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.record import Plan, PlannedResource
 
+pytestmark = pytest.mark.slow
+
 EXPECTED_NAMESPACES = {
     # orders: all environments; payments: dev and prod; hr: all environments.
     "dev": {"orders-dev", "orders-test", "payments-dev", "hr-dev", "hr-test"},

@@ -13,6 +13,8 @@ from planning import example_plan
 
 from imaas.plan.record import PlannedResource
 
+pytestmark = pytest.mark.slow
+
 EXTRACTS = Path(__file__).resolve().parent / "data" / "providers"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 PROVIDERS = ("github", "aws")

@@ -39,12 +39,14 @@ def file_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern[1:-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [PLATFORM_CONFIG, TEMPLATE_CONFIG], ids=["platform", "template"])
 def test_renovate_validates_the_configuration(path: Path) -> None:
     done = renovate_config_validator(path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_renovate_refuses_a_broken_configuration(tmp_path: Path) -> None:
     broken = config(PLATFORM_CONFIG)
     broken["packageRule"] = broken.pop("packageRules")
@@ -118,10 +120,12 @@ def unmanaged_charts(renovate: dict[str, Any]) -> list[str]:
     return problems + [m["depNameTemplate"] for m in chart_managers(renovate) if m not in [f for f, _ in found]]
 
 
+@pytest.mark.slow
 def test_every_chart_the_settings_pin_has_exactly_its_manager() -> None:
     assert unmanaged_charts(config(PLATFORM_CONFIG)) == []
 
 
+@pytest.mark.slow
 def test_a_chart_without_its_manager_is_caught() -> None:
     renovate = config(PLATFORM_CONFIG)
     renovate["customManagers"] = [m for m in renovate["customManagers"] if m.get("depNameTemplate") != "loki"]
@@ -132,6 +136,7 @@ def test_a_chart_without_its_manager_is_caught() -> None:
     assert unmanaged_charts(renovate) == ["tempo"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["block", "flow"])
 def test_a_stack_files_chart_version_is_found_too(style: str) -> None:
     released = released_charts()
@@ -146,6 +151,7 @@ def test_a_stack_files_chart_version_is_found_too(style: str) -> None:
     assert found == {(released[key][0], versions[key]) for key in keys}
 
 
+@pytest.mark.fast
 def test_the_files_renovate_must_read_are_under_its_managers() -> None:
     platform = config(PLATFORM_CONFIG)
     assert {"pip_requirements", "github-actions", "npm", "dockerfile", "custom.regex"} <= set(
@@ -187,6 +193,7 @@ def image_matches(renovate: dict[str, Any], text: str) -> set[str]:
     }
 
 
+@pytest.mark.fast
 def test_every_image_the_settings_pin_has_a_manager() -> None:
     images = pinned_images()
     assert len(images) >= 2, "the reconciler's and the metrics proxy's images"

@@ -64,6 +64,7 @@ def changed(changes: list[Change], type_: str, name: str) -> list[str]:
     return change.lines()
 
 
+@pytest.mark.slow
 def test_a_quota_change_shows_each_old_and_new_value(tmp_path: Path) -> None:
     tenants = copied_fixtures(tmp_path)
     base = plan_stack("dev", tenants)
@@ -77,6 +78,7 @@ def test_a_quota_change_shows_each_old_and_new_value(tmp_path: Path) -> None:
     matches_snapshot("quota-change.md", report(base, head))
 
 
+@pytest.mark.slow
 def test_an_onboarding_shows_the_new_tenant_in_one_line_and_what_it_opens_in_others_in_full(tmp_path: Path) -> None:
     tenants = copied_fixtures(tmp_path)
     base = plan_stack("dev", tenants)
@@ -92,6 +94,7 @@ def test_an_onboarding_shows_the_new_tenant_in_one_line_and_what_it_opens_in_oth
     matches_snapshot("onboarding.md", text)
 
 
+@pytest.mark.slow
 def test_retiring_a_service_says_it_archives_and_stops_the_workload(tmp_path: Path) -> None:
     tenants = copied_fixtures(tmp_path)
     base = plan_stack("dev", tenants)
@@ -102,6 +105,7 @@ def test_retiring_a_service_says_it_archives_and_stops_the_workload(tmp_path: Pa
     assert stopped and all(c.note.startswith("stops the workload") for c in stopped)
 
 
+@pytest.mark.fast
 def test_fence_fields_are_never_cut_or_elided() -> None:
     subjects = [f"repo:org/t-s{index}:ref:refs/heads/dev" for index in range(40)]
     old = PlannedResource("urn:r", "aws:iam/role:Role", "r", None, True, {"assumeRolePolicy": {"sub": subjects[:1]}})
@@ -119,6 +123,7 @@ def test_fence_fields_are_never_cut_or_elided() -> None:
     assert all(len(line) <= 120 for line in lines if "tag" in line)
 
 
+@pytest.mark.fast
 def test_field_changes_name_the_deepest_place_and_read_json_text() -> None:
     old = {"policy": '{"Statement": [{"Action": ["ecr:PutImage"]}]}', "a": {"b.c": 1}}
     new = {"policy": '{"Statement": [{"Action": ["ecr:PutImage", "ecr:*"]}]}', "a": {"b.c": 2}}
@@ -145,6 +150,7 @@ def _tenant_plan(tenants: int, per_tenant: int, quota: str) -> Plan:
     return Plan("imaas", "dev", resources)
 
 
+@pytest.mark.fast
 def test_the_summary_of_a_thousand_tenants_stays_within_its_budget_and_names_every_tenant() -> None:
     budget = 900_000  # what the workflow gives one stack's report in a job summary (GitHub takes 1 MiB)
     onboarding = diff_markdown(diff_plans(Plan("imaas", "dev", []), _tenant_plan(1000, 60, "4")), budget=budget)
@@ -161,6 +167,7 @@ def test_the_summary_of_a_thousand_tenants_stays_within_its_budget_and_names_eve
     assert len(whole) > budget
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("budget", [60_000, 5_000])
 def test_a_small_budget_cuts_the_report_and_says_where_the_rest_is(budget: int) -> None:
     for base, head in (
@@ -173,6 +180,7 @@ def test_a_small_budget_cuts_the_report_and_says_where_the_rest_is(budget: int) 
         assert text.count("<details") == text.count("</details>")
 
 
+@pytest.mark.fast
 def test_the_replacing_inputs_are_the_providers_own() -> None:
     data = Path(__file__).parent / "data" / "providers"
     for provider in ("github", "aws"):
@@ -187,6 +195,7 @@ def _one_change(type_: str, old: dict, new: dict, **options: object) -> Change:
     return change
 
 
+@pytest.mark.fast
 def test_a_change_that_replaces_a_protected_or_data_holding_resource_fails_the_diff() -> None:
     renamed = _one_change(ECR, {"name": "a/svc"}, {"name": "a/api"}, protect=True, retainOnDelete=True)
     assert renamed.destructive
@@ -202,6 +211,7 @@ def test_a_change_that_replaces_a_protected_or_data_holding_resource_fails_the_d
     assert namespace.destructive
 
 
+@pytest.mark.fast
 def test_a_replacement_of_what_holds_nothing_is_said_but_passes() -> None:
     binding = _one_change(ROLE_BINDING, {"roleRef": {"name": "viewer"}}, {"roleRef": {"name": "developer"}})
     assert not binding.destructive

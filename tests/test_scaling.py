@@ -41,6 +41,7 @@ def shared(plan: Plan) -> dict[str, dict]:
     return {r.urn: r.inputs for r in plan.resources if tenant_of(r, resources) is None}
 
 
+@pytest.mark.slow
 def test_only_plans_the_named_tenant_its_neighbours_and_the_same_shared_resources(tmp_path: Path) -> None:
     full = plan_json(tmp_path)
     partial = plan_json(tmp_path, "--only", "payments")
@@ -52,6 +53,7 @@ def test_only_plans_the_named_tenant_its_neighbours_and_the_same_shared_resource
     assert "only" not in json.loads((tmp_path / "plan-0.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_partial_diff_shows_the_change_and_deletes_nothing_it_did_not_plan(tmp_path: Path) -> None:
     tenants = tmp_path / "tenants"
     shutil.copytree(FIXTURE_TENANTS, tenants)
@@ -68,6 +70,7 @@ def test_a_partial_diff_shows_the_change_and_deletes_nothing_it_did_not_plan(tmp
     }
 
 
+@pytest.mark.slow
 def test_changed_since_plans_the_changed_tenants_and_their_neighbours(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path / "tenants", alpha={}, beta={"network": {"allowFrom": ["alpha"]}}, gamma={})
     git(tenants, "init", "-q")
@@ -86,6 +89,7 @@ def test_changed_since_plans_the_changed_tenants_and_their_neighbours(tmp_path: 
         (["--changed-since", "no-such-ref"], "no-such-ref: not a commit of the git repository"),
     ],
 )
+@pytest.mark.slow
 def test_partial_plans_refuse_unknown_tenants_and_revisions(args: list[str], message: str) -> None:
     result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS), *args])
     assert result.exit_code == 2
@@ -120,10 +124,12 @@ def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stacks: dict[str, 
     return [line for line in result.output.splitlines() if ": " in line and not line.startswith("✗")]
 
 
+@pytest.mark.fast
 def test_a_split_that_covers_each_tenant_once_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert validate(tmp_path, monkeypatch, SHARDS, alpha={}, bravo={}) == []
 
 
+@pytest.mark.fast
 def test_a_tenant_no_shard_manages_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = validate(tmp_path, monkeypatch, SHARDS, alpha={}, charlie={})
     charlie = str(tmp_path / "tenants" / "charlie.yaml")
@@ -137,6 +143,7 @@ def test_a_tenant_no_shard_manages_is_refused(tmp_path: Path, monkeypatch: pytes
     ]
 
 
+@pytest.mark.fast
 def test_overlapping_shards_and_two_owners_of_shared_resources_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,6 +156,7 @@ def test_overlapping_shards_and_two_owners_of_shared_resources_are_refused(
     assert any("environment dev of tenant 'alpha' is managed by stacks dev-a, dev-b" in line for line in lines)
 
 
+@pytest.mark.fast
 def test_an_owner_without_the_shared_resources_needs_the_oidc_provider(tmp_path: Path) -> None:
     settings = SHARDS["dev-b"].replace("  imaas:githubOidcProviderArn", "  #")
     project(tmp_path, {"dev-b": settings})
@@ -157,6 +165,7 @@ def test_an_owner_without_the_shared_resources_needs_the_oidc_provider(tmp_path:
     assert "needs githubOidcProviderArn" in str(raised.value)
 
 
+@pytest.mark.fast
 def test_the_benchmark_generates_valid_tenants_of_every_shape(tmp_path: Path) -> None:
     generate(tmp_path, 40)
     files, problems = check_tenants(tmp_path)

@@ -269,6 +269,7 @@ def schema_errors(raw: bytes) -> list[jsonschema.ValidationError]:
     return list(VALIDATOR.iter_errors(READ_AS_CHECK_JSONSCHEMA(io.BytesIO(raw))))
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("edit", "valid"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_schema_and_command_line_agree(edit: Callable[[Document], None], valid: bool) -> None:
     document = copy.deepcopy(BASE)
@@ -289,6 +290,7 @@ def patterns(node: Any) -> list[str]:
     return []
 
 
+@pytest.mark.fast
 def test_every_pattern_of_the_shipped_schema_is_an_ecma_262_unicode_mode_regex() -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
     # The metaschema with check-jsonschema's `regex` format (what its loading of the schema above checks too) ...
@@ -304,6 +306,7 @@ def test_every_pattern_of_the_shipped_schema_is_an_ecma_262_unicode_mode_regex()
         regress.Regex(pattern, flags="u")
 
 
+@pytest.mark.slow
 def test_check_jsonschema_command_line_validates_the_fixture_tenants_as_validate_does(tmp_path: Path) -> None:
     fixtures = PROJECT_DIR / "tests" / "fixtures" / "tenants"
     refused = tmp_path / "refused"
@@ -374,6 +377,7 @@ def cli_problems(raw: bytes) -> list[str]:
         "visibility",
     ],
 )
+@pytest.mark.fast
 def test_an_editor_shows_the_sentence_validate_prints(edit: Callable[[Document], None], sentence: str) -> None:
     document = copy.deepcopy(BASE)
     edit(document)
@@ -388,6 +392,7 @@ def test_an_editor_shows_the_sentence_validate_prints(edit: Callable[[Document],
     assert any(printed[0].startswith(text) for text in shown), (shown, printed)
 
 
+@pytest.mark.fast
 def test_every_pattern_and_choice_of_the_schema_has_a_sentence() -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
 
@@ -428,6 +433,7 @@ YAML_CASES = [
 ]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("text", "valid"), [c[1:] for c in YAML_CASES], ids=[c[0] for c in YAML_CASES])
 def test_schema_and_command_line_agree_on_yaml_1_2_readings(text: str, valid: bool) -> None:
     raw = (HEADER + text).encode()

@@ -58,12 +58,14 @@ def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
 # --- global resources -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_only_the_stack_that_owns_global_resources_declares_them() -> None:
     assert [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)] == []
     dev_types = {r.type for r in example_plan("dev").resources}
     assert {TEAM, GITHUB_REPOSITORY, ECR, IAM_ROLE, OIDC_PROVIDER, RULESET} <= dev_types
 
 
+@pytest.mark.slow
 def test_the_two_stacks_together_declare_every_global_resource_exactly_once() -> None:
     declared = Counter(
         (r.type, r.name)
@@ -77,6 +79,7 @@ def test_the_two_stacks_together_declare_every_global_resource_exactly_once() ->
     assert Counter(type_ for type_, _ in declared)[GITHUB_REPOSITORY] == services + 1  # and the template
 
 
+@pytest.mark.slow
 def test_each_tenant_has_its_team_with_maintainers_and_members() -> None:
     plan = example_plan("dev")
     assert set(named(plan, TEAM)) == set(ACTIVE_SERVICES)
@@ -84,6 +87,7 @@ def test_each_tenant_has_its_team_with_maintainers_and_members() -> None:
     assert members == {"alice": "maintainer", "bob": "member", "carol": "member"}
 
 
+@pytest.mark.slow
 def test_the_template_repository_gets_the_service_template_as_one_published_version() -> None:
     plan = example_plan("dev")
     template = named(plan, GITHUB_REPOSITORY)["imaas-service-template"].inputs
@@ -103,6 +107,7 @@ def test_the_template_repository_gets_the_service_template_as_one_published_vers
     assert publication.dependsOn == [default_branch.urn]
 
 
+@pytest.mark.fast
 def test_the_published_version_follows_the_template_content(tmp_path: Path) -> None:
     copy = tmp_path / "service"
     shutil.copytree(TEMPLATE_DIR, copy)
@@ -111,6 +116,7 @@ def test_the_published_version_follows_the_template_content(tmp_path: Path) -> N
     assert template_version(copy) != before
 
 
+@pytest.mark.slow
 def test_service_repositories_come_from_the_template_and_are_archived_never_deleted() -> None:
     plan = example_plan("dev")
     repositories = named(plan, GITHUB_REPOSITORY)
@@ -125,6 +131,7 @@ def test_service_repositories_come_from_the_template_and_are_archived_never_dele
     assert repositories["hr-payroll-export"].inputs["archived"] is True
 
 
+@pytest.mark.slow
 def test_internal_repositories_where_the_organisation_has_them(tmp_path: Path) -> None:
     services = [{"name": "api", "visibility": "internal"}, {"name": "web"}]
     plan = plan_stack("dev", write_tenants(tmp_path, shop={"services": services}), githubEnterprise=True)
@@ -133,6 +140,7 @@ def test_internal_repositories_where_the_organisation_has_them(tmp_path: Path) -
     assert repositories["shop-web"].inputs["visibility"] == "private"
 
 
+@pytest.mark.slow
 def test_service_repositories_have_a_branch_per_environment_each_cut_from_the_one_below() -> None:
     branches = {(b.inputs["repository"], b.inputs["branch"]): b.inputs for b in of_type(example_plan("dev"), BRANCH)}
     expected = {
@@ -151,6 +159,7 @@ def test_service_repositories_have_a_branch_per_environment_each_cut_from_the_on
         assert inputs["sourceBranch"] == below, (repository, branch)
 
 
+@pytest.mark.slow
 def test_the_team_writes_and_maintainers_administer_each_active_repository() -> None:
     collaborators = named(example_plan("dev"), COLLABORATORS)
     orders = collaborators["orders-order-sync-access"].inputs
@@ -159,6 +168,7 @@ def test_the_team_writes_and_maintainers_administer_each_active_repository() -> 
     assert "hr-payroll-export-access" not in collaborators
 
 
+@pytest.mark.slow
 def test_each_active_repository_tells_its_ci_where_to_push() -> None:
     variable = named(example_plan("dev"), ACTIONS_VARIABLE)["payments-card-gateway-ci"].inputs
     assert variable["variableName"] == "IMAAS_SERVICE"
@@ -170,6 +180,7 @@ def test_each_active_repository_tells_its_ci_where_to_push() -> None:
     }
 
 
+@pytest.mark.slow
 def test_prod_branches_need_a_reviewed_pull_request_and_test_branches_are_protected_lightly() -> None:
     rulesets = named(example_plan("dev"), RULESET)
     active = sorted(f"{t}-{s}" for t, services in ACTIVE_SERVICES.items() for s in services)
@@ -187,6 +198,7 @@ def test_prod_branches_need_a_reviewed_pull_request_and_test_branches_are_protec
 # --- registries ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_registries_are_immutable_scanned_encrypted_and_never_deleted() -> None:
     registries = named(example_plan("dev"), ECR)
     assert len(registries) == 5
@@ -199,6 +211,7 @@ def test_registries_are_immutable_scanned_encrypted_and_never_deleted() -> None:
         assert registry.retainOnDelete or registry.protect
 
 
+@pytest.mark.slow
 def test_image_retention_expires_untagged_images_then_keeps_the_newest() -> None:
     policy = json.loads(named(example_plan("dev"), ECR_LIFECYCLE)["orders/order-sync-retention"].inputs["policy"])
     rules = policy["rules"]
@@ -230,6 +243,7 @@ def surviving(rules: list[dict], images: list[tuple[int, set[str]]]) -> set[int]
     return {pushed for pushed, _ in images} - expired
 
 
+@pytest.mark.slow
 def test_the_image_an_environment_runs_is_never_expired_however_many_dev_pushes() -> None:
     rules = json.loads(named(example_plan("dev"), ECR_LIFECYCLE)["orders/order-sync-retention"].inputs["policy"])[
         "rules"
@@ -243,6 +257,7 @@ def test_the_image_an_environment_runs_is_never_expired_however_many_dev_pushes(
     assert 0 not in surviving([rules[0], {**rules[-1], "rulePriority": 2}], images)
 
 
+@pytest.mark.slow
 def test_registry_policy_lets_the_tenants_ci_push_and_the_clusters_pull(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, shop={"services": [{"name": "api"}]})
     plan = plan_stack("dev", tenants, ecrPullPrincipals=["210987654321"])
@@ -268,6 +283,7 @@ def trust_condition(plan: Plan, tenant: str, service: str) -> dict:
     return statement["Condition"]["StringEquals"]
 
 
+@pytest.mark.slow
 def test_each_ci_role_trusts_exactly_its_services_repository_by_id_and_branches() -> None:
     plan = example_plan("dev")
     roles = {role.name for role in of_type(plan, IAM_ROLE)}
@@ -294,11 +310,13 @@ def test_each_ci_role_trusts_exactly_its_services_repository_by_id_and_branches(
     assert len(ids) == len(roles)  # one repository each, none shared
 
 
+@pytest.mark.slow
 def test_the_branch_rules_keep_their_repositories_from_being_renamed() -> None:
     for ruleset in named(example_plan("dev"), RULESET).values():
         assert ruleset.inputs["conditions"]["repositoryName"]["protected"] is True
 
 
+@pytest.mark.slow
 def test_ci_roles_push_only_to_their_services_registry() -> None:
     plan = example_plan("dev")
     for tenant, services in ACTIVE_SERVICES.items():
@@ -310,6 +328,7 @@ def test_ci_roles_push_only_to_their_services_registry() -> None:
             assert not [action for action in push["Action"] if "*" in action or action.startswith("iam:")]
 
 
+@pytest.mark.slow
 def test_fifty_services_each_get_a_trust_policy_within_iams_limit(tmp_path: Path) -> None:
     # IAM refuses a trust policy over 2,048 characters by default (white space not counted): one role per service
     # keeps each a few subjects long, at the longest names a tenant file allows.
@@ -335,6 +354,7 @@ def test_fifty_services_each_get_a_trust_policy_within_iams_limit(tmp_path: Path
 # --- Argo CD Applications -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_each_active_service_has_an_application_per_hosted_environment(stack: str) -> None:
     hosted = {"dev": {"dev", "test"}, "prod": {"prod"}}[stack]
@@ -374,6 +394,7 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         assert "CreateNamespace=false" in spec["syncPolicy"]["syncOptions"]
 
 
+@pytest.mark.slow
 def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path / "before", shop={"services": [{"name": "api"}]})
     before = plan_stack("dev", tenants)
@@ -384,6 +405,7 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     assert all(r.retainOnDelete for r in dropped)
 
 
+@pytest.mark.slow
 def test_a_retired_service_has_no_applications_and_an_archived_repository() -> None:
     for stack in ("dev", "prod"):
         assert not [a for a in of_type(example_plan(stack), APPLICATION) if "payroll-export" in a.name]
@@ -392,6 +414,7 @@ def test_a_retired_service_has_no_applications_and_an_archived_repository() -> N
     assert "hr/payroll-export" in named(plan, ECR)  # its images are kept
 
 
+@pytest.mark.slow
 def test_a_retired_tenant_has_no_applications_no_ci_role_and_keeps_its_repositories(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path, old={"lifecycle": "retired", "services": [{"name": "api"}]})
     dev, prod = plan_stack("dev", tenants), plan_stack("prod", tenants)
@@ -401,6 +424,7 @@ def test_a_retired_tenant_has_no_applications_no_ci_role_and_keeps_its_repositor
     assert named(dev, ECR)["old/api"].retainOnDelete
 
 
+@pytest.mark.slow
 def test_github_resources_per_service_stay_few() -> None:
     plan = example_plan("dev")
     per_repository = Counter(
@@ -414,6 +438,7 @@ def test_github_resources_per_service_stay_few() -> None:
     assert per_repository["hr-payroll-export"] == 1
 
 
+@pytest.mark.slow
 def test_a_generated_repository_waits_for_the_template_and_its_branches_for_github_to_fill_it() -> None:
     plan = example_plan("dev")
     repository = named(plan, GITHUB_REPOSITORY)["orders-order-sync"]
@@ -434,6 +459,7 @@ def test_a_generated_repository_waits_for_the_template_and_its_branches_for_gith
     assert not {404, 409} & set(json.loads(providers["github"]["retryableErrors"]))
 
 
+@pytest.mark.fast
 def test_retirement_keeps_claims_argo_cd_neither_deletes_nor_prunes_them() -> None:
     # Argo CD's resource-level sync options: Delete=false survives the Application's cascade deletion, Prune=false a
     # claim dropped from the branch. A strategic merge patch with a target applies to every claim, whatever its name.

@@ -46,6 +46,7 @@ def problems(stack: StackSettings | None = None) -> list[str]:
 # --- the tenant file ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_size_and_replicas_have_defaults_and_take_bounds_per_environment() -> None:
     write_tenant(TENANTS, "hr", "services:\n  - name: sync\n  - name: export\n    size: large\n    replicas:\n"
                  "      prod: {min: 3, max: 20}\n      dev: {min: 1, max: 1}\n")  # fmt: skip
@@ -80,12 +81,14 @@ def test_size_and_replicas_have_defaults_and_take_bounds_per_environment() -> No
         ("prd: {min: 2, max: 3}", "12:9: spec.services[0].replicas.prd: unknown key 'prd'; did you mean 'prod'?"),
     ],
 )
+@pytest.mark.fast
 def test_bad_replicas_are_refused_at_their_line(replicas: str, expected: str) -> None:
     write_tenant(TENANTS, "hr", f"services:\n  - name: sync\n    replicas:\n      {replicas}\n")
 
     assert problems() == [f"tenants/hr.yaml:{expected}"]
 
 
+@pytest.mark.fast
 def test_an_unknown_size_is_refused() -> None:
     write_tenant(TENANTS, "hr", "services:\n  - name: sync\n    size: huge\n")
 
@@ -94,6 +97,7 @@ def test_an_unknown_size_is_refused() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_bounds_for_an_environment_the_service_does_not_run_in_are_refused() -> None:
     write_tenant(TENANTS, "hr", "environments: [dev, test]\nservices:\n  - name: sync\n    replicas:\n"
                  "      prod: {min: 2, max: 3}\n  - name: export\n    environments: [dev]\n    replicas:\n"
@@ -110,6 +114,7 @@ def test_bounds_for_an_environment_the_service_does_not_run_in_are_refused() -> 
 # --- stack settings ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_service_sizes_keep_the_built_in_ones_and_take_overrides() -> None:
     size = {"requests": {"cpu": "1", "memory": "2Gi", "ephemeralStorage": "1Gi"},
             "limits": {"cpu": "2", "memory": "2Gi", "ephemeralStorage": "1Gi"}}  # fmt: skip
@@ -136,6 +141,7 @@ def test_service_sizes_keep_the_built_in_ones_and_take_overrides() -> None:
         ),
     ],
 )  # fmt: skip
+@pytest.mark.fast
 def test_a_service_size_beyond_reason_is_refused_naming_the_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: dict, expected: str
 ) -> None:
@@ -158,6 +164,7 @@ def test_a_service_size_beyond_reason_is_refused_naming_the_key(
 THREE = "services:\n  - name: one\n  - name: two\n  - name: three\n"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_a_small_tenant_fits_three_services_at_default_scaling_on_each_stack(stack: str) -> None:
     write_tenant(TENANTS, "hr", THREE)
@@ -166,6 +173,7 @@ def test_a_small_tenant_fits_three_services_at_default_scaling_on_each_stack(sta
     assert problems(settings()) == [], "and with the built-in sizes"
 
 
+@pytest.mark.fast
 def test_services_that_cannot_fit_at_maximum_scale_are_refused_with_the_numbers() -> None:
     write_tenant(
         TENANTS, "hr", 'quota: {cpu: "16", pods: 15}\n' + THREE + "    replicas:\n      prod: {min: 2, max: 8}\n"
@@ -181,6 +189,7 @@ def test_services_that_cannot_fit_at_maximum_scale_are_refused_with_the_numbers(
     assert problems() == [], "checked only against a stack, whose sizes make the quota"
 
 
+@pytest.mark.fast
 def test_every_resource_of_the_size_is_counted_against_the_tenants_size() -> None:
     write_tenant(TENANTS, "hr", "environments: [dev]\nservices:\n  - name: one\n    size: large\n"
                  "    replicas: {dev: {min: 4, max: 6}}\n")  # fmt: skip
@@ -197,6 +206,7 @@ def test_every_resource_of_the_size_is_counted_against_the_tenants_size() -> Non
     assert problems(settings()) == []
 
 
+@pytest.mark.fast
 def test_only_active_services_in_hosted_environments_count() -> None:
     retired = "  - name: old\n    lifecycle: retired\n    replicas: {prod: {min: 20, max: 20}}\n"
     write_tenant(TENANTS, "hr", THREE + retired)
@@ -212,6 +222,7 @@ def test_only_active_services_in_hosted_environments_count() -> None:
     assert problems(settings(tenantSelector=["hr"])) == [], "big is not this stack's"
 
 
+@pytest.mark.fast
 def test_many_services_are_summed_up_in_one_line() -> None:
     write_tenant(TENANTS, "hr", "services:\n" + "".join(f"  - name: s{index}\n" for index in range(8)))
 
@@ -252,6 +263,7 @@ def application_source(plan_tenants: Path, application: str, stack: str = "prod"
     return found.inputs["spec"]["source"]["kustomize"]
 
 
+@pytest.mark.slow
 def test_the_applications_patches_set_size_scaling_rollout_and_variables_on_the_prefixed_objects(
     tmp_path: Path,
 ) -> None:
@@ -291,6 +303,7 @@ def test_the_applications_patches_set_size_scaling_rollout_and_variables_on_the_
     assert autoscaler["spec"]["metrics"][0]["resource"]["name"] == "cpu", "the repository's metrics stay"
 
 
+@pytest.mark.slow
 def test_each_environment_gets_its_own_bounds_and_variables(tmp_path: Path) -> None:
     tenants = write_tenants(tmp_path / "tenants", shop={"services": [{"name": "api"}]})
     objects = argocd_build(tmp_path / "repo", application_source(tenants, "shop-api-test", stack="dev"), "test")
@@ -305,6 +318,7 @@ def test_each_environment_gets_its_own_bounds_and_variables(tmp_path: Path) -> N
 # --- what the cluster gets ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_metrics_server_is_installed_from_its_pinned_chart_with_two_replicas(stack: str) -> None:
     (release,) = [r for r in of_type(example_plan(stack), RELEASE) if r.inputs["chart"] == "metrics-server"]
@@ -320,11 +334,13 @@ def test_metrics_server_is_installed_from_its_pinned_chart_with_two_replicas(sta
     assert rule["topologyKey"] == "kubernetes.io/hostname"
 
 
+@pytest.mark.slow
 def test_metrics_server_is_left_out_where_the_cluster_has_one(tmp_path: Path) -> None:
     plan = plan_stack("prod", write_tenants(tmp_path / "tenants", ab={}), metricsServer={"install": False})
     assert [r for r in of_type(plan, RELEASE) if r.inputs["chart"] == "metrics-server"] == []
 
 
+@pytest.mark.slow
 def test_an_unsized_container_gets_the_small_service_size(tmp_path: Path) -> None:
     plan = example_plan("prod")
     small = BUILTIN_SERVICE_SIZES["small"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import TEMPLATE_DIR
+from helpers import TEMPLATE_DIR, WAIT_SECONDS
 from kustomize import build, only
 from linters import actionlint
 
@@ -72,6 +72,7 @@ def evaluate_condition(condition: str, context: dict[str, str]) -> bool:
     return result
 
 
+@pytest.mark.fast
 def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version() -> None:
     uses = [step["uses"] for job in load_workflow()["jobs"].values() for step in job["steps"] if "uses" in step]
     assert {use.split("@")[0] for use in uses} == {
@@ -87,6 +88,7 @@ def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version() -> None:
             assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), f"no version comment: {line.strip()}"
 
 
+@pytest.mark.fast
 def test_permissions_are_empty_by_default_and_only_release_writes() -> None:
     workflow = load_workflow()
     assert workflow["permissions"] == {}
@@ -98,6 +100,7 @@ def test_permissions_are_empty_by_default_and_only_release_writes() -> None:
     assert jobs["release"]["permissions"] == {"contents": "write", "id-token": "write"}
 
 
+@pytest.mark.fast
 def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushes_to_dev() -> None:
     workflow = load_workflow()
     assert set(workflow["on"]) == {"pull_request", "push"}
@@ -120,6 +123,7 @@ def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushe
         assert evaluate_condition(release["if"], context) is expected, (event, ref)
 
 
+@pytest.mark.fast
 def test_a_promotion_tags_the_image_it_promotes_for_its_environment() -> None:
     """A merge into test or prod builds nothing; it tags the image deploy/base names `<env>-<commit>`, which the
     registry's retention keeps (imaas.spec.delivery.lifecycle_policy)."""
@@ -140,6 +144,7 @@ def test_a_promotion_tags_the_image_it_promotes_for_its_environment() -> None:
     assert 'marked="${ENVIRONMENT}-${tag}"' in tagging["run"]
 
 
+@pytest.mark.fast
 def test_release_is_skipped_where_the_platform_set_no_service_variable() -> None:
     """The template repository itself: every version the platform publishes there is a push to dev, with no
     IMAAS_SERVICE (GitHub evaluates an unset variable as ''), so its release must be skipped rather than fail."""
@@ -151,6 +156,7 @@ def test_release_is_skipped_where_the_platform_set_no_service_variable() -> None
     assert release["concurrency"] == {"group": "release-${{ github.ref }}", "cancel-in-progress": False}
 
 
+@pytest.mark.fast
 def test_checkouts_keep_no_credentials_and_scripts_interpolate_nothing() -> None:
     for job in ("build", "release"):
         assert step_using(job, "actions/checkout")["with"] == {"persist-credentials": False}
@@ -159,6 +165,7 @@ def test_checkouts_keep_no_credentials_and_scripts_interpolate_nothing() -> None
             assert "${{" not in step.get("run", ""), f"{job}: {step.get('name')} interpolates into its script"
 
 
+@pytest.mark.fast
 def test_release_signs_in_with_the_platform_variable_and_pushes_an_immutable_tag() -> None:
     credentials = step_using("release", "aws-actions/configure-aws-credentials")["with"]
     assert credentials["role-to-assume"] == "${{ fromJSON(vars.IMAAS_SERVICE).role }}"
@@ -188,6 +195,7 @@ def test_release_signs_in_with_the_platform_variable_and_pushes_an_immutable_tag
     assert manifests["env"]["GITHUB_TOKEN"] == "${{ github.token }}", "the job's own token, through the environment"
 
 
+@pytest.mark.fast
 def test_build_runs_the_mi_build_and_unit_tests_then_the_image_and_the_smoke_test() -> None:
     java = step_using("build", "actions/setup-java")["with"]
     # Micro Integrator 4.4 runs on Java 11, 17 and 21; the unit tests start one.
@@ -207,6 +215,7 @@ def test_build_runs_the_mi_build_and_unit_tests_then_the_image_and_the_smoke_tes
     assert "docker logs" in step_running("build", "curl -fsS")["run"]
 
 
+@pytest.mark.fast
 def test_the_release_packs_the_tested_commit_again_before_the_image() -> None:
     assert step_using("release", "actions/setup-java")["with"] == step_using("build", "actions/setup-java")["with"]
     order = [
@@ -222,11 +231,13 @@ def test_the_release_packs_the_tested_commit_again_before_the_image() -> None:
 # The workflow: actionlint.
 
 
+@pytest.mark.slow
 def test_the_workflow_passes_actionlint() -> None:
     result = actionlint(WORKFLOW_PATH)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
+@pytest.mark.slow
 def test_actionlint_fails_on_an_untrusted_value_in_a_script(tmp_path: Path) -> None:
     text = WORKFLOW_PATH.read_text()
     unsafe_step = textwrap.indent(
@@ -244,6 +255,7 @@ def test_actionlint_fails_on_an_untrusted_value_in_a_script(tmp_path: Path) -> N
     )
 
 
+@pytest.mark.slow
 def test_actionlint_tool_reports_usage_errors() -> None:
     assert actionlint().returncode == 2
     assert actionlint(TEMPLATE_DIR / "no-such-workflow.yaml").returncode == 2
@@ -276,7 +288,7 @@ def run_step(script: str, cwd: Path, tools: Path, env: dict[str, str]) -> subpro
         env=environment,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=WAIT_SECONDS,
         check=False,
     )
 
@@ -329,6 +341,7 @@ def run_health_step(tmp_path: Path, tools: Path, *, running: bool, health: str |
     return run_step(script, tmp_path, tools, {"IMAGE": "wso2mi-service:ci"})
 
 
+@pytest.mark.slow
 def test_the_health_check_passes_when_the_service_answers_up(tmp_path: Path, container_tools: Path) -> None:
     result = run_health_step(tmp_path, container_tools, running=True, health='{"status":"UP"}', metrics=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -368,6 +381,7 @@ def run_build_step(tmp_path: Path, tools: Path, *, cars: list[str], status: int 
     return run_step(script, tmp_path, tools, {})
 
 
+@pytest.mark.slow
 def test_the_build_step_passes_with_the_capp_built_and_the_tests_passed(tmp_path: Path, maven: Path) -> None:
     result = run_build_step(tmp_path, maven, cars=["wso2mi-service_1.0.0.car"])
     assert result.returncode == 0, result.stdout + result.stderr
@@ -383,6 +397,7 @@ def test_the_build_step_passes_with_the_capp_built_and_the_tests_passed(tmp_path
         (["wso2mi-service_1.0.0.car", "old_0.9.0.car"], 0, "::error::the build produced 2 composite applications"),
     ],
 )
+@pytest.mark.slow
 def test_the_build_step_fails_on_failed_tests_or_a_missing_capp(
     tmp_path: Path, maven: Path, cars: list[str], status: int, error: str | None
 ) -> None:
@@ -400,6 +415,7 @@ def test_the_build_step_fails_on_failed_tests_or_a_missing_capp(
         (True, '{"status":"UP"}', False, "the Prometheus metrics endpoint"),
     ],
 )
+@pytest.mark.slow
 def test_the_health_check_fails_with_the_container_logs(
     tmp_path: Path, container_tools: Path, running: bool, health: str | None, metrics: bool, error: str
 ) -> None:
@@ -417,6 +433,7 @@ def test_the_health_check_fails_with_the_container_logs(
         (None, False),
     ],
 )
+@pytest.mark.slow
 def test_release_refuses_to_start_without_the_platform_variable(
     tmp_path: Path, settings: dict[str, str] | None, ok: bool
 ) -> None:
@@ -436,6 +453,7 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
+@pytest.mark.slow
 def test_release_commits_the_new_image_on_top_of_dev(tmp_path: Path) -> None:
     """The manifest step against a local bare repository standing in for GitHub, after a developer pushed again."""
     remote, developer, runner = tmp_path / "remote.git", tmp_path / "developer", tmp_path / "runner"

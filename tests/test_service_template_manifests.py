@@ -66,6 +66,7 @@ def base_image() -> str:
 # Every environment, as the template has it.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_rendered_object_is_valid_kubernetes(environment: str) -> None:
     objects = rendered(environment)
@@ -76,6 +77,7 @@ def test_every_rendered_object_is_valid_kubernetes(environment: str) -> None:
         assert obj["metadata"]["labels"]["app.kubernetes.io/name"] == IMAGE_NAME
 
 
+@pytest.mark.slow
 def test_the_schema_validation_can_fail() -> None:
     hpa = only(rendered("prod"), "HorizontalPodAutoscaler")
     hpa["spec"]["targetCPUUtilizationPercentage"] = 80  # autoscaling/v1's field, unknown to v2
@@ -83,6 +85,7 @@ def test_the_schema_validation_can_fail() -> None:
         kubernetes_validate.validate(hpa, KUBERNETES_VERSION, strict=True)
 
 
+@pytest.mark.slow
 def test_kustomize_errors_fail_the_test(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay"
     overlay.mkdir()
@@ -91,12 +94,14 @@ def test_kustomize_errors_fail_the_test(tmp_path: Path) -> None:
         build(overlay)
 
 
+@pytest.mark.fast
 def test_a_missing_kubectl_fails_rather_than_skips(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(pytest.fail.Exception, match="kubectl"):
         rendered("dev")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("environment", "bounds"), ENVIRONMENTS.items())
 def test_the_autoscaler_owns_the_replica_count_within_each_environments_bounds(
     environment: str, bounds: tuple[int, int]
@@ -125,12 +130,14 @@ def test_the_autoscaler_owns_the_replica_count_within_each_environments_bounds(
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] >= 300
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_rollouts_add_a_pod_before_removing_one(environment: str) -> None:
     strategy = only(rendered(environment), "Deployment")["spec"]["strategy"]
     assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_a_terminating_pod_drains_before_the_server_stops(environment: str) -> None:
     deployment = only(rendered(environment), "Deployment")
@@ -141,6 +148,7 @@ def test_a_terminating_pod_drains_before_the_server_stops(environment: str) -> N
     assert pod_spec(deployment)["terminationGracePeriodSeconds"] >= sleep + 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_disruptions_take_one_pod_at_a_time_whatever_the_count(environment: str) -> None:
     objects = rendered(environment)
@@ -165,6 +173,7 @@ def spread_problems(deployment: dict[str, Any]) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_prod_spreads_over_nodes_and_zones_counting_only_its_current_pods() -> None:
     deployment = only(rendered("prod"), "Deployment")
     constraints = {c["topologyKey"]: c for c in pod_spec(deployment)["topologySpreadConstraints"]}
@@ -179,6 +188,7 @@ def test_prod_spreads_over_nodes_and_zones_counting_only_its_current_pods() -> N
         assert "topologySpreadConstraints" not in pod_spec(only(rendered(environment), "Deployment"))
 
 
+@pytest.mark.slow
 def test_a_spread_key_in_both_matchlabelkeys_and_the_selector_is_found() -> None:
     deployment = only(rendered("prod"), "Deployment")
     constraint = pod_spec(deployment)["topologySpreadConstraints"][0]
@@ -190,6 +200,7 @@ def test_a_spread_key_in_both_matchlabelkeys_and_the_selector_is_found() -> None
     assert "kubernetes.io/hostname: the selector misses the Deployment's pods" in spread_problems(deployment)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_pods_start_at_the_platforms_small_size_and_name_their_environment(environment: str) -> None:
     deployment = only(rendered(environment), "Deployment")
@@ -215,6 +226,7 @@ def references_declared_later(container: dict[str, Any]) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_the_traces_service_name_is_composed_from_the_variables_above_it() -> None:
     deployment = only(rendered("dev"), "Deployment")
     assert env_of(deployment)["SERVICE_NAME"] == "$(IMAAS_SERVICE).$(IMAAS_TENANT)-$(IMAAS_ENVIRONMENT)"
@@ -228,6 +240,7 @@ def test_the_traces_service_name_is_composed_from_the_variables_above_it() -> No
     ]
 
 
+@pytest.mark.fast
 def test_the_image_reference_lives_only_in_the_base() -> None:
     for environment in ENVIRONMENTS:
         overlay = yaml.safe_load(
@@ -242,6 +255,7 @@ def test_the_image_reference_lives_only_in_the_base() -> None:
     assert pod_spec(deployment)["containers"][0]["image"] == IMAGE_NAME
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_pods_pass_pod_security_restricted(environment: str) -> None:
     pod = pod_spec(only(rendered(environment), "Deployment"))
@@ -265,6 +279,7 @@ def test_pods_pass_pod_security_restricted(environment: str) -> None:
         assert set(container["lifecycle"]["preStop"]) == {"sleep"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_probes_and_metrics(environment: str) -> None:
     objects = rendered(environment)
@@ -324,6 +339,7 @@ def argocd_rendered(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_argocds_renaming_keeps_every_reference_pointing_at_the_service(
     tmp_path: Path, applications: dict[str, dict[str, Any]], environment: str
@@ -357,6 +373,7 @@ def test_argocds_renaming_keeps_every_reference_pointing_at_the_service(
     assert references_declared_later(container) == [], "the platform's values replace the defaults in place"
 
 
+@pytest.mark.slow
 def test_two_services_of_a_tenant_share_a_namespace_without_selecting_each_others_pods(
     tmp_path: Path, applications: dict[str, dict[str, Any]]
 ) -> None:

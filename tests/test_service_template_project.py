@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from helpers import TEMPLATE_DIR
 
+pytestmark = pytest.mark.fast
+
 ARTIFACTS_DIR = TEMPLATE_DIR / "src" / "main" / "wso2mi" / "artifacts"
 TESTS_DIR = TEMPLATE_DIR / "src" / "test" / "wso2mi"
 DOCKERFILE = TEMPLATE_DIR / "deployment" / "docker" / "Dockerfile"

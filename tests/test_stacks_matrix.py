@@ -13,6 +13,8 @@ from imaas import cli
 from imaas.ci.stacks import stack_matrix
 from imaas.inputs.problems import InputError
 
+pytestmark = pytest.mark.fast
+
 PROVIDER = "  aws:region: eu-west-1\n  github:owner: example-org\n"
 OIDC_ARN = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
 

@@ -171,6 +171,7 @@ def world(tmp_path: Path) -> World:
     return World(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_version_is_the_tree_git_stores_for_the_template(tmp_path: Path) -> None:
     folder = tmp_path / "t"
     shutil.copytree(TEMPLATE_DIR, folder)
@@ -183,6 +184,7 @@ def test_a_version_is_the_tree_git_stores_for_the_template(tmp_path: Path) -> No
     assert template_version(folder) == git(tmp_path, "write-tree", "--prefix=t/")
 
 
+@pytest.mark.slow
 def test_each_version_is_one_tagged_commit_and_publishing_again_adds_nothing(world: World) -> None:
     first = world.publish()
     world.write_template({"Dockerfile": DOCKERFILE.replace("4.4.0", "4.5.0"), "deploy/pdb.yaml": "minAvailable: 1\n"})
@@ -199,11 +201,13 @@ def test_each_version_is_one_tagged_commit_and_publishing_again_adds_nothing(wor
     assert tags.splitlines() == [v.tag for v in template.versions]
 
 
+@pytest.mark.slow
 def test_publishing_refuses_another_version_than_the_plan_recorded(world: World) -> None:
     with pytest.raises(TemplateError, match="not 000000000000 as the plan says"):
         world.template().publish(world.folder, expected="0" * 40)
 
 
+@pytest.mark.slow
 def test_a_service_behind_gets_one_pull_request_merged_cleanly_and_a_rerun_opens_nothing(world: World) -> None:
     world.publish()
     world.generate("orders-sync")
@@ -229,6 +233,7 @@ def test_a_service_behind_gets_one_pull_request_merged_cleanly_and_a_rerun_opens
     assert world.pulls.opened == 1 and world.branches("orders-sync") == before
 
 
+@pytest.mark.slow
 def test_conflicting_edits_are_committed_with_markers_and_listed(world: World) -> None:
     world.publish()
     world.generate("orders-sync")
@@ -243,6 +248,7 @@ def test_conflicting_edits_are_committed_with_markers_and_listed(world: World) -
     assert "<<<<<<< dev\nEXPOSE 8291\n=======\nEXPOSE 8290 9201\n>>>>>>> template-2-" in text
 
 
+@pytest.mark.slow
 def test_a_current_service_gets_nothing(world: World) -> None:
     world.publish()
     world.generate("hr-export")
@@ -251,6 +257,7 @@ def test_a_current_service_gets_nothing(world: World) -> None:
     assert set(world.branches("hr-export")) == {"refs/heads/dev"}
 
 
+@pytest.mark.slow
 def test_a_service_created_from_an_older_version_is_merged_from_that_version(world: World) -> None:
     world.publish()
     world.generate("pay-gw")
@@ -267,6 +274,7 @@ def test_a_service_created_from_an_older_version_is_merged_from_that_version(wor
     assert "4.5.0" in world.show("pay-gw", branch, "Dockerfile")
 
 
+@pytest.mark.slow
 def test_a_merged_pull_request_moves_the_record_and_the_team_cannot_rewrite_it(world: World) -> None:
     world.publish()
     world.generate("orders-sync")
@@ -296,6 +304,7 @@ def test_a_merged_pull_request_moves_the_record_and_the_team_cannot_rewrite_it(w
     assert status_of(world.template(), "orders-sync").behind == 1
 
 
+@pytest.mark.slow
 def test_a_newer_version_updates_the_open_pull_request_on_top_of_the_teams_commits(world: World) -> None:
     world.publish()
     world.generate("orders-sync")
@@ -324,6 +333,7 @@ def test_a_newer_version_updates_the_open_pull_request_on_top_of_the_teams_commi
     assert world.pulls.only("orders-sync")["title"] == "Service template: update to version 3"
 
 
+@pytest.mark.slow
 def test_a_push_that_races_a_teams_commit_is_refused_not_forced(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     world.publish()
     world.generate("orders-sync")
@@ -347,6 +357,7 @@ def test_a_push_that_races_a_teams_commit_is_refused_not_forced(world: World, mo
     assert world.branches("orders-sync")[f"refs/heads/{branch}"] == pushed[0]
 
 
+@pytest.mark.slow
 def test_status_command_reports_each_service_in_json(world: World, tmp_path: Path) -> None:
     world.publish()
     tenants = tmp_path / "tenants"
@@ -389,6 +400,7 @@ def template_command(*arguments: str, env: dict[str, str] | None = None) -> subp
     )
 
 
+@pytest.mark.slow
 def test_status_tells_a_missing_repository_from_one_of_unknown_origin(world: World, tmp_path: Path) -> None:
     world.publish()
     tenants = tmp_path / "tenants"
@@ -406,6 +418,7 @@ def test_status_tells_a_missing_repository_from_one_of_unknown_origin(world: Wor
     assert states == {"orders-order-events": "missing", "orders-order-sync": "unknown"}
 
 
+@pytest.mark.slow
 def test_sync_needs_its_token(tmp_path: Path) -> None:
     environment = {key: value for key, value in os.environ.items() if key != "GITHUB_TOKEN"}
     done = template_command("sync", "--tenants", str(PROJECT_DIR / "tests" / "fixtures" / "tenants"), env=environment)
@@ -416,6 +429,7 @@ def test_sync_needs_its_token(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.fast
 def test_github_pull_requests_speak_the_rest_api(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
     import urllib.error

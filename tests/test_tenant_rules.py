@@ -71,6 +71,7 @@ def write_valid_set() -> None:
     write_tenant(TENANTS, "hr", "lifecycle: retired\nnetwork:\n  allowFrom: [payments]\n", suffix=".yml")
 
 
+@pytest.mark.fast
 def test_a_valid_set_of_tenants_has_no_problems() -> None:
     write_valid_set()
     dev = settings(environments=["dev", "test"], quotaMax=QUOTA_MAX)
@@ -87,6 +88,7 @@ def test_a_valid_set_of_tenants_has_no_problems() -> None:
     assert [tenant.name for tenant in load_tenants(TENANTS)] == ["hr", "orders", "payments"]
 
 
+@pytest.mark.fast
 def test_names_at_the_length_limits_are_valid() -> None:
     write_tenant(TENANTS, "ab", "services:\n  - name: cd\n")
     write_tenant(TENANTS, "a" * 20, f"services:\n  - name: {'s' * 30}\n")
@@ -95,6 +97,7 @@ def test_names_at_the_length_limits_are_valid() -> None:
     assert problems() == []
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_fixture_tenants_are_valid_against_each_stack(stack: str) -> None:
     """The tests' own tenant set is valid; the shipped `tenants/` folder is the pull-request checks' to validate."""
@@ -130,6 +133,7 @@ def test_the_fixture_tenants_are_valid_against_each_stack(stack: str) -> None:
         ("pay--ments", "must not contain '--', got 'pay--ments'; did you mean 'pay-ments'?"),
     ],
 )
+@pytest.mark.fast
 def test_tenant_name_rules(name: str, message: str) -> None:
     write_tenant(TENANTS, name)
 
@@ -155,6 +159,7 @@ def test_tenant_name_rules(name: str, message: str) -> None:
         ),
     ],
 )
+@pytest.mark.fast
 def test_service_name_rules(name: str, message: str) -> None:
     write_tenant(TENANTS, "orders", f"services:\n  - name: ok\n  - name: '{name}'\n")
 
@@ -162,6 +167,7 @@ def test_service_name_rules(name: str, message: str) -> None:
     assert problems() == [f"tenants/orders.yaml:11:13: spec.services[1].name: {message}"]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("contact", ["payments-team", "payments@example", "pay ments@example.com", "a@b@example.com"])
 def test_contact_must_be_an_email_address(contact: str) -> None:
     write_tenant(TENANTS, "payments", text=tenant_text("payments").replace("payments-team@example.com", contact))
@@ -203,12 +209,14 @@ def test_contact_must_be_an_email_address(contact: str) -> None:
     ],
     ids=["maintainer", "alowFrom", "service", "displayname", "enviroments"],
 )
+@pytest.mark.fast
 def test_unknown_key_close_to_a_known_one_gets_a_hint(edit, expected: list[str]) -> None:
     write_tenant(TENANTS, "payments", text=edit(tenant_text("payments")))
 
     assert problems() == expected
 
 
+@pytest.mark.fast
 def test_unknown_key_far_from_any_known_one_lists_the_allowed_keys() -> None:
     write_tenant(TENANTS, "payments", text=tenant_text("payments", "owner: bob\n") + "status: ready\n")
 
@@ -247,12 +255,14 @@ def test_unknown_key_far_from_any_known_one_lists_the_allowed_keys() -> None:
     ],
     ids=["spec", "contact", "team", "maintainers-empty", "service-name"],
 )
+@pytest.mark.fast
 def test_missing_required_field(text: str, expected: str) -> None:
     write_tenant(TENANTS, "payments", text=text)
 
     assert problems() == [expected]
 
 
+@pytest.mark.fast
 def test_wrong_api_version_and_kind() -> None:
     text = tenant_text("payments").replace("imaas.io/v1alpha1", "imaas.io/v1").replace("kind: Tenant", "kind: Tenants")
     write_tenant(TENANTS, "payments", text=text)
@@ -263,6 +273,7 @@ def test_wrong_api_version_and_kind() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_file_stem_must_equal_the_tenant_name() -> None:
     TENANTS.mkdir()
     (TENANTS / "payment.yaml").write_text(tenant_text("payments"))
@@ -270,6 +281,7 @@ def test_file_stem_must_equal_the_tenant_name() -> None:
     assert problems() == ["tenants/payment.yaml:4:9: metadata.name: must equal the file name 'payment', got 'payments'"]
 
 
+@pytest.mark.fast
 def test_a_maintainer_cannot_also_be_a_member() -> None:
     text = tenant_text("payments").replace(
         "maintainers: [alice]", "maintainers: [alice, bob]\n    members: [carol, bob]"
@@ -301,6 +313,7 @@ def test_a_maintainer_cannot_also_be_a_member() -> None:
     ],
     ids=["tenant-environments", "service-environments", "allowFrom", "viewers"],
 )
+@pytest.mark.fast
 def test_lists_may_not_repeat_an_entry(spec: str, expected: str) -> None:
     write_tenant(TENANTS, "orders")
     write_tenant(TENANTS, "payments", spec)
@@ -328,12 +341,14 @@ QUANTITY_RULE = (
         (-1, "must be a number from 0 to 1000000000000000000 (or a quantity with a suffix), got -1"),
     ],
 )
+@pytest.mark.fast
 def test_a_quantity_that_is_not_one_says_which_was_meant(value: object, message: str) -> None:
     write_tenant(TENANTS, "payments", f"quota:\n  memory: {value}\n")
 
     assert problems() == [f"tenants/payments.yaml:10:13: spec.quota.memory: {message}"]
 
 
+@pytest.mark.fast
 def test_a_quantity_may_be_a_yaml_number() -> None:
     write_tenant(TENANTS, "payments", "quota:\n  cpu: 2.5\n  memory: 8589934592\n  storage: 1000000\n")
 
@@ -347,6 +362,7 @@ def test_a_quantity_may_be_a_yaml_number() -> None:
     )
 
 
+@pytest.mark.fast
 def test_a_tenant_file_takes_its_keys_only_as_written_in_the_reference() -> None:
     write_tenant(TENANTS, "payments", text=tenant_text("payments").replace("spec:\n", "  cost_center: CC-1\nspec:\n"))
 
@@ -355,6 +371,7 @@ def test_a_tenant_file_takes_its_keys_only_as_written_in_the_reference() -> None
     ]
 
 
+@pytest.mark.fast
 def test_environment_must_be_a_known_one() -> None:
     write_tenant(TENANTS, "payments", "environments: [dev, staging]\n")
 
@@ -366,6 +383,7 @@ def test_environment_must_be_a_known_one() -> None:
 # --- rules that span files ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_duplicate_tenant_names_in_a_yaml_and_a_yml_file() -> None:
     write_tenant(TENANTS, "ab", "services:\n  - name: sync\n")
     write_tenant(TENANTS, "ab", "services:\n  - name: sync\n", suffix=".yml")
@@ -386,6 +404,7 @@ def test_duplicate_tenant_names_in_a_yaml_and_a_yml_file() -> None:
         ("kube-public", "'kube-public' is reserved: names starting with 'kube-' belong to Kubernetes"),
     ],
 )
+@pytest.mark.fast
 def test_reserved_tenant_names(name: str, message: str) -> None:
     write_tenant(TENANTS, name)
 
@@ -393,12 +412,14 @@ def test_reserved_tenant_names(name: str, message: str) -> None:
     assert problems(settings()) == [f"tenants/{name}.yaml:4:9: metadata.name: {message}"]
 
 
+@pytest.mark.fast
 def test_a_platform_namespace_is_a_reserved_tenant_name() -> None:
     write_tenant(TENANTS, "ingress-nginx")
 
     assert any(line.startswith("tenants/ingress-nginx.yaml:4:9: metadata.name: ") for line in problems(settings()))
 
 
+@pytest.mark.fast
 def test_derived_names_of_different_tenants_collide() -> None:
     write_tenant(TENANTS, "ab-cd", "services:\n  - name: ef\n")
     write_tenant(TENANTS, "ab", "environments: [dev, test]\nservices:\n  - name: cd-ef\n")
@@ -415,6 +436,7 @@ def test_derived_names_of_different_tenants_collide() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_derived_names_collide_even_when_the_environments_do_not_overlap() -> None:
     write_tenant(TENANTS, "ab-cd", "environments: [prod]\nservices:\n  - name: ef\n")
     write_tenant(TENANTS, "ab", "environments: [dev]\nservices:\n  - name: cd-ef\n")
@@ -433,6 +455,7 @@ def test_derived_names_collide_even_when_the_environments_do_not_overlap() -> No
         ({"argocdNamespace": "team-prod"}, "team-prod"),
     ],
 )
+@pytest.mark.fast
 def test_a_tenant_namespace_may_not_be_a_platform_namespace(values: dict[str, object], namespace: str) -> None:
     write_tenant(TENANTS, "team")
 
@@ -442,12 +465,14 @@ def test_a_tenant_namespace_may_not_be_a_platform_namespace(values: dict[str, ob
     assert problems() == []
 
 
+@pytest.mark.fast
 def test_a_platform_namespace_only_matters_for_the_environments_the_tenant_uses() -> None:
     write_tenant(TENANTS, "team", "environments: [prod]\n")
 
     assert problems(settings(platformNamespaces=["team-dev"])) == []
 
 
+@pytest.mark.fast
 def test_allow_from_names_existing_tenants_other_than_itself() -> None:
     write_tenant(TENANTS, "orders")
     write_tenant(TENANTS, "payments", "network:\n  allowFrom: [payments, ghost, orders]\n")
@@ -465,6 +490,7 @@ def test_allow_from_names_existing_tenants_other_than_itself() -> None:
         ("[prod, dev]", "[test]", "12:22: spec.services[0].environments[0]: 'test' is not one of the tenant's "),
     ],
 )
+@pytest.mark.fast
 def test_service_environments_are_a_subset_of_the_tenants(
     tenant_environments: str, service_environments: str, expected: str
 ) -> None:
@@ -476,12 +502,14 @@ def test_service_environments_are_a_subset_of_the_tenants(
     assert problems() == [f"tenants/payments.yaml:{expected}environments {listed}"]
 
 
+@pytest.mark.fast
 def test_a_service_is_listed_once() -> None:
     write_tenant(TENANTS, "orders", "services:\n  - name: sync\n  - name: other\n  - name: sync\n")
 
     assert problems() == ["tenants/orders.yaml:12:13: spec.services[2].name: service 'sync' is listed more than once"]
 
 
+@pytest.mark.fast
 def test_quota_above_quota_max_only_when_settings_are_given() -> None:
     write_tenant(TENANTS, "big", "quota:\n  cpu: 96500m\n  memory: 160Gi\n  pods: 151\n  storage: 1Ti\n")
 
@@ -494,12 +522,14 @@ def test_quota_above_quota_max_only_when_settings_are_given() -> None:
     assert problems() == []
 
 
+@pytest.mark.fast
 def test_quota_equal_to_quota_max_is_allowed() -> None:
     write_tenant(TENANTS, "big", "quota:\n  cpu: 96\n  memory: 131072Mi\n  pods: 150\n  storage: 200Gi\n")
 
     assert problems(settings(quotaMax=QUOTA_MAX)) == []
 
 
+@pytest.mark.fast
 def test_internal_visibility_only_where_the_stack_says_the_organisation_has_it() -> None:
     write_tenant(TENANTS, "hr", "services:\n  - name: directory\n    visibility: internal\n  - name: payroll\n")
 
@@ -513,6 +543,7 @@ def test_internal_visibility_only_where_the_stack_says_the_organisation_has_it()
         assert len(problems(read_stack_file(PROJECT_DIR, stack).settings)) == 1, stack
 
 
+@pytest.mark.fast
 def test_quota_is_checked_against_each_real_stack() -> None:
     write_tenant(TENANTS, "big", 'quota:\n  cpu: "100"\n')
 
@@ -550,17 +581,20 @@ REMOVED_PAYMENTS = (
 )
 
 
+@pytest.mark.slow
 def test_unchanged_tenants_have_no_problems_against_the_base(base: str) -> None:
     assert problems(base="HEAD") == []
     assert problems(base=base) == []
 
 
+@pytest.mark.slow
 def test_a_removed_tenant_file_is_an_error(base: str) -> None:
     (TENANTS / "payments.yaml").unlink()
 
     assert problems(base="HEAD") == [REMOVED_PAYMENTS]
 
 
+@pytest.mark.slow
 def test_the_base_is_the_given_revision_not_the_working_tree(base: str) -> None:
     (TENANTS / "payments.yaml").unlink()
     commit("remove payments")
@@ -570,6 +604,7 @@ def test_the_base_is_the_given_revision_not_the_working_tree(base: str) -> None:
     assert problems(base="HEAD~1") == [REMOVED_PAYMENTS]
 
 
+@pytest.mark.slow
 def test_a_renamed_tenant_is_an_error_with_a_hint(base: str) -> None:
     (TENANTS / "hr.yaml").unlink()
     write_tenant(TENANTS, "people")
@@ -580,6 +615,7 @@ def test_a_renamed_tenant_is_an_error_with_a_hint(base: str) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_removed_service_is_an_error(base: str) -> None:
     write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n")
 
@@ -589,6 +625,7 @@ def test_a_removed_service_is_an_error(base: str) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_retiring_instead_of_removing_and_adding_tenants_are_fine(base: str) -> None:
     write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n    lifecycle: retired\n")
     write_tenant(TENANTS, "payments", "lifecycle: retired\nservices:\n  - name: card-gateway\n")
@@ -621,6 +658,7 @@ RETIRED_ON_ARRIVAL = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", RETIRED_ON_ARRIVAL)
 def test_nothing_new_starts_retired(base: str, case: str) -> None:
     """Retiring what never existed would create it only to archive it (GitHub refuses the edits that follow)."""
@@ -631,6 +669,7 @@ def test_nothing_new_starts_retired(base: str, case: str) -> None:
     assert problems() == [], "without a base there is nothing to compare with"
 
 
+@pytest.mark.slow
 def test_services_of_a_file_broken_at_the_base_may_be_retired(base: str) -> None:
     (TENANTS / "legacy.yaml").write_text("apiVersion: [\n")
     commit("add a broken file")
@@ -639,6 +678,7 @@ def test_services_of_a_file_broken_at_the_base_may_be_retired(base: str) -> None
     assert problems(base="HEAD") == []
 
 
+@pytest.mark.slow
 def test_a_file_broken_at_the_base_still_counts_as_a_tenant(base: str) -> None:
     (TENANTS / "broken.yaml").write_text("apiVersion: [\n")
     commit("add a broken file")
@@ -650,6 +690,7 @@ def test_a_file_broken_at_the_base_still_counts_as_a_tenant(base: str) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_an_invalid_base_is_a_usage_error(base: str) -> None:
     with pytest.raises(UsageError):
         check_tenants(TENANTS, None, "no-such-ref")
@@ -657,6 +698,7 @@ def test_an_invalid_base_is_a_usage_error(base: str) -> None:
         check_tenants(TENANTS, None, "HEAD~5")
 
 
+@pytest.mark.slow
 def test_a_base_outside_a_git_repository_is_a_usage_error(in_tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(in_tmp_path.parent))
     write_tenant(TENANTS, "orders")
@@ -665,11 +707,13 @@ def test_a_base_outside_a_git_repository_is_a_usage_error(in_tmp_path: Path, mon
         check_tenants(TENANTS, None, "HEAD")
 
 
+@pytest.mark.slow
 def test_an_invalid_base_is_named_in_the_error(base: str) -> None:
     with pytest.raises(UsageError, match="no-such-ref"):
         check_tenants(TENANTS, None, "no-such-ref")
 
 
+@pytest.mark.slow
 def test_a_removed_yml_file_is_named_as_it_was(base: str) -> None:
     write_tenant(TENANTS, "legacy", suffix=".yml")
     commit("add legacy")
@@ -681,6 +725,7 @@ def test_a_removed_yml_file_is_named_as_it_was(base: str) -> None:
     ]
 
 
+@pytest.mark.fast
 def test_naming_a_tenant_whose_file_is_broken_reports_only_the_broken_file() -> None:
     write_tenant(TENANTS, "orders", text="apiVersion: imaas.io/v1alpha1\nkind: [\n")
     write_tenant(TENANTS, "payments", "network: {allowFrom: [orders]}\n")
@@ -689,6 +734,7 @@ def test_naming_a_tenant_whose_file_is_broken_reports_only_the_broken_file() -> 
     ]
 
 
+@pytest.mark.fast
 def test_a_service_repository_may_not_take_the_template_repositorys_name() -> None:
     write_tenant(TENANTS, "imaas-service", "services:\n  - name: template\n")
     assert problems() == [
@@ -697,6 +743,7 @@ def test_a_service_repository_may_not_take_the_template_repositorys_name() -> No
     ]
 
 
+@pytest.mark.fast
 def test_a_tenant_whose_namespaces_would_start_with_kube_is_refused() -> None:
     write_tenant(TENANTS, "kube")
     assert problems() == [
@@ -705,6 +752,7 @@ def test_a_tenant_whose_namespaces_would_start_with_kube_is_refused() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_an_identity_provider_group_belongs_to_one_tenant() -> None:
     write_tenant(TENANTS, "orders", "access:\n  developers: [integration-devs]\n")
     write_tenant(TENANTS, "payments", "access:\n  viewers: [auditors, integration-devs]\n")
@@ -714,6 +762,7 @@ def test_an_identity_provider_group_belongs_to_one_tenant() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_an_identity_provider_group_may_not_be_a_kubernetes_system_group_or_break_argo_cds_policy_csv() -> None:
     write_tenant(TENANTS, "payments", "access:\n  developers: [system:authenticated]\n  viewers: ['a,b']\n")
     assert problems() == [
@@ -724,6 +773,7 @@ def test_an_identity_provider_group_may_not_be_a_kubernetes_system_group_or_brea
     ]
 
 
+@pytest.mark.fast
 def test_quotas_are_above_zero_and_in_units_kubernetes_enforces() -> None:
     write_tenant(TENANTS, "payments", 'quota: {cpu: "0.0001", memory: "0.5", storage: 0Gi}\n')
     assert problems() == [
@@ -733,6 +783,7 @@ def test_quotas_are_above_zero_and_in_units_kubernetes_enforces() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_text_fields_refuse_line_breaks_and_bidirectional_overrides() -> None:
     text = tenant_text("payments", 'services:\n  - name: card-gateway\n    description: "Cards\\nand more"\n')
     TENANTS.mkdir()
@@ -745,6 +796,7 @@ def test_text_fields_refuse_line_breaks_and_bidirectional_overrides() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_an_environment_may_not_leave_a_tenant_nor_an_active_service(base: str) -> None:
     write_tenant(
         TENANTS, "orders", "services:\n  - name: order-sync\n    environments: [dev, test]\n  - name: order-events\n"
@@ -761,6 +813,7 @@ def test_an_environment_may_not_leave_a_tenant_nor_an_active_service(base: str) 
     ]
 
 
+@pytest.mark.slow
 def test_a_retired_service_may_leave_an_environment_once_retired(base: str) -> None:
     retired = "services:\n  - name: order-sync\n    lifecycle: retired\n  - name: order-events\n"
     write_tenant(TENANTS, "orders", retired)
@@ -773,6 +826,7 @@ def test_a_retired_service_may_leave_an_environment_once_retired(base: str) -> N
 # --- CI roles within the account's IAM role quota ------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_ci_roles_beyond_the_iam_role_quota_are_refused_where_the_stack_owns_them() -> None:
     write_tenant(TENANTS, "aa", "services:\n  - name: one\n  - name: two\n")
     write_tenant(TENANTS, "bb", "services:\n  - name: three\n  - name: old\n    lifecycle: retired\n")
@@ -788,6 +842,7 @@ def test_ci_roles_beyond_the_iam_role_quota_are_refused_where_the_stack_owns_the
     assert problems(settings(ownsGlobalResources=True, iamRoleQuota=2, tenantSelector=["aa"])) == []
 
 
+@pytest.mark.fast
 def test_logins_outside_the_organisations_members_are_refused_where_the_stack_lists_them() -> None:
     TENANTS.mkdir()
     (TENANTS / "aa.yaml").write_text(
@@ -804,6 +859,7 @@ def test_logins_outside_the_organisations_members_are_refused_where_the_stack_li
     assert problems(settings()) == []  # a stack that lists no members checks none
 
 
+@pytest.mark.slow
 def test_a_new_environment_of_a_service_starts_from_the_one_below_it(base: str) -> None:
     # At the base, order-sync runs in dev only; order-events in all three.
     write_tenant(

@@ -17,6 +17,8 @@ from imaas.inputs.stack_file import read_stack_file
 from imaas.model.quantity import parse_quantity
 from imaas.plan.record import Plan, PlannedResource
 
+pytestmark = pytest.mark.slow
+
 FENCE = {"resourcequotas", "limitranges", "networkpolicies", "roles", "rolebindings", "clusterroles",
          "clusterrolebindings"}  # fmt: skip
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate", "*"}

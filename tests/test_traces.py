@@ -89,6 +89,7 @@ def tempo_tenant(config: dict[str, Any], attributes: dict[str, str]) -> str | No
 # --- the collector ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_spans_land_in_the_tenant_of_the_sending_namespace_whatever_they_claim(stack: str) -> None:
     plan = example_plan(stack)
     config = collector_config(plan)
@@ -109,6 +110,7 @@ def test_spans_land_in_the_tenant_of_the_sending_namespace_whatever_they_claim(s
     assert tempo_tenant(config, processed(config, claim, "kube-system")) is None
 
 
+@pytest.mark.slow
 def test_the_model_sees_a_collector_that_trusted_the_pod(stack: str) -> None:
     config = copy.deepcopy(collector_config(example_plan(stack)))
     config["service"]["pipelines"][traces.INGEST_PIPELINE]["processors"].remove("resource/untrusted")
@@ -118,6 +120,7 @@ def test_the_model_sees_a_collector_that_trusted_the_pod(stack: str) -> None:
     assert tempo_tenant(config, processed(config, claims, sorted(owners[tenant])[0])) == other
 
 
+@pytest.mark.slow
 def test_the_collector_forgets_what_pods_claim_before_it_looks_them_up(stack: str) -> None:
     config = collector_config(example_plan(stack))
     processors = config["service"]["pipelines"][traces.INGEST_PIPELINE]["processors"]
@@ -134,6 +137,7 @@ def test_the_collector_forgets_what_pods_claim_before_it_looks_them_up(stack: st
     }
 
 
+@pytest.mark.slow
 def test_each_tenants_pipeline_writes_to_tempo_under_its_own_id_only(stack: str) -> None:
     plan = example_plan(stack)
     config = collector_config(plan)
@@ -149,6 +153,7 @@ def test_each_tenants_pipeline_writes_to_tempo_under_its_own_id_only(stack: str)
     assert config["service"]["pipelines"]["logs"] is None and config["service"]["pipelines"]["metrics"] is None
 
 
+@pytest.mark.slow
 def test_tenants_sharing_a_prefix_never_share_a_route(tmp_path: Path) -> None:
     plan = plan_stack("dev", write_tenants(tmp_path, shop={}, shop_web={}))
     config = collector_config(plan)
@@ -157,6 +162,7 @@ def test_tenants_sharing_a_prefix_never_share_a_route(tmp_path: Path) -> None:
         assert tempo_tenant(config, processed(config, {}, namespace)) == tenant
 
 
+@pytest.mark.slow
 def test_the_collector_may_read_pods_and_namespaces_and_nothing_else(stack: str) -> None:
     collector = values(example_plan(stack), COLLECTOR)
     assert collector["clusterRole"] == {"create": True, "rules": traces.COLLECTOR_RULES}
@@ -170,6 +176,7 @@ def test_the_collector_may_read_pods_and_namespaces_and_nothing_else(stack: str)
 # --- Tempo -----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str) -> None:
     plan = example_plan(stack)
     tempo = values(plan, "tempo")["tempo"]
@@ -193,6 +200,7 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
     assert "storage" not in tempo  # the chart's local volume
 
 
+@pytest.mark.slow
 def test_a_bucket_makes_trace_storage_durable() -> None:
     storage = {
         "s3Bucket": "imaas-traces-prod",
@@ -209,6 +217,7 @@ def test_a_bucket_makes_trace_storage_durable() -> None:
         plan_stack("prod", observability={"tempo": {"storage": {"s3Bucket": "imaas-traces-prod"}}})
 
 
+@pytest.mark.fast
 def test_the_trace_endpoints_of_the_contract() -> None:
     endpoints = Endpoints("observability")
     assert endpoints.tempo_query == "http://tempo.observability.svc.cluster.local:3200"
@@ -246,6 +255,7 @@ def unreachable(url: str, plan: Plan, namespace: str, namespace_of_stack: str) -
     return problems
 
 
+@pytest.mark.slow
 def test_mi_sends_its_traces_to_the_collector_on_a_port_its_namespace_may_reach(stack: str) -> None:
     section = opentelemetry_section()
     assert (section["enable"], section["type"]) == (True, "otlp")
@@ -269,6 +279,7 @@ def test_mi_sends_its_traces_to_the_collector_on_a_port_its_namespace_may_reach(
         assert unreachable(url, plan, namespace, settings.observability.namespace) == [], namespace
 
 
+@pytest.mark.slow
 def test_an_endpoint_the_policy_does_not_open_is_reported() -> None:
     plan, namespace = example_plan("prod"), "orders-prod"
     assert unreachable(
@@ -282,6 +293,7 @@ def test_an_endpoint_the_policy_does_not_open_is_reported() -> None:
 # --- limits by size ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_loki_keeps_each_tenant_within_its_sizes_limits(stack: str) -> None:
     plan = example_plan(stack)
     loki = values(plan, "loki")["loki"]
@@ -300,6 +312,7 @@ def test_loki_keeps_each_tenant_within_its_sizes_limits(stack: str) -> None:
     assert loki["compactor"]["retention_enabled"] is True
 
 
+@pytest.mark.slow
 def test_each_namespaces_pod_monitor_takes_its_sizes_samples(stack: str) -> None:
     for monitor in of_type(example_plan(stack), POD_MONITOR):
         tenant = monitor.inputs["metadata"]["labels"][naming.TENANT_LABEL]
@@ -307,6 +320,7 @@ def test_each_namespaces_pod_monitor_takes_its_sizes_samples(stack: str) -> None
         assert monitor.inputs["spec"]["podTargetLabels"] == [naming.SERVICE_LABEL]
 
 
+@pytest.mark.slow
 def test_a_stack_sets_its_own_limits_per_size() -> None:
     small = BUILTIN_OBSERVABILITY_LIMITS["small"].model_dump(by_alias=True)
     plan = plan_stack("prod", observabilityLimits={"small": {**small, "scrapeSamples": 123, "traceRetentionDays": 2}})

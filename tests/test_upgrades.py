@@ -17,6 +17,8 @@ from imaas.model.settings import ObservabilitySettings
 from imaas.plan.diff import diff_plans
 from imaas.spec.types import HELM_RELEASE
 
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 
 

@@ -72,6 +72,7 @@ def uses_reusable(job: dict[str, Any]) -> bool:
 # Shape: triggers, jobs, order.
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_workflow_parses_and_names_its_jobs(path: Path) -> None:
     workflow = load(path)
@@ -84,6 +85,7 @@ def test_workflow_parses_and_names_its_jobs(path: Path) -> None:
         assert isinstance(job.get("timeout-minutes"), int), f"{path.name}: job {job_id} has no timeout"
 
 
+@pytest.mark.fast
 def test_triggers() -> None:
     assert triggers(load(PULL_REQUEST)) == {"pull_request": {"branches": ["main"]}}
     assert triggers(load(CHECKS)) == {
@@ -98,6 +100,7 @@ def test_triggers() -> None:
         assert "pull_request_target" not in triggers(load(path)), path.name
 
 
+@pytest.mark.fast
 def test_the_pull_request_workflow_only_tests_without_anything_to_take() -> None:
     (job_id,) = jobs(PULL_REQUEST)
     job = jobs(PULL_REQUEST)[job_id]
@@ -106,6 +109,7 @@ def test_the_pull_request_workflow_only_tests_without_anything_to_take() -> None
     assert "make test" in scripts(job)
 
 
+@pytest.mark.fast
 def test_the_review_signal_runs_nothing() -> None:
     (job,) = jobs(REVIEW).values()
     assert "permissions" not in job and load(REVIEW)["permissions"] == {}
@@ -117,6 +121,7 @@ def test_the_review_signal_runs_nothing() -> None:
 # The judge: main's code on the pull request's tenant files only.
 
 
+@pytest.mark.fast
 def test_the_judge_checks_out_main_and_only_tenants_of_the_merge() -> None:
     job = jobs(CHECKS)["judge"]
     base, merge = steps_using(job, "actions/checkout")
@@ -139,6 +144,7 @@ def test_the_judge_checks_out_main_and_only_tenants_of_the_merge() -> None:
     assert "__main__" not in script and "pulumi " not in script
 
 
+@pytest.mark.fast
 def test_the_judge_validates_plans_and_diffs_every_stack_of_main() -> None:
     job = jobs(CHECKS)["judge"]
     script = scripts(job)
@@ -157,6 +163,7 @@ def test_the_judge_validates_plans_and_diffs_every_stack_of_main() -> None:
     assert any("sed -n 2p" in step.get("run", "") and "HEAD_SHA" in step.get("env", {}) for step in job["steps"])
 
 
+@pytest.mark.fast
 def test_tenant_ownership_is_a_commit_status_from_main_reevaluated_after_reviews() -> None:
     job = jobs(CHECKS)["judge"]
     assert job["permissions"] == {"contents": "read", "pull-requests": "read", "statuses": "write"}
@@ -171,6 +178,7 @@ def test_tenant_ownership_is_a_commit_status_from_main_reevaluated_after_reviews
     assert "^[0-9]+$" in context["run"], "only the digits of the untrusted run name are used"
 
 
+@pytest.mark.fast
 def test_the_plan_diff_is_commented_by_a_job_that_runs_nothing() -> None:
     job = jobs(CHECKS)["comment"]
     assert job["needs"] == "judge"
@@ -185,6 +193,7 @@ def test_the_plan_diff_is_commented_by_a_job_that_runs_nothing() -> None:
 # Credentials: only behind an environment gate, only through OIDC and environment secrets.
 
 
+@pytest.mark.fast
 def test_the_preview_waits_for_its_environment_and_runs_the_fixed_head() -> None:
     job = jobs(CHECKS)["preview"]
     assert uses_reusable(job)
@@ -199,6 +208,7 @@ def test_the_preview_waits_for_its_environment_and_runs_the_fixed_head() -> None
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
+@pytest.mark.fast
 def test_deploy_runs_every_stack_of_main_in_waves_behind_deploy_environments() -> None:
     deploy = jobs(DEPLOY)
     assert list(deploy) == ["stacks", "shared", "global", "hosting"]
@@ -221,6 +231,7 @@ def test_deploy_runs_every_stack_of_main_in_waves_behind_deploy_environments() -
             assert "!failure()" in job["if"] and "!cancelled()" in job["if"]
 
 
+@pytest.mark.fast
 def test_stacks_are_never_listed_in_the_workflows() -> None:
     for path in WORKFLOWS:
         text = path.read_text(encoding="utf-8")
@@ -229,6 +240,7 @@ def test_stacks_are_never_listed_in_the_workflows() -> None:
         assert "Pulumi.dev.yaml" not in text and "Pulumi.prod.yaml" not in text, path.name
 
 
+@pytest.mark.fast
 def test_the_pulumi_job_is_gated_by_its_environment_and_shares_the_stacks_concurrency_group() -> None:
     (job,) = jobs(PULUMI).values()
     assert job["environment"] == "${{ inputs.environment }}"
@@ -244,6 +256,7 @@ def test_the_pulumi_job_is_gated_by_its_environment_and_shares_the_stacks_concur
     assert aws["with"] == {"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}
 
 
+@pytest.mark.fast
 def test_the_engine_is_interrupted_well_before_the_jobs_limit() -> None:
     (job,) = jobs(PULUMI).values()
     script = scripts(job)
@@ -256,6 +269,7 @@ def test_the_engine_is_interrupted_well_before_the_jobs_limit() -> None:
     assert "pending_operations" in script
 
 
+@pytest.mark.fast
 def test_secrets_only_in_jobs_behind_an_environment() -> None:
     for path in WORKFLOWS:
         for job_id, job in jobs(path).items():
@@ -275,6 +289,7 @@ def test_secrets_only_in_jobs_behind_an_environment() -> None:
             assert "secrets." not in yaml.safe_dump(step), step.get("name")
 
 
+@pytest.mark.fast
 def test_the_template_sync_runs_mains_code_with_an_app_token_of_its_environment_only() -> None:
     (job,) = jobs(TEMPLATE_SYNC).values()
     # Its own environment (deployment branches: main only), like deploy-<stack>: the App's key is a secret there.
@@ -299,6 +314,7 @@ def test_the_template_sync_runs_mains_code_with_an_app_token_of_its_environment_
             assert "secrets." not in yaml.safe_dump(step), step.get("name")
 
 
+@pytest.mark.fast
 def test_no_pull_request_code_runs_before_an_environment_gate() -> None:
     # In the workflows that hold anything worth taking (pull_request_target, workflow_run), every job either checks
     # out only main plus tenants/ data, or is the environment-gated reusable workflow.
@@ -315,6 +331,7 @@ def test_no_pull_request_code_runs_before_an_environment_gate() -> None:
 # Hygiene.
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_no_permission_unless_a_job_asks_for_it(path: Path) -> None:
     workflow = load(path)
@@ -336,6 +353,7 @@ def test_no_permission_unless_a_job_asks_for_it(path: Path) -> None:
         assert job.get("permissions") == expected[job_id], job_id
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(path: Path) -> None:
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
@@ -349,6 +367,7 @@ def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(path: Path
         assert (ref, comment.split()[0] if comment else "") == PINS[action], f"{action}: SHA or version comment"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_every_checkout_keeps_no_credentials(path: Path) -> None:
     checkouts = [step for step in all_steps(path) if step.get("uses", "").startswith("actions/checkout@")]
@@ -358,12 +377,14 @@ def test_every_checkout_keeps_no_credentials(path: Path) -> None:
         assert step["with"].get("ref") in (None, "refs/pull/${{ steps.pr.outputs.number }}/merge", "${{ inputs.ref }}")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_scripts_take_values_only_from_their_environment(path: Path) -> None:
     for step in all_steps(path):
         assert "${{" not in step.get("run", ""), f"{step.get('name')}: an expression inside a script"
 
 
+@pytest.mark.fast
 def test_codeowners_make_platform_admins_own_everything_and_tenants() -> None:
     text = CODEOWNERS.read_text(encoding="utf-8")
     rules = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
@@ -390,11 +411,13 @@ jobs:
 """
 
 
+@pytest.mark.slow
 def test_workflows_pass_actionlint() -> None:
     result = actionlint(*WORKFLOWS)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
+@pytest.mark.slow
 def test_actionlint_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD_WORKFLOW, encoding="utf-8")
@@ -404,12 +427,14 @@ def test_actionlint_can_fail(tmp_path: Path) -> None:
     assert '"github.event.pull_request.title" is potentially untrusted' in result.stdout
 
 
+@pytest.mark.slow
 def test_workflows_pass_zizmor() -> None:
     result = zizmor(WORKFLOWS_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
 
 
+@pytest.mark.slow
 def test_zizmor_can_fail(tmp_path: Path) -> None:
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
@@ -420,6 +445,7 @@ def test_zizmor_can_fail(tmp_path: Path) -> None:
         assert f"[{audit}]" in result.stdout, audit
 
 
+@pytest.mark.fast
 def test_make_lint_runs_both_linters() -> None:
     makefile = (PROJECT_DIR / "Makefile").read_text(encoding="utf-8")
     lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
@@ -429,6 +455,7 @@ def test_make_lint_runs_both_linters() -> None:
     assert "zizmor==1.32.0" in requirements
 
 
+@pytest.mark.fast
 def test_make_lint_type_checks_the_program_without_the_provider_sdks() -> None:
     makefile = (PROJECT_DIR / "Makefile").read_text(encoding="utf-8")
     lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]

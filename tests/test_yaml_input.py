@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import PROJECT_DIR, tenant_text, write_tenant
+from helpers import PROJECT_DIR, WAIT_SECONDS, tenant_text, write_tenant
 
 from imaas.inputs.problems import InputError
 from imaas.inputs.tenant_files import read_tenant_file
@@ -138,6 +138,7 @@ BILLION_LAUGHS = (
         pytest.param(b"? [a, b]\n: c\n", "1:3: mapping keys must be plain values", id="sequence-as-key"),
     ],
 )
+@pytest.mark.fast
 def test_unreadable_yaml(raw: bytes, expected: str) -> None:
     found = read_problems(raw)
 
@@ -150,6 +151,7 @@ def test_unreadable_yaml(raw: bytes, expected: str) -> None:
     [b"[" * 5000, b"{a: " * 5000, b"- " * 5000 + b"x\n", b"apiVersion: " + b"[" * 5000 + b"]" * 5000 + b"\n"],
     ids=["flow-sequence", "flow-mapping", "block-sequence", "closed-flow-sequence"],
 )
+@pytest.mark.fast
 def test_deep_nesting(raw: bytes) -> None:
     found = read_problems(raw)
 
@@ -207,6 +209,7 @@ def test_deep_nesting(raw: bytes) -> None:
         ),
     ],
 )
+@pytest.mark.fast
 def test_values_of_the_wrong_type(text: str, expected: list[str]) -> None:
     found = read_problems(text.encode())
 
@@ -214,6 +217,7 @@ def test_values_of_the_wrong_type(text: str, expected: list[str]) -> None:
     assert_clean(found)
 
 
+@pytest.mark.fast
 def test_tags_on_collections_are_refused_at_their_line() -> None:
     raw = VALID.replace("kind: Tenant", "kind: !!python/object/apply:os.system [echo owned]").encode()
 
@@ -221,6 +225,7 @@ def test_tags_on_collections_are_refused_at_their_line() -> None:
     assert read_problems(raw) == [f"{FILE}:2:7: invalid YAML: tag !!python/object/apply:os.system {TAG_REFUSED}"]
 
 
+@pytest.mark.fast
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read() -> None:
     raw = VALID.encode() + b"#" * (MAX_FILE_BYTES + 1 - len(VALID)) + b"\n"
 
@@ -230,6 +235,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read() -> None:
     assert found == [f"{FILE}: file is {MAX_FILE_BYTES + 2} bytes, more than the {MAX_FILE_BYTES} allowed"]
 
 
+@pytest.mark.fast
 def test_a_file_at_the_size_limit_is_read() -> None:
     raw = VALID.encode() + b"#" * (MAX_FILE_BYTES - 1 - len(VALID)) + b"\n"
     path = write_tenant(Path("tenants"), "payments", text=raw.decode())
@@ -238,6 +244,7 @@ def test_a_file_at_the_size_limit_is_read() -> None:
     assert read_tenant_file(path).tenant.name == "payments"
 
 
+@pytest.mark.fast
 def test_a_byte_order_mark_is_accepted() -> None:
     path = Path(FILE)
     path.parent.mkdir()
@@ -317,6 +324,7 @@ def test_a_byte_order_mark_is_accepted() -> None:
         ),
     ],
 )
+@pytest.mark.fast
 def test_hostile_input_gives_one_clean_line_at_its_place(raw: bytes, place: str) -> None:
     found = read_problems(raw)
 
@@ -336,7 +344,7 @@ def run_validate(*args: str, env: dict[str, str] | None = None) -> subprocess.Co
         capture_output=True,
         text=True,
         env=environment,
-        timeout=60,
+        timeout=WAIT_SECONDS,
         check=False,
     )
 
@@ -354,6 +362,7 @@ def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
 BROKEN_MESSAGE = "invalid YAML: while parsing a flow sequence did not find expected ',' or ']'"
 
 
+@pytest.mark.slow
 def test_cli_reports_a_broken_file_among_good_ones(tmp_path: Path) -> None:
     tenants = good_tenants(tmp_path / "tenants")
     (tenants / "broken.yaml").write_text("apiVersion: imaas.io/v1alpha1\nkind: [Tenant\n")
@@ -366,6 +375,7 @@ def test_cli_reports_a_broken_file_among_good_ones(tmp_path: Path) -> None:
     assert_no_traceback(result)
 
 
+@pytest.mark.slow
 def test_cli_github_format_annotates_each_problem(tmp_path: Path) -> None:
     tenants = good_tenants(tmp_path / "tenants")
     (tenants / "broken.yaml").write_text("apiVersion: imaas.io/v1alpha1\nkind: [Tenant\n")
@@ -383,6 +393,7 @@ def test_cli_github_format_annotates_each_problem(tmp_path: Path) -> None:
     assert_no_traceback(result)
 
 
+@pytest.mark.slow
 def test_cli_valid_folder_exits_0(tmp_path: Path) -> None:
     result = run_validate("--tenants", str(good_tenants(tmp_path / "tenants")))
 
@@ -391,6 +402,7 @@ def test_cli_valid_folder_exits_0(tmp_path: Path) -> None:
     assert "2 tenant files valid" in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_checks_the_stack_limits_when_a_stack_is_given(tmp_path: Path) -> None:
     tenants = good_tenants(tmp_path / "tenants")
     write_tenant(tenants, "big", 'quota:\n  cpu: "100"\n')
@@ -403,6 +415,7 @@ def test_cli_checks_the_stack_limits_when_a_stack_is_given(tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.slow
 def test_cli_unknown_stack_is_a_usage_error() -> None:
     result = run_validate("--stack", "nosuchstack")
 
@@ -411,6 +424,7 @@ def test_cli_unknown_stack_is_a_usage_error() -> None:
     assert_no_traceback(result)
 
 
+@pytest.mark.slow
 def test_cli_base_outside_git_is_a_usage_error(tmp_path: Path) -> None:
     tenants = good_tenants(tmp_path / "tenants")
 
@@ -421,6 +435,7 @@ def test_cli_base_outside_git_is_a_usage_error(tmp_path: Path) -> None:
     assert_no_traceback(result)
 
 
+@pytest.mark.slow
 def test_cli_file_with_a_nul_byte_gives_a_problem_not_a_traceback(tmp_path: Path) -> None:
     tenants = good_tenants(tmp_path / "tenants")
     (tenants / "broken.yaml").write_bytes(b"apiVersion: imaas.io/v1alpha1\nkind: Ten\0ant\n")
@@ -432,6 +447,7 @@ def test_cli_file_with_a_nul_byte_gives_a_problem_not_a_traceback(tmp_path: Path
     assert result.stdout.startswith(f"{tenants}/broken.yaml:2:10: ")
 
 
+@pytest.mark.slow
 def test_a_tenant_file_that_is_a_link_is_refused_without_reading_its_target(tmp_path: Path) -> None:
     # A pull request can bring a link to anything the runner can read; its target must never reach an error line.
     secret = tmp_path / "outside" / "environ.yaml"
@@ -489,6 +505,7 @@ CORE_SCHEMA = [
 ]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("written", "read"), CORE_SCHEMA, ids=[case[0] or "empty" for case in CORE_SCHEMA])
 def test_values_are_read_by_the_yaml_1_2_core_schema(written: str, read: object) -> None:
     document = parse_yaml(f"value: {written}\n".encode(), FILE)
@@ -497,10 +514,12 @@ def test_values_are_read_by_the_yaml_1_2_core_schema(written: str, read: object)
     assert type(document.data["value"]) is type(read)
 
 
+@pytest.mark.fast
 def test_nan_is_a_float() -> None:
     assert math.isnan(parse_yaml(b"value: .NaN\n", FILE).data["value"])
 
 
+@pytest.mark.fast
 def test_a_service_named_on_and_yes_is_valid() -> None:
     path = write_tenant(Path("tenants"), "payments", "services:\n  - name: on\n  - name: yes\n")
 
@@ -509,6 +528,7 @@ def test_a_service_named_on_and_yes_is_valid() -> None:
     assert [service.name for service in services] == ["on", "yes"]
 
 
+@pytest.mark.fast
 def test_a_bare_0755_is_the_number_755_and_the_message_says_to_quote_it() -> None:
     text = VALID.replace("  contact:", "  costCenter: 0755\n  contact:")
 
@@ -518,6 +538,7 @@ def test_a_bare_0755_is_the_number_755_and_the_message_says_to_quote_it() -> Non
     ]
 
 
+@pytest.mark.fast
 def test_a_quoted_0755_is_text() -> None:
     path = write_tenant(
         Path("tenants"), "payments", text=VALID.replace("  contact:", "  costCenter: '0755'\n  contact:")
@@ -541,6 +562,7 @@ replicasBase: null
 """
 
 
+@pytest.mark.fast
 def test_a_merge_key_merges_as_editors_do() -> None:
     # Its own keys win over the merged ones; of the merged, the first mapping's.
     document = parse_yaml(tenant_text("payments", MERGED.replace("replicasBase: null\n", "")).encode(), FILE)
@@ -557,6 +579,7 @@ def test_a_merge_key_merges_as_editors_do() -> None:
     assert document.mark(("spec", "services", 1, "size")).line == 12
 
 
+@pytest.mark.fast
 def test_a_merged_tenant_file_is_valid() -> None:
     path = write_tenant(Path("tenants"), "payments", MERGED.replace("replicasBase: null\n", ""))
 
@@ -569,6 +592,7 @@ def test_a_merged_tenant_file_is_valid() -> None:
     ]
 
 
+@pytest.mark.fast
 def test_a_merge_key_of_other_than_mappings_is_refused_with_its_line_and_the_fix() -> None:
     text = VALID + "  services:\n    - <<: order-sync\n      name: order-audit\n"
 
@@ -578,6 +602,7 @@ def test_a_merge_key_of_other_than_mappings_is_refused_with_its_line_and_the_fix
     ]
 
 
+@pytest.mark.fast
 def test_a_quoted_merge_key_is_an_unknown_key() -> None:
     text = VALID + '  services:\n    - "<<": {size: small}\n      name: order-audit\n'
 
@@ -586,6 +611,7 @@ def test_a_quoted_merge_key_is_an_unknown_key() -> None:
     assert found[0].startswith(f"{FILE}:10:7: spec.services[0].<<: unknown key '<<'"), found
 
 
+@pytest.mark.fast
 def test_anchors_and_aliases_repeat_a_value() -> None:
     spec = "services:\n  - name: order-sync\n    replicas: {prod: &bounds {min: 2, max: 6}, test: *bounds}\n"
     path = write_tenant(Path("tenants"), "payments", spec)
@@ -596,12 +622,14 @@ def test_anchors_and_aliases_repeat_a_value() -> None:
     assert (replicas.prod.min, replicas.prod.max) == (2, 6)
 
 
+@pytest.mark.fast
 def test_keys_that_read_as_the_same_text_are_duplicates() -> None:
     text = VALID + "  quota:\n    1: a\n    '1': b\n"
 
     assert read_problems(text.encode()) == [f"{FILE}:11:5: duplicate key '1' (first at line 10)"]
 
 
+@pytest.mark.fast
 def test_an_explicit_key_beside_a_merged_one_is_no_duplicate() -> None:
     document = parse_yaml(b"a: &a {x: 1, y: 2}\nb:\n  <<: *a\n  x: 3\n", FILE)
 
@@ -621,16 +649,19 @@ def test_an_explicit_key_beside_a_merged_one_is_no_duplicate() -> None:
     ],
     ids=["timestamp", "binary", "local", "set", "int", "bool-yes", "null"],
 )
+@pytest.mark.fast
 def test_tags_outside_the_core_schema_are_refused_at_their_line(value: str, place: str, message: str) -> None:
     assert read_problems((VALID + f"  size: {value}\n").encode()) == [f"{FILE}:{place}: {message}"]
 
 
+@pytest.mark.fast
 def test_core_tags_on_collections_are_read() -> None:
     document = parse_yaml(b"a: !!map {b: !!seq [1]}\n", FILE)
 
     assert document.data == {"a": {"b": [1]}}
 
 
+@pytest.mark.fast
 def test_the_core_schema_agrees_with_check_jsonschemas_reading() -> None:
     # check-jsonschema (ruamel.yaml's YAML 1.2 resolver, dates kept as text) reads as the core schema but for the
     # extensions of ruamel.yaml (`1_000`, `0b101`), which no editor has.
@@ -645,6 +676,7 @@ def test_the_core_schema_agrees_with_check_jsonschemas_reading() -> None:
         assert theirs == expected or (written == "2024-01-31" and str(theirs) == expected), written
 
 
+@pytest.mark.fast
 def test_a_colon_inside_a_flow_value_is_read_as_yaml_1_2_reads_it() -> None:
     # libyaml's older C parser refuses it ("found unexpected ':'"); editors and YAML 1.2 read one value.
     assert parse_yaml(b"viewers: [system:masters, oidc:auditors]\n", FILE).data == {
