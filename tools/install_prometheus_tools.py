@@ -31,7 +31,7 @@ HINT = (
 )
 
 
-class Unavailable(Exception):
+class UnavailableError(Exception):
     """The tools cannot be installed this way on this machine; the message says why."""
 
 
@@ -47,7 +47,7 @@ def debian_mirror() -> tuple[str, Path]:
             return uri, Path(keyring.group(1)) if keyring else DEFAULT_KEYRING
         for uri in re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+/debian)/?\s+\S+", text, flags=re.MULTILINE):
             return uri, DEFAULT_KEYRING
-    raise Unavailable("no Debian mirror in the machine's apt sources")
+    raise UnavailableError("no Debian mirror in the machine's apt sources")
 
 
 class PrivateApt:
@@ -75,7 +75,7 @@ class PrivateApt:
         result = subprocess.run([tool, *self.options, *args], cwd=cwd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise Unavailable(f"{tool} {args[0]} failed: {last}")
+            raise UnavailableError(f"{tool} {args[0]} failed: {last}")
         return result.stdout
 
     def versions(self, package: str) -> list[str]:
@@ -89,10 +89,10 @@ def install(tools_dir: Path) -> dict[str, str]:
     """Downloads and unpacks each package; returns the version taken per package."""
     for needed in ("apt-get", "apt-cache", "dpkg-deb"):
         if shutil.which(needed) is None:
-            raise Unavailable(f"{needed} is not on PATH")
+            raise UnavailableError(f"{needed} is not on PATH")
     mirror, keyring = debian_mirror()
     if not keyring.is_file():
-        raise Unavailable(f"Debian's archive keyring {keyring} is missing")
+        raise UnavailableError(f"Debian's archive keyring {keyring} is missing")
     apt = PrivateApt(tools_dir / "apt", mirror, keyring)
     apt.run("apt-get", "update", "-qq")
     root = tools_dir / "root"
@@ -101,7 +101,7 @@ def install(tools_dir: Path) -> dict[str, str]:
         for package in sorted(set(TOOLS.values())):
             offered = apt.versions(package)
             if not offered:
-                raise Unavailable(f"no suite offers {package}")
+                raise UnavailableError(f"no suite offers {package}")
             version = PINNED[package] if PINNED[package] in offered else offered[0]
             apt.run("apt-get", "download", "-qq", f"{package}={version}", cwd=Path(download))
             for deb in Path(download).glob(f"{package}_*.deb"):
@@ -121,7 +121,7 @@ def main(argv: list[str]) -> int:
     tools_dir = Path(argv[1] if len(argv) > 1 else ".tools").resolve()
     try:
         taken = install(tools_dir)
-    except (Unavailable, OSError, subprocess.CalledProcessError) as error:
+    except (UnavailableError, OSError, subprocess.CalledProcessError) as error:
         print(f"promtool and amtool could not be installed ({error}): {HINT}", file=sys.stderr)
         return 1
     for package, version in taken.items():
