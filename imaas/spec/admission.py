@@ -165,13 +165,20 @@ def _list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(map(_literal, values)) + "]"
 
 
+def _has(base: str, path: str) -> str:
+    """Whether `base` holds the field at the dotted `path`, each step guarded: under cel-go, `has(a.b.c)` is an error
+    (not false) where `a` has no `b`, and an error refuses the request."""
+    steps = path.split(".")
+    return " && ".join(f"has({base}.{'.'.join(steps[: i + 1])})" for i in range(len(steps)))
+
+
 def _no_external_ips() -> AdmissionRule:
     return AdmissionRule(
         name=f"{POLICY_PREFIX}no-external-ips",
         matches=(Resources(("",), ("v1",), ("services",)),),
         validations=(
             Validation(
-                "!has(object.spec.externalIPs) || object.spec.externalIPs.size() == 0",
+                f"!({_has('object', 'spec.externalIPs')}) || object.spec.externalIPs.size() == 0",
                 "A Service may not set spec.externalIPs: the cluster would send traffic meant for those addresses, "
                 "other tenants' included, to your pods. Reach your service through an Ingress instead.",
             ),
@@ -185,7 +192,7 @@ def _no_external_name() -> AdmissionRule:
         matches=(Resources(("",), ("v1",), ("services",)),),
         validations=(
             Validation(
-                "!has(object.spec.type) || object.spec.type != 'ExternalName'",
+                f"!({_has('object', 'spec.type')}) || object.spec.type != 'ExternalName'",
                 "A Service may not be of type ExternalName: behind the shared ingress controller it would proxy to "
                 "any name, another tenant's services included. Call outside systems by their own name.",
             ),
@@ -205,7 +212,7 @@ def _ingress_hosts(settings: StackSettings) -> AdmissionRule:
         matches=(Resources(("networking.k8s.io",), ("v1",), ("ingresses",)),),
         validations=(
             Validation(
-                f"has(object.spec.rules) && object.spec.rules.size() > 0 && "
+                f"{_has('object', 'spec.rules')} && object.spec.rules.size() > 0 && "
                 f"object.spec.rules.all(r, has(r.host) && r.host.endsWith({suffix}))",
                 "Every rule of an Ingress needs a host under your own suffix "
                 f"(<name>.<tenant>.<environment>.{settings.ingress_host_suffix}): a rule without a host, or with "
@@ -214,14 +221,14 @@ def _ingress_hosts(settings: StackSettings) -> AdmissionRule:
                 "take requests meant for other tenants'",
             ),
             Validation(
-                "!has(object.spec.tls) || "
+                f"!({_has('object', 'spec.tls')}) || "
                 f"object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, h.endsWith({suffix})))",
                 f"TLS hosts of an Ingress must be under your own suffix (<name>.<tenant>.<environment>."
                 f"{settings.ingress_host_suffix}).",
                 f"{hosts_message} + ', TLS hosts included'",
             ),
             Validation(
-                "!has(object.spec.defaultBackend)",
+                f"!({_has('object', 'spec.defaultBackend')})",
                 "An Ingress may not set spec.defaultBackend: on the shared ingress controller it would answer for "
                 "every host that no other Ingress claims. Name your hosts in rules instead.",
             ),
@@ -243,12 +250,11 @@ def _image_registry(settings: StackSettings) -> AdmissionRule:
         allowed += f" || c.image in {_list(settings.image_allow_list)}"
 
     def every_container(spec: str) -> str:
-        checks = []
-        for name in CONTAINER_LISTS:
-            check = f"{spec}.{name}.all(c, has(c.image) && ({allowed}))"
-            # Containers are required; init and ephemeral containers are optional lists.
-            checks.append(check if name == "containers" else f"(!has({spec}.{name}) || {check})")
-        return " && ".join(checks)
+        # The pod spec, and each list of containers, are optional in the schema: what is absent runs nothing. A
+        # container without an image is refused.
+        checks = [f"(!has({spec}.{name}) || {spec}.{name}.all(c, has(c.image) && ({allowed})))" for name in
+                  CONTAINER_LISTS]  # fmt: skip
+        return f"!({_has('object', spec.removeprefix('object.'))}) || ({' && '.join(checks)})"
 
     validations = []
     matches = []
@@ -297,7 +303,7 @@ def _no_endpoints() -> AdmissionRule:
 def _monitors_read_no_files() -> AdmissionRule:
     validations = []
     for resource, (endpoints, fields) in MONITOR_FILE_FIELDS.items():
-        unset = " && ".join(f"!has(e.{field})" for field in fields)
+        unset = " && ".join(f"!({_has('e', field)})" for field in fields)
         validations.append(
             Validation(
                 f"!has({endpoints}) || {endpoints}.all(e, {unset})",
