@@ -19,8 +19,13 @@ DEPLOYER = "system:serviceaccount:orders-dev:argocd-deployer"
 NAMESPACE = {
     "apiVersion": "v1",
     "kind": "Namespace",
-    "metadata": {"name": "orders-dev", "labels": {"imaas.io/tenant": "orders", "imaas.io/environment": "dev"}},
+    "metadata": {
+        "name": "orders-dev",
+        "labels": {"imaas.io/tenant": "orders", "imaas.io/environment": "dev"},
+        "annotations": {"imaas.io/tenant-groups": "orders-devs,orders-auditors"},
+    },
 }
+GROUPS = ("system:serviceaccounts", "system:authenticated")
 # The variables the API server declares for a validating admission policy (`params` and `authorizer` are left out:
 # no policy has a parameter object, and `authorizer` is a Kubernetes library).
 VARIABLES = ("object", "oldObject", "namespaceObject", "request", "variables")
@@ -58,7 +63,13 @@ class Verdict:
     """Evaluation errors; each refuses the request (failurePolicy Fail), so an ordinary object must have none."""
 
 
-def bindings(obj: dict[str, Any] | None, user: str, operation: str, old: dict[str, Any] | None) -> dict[str, Any]:
+def bindings(
+    obj: dict[str, Any] | None,
+    user: str,
+    operation: str,
+    old: dict[str, Any] | None,
+    groups: tuple[str, ...] = GROUPS,
+) -> dict[str, Any]:
     """The variables the API server binds for a validating admission policy of a namespaced object."""
     return {
         "object": obj,
@@ -67,7 +78,7 @@ def bindings(obj: dict[str, Any] | None, user: str, operation: str, old: dict[st
         "request": {
             "operation": operation,
             "namespace": NAMESPACE["metadata"]["name"],
-            "userInfo": {"username": user, "groups": ["system:serviceaccounts", "system:authenticated"]},
+            "userInfo": {"username": user, "groups": list(groups)},
         },
         "variables": {},
     }
@@ -80,12 +91,14 @@ def admit(
     user: str = DEPLOYER,
     operation: str = "CREATE",
     old: dict[str, Any] | None = None,
+    groups: tuple[str, ...] = GROUPS,
 ) -> Verdict:
     """What the policy of `rule` answers, as the API server evaluates a ValidatingAdmissionPolicy: match conditions
     first (one false: the policy does not apply; an error: refused under failurePolicy Fail), then the variables
     (lazily in the API server; here each one, in order, since an unused one that fails is still a defect), then
-    every validation (false or an error: refused). A message expression that fails leaves the static message."""
-    variables = bindings(obj, user, operation, old)
+    every validation (false or an error: refused). A message expression that fails leaves the static message.
+    Errors are reported in `errors` wherever they arise, so that a test can require none."""
+    variables = bindings(obj, user, operation, old, groups)
     spec = rule.policy_spec()
     errors: list[str] = []
     applies = True
@@ -95,10 +108,11 @@ def admit(
                 applies = False
         except CelError as error:
             errors.append(str(error))
-    if errors:
-        return Verdict(False, [f"match condition failed: {error}" for error in errors], errors)
+    # One false condition skips the policy, errors or not; an error without a false one refuses.
     if not applies:
         return Verdict(True, [])
+    if errors:
+        return Verdict(False, [f"match condition failed: {error}" for error in errors], errors)
     computed: dict[str, Any] = {}
     for variable in spec.get("variables", []):
         try:

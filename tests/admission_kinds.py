@@ -90,13 +90,15 @@ def matched_kinds(rule: AdmissionRule) -> Iterator[tuple[Kind, tuple[str, ...]]]
             for resource in match.resources:
                 plural = resource.split("/")[0]
                 versions = [
-                    version
+                    (g, version, p)
                     for (g, version, p) in known
-                    if g == group and p == plural and (version in match.api_versions or "*" in match.api_versions)
+                    if group in (g, "*")
+                    and plural in (p, "*")
+                    and (version in match.api_versions or "*" in match.api_versions)
                 ]
                 assert versions, f"{rule.name}: no schema for {group or 'core'}/{resource}"
-                for version in versions:
-                    yield known[(group, version, plural)], match.operations
+                for key in versions:
+                    yield known[key], match.operations
 
 
 def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
