@@ -228,7 +228,9 @@ CASES: list[tuple[str, str, dict[str, Any], str, bool]] = [
         ("monitors-scrape-own-pods", f"a {kind} relabelling into ordinary labels", monitor(kind, relabelings=[
             {"sourceLabels": ["__meta_kubernetes_pod_label_app"], "targetLabel": "app"},
             {"action": "labeldrop", "regex": "pod_template_hash"}],
-            metricRelabelings=[{"sourceLabels": ["__name__"], "regex": "go_.*", "action": "drop"}]), DEPLOYER, True)
+            metricRelabelings=[{"sourceLabels": ["__name__"], "regex": "go_.*", "action": "drop"},
+                               {"sourceLabels": ["__name__"], "regex": "old_(.*)", "targetLabel": "__name__",
+                                "replacement": "new_$1"}]), DEPLOYER, True)
         for kind in ("ServiceMonitor", "PodMonitor")
     ),
     *(

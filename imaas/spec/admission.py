@@ -106,6 +106,8 @@ MONITOR_ENDPOINTS = {
     "podmonitors": ("PodMonitor", "object.spec.podMetricsEndpoints"),
 }
 SCRAPE_LABEL_PREFIX = "__"
+# A metric's name, which metric relabelings may rename: no scrape label.
+METRIC_NAME_LABEL = "__name__"
 RELABELING_LISTS = ("relabelings", "metricRelabelings")
 LABELMAP_ACTIONS = ("labelmap", "LabelMap")
 # Endpoint fields that send the scrape, or a token request, somewhere else than the monitored pod: a proxy (the
@@ -422,7 +424,8 @@ def _relabelings_stay(endpoint: str) -> str:
     """No relabeling of `endpoint` writes a scrape label (`__...`) or maps labels onto others (`labelmap`)."""
     return " && ".join(
         f"(!has({endpoint}.{name}) || {endpoint}.{name}.all(r, "
-        f"(!has(r.targetLabel) || !r.targetLabel.startsWith({_literal(SCRAPE_LABEL_PREFIX)})) && "
+        f"(!has(r.targetLabel) || !r.targetLabel.startsWith({_literal(SCRAPE_LABEL_PREFIX)}) || "
+        f"r.targetLabel == {_literal(METRIC_NAME_LABEL)}) && "
         f"(!has(r.action) || !(r.action in {_list(LABELMAP_ACTIONS)}))))"
         for name in RELABELING_LISTS
     )
@@ -472,7 +475,8 @@ def monitor_problems(obj: dict[str, Any]) -> list[str]:
             where = f"{path.removeprefix('object.')}[{index}]"
             for name in RELABELING_LISTS:
                 for relabeling in endpoint.get(name) or []:
-                    if str(relabeling.get("targetLabel", "")).startswith(SCRAPE_LABEL_PREFIX):
+                    target = str(relabeling.get("targetLabel", ""))
+                    if target.startswith(SCRAPE_LABEL_PREFIX) and target != METRIC_NAME_LABEL:
                         problems.append(f"{where}.{name} writes scrape label {relabeling['targetLabel']}")
                     if relabeling.get("action") in LABELMAP_ACTIONS:
                         problems.append(f"{where}.{name} uses labelmap")
