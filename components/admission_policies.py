@@ -1,6 +1,7 @@
 """The cluster's admission policies for tenant namespaces: one ValidatingAdmissionPolicy and its binding per rule
 of imaas/spec/admission.py, declared once per cluster, so that what a tenant deploys itself meets the same fences
-as what the platform declares."""
+as what the platform declares; and the priority classes those policies let tenants' pods name
+(imaas/spec/isolation.py, TENANT_PRIORITY_CLASSES)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from imaas.model.settings import StackSettings
-from imaas.spec import admission, naming, types
+from imaas.spec import admission, isolation, naming, types
 
 admissionregistration = k8s.admissionregistration.v1
 
@@ -29,5 +30,15 @@ class AdmissionPolicies(pulumi.ComponentResource):
                 metadata=metadata,
                 spec=rule.binding_spec(),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )
+        for priority in isolation.TENANT_PRIORITY_CLASSES:
+            k8s.scheduling.v1.PriorityClass(
+                priority.name,
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=priority.name, labels=labels),
+                value=priority.value,
+                global_default=False,
+                preemption_policy=priority.preemption_policy,
+                description=priority.description,
+                opts=child,
             )
         self.register_outputs({})

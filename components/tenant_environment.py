@@ -16,7 +16,7 @@ from components.tenant_limits import declare_limits
 from components.tenant_observability import declare_alerts, declare_pod_monitor, declare_scrape_access
 from imaas.model.settings import ObservabilityLimits, PodSize, Quota
 from imaas.model.tenant import Tenant
-from imaas.spec import alerts, isolation, naming, types
+from imaas.spec import admission, alerts, isolation, naming, types
 from imaas.spec.isolation import NetworkPeers
 
 # Developers change workloads by hand in these environments; prod changes only through delivery.
@@ -86,7 +86,11 @@ class TenantEnvironment(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace_name})
 
     def _namespace(self, tenant: Tenant, labels: dict[str, str]) -> k8s.core.v1.Namespace:
-        annotations = {"imaas.io/contact": tenant.metadata.contact}
+        annotations = {
+            "imaas.io/contact": tenant.metadata.contact,
+            # Who the admission policy on the platform's objects takes for the tenant (imaas/spec/admission.py).
+            admission.TENANT_GROUPS_ANNOTATION: admission.tenant_groups(tenant),
+        }
         if tenant.metadata.display_name:
             annotations["imaas.io/display-name"] = tenant.metadata.display_name
         return k8s.core.v1.Namespace(

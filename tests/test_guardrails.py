@@ -18,6 +18,7 @@ from tokens import (
     APP_PROJECT,
     NAMESPACE,
     NETWORK_POLICY,
+    PRIORITY_CLASS,
     RELEASE,
     ROLE,
     ROLE_BINDING,
@@ -114,6 +115,31 @@ WEAKENINGS = {
         "imaas-ingress-hosts",
         with_inputs(lambda i: i["spec"]["validations"].pop(1)),
         "imaas-ingress-hosts",
+    ),
+    # The platform's PodMonitor redirected to the scraper itself, as a hostile tenant's would be refused.
+    "monitors-scrape-own-pods": (
+        "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+        "orders-dev-pod-monitor",
+        with_inputs(
+            lambda i: i["spec"]["podMetricsEndpoints"][0].update(
+                relabelings=[{"targetLabel": "__address__", "replacement": "127.0.0.1:9090"}]
+            )
+        ),
+        "orders-dev-pod-monitor",
+    ),
+    # A tenant class that outranks and preempts everyone's pods.
+    "tenant-priority-classes-declared": (
+        PRIORITY_CLASS,
+        "imaas-tenant",
+        with_inputs(lambda i: i.update(value=2000000000, preemptionPolicy="PreemptLowerPriority")),
+        "imaas-tenant",
+    ),
+    # An object of the platform's in a tenant namespace that the admission policy would take for the tenant's.
+    "platform-objects-marked": (
+        ROLE,
+        "orders-dev-tenant-developer",
+        with_inputs(lambda i: i["metadata"]["labels"].pop("app.kubernetes.io/managed-by")),
+        "orders-dev-tenant-developer",
     ),
     "ecr-repository-safe": (
         "aws:ecr/repository:Repository",
@@ -258,6 +284,25 @@ def _raise_max_replicas(patches: list[dict]) -> None:
 
 
 FORBIDDEN = [
+    # A namespace that leaves one of its tenant's groups out: its members could edit the platform's objects.
+    (
+        "platform-objects-marked",
+        NAMESPACE,
+        "orders-dev",
+        with_inputs(lambda i: i["metadata"]["annotations"].update({"imaas.io/tenant-groups": ""})),
+    ),
+    (
+        "monitors-scrape-own-pods",
+        "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+        "orders-dev-pod-monitor",
+        with_inputs(lambda i: i["spec"]["podMetricsEndpoints"][0].update(proxyUrl="http://localhost:9090")),
+    ),
+    (
+        "tenant-priority-classes-declared",
+        PRIORITY_CLASS,
+        "imaas-tenant-low",
+        with_inputs(lambda i: i.update(globalDefault=True)),
+    ),
     # Bounds other than the tenant file's: the capacity validate checked would not be what runs.
     (
         "service-workload-from-tenant-file",

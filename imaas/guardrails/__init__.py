@@ -8,7 +8,12 @@ even when the unit tests were changed along with it. Each guardrail lives in the
 from __future__ import annotations
 
 from imaas.guardrails import framework
-from imaas.guardrails.admission import admission_policies_bound
+from imaas.guardrails.admission import (
+    admission_policies_bound,
+    monitors_scrape_own_pods,
+    platform_objects_marked,
+    priority_classes_declared,
+)
 from imaas.guardrails.argocd import app_project_confined, applications_apply_the_tenant_file
 from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
@@ -69,6 +74,27 @@ GUARDRAILS = [
         "labels name its tenant and environment.",
         True,
         admission_policies_bound,
+    ),
+    Guardrail(
+        "monitors-scrape-own-pods",
+        "The monitors the platform declares in tenant namespaces meet the admission rules on tenants' monitors: no "
+        "relabeling into scrape labels, no labelmap, proxy, OAuth 2 or scraper files.",
+        True,
+        monitors_scrape_own_pods,
+    ),
+    Guardrail(
+        "tenant-priority-classes-declared",
+        "The priority classes tenants' pods may name are declared as defined: at most 0, never preempting, not the "
+        "cluster's default.",
+        True,
+        priority_classes_declared,
+    ),
+    Guardrail(
+        "platform-objects-marked",
+        "Every object the platform declares in a tenant namespace is labelled as the platform's, and every tenant "
+        "namespace lists its tenant's groups, which the admission policy on the platform's objects reads.",
+        True,
+        platform_objects_marked,
     ),
     Guardrail(
         "ecr-repository-safe", "ECR repositories are immutable, scanned and not force-deletable.", True, registry_safe

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource, tenant_namespaces
-from imaas.spec import admission, naming, types
+from imaas.spec import admission, isolation, naming, types
 
 
 def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
@@ -69,3 +69,51 @@ def admission_policies_bound(index: Index, context: Context) -> Iterator[tuple[R
         ]
         if uncovered:
             yield namespace, f"not covered by admission policies {', '.join(uncovered)}"
+
+
+def tenant_namespace_names(context: Context) -> set[str]:
+    return {name for tenant in context.tenants.values() for name in context.tenant_namespaces(tenant)}
+
+
+def monitors_scrape_own_pods(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """The monitors the plan declares in tenant namespaces meet the admission rules on monitors, as a tenant's
+    would: the tenants' Prometheus scrapes them alike."""
+    namespaces = tenant_namespace_names(context)
+    for monitor in [*index(types.POD_MONITOR), *index(types.SERVICE_MONITOR)]:
+        if monitor.namespace in namespaces:
+            for problem in admission.monitor_problems(monitor.inputs):
+                yield monitor, problem
+
+
+def priority_classes_declared(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """Where the stack declares the admission policies, it declares every priority class they let tenants' pods
+    name, as imaas/spec/isolation.py defines it: at most 0, never preempting, not the cluster's default."""
+    policies = index(types.ADMISSION_POLICY)
+    if not policies:
+        return
+    declared = {priority.inputs.get("metadata", {}).get("name"): priority for priority in index(types.PRIORITY_CLASS)}
+    for priority in isolation.TENANT_PRIORITY_CLASSES:
+        found = declared.get(priority.name)
+        if found is None:
+            yield policies[0], f"lets tenants' pods name priority class {priority.name}, which is not declared"
+            continue
+        expected = priority.manifest_fields()
+        fields = {key: found.inputs.get(key, False if key == "globalDefault" else None) for key in expected}
+        if fields != expected:
+            yield found, f"differs from tenant priority class {priority.name} (imaas/spec/isolation.py)"
+
+
+def platform_objects_marked(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """What the admission policy on the platform's objects needs: every object the plan declares in a tenant
+    namespace carries `app.kubernetes.io/managed-by: pulumi`, and every tenant namespace lists its tenant's groups."""
+    namespaces = tenant_namespace_names(context)
+    for resources in index.by_type.values():
+        for resource in resources:
+            if resource.namespace in namespaces and resource.labels.get(naming.MANAGED_BY_LABEL) != "pulumi":
+                yield resource, f"in tenant namespace {resource.namespace} without {naming.MANAGED_BY_LABEL}: pulumi"
+    for namespace in tenant_namespaces(index, context):
+        tenant = context.tenants.get(namespace.labels.get(naming.TENANT_LABEL, ""))
+        annotations = namespace.inputs.get("metadata", {}).get("annotations") or {}
+        listed = annotations.get(admission.TENANT_GROUPS_ANNOTATION)
+        if tenant is not None and listed != admission.tenant_groups(tenant):
+            yield namespace, f"{admission.TENANT_GROUPS_ANNOTATION} does not list exactly its tenant's groups"

@@ -58,8 +58,11 @@ BOUNDED_RESOURCES = frozenset({
     "requests.ephemeral-storage", "limits.ephemeral-storage", "pods", "persistentvolumeclaims", "services",
     "configmaps", "secrets", "count/deployments.apps", "count/statefulsets.apps", "count/jobs.batch",
     "count/cronjobs.batch", "count/ingresses.networking.k8s.io", "count/servicemonitors.monitoring.coreos.com",
-    "count/podmonitors.monitoring.coreos.com",
+    "count/podmonitors.monitoring.coreos.com", "count/serviceaccounts", "count/poddisruptionbudgets.policy",
+    "count/horizontalpodautoscalers.autoscaling", "count/replicasets.apps",
 })  # fmt: skip
+# ReplicaSets a Deployment keeps: its current one and up to ten old ones (`revisionHistoryLimit`'s default).
+REPLICA_SETS_PER_DEPLOYMENT = 11
 
 
 def quota_hard(quota: Quota) -> dict[str, str]:
@@ -90,6 +93,11 @@ def quota_hard(quota: Quota) -> dict[str, str]:
         "count/ingresses.networking.k8s.io": few,
         "count/servicemonitors.monitoring.coreos.com": few,
         "count/podmonitors.monitoring.coreos.com": few,
+        # A service's own account, autoscaler and disruption budget each: as many as the workloads that can run.
+        "count/serviceaccounts": str(max(10, quota.pods // 2)),
+        "count/horizontalpodautoscalers.autoscaling": str(quota.pods),
+        "count/poddisruptionbudgets.policy": str(quota.pods),
+        "count/replicasets.apps": str(quota.pods * REPLICA_SETS_PER_DEPLOYMENT),
         "services.nodeports": "0",
         "services.loadbalancers": "0",
     }
@@ -145,3 +153,43 @@ def network_neighbours(names: set[str], tenants: list[Tenant]) -> set[str]:
         elif named & names:
             related.add(tenant.name)
     return related
+
+
+@dataclass(frozen=True)
+class PriorityClass:
+    """A PriorityClass the platform declares for tenants' pods: the only ones a tenant's pod may name."""
+
+    name: str
+    value: int
+    description: str
+    preemption_policy: str = "Never"
+
+    def manifest_fields(self) -> dict[str, object]:
+        """The PriorityClass's fields beside `metadata` (it has no `spec`)."""
+        return {
+            "value": self.value,
+            "globalDefault": False,
+            "preemptionPolicy": self.preemption_policy,
+            "description": self.description,
+        }
+
+
+# The classes a tenant's pods may name (the admission rule `imaas-priority-classes` refuses every other). None is
+# above 0, so nothing a tenant runs outranks the platform's and the cluster's own pods (system-node-critical,
+# system-cluster-critical, or the platform's classes), and neither preempts: a pod of these classes waits for room
+# rather than evicting anyone's. Neither is the cluster's global default, which would apply cluster-wide, to the
+# platform's and kube-system's pods that name no class as well: a tenant pod that names no class gets priority 0
+# (the scheduler's default), as `imaas-tenant` gives, with the default preemption policy, under which it can
+# preempt only lower pods, that is `imaas-tenant-low` ones, which is what that class is for.
+TENANT_PRIORITY_CLASSES = (
+    PriorityClass(
+        "imaas-tenant",
+        0,
+        "A tenant's services: the same priority as a pod that names no class; waits for room, never preempts.",
+    ),
+    PriorityClass(
+        "imaas-tenant-low",
+        -100,
+        "A tenant's work that can wait (batch jobs, previews): scheduled after its services; never preempts.",
+    ),
+)
