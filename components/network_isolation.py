@@ -7,10 +7,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas.spec import isolation
+from imaas.spec import isolation, namespace_objects
 from imaas.spec.telemetry import TelemetryAccess
 
-POLICY_NAME = "tenant-isolation"
+POLICY_NAME = namespace_objects.NETWORK_POLICY
 net = k8s.networking.v1
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.spec import namespace_objects
 from imaas.spec.isolation import DEPLOYER_ACCOUNT
 
 rbac = k8s.rbac.v1
@@ -16,9 +17,9 @@ READ = ["get", "list", "watch"]
 WRITE = [*READ, "create", "update", "patch", "delete"]
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
-DEVELOPER_ROLE = "tenant-developer"
-VIEWER_ROLE = "tenant-viewer"
-DEPLOYER_ROLE = "tenant-deployer"
+DEVELOPER_ROLE = namespace_objects.DEVELOPER_ROLE
+VIEWER_ROLE = namespace_objects.VIEWER_ROLE
+DEPLOYER_ROLE = namespace_objects.DEPLOYER_ROLE
 
 # What a tenant's delivery manages: the kinds of the service template's deploy manifests, and their kin.
 WORKLOADS: dict[str, list[str]] = {
