@@ -131,9 +131,15 @@ def test_the_fixture_tenants_are_valid_against_each_stack(stack: str) -> None:
     ],
 )
 def test_tenant_name_rules(name: str, message: str) -> None:
-    write_tenant(TENANTS, name)
+    # In a file of a valid name: a file named otherwise is refused by its name alone, before it is read.
+    write_tenant(TENANTS, "team", text=tenant_text(name))
 
-    assert problems() == [f"tenants/{name}.yaml:4:9: metadata.name: {message}"]
+    assert problems() == [f"tenants/team.yaml:4:9: metadata.name: {message}"]
+    (TENANTS / "team.yaml").rename(TENANTS / f"{name}.yaml")
+    assert problems() == [
+        f"tenants/: '{name}.yaml' is not a tenant file name: name it <tenant>.yaml, the tenant's name (2 to 20 "
+        "lower-case letters, digits and single dashes, starting with a letter)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -943,3 +949,24 @@ def test_a_tenant_may_not_name_the_platform_admins_groups() -> None:
         "'platform-admins' of the platform admins (observability.grafana.adminGroups) (the same after case folding "
         "and Unicode's confusable skeletons (UTS #39))"
     ]
+
+
+@pytest.mark.parametrize("output_format", ["text", "github"])
+def test_a_file_name_with_a_newline_is_refused_and_printed_inertly(output_format: str) -> None:
+    """A pull request's file name is its author's text: `validate` refuses it before reading it, and prints it with
+    its line break escaped, so no line of the log is a workflow command the file name wrote."""
+    from typer.testing import CliRunner
+
+    from imaas import cli
+
+    write_tenant(TENANTS, "payments")
+    (TENANTS / "x\n::error file=README.md::forged.yaml").write_text(tenant_text("x"), encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["validate", "--tenants", "tenants", "--format", output_format])
+    assert result.exit_code == 1, result.output
+    printed = result.stdout.splitlines()
+    assert len(printed) == 1 and "forged" in printed[0]
+    assert not any(line.startswith("::error file=README.md") for line in result.output.splitlines())
+    if output_format == "text":
+        assert printed[0].startswith("tenants/: 'x\\n::error file=README.md::forged.yaml' is not a tenant file name")
+    else:
+        assert printed[0].startswith("::error file=tenants/::'x\\n::error file=README.md::forged.yaml' is not a")

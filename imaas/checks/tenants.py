@@ -7,7 +7,7 @@ from pathlib import Path
 from imaas.checks.across_files import Members, cross_file_problems
 from imaas.checks.against_base import base_problems
 from imaas.inputs.problems import InputError, Problem
-from imaas.inputs.tenant_files import TenantFile, read_tenant_files
+from imaas.inputs.tenant_files import TenantFile, is_tenant_file_name, read_tenant_files
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
@@ -21,7 +21,7 @@ def check_tenants(
     """The tenant files that are valid on their own, and every problem: per file, across files, against `base`;
     `organisation`: the GitHub organisation's members, read where the settings list none."""
     files, problems = read_tenant_files(directory)
-    unreadable = {Path(problem.file).stem for problem in problems}
+    unreadable = {Path(problem.file).stem for problem in problems if is_tenant_file_name(Path(problem.file).name)}
     problems.extend(cross_file_problems(files, settings, unreadable, organisation))
     if base is not None and directory.is_dir():
         problems.extend(base_problems(directory, base, files))
