@@ -8,10 +8,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.networking import v1 as net
 
-from imaas.spec import isolation
+from imaas.spec import isolation, namespace_objects
 from imaas.spec.telemetry import TelemetryAccess
 
-POLICY_NAME = "tenant-isolation"
+POLICY_NAME = namespace_objects.NETWORK_POLICY
 
 
 def _namespace_peer(namespace: str) -> net.NetworkPolicyPeerArgs:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_monitor
 
+from imaas.checks.across_files import Members
 from imaas.checks.tenants import load_tenants
+from imaas.inputs.github_members import MembersUnreadableError, read_organisation_members
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import (
     AWS_REGION_KEY,
@@ -37,6 +42,27 @@ class ProgramInputs:
     """For a partial offline plan: the tenants whose resources to declare (shared resources still see all)."""
 
 
+GITHUB_TOKEN_KEY = "github:token"
+GITHUB_BASE_URL_KEY = "github:baseUrl"
+
+
+def deploying() -> bool:
+    """A real `pulumi up`: neither a preview nor a run under mocks (the offline plan, the tests)."""
+    return not pulumi.runtime.is_dry_run() and not isinstance(get_monitor(), MockMonitor)
+
+
+def organisation_members(settings: StackSettings, config: dict[str, str]) -> Members | None:
+    """At `pulumi up` of the stack that declares the tenants' GitHub teams, where the settings list no members
+    (imaas:githubMembers): the organisation's members as GitHub lists them now, so that a login outside them stops
+    the deploy instead of being invited. Previews and offline plans read nothing (a plan never touches the network)."""
+    if settings.github_members is not None or not settings.owns_global_resources or not deploying():
+        return None
+    owner = config[GITHUB_OWNER_KEY]
+    token = config.get(GITHUB_TOKEN_KEY) or os.environ.get("GITHUB_TOKEN")
+    logins = read_organisation_members(owner, token, config.get(GITHUB_BASE_URL_KEY))
+    return Members(logins, f"'{owner}' (its members as GitHub lists them at this deploy, which invites nobody)")
+
+
 def read_program_inputs(project_dir: Path) -> ProgramInputs:
     """Settings and tenants, or a RunError listing every problem; called before any resource is declared,
     so that a broken file stops the update instead of making Pulumi delete what it failed to load."""
@@ -51,7 +77,10 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
         missing = missing_provider_keys(config, file) + plain_secrets(config, secret_keys.__contains__, file)
         if missing:
             raise InputError(missing)
-        tenants = load_tenants(project_dir / settings.tenants_dir, settings)
+        members = organisation_members(settings, config)
+        tenants = load_tenants(project_dir / settings.tenants_dir, settings, members)
     except InputError as err:
         raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
+    except MembersUnreadableError as err:
+        raise pulumi.RunError(f"nothing was declared: {err}") from err
     return ProgramInputs(settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY], OFFLINE_FOCUS.get())

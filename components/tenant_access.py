@@ -10,15 +10,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.rbac import v1 as rbac
 
+from imaas.spec import namespace_objects
 from imaas.spec.isolation import DEPLOYER_ACCOUNT
 
 READ = ["get", "list", "watch"]
 WRITE = [*READ, "create", "update", "patch", "delete"]
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
-DEVELOPER_ROLE = "tenant-developer"
-VIEWER_ROLE = "tenant-viewer"
-DEPLOYER_ROLE = "tenant-deployer"
+DEVELOPER_ROLE = namespace_objects.DEVELOPER_ROLE
+VIEWER_ROLE = namespace_objects.VIEWER_ROLE
+DEPLOYER_ROLE = namespace_objects.DEPLOYER_ROLE
 
 # What a tenant's delivery manages: the kinds of the service template's deploy manifests, and their kin.
 WORKLOADS: dict[str, list[str]] = {

@@ -7,10 +7,10 @@ import pulumi_kubernetes as k8s
 
 from imaas.model.quantity import at_most
 from imaas.model.settings import PodSize, Quota
-from imaas.spec import isolation
+from imaas.spec import isolation, namespace_objects
 
-QUOTA_NAME = "tenant-quota"
-LIMITS_NAME = "tenant-limits"
+QUOTA_NAME = namespace_objects.QUOTA
+LIMITS_NAME = namespace_objects.LIMITS
 
 
 def _within(values: dict[str, str], limits: dict[str, str]) -> dict[str, str]:

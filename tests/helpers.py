@@ -15,7 +15,8 @@ from imaas.inputs.problems import Problem
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # How long a test waits for an external process or a local server: long enough that only a hang, never a loaded
 # 2-core machine, reaches it; IMAAS_TEST_TIMEOUT_SCALE multiplies it on a slower one.
-WAIT_SECONDS = 600 * float(os.environ.get("IMAAS_TEST_TIMEOUT_SCALE", "1"))
+TIMEOUT_SCALE = float(os.environ.get("IMAAS_TEST_TIMEOUT_SCALE", "1"))
+WAIT_SECONDS = 600 * TIMEOUT_SCALE
 TEMPLATE_DIR = PROJECT_DIR / template_source.TEMPLATE_DIR
 
 # The lines `tenant_text` always writes; what is passed as `spec` follows, from line 9, indented by 2.

@@ -153,3 +153,28 @@ def test_the_command_names_the_file_the_tenant_and_who_may_approve(folders: tupl
     assert "approved by maintainer bob" in result.stdout
     missing = CliRunner().invoke(cli.app, [*arguments[:-4], "--reviews", str(base / "none.json"), "--head-sha", HEAD])
     assert missing.exit_code == 2
+
+
+def test_what_a_pull_request_wrote_prints_inertly_in_annotations(folders: tuple[Path, Path]) -> None:
+    """A key of the pull request's file holding a line break and a percent sign, and a file name holding a line
+    break: no output line is a workflow command they wrote, and `%` cannot be read back as an escape."""
+    base, head = folders
+    text = tenant_text("pay", ["alice", "bob"]) + '"x\\n::error file=README.md::forged 100%0A": 1\n'
+    (head / "pay.yaml").write_text(text, encoding="utf-8")
+    reviews = base.parent / "reviews.json"
+    reviews.write_text("[]")
+    arguments = ["approvals", "--base-tenants", str(base), "--head-tenants", str(head), "--author", "alice"]
+    arguments += ["--reviews", str(reviews), "--head-sha", HEAD, "--format", "github"]
+
+    result = CliRunner().invoke(cli.app, arguments)
+    assert result.exit_code == 1, result.output
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("::error file=tenants/pay.yaml,title=Tenant ownership::tenants/pay.yaml: ")
+    assert "(x\\n::error file=README.md::forged 100%250A)" in line
+
+    (head / "pay.yaml").write_text(tenant_text("pay", ["alice", "bob"]), encoding="utf-8")
+    (head / "x\n::error file=README.md::forged.yaml").write_text(tenant_text("x", ["mallory"]), encoding="utf-8")
+    result = CliRunner().invoke(cli.app, arguments)
+    assert result.exit_code == 2
+    assert not any(line.startswith("::") for line in result.output.splitlines())
+    assert "'x\\n::error file=README.md::forged.yaml' is not a tenant file name" in result.output

@@ -216,3 +216,23 @@ def test_cells_cannot_break_the_table() -> None:
     changed = replace(odd, inputs={"description": "x|z"})
     text = diff_markdown(diff_plans(Plan("imaas", "dev", [odd]), Plan("imaas", "dev", [changed])))
     assert '| changed | `github:Repository` | `` a\\|b`c `` | `~ description: "x\\|y" -> "x\\|z"` |' in text
+
+
+def test_a_value_with_backticks_stays_inside_its_code_span() -> None:
+    """A tenant file's text (here a repository description holding two backticks, and one at its end) reaches the
+    comment as one code span, whatever runs of backticks it holds: rendered by a CommonMark parser with GFM tables."""
+    from markdown_it import MarkdownIt
+
+    description = "Syncs ``orders`` **now** <b>x</b> `"
+    before = res((*IN_SERVICE, GITHUB_REPOSITORY), "a-svc", SERVICE_A.urn, {"description": "Syncs orders"})
+    after = replace(before, inputs={"description": description})
+    base = Plan("imaas", "dev", [PLATFORM_ROOT, TENANT_A, SERVICE_A, before])
+    head = Plan("imaas", "dev", [PLATFORM_ROOT, TENANT_A, SERVICE_A, after])
+    text = diff_markdown(diff_plans(base, head), stack="dev", resources=base.by_urn() | head.by_urn())
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    spans = [child for token in tokens if token.children for child in token.children if child.type == "code_inline"]
+    assert f'~ description: "Syncs orders" -> "{description}"' in [span.content for span in spans]
+    # Nothing of the value became markup: no bold, no HTML.
+    rendered = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<strong>now</strong>" not in rendered and "<b>x</b>" not in rendered

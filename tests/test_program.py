@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import write_tenants
+from helpers import tenant_text, write_tenant, write_tenants
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from tokens import NAMESPACE
 
-from imaas.engine.run import run_program
+from imaas.engine.run import ProgramError, run_program
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.record import Plan, PlannedResource
@@ -114,3 +114,85 @@ def test_invalid_stack_setting_declares_nothing_and_names_the_key(tmp_path: Path
     declared, error = _run_collecting(tenants, **{"imaas:environments": '["qa"]'})
     assert declared == []
     assert "imaas:environments[0]: must be one of 'dev', 'test' or 'prod', got 'qa'" in str(error)
+
+
+# --- logins outside the organisation, where the stack lists no members: checked at `pulumi up` ----------------------
+
+
+def _with_team(directory: Path, team: str) -> Path:
+    write_tenant(directory, "alpha", text=tenant_text("alpha").replace("maintainers: [alice]", team))
+    return directory
+
+
+def test_a_deploy_that_would_invite_a_non_member_stops_and_declares_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without imaas:githubMembers, `pulumi up` of the stack owning the teams reads the organisation's members (here a
+    mocked read: no network) and stops before declaring anything when a tenant names someone else."""
+    import components.program_inputs as program_inputs
+
+    reads: list[tuple[str, str | None]] = []
+
+    def members(owner: str, token: str | None, api_url: str | None = None) -> frozenset[str]:
+        reads.append((owner, token))
+        return frozenset({"alice"})
+
+    monkeypatch.setattr(program_inputs, "deploying", lambda: True)
+    monkeypatch.setattr(program_inputs, "read_organisation_members", members)
+    monkeypatch.setenv("GITHUB_TOKEN", "placeholder-token")
+    tenants = _with_team(tmp_path, "maintainers: [Alice]\n    members: [mallory]")
+
+    declared, error = _run_collecting(tenants)
+
+    assert declared == []
+    assert reads == [("example-org", "placeholder-token")]
+    assert str(error) == (
+        f"{tenants / 'alpha.yaml'}:9:15: spec.team.members[0]: 'mallory' is not a member of the GitHub organisation "
+        "'example-org' (its members as GitHub lists them at this deploy, which invites nobody): an organisation owner "
+        "invites people, then the tenant may name them"
+    )
+
+
+def test_the_membership_read_happens_only_at_up_of_the_stack_owning_the_teams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import components.program_inputs as program_inputs
+
+    def unreachable(*args: object, **kwargs: object) -> frozenset[str]:
+        raise AssertionError("the organisation's members were read")
+
+    monkeypatch.setattr(program_inputs, "read_organisation_members", unreachable)
+    tenants = _with_team(tmp_path, "maintainers: [alice]\n    members: [mallory]")
+    # A preview, and the offline plan, read nothing.
+    assert plan_stack("dev", tenants).resources
+    monkeypatch.setattr(program_inputs, "deploying", lambda: True)
+    # The stack hosting prod declares no team; a stack listing its members has them already.
+    assert plan_stack("prod", tenants).resources
+    with pytest.raises(InputError, match="'mallory' is not a member of the GitHub organisation \\(imaas:githubMembers"):
+        plan_stack("dev", tenants, githubMembers=["alice"])
+
+
+def test_a_deploy_that_cannot_read_the_members_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import components.program_inputs as program_inputs
+
+    monkeypatch.setattr(program_inputs, "deploying", lambda: True)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    tenants = write_tenants(tmp_path, alpha={})
+    with pytest.raises(ProgramError, match=r"nothing was declared: cannot check .* no GitHub token"):
+        plan_stack("dev", tenants)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_platforms_object_names_in_tenant_namespaces_are_the_ones_service_names_may_not_prefix(stack: str) -> None:
+    """What `reserved_service_names` reads is every name the program gives an object in a tenant namespace."""
+    from imaas.spec.namespace_objects import PLATFORM_OBJECT_NAMES
+
+    plan = example_plan(stack)
+    namespaces = {resource.name for resource in tenant_namespaces(plan)}
+    declared = {
+        resource.inputs["metadata"]["name"]
+        for resource in plan.resources
+        if isinstance(resource.inputs.get("metadata"), dict)
+        and resource.inputs["metadata"].get("namespace") in namespaces
+    }
+    assert declared and declared <= PLATFORM_OBJECT_NAMES

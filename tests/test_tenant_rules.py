@@ -135,9 +135,15 @@ def test_the_fixture_tenants_are_valid_against_each_stack(stack: str) -> None:
 )
 @pytest.mark.fast
 def test_tenant_name_rules(name: str, message: str) -> None:
-    write_tenant(TENANTS, name)
+    # In a file of a valid name: a file named otherwise is refused by its name alone, before it is read.
+    write_tenant(TENANTS, "team", text=tenant_text(name))
 
-    assert problems() == [f"tenants/{name}.yaml:4:9: metadata.name: {message}"]
+    assert problems() == [f"tenants/team.yaml:4:9: metadata.name: {message}"]
+    (TENANTS / "team.yaml").rename(TENANTS / f"{name}.yaml")
+    assert problems() == [
+        f"tenants/: '{name}.yaml' is not a tenant file name: name it <tenant>.yaml, the tenant's name (2 to 20 "
+        "lower-case letters, digits and single dashes, starting with a letter)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -893,3 +899,140 @@ def test_a_new_environment_of_a_service_starts_from_the_one_below_it(base: str) 
         "services:\n  - name: order-sync\n  - name: order-events\n  - name: new\n    environments: [dev, prod]\n",
     )
     assert problems(base=with_test) == []
+
+
+# --- names that reach outside the plan, people and groups (issue 27) ------------------------------------------------
+
+
+@pytest.mark.fast
+def test_a_tenant_may_not_take_the_codeowners_team_nor_a_pull_through_prefix() -> None:
+    write_tenant(TENANTS, "platform-admins")
+    write_tenant(TENANTS, "quay")
+    write_tenant(TENANTS, "mirror")
+    assert problems() == [
+        "tenants/platform-admins.yaml:4:9: metadata.name: 'platform-admins' is reserved: it is the GitHub team that "
+        ".github/CODEOWNERS makes owner of this repository, which the tenant's team (named as the tenant) would take "
+        "over",
+        "tenants/quay.yaml:4:9: metadata.name: 'quay' is reserved: the registry caches public images under the "
+        "pull-through prefix 'quay' (imaas:ecrPullThroughPrefixes), which would be the tenant's own registry path",
+    ]
+    # The stack's own list replaces the default; a prefix of several segments reserves its first.
+    assert problems(settings(ecrPullThroughPrefixes=["mirror/docker"])) == [
+        "tenants/mirror.yaml:4:9: metadata.name: 'mirror' is reserved: the registry caches public images under the "
+        "pull-through prefix 'mirror/docker' (imaas:ecrPullThroughPrefixes), which would be the tenant's own registry "
+        "path",
+        "tenants/platform-admins.yaml:4:9: metadata.name: 'platform-admins' is reserved: it is the GitHub team that "
+        ".github/CODEOWNERS makes owner of this repository, which the tenant's team (named as the tenant) would take "
+        "over",
+    ]
+
+
+@pytest.mark.fast
+def test_the_codeowners_teams_are_read_from_the_file(in_tmp_path: Path) -> None:
+    from imaas.inputs.codeowners import codeowners_teams
+
+    path = in_tmp_path / "CODEOWNERS"
+    path.write_text("# @org/commented\n*  @Example-Org/Platform-Admins @someone  # @org/trailing\n/a\\#b @org/ops\n")
+    assert codeowners_teams(path) == {"platform-admins", "ops"}
+    assert codeowners_teams(in_tmp_path / "absent") == frozenset()
+
+
+@pytest.mark.fast
+def test_a_service_may_not_prefix_its_names_to_the_platforms_objects_in_the_namespace() -> None:
+    from imaas.spec.namespace_objects import reserved_service_names
+
+    assert reserved_service_names() == {
+        "argocd": "argocd-deployer",
+        "imaas": "imaas-alerts",
+        "prometheus": "prometheus-tenants",
+        "tenant": "tenant-deployer",
+    }
+    write_tenant(TENANTS, "payments", "services:\n  - name: argocd\n  - name: tenant\n  - name: argocd-ui\n")
+    assert problems() == [
+        "tenants/payments.yaml:10:13: spec.services[0].name: 'argocd' is reserved: its objects are named 'argocd-...' "
+        "in the tenant's namespaces, where the platform's 'argocd-deployer' is",
+        "tenants/payments.yaml:11:13: spec.services[1].name: 'tenant' is reserved: its objects are named 'tenant-...' "
+        "in the tenant's namespaces, where the platform's 'tenant-deployer' is",
+    ]
+
+
+@pytest.mark.fast
+def test_groups_hold_no_wildcards_nor_backslashes() -> None:
+    write_tenant(TENANTS, "payments", "access:\n  developers: ['*', 'devs?']\n  viewers: ['auditors\\']\n")
+    what = "may not hold wildcards (* or ?) or backslashes, which Argo CD and Grafana read as patterns or escapes"
+    assert problems() == [
+        f"tenants/payments.yaml:10:18: spec.access.developers[0]: {what}, found '*'",
+        f"tenants/payments.yaml:10:23: spec.access.developers[1]: {what}, found '?'",
+        f"tenants/payments.yaml:11:15: spec.access.viewers[0]: {what}, found '\\\\'",
+    ]
+
+
+@pytest.mark.fast
+def test_people_and_groups_are_bounded() -> None:
+    maintainers = ", ".join(f"m{index}" for index in range(11))
+    members = ", ".join(f"p{index}" for index in range(101))
+    groups = ", ".join(f"g{index}" for index in range(11))
+    text = tenant_text("payments", f"access:\n  viewers: [{groups}]\n").replace(
+        "maintainers: [alice]", f"maintainers: [{maintainers}]\n    members: [{members}]"
+    )
+    write_tenant(TENANTS, "payments", text=text)
+    assert [line.split(": ", 1)[0] + ": " + line.split(": ", 2)[2] for line in problems()] == [
+        "tenants/payments.yaml:8:18: must have at most 10 entries, got 11",
+        "tenants/payments.yaml:9:14: must have at most 100 entries, got 101",
+        "tenants/payments.yaml:11:14: must have at most 10 entries, got 11",
+    ]
+
+
+@pytest.mark.fast
+def test_display_names_and_groups_are_unique_after_case_folding_and_confusable_skeletons() -> None:
+    write_tenant(TENANTS, "orders", "access:\n  developers: [integration-devs]\n")
+    write_tenant(TENANTS, "payments", 'access:\n  viewers: [Integration-Devs, "integr\u0430tion-devs", auditors]\n')
+    (TENANTS / "payments.yaml").write_text(
+        (TENANTS / "payments.yaml").read_text().replace("spec:", "  displayName: \u041erders\nspec:"), encoding="utf-8"
+    )
+    write_tenant(TENANTS, "paym", text=tenant_text("paym").replace("spec:", "  displayName: rn-team\nspec:"))
+    write_tenant(TENANTS, "m-team")
+    look_alike = "the same after case folding and Unicode's confusable skeletons (UTS #39)"
+    assert problems() == [
+        f"tenants/paym.yaml:6:16: metadata.displayName: 'rn-team' looks like 'm-team' of tenant 'm-team' "
+        f"({look_alike}): choose a name of its own",
+        f"tenants/payments.yaml:6:16: metadata.displayName: '\u041erders' looks like 'orders' of tenant 'orders' "
+        f"({look_alike}): choose a name of its own",
+        f"tenants/payments.yaml:11:15: spec.access.viewers[0]: group 'Integration-Devs' looks like group "
+        f"'integration-devs' of tenant 'orders' ({look_alike})",
+        f"tenants/payments.yaml:11:33: spec.access.viewers[1]: group 'integr\u0430tion-devs' looks like group "
+        f"'integration-devs' of tenant 'orders' ({look_alike})",
+    ]
+
+
+@pytest.mark.fast
+def test_a_tenant_may_not_name_the_platform_admins_groups() -> None:
+    write_tenant(TENANTS, "payments", "access:\n  viewers: [Platform-Admins]\n")
+    grafana = {"grafana": {"adminGroups": ["platform-admins"]}}
+    assert problems(settings(observability=grafana)) == [
+        "tenants/payments.yaml:10:15: spec.access.viewers[0]: group 'Platform-Admins' looks like group "
+        "'platform-admins' of the platform admins (observability.grafana.adminGroups) (the same after case folding "
+        "and Unicode's confusable skeletons (UTS #39))"
+    ]
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("output_format", ["text", "github"])
+def test_a_file_name_with_a_newline_is_refused_and_printed_inertly(output_format: str) -> None:
+    """A pull request's file name is its author's text: `validate` refuses it before reading it, and prints it with
+    its line break escaped, so no line of the log is a workflow command the file name wrote."""
+    from typer.testing import CliRunner
+
+    from imaas import cli
+
+    write_tenant(TENANTS, "payments")
+    (TENANTS / "x\n::error file=README.md::forged.yaml").write_text(tenant_text("x"), encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["validate", "--tenants", "tenants", "--format", output_format])
+    assert result.exit_code == 1, result.output
+    printed = result.stdout.splitlines()
+    assert len(printed) == 1 and "forged" in printed[0]
+    assert not any(line.startswith("::error file=README.md") for line in result.output.splitlines())
+    if output_format == "text":
+        assert printed[0].startswith("tenants/: 'x\\n::error file=README.md::forged.yaml' is not a tenant file name")
+    else:
+        assert printed[0].startswith("::error file=tenants/::'x\\n::error file=README.md::forged.yaml' is not a")

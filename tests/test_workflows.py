@@ -240,11 +240,34 @@ def test_stacks_are_never_listed_in_the_workflows() -> None:
         assert "Pulumi.dev.yaml" not in text and "Pulumi.prod.yaml" not in text, path.name
 
 
+DEPLOY_GROUP = "format('pulumi-deploy-{0}', inputs.stack)"
+PREVIEW_GROUP = "format('pulumi-preview-{0}-pr-{1}', inputs.stack, github.event.pull_request.number || github.run_id)"
+
+
 @pytest.mark.fast
-def test_the_pulumi_job_is_gated_by_its_environment_and_shares_the_stacks_concurrency_group() -> None:
+def test_previews_never_take_or_displace_an_updates_concurrency_slot() -> None:
+    """GitHub keeps one running and one pending job per concurrency group and cancels the pending one when another
+    arrives: an update shares its group with no preview, is queued per stack and never cancelled; previews are
+    grouped per pull request and stack, and a newer push cancels the older one."""
+    (job,) = jobs(PULUMI).values()
+    assert job["concurrency"] == {
+        "group": f"${{{{ inputs.command == 'up' && {DEPLOY_GROUP} || {PREVIEW_GROUP} }}}}",
+        "cancel-in-progress": "${{ inputs.command != 'up' }}",
+    }
+    # The two callers: Deploy only updates, the pull-request checks only preview, each job of them once per stack.
+    for path, command in ((DEPLOY, "up"), (CHECKS, "preview")):
+        callers = [job for job in jobs(path).values() if uses_reusable(job)]
+        assert callers and all(caller["with"]["command"] == command for caller in callers), path.name
+        assert all("concurrency" not in caller for caller in callers), f"{path.name}: one group, the called job's"
+    # No workflow puts a preview and an update in one group at the workflow's level either.
+    for path in WORKFLOWS:
+        assert "pulumi-" not in str(load(path).get("concurrency", "")), path.name
+
+
+@pytest.mark.fast
+def test_the_pulumi_job_is_gated_by_its_environment() -> None:
     (job,) = jobs(PULUMI).values()
     assert job["environment"] == "${{ inputs.environment }}"
-    assert job["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     (checkout,) = steps_using(job, "actions/checkout")
     assert checkout["with"] == {"ref": "${{ inputs.ref }}", "persist-credentials": False}

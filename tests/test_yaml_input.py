@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import PROJECT_DIR, WAIT_SECONDS, tenant_text, write_tenant
+from helpers import PROJECT_DIR, TIMEOUT_SCALE, WAIT_SECONDS, tenant_text, write_tenant
 
 from imaas.inputs.problems import InputError
 from imaas.inputs.tenant_files import read_tenant_file
@@ -39,11 +39,12 @@ def read_problems(raw: bytes) -> list[str]:
     path = Path(FILE)
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(raw)
-    started = time.perf_counter()
+    # CPU time, not wall time: what a hostile file costs the reader, whatever else the machine is doing.
+    started = time.process_time()
     with pytest.raises(InputError) as raised:
         read_tenant_file(path)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"reading took {elapsed:.2f} s"
+    spent = time.process_time() - started
+    assert spent < TIMEOUT_SCALE, f"reading took {spent:.2f} s of CPU"
     found = [str(problem) for problem in raised.value.problems]
     assert str(raised.value) == "\n".join(found)
     return found
@@ -416,8 +417,8 @@ def test_cli_checks_the_stack_limits_when_a_stack_is_given(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_cli_unknown_stack_is_a_usage_error() -> None:
-    result = run_validate("--stack", "nosuchstack")
+def test_cli_unknown_stack_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_validate("--tenants", str(good_tenants(tmp_path)), "--stack", "nosuchstack")
 
     assert result.returncode == 2
     assert "Pulumi.nosuchstack.yaml: no settings for stack 'nosuchstack'" in result.stderr

@@ -6,13 +6,15 @@ from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 from decimal import Decimal
 
+from imaas.inputs.codeowners import codeowners_teams
 from imaas.inputs.problems import Problem
 from imaas.inputs.tenant_files import TenantFile
 from imaas.inputs.yaml_source import Location
+from imaas.model.lookalike import look_alike_keys
 from imaas.model.quantity import exceeds, parse_quantity, shown_quantity
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, SizeName
-from imaas.spec import isolation, naming, workload
+from imaas.spec import isolation, namespace_objects, naming, workload
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,15 @@ class DerivedName:
 
 
 @dataclass(frozen=True)
+class Members:
+    """The GitHub organisation's members, and where that list comes from, as a message names it."""
+
+    logins: frozenset[str]
+    """Lower case: GitHub compares logins without case."""
+    source: str
+
+
+@dataclass(frozen=True)
 class TenantSet:
     """What a rule across files sees: the files valid on their own, and the stack's settings if one is named."""
 
@@ -32,6 +43,16 @@ class TenantSet:
     stack: StackSettings | None
     names: set[str]
     """Every tenant of the folder, those whose files have problems of their own included."""
+    organisation: Members | None = None
+    """The organisation's members as read from GitHub, where the stack lists none itself (`pulumi up`)."""
+
+    @property
+    def members(self) -> Members | None:
+        """Who the tenants may name: the stack's githubMembers, or else the members read from GitHub, or unknown."""
+        if self.stack is not None and self.stack.github_members is not None:
+            logins = frozenset(login.lower() for login in self.stack.github_members)
+            return Members(logins, "(imaas:githubMembers)")
+        return self.organisation
 
     @property
     def decommissioned(self) -> set[str]:
@@ -47,11 +68,15 @@ Rule = Callable[[TenantSet], Iterator[Problem]]
 
 
 def cross_file_problems(
-    files: list[TenantFile], settings: StackSettings | None, unreadable: Set[str] = frozenset()
+    files: list[TenantFile],
+    settings: StackSettings | None,
+    unreadable: Set[str] = frozenset(),
+    organisation: Members | None = None,
 ) -> list[Problem]:
     """Problems across `files`; `unreadable` names the tenants whose files have problems of their own, so that
-    naming them in `allowFrom` is not reported twice."""
-    tenant_set = TenantSet(files, settings, {tenant_file.tenant.name for tenant_file in files} | unreadable)
+    naming them in `allowFrom` is not reported twice; `organisation`, the organisation's members read from GitHub."""
+    names = {tenant_file.tenant.name for tenant_file in files} | unreadable
+    tenant_set = TenantSet(files, settings, names, organisation)
     return [problem for rule in RULES for problem in rule(tenant_set)]
 
 
@@ -66,10 +91,27 @@ def unique_tenant_names(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def reserved_names(tenants: TenantSet) -> Iterator[Problem]:
+    """Names the platform or the world outside the plan holds: the platform's namespaces, the teams CODEOWNERS names
+    (a tenant's GitHub team is named as the tenant: its maintainers would maintain the platform admins' team), and
+    the registry's pull-through cache prefixes (the cache's images would sit under the tenant's registry path)."""
     platform = tenants.settings.reserved_namespaces()
+    teams = codeowners_teams()
+    prefixes = {prefix.split("/")[0]: prefix for prefix in tenants.settings.ecr_pull_through_prefixes}
     for tenant_file in tenants.files:
         name = tenant_file.tenant.name
-        if name in platform and name not in naming.RESERVED_TENANT_NAMES:
+        if name in teams:
+            message = (
+                f"'{name}' is reserved: it is the GitHub team that .github/CODEOWNERS makes owner of this repository, "
+                "which the tenant's team (named as the tenant) would take over"
+            )
+            yield tenant_file.document.problem(("metadata", "name"), message)
+        elif name in prefixes:
+            message = (
+                f"'{name}' is reserved: the registry caches public images under the pull-through prefix "
+                f"'{prefixes[name]}' (imaas:ecrPullThroughPrefixes), which would be the tenant's own registry path"
+            )
+            yield tenant_file.document.problem(("metadata", "name"), message)
+        elif name in platform and name not in naming.RESERVED_TENANT_NAMES:
             yield tenant_file.document.problem(("metadata", "name"), f"'{name}' is a platform namespace of this stack")
         elif name in naming.RESERVED_TENANT_NAMES:
             yield tenant_file.document.problem(("metadata", "name"), f"'{name}' is reserved for the platform")
@@ -78,6 +120,20 @@ def reserved_names(tenants: TenantSet) -> Iterator[Problem]:
                 f"'{name}' is reserved: names starting with '{naming.RESERVED_TENANT_PREFIX}' belong to Kubernetes"
             )
             yield tenant_file.document.problem(("metadata", "name"), message)
+
+
+def reserved_service_names(tenants: TenantSet) -> Iterator[Problem]:
+    """A service's objects are named `<service>-<their name in its repository>` in the tenant's namespaces: a service
+    whose name prefixes one of the platform's objects there (`argocd` and `argocd-deployer`) could stand in for it."""
+    reserved = namespace_objects.reserved_service_names()
+    for tenant_file in tenants.files:
+        for index, service in enumerate(tenant_file.tenant.spec.services):
+            if service.name in reserved:
+                message = (
+                    f"'{service.name}' is reserved: its objects are named '{service.name}-...' in the tenant's "
+                    f"namespaces, where the platform's '{reserved[service.name]}' is"
+                )
+                yield tenant_file.document.problem(("spec", "services", index, "name"), message)
 
 
 def unique_services(tenants: TenantSet) -> Iterator[Problem]:
@@ -151,17 +207,63 @@ def unique_derived_names(tenants: TenantSet) -> Iterator[Problem]:
             yield tenant_file.document.problem(derived.location, message)
 
 
+LOOK_ALIKE = "the same after case folding and Unicode's confusable skeletons (UTS #39)"
+
+
+class _LookAlikes:
+    """Who first took each look-alike key of a text: the owner and the text as given."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, tuple[str, str]] = {}
+
+    def take(self, text: str, owner: str) -> tuple[str, str] | None:
+        """Take `text` for `owner`; the other owner and text it looks like, if another took it first."""
+        keys = look_alike_keys(text)
+        earlier = next((self._owners[key] for key in sorted(keys) if key in self._owners), None)
+        for key in keys:
+            self._owners.setdefault(key, (owner, text))
+        return earlier if earlier is not None and earlier[0] != owner else None
+
+
 def groups_of_one_tenant(tenants: TenantSet) -> Iterator[Problem]:
-    """An identity-provider group belongs to one tenant: bound in two, its people would cross the fence."""
-    owner: dict[str, str] = {}
+    """An identity-provider group belongs to one tenant: bound in two, its people would cross the fence. Groups that
+    only look alike are refused too: a reviewer reads `Payments-Devs` as `payments-devs`, and some identity providers
+    and Grafana's group matching do not tell case apart. Nor may a tenant name the platform admins' groups."""
+    taken = _LookAlikes()
+    for group in tenants.settings.observability.grafana.admin_groups:
+        taken.take(group, "the platform admins (observability.grafana.adminGroups)")
     for tenant_file in tenants.files:
         tenant = tenant_file.tenant
         for role in ("developers", "viewers"):
             for index, group in enumerate(getattr(tenant.spec.access, role)):
-                first = owner.setdefault(group, tenant.name)
-                if first != tenant.name:
-                    message = f"group '{group}' is already given access by tenant '{first}'"
-                    yield tenant_file.document.problem(("spec", "access", role, index), message)
+                earlier = taken.take(group, f"tenant '{tenant.name}'")
+                if earlier is None:
+                    continue
+                first, as_given = earlier
+                if as_given == group:
+                    message = f"group '{group}' is already given access by {first}"
+                else:
+                    message = f"group '{group}' looks like group '{as_given}' of {first} ({LOOK_ALIKE})"
+                yield tenant_file.document.problem(("spec", "access", role, index), message)
+
+
+def display_names_look_unique(tenants: TenantSet) -> Iterator[Problem]:
+    """What people read a tenant as (its display name, and its name, which is shown where it has none) is no other
+    tenant's, after case folding and confusable skeletons: a look-alike team description or Grafana organisation would
+    have people grant or report to the wrong tenant."""
+    taken = _LookAlikes()
+    for tenant_file in tenants.files:
+        tenant = tenant_file.tenant
+        shown = [(("metadata", "name"), tenant.name)]
+        if tenant.metadata.display_name is not None:
+            shown.append((("metadata", "displayName"), tenant.metadata.display_name))
+        for location, text in shown:
+            earlier = taken.take(text, tenant.name)
+            if earlier is None:
+                continue
+            first, as_given = earlier
+            message = f"'{text}' looks like '{as_given}' of tenant '{first}' ({LOOK_ALIKE}): choose a name of its own"
+            yield tenant_file.document.problem(location, message)
 
 
 def allow_from_known_tenants(tenants: TenantSet) -> Iterator[Problem]:
@@ -313,19 +415,22 @@ def internal_visibility_supported(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def logins_are_members(tenants: TenantSet) -> Iterator[Problem]:
-    """Checked against a named stack that lists its organisation's members: a login outside that list would be
-    invited into the organisation and given admin or write on the tenant's repositories, so it must be a member
-    first (an organisation owner invites people; a tenant file does not)."""
-    if tenants.stack is None or tenants.stack.github_members is None:
+    """Checked where the organisation's members are known (a named stack's githubMembers, or, at `pulumi up` of the
+    stack owning global resources, the list read from GitHub): a login outside it would be invited into the
+    organisation and given admin or write on the tenant's repositories, so it must be a member first (an
+    organisation owner invites people; a tenant file does not). Decommissioned tenants declare no team."""
+    members = tenants.members
+    if members is None:
         return
-    members = {login.lower() for login in tenants.stack.github_members}
     for tenant_file in tenants.files:
+        if tenant_file.tenant.decommissioned:
+            continue
         team = tenant_file.tenant.spec.team
         for role, logins in (("maintainers", team.maintainers), ("members", team.members)):
             for index, login in enumerate(logins):
-                if login.lower() not in members:
+                if login.lower() not in members.logins:
                     message = (
-                        f"'{login}' is not a member of the GitHub organisation (imaas:githubMembers): an organisation"
+                        f"'{login}' is not a member of the GitHub organisation {members.source}: an organisation"
                         " owner invites people, then the tenant may name them"
                     )
                     yield tenant_file.document.problem(("spec", "team", role, index), message)
@@ -364,9 +469,11 @@ def ci_roles_within_quota(tenants: TenantSet) -> Iterator[Problem]:
 RULES: tuple[Rule, ...] = (
     unique_tenant_names,
     reserved_names,
+    reserved_service_names,
     unique_services,
     unique_derived_names,
     groups_of_one_tenant,
+    display_names_look_unique,
     allow_from_known_tenants,
     service_environments_within_tenant,
     replicas_within_service_environments,

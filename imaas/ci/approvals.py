@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from imaas.inputs.problems import InputError, UsageError
-from imaas.inputs.tenant_files import tenant_paths
+from imaas.inputs.tenant_files import file_name_problem, is_tenant_file_name, shown_name, tenant_paths
 from imaas.inputs.yaml_source import read_yaml_file
 
 PLATFORM_FIELDS = (("spec", "size"), ("spec", "quota"))
@@ -117,6 +117,10 @@ def requirements(base_dir: Path, head_dir: Path, author: str) -> list[Requiremen
         if not directory.is_dir():
             raise UsageError(f"{directory}: tenants folder not found")
     base, head = _tenant_files(base_dir), _tenant_files(head_dir)
+    for directory, files in ((base_dir, base), (head_dir, head)):
+        for name in sorted(files):
+            if not is_tenant_file_name(name):
+                raise UsageError(str(file_name_problem(directory, name)))
     found = []
     for name in sorted(set(base) | set(head)):
         tenant = Path(name).stem
@@ -159,18 +163,20 @@ def verdicts(found: list[Requirement], approved: set[str]) -> list[Verdict]:
 
 def describe(verdict: Verdict, author: str, tenants_label: str) -> str:
     """One line for a person: the file, the tenant, what changed and who may approve."""
+    # Every value here is a file's, a pull request's or GitHub's text: each printed inertly (shown_name).
     requirement = verdict.requirement
-    place = f"{tenants_label.rstrip('/')}/{requirement.file}"
-    changed = f" ({', '.join(requirement.fields)})" if requirement.fields else ""
-    head = f"{place}: tenant '{requirement.tenant}': {requirement.reason}{changed}"
+    place = f"{tenants_label.rstrip('/')}/{shown_name(requirement.file)}"
+    tenant = shown_name(requirement.tenant)
+    changed = f" ({', '.join(map(shown_name, requirement.fields))})" if requirement.fields else ""
+    head = f"{place}: tenant '{tenant}': {requirement.reason}{changed}"
     if requirement.need is Need.platform:
         return f"{head}: a platform admin's approval (CODEOWNERS) suffices"
     if verdict.approved_by:
-        return f"{head}: approved by maintainer {', '.join(verdict.approved_by)}"
-    who = ", ".join(requirement.maintainers)
+        return f"{head}: approved by maintainer {', '.join(map(shown_name, verdict.approved_by))}"
+    who = ", ".join(map(shown_name, requirement.maintainers))
     return (
-        f"{head}: needs an approval of the head commit from a maintainer of '{requirement.tenant}' listed at the "
-        f"base: {who} (the author, {author}, does not count)"
+        f"{head}: needs an approval of the head commit from a maintainer of '{tenant}' listed at the "
+        f"base: {who} (the author, {shown_name(author)}, does not count)"
     )
 
 

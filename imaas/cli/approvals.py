@@ -10,7 +10,7 @@ import typer
 from imaas.cli.app import app
 from imaas.cli.output import err, usage
 from imaas.cli.validate import Format
-from imaas.inputs.problems import UsageError
+from imaas.inputs.problems import UsageError, escape_data, escape_property
 
 
 @app.command()
@@ -44,7 +44,8 @@ def approvals(
             missing += 1
         if output_format is Format.github:
             kind = "notice" if verdict.satisfied else "error"
-            print(f"::{kind} file=tenants/{verdict.requirement.file},title=Tenant ownership::{line}")
+            file = escape_property(f"tenants/{verdict.requirement.file}")
+            print(f"::{kind} file={file},title=Tenant ownership::{escape_data(line)}")
         else:
             print(("✓ " if verdict.satisfied else "✗ ") + line)
     if missing:

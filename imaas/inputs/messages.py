@@ -75,6 +75,8 @@ def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
         return f"must be at most {context['max_length']} characters, got {len(value)}"
     if kind == "too_short":
         return f"must have at least {context['min_length']} entr{'y' if context['min_length'] == 1 else 'ies'}"
+    if kind == "too_long":
+        return f"must have at most {context['max_length']} entries, got {context['actual_length']}"
     if kind == "literal_error":
         return f"must be one of {context['expected']}, got {shown(value)}"
     if kind in (

@@ -24,20 +24,22 @@ class Problem:
 
     def github(self) -> str:
         """The GitHub Actions annotation that puts this problem on its line in a pull request."""
-        props = f"file={_escape_property(self.file)}"
+        props = f"file={escape_property(self.file)}"
         if self.line:
             props += f",line={self.line},col={self.column or 1}"
-        title = f",title={_escape_property(self.field)}" if self.field else ""
+        title = f",title={escape_property(self.field)}" if self.field else ""
         text = f"{self.field}: {self.message}" if self.field else self.message
-        return f"::error {props}{title}::{_escape_data(text)}"
+        return f"::error {props}{title}::{escape_data(text)}"
 
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
+    """`text` as a workflow command's message: GitHub reads `%0A` back as a line break, never as a new command."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    """`text` as a workflow command's property value (`file=...`): `:` and `,` would end it."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 class InputError(Exception):

@@ -245,6 +245,15 @@ DnsSuffix = Annotated[
 EcrRegistry = Annotated[
     str, StringConstraints(pattern=r"^[0-9]{12}\.dkr\.ecr\.[a-z]{2}(-[a-z]+)+-[0-9]\.amazonaws\.com(\.cn)?$")
 ]
+# ECR's own pattern for a pull-through cache rule's ecrRepositoryPrefix (2 to 30 characters, path segments).
+EcrPrefix = Annotated[
+    str,
+    StringConstraints(
+        min_length=2, max_length=30, pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+    ),
+]
+# The prefixes commonly given to the upstream registries ECR caches (the console suggests most of them).
+DEFAULT_PULL_THROUGH_PREFIXES = ("docker-hub", "ecr-public", "quay", "ghcr", "github", "k8s", "azure", "gitlab")
 # An image pinned by tag or digest: a bare repository would admit every tag anyone pushes to it later.
 ImageReference = Annotated[
     str,
@@ -504,6 +513,13 @@ class StackSettings(InputModel):
     ecr_registry: EcrRegistry = Field(
         description="The ECR registry (`<account>.dkr.ecr.<region>.amazonaws.com`) holding the tenants' "
         "repositories: the cluster runs a tenant's containers only from `<registry>/<tenant>/`."
+    )
+    ecr_pull_through_prefixes: Annotated[list[EcrPrefix], AfterValidator(unique)] = Field(
+        default_factory=lambda: list(DEFAULT_PULL_THROUGH_PREFIXES),
+        description="The repository prefixes of the registry's ECR pull-through cache rules (`<prefix>/<upstream "
+        "image>`): no tenant may be named as a prefix's first segment, or the cache's copies of public images would "
+        "sit under the tenant's registry path `<registry>/<tenant>/`, which its pods and CI role may use. List every "
+        "rule the registry has; the default reserves the usual ones whether or not they exist.",
     )
     image_allow_list: Annotated[list[ImageReference], AfterValidator(unique)] = Field(
         default_factory=list,

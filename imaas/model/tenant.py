@@ -34,6 +34,10 @@ GroupName = Annotated[
     # Written into the AppProject's policy, which Argo CD reads as CSV: a comma or quote breaks the line, and Argo CD
     # then drops the project's policy for its default one.
     Refuses("[,\"']", "hold commas or quotes, which Argo CD's policy CSV cannot"),
+    # A group is matched literally nowhere it goes: Argo CD's policy reads `*` and `?` as globs (a group `*` is every
+    # signed-in user), and Grafana's org_mapping reads `*` as every organisation and `\` as an escape (a trailing
+    # one swallows the `:` that ends the group).
+    Refuses(r"[*?\\]", "hold wildcards (* or ?) or backslashes, which Argo CD and Grafana read as patterns or escapes"),
     NO_CONTROL_CHARACTERS,
 ]
 CostCenter = Annotated[str, StringConstraints(max_length=63, pattern=COST_CENTER_PATTERN)]
@@ -46,6 +50,15 @@ MAX_SERVICES = 50
 # larger service is a case for a conversation with the platform team rather than a number in a file.
 MAX_REPLICAS = 20
 EnvironmentList = Annotated[list[Environment], Field(min_length=1), Unique()]
+# People and groups of one tenant. Each login is a GitHub team membership the deploy reconciles one API call at a time
+# (and, for someone new to the team, an e-mail), and each group a subject of the tenant's RoleBindings in every
+# namespace, a line of its AppProject's policy and an entry of Grafana's org_mapping, which every tenant's entries
+# share in one setting. Admin on every repository of a tenant is a few people's; a team of more than a hundred
+# writers, or more than ten groups of one kind, is a case for an identity-provider group (or a second tenant), not a
+# longer list.
+MAX_MAINTAINERS = 10
+MAX_MEMBERS = 100
+MAX_GROUPS = 10
 
 
 class Metadata(InputModel):
@@ -58,11 +71,12 @@ class Metadata(InputModel):
 
 
 class Team(InputModel):
-    maintainers: Annotated[list[GitHubLogin], Field(min_length=1), Unique()] = Field(
-        description="GitHub logins with admin rights on the tenant's repositories (at least one)."
+    maintainers: Annotated[list[GitHubLogin], Field(min_length=1, max_length=MAX_MAINTAINERS), Unique()] = Field(
+        description=f"GitHub logins with admin rights on the tenant's repositories (1 to {MAX_MAINTAINERS})."
     )
-    members: Annotated[list[GitHubLogin], Unique()] = Field(
-        default_factory=list, description="GitHub logins with write rights on the tenant's repositories."
+    members: Annotated[list[GitHubLogin], Field(max_length=MAX_MEMBERS), Unique()] = Field(
+        default_factory=list,
+        description=f"GitHub logins with write rights on the tenant's repositories (at most {MAX_MEMBERS}).",
     )
 
     @model_validator(mode="after")
@@ -74,11 +88,13 @@ class Team(InputModel):
 
 
 class Access(InputModel):
-    developers: Annotated[list[GroupName], Unique()] = Field(
-        default_factory=list, description="Identity-provider groups that may edit workloads (view only in prod)."
+    developers: Annotated[list[GroupName], Field(max_length=MAX_GROUPS), Unique()] = Field(
+        default_factory=list,
+        description=f"Identity-provider groups that may edit workloads (view only in prod), at most {MAX_GROUPS}.",
     )
-    viewers: Annotated[list[GroupName], Unique()] = Field(
-        default_factory=list, description="Identity-provider groups that may view the tenant's namespaces."
+    viewers: Annotated[list[GroupName], Field(max_length=MAX_GROUPS), Unique()] = Field(
+        default_factory=list,
+        description=f"Identity-provider groups that may view the tenant's namespaces, at most {MAX_GROUPS}.",
     )
 
 

@@ -12,6 +12,7 @@ comment), the tenants past it also take one line each, and the report says where
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
@@ -200,8 +201,11 @@ def _details(change: Change) -> str:
 
 
 def _code(text: str) -> str:
-    """`text` as an inline code span that is safe inside a table cell."""
+    """`text` as an inline code span that is safe inside a table cell: fenced with one backtick more than its longest
+    run of backticks, so that no run inside closes it (CommonMark closes a span only at a run of the same length), and
+    padded with a space where it holds one (a backtick at either end would join the fence)."""
     text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    padding = " " if fence == "``" else ""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if longest else ""
     return f"{fence}{padding}{text}{padding}{fence}"

@@ -1,0 +1,46 @@
+"""The names of the objects the platform itself declares in every tenant namespace: one definition, which the
+components declare them by and the rules read.
+
+A tenant's Argo CD Applications give every object of a service the prefix `<service>-` (kustomize `namePrefix`),
+and the rest of the name is the service repository's, which the tenant writes: a service whose name is a dash-prefix
+of one of these (service `argocd` and `argocd-deployer`) could name one of its own objects as the platform's.
+"""
+
+from __future__ import annotations
+
+from imaas.spec import alerts, isolation, prometheus, telemetry
+
+QUOTA = "tenant-quota"
+LIMITS = "tenant-limits"
+NETWORK_POLICY = "tenant-isolation"
+DEVELOPER_ROLE = "tenant-developer"
+VIEWER_ROLE = "tenant-viewer"
+DEPLOYER_ROLE = "tenant-deployer"
+
+PLATFORM_OBJECT_NAMES: frozenset[str] = frozenset(
+    {
+        QUOTA,
+        LIMITS,
+        NETWORK_POLICY,
+        DEVELOPER_ROLE,
+        VIEWER_ROLE,
+        DEPLOYER_ROLE,
+        isolation.DEPLOYER_ACCOUNT,
+        prometheus.TENANT_PROMETHEUS_ACCOUNT,
+        telemetry.POD_MONITOR_NAME,
+        alerts.TENANT_RULES_NAME,
+        alerts.ALERTMANAGER_CONFIG_NAME,
+    }
+)
+"""Every name the platform gives an object in a tenant namespace (kinds aside: a tenant chooses its kinds too)."""
+
+
+def reserved_service_names() -> dict[str, str]:
+    """The service names that would prefix a name to one of the platform's: each with that platform object's name.
+    `a-b-c` reserves `a` and `a-b`."""
+    reserved: dict[str, str] = {}
+    for name in sorted(PLATFORM_OBJECT_NAMES):
+        parts = name.split("-")
+        for end in range(1, len(parts)):
+            reserved.setdefault("-".join(parts[:end]), name)
+    return reserved
