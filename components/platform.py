@@ -120,6 +120,7 @@ class Platform(pulumi.ComponentResource):
                 routes=[telemetry.tenant_telemetry(tenant, settings) for tenant in hosted],
                 orgs=[grafana_org(tenant) for tenant in hosted],
                 default_limits=settings.observability_limits["small"],
+                storage_class=settings.storage_class,
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -255,6 +255,10 @@ ImageReference = Annotated[
 ]
 
 
+# A StorageClass name: a DNS subdomain (metadata.name of a cluster-scoped object).
+StorageClassName = Annotated[
+    str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+]
 HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
 GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
@@ -449,6 +453,12 @@ class StackSettings(InputModel):
     cluster_cidrs: Annotated[list[Cidr], Field(min_length=1), AfterValidator(unique)] = Field(
         default_factory=lambda: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
         description="Pod and service address ranges of the cluster: tenant egress reaches them only as policies allow.",
+    )
+    storage_class: StorageClassName | None = Field(
+        None,
+        description="The StorageClass of every volume the platform declares: Loki's, Tempo's, Grafana's and the "
+        "tenants' Prometheus's (imaas/spec/storage.py maps it chart by chart). Unset: the cluster's default class, "
+        "which `imaas preflight` checks exists (EKS from 1.30 on has none, nor an EBS CSI driver, unless added).",
     )
     ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
         default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."
