@@ -9,6 +9,7 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
 
+from imaas.checks.prerequisites import prerequisite_problems
 from imaas.checks.tenants import load_tenants
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import (
@@ -52,6 +53,10 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
         if missing:
             raise InputError(missing)
         tenants = load_tenants(project_dir / settings.tenants_dir, settings)
+        # What the stack's objects need of the cluster, as settings: Argo CD and its repository credential.
+        unmet = prerequisite_problems(settings, tenants, file)
+        if unmet:
+            raise InputError(unmet)
     except InputError as err:
         raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
     return ProgramInputs(settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY], OFFLINE_FOCUS.get())

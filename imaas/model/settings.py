@@ -525,6 +525,12 @@ class StackSettings(InputModel):
         description="Kubernetes user names as which this stack's `pulumi up` writes to the cluster: the platform's "
         "own monitoring objects in tenant namespaces are exempt from the admission policies for them alone.",
     )
+    argocd_preinstalled: bool = Field(
+        False,
+        description="The cluster runs an Argo CD of its own (its CRDs in place), which this stack's AppProjects and "
+        "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
+        "(observability.argocd.install).",
+    )
     argocd_impersonation: bool = Field(
         False,
         description="The cluster's own Argo CD syncs with impersonation on (`application.sync.impersonation.enabled`"
@@ -614,6 +620,15 @@ class StackSettings(InputModel):
             over = quota.exceeding(self.quota_max)
             if over:
                 raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_argocd(self) -> StackSettings:
+        if self.argocd_preinstalled and self.observability.argocd.install:
+            raise ValueError(
+                "argocdPreinstalled and observability.argocd.install: the cluster either has Argo CD or the stack "
+                "installs it; set only one"
+            )
         return self
 
     @model_validator(mode="after")
