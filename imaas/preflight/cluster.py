@@ -49,7 +49,9 @@ class LiveCluster:
     @classmethod
     def from_kubeconfig(cls, context: str | None, config_file: Path | None = None) -> LiveCluster:
         try:
-            contexts, current = kubeconfig.list_kube_config_contexts(str(config_file) if config_file else None)
+            # The client's config module is untyped.
+            path = str(config_file) if config_file else None
+            contexts, current = kubeconfig.list_kube_config_contexts(path)  # type: ignore[no-untyped-call]
         except (ConfigException, OSError) as err:
             raise KubeconfigError(f"no usable kubeconfig: {err}") from None
         names = [entry["name"] for entry in contexts or []]
@@ -58,7 +60,7 @@ class LiveCluster:
             known = ", ".join(names) or "none"
             raise KubeconfigError(f"kubeconfig has no context '{name}' (contexts: {known})")
         try:
-            client = kubeconfig.new_client_from_config(
+            client: ApiClient = kubeconfig.new_client_from_config(  # type: ignore[no-untyped-call]
                 str(config_file) if config_file else None, context=name, persist_config=False
             )
         except (ConfigException, OSError) as err:
@@ -98,6 +100,6 @@ class LiveCluster:
         if status >= 300:
             raise ClusterUnreachableError(f"the API server {self.server} answered {status} for {resource}")
         try:
-            return json.loads(response.read())
+            return json.loads(response.response.data)
         except ValueError:
             raise ClusterUnreachableError(f"the API server {self.server} answered {resource} with no JSON") from None
