@@ -17,7 +17,7 @@ from components.helm_release import declare_release
 from components.safety import kept
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import alerts, chart_values, charts, isolation, naming, prometheus, traces, types
+from imaas.spec import alerts, chart_values, charts, isolation, naming, prometheus, storage, traces, types
 from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
@@ -35,6 +35,8 @@ class ObservabilityArgs:
     """Their Grafana organisations, and the groups that sign into each."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
+    storage_class: str | None = None
+    """`imaas:storageClass`, the class of every volume of the stack; None: the cluster's default class."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Observability(pulumi.ComponentResource):
         super().__init__(types.OBSERVABILITY, name, None, opts)
         settings = args.settings
         endpoints = Endpoints(settings.namespace)
+        self.storage_class = args.storage_class
         self.namespace = k8s.core.v1.Namespace(
             settings.namespace,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -82,7 +85,11 @@ class Observability(pulumi.ComponentResource):
             charts.KUBE_PROMETHEUS_STACK,
             settings.kube_prometheus_stack,
             namespace,
-            chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs, settings.alerting),
+            storage.with_storage_class(
+                charts.KUBE_PROMETHEUS_STACK,
+                chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs, settings.alerting),
+                args.storage_class,
+            ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
         )
         self._tenant_prometheus(settings, namespace)
@@ -98,7 +105,13 @@ class Observability(pulumi.ComponentResource):
             inside,
         )
         self.loki = declare_release(
-            charts.LOKI, settings.loki, namespace, chart_values.loki_values(args.routes, args.default_limits), inside
+            charts.LOKI,
+            settings.loki,
+            namespace,
+            storage.with_storage_class(
+                charts.LOKI, chart_values.loki_values(args.routes, args.default_limits), args.storage_class
+            ),
+            inside,
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
@@ -112,7 +125,9 @@ class Observability(pulumi.ComponentResource):
             charts.TEMPO,
             settings.tempo,
             namespace,
-            traces.tempo_values(settings.tempo, args.routes, args.default_limits),
+            storage.with_storage_class(
+                charts.TEMPO, traces.tempo_values(settings.tempo, args.routes, args.default_limits), args.storage_class
+            ),
             inside,
         )
         self.collector = declare_release(
@@ -170,7 +185,7 @@ class Observability(pulumi.ComponentResource):
             api_version=prometheus.API_VERSION,
             kind="Prometheus",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=prometheus.TENANT_PROMETHEUS, namespace=namespace, labels=labels),
-            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace),
+            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace, self.storage_class),
             # Its CRD comes with the CRD release, and only a running operator turns it into pods.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, self.operator, account]),
         )

@@ -13,6 +13,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
 from imaas.checks.across_files import Members
+from imaas.checks.prerequisites import prerequisite_problems
 from imaas.checks.tenants import load_tenants
 from imaas.inputs.github_members import MembersUnreadableError, read_organisation_members
 from imaas.inputs.problems import InputError
@@ -79,6 +80,10 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
             raise InputError(missing)
         members = organisation_members(settings, config)
         tenants = load_tenants(project_dir / settings.tenants_dir, settings, members)
+        # What the stack's objects need of the cluster, as settings: Argo CD and its repository credential.
+        unmet = prerequisite_problems(settings, tenants, file)
+        if unmet:
+            raise InputError(unmet)
     except InputError as err:
         raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
     except MembersUnreadableError as err:

@@ -6,9 +6,19 @@ import subprocess
 
 import pytest
 from linters import found_tool
-from tiers import pytest_collection_modifyitems, pytest_configure, pytest_runtest_protocol
+from tiers import (
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_runtest_makereport,
+    pytest_runtest_protocol,
+)
 
-__all__ = ["pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_protocol"]
+__all__ = [
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_runtest_makereport",
+    "pytest_runtest_protocol",
+]
 
 # What the clusters run (the pinned kube-prometheus-stack's Prometheus and Alertmanager) against what the tests can
 # install; the gaps are listed in the README ("Two commands").

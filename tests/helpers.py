@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import textwrap
 from collections.abc import Iterable
@@ -36,8 +37,17 @@ CLUSTER_VALUES: dict[str, object] = {
     "ingressHostSuffix": "apps.example.com",
     "ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     "argocdImpersonation": True,
+    "argocdPreinstalled": True,
 }
 CLUSTER_SETTINGS = "".join(f"  imaas:{key}: {json.dumps(value)}\n" for key, value in CLUSTER_VALUES.items())
+
+
+def copy_project(destination: Path) -> Path:
+    """The project's program and settings at `destination`, for a test that edits a stack file: without the shipped
+    tenants (tests bring their own), the tests, the installed tools or anything built."""
+    ignored = shutil.ignore_patterns(".venv", ".git", ".tools", "build", "node_modules", "tenants", "tests")
+    shutil.copytree(PROJECT_DIR, destination, ignore=ignored)
+    return destination
 
 
 def tenant_text(name: str, spec: str = "") -> str:

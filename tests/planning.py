@@ -19,13 +19,16 @@ FIXTURE_TENANTS = Path(__file__).resolve().parent / "fixtures" / "tenants"
 
 def plan_stack(stack: str, tenants: Path = FIXTURE_TENANTS, **settings: object) -> Plan:
     """The plan of `stack` with its Pulumi.<stack>.yaml settings, for a tenants folder and optional settings
-    (by key without the `imaas:` namespace)."""
+    (by key without the `imaas:` namespace; None removes a setting the stack file has)."""
     import json
 
     stack_file = read_stack_file(PROJECT_DIR, stack)
     config = dict(stack_file.config)
     config["imaas:tenantsDir"] = str(tenants)
     for key, value in settings.items():
+        if value is None:
+            config.pop(f"imaas:{key}", None)
+            continue
         config[f"imaas:{key}"] = value if isinstance(value, str) else json.dumps(value)
     # Settings that must be secrets are given as `pulumi config set --secret` would store them.
     secret_keys = [*stack_file.secret_keys, *(key for key in SECRET_SETTINGS if key in config)]

@@ -410,7 +410,7 @@ def test_the_relay_password_is_a_secret_read_from_a_file_and_in_no_plan(stack: s
         "smtp_auth_password_file": "/etc/alertmanager/secrets/imaas-alertmanager-smtp/password",
     }
     assert alertmanager["alertmanagerSpec"]["secrets"] == ["imaas-alertmanager-smtp"]
-    (secret,) = of_type(plan, SECRET)
+    (secret,) = [r for r in of_type(plan, SECRET) if r.inputs["metadata"]["namespace"] == OBSERVABILITY]
     assert secret.inputs["metadata"]["namespace"] == OBSERVABILITY
     data = secret.inputs["stringData"]
     assert set(data) == {SECRET_SIG, "value"}, "marked secret: a real engine encrypts it in the state"

@@ -3,11 +3,11 @@ organisation's URL prefix, signing in as a GitHub App whose private key is a sec
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import copy_project, write_tenants
 from planning import FIXTURE_TENANTS, PROJECT_DIR, of_type, plan_command, plan_stack
 from tokens import RELEASE
 
@@ -34,11 +34,27 @@ def credentials(stack: str, **settings: object) -> list[dict]:
     return [resource.inputs for resource in of_type(plan_stack(stack, **settings), SECRET)]
 
 
+WITHOUT_APP: dict[str, object] = {"argocdGithubApp": None, "argocdGithubAppPrivateKey": None}
+"""Settings that drop the shipped stack files' App and placeholder key."""
+
+
+def without_app(stack_file: str) -> str:
+    """A stack file's text without its App and key settings (the key's `secure:` line included)."""
+    lines = stack_file.splitlines(keepends=True)
+    kept = [
+        line
+        for index, line in enumerate(lines)
+        if not line.startswith("  imaas:argocdGithubApp")
+        and not (line.startswith("    secure:") and lines[index - 1].startswith(f"  {KEY_SETTING}:"))
+    ]
+    return "".join(kept)
+
+
 def with_app(project: Path, stack: str) -> None:
     """`Pulumi.<stack>.yaml` of `project` with the App set and its key stored as `pulumi config set --secret` does."""
     path = project / f"Pulumi.{stack}.yaml"
     path.write_text(
-        path.read_text()
+        without_app(path.read_text())
         + f"  imaas:argocdGithubApp: {{appId: {APP['appId']}, installationId: {APP['installationId']}}}\n"
         + f"  {KEY_SETTING}:\n    secure: {CIPHERTEXT}\n"
     )
@@ -72,15 +88,28 @@ def test_the_url_prefix_covers_every_service_repository_argo_cd_reads() -> None:
     assert all(source.startswith(revealed(secret.inputs["stringData"])["url"]) for source in sources)
 
 
+@pytest.mark.fast
+def test_the_shipped_stacks_have_the_app_with_a_placeholder_key_stored_as_a_secret() -> None:
+    for stack in ("dev", "prod"):
+        stack_file = read_stack_file(PROJECT_DIR, stack)
+        assert KEY_SETTING in stack_file.secret_keys
+        assert stack_file.settings.argocd_github_app is not None
+
+
 @pytest.mark.slow
-def test_without_the_app_nothing_is_declared() -> None:
-    assert credentials("dev") == credentials("prod") == []
+def test_without_the_app_nothing_is_declared(tmp_path: Path) -> None:
+    # Tenants without services: no repository for Argo CD to read, so none is needed (tests/test_prerequisites.py).
+    tenants = write_tenants(tmp_path / "tenants", alpha={}, bravo={})
+    for stack in ("dev", "prod"):
+        assert [r for r in of_type(plan_stack(stack, tenants, **WITHOUT_APP), SECRET)] == []
 
 
 @pytest.mark.slow
 def test_the_private_key_is_a_secret_input_and_the_argocd_release_comes_first() -> None:
     config = {"argocdGithubApp": APP, "argocdGithubAppPrivateKey": PRIVATE_KEY}
-    plan = plan_stack("dev", FIXTURE_TENANTS, observability={"argocd": {"install": True}}, **config)
+    plan = plan_stack(
+        "dev", FIXTURE_TENANTS, observability={"argocd": {"install": True}}, argocdPreinstalled=None, **config
+    )
     [secret] = of_type(plan, SECRET)
     assert revealed(secret.inputs["stringData"])["githubAppPrivateKey"] == PRIVATE_KEY
     release = next(r for r in of_type(plan, RELEASE) if r.inputs["chart"] == "argo-cd")
@@ -92,9 +121,7 @@ def test_the_key_material_never_reaches_the_plan_the_manifests_or_the_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = tmp_path / "project"
-    shutil.copytree(
-        PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", "build", ".git", "tests", "node_modules")
-    )
+    copy_project(project)
     with_app(project, "dev")
     monkeypatch.setattr(cli.output, "PROJECT_DIR", project)
     output = plan_command("dev", tmp_path)
@@ -113,7 +140,7 @@ def test_the_key_material_never_reaches_the_plan_the_manifests_or_the_output(
 
 @pytest.mark.slow
 def test_the_app_and_its_key_come_together() -> None:
-    for settings in ({"argocdGithubApp": APP}, {"argocdGithubAppPrivateKey": "[secret]"}):
+    for settings in ({"argocdGithubApp": None}, {"argocdGithubAppPrivateKey": None}):
         with pytest.raises(InputError, match="argocdGithubApp and argocdGithubAppPrivateKey are set together"):
             plan_stack("dev", **settings)
 
@@ -122,7 +149,7 @@ def test_the_app_and_its_key_come_together() -> None:
 def test_a_private_key_stored_in_plain_text_is_refused(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    stack_file = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    stack_file = without_app((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
     (project / "Pulumi.dev.yaml").write_text(
         stack_file + f"  imaas:argocdGithubApp: {{appId: 1, installationId: 2}}\n  {KEY_SETTING}: {PRIVATE_KEY!r}\n"
     )

@@ -71,7 +71,8 @@ def unknown_paths(chart: str, values: Mapping[str, Any]) -> list[Path_]:
 @cache
 def releases(stack: str) -> dict[str, dict[str, Any]]:
     """The inputs of every release of `stack`, with everything that installs one switched on."""
-    plan = plan_stack(stack, observability={"enabled": True, "argocd": {"install": True}})
+    # The shipped stacks say the cluster has Argo CD; one stack does not both install it and say so.
+    plan = plan_stack(stack, observability={"enabled": True, "argocd": {"install": True}}, argocdPreinstalled=None)
     return {resource.inputs["chart"]: resource.inputs for resource in of_type(plan, RELEASE)}
 
 

@@ -48,7 +48,11 @@ def test_a_stack_installing_argo_cd_needs_no_word_on_impersonation(
 ) -> None:
     # The platform's own Argo CD has impersonation on (imaas/spec/chart_values.py, argocd_values).
     code, output = validate_stack(
-        tmp_path, monkeypatch, argocdImpersonation=None, observability={"argocd": {"install": True}}
+        tmp_path,
+        monkeypatch,
+        argocdImpersonation=None,
+        argocdPreinstalled=None,
+        observability={"argocd": {"install": True}},
     )
     assert code == 0, output
 

@@ -419,5 +419,6 @@ def test_grafanas_database_outlives_its_pod_and_the_release(stack: str) -> None:
         "enabled": True,
         "size": "10Gi",
         "annotations": {"helm.sh/resource-policy": "keep"},
+        "storageClassName": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
     }
     assert chart["deploymentStrategy"] == {"type": "Recreate"}

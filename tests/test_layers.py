@@ -23,7 +23,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "engine": {"model", "inputs", "spec", "plan", "engine"},
     "ci": {"model", "inputs", "checks", "ci"},
     "template": {"inputs", "template"},
-    "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "ci", "template", "cli"},
+    # Reads a live cluster, declares nothing: never Pulumi.
+    "preflight": {"model", "inputs", "preflight"},
+    "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "ci", "template", "preflight", "cli"},
     "docs": {"model"},
     "__main__": {"cli"},
 }

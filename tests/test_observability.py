@@ -210,7 +210,12 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
     # Overrides merge into the platform's values: the rest of singleBinary and of the chart values stays.
     assert loki["values"]["singleBinary"] == {
         "replicas": 2,
-        "persistence": {"enableStatefulSetAutoDeletePVC": True, "whenDeleted": "Retain", "whenScaled": "Retain"},
+        "persistence": {
+            "enableStatefulSetAutoDeletePVC": True,
+            "whenDeleted": "Retain",
+            "whenScaled": "Retain",
+            "storageClass": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
+        },
     }
     assert loki["values"]["loki"]["auth_enabled"] is True
     assert loki["values"]["extra"] == [1]
@@ -261,6 +266,7 @@ def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
         "enableStatefulSetAutoDeletePVC": True,
         "whenDeleted": "Retain",
         "whenScaled": "Retain",
+        "storageClass": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
     }
 
 
@@ -496,7 +502,7 @@ def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack
 @pytest.mark.slow
 def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart_when_asked(stack: str) -> None:
     assert "argocd" not in releases(example_plan(stack))
-    plan = plan_stack(stack, observability={"argocd": {"install": True}})
+    plan = plan_stack(stack, observability={"argocd": {"install": True}}, argocdPreinstalled=None)
     argocd = releases(plan)["argocd"]
     inputs = argocd.inputs
     assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (

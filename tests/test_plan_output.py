@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
@@ -11,8 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from crd_schemas import is_custom, validate_custom
-from helpers import write_tenants
-from planning import FIXTURE_TENANTS, PROJECT_DIR, plan_command
+from helpers import copy_project, write_tenants
+from planning import FIXTURE_TENANTS, plan_command
 from typer.testing import CliRunner
 
 from imaas import cli
@@ -121,7 +120,7 @@ def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_p
 @pytest.mark.slow
 def test_secure_settings_never_reach_the_plan_or_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", "build", ".git", "tests"))
+    copy_project(project)
     ciphertext = "v1:c2VjcmV0LWNpcGhlcnRleHQtdGhhdC1tdXN0LW5vdC1sZWFr"
     stack_file = project / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text() + f"  github:token:\n    secure: {ciphertext}\n")

@@ -90,7 +90,7 @@ def _run_collecting(tenants: Path, **config: str) -> tuple[list[object], InputEr
     settings = {**stack_file.config, "imaas:tenantsDir": str(tenants), **config}
     # The program refuses with a RunError caused by the problems; the engine hands over the problems themselves.
     with pytest.raises(InputError) as raised:
-        run_program(PROJECT_DIR, "dev", settings, [], declared.append)
+        run_program(PROJECT_DIR, "dev", settings, stack_file.secret_keys, declared.append)
     return declared, raised.value
 
 

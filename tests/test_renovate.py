@@ -81,6 +81,7 @@ def released_charts() -> dict[str, tuple[str, str]]:
     overrides["argocd"] = {**overrides["argocd"], "install": True}
     observability = {key: value for key, value in overrides.items() if key in charts_of(ObservabilitySettings)}
     own = {key: value for key, value in overrides.items() if key not in observability}
+    own["argocdPreinstalled"] = None  # installed here instead
     plan = plan_stack("dev", observability=observability, **own)
     by_version = {
         r.inputs["version"]: (r.inputs["chart"], r.inputs["repositoryOpts"]["repo"])

@@ -132,12 +132,12 @@ def test_service_sizes_keep_the_built_in_ones_and_take_overrides() -> None:
         (
             {"requests": {"cpu": "2", "memory": "1Gi", "ephemeralStorage": "1Gi"},
              "limits": {"cpu": "1", "memory": "1Gi", "ephemeralStorage": "1Gi"}},
-            "6:33: imaas:serviceSizes.large: requests above limits in cpu",
+            "7:33: imaas:serviceSizes.large: requests above limits in cpu",
         ),
         (
             {"requests": {"cpu": "1", "memory": "1Gi", "ephemeralStorage": "1Gi"},
              "limits": {"cpu": "200", "memory": "1Gi", "ephemeralStorage": "1Gi"}},
-            "6:23: imaas:serviceSizes: service size large has limits above quotaMax in cpu",
+            "7:23: imaas:serviceSizes: service size large has limits above quotaMax in cpu",
         ),
     ],
 )  # fmt: skip

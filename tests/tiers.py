@@ -35,6 +35,14 @@ class _Running:
 
     test: str | None = None
     fast: bool = False
+    violations: list[str] = []  # noqa: RUF012 (one shared record, read back after each phase)
+
+
+def _violation(message: str) -> TierError:
+    """Recorded as well as raised: code under test (a command line's error handler) may catch the exception, but
+    the test fails all the same (pytest_runtest_makereport)."""
+    _Running.violations.append(message)
+    return TierError(message)
 
 
 def tier_of(item: pytest.Item) -> str | None:
@@ -65,17 +73,17 @@ def _audit(event: str, arguments: tuple[Any, ...]) -> None:
     if _Running.test is None:
         return
     if event in FILE_EVENTS and arguments and _under_shipped_tenants(arguments[0]):
-        raise TierError(f"{_Running.test} reads the shipped tenants/ folder ({arguments[0]}); use a fixture set")
+        raise _violation(f"{_Running.test} reads the shipped tenants/ folder ({arguments[0]}); use a fixture set")
     if event not in PROCESS_EVENTS:
         return
     if event == "subprocess.Popen" and _runs_imaas_on_shipped_tenants(arguments[1] or [], arguments[2]):
-        raise TierError(f"{_Running.test} runs imaas on the shipped tenants/ folder; pass --tenants")
+        raise _violation(f"{_Running.test} runs imaas on the shipped tenants/ folder; pass --tenants")
     if _Running.fast:
-        raise TierError(f"{_Running.test} is marked fast but starts a process ({arguments[0]!r}); mark it slow")
+        raise _violation(f"{_Running.test} is marked fast but starts a process ({arguments[0]!r}); mark it slow")
 
 
 def _refuse_planning(*_args: object, **_kwargs: object) -> None:
-    raise TierError(f"{_Running.test} is marked fast but plans the program; mark it slow")
+    raise _violation(f"{_Running.test} is marked fast but plans the program; mark it slow")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     unmarked = [item.nodeid for item in items if tier_of(item) is None]
     if unmarked:
-        listed = "\n  ".join(unmarked[:20])
+        listed = "\n  ".join(unmarked)
         raise pytest.UsageError(f"{len(unmarked)} tests carry no tier marker or both (fast, slow):\n  {listed}")
 
 
@@ -97,7 +105,7 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 
     fast = tier_of(item) == "fast"
     set_mocks = pulumi.runtime.set_mocks
-    _Running.test, _Running.fast = item.nodeid, fast
+    _Running.test, _Running.fast, _Running.violations = item.nodeid, fast, []
     if fast:
         pulumi.runtime.set_mocks = _refuse_planning  # type: ignore[assignment]
     try:
@@ -105,3 +113,14 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
     finally:
         _Running.test, _Running.fast = None, False
         pulumi.runtime.set_mocks = set_mocks  # type: ignore[assignment]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, object, object]:
+    report = yield
+    assert isinstance(report, pytest.TestReport)
+    if _Running.violations and report.passed:
+        report.outcome = "failed"
+        report.longrepr = "\n".join(_Running.violations)
+    _Running.violations = []
+    return report

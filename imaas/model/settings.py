@@ -264,6 +264,10 @@ ImageReference = Annotated[
 ]
 
 
+# A StorageClass name: a DNS subdomain (metadata.name of a cluster-scoped object).
+StorageClassName = Annotated[
+    str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+]
 HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
 GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
@@ -459,6 +463,12 @@ class StackSettings(InputModel):
         default_factory=lambda: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
         description="Pod and service address ranges of the cluster: tenant egress reaches them only as policies allow.",
     )
+    storage_class: StorageClassName | None = Field(
+        None,
+        description="The StorageClass of every volume the platform declares: Loki's, Tempo's, Grafana's and the "
+        "tenants' Prometheus's (imaas/spec/storage.py maps it chart by chart). Unset: the cluster's default class, "
+        "which `imaas preflight` checks exists (EKS from 1.30 on has none, nor an EBS CSI driver, unless added).",
+    )
     ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
         default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."
     )
@@ -530,6 +540,12 @@ class StackSettings(InputModel):
         default_factory=list,
         description="Kubernetes user names as which this stack's `pulumi up` writes to the cluster: the platform's "
         "own monitoring objects in tenant namespaces are exempt from the admission policies for them alone.",
+    )
+    argocd_preinstalled: bool = Field(
+        False,
+        description="The cluster runs an Argo CD of its own (its CRDs in place), which this stack's AppProjects and "
+        "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
+        "(observability.argocd.install).",
     )
     argocd_impersonation: bool = Field(
         False,
@@ -620,6 +636,15 @@ class StackSettings(InputModel):
             over = quota.exceeding(self.quota_max)
             if over:
                 raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_argocd(self) -> StackSettings:
+        if self.argocd_preinstalled and self.observability.argocd.install:
+            raise ValueError(
+                "argocdPreinstalled and observability.argocd.install: the cluster either has Argo CD or the stack "
+                "installs it; set only one"
+            )
         return self
 
     @model_validator(mode="after")

@@ -14,6 +14,30 @@ from imaas.spec import types
 
 CLUSTER_SCOPE = "_cluster"
 RENDER_MARKER = ".imaas-render"
+SECRET_MARK = "4dabf18193072939515e22adb298388d"
+"""The key with which Pulumi's SDK marks a secret value in the recorded inputs (pulumi.runtime.rpc._special_sig_key),
+as `{SECRET_MARK: ..., "value": ...}`."""
+SECRET_PLACEHOLDER = "[secret]"
+
+
+def without_secrets(value: Any) -> Any:
+    """`value` as a manifest holds it: a value marked secret keeps its shape (a Secret's `stringData` keys) with
+    every text replaced by a placeholder, so that the manifest is a valid object and shows no secret."""
+    if isinstance(value, dict):
+        if SECRET_MARK in value:
+            return _masked(value.get("value"))
+        return {key: without_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(item) for item in value]
+    return value
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return SECRET_PLACEHOLDER
 
 
 def kubernetes_objects(plan: Plan) -> Iterator[dict[str, Any]]:
@@ -57,6 +81,6 @@ def render(plan: Plan, directory: Path) -> int:
     for obj in kubernetes_objects(plan):
         path = directory / manifest_path(obj)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(obj, sort_keys=False, explicit_start=True), encoding="utf-8")
+        path.write_text(yaml.safe_dump(without_secrets(obj), sort_keys=False, explicit_start=True), encoding="utf-8")
         count += 1
     return count

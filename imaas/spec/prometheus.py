@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import TenantPrometheusSettings
-from imaas.spec import alerts, isolation, naming
+from imaas.spec import alerts, isolation, naming, storage
 from imaas.spec.telemetry import PROMETHEUS_PORT
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -44,8 +44,11 @@ def platform_prometheus_spec() -> dict[str, Any]:
     }
 
 
-def tenant_prometheus_spec(settings: TenantPrometheusSettings, alertmanager_namespace: str) -> dict[str, Any]:
-    """The `spec` of the tenants' Prometheus."""
+def tenant_prometheus_spec(
+    settings: TenantPrometheusSettings, alertmanager_namespace: str, storage_class: str | None = None
+) -> dict[str, Any]:
+    """The `spec` of the tenants' Prometheus; its volume of `storage_class` (imaas:storageClass), or the cluster's
+    default class."""
     limits = settings.limits
     return {
         "replicas": 1,
@@ -84,7 +87,11 @@ def tenant_prometheus_spec(settings: TenantPrometheusSettings, alertmanager_name
         "retention": settings.retention,
         "storage": {
             "volumeClaimTemplate": {
-                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": settings.storage}}}
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": settings.storage}},
+                    **storage.claim_spec(storage_class),
+                }
             }
         },
     }

@@ -1,0 +1,99 @@
+"""What a stack's objects need of its cluster, as settings rather than tribal knowledge: the program refuses a stack
+that would declare objects depending on something it neither installs nor says the cluster has, before any resource
+is declared. Each prerequisite is a small function of the settings and of what the stack declares, listed in
+`PREREQUISITES`; `imaas preflight` then checks on the live cluster that what the settings say holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imaas.inputs.problems import Problem
+from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
+from imaas.model.tenant import Tenant
+from imaas.spec import naming
+
+
+@dataclass(frozen=True)
+class ArgoCdObjects:
+    """The Argo CD objects a stack declares: AppProjects per tenant, Applications per active service."""
+
+    projects: list[str]
+    """Tenants with an AppProject on this stack."""
+    repositories: list[str]
+    """The service repositories (all private or internal) that the stack's Applications read."""
+
+
+def argocd_objects(settings: StackSettings, tenants: list[Tenant]) -> ArgoCdObjects:
+    """What components/platform.py, tenant.py and service.py declare of Argo CD for `tenants` on this stack."""
+    projects: list[str] = []
+    repositories: list[str] = []
+    for tenant in tenants:
+        if tenant.decommissioned or not settings.manages(tenant.name) or not settings.hosted(tenant.environments):
+            continue
+        projects.append(tenant.name)
+        repositories += [
+            naming.github_repository(tenant.name, service.name)
+            for service in tenant.active_services()
+            if settings.hosted(tenant.service_environments(service))
+        ]
+    return ArgoCdObjects(projects, repositories)
+
+
+def _setting(key: str) -> str:
+    return f"{CONFIG_NAMESPACE}:{key}"
+
+
+def argocd_on_the_cluster(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
+    """AppProjects and Applications need Argo CD's CRDs: installed by the stack, or declared present."""
+    if not objects.projects or settings.observability.argocd.install or settings.argocd_preinstalled:
+        return None
+    return _setting("argocdPreinstalled"), (
+        f"the stack declares Argo CD AppProjects and Applications ({_counted(objects.projects, 'tenant')}) but "
+        "neither installs Argo CD nor says the cluster has it: set imaas:argocdPreinstalled: true where the cluster "
+        "runs Argo CD, or imaas:observability.argocd.install: true to install it"
+    )
+
+
+RepositoryCredential = Callable[[StackSettings, str], bool]
+
+
+def github_app_credential(settings: StackSettings, repository: str) -> bool:
+    """The organisation-wide repo-creds Secret (imaas:argocdGithubApp) covers every service repository."""
+    return settings.argocd_github_app is not None
+
+
+REPOSITORY_CREDENTIALS: tuple[RepositoryCredential, ...] = (github_app_credential,)
+"""The ways a repository can be readable by Argo CD; a repository any of them covers is readable."""
+
+
+def repository_credentials(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
+    """Every service repository is private or internal: an Application of one Argo CD cannot read ends in a
+    ComparisonError at every sync."""
+    unreadable = [
+        repository
+        for repository in objects.repositories
+        if not any(covers(settings, repository) for covers in REPOSITORY_CREDENTIALS)
+    ]
+    if not unreadable:
+        return None
+    shown = ", ".join(unreadable[:3]) + (f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else "")
+    return _setting("argocdGithubApp"), (
+        f"Argo CD has no credential for the private service repositories ({shown}): set imaas:argocdGithubApp and "
+        "its key with `pulumi config set --secret argocdGithubAppPrivateKey < app.pem`"
+    )
+
+
+Prerequisite = Callable[[StackSettings, ArgoCdObjects], tuple[str, str] | None]
+PREREQUISITES: tuple[Prerequisite, ...] = (argocd_on_the_cluster, repository_credentials)
+
+
+def prerequisite_problems(settings: StackSettings, tenants: list[Tenant], file: str) -> list[Problem]:
+    """One problem per unmet prerequisite, naming the setting that meets it."""
+    objects = argocd_objects(settings, tenants)
+    found = (prerequisite(settings, objects) for prerequisite in PREREQUISITES)
+    return [Problem(file, field=setting, message=message) for setting, message in (f for f in found if f)]
+
+
+def _counted(names: list[str], noun: str) -> str:
+    return f"{len(names)} {noun}{'s' * (len(names) != 1)}"
