@@ -120,6 +120,7 @@ class Platform(pulumi.ComponentResource):
                 routes=[route for tenant in hosted if (route := telemetry.tenant_telemetry(tenant, settings))],
                 orgs=[grafana_org(tenant) for tenant in hosted],
                 default_limits=settings.observability_limits["small"],
+                cluster_cidrs=settings.cluster_cidrs,
             ),
             pulumi.ResourceOptions(parent=self),
         )
