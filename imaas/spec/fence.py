@@ -190,8 +190,8 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("grafana-job", "grafana", _tcp(3000), "the organisation job writes organisations"),
     Allowance("ingress-controller", "grafana", _tcp(3000), "people reach Grafana through the ingress"),
     # Tenants' data: writes.
-    Allowance("fluent-bit", "loki-gateway", _tcp(8080), "log writes (the writer's credential)", kind="data"),
-    Allowance("loki-gateway", "loki", _tcp(3100), "the gateway forwards what a credential allows", kind="data"),
+    Allowance("fluent-bit", "loki-gateway", _tcp(8080), "log writes", kind="data"),
+    Allowance("loki-gateway", "loki", _tcp(3100), "the gateway forwards writes and queries", kind="data"),
     Allowance("tenant-namespaces", "collector", _tcp(4317, 4318), "tenants' spans (OTLP)", kind="data"),
     Allowance("collector", "tempo", _tcp(4317), "trace writes, each batch under its tenant's id", kind="data"),
     Allowance(
@@ -200,7 +200,7 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("prometheus", "alertmanager", _tcp(9093), "the platform's alerts", kind="data"),
     Allowance("tenant-prometheus", "alertmanager", _tcp(9093), "tenants' alerts", kind="data"),
     # Tenants' data: Grafana's read paths.
-    Allowance("grafana", "loki-gateway", _tcp(8080), "log queries (the reader's credential)", kind="data"),
+    Allowance("grafana", "loki-gateway", _tcp(8080), "log queries", kind="data"),
     Allowance("grafana", "tempo", _tcp(3200), "trace queries", kind="data"),
     Allowance("grafana", "metrics-proxy", _tcp(8080), "tenant organisations' metric queries", kind="data"),
     Allowance("metrics-proxy", "tenant-prometheus", _tcp(9090), "queries confined to a tenant", kind="data"),
