@@ -33,7 +33,14 @@ $(TOOLS)/.installed: tools/install_prometheus_tools.py
 	$(PYTHON) tools/install_prometheus_tools.py $(TOOLS)
 	touch $@
 
-test: lint $(TOOLS)/.installed  ## Lint, then the whole test suite (no network, no credentials, no Pulumi CLI)
+# network-config-analyzer for the fence tests, in a virtualenv of its own: every release pins PyYAML exactly, which
+# the program's own pin excludes from .venv (tools/requirements-nca.txt).
+$(TOOLS)/nca/.installed: tools/requirements-nca.txt
+	$(PYTHON) -m venv $(TOOLS)/nca
+	$(TOOLS)/nca/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-nca.txt
+	touch $@
+
+test: lint $(TOOLS)/.installed $(TOOLS)/nca/.installed  ## Lint, then the whole test suite (no network, no credentials, no Pulumi CLI)
 	$(BIN)/python -m pytest -n auto
 
 test-fast: $(BIN)/.installed  ## The fast tier only: no plan, no external tool (the inner loop)

@@ -14,10 +14,11 @@ from pulumi_kubernetes.helm import v3 as helm
 
 from components.grafana_tenancy import GrafanaTenancy, GrafanaTenancyArgs
 from components.helm_release import declare_release
+from components.observability_fence import declare_fence
 from components.safety import kept
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import alerts, chart_values, charts, isolation, naming, prometheus, storage, traces, types
+from imaas.spec import alerts, chart_values, charts, fence, isolation, naming, prometheus, storage, traces, types
 from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
@@ -35,6 +36,8 @@ class ObservabilityArgs:
     """Their Grafana organisations, and the groups that sign into each."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
+    cluster_cidrs: list[str]
+    """The cluster's pod and service ranges: what "outside the cluster" excepts in the fence's egress."""
     storage_class: str | None = None
     """`imaas:storageClass`, the class of every volume of the stack; None: the cluster's default class."""
 
@@ -73,6 +76,8 @@ class Observability(pulumi.ComponentResource):
         )
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         namespace = self.namespace.metadata.name
+        # The fence first: no pod of the namespace runs a moment without it.
+        self.fence = declare_fence(fence.fence_inputs(settings, args.cluster_cidrs), settings.namespace, inside)
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,

@@ -120,6 +120,7 @@ class Platform(pulumi.ComponentResource):
                 routes=[route for tenant in hosted if (route := telemetry.tenant_telemetry(tenant, settings))],
                 orgs=[grafana_org(tenant) for tenant in hosted],
                 default_limits=settings.observability_limits["small"],
+                cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
             ),
             pulumi.ResourceOptions(parent=self),

@@ -91,3 +91,18 @@ def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def amtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """Alertmanager's own tool: configuration checks and the routing of a label set."""
     return _run([_required("amtool"), *map(str, args)])
+
+
+TOOLS_DIR = PROJECT_DIR / ".tools"
+NCA_HINT = "`make test` installs it into .tools/nca (tools/requirements-nca.txt)"
+
+
+def nca(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """network-config-analyzer, from its own virtualenv: every release pins PyYAML exactly (2.1.0: 6.0.2), which
+    the project's PyYAML pin excludes from .venv."""
+    found = TOOLS_DIR / "nca" / "bin" / "nca"
+    if not found.is_file():
+        pytest.skip(f"network-config-analyzer is not installed: {NCA_HINT}")
+    return subprocess.run(
+        [str(found), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )

@@ -217,7 +217,9 @@ def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reache
         {"podSelector": {"matchLabels": grafana.METRICS_PROXY_POD_LABELS}},
         grafana_pods,
     ]
-    assert all(spec["policyTypes"] == ["Ingress"] for spec in policies.values())
+    assert all(
+        policies[name]["policyTypes"] == ["Ingress"] for name in ("imaas-metrics-proxy", "imaas-prometheus-tenants")
+    )
 
 
 # --- isolation, pair by pair ---------------------------------------------------------------------------------------
@@ -362,7 +364,12 @@ WEAKENED = {
         with_inputs(lambda i: i["spec"]["ingress"][0].update({"from": [{"namespaceSelector": {}}]})),
         PROXIED,
     ),
-    "the tenants' Prometheus unfenced": ((NETWORK_POLICY, "imaas-prometheus-tenants"), lambda r: None, PROXIED),
+    # Removing one policy no longer unfences it (the namespace's default deny and fence stay): widening one does.
+    "the tenants' Prometheus's fence widened": (
+        (NETWORK_POLICY, "imaas-fence-tenant-prometheus"),
+        with_inputs(lambda i: i["spec"]["ingress"][0]["from"].append({"namespaceSelector": {}})),
+        PROXIED,
+    ),
 }
 
 

@@ -274,7 +274,8 @@ def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
 def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_sidecar_only_here(stack: str) -> None:
     grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
     # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
-    assert "datasources" not in grafana["sidecar"]
+    # The chart's Alertmanager data source is off: Grafana reaches no Alertmanager (imaas/spec/fence.py).
+    assert grafana["sidecar"]["datasources"] == {"alertmanager": {"enabled": False}}
     sources = {source["type"]: source for source in grafana["additionalDataSources"]}
     assert set(sources) == {"prometheus", "loki"}
     # No orgId: the chart's provisioning file puts them in the main organisation, the platform admins'.

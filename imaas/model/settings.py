@@ -370,6 +370,33 @@ BUILTIN_OBSERVABILITY_LIMITS: dict[SizeName, ObservabilityLimits] = {
     ),
 }  # fmt: skip
 
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ObservabilityNetwork(InputModel):
+    """What the observability namespace's NetworkPolicies must name by address: the API server and the nodes are
+    not pods, so no pod or namespace selector reaches them (docs/isolation.md, "The observability namespace")."""
+
+    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1), AfterValidator(unique)] = Field(
+        default_factory=lambda: list(PRIVATE_RANGES),
+        description="Where the Kubernetes API server answers, as the pods' packets see it after the `kubernetes` "
+        "Service's address is translated: on EKS the cluster VPC's CIDR (the control plane's network interfaces "
+        "are placed in the cluster's subnets). The default, every private range, works anywhere but is wide.",
+    )
+    api_server_ports: Annotated[list[Port], Field(min_length=1), AfterValidator(unique)] = Field(
+        default_factory=lambda: [443],
+        description="The API server's ports at those addresses (EKS: 443; kubeadm: 6443).",
+    )
+    node_cidrs: Annotated[list[Cidr], Field(min_length=1), AfterValidator(unique)] = Field(
+        default_factory=lambda: list(PRIVATE_RANGES),
+        description="The nodes' addresses, where the platform's Prometheus scrapes the kubelets and the node "
+        "exporters (host network): on EKS the VPC's CIDR.",
+    )
+    ingress_namespace: KubernetesName = Field(
+        "ingress-nginx", description="The namespace of the ingress controller that serves Grafana."
+    )
+
 
 class ObservabilitySettings(InputModel):
     enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
@@ -387,6 +414,7 @@ class ObservabilitySettings(InputModel):
         "alerts are evaluated but sent nowhere. The relay's password is the secret alertmanagerSmtpPassword.",
     )
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
+    network: ObservabilityNetwork = Field(default_factory=ObservabilityNetwork)
     argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
 
 

@@ -63,6 +63,9 @@ def kube_prometheus_stack_values(
                     "folderAnnotation": FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True},
                 },
+                # Grafana reaches no Alertmanager: the chart's Alertmanager data source would let any user who can
+                # edit silence every tenant's alerts, and the namespace's fence lets only the two Prometheus in.
+                "datasources": {"alertmanager": {"enabled": False}},
             },
             # Organisations, their members and the dashboards tenants make live in Grafana's database: it outlives
             # the pod (each change of a tenant's groups restarts Grafana) and the release, like Loki's volume, and a
@@ -74,7 +77,7 @@ def kube_prometheus_stack_values(
             },
             "deploymentStrategy": {"type": "Recreate"},
             "additionalDataSources": grafana.main_org_datasources(endpoints),
-            "grafana.ini": grafana.grafana_ini(settings, orgs),
+            "grafana.ini": grafana.grafana_ini(settings, orgs, grafana.read_path_hosts(endpoints)),
         },
     }
     if settings.oidc is not None:

@@ -20,7 +20,14 @@ from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 from imaas.spec.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
 from imaas.spec.grafana_sync import MAIN_ORG_ID
 from imaas.spec.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
-from imaas.spec.telemetry import CLUSTER_DOMAIN, LOKI_TENANT_HEADER, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
+from imaas.spec.telemetry import (
+    CLUSTER_DOMAIN,
+    LOKI_TENANT_HEADER,
+    PLATFORM_LOG_TENANT,
+    TEMPO_QUERY_PORT,
+    Endpoints,
+    TenantTelemetry,
+)
 
 ADMIN, EDITOR, VIEWER, NO_ROLE = "Admin", "Editor", "Viewer", "None"
 
@@ -41,6 +48,8 @@ OIDC_SECRET_ENV = "GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"
 RECONCILER = "imaas-grafana-orgs"
 RECONCILER_SCRIPT_KEY = "grafana_sync.py"
 RECONCILER_STATE_DIR = "/etc/imaas/orgs"
+# The job's pods, which the namespace's fence lets reach Grafana and nothing else (imaas/spec/fence.py).
+RECONCILER_POD_LABELS = {"app.kubernetes.io/name": RECONCILER}
 
 # prom-label-proxy v0.14.0 (main.go): every query is rewritten to carry `namespace` matchers for the values of
 # the header, a comma-separated list (-header-uses-list-syntax); a request without the header is refused.
@@ -174,7 +183,9 @@ def org_mapping(orgs: list[GrafanaOrg], admin_groups: list[str]) -> list[str]:
     return entries
 
 
-def grafana_ini(settings: GrafanaSettings, orgs: list[GrafanaOrg]) -> dict[str, Any]:
+def grafana_ini(
+    settings: GrafanaSettings, orgs: list[GrafanaOrg], proxy_hosts: list[str] | None = None
+) -> dict[str, Any]:
     """`grafana.ini` sections of the Grafana chart. Lists are written in the JSON syntax Grafana accepts for them
     (pkg/util/strings.go, SplitString), so a group name with a space stays one entry."""
     ini: dict[str, Any] = {
@@ -194,10 +205,22 @@ def grafana_ini(settings: GrafanaSettings, orgs: list[GrafanaOrg]) -> dict[str, 
         # Nothing of an organisation is shown to someone who has not signed in.
         "snapshots": {"external_enabled": False},
         "public_dashboards": {"enabled": False},
+        # Nothing a tenant's user shapes becomes a request Grafana sends. Grafana-managed alerting is off: its contact
+        # points (webhooks with any URL, headers and body, and their "Test" button) are open to Editors, and tenants'
+        # alerts go through the Prometheus and Alertmanager routes the platform writes. Grafana 11 removed legacy
+        # alerting, so this section is the whole of it (pkg/setting/setting_unified_alerting.go, IsEnabled).
+        "unified_alerting": {"enabled": False},
+        # Only a server admin installs plugins, and none is one; the catalogue itself is not shown.
+        "plugins": {"plugin_admin_enabled": False},
+        # Grafana calls nobody outside on its own (its egress is fenced to the read paths and the provider anyway).
+        "analytics": {"reporting_enabled": False, "check_for_updates": False, "check_for_plugin_updates": False},
         # org_mapping names organisations, which Grafana resolves when it loads the provider's settings: it reloads
         # them this often, so an organisation the job creates is mapped within the interval.
         "sso_settings": {"reload_interval": "1m"},
     }
+    if proxy_hosts:
+        # The data source proxy reaches only the platform's read paths, whatever URL a data source names.
+        ini["security"] = {"data_source_proxy_whitelist": " ".join(proxy_hosts)}
     if settings.root_url:
         ini["server"] = {"root_url": settings.root_url}
     oidc = settings.oidc
@@ -232,6 +255,21 @@ def main_org_datasources(endpoints: Endpoints) -> list[dict[str, Any]]:
     return [
         dashboards.tenant_prometheus_datasource(endpoints),
         dashboards.loki_datasource("Loki (platform)", dashboards.PLATFORM_LOKI_UID, PLATFORM_LOG_TENANT, endpoints),
+    ]
+
+
+def read_path_hosts(endpoints: Endpoints) -> list[str]:
+    """The `host:port` of every read path a data source may name (the data source proxy's allow-list): Loki's
+    gateway, Tempo's proxy, the metrics proxy, the tenants' and the platform's Prometheus."""
+    namespace = endpoints.namespace
+    return [
+        f"{endpoints.loki_host}:80",
+        endpoints.loki_host,
+        f"{endpoints.tempo_host}:{TEMPO_QUERY_PORT}",
+        f"{METRICS_PROXY}.{namespace}.svc.{CLUSTER_DOMAIN}:{METRICS_PROXY_PORT}",
+        endpoints.tenant_prometheus_url.removeprefix("http://"),
+        # The chart's own Prometheus data source (kube-prometheus-stack's templates/grafana/configmaps-datasources).
+        f"{KUBE_PROMETHEUS_STACK.release}-prometheus.{namespace}:9090",
     ]
 
 
@@ -354,5 +392,11 @@ def reconciler_cron_job_spec(settings: GrafanaSettings, namespace: str, tenants:
         "concurrencyPolicy": "Forbid",
         "successfulJobsHistoryLimit": 1,
         "failedJobsHistoryLimit": 3,
-        "jobTemplate": {"spec": {"backoffLimit": 2, "activeDeadlineSeconds": 600, "template": {"spec": pod}}},
+        "jobTemplate": {
+            "spec": {
+                "backoffLimit": 2,
+                "activeDeadlineSeconds": 600,
+                "template": {"metadata": {"labels": RECONCILER_POD_LABELS}, "spec": pod},
+            }
+        },
     }
