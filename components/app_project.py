@@ -17,7 +17,7 @@ from imaas.spec.isolation import DEPLOYER_ACCOUNT
 PLATFORM_OBJECTS = [
     {"group": "", "kind": "ServiceAccount", "name": DEPLOYER_ACCOUNT},
     {"group": "monitoring.coreos.com", "kind": "PodMonitor", "name": telemetry.POD_MONITOR_NAME},
-    {"group": "monitoring.coreos.com", "kind": "PrometheusRule", "name": alerts.TENANT_RULES_NAME},
+    {"group": "monitoring.coreos.com", "kind": "PrometheusRule", "name": alerts.THRESHOLD_RULES_NAME},
     {"group": "monitoring.coreos.com", "kind": "AlertmanagerConfig", "name": alerts.ALERTMANAGER_CONFIG_NAME},
 ]
 """What the platform itself puts in each tenant namespace besides the fence (Argo CD matches `group` exactly)."""

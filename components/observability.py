@@ -98,6 +98,7 @@ class Observability(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
         )
         self._tenant_prometheus(settings, namespace)
+        self._alert_rules(namespace)
         GrafanaTenancy(
             "grafana",
             GrafanaTenancyArgs(
@@ -172,6 +173,27 @@ class Observability(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
             )
         ]
+
+    def _alert_rules(self, namespace: pulumi.Output[str]) -> None:
+        """The alert rules of every tenant service, written once (imaas/spec/alerts.py): over the services' own
+        metrics for the tenants' Prometheus, over kube-state-metrics for the platform's. Each Prometheus selects its
+        own by label; neither names a tenant."""
+        opts = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds])
+        for name, label, spec in (
+            (alerts.SERVICE_RULES_NAME, alerts.TENANT_PROMETHEUS_RULE_LABEL, alerts.service_rule_spec()),
+            (alerts.WORKLOAD_RULES_NAME, alerts.PLATFORM_RULE_LABEL, alerts.workload_rule_spec()),
+        ):
+            key, value = label
+            k8s.apiextensions.CustomResource(
+                name,
+                api_version=alerts.API_VERSION,
+                kind="PrometheusRule",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=name, namespace=namespace, labels={naming.MANAGED_BY_LABEL: "pulumi", key: value}
+                ),
+                spec=spec,
+                opts=opts,
+            )
 
     def _tenant_prometheus(self, settings: ObservabilitySettings, namespace: pulumi.Output[str]) -> None:
         """The Prometheus of tenant namespaces (imaas/spec/prometheus.py), its account and its Service. The account

@@ -66,13 +66,14 @@ class TenantEnvironment(pulumi.ComponentResource):
             after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.crds])
             declare_pod_monitor(self.namespace_name, labels, args.limits.scrape_samples, after_crds)
             declare_scrape_access(self.namespace_name, labels, stack.namespace, inside)
-            declare_alerts(
-                self.namespace_name,
-                alerts.service_alerts(tenant, environment),
-                labels,
-                alerts.alertmanager_config_spec(tenant) if args.alerting else None,
-                after_crds,
-            )
+            if alerts.active_in(tenant, environment):
+                declare_alerts(
+                    self.namespace_name,
+                    alerts.tenant_thresholds(tenant, environment),
+                    labels,
+                    alerts.alertmanager_config_spec(tenant) if args.alerting else None,
+                    after_crds,
+                )
         declare_access(
             AccessArgs(
                 namespace=self.namespace_name,

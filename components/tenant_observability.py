@@ -46,26 +46,46 @@ def declare_pod_monitor(
     )
 
 
+def declare_thresholds(
+    tenant_namespace: str,
+    thresholds: dict[str, float],
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """A tenant namespace's own alert thresholds, where they differ from the defaults: recording rules the shared
+    rules compare with (imaas/spec/alerts.py). `metadata` places the rule where the Prometheus that evaluates those
+    alerts selects it."""
+    if not thresholds:
+        return
+    k8s.apiextensions.CustomResource(
+        f"{metadata.namespace}-{metadata.name}",
+        api_version=alerts.API_VERSION,
+        kind="PrometheusRule",
+        metadata=metadata,
+        spec=alerts.threshold_rule_spec(tenant_namespace, thresholds),
+        opts=opts,
+    )
+
+
 def declare_alerts(
     namespace: str,
-    services: list[alerts.ServiceAlerts],
+    thresholds: dict[str, float],
     labels: dict[str, str],
     config: dict[str, object] | None,
     opts: pulumi.ResourceOptions,
 ) -> None:
-    """The alert rules of the services of one tenant namespace over their own metrics, which the tenants'
-    Prometheus evaluates, and, where the stack has a mail relay, the AlertmanagerConfig that sends the namespace's
-    alerts to the tenant. `opts` must make them wait for the CRD release."""
-    if not services:
-        return
-    metadata = k8s.meta.v1.ObjectMetaArgs(name=alerts.TENANT_RULES_NAME, namespace=namespace, labels=labels)
-    k8s.apiextensions.CustomResource(
-        f"{namespace}-alert-rules",
-        api_version=alerts.API_VERSION,
-        kind="PrometheusRule",
-        metadata=metadata,
-        spec=alerts.rule_spec(services, workloads=False),
-        opts=opts,
+    """What a tenant namespace with services adds to the shared alert rules: its own thresholds over its services'
+    metrics, where they differ (the tenants' Prometheus reads them here, their `namespace` enforced), and, where the
+    stack has a mail relay, the AlertmanagerConfig that sends the namespace's alerts to the tenant. `opts` must make
+    them wait for the CRD release."""
+    key, value = alerts.TENANT_PROMETHEUS_RULE_LABEL
+    declare_thresholds(
+        namespace,
+        {alert: v for alert, v in thresholds.items() if alert in alerts.MI_ALERTS},
+        k8s.meta.v1.ObjectMetaArgs(
+            name=alerts.THRESHOLD_RULES_NAME, namespace=namespace, labels={**labels, key: value}
+        ),
+        opts,
     )
     if config is not None:
         k8s.apiextensions.CustomResource(
@@ -125,25 +145,26 @@ class TenantObservabilityView(pulumi.ComponentResource):
             data={grafana.ORG_STATE_KEY: grafana.org_state_json(telemetry, stack.endpoints)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource]),
         )
-        # Rules over kube-state-metrics, which only the platform's Prometheus scrapes; it selects rules of the
-        # stack's namespace alone, and each of these reads one tenant namespace.
+        # Thresholds of the rules over kube-state-metrics, where they differ: the platform's Prometheus selects rules
+        # of the stack's namespace alone, and these record series of the tenant's namespaces only.
         rule_label, rule_value = alerts.PLATFORM_RULE_LABEL
         for environment in telemetry.environments:
-            services = alerts.service_alerts(tenant, environment)
-            if not services:
+            if not alerts.active_in(tenant, environment):
                 continue
             namespace = naming.namespace(tenant.name, environment)
-            k8s.apiextensions.CustomResource(
-                f"{namespace}-workload-alert-rules",
-                api_version=alerts.API_VERSION,
-                kind="PrometheusRule",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"imaas-{namespace}-workloads",
+            declare_thresholds(
+                namespace,
+                {
+                    alert: v
+                    for alert, v in alerts.tenant_thresholds(tenant, environment).items()
+                    if alert not in alerts.MI_ALERTS
+                },
+                k8s.meta.v1.ObjectMetaArgs(
+                    name=f"imaas-{namespace}-alert-thresholds",
                     namespace=stack.namespace,
                     labels={**labels, rule_label: rule_value},
                 ),
-                spec=alerts.rule_spec(services, workloads=True),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource, stack.crds]),
+                pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource, stack.crds]),
             )
         self.register_outputs(
             {

@@ -565,10 +565,11 @@ def test_the_tenant_prometheus_selects_every_monitor_of_tenant_namespaces_and_no
         assert selects(spec["podMonitorNamespaceSelector"], labels)
         assert not selects(platform["podMonitorNamespaceSelector"], labels)
     # Unset selectors select nothing: no probe or scrape config of a tenant is read; rules only the platform's, of
-    # tenant namespaces (tests/test_alerts.py).
+    # the namespaces it manages: the shared rules in the stack's, a tenant's own thresholds in its own
+    # (tests/test_alerts.py).
     assert not {"probeSelector", "scrapeConfigSelector"} & set(spec)
     assert {name for name, labels in namespaces.items() if selects(spec["ruleNamespaceSelector"], labels)} == (
-        tenant_namespaces(plan)
+        tenant_namespaces(plan) | {OBSERVABILITY}
     )
     validate_custom(prometheus.inputs)
 

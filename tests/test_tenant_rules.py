@@ -943,7 +943,8 @@ def test_a_service_may_not_prefix_its_names_to_the_platforms_objects_in_the_name
 
     assert reserved_service_names() == {
         "argocd": "argocd-deployer",
-        "imaas": "imaas-alerts",
+        "imaas": "imaas-alert-thresholds",
+        "imaas-alert": "imaas-alert-thresholds",
         "prometheus": "prometheus-tenants",
         "tenant": "tenant-deployer",
     }

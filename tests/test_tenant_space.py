@@ -302,7 +302,7 @@ def test_each_project_is_fenced_to_its_tenant(stack: str) -> None:
             "ignore": [
                 {"group": "", "kind": "ServiceAccount", "name": "argocd-deployer"},
                 {"group": "monitoring.coreos.com", "kind": "PodMonitor", "name": "imaas-wso2mi"},
-                {"group": "monitoring.coreos.com", "kind": "PrometheusRule", "name": "imaas-alerts"},
+                {"group": "monitoring.coreos.com", "kind": "PrometheusRule", "name": "imaas-alert-thresholds"},
                 {"group": "monitoring.coreos.com", "kind": "AlertmanagerConfig", "name": "imaas-alerts"},
             ],
         }

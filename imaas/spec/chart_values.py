@@ -55,6 +55,9 @@ def kube_prometheus_stack_values(
         "crds": {"enabled": False},
         "prometheus": {"prometheusSpec": platform_prometheus_spec()},
         "alertmanager": alertmanager_values(alerting),
+        # The tenant and environment labels of each Namespace in `kube_namespace_labels`, which the shared alert rules
+        # join with (imaas/spec/alerts.py): the kube-state-metrics chart's default exports no Kubernetes label.
+        "kube-state-metrics": {"metricLabelsAllowlist": [alerts.KSM_NAMESPACE_ALLOWLIST]},
         "grafana": {
             "sidecar": {
                 "dashboards": {

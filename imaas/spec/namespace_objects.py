@@ -28,7 +28,7 @@ PLATFORM_OBJECT_NAMES: frozenset[str] = frozenset(
         isolation.DEPLOYER_ACCOUNT,
         prometheus.TENANT_PROMETHEUS_ACCOUNT,
         telemetry.POD_MONITOR_NAME,
-        alerts.TENANT_RULES_NAME,
+        alerts.THRESHOLD_RULES_NAME,
         alerts.ALERTMANAGER_CONFIG_NAME,
     }
 )

@@ -45,23 +45,34 @@ def platform_prometheus_spec() -> dict[str, Any]:
 
 
 def tenant_prometheus_spec(
-    settings: TenantPrometheusSettings, alertmanager_namespace: str, storage_class: str | None = None
+    settings: TenantPrometheusSettings, stack_namespace: str, storage_class: str | None = None
 ) -> dict[str, Any]:
-    """The `spec` of the tenants' Prometheus; its volume of `storage_class` (imaas:storageClass), or the cluster's
-    default class."""
+    """The `spec` of the tenants' Prometheus, in the stack's namespace (where its Alertmanager is too); its volume of
+    `storage_class` (imaas:storageClass), or the cluster's default class."""
     limits = settings.limits
+    rule_key, rule_value = alerts.TENANT_PROMETHEUS_RULE_LABEL
     return {
         "replicas": 1,
         "serviceAccountName": TENANT_PROMETHEUS_ACCOUNT,
-        # The platform's alert rules of each tenant namespace (tenants may create none: their roles leave
-        # PrometheusRule out), under the same namespace enforcement as the monitors: every selector of a rule gets
-        # the rule's namespace, and so does every alert.
-        "ruleSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi"}},
-        "ruleNamespaceSelector": isolation.TENANT_NAMESPACES,
+        # The platform's rules for this Prometheus (tenants may create none: their roles leave PrometheusRule out),
+        # from the namespaces the platform manages: the rules of every tenant service, in the stack's namespace,
+        # and a tenant namespace's own thresholds, where it has any. Every rule but the shared one is under the
+        # same namespace enforcement as the monitors: its selectors and its series get the rule's namespace. The
+        # shared one reads every tenant namespace and keeps each series' own, which the scrape enforced.
+        "ruleSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi", rule_key: rule_value}},
+        "ruleNamespaceSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi"}},
+        "excludedFromEnforcement": [
+            {
+                "group": "monitoring.coreos.com",
+                "resource": "prometheusrules",
+                "namespace": stack_namespace,
+                "name": alerts.SERVICE_RULES_NAME,
+            }
+        ],
         "alerting": {
             "alertmanagers": [
                 {
-                    "namespace": alertmanager_namespace,
+                    "namespace": stack_namespace,
                     "name": alerts.ALERTMANAGER_SERVICE,
                     "port": alerts.ALERTMANAGER_PORT_NAME,
                     "apiVersion": "v2",
@@ -76,6 +87,8 @@ def tenant_prometheus_spec(
         "serviceMonitorNamespaceSelector": isolation.TENANT_NAMESPACES,
         "ignoreNamespaceSelectors": True,
         "enforcedNamespaceLabel": "namespace",
+        # No monitor's honorLabels: a label a pod exposes that the scrape also sets is kept as `exported_<name>`.
+        "overrideHonorLabels": True,
         "arbitraryFSAccessThroughSMs": {"deny": True},
         "enforcedSampleLimit": limits.sample_limit,
         "enforcedTargetLimit": limits.target_limit,
