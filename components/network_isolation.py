@@ -4,6 +4,8 @@ reaches tenant pods on their metrics port only, and tenant pods reach its trace 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.networking import v1 as net
@@ -28,7 +30,10 @@ def declare_network_policy(
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
     telemetry: TelemetryAccess | None = None,
+    internet: list[dict[str, Any]] | None = None,
 ) -> net.NetworkPolicy:
+    """`internet`: the peers of the rule to the world (imaas.spec.connections.internet_peers); by default every
+    address outside the cluster's ranges."""
     same_namespace = net.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())
     dns = net.NetworkPolicyPeerArgs(
         namespace_selector=k8s.meta.v1.LabelSelectorArgs(
@@ -46,6 +51,13 @@ def declare_network_policy(
         for everything, ranges in (("0.0.0.0/0", ipv4), ("::/0", ipv6))
         if ranges
     ]
+    if internet is not None:
+        outside = [
+            net.NetworkPolicyPeerArgs(
+                ip_block=net.IPBlockArgs(cidr=peer["ipBlock"]["cidr"], except_=peer["ipBlock"].get("except"))
+            )
+            for peer in internet
+        ]
     # The stack's namespace is a platform namespace, but all it needs of tenant pods is the scrape.
     admitted = [ns for ns in ingress_from if telemetry is None or ns != telemetry.namespace]
     ingress = [net.NetworkPolicyIngressRuleArgs(from_=[same_namespace, *map(_namespace_peer, admitted)])]
@@ -55,8 +67,10 @@ def declare_network_policy(
             to=[dns],
             ports=[net.NetworkPolicyPortArgs(protocol=protocol, port=53) for protocol in ("UDP", "TCP")],
         ),
-        net.NetworkPolicyEgressRuleArgs(to=outside),
     ]
+    # With the internet closed and nothing allowed, no rule: a rule with no peers would allow every destination.
+    if outside:
+        egress.append(net.NetworkPolicyEgressRuleArgs(to=outside))
     if telemetry is not None:
         stack = [_namespace_peer(telemetry.namespace)]
         ingress.append(

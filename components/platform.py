@@ -19,6 +19,7 @@ from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.observability import Observability, ObservabilityArgs
+from components.runtime_operators import CertManager, ExternalSecrets, declare_gateway
 from components.tenant import TenantArgs, TenantResources
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
@@ -67,6 +68,7 @@ class Platform(pulumi.ComponentResource):
         AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
         stack = self._observability(managed) if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
+        operators = self._runtime_operators()
         if settings.metrics_server.install:
             MetricsServer(
                 "metrics-server", MetricsServerArgs(chart=settings.metrics_server), pulumi.ResourceOptions(parent=self)
@@ -101,6 +103,8 @@ class Platform(pulumi.ComponentResource):
                     context=context,
                     observability=stack.context if stack else None,
                     argocd=argocd.release if argocd else None,
+                    region=args.aws_region,
+                    operators=operators,
                 ),
                 child,
             )
@@ -125,6 +129,22 @@ class Platform(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+
+    def _runtime_operators(self) -> tuple[pulumi.Resource | None, pulumi.Resource | None]:
+        """External Secrets Operator and cert-manager where the stack installs them, and the shared Gateway of
+        exposed services where the cluster has a Gateway controller."""
+        settings = self.args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        secrets_operator = certificates_operator = None
+        if settings.tenant_secrets.external_secrets.install:
+            secrets_operator = ExternalSecrets(
+                "external-secrets", settings.tenant_secrets.external_secrets, child
+            ).release
+        if settings.exposure.cert_manager.install:
+            certificates_operator = CertManager("cert-manager", settings.exposure.cert_manager, child).release
+        if settings.exposure.gateway_class_name is not None:
+            declare_gateway(settings, child)
+        return secrets_operator, certificates_operator
 
     def _argocd(self) -> ArgoCd:
         settings = self.args.settings

@@ -32,6 +32,10 @@ class TenantArgs:
     """The cluster's observability stack, when the stack declares one."""
     argocd: pulumi.Resource | None = None
     """Argo CD's release, when the stack installs Argo CD: the AppProject CRD comes with it."""
+    region: str = ""
+    """The stack's AWS region, where the tenant's secrets are kept."""
+    operators: tuple[pulumi.Resource | None, pulumi.Resource | None] = (None, None)
+    """The releases of External Secrets Operator and cert-manager, where the stack installs them."""
 
 
 class TenantResources(pulumi.ComponentResource):
@@ -71,6 +75,9 @@ class TenantResources(pulumi.ComponentResource):
                 observability=self.args.observability,
                 limits=settings.observability_limits[tenant.spec.size],
                 alerting=settings.observability.alerting is not None,
+                settings=settings,
+                region=self.args.region,
+                operators=self.args.operators,
             ),
             pulumi.ResourceOptions(parent=self),
         )

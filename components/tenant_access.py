@@ -30,6 +30,8 @@ WORKLOADS: dict[str, list[str]] = {
     "policy": ["poddisruptionbudgets"],
     "networking.k8s.io": ["ingresses"],
     "monitoring.coreos.com": ["podmonitors", "servicemonitors"],
+    # Routes of the tenant's own hosts, to its namespace's ListenerSet only (the admission rule imaas-route-hosts).
+    "gateway.networking.k8s.io": ["httproutes"],
 }
 # What people look at without changing it; secrets are left out of plain viewing.
 OBSERVED: dict[str, list[str]] = {
@@ -41,6 +43,9 @@ OBSERVED: dict[str, list[str]] = {
     "policy": ["poddisruptionbudgets"],
     "networking.k8s.io": ["ingresses", "networkpolicies"],
     "monitoring.coreos.com": ["podmonitors", "servicemonitors"],
+    "gateway.networking.k8s.io": ["httproutes", "listenersets"],
+    "external-secrets.io": ["externalsecrets", "secretstores"],
+    "cert-manager.io": ["certificates"],
 }  # fmt: skip
 
 

@@ -14,9 +14,10 @@ from components.safety import kept
 from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
 from components.tenant_observability import declare_alerts, declare_pod_monitor, declare_scrape_access
-from imaas.model.settings import ObservabilityLimits, PodSize, Quota
+from components.tenant_runtime import RuntimeArgs, declare_runtime
+from imaas.model.settings import ObservabilityLimits, PodSize, Quota, StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import admission, alerts, isolation, naming, types
+from imaas.spec import admission, alerts, connections, isolation, naming, types
 from imaas.spec.isolation import NetworkPeers
 
 # Developers change workloads by hand in these environments; prod changes only through delivery.
@@ -40,6 +41,12 @@ class TenantEnvironmentArgs:
     """The cluster's observability stack, when the stack declares one."""
     alerting: bool = False
     """The stack sends alerts (it has a mail relay): each namespace routes its own to the tenant."""
+    settings: StackSettings | None = None
+    """The stack's settings, for what the tenant's services need at run time (secrets, backends, routes)."""
+    region: str = ""
+    """The stack's AWS region, where the tenant's secrets are."""
+    operators: tuple[pulumi.Resource | None, pulumi.Resource | None] = (None, None)
+    """The releases of External Secrets Operator and cert-manager, where the stack installs them."""
 
 
 class TenantEnvironment(pulumi.ComponentResource):
@@ -56,11 +63,26 @@ class TenantEnvironment(pulumi.ComponentResource):
             self.namespace_name,
             ingress_from=args.peers.ingress_from,
             egress_to=args.peers.egress_to,
+            internet=connections.internet_peers(args.settings) if args.settings else None,
             cluster_cidrs=args.cluster_cidrs,
             labels=labels,
             opts=inside,
             telemetry=stack.access if stack else None,
         )
+        if args.settings is not None:
+            declare_runtime(
+                RuntimeArgs(
+                    tenant=tenant,
+                    environment=environment,
+                    namespace=self.namespace_name,
+                    labels=labels,
+                    settings=args.settings,
+                    region=args.region,
+                    secrets_operator=args.operators[0],
+                    certificates_operator=args.operators[1],
+                ),
+                inside,
+            )
         if stack is not None:
             # The PodMonitor CRD comes with the CRD release.
             after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.crds])

@@ -1,6 +1,7 @@
 """The kinds an admission rule matches, with their schemas, and the smallest objects of each that the API server can
 hand a ValidatingAdmissionPolicy: only the fields the schema requires (core kinds: Kubernetes' own OpenAPI schemas,
-from kubernetes-validate; the Prometheus Operator's kinds: its CRD schemas, tests/schemas). Under cel-go's semantics
+from kubernetes-validate; the Prometheus Operator's, External Secrets
+Operator's, cert-manager's and the Gateway API's kinds: their CRD schemas, tests/schemas). Under cel-go's semantics
 a policy that selects a field such an object lacks fails, and failing closed refuses every object of the kind."""
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from imaas.spec.admission import AdmissionRule
 KUBERNETES_VERSION = "1.34"
 """The schemas of the oldest Kubernetes the platform supports with image volumes (1.33+) enabled by default."""
 CRDS = Path(__file__).resolve().parent / "schemas" / "prometheus-operator-crds.admission.json"
+RUNTIME_CRDS = CRDS.with_name("runtime-crds.admission.json")
+"""External Secrets Operator's, cert-manager's and the Gateway API's kinds (tests/schemas/README.md)."""
 _KUBERNETES_SCHEMAS = (
     Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}.0-local"
 )
@@ -64,7 +67,7 @@ def _core_kinds() -> dict[tuple[str, str, str], Kind]:
 
 @cache
 def _custom_kinds() -> dict[tuple[str, str, str], Kind]:
-    crds = json.loads(CRDS.read_text())["kinds"]
+    crds = {**json.loads(CRDS.read_text())["kinds"], **json.loads(RUNTIME_CRDS.read_text())["kinds"]}
     # A CRD leaves `metadata` open: it is the API server's ObjectMeta, as for the core kinds.
     defs = json.loads((_KUBERNETES_SCHEMAS / "_definitions.json").read_text())["$defs"]
     meta = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}

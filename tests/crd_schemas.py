@@ -18,6 +18,12 @@ SCHEMA_FILES = {
     ("monitoring.coreos.com/v1", "Prometheus"): "prometheus-prometheus.schema.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheus-prometheusrule.schema.json",
     ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): "prometheus-alertmanagerconfig.schema.json",
+    ("external-secrets.io/v1", "SecretStore"): "external-secrets-secretstore.schema.json",
+    ("external-secrets.io/v1", "ExternalSecret"): "external-secrets-externalsecret.schema.json",
+    ("cert-manager.io/v1", "Certificate"): "cert-manager-certificate.schema.json",
+    ("gateway.networking.k8s.io/v1", "Gateway"): "gateway-api-gateway.schema.json",
+    ("gateway.networking.k8s.io/v1", "ListenerSet"): "gateway-api-listenerset.schema.json",
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway-api-httproute.schema.json",
 }
 
 

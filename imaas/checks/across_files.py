@@ -14,7 +14,7 @@ from imaas.model.lookalike import look_alike_keys
 from imaas.model.quantity import exceeds, parse_quantity, shown_quantity
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, SizeName
-from imaas.spec import isolation, namespace_objects, naming, workload
+from imaas.spec import connections, isolation, namespace_objects, naming, workload
 
 
 @dataclass(frozen=True)
@@ -466,6 +466,25 @@ def ci_roles_within_quota(tenants: TenantSet) -> Iterator[Problem]:
             return
 
 
+def egress_outside_the_cluster(tenants: TenantSet) -> Iterator[Problem]:
+    """A service's backend is outside the cluster: an egress into the cluster's own ranges would reach other
+    tenants' pods past `allowFrom` (tenants reach each other with it), one into the node-local range the node's
+    credentials. Checked against a named stack, whose `clusterCidrs` it knows."""
+    if tenants.stack is None:
+        return
+    for tenant_file in tenants.files:
+        for index, service in enumerate(tenant_file.tenant.spec.services):
+            for position, connection in enumerate(service.egress):
+                inside = connections.inside_the_cluster(connection.cidr, tenants.stack)
+                if inside:
+                    message = (
+                        f"{connection.cidr} overlaps the cluster's own range {inside[0]} (imaas:clusterCidrs): a "
+                        "backend is outside the cluster; another tenant's services are reached with its allowFrom"
+                    )
+                    location = ("spec", "services", index, "egress", position, "cidr")
+                    yield tenant_file.document.problem(location, message)
+
+
 RULES: tuple[Rule, ...] = (
     unique_tenant_names,
     reserved_names,
@@ -482,5 +501,6 @@ RULES: tuple[Rule, ...] = (
     internal_visibility_supported,
     ci_roles_within_quota,
     logins_are_members,
+    egress_outside_the_cluster,
 )
 """Every rule across tenant files, in the order they report."""

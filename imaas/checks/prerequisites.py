@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from imaas.inputs.problems import Problem
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
-from imaas.model.tenant import Tenant
+from imaas.model.tenant import Service, Tenant
 from imaas.spec import naming
 
 
@@ -88,10 +88,79 @@ Prerequisite = Callable[[StackSettings, ArgoCdObjects], tuple[str, str] | None]
 PREREQUISITES: tuple[Prerequisite, ...] = (argocd_on_the_cluster, repository_credentials)
 
 
+def _hosted_services(settings: StackSettings, tenants: list[Tenant], needs: Callable[[Service], bool]) -> list[str]:
+    """`<tenant>/<service>` of every active service on this stack's cluster for which `needs` holds."""
+    return [
+        f"{tenant.name}/{service.name}"
+        for tenant in tenants
+        if settings.manages(tenant.name)
+        for service in tenant.active_services()
+        if needs(service) and settings.hosted(tenant.service_environments(service))
+    ]
+
+
+def tenant_secrets_readable(settings: StackSettings, tenants: list[Tenant]) -> tuple[str, str] | None:
+    """A service's secrets are read through the namespace's IAM role, trusted through the cluster's OIDC provider,
+    and written by the tenant's people through a mechanism the stack names; the platform writes its stores and
+    ExternalSecrets as one of its identities, the only ones the admission policy lets write them."""
+    users = _hosted_services(settings, tenants, lambda service: bool(service.secrets))
+    if not users:
+        return None
+    config = settings.tenant_secrets
+    missing = [
+        key
+        for key, value in (
+            ("tenantSecrets.oidcProviderArn", config.oidc_provider_arn),
+            ("tenantSecrets.writers", config.writers),
+            ("platformIdentities", settings.platform_identities or None),
+        )
+        if value is None
+    ]
+    if not missing:
+        return None
+    return _setting(missing[0]), (
+        f"services declare secrets ({_listed(users)}) but the stack lacks {', '.join(missing)}: the cluster's IAM OIDC "
+        "provider (IRSA) for each namespace's secret store, the way the tenants' people write values (identityCenter "
+        "or roleMapping), and the identities the platform writes stores and ExternalSecrets as"
+    )
+
+
+def exposure_configured(settings: StackSettings, tenants: list[Tenant]) -> tuple[str, str] | None:
+    exposed = _hosted_services(settings, tenants, lambda service: service.expose)
+    if not exposed:
+        return None
+    config = settings.exposure
+    missing = [
+        key
+        for key, value in (
+            ("exposure.gatewayClassName", config.gateway_class_name),
+            ("exposure.clusterIssuer", config.cluster_issuer),
+            ("platformIdentities", settings.platform_identities or None),
+        )
+        if value is None
+    ]
+    if not missing:
+        return None
+    return _setting(missing[0]), (
+        f"services are exposed ({_listed(exposed)}) but the stack lacks {', '.join(missing)}: the GatewayClass of "
+        "the cluster's Gateway controller, the cert-manager ClusterIssuer of their certificates, and the identities "
+        "the platform writes their ListenerSets and certificates as"
+    )
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+RuntimePrerequisite = Callable[[StackSettings, list[Tenant]], tuple[str, str] | None]
+RUNTIME_PREREQUISITES: tuple[RuntimePrerequisite, ...] = (tenant_secrets_readable, exposure_configured)
+
+
 def prerequisite_problems(settings: StackSettings, tenants: list[Tenant], file: str) -> list[Problem]:
     """One problem per unmet prerequisite, naming the setting that meets it."""
     objects = argocd_objects(settings, tenants)
-    found = (prerequisite(settings, objects) for prerequisite in PREREQUISITES)
+    found = [prerequisite(settings, objects) for prerequisite in PREREQUISITES]
+    found += [prerequisite(settings, tenants) for prerequisite in RUNTIME_PREREQUISITES]
     return [Problem(file, field=setting, message=message) for setting, message in (f for f in found if f)]
 
 

@@ -37,13 +37,18 @@ class PlaceholderMocks(Mocks):
                 "id": account,
             },
             "aws:index/getRegion:getRegion": {"name": region, "region": region, "id": region},
+            # An Identity Center group's id, fixed per name so that plans of the same input are the same.
+            "aws:identitystore/getGroup:getGroup": {
+                "groupId": f"00000000-0000-0000-0000-{zlib.crc32(repr(args.args).encode()):012d}",
+                "id": "group",
+            },
             "aws:index/getPartition:getPartition": {
                 "partition": PLACEHOLDER_PARTITION,
                 "dnsSuffix": "amazonaws.com",
                 "id": PLACEHOLDER_PARTITION,
             },
         }
-        return answers.get(args.token, {}), None
+        return answers.get(args.token, {}), []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         return _resource_id(args.name, args.custom), {**args.inputs, **self.outputs(args.typ, args.inputs, args.name)}

@@ -27,6 +27,7 @@ from imaas.guardrails.ordering import (
     generated_after_the_template,
 )
 from imaas.guardrails.rbac import rbac_fenced
+from imaas.guardrails.runtime import routes_scoped, secrets_scoped
 from imaas.guardrails.telemetry import telemetry_per_tenant
 
 GUARDRAILS = [
@@ -138,6 +139,21 @@ GUARDRAILS = [
         "each AlertmanagerConfig takes only its own tenant namespace's alerts.",
         True,
         telemetry_per_tenant,
+    ),
+    Guardrail(
+        "tenant-secrets-scoped",
+        "Each tenant namespace's secret store authenticates as its own account and role, trusted for that account "
+        "alone and reading imaas/<tenant>/*/<environment>/* only; ExternalSecrets read their tenant's path in their "
+        "environment through that store; writers write and describe their own prefix only; secrets are retained.",
+        True,
+        secrets_scoped,
+    ),
+    Guardrail(
+        "tenant-routes-scoped",
+        "HTTPRoutes, listeners and certificates in a tenant namespace name only hosts under "
+        "<tenant>.<environment>.<ingressHostSuffix>, and routes attach only to their namespace's own ListenerSet.",
+        True,
+        routes_scoped,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
-from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming, types
+from imaas.model.tenant import Service, Tenant
+from imaas.spec import connections, isolation, naming, types
 
 
 def _namespace_of(peer: dict[str, Any]) -> str | None:
@@ -48,9 +48,12 @@ def _outside_only(peer: dict[str, Any], context: Context) -> bool:
     except ValueError:
         return False
     family = "::/0" if network.version == 6 else "0.0.0.0/0"
+    egress = context.settings.tenant_egress
+    if egress.internet == "closed" and block.get("cidr") not in egress.allow_list:
+        return False
     protected = [
         ipaddress.ip_network(cidr)
-        for cidr in (*context.settings.cluster_cidrs, *isolation.NODE_LOCAL[family])
+        for cidr in (*context.settings.cluster_cidrs, *egress.private_ranges, *isolation.NODE_LOCAL[family])
         if ipaddress.ip_network(cidr).version == network.version
     ]
     # Each protected range inside the block must be inside one of its exceptions.
@@ -67,6 +70,44 @@ def _allowed(tenant: Tenant, environment: str, context: Context) -> tuple[set[st
     if context.settings.observability.enabled:
         egress.add(context.settings.observability.namespace)
     return set(peers.ingress_from), egress
+
+
+def _service_of(policy: Resource, tenant: Tenant) -> Service | None:
+    """The active service whose pods alone a policy selects (by the label Argo CD sets on them), if any."""
+    selector = policy.spec.get("podSelector") or {}
+    if set(selector) != {"matchLabels"} or set(selector["matchLabels"] or {}) != {naming.SERVICE_LABEL}:
+        return None
+    name = selector["matchLabels"][naming.SERVICE_LABEL]
+    return next((service for service in tenant.active_services() if service.name == name), None)
+
+
+def _declared_backend(rule: dict[str, Any], service: Service | None) -> bool:
+    """A rule reaching exactly one of the service's declared backends, on some of its declared TCP ports."""
+    if service is None:
+        return False
+    peers, ports = rule.get("to") or [], rule.get("ports") or []
+    if len(peers) != 1 or set(peers[0]) != {"ipBlock"} or set(peers[0]["ipBlock"]) != {"cidr"} or not ports:
+        return False
+    declared = {connection.cidr: set(connection.ports) for connection in service.egress}
+    cidr = peers[0]["ipBlock"]["cidr"]
+    return cidr in declared and all(
+        set(port) == {"protocol", "port"} and port["protocol"] == "TCP" and port["port"] in declared[cidr]
+        for port in ports
+    )
+
+
+def _from_the_gateway(rule: dict[str, Any], service: Service | None, context: Context) -> bool:
+    """A rule admitting the shared Gateway's namespace to an exposed service's HTTP port, and nothing else."""
+    exposure = context.settings.exposure
+    if service is None or not service.expose or exposure.gateway_class_name is None:
+        return False
+    peers = rule.get("from") or []
+    return (
+        len(peers) == 1
+        and _namespace_of(peers[0]) == exposure.namespace
+        and set(peers[0]) == {"namespaceSelector"}
+        and rule.get("ports") == [{"protocol": "TCP", "port": connections.HTTP_PORT}]
+    )
 
 
 def _is_dns(peer: dict[str, Any]) -> bool:
@@ -86,10 +127,15 @@ def network_peers_exact(index: Index, context: Context) -> Iterator[tuple[Resour
         if owner is None:
             continue
         ingress, egress = _allowed(*owner, context)
+        service = _service_of(policy, owner[0])
         for rule in policy.spec.get("ingress") or []:
+            if _from_the_gateway(rule, service, context):
+                continue
             for message in _peer_problems(rule.get("from"), ingress, context, "admits"):
                 yield policy, message
         for rule in policy.spec.get("egress") or []:
+            if _declared_backend(rule, service):
+                continue
             for message in _peer_problems(rule.get("to"), egress, context, "reaches"):
                 yield policy, message
 
@@ -104,6 +150,9 @@ def _peer_problems(peers: Any, allowed: set[str], context: Context, verb: str) -
         elif _same_namespace(peer) or (verb == "reaches" and (_is_dns(peer) or _outside_only(peer, context))):
             continue
         elif "ipBlock" in peer:
-            yield f"{verb} {peer['ipBlock']}, which opens the cluster's own or the node's addresses"
+            yield (
+                f"{verb} {peer['ipBlock']}, which opens the cluster's own, a private or the node's addresses, or "
+                "more of the internet than tenantEgress allows, and is no backend its service declares"
+            )
         elif _namespace_of(peer) is None or _namespace_of(peer) not in allowed:
             yield f"{verb} {peer}, which is not its own namespace nor one DESIGN section 6 allows here"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from imaas.guardrails.framework import Context, Index, Resource
-from imaas.spec import naming, types
+from imaas.spec import exposure, naming, secrets, types
 
 # Verbs that reach past RBAC itself: acting as someone else, granting what one does not have.
 ESCALATING_VERBS = frozenset({"escalate", "bind", "impersonate"})
@@ -64,6 +64,16 @@ def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]
                 yield role, f"may {sorted(verbs & ESCALATING_VERBS)}"
             elif resources & FENCE_RESOURCES and verbs & WRITE_VERBS:
                 yield role, f"may change {sorted(resources & FENCE_RESOURCES)}"
+            elif verbs & WRITE_VERBS and _platform_only(set(rule.get("apiGroups") or []), resources):
+                yield role, "may write secret stores, ExternalSecrets, certificates or Gateway objects, the platform's"
+
+
+def _platform_only(groups: set[str], resources: set[str]) -> bool:
+    """Kinds only the platform writes in tenant namespaces: External Secrets Operator's and cert-manager's, and the
+    Gateway API's but HTTPRoute (the admission rules refuse the same to tenants)."""
+    if groups & {*secrets.API_GROUPS, *exposure.CERT_MANAGER_GROUPS}:
+        return True
+    return exposure.GROUP in groups and bool(resources & set(exposure.PLATFORM_ONLY_KINDS))
 
 
 def _allowed_subject(

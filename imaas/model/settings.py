@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from fnmatch import fnmatchcase
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -208,6 +208,148 @@ class MetricsServerChart(ChartSettings):
 class ArgoCdChart(ChartSettings):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
     version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+
+
+class ExternalSecretsChart(ChartSettings):
+    install: bool = Field(
+        True,
+        description="Install External Secrets Operator, which syncs each tenant secret from AWS Secrets Manager into "
+        "its namespace; off where the cluster runs one already (its CRDs at external-secrets.io/v1).",
+    )
+    version: ChartVersion = Field("2.9.0", description="external-secrets chart version (External Secrets Operator "
+                                  "v2.9.0).")  # fmt: skip
+
+
+# cert-manager's chart repository tags its releases with a leading `v`.
+CertManagerVersion = Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+class CertManagerChart(ChartSettings):
+    install: bool = Field(
+        True,
+        description="Install cert-manager, which issues the certificates of exposed services; off where the cluster "
+        "runs one already.",
+    )
+    version: CertManagerVersion = Field("v1.21.1", description="cert-manager chart version (charts.jetstack.io).")
+
+
+# Every private (RFC 1918), shared (RFC 6598) and unique-local IPv6 range: what no tenant pod reaches as "the
+# internet", whichever of them the cluster uses; a backend in one is reached through a service's `egress` only.
+DEFAULT_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+
+
+class TenantEgress(InputModel):
+    """Where tenant pods may connect beyond the cluster, their peers and their services' declared backends."""
+
+    internet: Literal["open", "closed"] = Field(
+        "closed",
+        description="`open`: every public address (outside `privateRanges` and `clusterCidrs`); `closed`: only "
+        "the ranges of `allowList`. Closed by default: an integration's data leaves only for what the cluster's "
+        "owners allowed (a name-based allow-list needs a CNI extension or an egress proxy).",
+    )
+    allow_list: Annotated[list[Cidr], AfterValidator(unique)] = Field(
+        default_factory=list,
+        description="Public ranges every tenant pod may reach when `internet` is closed.",
+    )
+    private_ranges: Annotated[list[Cidr], Field(min_length=1), AfterValidator(unique)] = Field(
+        default_factory=lambda: list(DEFAULT_PRIVATE_RANGES),
+        description="Ranges that are never the internet: reached only through a service's `egress`.",
+    )
+
+    @model_validator(mode="after")
+    def _allow_list_when_closed(self) -> TenantEgress:
+        if self.allow_list and self.internet == "open":
+            raise ValueError("allowList is for internet: closed (open already reaches every public address)")
+        for cidr in self.allow_list:
+            inside = [r for r in self.private_ranges if ipaddress.ip_network(r).overlaps(ipaddress.ip_network(cidr))]
+            if inside:
+                raise ValueError(
+                    f"allowList: {cidr} overlaps the private range {inside[0]}: a private backend is a service's "
+                    "egress, not every tenant's"
+                )
+        return self
+
+
+IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")]
+OidcProviderArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")]
+
+
+class SecretWriters(InputModel):
+    """How a tenant's own people reach AWS to write its secrets' values: IAM trust policies cannot test group
+    membership, so the identity provider decides who is in the tenant's groups, by one of two mechanisms."""
+
+    mechanism: Literal["identityCenter", "roleMapping"] = Field(
+        description="`identityCenter`: a permission set per tenant and environment, assigned to the tenant's "
+        "`access.developers` groups in `accountId`; `roleMapping`: an IAM role per tenant and environment trusting "
+        "the SAML provider `samlProviderArn`, to which the identity provider maps the tenant's groups."
+    )
+    instance_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sso:::instance/\S+$")] | None = Field(
+        None, description="The IAM Identity Center instance (identityCenter)."
+    )
+    identity_store_id: Annotated[str, StringConstraints(pattern=r"^d-[0-9a-f]{10}$|^[0-9a-f-]{36}$")] | None = Field(
+        None, description="Its identity store, where the tenant's groups are found by display name (identityCenter)."
+    )
+    account_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")] | None = Field(
+        None, description="The account of this cluster's secrets, where the permission sets are assigned."
+    )
+    saml_provider_arn: (
+        Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:saml-provider/\S+$")] | None
+    ) = Field(None, description="The identity provider's SAML provider in IAM (roleMapping).")
+
+    @model_validator(mode="after")
+    def _what_the_mechanism_needs(self) -> SecretWriters:
+        needed = (
+            {"instanceArn": self.instance_arn, "identityStoreId": self.identity_store_id, "accountId": self.account_id}
+            if self.mechanism == "identityCenter"
+            else {"samlProviderArn": self.saml_provider_arn}
+        )
+        missing = [key for key, value in needed.items() if value is None]
+        if missing:
+            raise ValueError(f"{self.mechanism} needs {', '.join(missing)}")
+        return self
+
+
+class TenantSecrets(InputModel):
+    """Tenant secrets: kept in AWS Secrets Manager, synced into tenant namespaces by External Secrets Operator."""
+
+    oidc_provider_arn: OidcProviderArn | None = Field(
+        None,
+        description="The cluster's IAM OIDC provider (IRSA): each tenant namespace's secret store authenticates as "
+        "its own IAM role, trusted for that namespace's store account only. Required once a tenant declares secrets.",
+    )
+    writers: SecretWriters | None = Field(
+        None, description="How the tenants' people write their secrets' values. Required once a tenant declares one."
+    )
+    external_secrets: ExternalSecretsChart = Field(default_factory=ExternalSecretsChart)
+
+    @property
+    def oidc_issuer(self) -> str | None:
+        """The issuer (host and path, no scheme) the provider's ARN names, as IAM's condition keys spell it."""
+        return self.oidc_provider_arn.split(":oidc-provider/", 1)[1] if self.oidc_provider_arn else None
+
+
+class ExposureSettings(InputModel):
+    """How services with `expose: true` are published: the Gateway API, one shared Gateway of the cluster and a
+    ListenerSet per tenant namespace holding that tenant's hosts and certificates."""
+
+    gateway_class_name: KubernetesName | None = Field(
+        None,
+        description="The GatewayClass of the cluster's Gateway controller (its implementation of the Gateway API "
+        "with ListenerSet support). Required once a tenant exposes a service.",
+    )
+    namespace: KubernetesName = Field("imaas-gateway", description="Namespace of the shared Gateway.")
+    gateway_name: KubernetesName = Field("imaas-tenants", description="Name of the shared Gateway.")
+    cluster_issuer: KubernetesName | None = Field(
+        None,
+        description="The cert-manager ClusterIssuer of every exposed service's certificate (one per host: HTTP-01 "
+        "or DNS-01 both work). Required once a tenant exposes a service.",
+    )
+    gateway_api_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")] = Field(
+        "v1.5.1",
+        description="The Gateway API CRDs (standard channel) the cluster must have: ListenerSet is standard from "
+        "v1.5 (`imaas preflight` reads the CRDs' bundle-version).",
+    )
+    cert_manager: CertManagerChart = Field(default_factory=CertManagerChart)
 
 
 Limit = Annotated[int, Field(ge=1)]
@@ -575,6 +717,9 @@ class StackSettings(InputModel):
         "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
         "(observability.argocd.install).",
     )
+    tenant_egress: TenantEgress = Field(default_factory=TenantEgress)
+    tenant_secrets: TenantSecrets = Field(default_factory=TenantSecrets)
+    exposure: ExposureSettings = Field(default_factory=ExposureSettings)
     argocd_impersonation: bool = Field(
         False,
         description="The cluster's own Argo CD syncs with impersonation on (`application.sync.impersonation.enabled`"
@@ -687,6 +832,14 @@ class StackSettings(InputModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _allow_list_outside_the_cluster(self) -> StackSettings:
+        for cidr in self.tenant_egress.allow_list:
+            for own in self.cluster_cidrs:
+                if ipaddress.ip_network(own).overlaps(ipaddress.ip_network(cidr)):
+                    raise ValueError(f"tenantEgress.allowList: {cidr} overlaps the cluster's own range {own}")
+        return self
+
     def quota_for(self, size: SizeName, override: QuotaOverride | None) -> Quota:
         return self.sizes[size].overridden_by(override)
 
@@ -699,4 +852,11 @@ class StackSettings(InputModel):
 
     def reserved_namespaces(self) -> set[str]:
         """Namespaces the platform itself uses, which no tenant may take."""
-        return {self.argocd_namespace, self.observability.namespace, *self.platform_namespaces}
+        return {
+            self.argocd_namespace,
+            self.observability.namespace,
+            *self.platform_namespaces,
+            self.exposure.namespace,
+            "external-secrets",
+            "cert-manager",
+        }

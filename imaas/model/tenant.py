@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, model_validator
 
 from imaas.model.base import InputModel, Refuses, Unique
 from imaas.model.names import (
     COST_CENTER_PATTERN,
     ENVIRONMENTS,
     GROUP_PATTERN,
+    NAME_PATTERN,
     NO_CONTROL_CHARACTERS,
     Email,
     Environment,
@@ -161,6 +163,40 @@ class Alerting(InputModel):
     )
 
 
+# A secret's name becomes part of its Secrets Manager path, of the Kubernetes Secret's name and of the variable the
+# container reads it from (IMAAS_SECRET_<NAME>), so it keeps to the service name's characters.
+SecretName = Annotated[str, StringConstraints(min_length=2, max_length=40, pattern=NAME_PATTERN)]
+# Each secret is an ExternalSecret and a Kubernetes Secret per environment, and a variable of the container.
+MAX_SECRETS = 20
+# Each connection is a rule of the service's egress policy, shown to a reviewer one by one.
+MAX_CONNECTIONS = 20
+MAX_PORTS = 10
+
+
+def _backend_range(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as err:
+        raise ValueError(f"not an address range: {err}") from None
+    # A backend is a network of systems, not the whole address space: that is the cluster's internet setting.
+    if network.prefixlen < (8 if network.version == 4 else 32):
+        raise ValueError(f"{value} is wider than a backend's network (at most /8 in IPv4, /32 in IPv6)")
+    return str(network)
+
+
+BackendCidr = Annotated[str, AfterValidator(_backend_range)]
+Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(whole_number)]
+
+
+class Connection(InputModel):
+    """A private backend a service calls: an address range and the TCP ports it listens on."""
+
+    cidr: BackendCidr = Field(description="The backend's address range, e.g. 10.20.0.0/16 or 10.20.4.17/32.")
+    ports: Annotated[list[Port], Field(min_length=1, max_length=MAX_PORTS), Unique()] = Field(
+        description=f"TCP ports of the backend the service calls (1 to {MAX_PORTS})."
+    )
+
+
 class Service(InputModel):
     name: ServiceName = Field(description="Service name: 2-30 characters, lower case, digits and single dashes.")
     description: Annotated[str, StringConstraints(max_length=350), NO_CONTROL_CHARACTERS] | None = Field(
@@ -185,6 +221,36 @@ class Service(InputModel):
         default_factory=ServiceReplicas,
         description="Autoscaling bounds per environment the service runs in, for example `prod: {min: 2, max: 6}`.",
     )
+    secrets: Annotated[list[SecretName], Field(max_length=MAX_SECRETS), Unique()] = Field(
+        default_factory=list,
+        description="Names of the secrets the service reads, at most "
+        f"{MAX_SECRETS}: each is kept in AWS Secrets Manager at `imaas/<tenant>/<service>/<environment>/<name>`, "
+        "where the tenant's people write its value (never in git), and reaches the container as the variable "
+        "`IMAAS_SECRET_<NAME>` (upper case, dashes as underscores).",
+    )
+    egress: Annotated[list[Connection], Field(max_length=MAX_CONNECTIONS)] = Field(
+        default_factory=list,
+        description=f"Private backends the service calls, at most {MAX_CONNECTIONS}: each an address range outside "
+        "the cluster's own and its TCP ports. Only this service's pods may reach them.",
+    )
+    expose: bool = Field(
+        False,
+        description="Publish the service over HTTPS at `<service>.<tenant>.<environment>.<ingressHostSuffix>` in "
+        "each of its environments.",
+    )
+
+    @model_validator(mode="after")
+    def _one_connection_per_range(self) -> Service:
+        seen: set[str] = set()
+        for connection in self.egress:
+            if connection.cidr in seen:
+                raise ValueError(f"egress lists {connection.cidr} more than once: give it one entry with every port")
+            seen.add(connection.cidr)
+        return self
+
+    def secret_variables(self) -> dict[str, str]:
+        """The container variable of each secret, by name."""
+        return {name: "IMAAS_SECRET_" + name.upper().replace("-", "_") for name in self.secrets}
 
 
 class TenantSpec(InputModel):

@@ -22,7 +22,7 @@ from typing import Any
 
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming
+from imaas.spec import charts, exposure, isolation, naming, secrets
 
 POLICY_PREFIX = "imaas-"
 TENANT = f"namespaceObject.metadata.labels[{json.dumps(naming.TENANT_LABEL)}]"
@@ -116,6 +116,9 @@ MONITOR_REFUSED_FIELDS = ("proxyUrl", "proxyFromEnvironment", "proxyConnectHeade
 # The annotation of a tenant namespace that lists its tenant's identity-provider groups, comma-separated (groups
 # cannot hold commas), for the admission policy on the platform's objects. Only the platform writes Namespaces.
 TENANT_GROUPS_ANNOTATION = "imaas.io/tenant-groups"
+# cert-manager's controller, as its chart (charts.CERT_MANAGER, in its own namespace) runs it: it writes the
+# requests, orders and challenges of the platform's certificates, and an HTTP-01 solver's route.
+CERT_MANAGER_CONTROLLER = f"system:serviceaccount:{charts.CERT_MANAGER_NAMESPACE}:cert-manager"
 
 
 class Parameter(StrEnum):
@@ -580,6 +583,105 @@ def _disruption_budgets() -> AdmissionRule:
     )
 
 
+def _route_hosts(settings: StackSettings) -> AdmissionRule:
+    """HTTPRoutes as Ingress hosts are: every hostname under the tenant's own suffix, and attached only to the
+    namespace's own ListenerSet (the platform's, whose listeners hold the tenant's hosts and certificates), never
+    to the shared Gateway or another namespace's listeners."""
+    suffix = f"'.' + {TENANT} + '.' + {ENVIRONMENT} + {_literal('.' + settings.ingress_host_suffix)}"
+    own_listeners = (
+        f"has(p.group) && p.group == {_literal(exposure.GROUP)} && has(p.kind) && p.kind == 'ListenerSet' && "
+        f"p.name == {_literal(exposure.LISTENER_SET)} && (!has(p.namespace) || p.namespace == "
+        "namespaceObject.metadata.name)"
+    )
+    return AdmissionRule(
+        name=f"{POLICY_PREFIX}route-hosts",
+        matches=(Resources((exposure.GROUP,), ("*",), ("httproutes",)),),
+        validations=(
+            Validation(
+                f"{_has('object', 'spec.hostnames')} && object.spec.hostnames.size() > 0 && "
+                f"object.spec.hostnames.all(h, h.endsWith({suffix}))",
+                "An HTTPRoute needs hostnames, all under your own suffix (<name>.<tenant>.<environment>."
+                f"{settings.ingress_host_suffix}): a route without hostnames, or with another host, would take "
+                "requests meant for other tenants.",
+                f"'HTTPRoute hostnames must be <name>' + {suffix} + ' (at least one): a route without hostnames, or "
+                "with another host, would take requests meant for other tenants'",
+            ),
+            Validation(
+                f"{_has('object', 'spec.parentRefs')} && object.spec.parentRefs.size() > 0 && "
+                f"object.spec.parentRefs.all(p, {own_listeners})",
+                f"An HTTPRoute may attach only to your namespace's ListenerSet {exposure.LISTENER_SET} (kind "
+                "ListenerSet, no other namespace): the shared Gateway and other namespaces' listeners serve other "
+                "tenants' hosts and certificates.",
+            ),
+        ),
+        # cert-manager answers HTTP-01 challenges with a route of its own (the ClusterIssuer's solver, the platform's).
+        exempt=(*settings.platform_identities, CERT_MANAGER_CONTROLLER),
+        reads=frozenset(
+            {Parameter.TENANT, Parameter.ENVIRONMENT, Parameter.HOST_SUFFIX, Parameter.PLATFORM_IDENTITIES}
+        ),
+    )
+
+
+def _platform_only(
+    name: str, groups: tuple[str, ...], resources: tuple[str, ...], message: str, exempt: tuple[str, ...]
+) -> AdmissionRule:
+    return AdmissionRule(
+        name=f"{POLICY_PREFIX}{name}",
+        matches=(Resources(groups, ("*",), resources),),
+        validations=(Validation("false", message),),
+        exempt=exempt,
+        reads=frozenset({Parameter.PLATFORM_IDENTITIES}),
+    )
+
+
+def _platform_only_secrets(settings: StackSettings) -> AdmissionRule:
+    return _platform_only(
+        "platform-only-secrets",
+        secrets.API_GROUPS,
+        ("*",),
+        "SecretStores, ExternalSecrets, PushSecrets and generators are the platform's: a store of your own could read "
+        "with another identity than your namespace's, and only the platform's store reads your own path. Declare "
+        "the secret in your tenant file (services[].secrets) instead.",
+        tuple(settings.platform_identities),
+    )
+
+
+def _platform_only_certificates(settings: StackSettings) -> AdmissionRule:
+    return _platform_only(
+        "platform-only-certificates",
+        exposure.CERT_MANAGER_GROUPS,
+        ("*",),
+        "Certificates, issuers and their requests are the platform's: the cluster's issuer would certify any name it "
+        "is asked for, other tenants' hosts included. Expose the service in your tenant file (services[].expose).",
+        (*settings.platform_identities, CERT_MANAGER_CONTROLLER),
+    )
+
+
+def _platform_only_gateway_kinds(settings: StackSettings) -> AdmissionRule:
+    return _platform_only(
+        "platform-only-gateway-kinds",
+        (exposure.GROUP,),
+        exposure.PLATFORM_ONLY_KINDS,
+        "Gateways, ListenerSets, ReferenceGrants and route kinds other than HTTPRoute are the platform's: they claim "
+        "hosts, certificates and addresses on the data plane all tenants share. Expose the service in your tenant "
+        "file (services[].expose) and route with an HTTPRoute.",
+        tuple(settings.platform_identities),
+    )
+
+
+def _secret_store_account() -> AdmissionRule:
+    account = _literal(secrets.STORE_ACCOUNT)
+    return _pod_spec_rule(
+        f"{POLICY_PREFIX}secret-store-account",
+        lambda spec: (
+            f"(!has({spec}.serviceAccountName) || {spec}.serviceAccountName != {account}) && "
+            f"(!has({spec}.serviceAccount) || {spec}.serviceAccount != {account})"
+        ),
+        f"A pod may not run as {secrets.STORE_ACCOUNT}: that account is your namespace's secret store's, whose role "
+        "reads every secret of your tenant in this environment. Each service reads its own secrets as variables.",
+    )
+
+
 def admission_rules(settings: StackSettings) -> list[AdmissionRule]:
     """Every admission rule of the tenant namespaces of a stack's cluster."""
     return [
@@ -595,4 +697,9 @@ def admission_rules(settings: StackSettings) -> list[AdmissionRule]:
         _priority_classes(),
         _platform_objects(),
         _disruption_budgets(),
+        _route_hosts(settings),
+        _platform_only_secrets(settings),
+        _platform_only_certificates(settings),
+        _platform_only_gateway_kinds(settings),
+        _secret_store_account(),
     ]

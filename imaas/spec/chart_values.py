@@ -186,3 +186,23 @@ def metrics_server_values() -> dict[str, Any]:
             }
         ],
     }
+
+
+def external_secrets_values() -> dict[str, Any]:
+    """External Secrets Operator with its CRDs, processing namespaced stores and ExternalSecrets only: no cluster-wide
+    store, ExternalSecret or generator is ever acted on (a ClusterSecretStore would read for every namespace), and no
+    PushSecret (which writes out of the cluster)."""
+    return {
+        "installCRDs": True,
+        "processClusterStore": False,
+        "processClusterExternalSecret": False,
+        "processClusterPushSecret": False,
+        "processClusterGenerator": False,
+        "processPushSecret": False,
+    }
+
+
+def cert_manager_values() -> dict[str, Any]:
+    """cert-manager with its CRDs (kept when the release goes, as the chart advises: deleting them deletes every
+    certificate), each certificate's Secret owned by its Certificate."""
+    return {"crds": {"enabled": True, "keep": True}, "enableCertificateOwnerRef": True}

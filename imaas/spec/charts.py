@@ -51,6 +51,19 @@ ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd", crd
 # cluster's other add-ons.
 METRICS_SERVER = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "metrics-server")
 METRICS_SERVER_NAMESPACE = "kube-system"
+# Tenant secrets: synced from AWS Secrets Manager by each tenant namespace's own SecretStore (imaas/spec/secrets.py).
+EXTERNAL_SECRETS = Chart(
+    "external-secrets",
+    "https://charts.external-secrets.io",
+    "external-secrets",
+    crd_groups=("external-secrets.io", "generators.external-secrets.io"),
+)
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+# Certificates of exposed services (imaas/spec/exposure.py).
+CERT_MANAGER = Chart(
+    "cert-manager", "https://charts.jetstack.io", "cert-manager", crd_groups=("cert-manager.io", "acme.cert-manager.io")
+)
+CERT_MANAGER_NAMESPACE = "cert-manager"
 CHARTS = (
     PROMETHEUS_OPERATOR_CRDS,
     KUBE_PROMETHEUS_STACK,
@@ -60,6 +73,8 @@ CHARTS = (
     OPENTELEMETRY_COLLECTOR,
     ARGO_CD,
     METRICS_SERVER,
+    EXTERNAL_SECRETS,
+    CERT_MANAGER,
 )
 
 

@@ -60,6 +60,7 @@ BOUNDED_RESOURCES = frozenset({
     "count/cronjobs.batch", "count/ingresses.networking.k8s.io", "count/servicemonitors.monitoring.coreos.com",
     "count/podmonitors.monitoring.coreos.com", "count/serviceaccounts", "count/poddisruptionbudgets.policy",
     "count/horizontalpodautoscalers.autoscaling", "count/replicasets.apps",
+    "count/httproutes.gateway.networking.k8s.io",
 })  # fmt: skip
 # ReplicaSets a Deployment keeps: its current one and up to ten old ones (`revisionHistoryLimit`'s default).
 REPLICA_SETS_PER_DEPLOYMENT = 11
@@ -91,6 +92,7 @@ def quota_hard(quota: Quota) -> dict[str, str]:
         "count/jobs.batch": str(quota.pods),
         "count/cronjobs.batch": few,
         "count/ingresses.networking.k8s.io": few,
+        "count/httproutes.gateway.networking.k8s.io": few,
         "count/servicemonitors.monitoring.coreos.com": few,
         "count/podmonitors.monitoring.coreos.com": few,
         # A service's own account, autoscaler and disruption budget each: as many as the workloads that can run.

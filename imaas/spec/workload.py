@@ -15,6 +15,7 @@ from typing import Any
 
 from imaas.model.settings import BUILTIN_SERVICE_SIZES, PodSize, StackSettings
 from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
+from imaas.spec import secrets
 from imaas.spec.telemetry import OTLP_ENDPOINT_VARIABLE, otlp_endpoint
 
 # The names the service template gives its objects (templates/service/deploy/base).
@@ -55,7 +56,11 @@ def workload_patches(
         "name": CONTAINER,
         "resources": {"requests": size.requests.as_kubernetes(), "limits": size.limits.as_kubernetes()},
         # Merged by name into the container's own list: the template's variables stay.
-        "env": [{"name": name, "value": value} for name, value in variables.items()],
+        "env": [
+            *({"name": name, "value": value} for name, value in variables.items()),
+            # Each secret from its synced Secret (imaas/spec/secrets.py), for deployment.toml's $env{IMAAS_SECRET_...}.
+            *secrets.container_variables(service),
+        ],
     }
     deployment = {
         # The autoscaler owns the replica count: a null removes one a repository may set, so that Argo CD never

@@ -1,0 +1,64 @@
+"""The operators that tenant secrets and exposed services run on, from their pinned charts: External Secrets
+Operator (`imaas:tenantSecrets.externalSecrets.install`) and cert-manager (`imaas:exposure.certManager.install`),
+each in a namespace of its own, for a cluster that has none."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes.helm import v3 as helm
+
+from components.helm_release import declare_release
+from components.safety import kept
+from imaas.model.settings import CertManagerChart, ExternalSecretsChart, StackSettings
+from imaas.spec import chart_values, charts, exposure, naming, types
+
+
+class ExternalSecrets(pulumi.ComponentResource):
+    def __init__(self, name: str, chart: ExternalSecretsChart, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(types.EXTERNAL_SECRETS, name, None, opts)
+        self.release: helm.Release = declare_release(
+            charts.EXTERNAL_SECRETS,
+            chart,
+            charts.EXTERNAL_SECRETS_NAMESPACE,
+            chart_values.external_secrets_values(),
+            pulumi.ResourceOptions(parent=self),
+            create_namespace=True,
+        )
+        self.register_outputs({"namespace": charts.EXTERNAL_SECRETS_NAMESPACE, "version": chart.version})
+
+
+class CertManager(pulumi.ComponentResource):
+    def __init__(self, name: str, chart: CertManagerChart, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(types.CERT_MANAGER, name, None, opts)
+        self.release: helm.Release = declare_release(
+            charts.CERT_MANAGER,
+            chart,
+            charts.CERT_MANAGER_NAMESPACE,
+            chart_values.cert_manager_values(),
+            pulumi.ResourceOptions(parent=self),
+            create_namespace=True,
+        )
+        self.register_outputs({"namespace": charts.CERT_MANAGER_NAMESPACE, "version": chart.version})
+
+
+def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """The cluster's one Gateway for tenant services, in a namespace of the platform's: tenants attach their own
+    listeners to it with a ListenerSet each (imaas/spec/exposure.py). The Gateway API CRDs and the controller of its
+    class are the cluster's (`imaas preflight` checks the CRDs' version)."""
+    config = settings.exposure
+    labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+    namespace = k8s.core.v1.Namespace(
+        config.namespace,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace, labels=labels),
+        # Its certificates' and routes' state is the Gateway controller's: kept like every namespace.
+        opts=kept(opts),
+    )
+    return k8s.apiextensions.CustomResource(
+        f"{config.namespace}-{config.gateway_name}",
+        api_version=exposure.API_VERSION,
+        kind="Gateway",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.gateway_name, namespace=config.namespace, labels=labels),
+        spec=exposure.gateway_spec(settings),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
+    )
