@@ -116,6 +116,47 @@ def budget(**spec: Any) -> dict[str, Any]:
                      **{key: value for key, value in spec.items() if value is not None}}}  # fmt: skip
 
 
+def route(hostnames: list[str] | None = None, parents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "parentRefs": parents if parents is not None else [OWN_LISTENERS],
+        "rules": [{"backendRefs": [{"name": "order-sync-wso2mi-service", "port": 8290}]}],
+    }
+    if hostnames is not None:
+        spec["hostnames"] = hostnames
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "order-sync"},
+            "spec": spec}  # fmt: skip
+
+
+OWN_LISTENERS = {"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": "imaas-services",
+                 "sectionName": "order-sync"}  # fmt: skip
+SHARED_GATEWAY = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "imaas-tenants",
+                  "namespace": "imaas-gateway"}  # fmt: skip
+CERT_MANAGER = "system:serviceaccount:cert-manager:cert-manager"
+
+
+def custom(api_version: str, kind: str, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": "mine"}, "spec": spec or {}}
+
+
+OWN_STORE = custom("external-secrets.io/v1", "SecretStore", {"provider": {"aws": {
+    "service": "SecretsManager", "region": "eu-west-1",
+    "auth": {"jwt": {"serviceAccountRef": {"name": "order-sync"}}}}}})  # fmt: skip
+READ_OTHERS = custom("external-secrets.io/v1", "ExternalSecret", {
+    "secretStoreRef": {"name": "imaas-secrets", "kind": "SecretStore"}, "target": {"name": "theirs"},
+    "data": [{"secretKey": "value", "remoteRef": {"key": "imaas/payments/ledger/dev/db-password"}}]})  # fmt: skip
+OTHERS_CERTIFICATE = custom("cert-manager.io/v1", "Certificate", {
+    "secretName": "theirs", "dnsNames": ["ledger.payments.dev.apps.example.com"],
+    "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt"}})  # fmt: skip
+OWN_LISTENER_SET = custom(
+    "gateway.networking.k8s.io/v1",
+    "ListenerSet",
+    {
+        "parentRef": {"name": "imaas-tenants", "namespace": "imaas-gateway"},
+        "listeners": [
+            {"name": "x", "hostname": "ledger.payments.dev.apps.example.com", "port": 443, "protocol": "HTTPS"}
+        ],
+    },
+)
 TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 CONTROLLER = "system:serviceaccount:kube-system:endpointslice-controller"
 # (policy, case, object, user, allowed)
@@ -290,6 +331,44 @@ CASES: list[tuple[str, str, dict[str, Any], str, bool]] = [
     ("platform-objects", "a pod's own account writing the platform's PodMonitor",
      {**monitor("PodMonitor"), "metadata": {"name": "imaas-services", "labels": PLATFORM_LABELS}},
      "system:serviceaccount:orders-dev:order-sync", False),
+    ("route-hosts", "its own host, on its namespace's ListenerSet", route(["api.orders.dev.apps.example.com"]),
+     DEPLOYER, True),
+    ("route-hosts", "the ListenerSet named with its own namespace",
+     route(["api.orders.dev.apps.example.com"], [{**OWN_LISTENERS, "namespace": "orders-dev"}]), DEPLOYER, True),
+    ("route-hosts", "another tenant's host", route(["ledger.payments.dev.apps.example.com"]), DEPLOYER, False),
+    ("route-hosts", "its own host in another environment", route(["api.orders.prod.apps.example.com"]), DEPLOYER,
+     False),
+    ("route-hosts", "one own host and one other", route(["api.orders.dev.apps.example.com", "example.com"]), DEPLOYER,
+     False),
+    ("route-hosts", "no hostnames (every host of its listeners)", route(), DEPLOYER, False),
+    ("route-hosts", "attached to the shared Gateway",
+     route(["api.orders.dev.apps.example.com"], [SHARED_GATEWAY]), DEPLOYER, False),
+    ("route-hosts", "attached to another namespace's ListenerSet",
+     route(["api.orders.dev.apps.example.com"], [{**OWN_LISTENERS, "namespace": "payments-dev"}]), DEPLOYER, False),
+    ("route-hosts", "a parent without a kind (the Gateway by default)",
+     route(["api.orders.dev.apps.example.com"], [{"name": "imaas-services"}]), DEPLOYER, False),
+    ("route-hosts", "cert-manager's HTTP-01 solver route", route(["api.orders.dev.apps.example.com"],
+     [SHARED_GATEWAY]), CERT_MANAGER, True),
+    ("platform-only-secrets", "a tenant's own SecretStore", OWN_STORE, DEPLOYER, False),
+    ("platform-only-secrets", "a tenant's ExternalSecret reading another tenant's path", READ_OTHERS, DEPLOYER, False),
+    ("platform-only-secrets", "a tenant's ClusterSecretStore-like generator",
+     custom("generators.external-secrets.io/v1alpha1", "Password", {"length": 32}), DEPLOYER, False),
+    ("platform-only-secrets", "the platform's ExternalSecret", READ_OTHERS, PULUMI, True),
+    ("platform-only-certificates", "a tenant's certificate for another tenant's host", OTHERS_CERTIFICATE, DEPLOYER,
+     False),
+    ("platform-only-certificates", "the platform's certificate", OTHERS_CERTIFICATE, PULUMI, True),
+    ("platform-only-certificates", "cert-manager's own request",
+     custom("cert-manager.io/v1", "CertificateRequest", {"request": "eA=="}), CERT_MANAGER, True),
+    ("platform-only-gateway-kinds", "a tenant's ListenerSet claiming another tenant's host", OWN_LISTENER_SET,
+     DEPLOYER, False),
+    ("platform-only-gateway-kinds", "a tenant's ReferenceGrant",
+     custom("gateway.networking.k8s.io/v1", "ReferenceGrant", {"from": [], "to": []}), DEPLOYER, False),
+    ("platform-only-gateway-kinds", "the platform's ListenerSet", OWN_LISTENER_SET, PULUMI, True),
+    ("secret-store-account", "a pod of its own account", workload("Deployment", pod_spec()), DEPLOYER, True),
+    ("secret-store-account", "a pod as the secret store's account",
+     workload("Deployment", {**pod_spec(), "serviceAccountName": "imaas-secrets"}), DEPLOYER, False),
+    ("secret-store-account", "a pod as the store's account by the deprecated field",
+     workload("Pod", {**pod_spec(), "serviceAccount": "imaas-secrets"}), DEPLOYER, False),
     ("disruption-budgets", "the service template's budget", budget(maxUnavailable=1), DEPLOYER, True),
     ("disruption-budgets", "a percentage", budget(maxUnavailable="25%"), DEPLOYER, True),
     ("disruption-budgets", "maxUnavailable 0", budget(maxUnavailable=0), DEPLOYER, False),
@@ -435,6 +514,10 @@ REFUSES_THE_SMALLEST = {
     "disruption-budgets": "a budget must say how many pods a drain may evict (maxUnavailable)",
     "no-endpoints": "only the cluster's controllers write Endpoints",
     "platform-only-monitoring": "these kinds are the platform's",
+    "platform-only-secrets": "these kinds are the platform's",
+    "platform-only-certificates": "these kinds are the platform's",
+    "platform-only-gateway-kinds": "these kinds are the platform's",
+    "route-hosts": "a route without hostnames would take every host of its listeners",
 }
 
 

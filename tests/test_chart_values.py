@@ -14,7 +14,7 @@ import pytest
 from planning import of_type, plan_stack
 from tokens import RELEASE
 
-from imaas.model.settings import MetricsServerChart, ObservabilitySettings
+from imaas.model.settings import CertManagerChart, ExternalSecretsChart, MetricsServerChart, ObservabilitySettings
 from imaas.spec import charts
 
 DATA = Path(__file__).resolve().parent / "data" / "charts"
@@ -121,6 +121,8 @@ def pinned_versions() -> dict[str, str]:
         charts.OPENTELEMETRY_COLLECTOR: settings.opentelemetry_collector,
         charts.ARGO_CD: settings.argocd,
         charts.METRICS_SERVER: MetricsServerChart(),
+        charts.EXTERNAL_SECRETS: ExternalSecretsChart(),
+        charts.CERT_MANAGER: CertManagerChart(),
     }
     assert set(by_chart) == set(charts.CHARTS)
     return {chart.name: chart_settings.version for chart, chart_settings in by_chart.items()}

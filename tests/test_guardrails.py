@@ -283,7 +283,205 @@ def _raise_max_replicas(patches: list[dict]) -> None:
     autoscaler["patch"] = json.dumps(body)
 
 
+# What tenant services need at run time (issue 30): a store role reading every tenant's path, a route taking
+# another tenant's host.
+SECRET_STORE_ROLE = "imaas-store-payments-dev"
+DEV_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE0DEV0CLUSTER"
+WEAKENINGS |= {
+    "tenant-secrets-scoped": (
+        "aws:iam/rolePolicy:RolePolicy",
+        f"{SECRET_STORE_ROLE}-read",
+        _policy_edit(
+            "policy", lambda d: d["Statement"][0].update(Resource="arn:aws:secretsmanager:*:*:secret:imaas/*")
+        ),
+        f"{SECRET_STORE_ROLE}-read",
+    ),
+    "tenant-routes-scoped": (
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        "payments-dev-httproute-card-gateway",
+        with_inputs(lambda i: i["spec"]["hostnames"].append("order-sync.orders.dev.apps.example.com")),
+        "payments-dev-httproute-card-gateway",
+    ),
+}
+EXTERNAL_SECRET = "payments-dev-externalsecret-card-gateway.acquirer-api-key"
+SECRET_STORE = "payments-dev-secretstore-imaas-secrets"
+
+
+def _remote_key(key: str) -> Callable[[Resource], Resource]:
+    return with_inputs(lambda i: i["spec"]["data"][0]["remoteRef"].update(key=key))
+
+
 FORBIDDEN = [
+    # Secrets: a store, role, writer or ExternalSecret that reaches another tenant's path, or another environment's.
+    (
+        "tenant-secrets-scoped",
+        "kubernetes:external-secrets.io/v1:ExternalSecret",
+        EXTERNAL_SECRET,
+        _remote_key("imaas/orders/order-sync/dev/erp-password"),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "kubernetes:external-secrets.io/v1:ExternalSecret",
+        EXTERNAL_SECRET,
+        _remote_key("imaas/payments/card-gateway/prod/acquirer-api-key"),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "kubernetes:external-secrets.io/v1:ExternalSecret",
+        EXTERNAL_SECRET,
+        with_inputs(lambda i: i["spec"].update(dataFrom=[{"find": {"name": {"regexp": ".*"}}}])),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "kubernetes:external-secrets.io/v1:ExternalSecret",
+        EXTERNAL_SECRET,
+        with_inputs(lambda i: i["spec"].update(secretStoreRef={"name": "shared", "kind": "ClusterSecretStore"})),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "kubernetes:external-secrets.io/v1:SecretStore",
+        SECRET_STORE,
+        with_inputs(
+            lambda i: i["spec"]["provider"]["aws"].update(role="arn:aws:iam::123456789012:role/imaas-store-orders-dev")
+        ),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "kubernetes:external-secrets.io/v1:SecretStore",
+        SECRET_STORE,
+        with_inputs(
+            lambda i: i["spec"]["provider"]["aws"]["auth"]["jwt"]["serviceAccountRef"].update(name="order-sync")
+        ),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "kubernetes:core/v1:ServiceAccount",
+        "payments-dev-imaas-secrets",
+        with_inputs(
+            lambda i: i["metadata"]["annotations"].update(
+                {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/imaas-store-orders-dev"}
+            )
+        ),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "aws:iam/role:Role",
+        SECRET_STORE_ROLE,
+        _policy_edit(
+            "assumeRolePolicy",
+            lambda d: d["Statement"][0]["Condition"]["StringEquals"].update(
+                {f"{DEV_ISSUER}:sub": "system:serviceaccount:orders-dev:imaas-secrets"}
+            ),
+        ),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "aws:iam/role:Role",
+        SECRET_STORE_ROLE,
+        _policy_edit("assumeRolePolicy", lambda d: d["Statement"][0].update(Condition={})),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "aws:iam/rolePolicy:RolePolicy",
+        f"{SECRET_STORE_ROLE}-read",
+        _policy_edit(
+            "policy",
+            lambda d: d["Statement"][0].update(Resource="arn:aws:secretsmanager:*:*:secret:imaas/payments/*/test/*"),
+        ),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "aws:iam/rolePolicy:RolePolicy",
+        f"{SECRET_STORE_ROLE}-read",
+        _policy_edit("policy", lambda d: d["Statement"][0].update(Action=["secretsmanager:*"])),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy",
+        "imaas-payments-dev-write",
+        _policy_edit(
+            "inlinePolicy",
+            lambda d: d["Statement"][0].update(Resource="arn:aws:secretsmanager:*:*:secret:imaas/payments*"),
+        ),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy",
+        "imaas-payments-dev-write",
+        _policy_edit(
+            "inlinePolicy",
+            lambda d: d["Statement"][0].update(
+                Action=["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue"]
+            ),
+        ),
+    ),
+    (
+        "tenant-secrets-scoped",
+        "aws:secretsmanager/secret:Secret",
+        "imaas/payments/card-gateway/dev/acquirer-api-key",
+        lambda r: replace(r, retain_on_delete=False),
+    ),
+    # Routes: a host or a parent of another tenant's.
+    (
+        "tenant-routes-scoped",
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        "payments-dev-httproute-card-gateway",
+        with_inputs(
+            lambda i: i["spec"]["parentRefs"][0].update(kind="Gateway", name="imaas-tenants", namespace="imaas-gateway")
+        ),
+    ),
+    (
+        "tenant-routes-scoped",
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        "payments-dev-httproute-card-gateway",
+        with_inputs(lambda i: i["spec"]["parentRefs"][0].update(namespace="orders-dev")),
+    ),
+    (
+        "tenant-routes-scoped",
+        "kubernetes:gateway.networking.k8s.io/v1:ListenerSet",
+        "payments-dev-listenerset-imaas-services",
+        with_inputs(lambda i: i["spec"]["listeners"][0].update(hostname="*.orders.dev.apps.example.com")),
+    ),
+    (
+        "tenant-routes-scoped",
+        "kubernetes:cert-manager.io/v1:Certificate",
+        "payments-dev-certificate-card-gateway.tls",
+        with_inputs(lambda i: i["spec"]["dnsNames"].append("order-sync.orders.dev.apps.example.com")),
+    ),
+    # Connections: a service's egress policy opening a private range it does not declare (with the internet open, a
+    # public range is the internet's anyway: tests/test_connections.py checks the closed case).
+    (
+        "network-peers-exact",
+        NETWORK_POLICY,
+        "payments-dev-imaas-service-card-gateway",
+        with_inputs(lambda i: i["spec"]["egress"][0]["to"][0]["ipBlock"].update(cidr="10.20.0.0/16")),
+    ),
+    (
+        "network-peers-exact",
+        NETWORK_POLICY,
+        "hr-dev-isolation",
+        with_inputs(lambda i: i["spec"]["egress"][2]["to"][0]["ipBlock"]["except"].remove("100.64.0.0/10")),
+    ),
+    (
+        "tenant-rbac-fenced",
+        ROLE,
+        "orders-dev-tenant-developer",
+        with_inputs(
+            lambda i: i["rules"].append(
+                {"apiGroups": ["external-secrets.io"], "resources": ["secretstores"], "verbs": ["create"]}
+            )
+        ),
+    ),
+    (
+        "tenant-rbac-fenced",
+        ROLE,
+        "orders-dev-tenant-developer",
+        with_inputs(
+            lambda i: i["rules"].append(
+                {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["listenersets"], "verbs": ["create"]}
+            )
+        ),
+    ),
     # A namespace that leaves one of its tenant's groups out: its members could edit the platform's objects.
     (
         "platform-objects-marked",

