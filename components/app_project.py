@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import alerts, isolation, naming, telemetry
+from imaas.spec import alerts, exposure, isolation, naming, secrets, telemetry
 from imaas.spec.isolation import DEPLOYER_ACCOUNT
 
 PLATFORM_OBJECTS = [
@@ -19,8 +19,21 @@ PLATFORM_OBJECTS = [
     {"group": "monitoring.coreos.com", "kind": "PodMonitor", "name": telemetry.POD_MONITOR_NAME},
     {"group": "monitoring.coreos.com", "kind": "PrometheusRule", "name": alerts.THRESHOLD_RULES_NAME},
     {"group": "monitoring.coreos.com", "kind": "AlertmanagerConfig", "name": alerts.ALERTMANAGER_CONFIG_NAME},
+    # What a service's secrets and exposure put there: the store's account, the routes, and the Secrets that
+    # External Secrets Operator and cert-manager write (Argo CD matches names as globs).
+    {"group": "", "kind": "ServiceAccount", "name": secrets.STORE_ACCOUNT},
+    {"group": exposure.GROUP, "kind": "HTTPRoute", "name": f"{exposure.ROUTE_PREFIX}*"},
+    {"group": "", "kind": "Secret", "name": f"{secrets.OBJECT_PREFIX}*"},
+    {"group": "", "kind": "Secret", "name": f"{exposure.CERTIFICATE_PREFIX}*"},
 ]
 """What the platform itself puts in each tenant namespace besides the fence (Argo CD matches `group` exactly)."""
+# Kinds a tenant's delivery never writes, beside the fence: External Secrets Operator's and cert-manager's (their
+# objects read secrets and claim hosts for whoever writes them) and the Gateway API's but HTTPRoute. Denied to the
+# project, so never reported as orphans either; the admission rules refuse them too.
+PLATFORM_ONLY_KINDS = [
+    *({"group": group, "kind": "*"} for group in (*secrets.API_GROUPS, *exposure.CERT_MANAGER_GROUPS)),
+    *({"group": exposure.GROUP, "kind": kind} for kind in exposure.PLATFORM_ONLY_KIND_NAMES),
+]
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,10 @@ def app_project_spec(args: AppProjectArgs) -> dict[str, object]:
         "destinations": [{"server": server, "namespace": namespace} for namespace in namespaces],
         # Empty means none: tenants deploy namespaced objects only.
         "clusterResourceWhitelist": [],
-        "namespaceResourceBlacklist": [{"group": group, "kind": kind} for group, kind in isolation.FENCE_KINDS],
+        "namespaceResourceBlacklist": [
+            *({"group": group, "kind": kind} for group, kind in isolation.FENCE_KINDS),
+            *PLATFORM_ONLY_KINDS,
+        ],
         # Argo CD warns about objects in a destination namespace that no application owns. The fence kinds are
         # denied to the project and so never reported; the platform's other objects there are ignored by name, so
         # that a warning means something a tenant left behind.

@@ -226,7 +226,7 @@ def _declare_exposure(args: RuntimeArgs, opts: pulumi.ResourceOptions) -> None:
             _after(opts, args.certificates_operator),
         )
         _custom(
-            service.name,
+            exposure.route(service.name),
             exposure.API_VERSION,
             "HTTPRoute",
             args,

@@ -127,7 +127,7 @@ def route(hostnames: list[str] | None = None, parents: list[dict[str, Any]] | No
             "spec": spec}  # fmt: skip
 
 
-OWN_LISTENERS = {"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": "imaas-services",
+OWN_LISTENERS = {"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": "imaas-routes",
                  "sectionName": "order-sync"}  # fmt: skip
 SHARED_GATEWAY = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "imaas-tenants",
                   "namespace": "imaas-gateway"}  # fmt: skip
@@ -346,7 +346,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, bool]] = [
     ("route-hosts", "attached to another namespace's ListenerSet",
      route(["api.orders.dev.apps.example.com"], [{**OWN_LISTENERS, "namespace": "payments-dev"}]), DEPLOYER, False),
     ("route-hosts", "a parent without a kind (the Gateway by default)",
-     route(["api.orders.dev.apps.example.com"], [{"name": "imaas-services"}]), DEPLOYER, False),
+     route(["api.orders.dev.apps.example.com"], [{"name": "imaas-routes"}]), DEPLOYER, False),
     ("route-hosts", "cert-manager's HTTP-01 solver route", route(["api.orders.dev.apps.example.com"],
      [SHARED_GATEWAY]), CERT_MANAGER, True),
     ("platform-only-secrets", "a tenant's own SecretStore", OWN_STORE, DEPLOYER, False),

@@ -298,12 +298,12 @@ WEAKENINGS |= {
     ),
     "tenant-routes-scoped": (
         "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
-        "payments-dev-httproute-card-gateway",
+        "payments-dev-httproute-imaas-route-card-gateway",
         with_inputs(lambda i: i["spec"]["hostnames"].append("order-sync.orders.dev.apps.example.com")),
-        "payments-dev-httproute-card-gateway",
+        "payments-dev-httproute-imaas-route-card-gateway",
     ),
 }
-EXTERNAL_SECRET = "payments-dev-externalsecret-card-gateway.acquirer-api-key"
+EXTERNAL_SECRET = "payments-dev-externalsecret-imaas-secret-card-gateway.acquirer-api-key"
 SECRET_STORE = "payments-dev-secretstore-imaas-secrets"
 
 
@@ -425,7 +425,7 @@ FORBIDDEN = [
     (
         "tenant-routes-scoped",
         "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
-        "payments-dev-httproute-card-gateway",
+        "payments-dev-httproute-imaas-route-card-gateway",
         with_inputs(
             lambda i: i["spec"]["parentRefs"][0].update(kind="Gateway", name="imaas-tenants", namespace="imaas-gateway")
         ),
@@ -433,19 +433,19 @@ FORBIDDEN = [
     (
         "tenant-routes-scoped",
         "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
-        "payments-dev-httproute-card-gateway",
+        "payments-dev-httproute-imaas-route-card-gateway",
         with_inputs(lambda i: i["spec"]["parentRefs"][0].update(namespace="orders-dev")),
     ),
     (
         "tenant-routes-scoped",
         "kubernetes:gateway.networking.k8s.io/v1:ListenerSet",
-        "payments-dev-listenerset-imaas-services",
+        "payments-dev-listenerset-imaas-routes",
         with_inputs(lambda i: i["spec"]["listeners"][0].update(hostname="*.orders.dev.apps.example.com")),
     ),
     (
         "tenant-routes-scoped",
         "kubernetes:cert-manager.io/v1:Certificate",
-        "payments-dev-certificate-card-gateway.tls",
+        "payments-dev-certificate-imaas-tls-card-gateway",
         with_inputs(lambda i: i["spec"]["dnsNames"].append("order-sync.orders.dev.apps.example.com")),
     ),
     # Connections: a service's egress policy opening a private range it does not declare (with the internet open, a

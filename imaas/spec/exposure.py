@@ -24,7 +24,7 @@ from imaas.spec.connections import HTTP_PORT
 
 GROUP = "gateway.networking.k8s.io"
 API_VERSION = f"{GROUP}/v1"
-LISTENER_SET = "imaas-services"
+LISTENER_SET = "imaas-routes"
 """The ListenerSet of each tenant namespace that exposes a service."""
 HTTPS_PORT = 443
 SERVICE_OBJECT = "wso2mi-service"
@@ -34,17 +34,29 @@ CERT_MANAGER_GROUPS = ("cert-manager.io", "acme.cert-manager.io")
 # Gateway API kinds only the platform writes in tenant namespaces: a tenant's own Gateway or ListenerSet would claim
 # hosts and certificates on the shared data plane, a ReferenceGrant would open its objects to other namespaces, and
 # the other route kinds are not fenced by host here. HTTPRoute is the tenant's, fenced by `imaas-route-hosts`.
+PLATFORM_ONLY_KIND_NAMES = ("Gateway", "ListenerSet", "ReferenceGrant", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute",
+                            "BackendTLSPolicy")  # fmt: skip
 PLATFORM_ONLY_KINDS = ("gateways", "listenersets", "referencegrants", "grpcroutes", "tlsroutes", "tcproutes",
                        "udproutes", "backendtlspolicies")  # fmt: skip
+"""The same kinds, by resource (plural) name, as admission and RBAC name them."""
 
 
 def host(service: str, tenant: str, environment: str, suffix: str) -> str:
     return f"{service}.{tenant}.{environment}.{suffix}"
 
 
+ROUTE_PREFIX = "imaas-route-"
+CERTIFICATE_PREFIX = "imaas-tls-"
+
+
+def route(service: str) -> str:
+    """The HTTPRoute of one exposed service."""
+    return f"{ROUTE_PREFIX}{service}"
+
+
 def certificate(service: str) -> str:
     """The Certificate, and its Secret, of one exposed service."""
-    return f"{service}.tls"
+    return f"{CERTIFICATE_PREFIX}{service}"
 
 
 def exposed(tenant: Tenant, environment: str) -> list[Service]:

@@ -8,7 +8,7 @@ of one of these (service `argocd` and `argocd-deployer`) could name one of its o
 
 from __future__ import annotations
 
-from imaas.spec import alerts, isolation, prometheus, telemetry
+from imaas.spec import alerts, connections, exposure, isolation, prometheus, secrets, telemetry
 
 QUOTA = "tenant-quota"
 LIMITS = "tenant-limits"
@@ -30,16 +30,28 @@ PLATFORM_OBJECT_NAMES: frozenset[str] = frozenset(
         telemetry.POD_MONITOR_NAME,
         alerts.THRESHOLD_RULES_NAME,
         alerts.ALERTMANAGER_CONFIG_NAME,
+        secrets.STORE,
+        secrets.STORE_ACCOUNT,
+        exposure.LISTENER_SET,
     }
 )
-"""Every name the platform gives an object in a tenant namespace (kinds aside: a tenant chooses its kinds too)."""
+"""Every name the platform gives an object in a tenant namespace (kinds aside: a tenant chooses its kinds too),
+but those of PLATFORM_NAME_PREFIXES."""
+PLATFORM_NAME_PREFIXES: tuple[str, ...] = (
+    connections.SERVICE_POLICY_PREFIX,
+    exposure.ROUTE_PREFIX,
+    exposure.CERTIFICATE_PREFIX,
+    secrets.OBJECT_PREFIX,
+)
+"""The prefixes of the names the platform gives one service's objects in a tenant namespace (its egress policy,
+route, certificate and secrets): `<prefix><service>...`."""
 
 
 def reserved_service_names() -> dict[str, str]:
     """The service names that would prefix a name to one of the platform's: each with that platform object's name.
     `a-b-c` reserves `a` and `a-b`."""
     reserved: dict[str, str] = {}
-    for name in sorted(PLATFORM_OBJECT_NAMES):
+    for name in sorted({*PLATFORM_OBJECT_NAMES, *(prefix + "any" for prefix in PLATFORM_NAME_PREFIXES)}):
         parts = name.split("-")
         for end in range(1, len(parts)):
             reserved.setdefault("-".join(parts[:end]), name)

@@ -47,10 +47,14 @@ def environment_pattern(tenant: str, environment: str) -> str:
     return f"arn:aws:secretsmanager:*:*:secret:{PATH_PREFIX}/{tenant}/*/{environment}/*"
 
 
+OBJECT_PREFIX = "imaas-secret-"
+
+
 def kubernetes_secret(service: str, name: str) -> str:
-    """The Kubernetes Secret (and its ExternalSecret) of one secret of a service: a dot, which no service or secret
-    name holds, keeps `a-b` + `c` apart from `a` + `b-c`, and from every object Argo CD renders (`<service>-...`)."""
-    return f"{service}.{name}"
+    """The Kubernetes Secret (and its ExternalSecret) of one secret of a service: under the platform's prefix, which
+    no service may take (`imaas` is a reserved service name), and with a dot, which no service or secret name
+    holds, so that `a-b` + `c` stays apart from `a` + `b-c`."""
+    return f"{OBJECT_PREFIX}{service}.{name}"
 
 
 def store_role(tenant: str, environment: str) -> str:
