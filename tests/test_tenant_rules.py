@@ -945,6 +945,11 @@ def test_a_service_may_not_prefix_its_names_to_the_platforms_objects_in_the_name
         "argocd": "argocd-deployer",
         "imaas": "imaas-alert-thresholds",
         "imaas-alert": "imaas-alert-thresholds",
+        # a service's own objects of the platform: its egress policy, route, certificate and secrets
+        "imaas-route": "imaas-route-<service>",
+        "imaas-secret": "imaas-secret-<service>",
+        "imaas-service": "imaas-service-<service>",
+        "imaas-tls": "imaas-tls-<service>",
         "prometheus": "prometheus-tenants",
         "tenant": "tenant-deployer",
     }

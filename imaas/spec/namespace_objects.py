@@ -51,7 +51,7 @@ def reserved_service_names() -> dict[str, str]:
     """The service names that would prefix a name to one of the platform's: each with that platform object's name.
     `a-b-c` reserves `a` and `a-b`."""
     reserved: dict[str, str] = {}
-    for name in sorted({*PLATFORM_OBJECT_NAMES, *(prefix + "any" for prefix in PLATFORM_NAME_PREFIXES)}):
+    for name in sorted({*PLATFORM_OBJECT_NAMES, *(prefix + "<service>" for prefix in PLATFORM_NAME_PREFIXES)}):
         parts = name.split("-")
         for end in range(1, len(parts)):
             reserved.setdefault("-".join(parts[:end]), name)
