@@ -286,7 +286,7 @@ def _raise_max_replicas(patches: list[dict]) -> None:
 # What tenant services need at run time (issue 30): a store role reading every tenant's path, a route taking
 # another tenant's host.
 SECRET_STORE_ROLE = "imaas-store-payments-dev"
-DEV_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE0DEV0CLUSTER"
+DEV_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 WEAKENINGS |= {
     "tenant-secrets-scoped": (
         "aws:iam/rolePolicy:RolePolicy",

@@ -168,11 +168,21 @@ def test_a_fresh_eks_cluster_names_each_missing_piece(api: FakeApiServer, projec
         "cluster-ranges": "pod or service addresses outside imaas:clusterCidrs: 100.64.12.7, 100.64.40.3 (the VPC "
         "CNI's custom networking puts pods in the ENIConfig subnets, often 100.64.0.0/10); add the cluster's pod "
         "and service ranges to imaas:clusterCidrs, or tenants reach those pods past their network policies",
+        "gateway-api": "the Gateway API CRDs v1.5.1 or later are needed (imaas:exposure.gatewayApiVersion; "
+        "ListenerSet is standard from v1.5): gateways.gateway.networking.k8s.io (missing), "
+        "listenersets.gateway.networking.k8s.io (missing), httproutes.gateway.networking.k8s.io (missing); install "
+        "the standard channel's CRDs of that release",
     }
     # The shipped stack needs no workload identity (no Tempo bucket role); with one, EKS's issuer is there on any
     # cluster, so that check has a failing case of its own below.
     assert "✓ workload-identity: none needed" in output
-    assert f"8 of {len(checks.CHECKS)} checks not ready on imaas-dev" in output
+    assert "✓ secret-stores: IRSA through the cluster's issuer" in output
+    assert f"9 of {len(checks.CHECKS)} checks not ready on imaas-dev" in output
+
+
+DEV_OIDC_PROVIDER = (
+    "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+)
 
 
 def _without(path: str) -> Callable[[dict[str, Any]], None]:
@@ -255,7 +265,10 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
         "no NetworkPolicy enforcement recognised (Calico, Cilium, or the EKS VPC CNI with enableNetworkPolicy)",
     ),
     "argocd": (
-        _items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", list.clear),
+        _items(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            lambda items: [items.remove(item) for item in list(items) if "argoproj.io" in item["metadata"]["name"]],
+        ),
         {},
         "its CRDs are missing (applications.argoproj.io, appprojects.argoproj.io)",
     ),
@@ -288,10 +301,54 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
                         "roleArn": "arn:aws:iam::123456789012:role/imaas-tempo",
                     }
                 }
-            }
+            },
+            # (the tenants' secret stores, which need the issuer too, are the next check's)
+            "tenantSecrets": None,
         },
         "arn:aws:iam::123456789012:role/imaas-tempo needs a workload identity, and the cluster has neither the EKS "
         "Pod Identity agent nor a public service-account issuer",
+    ),
+    # The stack names another cluster's OIDC provider: no store could assume its role.
+    "secret-stores": (
+        lambda paths: paths["/.well-known/openid-configuration"].update(
+            issuer="https://oidc.eks.eu-west-1.amazonaws.com/id/ANOTHERCLUSTER"
+        ),
+        {},
+        "imaas:tenantSecrets.oidcProviderArn is for issuer https://oidc.eks.eu-west-1.amazonaws.com/id/"
+        "EXAMPLED539D4633E53DE1B71EXAMPLE, but this cluster's service-account issuer is https://oidc.eks.eu-west-1."
+        "amazonaws.com/id/ANOTHERCLUSTER",
+    ),
+    "secret-stores-crds": (
+        lambda paths: None,
+        {
+            "tenantSecrets": {
+                "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/"
+                "EXAMPLED539D4633E53DE1B71EXAMPLE",
+                "writers": {
+                    "mechanism": "roleMapping",
+                    "samlProviderArn": "arn:aws:iam::123456789012:saml-provider/idp",
+                },
+                "externalSecrets": {"install": False},
+            }
+        },
+        "External Secrets Operator's CRDs are missing (secretstores.external-secrets.io",
+    ),
+    "gateway-api": (
+        _items(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            lambda items: [
+                item["metadata"]["annotations"].update({"gateway.networking.k8s.io/bundle-version": "v1.4.0"})
+                for item in items
+                if item["metadata"]["name"] == "listenersets.gateway.networking.k8s.io"
+            ],
+        ),
+        {},
+        "listenersets.gateway.networking.k8s.io (1.4.0)",
+    ),
+    "gateway-api-class": (
+        _without("/apis/gateway.networking.k8s.io/v1/gatewayclasses/example-gateway-class"),
+        {},
+        "GatewayClass example-gateway-class (imaas:exposure.gatewayClassName) does not exist",
     ),
 }
 
@@ -306,6 +363,8 @@ CHECK_NAMES = (
     "ingress-controller",
     "cluster-ranges",
     "workload-identity",
+    "secret-stores",
+    "gateway-api",
 )
 """What each check of checks.CHECKS is called in the output, in order."""
 

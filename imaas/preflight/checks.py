@@ -400,6 +400,82 @@ def workload_identity(preflight: Preflight) -> Finding:
     )
 
 
+def _issuer(preflight: Preflight) -> str:
+    discovery = preflight.cluster.get("/.well-known/openid-configuration") or {}
+    return str(discovery.get("issuer", ""))
+
+
+ESO_CRDS = ("secretstores.external-secrets.io", "externalsecrets.external-secrets.io")
+
+
+def secret_stores(preflight: Preflight) -> Finding:
+    """Each tenant namespace's secret store assumes its IAM role through IRSA: the provider the stack names must be
+    the one of this cluster's service-account issuer; and ESO's CRDs must be there, or come with the stack."""
+    config = preflight.settings.tenant_secrets
+    if config.oidc_provider_arn is None:
+        return Finding("secret-stores", True, "none configured (no imaas:tenantSecrets.oidcProviderArn)")
+    if not config.external_secrets.install:
+        missing = [crd for crd in ESO_CRDS if crd not in preflight.crds()]
+        if missing:
+            return Finding(
+                "secret-stores",
+                False,
+                f"imaas:tenantSecrets.externalSecrets.install is false, but External Secrets Operator's CRDs are "
+                f"missing ({', '.join(missing)}): install it, or let the stack install it",
+            )
+    issuer = _issuer(preflight)
+    if issuer != f"https://{config.oidc_issuer}":
+        return Finding(
+            "secret-stores",
+            False,
+            f"imaas:tenantSecrets.oidcProviderArn is for issuer https://{config.oidc_issuer}, but this cluster's "
+            f"service-account issuer is {issuer or 'unknown (no /.well-known/openid-configuration)'}: no tenant "
+            "namespace's secret store could assume its role; create the IAM OIDC provider of this cluster's issuer "
+            "(eksctl utils associate-iam-oidc-provider) and name it",
+        )
+    return Finding("secret-stores", True, f"IRSA through the cluster's issuer {issuer}")
+
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+GATEWAY_CRDS = tuple(f"{plural}.{GATEWAY_GROUP}" for plural in ("gateways", "listenersets", "httproutes"))
+BUNDLE_VERSION = f"{GATEWAY_GROUP}/bundle-version"
+
+
+def gateway_api(preflight: Preflight) -> Finding:
+    """Exposed services need the Gateway API CRDs with ListenerSet (standard from v1.5) and the controller's
+    GatewayClass."""
+    exposure = preflight.settings.exposure
+    if exposure.gateway_class_name is None:
+        return Finding("gateway-api", True, "none configured (no imaas:exposure.gatewayClassName)")
+    wanted = _version(exposure.gateway_api_version.removeprefix("v"))
+    crds = {crd["metadata"]["name"]: crd for crd in preflight.items(CRDS)}
+    old = []
+    for name in GATEWAY_CRDS:
+        annotations = (crds.get(name, {}).get("metadata") or {}).get("annotations") or {}
+        found = str(annotations.get(BUNDLE_VERSION, "")).removeprefix("v").split("-")[0]
+        if name not in crds or not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", found) or _version(found) < wanted:
+            old.append(f"{name} ({found or 'missing'})")
+    if old:
+        return Finding(
+            "gateway-api",
+            False,
+            f"the Gateway API CRDs {exposure.gateway_api_version} or later are needed (imaas:exposure."
+            f"gatewayApiVersion; ListenerSet is standard from v1.5): {', '.join(old)}; install the standard channel's "
+            "CRDs of that release",
+        )
+    name = exposure.gateway_class_name
+    if preflight.cluster.get(f"/apis/{GATEWAY_GROUP}/v1/gatewayclasses/{name}") is None:
+        return Finding(
+            "gateway-api",
+            False,
+            f"GatewayClass {name} (imaas:exposure.gatewayClassName) does not exist: install the Gateway controller "
+            "and its class, or name the class it has",
+        )
+    return Finding(
+        "gateway-api", True, f"Gateway API CRDs at {exposure.gateway_api_version} or later, GatewayClass {name}"
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     kubernetes_version,
     admission_api,
@@ -410,6 +486,8 @@ CHECKS: tuple[Check, ...] = (
     ingress_controller,
     cluster_ranges,
     workload_identity,
+    secret_stores,
+    gateway_api,
 )
 """Every check, in the order they report."""
 
