@@ -48,9 +48,11 @@ def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8
     class are the cluster's (`imaas preflight` checks the CRDs' version)."""
     config = settings.exposure
     labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+    # Unlabelled, like the cluster's own namespaces: the tenants' Prometheus reads rules of the platform's labelled
+    # namespaces, and this one holds none of a tenant's.
     namespace = k8s.core.v1.Namespace(
         config.namespace,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace, labels=labels),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
         # Its certificates' and routes' state is the Gateway controller's: kept like every namespace.
         opts=kept(opts),
     )

@@ -68,10 +68,14 @@ TENANT_PROMETHEUS_URL = "http://prometheus-tenants.observability.svc.cluster.loc
 MONITOR_KINDS = ("serviceMonitor", "podMonitor", "probe", "scrapeConfig", "rule")
 
 
+# Releases that are not the observability stack's: the autoscalers' metrics (tests/test_service_scaling.py) and the
+# operators of tenants' secrets and certificates (tests/test_runtime_needs.py).
+OTHER_RELEASES = ("metrics-server", "external-secrets", "cert-manager")
+
+
 def releases(plan: Plan) -> dict[str, PlannedResource]:
-    """The observability stack's releases (and Argo CD's, where installed): not metrics-server, which is the
-    autoscalers' (tests/test_service_scaling.py)."""
-    return {resource.name: resource for resource in of_type(plan, RELEASE) if resource.name != "metrics-server"}
+    """The observability stack's releases (and Argo CD's, where installed)."""
+    return {resource.name: resource for resource in of_type(plan, RELEASE) if resource.name not in OTHER_RELEASES}
 
 
 def values(plan: Plan, release: str) -> dict:
@@ -438,7 +442,12 @@ def test_the_service_template_exposes_what_the_pod_monitor_scrapes() -> None:
 
 
 def rules_of(plan: Plan, namespace: str) -> dict:
-    (policy,) = [p for p in of_type(plan, NETWORK_POLICY) if p.inputs["metadata"]["namespace"] == namespace]
+    """The namespace's fence (its services' own egress and exposure policies aside)."""
+    (policy,) = [
+        p
+        for p in of_type(plan, NETWORK_POLICY)
+        if p.inputs["metadata"]["namespace"] == namespace and p.inputs["metadata"]["name"] == "tenant-isolation"
+    ]
     return policy.inputs["spec"]
 
 
@@ -491,7 +500,7 @@ def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack
     assert not [r for r in of_type(plan, ROLE) if r.inputs["metadata"]["name"] == "prometheus-tenants"]
     assert of_type(plan, OBSERVABILITY_COMPONENT) == of_type(plan, VIEW_COMPONENT) == []
     assert of_type(plan, CONFIG_MAP) == []
-    assert {r.name for r in of_type(plan, NAMESPACE)} == tenant_namespaces(example_plan(stack))
+    assert {r.name for r in of_type(plan, NAMESPACE)} == tenant_namespaces(example_plan(stack)) | {"imaas-gateway"}
     for namespace in tenant_namespaces(plan):
         spec = rules_of(plan, namespace)
         # The policy is the one without the stack: the platform namespaces in the broad rule, no OTLP rule.
@@ -537,10 +546,14 @@ def test_the_platform_prometheus_follows_its_monitors_but_never_looks_at_a_tenan
     # No tenant guard: the chart's kubelet, API server and CoreDNS monitors point at kube-system, and
     # kube-state-metrics' series keep the namespace they describe.
     assert not {"ignoreNamespaceSelectors", "enforcedNamespaceLabel"} & set(spec)
-    namespaces = {r.name: r.inputs["metadata"]["labels"] for r in of_type(plan, NAMESPACE)}
+    namespaces = {r.name: r.inputs["metadata"].get("labels", {}) for r in of_type(plan, NAMESPACE)}
     for kind in MONITOR_KINDS:
         selector = spec[f"{kind}NamespaceSelector"]
-        assert {name for name, labels in namespaces.items() if selects(selector, labels)} == {OBSERVABILITY}
+        # every namespace that is no tenant's: its own, the shared Gateway's, the cluster's
+        assert {name for name, labels in namespaces.items() if selects(selector, labels)} == {
+            OBSERVABILITY,
+            "imaas-gateway",
+        }
         assert selects(selector, {NAME_LABEL: "kube-system"})
 
 
@@ -555,7 +568,7 @@ def test_the_tenant_prometheus_selects_every_monitor_of_tenant_namespaces_and_no
     }
     spec = prometheus.inputs["spec"]
     platform = values(plan, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
-    namespaces = {r.name: r.inputs["metadata"]["labels"] for r in of_type(plan, NAMESPACE)}
+    namespaces = {r.name: r.inputs["metadata"].get("labels", {}) for r in of_type(plan, NAMESPACE)}
     for kind in ("podMonitor", "serviceMonitor"):
         assert spec[f"{kind}Selector"] == {}  # the platform's monitor and the tenants' own
         selected = {name for name, labels in namespaces.items() if selects(spec[f"{kind}NamespaceSelector"], labels)}
