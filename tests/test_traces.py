@@ -275,7 +275,7 @@ def test_mi_sends_its_traces_to_the_collector_on_a_port_its_namespace_may_reach(
         (container,) = [
             c for p in patches if p["kind"] == "Deployment" for c in p["spec"]["template"]["spec"]["containers"]
         ]
-        url = {v["name"]: v["value"] for v in container["env"]}[OTLP_ENDPOINT_VARIABLE]
+        url = {v["name"]: v.get("value") for v in container["env"]}[OTLP_ENDPOINT_VARIABLE]
         assert unreachable(url, plan, namespace, settings.observability.namespace) == [], namespace
 
 
