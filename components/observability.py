@@ -165,6 +165,30 @@ class Observability(pulumi.ComponentResource):
             ),
             opts=inside,
         )
+        # The operator has it discover Alertmanager through the API in this namespace (endpoints role): without
+        # this grant its alerts are evaluated and never sent.
+        discovery_metadata = k8s.meta.v1.ObjectMetaArgs(
+            name=prometheus.ALERTMANAGER_DISCOVERY_ROLE, namespace=namespace, labels=labels
+        )
+        discovery_role = k8s.rbac.v1.Role(
+            prometheus.ALERTMANAGER_DISCOVERY_ROLE,
+            metadata=discovery_metadata,
+            rules=prometheus.alertmanager_discovery_rules(),
+            opts=inside,
+        )
+        discovery_binding = k8s.rbac.v1.RoleBinding(
+            prometheus.ALERTMANAGER_DISCOVERY_ROLE,
+            metadata=discovery_metadata,
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=prometheus.ALERTMANAGER_DISCOVERY_ROLE
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=prometheus.TENANT_PROMETHEUS_ACCOUNT, namespace=settings.namespace
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, discovery_role]),
+        )
         k8s.apiextensions.CustomResource(
             f"{prometheus.TENANT_PROMETHEUS}-prometheus",
             api_version=prometheus.API_VERSION,
@@ -172,7 +196,9 @@ class Observability(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=prometheus.TENANT_PROMETHEUS, namespace=namespace, labels=labels),
             spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace),
             # Its CRD comes with the CRD release, and only a running operator turns it into pods.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, self.operator, account]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, self.crds, self.operator, account, discovery_binding]
+            ),
         )
         k8s.core.v1.Service(
             TENANT_PROMETHEUS_SERVICE,

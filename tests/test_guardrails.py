@@ -18,6 +18,7 @@ from tokens import (
     APP_PROJECT,
     NAMESPACE,
     NETWORK_POLICY,
+    PROMETHEUS,
     RELEASE,
     ROLE,
     ROLE_BINDING,
@@ -243,6 +244,13 @@ WEAKENINGS |= {
         ),
         "orders/order-sync-access",
     ),
+    # The tenants' Prometheus without its grant in the Alertmanager's namespace: alerts evaluated, never sent.
+    "alerts-reach-alertmanager": (
+        ROLE_BINDING,
+        "prometheus-tenants-alertmanager",
+        lambda r: None,
+        "tenants-prometheus",
+    ),
 }
 
 
@@ -256,6 +264,13 @@ def _raise_max_replicas(patches: list[dict]) -> None:
 
 
 FORBIDDEN = [
+    # A Prometheus switched to EndpointSlice discovery, which its grant (endpoints) does not cover.
+    (
+        "alerts-reach-alertmanager",
+        PROMETHEUS,
+        "tenants-prometheus",
+        with_inputs(lambda i: i["spec"].update(serviceDiscoveryRole="EndpointSlice")),
+    ),
     # Bounds other than the tenant file's: the capacity validate checked would not be what runs.
     (
         "service-workload-from-tenant-file",
@@ -387,6 +402,17 @@ def test_what_section_6_forbids_is_caught_by_its_guardrail(
     policy: str, type_: str, name: str, change: Callable
 ) -> None:
     assert violations(edited(resources(), type_, name, change)) == {(policy, name)}
+
+
+def test_a_discovery_grant_limited_to_names_does_not_let_prometheus_find_its_alertmanager() -> None:
+    """Discovery lists and watches, which a grant limited to resource names does not allow; and a grant of the
+    right resources bound to another account helps no one."""
+    limited = with_inputs(lambda i: i["rules"][0].update(resourceNames=["kube-prometheus-stack-alertmanager"]))
+    found = edited(resources(), ROLE, "prometheus-tenants-alertmanager", limited)
+    assert violations(found) == {("alerts-reach-alertmanager", "tenants-prometheus")}
+    other = with_inputs(lambda i: i["subjects"][0].update(name="default"))
+    found = edited(resources(), ROLE_BINDING, "prometheus-tenants-alertmanager", other)
+    assert violations(found) == {("alerts-reach-alertmanager", "tenants-prometheus")}
 
 
 def test_every_mandatory_guardrail_has_a_violating_example() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from imaas.guardrails import framework
 from imaas.guardrails.admission import admission_policies_bound
+from imaas.guardrails.alerting import alerts_reach_their_alertmanager
 from imaas.guardrails.argocd import app_project_confined, applications_apply_the_tenant_file
 from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
@@ -112,6 +113,13 @@ GUARDRAILS = [
         "each AlertmanagerConfig takes only its own tenant namespace's alerts.",
         True,
         telemetry_per_tenant,
+    ),
+    Guardrail(
+        "alerts-reach-alertmanager",
+        "Every Prometheus that sends alerts may discover each of its Alertmanagers: the RBAC of the Alertmanager's "
+        "namespace lets its service account read what the operator's discovery there reads.",
+        True,
+        alerts_reach_their_alertmanager,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(
