@@ -176,7 +176,6 @@ def unit_tests(plan: Plan) -> dict[str, Any]:
     """Synthetic series for orders-dev (order-sync broken in every way, order-events healthy but for its error ratio
     and latency) and hr-dev (no series at all): what each rule must fire, and that nothing else fires."""
     tenant, workload = tenant_rules(plan)["orders-dev"], workload_rules(plan)["orders-dev"]
-    hr = tenant_rules(plan)["hr-dev"]
     sync, events = (
         {"namespace": "orders-dev", "imaas_io_service": "order-sync"},
         {
@@ -208,6 +207,13 @@ def unit_tests(plan: Plan) -> dict[str, Any]:
                pod="order-sync-wso2mi-service-7c9-x1", container="wso2mi", reason="CrashLoopBackOff"),
         series("kube_pod_container_status_waiting_reason", "1x40", namespace="orders-test",
                pod="order-events-wso2mi-service-7c9-x1", container="wso2mi", reason="CrashLoopBackOff"),
+        series("kube_deployment_status_replicas_available", "0x40", namespace="orders-dev",
+               deployment="order-sync-wso2mi-service"),
+        series("kube_deployment_status_replicas_available", "2x40", namespace="orders-dev",
+               deployment="order-events-wso2mi-service"),
+        # The same Deployment name in another namespace, unavailable: orders-dev's rules must not see it.
+        series("kube_deployment_status_replicas_available", "0x40", namespace="orders-test",
+               deployment="order-events-wso2mi-service"),
         series("kube_horizontalpodautoscaler_status_current_replicas", "5x40", namespace="orders-dev",
                horizontalpodautoscaler="order-events-wso2mi-service"),
         series("kube_horizontalpodautoscaler_spec_max_replicas", "5x40", namespace="orders-dev",
@@ -218,11 +224,9 @@ def unit_tests(plan: Plan) -> dict[str, Any]:
                horizontalpodautoscaler="order-sync-wso2mi-service"),
     ]  # fmt: skip
     expected = {
-        "IMaaSServiceDown": [
-            alert(rule_of(tenant, "order-sync", "IMaaSServiceDown")),
-            # Nothing scraped at all: absent() keeps the selector's labels.
-            alert(rule_of(hr, "employee-sync", "IMaaSServiceDown"), imaas_io_service="employee-sync"),
-        ],
+        # hr-dev's employee-sync was never deployed (no series at all, no Deployment): nothing fires for it.
+        "IMaaSServiceDown": [alert(rule_of(tenant, "order-sync", "IMaaSServiceDown"))],
+        "IMaaSServiceUnavailable": [alert(rule_of(workload, "order-sync", "IMaaSServiceUnavailable"))],
         **{
             name: [alert(rule_of(tenant, "order-events", name), service_name="EventsApi")]
             for name in ("IMaaSServiceErrorRatio", "IMaaSServiceLatencyP95")
@@ -271,6 +275,18 @@ def test_promtool_test_fails_when_a_healthy_service_is_expected_to_alert(tmp_pat
     checks = tests["tests"][0]["alert_rule_test"]
     down = next(check for check in checks if check["alertname"] == "IMaaSServiceDown")
     down["exp_alerts"].append(alert(rule_of(tenant_rules(plan)["orders-dev"], "order-events", "IMaaSServiceDown")))
+    assert "IMaaSServiceDown" in run_unit_tests(plan, tmp_path, tests)
+
+
+def test_promtool_test_fails_when_a_service_never_deployed_is_expected_to_alert(tmp_path: Path) -> None:
+    """hr-dev's service has no series and no Deployment, as before its first build: the rules must stay quiet (an
+    `absent()` alert would fire here, and this expectation would then hold)."""
+    plan = example_plan("dev")
+    tests = unit_tests(plan)
+    checks = tests["tests"][0]["alert_rule_test"]
+    down = next(check for check in checks if check["alertname"] == "IMaaSServiceDown")
+    hr = tenant_rules(plan)["hr-dev"]
+    down["exp_alerts"].append(alert(rule_of(hr, "employee-sync", "IMaaSServiceDown")))
     assert "IMaaSServiceDown" in run_unit_tests(plan, tmp_path, tests)
 
 

@@ -99,8 +99,10 @@ class ServiceAlerts:
         return [
             self._rule(
                 "IMaaSServiceDown",
-                # No pod answering the scrape, or none left to scrape at all.
-                f"(max({up}) == 0) or absent({up})",
+                # Pods are there and none answers the scrape. No `absent()`: this Prometheus cannot tell a service
+                # whose pods are gone from one never deployed (an Application waits for the service's first build),
+                # so "no pod at all" is the platform Prometheus's IMaaSServiceUnavailable, over the Deployment.
+                f"max({up}) == 0",
                 "5m",
                 "critical",
                 "{service} in {namespace}: no Micro Integrator answers its metrics scrape",
@@ -128,7 +130,18 @@ class ServiceAlerts:
         and workload by name, so that it reads nothing of another namespace."""
         pods = f'namespace="{self.namespace}", pod=~"{self.workload}-.+"'
         hpa = f'namespace="{self.namespace}", horizontalpodautoscaler="{self.workload}"'
+        deployment = f'namespace="{self.namespace}", deployment="{self.workload}"'
         return [
+            self._rule(
+                "IMaaSServiceUnavailable",
+                # Only for a deployed workload: before the service's first build its Deployment does not exist
+                # (the placeholder image is refused at admission), kube-state-metrics has no series and nothing
+                # fires.
+                f"max(kube_deployment_status_replicas_available{{{deployment}}}) == 0",
+                "5m",
+                "critical",
+                "{service} in {namespace}: its Deployment has no available pod",
+            ),
             self._rule(
                 "IMaaSServiceRestarting",
                 f"sum(increase(kube_pod_container_status_restarts_total{{{pods}}}[1h])) > {RESTARTS_PER_HOUR}",
