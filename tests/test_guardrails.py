@@ -181,7 +181,7 @@ def _policy_edit(key: str, change: Callable[[dict], None]) -> Callable[[Resource
 
 
 def _collector_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
-    return with_inputs(lambda i: edit(i["values"]["config"]))
+    return with_inputs(lambda i: edit(i["values"]["alternateConfig"]))
 
 
 def _route_another_tenants_namespace(config: dict) -> None:
