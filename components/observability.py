@@ -35,6 +35,8 @@ class ObservabilityArgs:
     """Their Grafana organisations, and the groups that sign into each."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
+    cluster_kind: str = "generic"
+    """The stack's `clusterKind`: on `eks` the control plane's monitors are off."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,9 @@ class Observability(pulumi.ComponentResource):
             charts.KUBE_PROMETHEUS_STACK,
             settings.kube_prometheus_stack,
             namespace,
-            chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs, settings.alerting),
+            chart_values.kube_prometheus_stack_values(
+                endpoints, settings.grafana, args.orgs, settings.alerting, args.cluster_kind
+            ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
         )
         self._tenant_prometheus(settings, namespace)

@@ -120,6 +120,7 @@ class Platform(pulumi.ComponentResource):
                 routes=[telemetry.tenant_telemetry(tenant, settings) for tenant in hosted],
                 orgs=[grafana_org(tenant) for tenant in hosted],
                 default_limits=settings.observability_limits["small"],
+                cluster_kind=settings.cluster_kind,
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from fnmatch import fnmatchcase
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -148,11 +148,11 @@ class PrometheusOperatorCrdsChart(ChartSettings):
 
 
 class LokiChart(ChartSettings):
-    version: ChartVersion = Field("18.13.5", description="Loki chart version (grafana-community repository).")
+    version: ChartVersion = Field("18.11.0", description="Loki chart version (grafana-community repository).")
 
 
 class FluentBitChart(ChartSettings):
-    version: ChartVersion = Field("0.58.2", description="Fluent Bit chart version.")
+    version: ChartVersion = Field("0.58.1", description="Fluent Bit chart version.")
 
 
 class TraceStorage(InputModel):
@@ -207,7 +207,7 @@ class MetricsServerChart(ChartSettings):
 
 class ArgoCdChart(ChartSettings):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
-    version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+    version: ChartVersion = Field("10.1.1", description="argo-cd chart version.")
 
 
 Limit = Annotated[int, Field(ge=1)]
@@ -514,6 +514,12 @@ class StackSettings(InputModel):
         default_factory=list,
         description="Kubernetes user names as which this stack's `pulumi up` writes to the cluster: the platform's "
         "own monitoring objects in tenant namespaces are exempt from the admission policies for them alone.",
+    )
+    cluster_kind: Literal["eks", "generic"] = Field(
+        "generic",
+        description="What runs the cluster's control plane: `eks` where AWS runs it, so that etcd, the scheduler, "
+        "the controller manager and kube-proxy's metrics cannot be scraped and kube-prometheus-stack's monitors of "
+        "them are off; `generic` keeps the chart's defaults.",
     )
     argocd_impersonation: bool = Field(
         False,
