@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ PINS = {
     "aws-actions/configure-aws-credentials": ("d979d5b3a71173a29b74b5b88418bfda9437d885", "v6.1.1"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "marocchino/sticky-pull-request-comment": ("0ea0beb66eb9baf113663a64ec522f60e49231c0", "v3.0.4"),
-    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
     "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
 }
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
@@ -426,3 +427,46 @@ def test_make_lint_runs_both_linters() -> None:
     assert "zizmor --offline .github/workflows" in lint
     requirements = (PROJECT_DIR / "requirements-dev.txt").read_text(encoding="utf-8").split()
     assert "zizmor==1.32.0" in requirements
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runtimes: GitHub is retiring the node20 runtime.
+
+ACTION_RUNTIMES = json.loads((PROJECT_DIR / "tests" / "data" / "action-runtimes.json").read_text(encoding="utf-8"))
+SUPPORTED_RUNTIMES = {"node24", "composite", "docker"}
+TEMPLATE_WORKFLOWS = sorted((PROJECT_DIR / "templates" / "service" / ".github" / "workflows").glob("*.yaml"))
+
+
+def pinned_actions(paths: list[Path]) -> set[tuple[str, str, str]]:
+    found = set()
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = USES_LINE.match(line)
+            if match and not match["action"].startswith("./"):
+                found.add((match["action"], match["ref"], (match["comment"] or "").strip()))
+    return found
+
+
+@pytest.mark.parametrize("paths", [WORKFLOWS, TEMPLATE_WORKFLOWS], ids=["platform", "service-template"])
+def test_every_pinned_action_runs_on_a_supported_runtime(paths: list[Path]) -> None:
+    """Each `uses:` at its commit is recorded (tests/data/action-runtimes.json, from the action's own action.yml at
+    that commit) with its tag and runtime: a new pin must be recorded, and node20 is refused."""
+    for action, sha, tag in pinned_actions(paths):
+        recorded = ACTION_RUNTIMES["actions"].get(f"{action}@{sha}")
+        assert recorded is not None, f"{action}@{sha} ({tag}): record its runs.using in tests/data/action-runtimes.json"
+        assert recorded["tag"] == tag, f"{action}@{sha} is {recorded['tag']}, not {tag}"
+        assert recorded["using"] in SUPPORTED_RUNTIMES, f"{action} {tag} runs on {recorded['using']}"
+
+
+def test_a_node20_action_is_refused(tmp_path: Path) -> None:
+    workflow = tmp_path / "old.yaml"
+    workflow.write_text("      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n")
+    with pytest.raises(AssertionError, match=r"record its runs\.using"):
+        test_every_pinned_action_runs_on_a_supported_runtime([workflow])
+    records = ACTION_RUNTIMES["actions"]
+    records["actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"] = {"tag": "v4.2.2", "using": "node20"}
+    try:
+        with pytest.raises(AssertionError, match="runs on node20"):
+            test_every_pinned_action_runs_on_a_supported_runtime([workflow])
+    finally:
+        del records["actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"]
