@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -268,11 +269,40 @@ def test_secrets_only_in_jobs_behind_an_environment() -> None:
     assert {key: value for key, value in pulumi["env"].items() if "secrets." in value} == {
         "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
         "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
-        "GITHUB_TOKEN": "${{ secrets.IMAAS_GITHUB_TOKEN }}",
+        "GITHUB_APP_PEM_FILE": "${{ secrets.IMAAS_GITHUB_APP_PRIVATE_KEY }}",
     }
+    (token,) = steps_using(job, "actions/create-github-app-token")
     for step in job["steps"]:
-        if step is not pulumi:
+        if step is not pulumi and step is not token:
             assert "secrets." not in yaml.safe_dump(step), step.get("name")
+
+
+def test_the_github_provider_signs_in_as_an_app_and_only_the_template_publication_gets_a_minted_token() -> None:
+    """pulumi-github 6.15.0 (terraform-provider-github 20728bb, github/provider.go getAppAuth) takes app_auth from
+    GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PEM_FILE ahead of any token; no long-lived token is
+    passed. The template's publication pushes with a token minted for the run, for the template repository alone."""
+    (job,) = jobs(PULUMI).values()
+    (pulumi,) = [step for step in job["steps"] if "timeout --signal=INT" in step.get("run", "")]
+    env = pulumi["env"]
+    assert not {"GITHUB_TOKEN", "GH_TOKEN"} & set(env)
+    assert "IMAAS_GITHUB_TOKEN" not in yaml.safe_dump(load(PULUMI))
+    assert env["GITHUB_APP_ID"] == "${{ vars.IMAAS_GITHUB_APP_ID }}"
+    assert env["GITHUB_APP_INSTALLATION_ID"] == "${{ vars.IMAAS_GITHUB_APP_INSTALLATION_ID }}"
+    (token,) = steps_using(job, "actions/create-github-app-token")
+    assert token["if"] == "inputs.command == 'up' && steps.template.outputs.repository != ''"
+    assert token["with"] == {
+        "client-id": "${{ vars.IMAAS_GITHUB_APP_CLIENT_ID }}",
+        "private-key": "${{ secrets.IMAAS_GITHUB_APP_PRIVATE_KEY }}",
+        "owner": "${{ github.repository_owner }}",
+        "repositories": "${{ steps.template.outputs.repository }}",
+        "permission-contents": "write",
+        "permission-workflows": "write",
+    }
+    # Its one reader is the publication command, through the variable git's credential helper reads.
+    readers = [step for step in job["steps"] if "steps.template-token" in yaml.safe_dump(step)]
+    assert readers == [pulumi] and env["IMAAS_TEMPLATE_TOKEN"] == "${{ steps.template-token.outputs.token }}"
+    (template,) = [step for step in job["steps"] if step.get("id") == "template"]
+    assert template["if"] == "inputs.command == 'up'" and "settings.shares" in template["run"]
 
 
 def test_the_template_sync_runs_mains_code_with_an_app_token_of_its_environment_only() -> None:
@@ -470,3 +500,26 @@ def test_a_node20_action_is_refused(tmp_path: Path) -> None:
             test_every_pinned_action_runs_on_a_supported_runtime([workflow])
     finally:
         del records["actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"]
+
+
+@pytest.mark.parametrize(("stack", "repository"), [("dev", "imaas-service-template"), ("prod", "")])
+def test_only_the_stack_owning_shared_resources_mints_a_template_token(
+    stack: str, repository: str, tmp_path: Path
+) -> None:
+    """The step naming the template repository, run as the workflow runs it (its own script, from the checkout)."""
+    import subprocess
+
+    (job,) = jobs(PULUMI).values()
+    (template,) = [step for step in job["steps"] if step.get("id") == "template"]
+    output = tmp_path / "output"
+    result = subprocess.run(
+        ["bash", "-e", "-c", template["run"]],
+        cwd=PROJECT_DIR,
+        env={"PATH": os.environ["PATH"], "STACK": stack, "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == f"repository={repository}\n"
