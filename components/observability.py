@@ -6,7 +6,7 @@ and Grafana's tenancy: an organisation per tenant, and the metrics proxy its dat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,7 +16,7 @@ from components.helm_release import declare_release
 from components.safety import kept
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import alerts, chart_values, charts, isolation, naming, prometheus, traces, types
+from imaas.spec import alerts, chart_values, charts, images, isolation, naming, prometheus, traces, types
 from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
@@ -37,6 +37,8 @@ class ObservabilityArgs:
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
     cluster_kind: str = "generic"
     """The stack's `clusterKind`: on `eks` the control plane's monitors are off."""
+    image_mirror: dict[str, str] = field(default_factory=dict)
+    """The stack's `imageMirror`: every image of the stack comes through it (imaas/spec/images.py)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Observability(pulumi.ComponentResource):
             namespace,
             chart_values.prometheus_operator_crds_values(),
             kept(inside),
+            image_mirror=args.image_mirror,
         )
         self.operator = declare_release(
             charts.KUBE_PROMETHEUS_STACK,
@@ -88,12 +91,18 @@ class Observability(pulumi.ComponentResource):
                 endpoints, settings.grafana, args.orgs, settings.alerting, args.cluster_kind
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
+            image_mirror=args.image_mirror,
         )
-        self._tenant_prometheus(settings, namespace)
+        self._tenant_prometheus(settings, namespace, args.image_mirror)
         GrafanaTenancy(
             "grafana",
             GrafanaTenancyArgs(
-                settings=settings.grafana,
+                settings=settings.grafana.model_copy(
+                    update={
+                        "reconciler_image": images.mirrored(settings.grafana.reconciler_image, args.image_mirror),
+                        "metrics_proxy_image": images.mirrored(settings.grafana.metrics_proxy_image, args.image_mirror),
+                    }
+                ),
                 namespace=settings.namespace,
                 endpoints=endpoints,
                 tenants=[org.name for org in args.orgs],
@@ -102,7 +111,12 @@ class Observability(pulumi.ComponentResource):
             inside,
         )
         self.loki = declare_release(
-            charts.LOKI, settings.loki, namespace, chart_values.loki_values(args.routes, args.default_limits), inside
+            charts.LOKI,
+            settings.loki,
+            namespace,
+            chart_values.loki_values(args.routes, args.default_limits),
+            inside,
+            image_mirror=args.image_mirror,
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
@@ -111,6 +125,7 @@ class Observability(pulumi.ComponentResource):
             chart_values.fluent_bit_values(args.routes, endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki]),
+            image_mirror=args.image_mirror,
         )
         self.tempo = declare_release(
             charts.TEMPO,
@@ -118,6 +133,7 @@ class Observability(pulumi.ComponentResource):
             namespace,
             traces.tempo_values(settings.tempo, args.routes, args.default_limits),
             inside,
+            image_mirror=args.image_mirror,
         )
         self.collector = declare_release(
             charts.OPENTELEMETRY_COLLECTOR,
@@ -125,6 +141,7 @@ class Observability(pulumi.ComponentResource):
             namespace,
             traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo]),
+            image_mirror=args.image_mirror,
         )
         self.context = ObservabilityContext(
             namespace=settings.namespace, namespace_resource=self.namespace, crds=self.crds, endpoints=endpoints
@@ -157,7 +174,9 @@ class Observability(pulumi.ComponentResource):
             )
         ]
 
-    def _tenant_prometheus(self, settings: ObservabilitySettings, namespace: pulumi.Output[str]) -> None:
+    def _tenant_prometheus(
+        self, settings: ObservabilitySettings, namespace: pulumi.Output[str], image_mirror: dict[str, str]
+    ) -> None:
         """The Prometheus of tenant namespaces (imaas/spec/prometheus.py), its account and its Service. The account
         may read only what each tenant namespace's RoleBinding grants it (components/tenant_observability.py)."""
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
@@ -198,7 +217,8 @@ class Observability(pulumi.ComponentResource):
             api_version=prometheus.API_VERSION,
             kind="Prometheus",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=prometheus.TENANT_PROMETHEUS, namespace=namespace, labels=labels),
-            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace),
+            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace)
+            | prometheus.tenant_prometheus_image(image_mirror),
             # Its CRD comes with the CRD release, and only a running operator turns it into pods.
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.namespace, self.crds, self.operator, account, discovery_binding]

@@ -21,7 +21,13 @@ DATA = Path(__file__).resolve().parent / "data" / "charts"
 Path_ = tuple[str, ...]
 # Values under these keys go to a subchart, whose own key data is checked too (kube-prometheus-stack's own templates
 # also read some grafana.* keys, which its data lists under keys.grafana).
-SUBCHARTS = {"kube-prometheus-stack": {"grafana": "grafana"}}
+SUBCHARTS = {
+    "kube-prometheus-stack": {
+        "grafana": "grafana",
+        "kube-state-metrics": "kube-state-metrics",
+        "prometheus-node-exporter": "prometheus-node-exporter",
+    }
+}
 
 
 @cache

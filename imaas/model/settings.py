@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order
+from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order, registry_of
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
@@ -254,6 +254,18 @@ ImageReference = Annotated[
     ),
 ]
 
+
+# A registry's host name, and where its images are mirrored: `<registry host>/<path>` (an ECR pull-through cache
+# rule's prefix, `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`).
+RegistryHost = Annotated[str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?$")]
+MirrorPrefix = Annotated[
+    str, StringConstraints(max_length=255, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+$")
+]
+# The registries the images of the platform's charts come from (imaas/spec/images.py, CHART_IMAGES and the tenants'
+# Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
+PLATFORM_IMAGE_REGISTRIES = frozenset(
+    {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
+)
 
 HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
@@ -515,6 +527,14 @@ class StackSettings(InputModel):
         description="Kubernetes user names as which this stack's `pulumi up` writes to the cluster: the platform's "
         "own monitoring objects in tenant namespaces are exempt from the admission policies for them alone.",
     )
+    image_mirror: dict[RegistryHost, MirrorPrefix] = Field(
+        default_factory=dict,
+        description="Where the platform's own images are pulled from instead of their registries: per upstream "
+        "registry host, a mirror prefix (an ECR pull-through cache rule's, `<account>.dkr.ecr.<region>."
+        "amazonaws.com/<prefix>`). Set, every chart image, the tenants' Prometheus and the Grafana job and metrics "
+        "proxy images are rewritten to it, and it must name every registry they come from. Unset, images are "
+        "pulled from their registries (anonymously from Docker Hub, whose pull limits apply).",
+    )
     cluster_kind: Literal["eks", "generic"] = Field(
         "generic",
         description="What runs the cluster's control plane: `eks` where AWS runs it, so that etcd, the scheduler, "
@@ -610,6 +630,23 @@ class StackSettings(InputModel):
             over = quota.exceeding(self.quota_max)
             if over:
                 raise ValueError(f"size {name} is above quotaMax in {', '.join(over)}")
+        return self
+
+    @model_validator(mode="after")
+    def _mirror_for_every_registry(self) -> StackSettings:
+        if not self.image_mirror:
+            return self
+        grafana = self.observability.grafana
+        needed = PLATFORM_IMAGE_REGISTRIES | {
+            registry_of(grafana.reconciler_image),
+            registry_of(grafana.metrics_proxy_image),
+        }
+        missing = sorted(needed - set(self.image_mirror))
+        if missing:
+            raise ValueError(
+                f"imageMirror names no mirror for {', '.join(missing)}: the platform's images come from "
+                f"{', '.join(sorted(needed))}, and each must come through the mirror once one is set"
+            )
         return self
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import TenantPrometheusSettings
-from imaas.spec import alerts, isolation, naming
+from imaas.spec import alerts, images, isolation, naming
 from imaas.spec.telemetry import PROMETHEUS_PORT
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -111,6 +111,17 @@ def tenant_prometheus_spec(settings: TenantPrometheusSettings, alertmanager_name
                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": settings.storage}}}
             }
         },
+    }
+
+
+def tenant_prometheus_image(image_mirror: dict[str, str]) -> dict[str, Any]:
+    """With an image mirror, the operator's default Prometheus image through it (and its version, which the operator
+    needs once `image` is set); without one, nothing: the operator's default."""
+    if not image_mirror:
+        return {}
+    return {
+        "image": images.mirrored(images.TENANT_PROMETHEUS_IMAGE, image_mirror),
+        "version": images.TENANT_PROMETHEUS_VERSION,
     }
 
 
