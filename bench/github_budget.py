@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Run as a script, its own folder comes first on the path, where `bench` would be bench.py rather than the folder.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(PROJECT_DIR))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import generate  # noqa: E402
+from bench.bench import generate  # noqa: E402
 from imaas.engine.run import run_program  # noqa: E402
 from imaas.inputs.stack_file import read_stack_file  # noqa: E402
 from imaas.plan.ownership import tenant_of  # noqa: E402

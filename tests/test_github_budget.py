@@ -3,14 +3,9 @@ first deployment costs what docs/operators.md says."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from planning import example_plan
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
-import github_budget
+from bench import github_budget
 
 
 def test_every_github_resource_of_the_plan_has_a_write_count() -> None:
