@@ -69,7 +69,9 @@ class Platform(pulumi.ComponentResource):
         argocd = self._argocd() if settings.observability.argocd.install else None
         if settings.metrics_server.install:
             MetricsServer(
-                "metrics-server", MetricsServerArgs(chart=settings.metrics_server), pulumi.ResourceOptions(parent=self)
+                "metrics-server",
+                MetricsServerArgs(chart=settings.metrics_server, image_mirror=settings.image_mirror),
+                pulumi.ResourceOptions(parent=self),
             )
         if settings.argocd_github_app is not None:
             declare_repository_credential(
@@ -122,6 +124,8 @@ class Platform(pulumi.ComponentResource):
                 default_limits=settings.observability_limits["small"],
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
+                cluster_kind=settings.cluster_kind,
+                image_mirror=settings.image_mirror,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -130,7 +134,11 @@ class Platform(pulumi.ComponentResource):
         settings = self.args.settings
         return ArgoCd(
             "argocd",
-            ArgoCdArgs(chart=settings.observability.argocd, namespace=settings.argocd_namespace),
+            ArgoCdArgs(
+                chart=settings.observability.argocd,
+                namespace=settings.argocd_namespace,
+                image_mirror=settings.image_mirror,
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 

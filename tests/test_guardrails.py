@@ -19,6 +19,7 @@ from tokens import (
     NAMESPACE,
     NETWORK_POLICY,
     PRIORITY_CLASS,
+    PROMETHEUS,
     RELEASE,
     ROLE,
     ROLE_BINDING,
@@ -208,7 +209,7 @@ def _policy_edit(key: str, change: Callable[[dict], None]) -> Callable[[Resource
 
 
 def _collector_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
-    return with_inputs(lambda i: edit(i["values"]["config"]))
+    return with_inputs(lambda i: edit(i["values"]["alternateConfig"]))
 
 
 def _route_another_tenants_namespace(config: dict) -> None:
@@ -271,6 +272,13 @@ WEAKENINGS |= {
         ),
         "orders/order-sync-access",
     ),
+    # The tenants' Prometheus without its grant in the Alertmanager's namespace: alerts evaluated, never sent.
+    "alerts-reach-alertmanager": (
+        ROLE_BINDING,
+        "prometheus-tenants-alertmanager",
+        lambda r: None,
+        "tenants-prometheus",
+    ),
 }
 
 
@@ -302,6 +310,13 @@ FORBIDDEN = [
         PRIORITY_CLASS,
         "imaas-tenant-low",
         with_inputs(lambda i: i.update(globalDefault=True)),
+    ),
+    # A Prometheus switched to EndpointSlice discovery, which its grant (endpoints) does not cover.
+    (
+        "alerts-reach-alertmanager",
+        PROMETHEUS,
+        "tenants-prometheus",
+        with_inputs(lambda i: i["spec"].update(serviceDiscoveryRole="EndpointSlice")),
     ),
     # Bounds other than the tenant file's: the capacity validate checked would not be what runs.
     (
@@ -444,6 +459,18 @@ def test_what_section_6_forbids_is_caught_by_its_guardrail(
     policy: str, type_: str, name: str, change: Callable
 ) -> None:
     assert violations(edited(resources(), type_, name, change)) == {(policy, name)}
+
+
+@pytest.mark.slow
+def test_a_discovery_grant_limited_to_names_does_not_let_prometheus_find_its_alertmanager() -> None:
+    """Discovery lists and watches, which a grant limited to resource names does not allow; and a grant of the
+    right resources bound to another account helps no one."""
+    limited = with_inputs(lambda i: i["rules"][0].update(resourceNames=["kube-prometheus-stack-alertmanager"]))
+    found = edited(resources(), ROLE, "prometheus-tenants-alertmanager", limited)
+    assert violations(found) == {("alerts-reach-alertmanager", "tenants-prometheus")}
+    other = with_inputs(lambda i: i["subjects"][0].update(name="default"))
+    found = edited(resources(), ROLE_BINDING, "prometheus-tenants-alertmanager", other)
+    assert violations(found) == {("alerts-reach-alertmanager", "tenants-prometheus")}
 
 
 @pytest.mark.fast

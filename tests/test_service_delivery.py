@@ -4,6 +4,7 @@ repositories, the tenants' CI roles, branch rules, and Argo CD Applications per 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -326,6 +327,96 @@ def test_ci_roles_push_only_to_their_services_registry() -> None:
             assert (login["Action"], login["Resource"]) == ("ecr:GetAuthorizationToken", "*")
             assert push["Resource"] == [f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{tenant}/{service}"]
             assert not [action for action in push["Action"] if "*" in action or action.startswith("iam:")]
+
+
+# `aws ecr <subcommand>` calls the ECR API operation of the same name in PascalCase, which is its IAM action, except
+# where the CLI wraps another operation.
+CLI_OPERATION_EXCEPTIONS = {"get-login-password": "GetAuthorizationToken"}
+# What `docker push` to ECR calls (ECR's "Required IAM permissions for pushing an image"), and what the
+# amazon-ecr-login action calls to log Docker in.
+DOCKER_PUSH_ACTIONS = {
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+}
+ECR_LOGIN_ACTION = "aws-actions/amazon-ecr-login"
+
+
+def ecr_actions_of_workflows(directory: Path = TEMPLATE_DIR / ".github" / "workflows") -> dict[str, set[str]]:
+    """The IAM actions each workflow job calls on ECR, read from its steps."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        for job_name, job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].items():
+            actions = found.setdefault(f"{path.name}:{job_name}", set())
+            for step in job.get("steps") or []:
+                if str(step.get("uses", "")).startswith(ECR_LOGIN_ACTION):
+                    actions.add("ecr:GetAuthorizationToken")
+                script = str(step.get("run", ""))
+                for subcommand in re.findall(r"\baws\s+ecr\s+([a-z0-9-]+)", script):
+                    operation = CLI_OPERATION_EXCEPTIONS.get(subcommand) or "".join(
+                        word.capitalize() for word in subcommand.split("-")
+                    )
+                    actions.add(f"ecr:{operation}")
+                if re.search(r"\bdocker\s+push\b", script):
+                    actions |= DOCKER_PUSH_ACTIONS | {"ecr:GetAuthorizationToken"}
+    return found
+
+
+def allows(policy: dict, action: str, resource: str) -> bool:
+    return any(
+        statement["Effect"] == "Allow"
+        and action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        and any(
+            r in ("*", resource)
+            for r in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+        )
+        for statement in policy["Statement"]
+    )
+
+
+@pytest.mark.slow
+def test_the_template_workflows_call_ecr_and_their_ci_role_allows_every_call() -> None:
+    calls = ecr_actions_of_workflows()
+    # The parse finds what the workflow is known to call: log-in, the push, and the promotion's four calls.
+    every = set().union(*calls.values())
+    assert {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage", "ecr:GetAuthorizationToken"} <= every
+    plan = example_plan("dev")
+    for tenant, services in ACTIVE_SERVICES.items():
+        for service in services:
+            policy = json.loads(named(plan, IAM_ROLE_POLICY)[f"imaas-ci-{tenant}-{service}-push"].inputs["policy"])
+            repository = f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{tenant}/{service}"
+            denied = {
+                (job, action)
+                for job, actions in calls.items()
+                for action in actions
+                if not allows(policy, action, repository)
+            }
+            assert denied == set(), f"the CI role of {tenant}/{service} does not allow {sorted(denied)}"
+
+
+@pytest.mark.fast
+def test_the_ecr_call_parser_maps_cli_subcommands_to_iam_actions(tmp_path: Path) -> None:
+    (tmp_path / "ci.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "jobs": {
+                    "j": {
+                        "steps": [
+                            {"run": "aws ecr describe-images --x\nget() { aws ecr batch-get-image; }\n"},
+                            {"run": "aws   ecr get-login-password | docker login"},
+                            {"run": "aws ecr put-image \\\n  --image-tag x"},
+                        ]
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert ecr_actions_of_workflows(tmp_path) == {
+        "ci.yaml:j": {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:PutImage"}
+    }
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from imaas.guardrails.admission import (
     platform_objects_marked,
     priority_classes_declared,
 )
+from imaas.guardrails.alerting import alerts_reach_their_alertmanager
 from imaas.guardrails.argocd import app_project_confined, applications_apply_the_tenant_file
 from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
@@ -138,6 +139,13 @@ GUARDRAILS = [
         "each AlertmanagerConfig takes only its own tenant namespace's alerts.",
         True,
         telemetry_per_tenant,
+    ),
+    Guardrail(
+        "alerts-reach-alertmanager",
+        "Every Prometheus that sends alerts may discover each of its Alertmanagers: the RBAC of the Alertmanager's "
+        "namespace lets its service account read what the operator's discovery there reads.",
+        True,
+        alerts_reach_their_alertmanager,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from fnmatch import fnmatchcase
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order
+from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order, registry_of
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
@@ -148,11 +148,11 @@ class PrometheusOperatorCrdsChart(ChartSettings):
 
 
 class LokiChart(ChartSettings):
-    version: ChartVersion = Field("18.13.5", description="Loki chart version (grafana-community repository).")
+    version: ChartVersion = Field("18.11.0", description="Loki chart version (grafana-community repository).")
 
 
 class FluentBitChart(ChartSettings):
-    version: ChartVersion = Field("0.58.2", description="Fluent Bit chart version.")
+    version: ChartVersion = Field("0.58.1", description="Fluent Bit chart version.")
 
 
 class TraceStorage(InputModel):
@@ -207,7 +207,7 @@ class MetricsServerChart(ChartSettings):
 
 class ArgoCdChart(ChartSettings):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
-    version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+    version: ChartVersion = Field("10.1.1", description="argo-cd chart version.")
 
 
 Limit = Annotated[int, Field(ge=1)]
@@ -268,6 +268,19 @@ ImageReference = Annotated[
 StorageClassName = Annotated[
     str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 ]
+
+# A registry's host name, and where its images are mirrored: `<registry host>/<path>` (an ECR pull-through cache
+# rule's prefix, `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`).
+RegistryHost = Annotated[str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?$")]
+MirrorPrefix = Annotated[
+    str, StringConstraints(max_length=255, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+$")
+]
+# The registries the images of the platform's charts come from (imaas/spec/images.py, CHART_IMAGES and the tenants'
+# Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
+PLATFORM_IMAGE_REGISTRIES = frozenset(
+    {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
+)
+
 HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
 GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
@@ -575,6 +588,20 @@ class StackSettings(InputModel):
         "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
         "(observability.argocd.install).",
     )
+    image_mirror: dict[RegistryHost, MirrorPrefix] = Field(
+        default_factory=dict,
+        description="Where the platform's own images are pulled from instead of their registries: per upstream "
+        "registry host, a mirror prefix (an ECR pull-through cache rule's, `<account>.dkr.ecr.<region>."
+        "amazonaws.com/<prefix>`). Set, every chart image, the tenants' Prometheus and the Grafana job and metrics "
+        "proxy images are rewritten to it, and it must name every registry they come from. Unset, images are "
+        "pulled from their registries (anonymously from Docker Hub, whose pull limits apply).",
+    )
+    cluster_kind: Literal["eks", "generic"] = Field(
+        "generic",
+        description="What runs the cluster's control plane: `eks` where AWS runs it, so that etcd, the scheduler, "
+        "the controller manager and kube-proxy's metrics cannot be scraped and kube-prometheus-stack's monitors of "
+        "them are off; `generic` keeps the chart's defaults.",
+    )
     argocd_impersonation: bool = Field(
         False,
         description="The cluster's own Argo CD syncs with impersonation on (`application.sync.impersonation.enabled`"
@@ -672,6 +699,23 @@ class StackSettings(InputModel):
             raise ValueError(
                 "argocdPreinstalled and observability.argocd.install: the cluster either has Argo CD or the stack "
                 "installs it; set only one"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mirror_for_every_registry(self) -> StackSettings:
+        if not self.image_mirror:
+            return self
+        grafana = self.observability.grafana
+        needed = PLATFORM_IMAGE_REGISTRIES | {
+            registry_of(grafana.reconciler_image),
+            registry_of(grafana.metrics_proxy_image),
+        }
+        missing = sorted(needed - set(self.image_mirror))
+        if missing:
+            raise ValueError(
+                f"imageMirror names no mirror for {', '.join(missing)}: the platform's images come from "
+                f"{', '.join(sorted(needed))}, and each must come through the mirror once one is set"
             )
         return self
 

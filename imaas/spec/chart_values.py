@@ -43,11 +43,24 @@ def alertmanager_values(alerting: AlertingSettings | None) -> dict[str, Any]:
     return {"config": {"global": smtp}, "alertmanagerSpec": spec}
 
 
+# kube-prometheus-stack's monitors of the control plane. On EKS, AWS runs etcd, the scheduler and the controller
+# manager out of the cluster's reach, and kube-proxy serves its metrics on 127.0.0.1 only: the targets would be down
+# (and their alerts firing) for ever.
+CONTROL_PLANE_MONITORS = ("kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy")
+
+
+def control_plane_monitor_values(cluster_kind: str) -> dict[str, Any]:
+    if cluster_kind == "eks":
+        return {monitor: {"enabled": False} for monitor in CONTROL_PLANE_MONITORS}
+    return {}
+
+
 def kube_prometheus_stack_values(
     endpoints: Endpoints,
     settings: GrafanaSettings,
     orgs: list[grafana.GrafanaOrg],
     alerting: AlertingSettings | None = None,
+    cluster_kind: str = "generic",
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         # The CRDs come from their own release, installed first (prometheus-operator-crds): Helm builds every
@@ -59,16 +72,28 @@ def kube_prometheus_stack_values(
         # join with (imaas/spec/alerts.py): the kube-state-metrics chart's default exports no Kubernetes label.
         "kube-state-metrics": {"metricLabelsAllowlist": [alerts.KSM_NAMESPACE_ALLOWLIST]},
         "grafana": {
+            # A Role (and RoleBinding) in the stack's namespace only, instead of the grafana chart's default
+            # ClusterRole (grafana 12.4.8 templates/role.yaml, clusterrole.yaml): its sidecars read ConfigMaps and
+            # Secrets, which cluster-wide would be every tenant's Secrets.
+            "rbac": {"namespaced": True, "namespaces": []},
             "sidecar": {
                 "dashboards": {
                     # The chart default (ALL) would provision dashboards from any namespace, tenants' included.
                     "searchNamespace": endpoints.namespace,
+                    # The platform's and the chart's dashboards are ConfigMaps: the sidecar reads no Secret.
+                    "resource": "configmap",
                     "folderAnnotation": FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True},
                 },
                 # Grafana reaches no Alertmanager: the chart's Alertmanager data source would let any user who can
                 # edit silence every tenant's alerts, and the namespace's fence lets only the two Prometheus in.
-                "datasources": {"alertmanager": {"enabled": False}},
+                # kube-prometheus-stack's data source is a ConfigMap of the stack's namespace
+                # (templates/grafana/configmaps-datasources.yaml); its own namespace, stated.
+                "datasources": {
+                    "alertmanager": {"enabled": False},
+                    "searchNamespace": endpoints.namespace,
+                    "resource": "configmap",
+                },
             },
             # Organisations, their members and the dashboards tenants make live in Grafana's database: it outlives
             # the pod (each change of a tenant's groups restarts Grafana) and the release, like Loki's volume, and a
@@ -83,6 +108,7 @@ def kube_prometheus_stack_values(
             "grafana.ini": grafana.grafana_ini(settings, orgs, grafana.read_path_hosts(endpoints)),
         },
     }
+    values |= control_plane_monitor_values(cluster_kind)
     if settings.oidc is not None:
         values["grafana"]["envValueFrom"] = {
             grafana.OIDC_SECRET_ENV: {"secretKeyRef": {"name": grafana.OIDC_SECRET, "key": grafana.OIDC_SECRET_KEY}}
