@@ -56,6 +56,8 @@ class ObservabilityArgs:
     """The stack's `clusterKind`: on `eks` the control plane's monitors are off."""
     image_mirror: dict[str, str] = field(default_factory=dict)
     """The stack's `imageMirror`: every image of the stack comes through it (imaas/spec/images.py)."""
+    promotion_gate: bool = False
+    """The stack runs the promotion gate in this namespace (components/promotion_gate.py)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,9 @@ class Observability(pulumi.ComponentResource):
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         namespace = self.namespace.metadata.name
         # The fence first: no pod of the namespace runs a moment without it.
-        self.fence = declare_fence(fence.fence_inputs(settings, args.cluster_cidrs), settings.namespace, inside)
+        self.fence = declare_fence(
+            fence.fence_inputs(settings, args.cluster_cidrs, args.promotion_gate), settings.namespace, inside
+        )
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
