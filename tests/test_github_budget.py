@@ -8,15 +8,15 @@ from planning import example_plan
 
 from bench import github_budget
 
-pytestmark = pytest.mark.fast
 
-
+@pytest.mark.slow
 def test_every_github_resource_of_the_plan_has_a_write_count() -> None:
     plan = example_plan("dev")
     types = {resource.type for resource in plan.resources if resource.type.startswith("github:")}
     assert types and types <= set(github_budget.WRITES)
 
 
+@pytest.mark.slow
 def test_an_active_service_costs_eleven_or_twelve_writes_and_a_tenant_its_team() -> None:
     found = github_budget.budget(example_plan("dev"))
     # orders (maintainer alice; members bob, carol). order-sync (dev, test, prod): repository 5, default branch 1,
