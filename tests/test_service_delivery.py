@@ -43,6 +43,10 @@ from imaas.plan.record import Plan, PlannedResource
 
 ACCOUNT = "123456789012"
 GLOBAL_PREFIXES = ("github:", "aws:", "pulumi:providers:github", "pulumi:providers:aws")
+DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey"
+PER_CLUSTER = (DEPLOY_KEY, "pulumi:providers:github")
+"""What every stack declares on GitHub for its own cluster: the deploy keys its Argo CD reads with, and the provider
+that registers them."""
 
 ACTIVE_SERVICES = {
     "orders": {"order-sync": ["dev", "test", "prod"], "order-events": ["dev", "test"]},
@@ -61,7 +65,9 @@ def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
 
 @pytest.mark.slow
 def test_only_the_stack_that_owns_global_resources_declares_them() -> None:
-    assert [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)] == []
+    # Each stack's own deploy keys are the exception: they are the cluster's access, not the repository's.
+    prod = [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)]
+    assert {r.type for r in prod} == set(PER_CLUSTER)
     dev_types = {r.type for r in example_plan("dev").resources}
     assert {TEAM, GITHUB_REPOSITORY, ECR, IAM_ROLE, OIDC_PROVIDER, RULESET} <= dev_types
 
@@ -72,7 +78,7 @@ def test_the_two_stacks_together_declare_every_global_resource_exactly_once() ->
         (r.type, r.name)
         for stack in ("dev", "prod")
         for r in example_plan(stack).resources
-        if r.type.startswith(GLOBAL_PREFIXES)
+        if r.type.startswith(GLOBAL_PREFIXES) and not r.type.startswith(PER_CLUSTER)
     )
     assert declared and set(declared.values()) == {1}
     services = sum(len(s) for s in ACTIVE_SERVICES.values()) + sum(len(s) for s in RETIRED_SERVICES.values())
@@ -470,7 +476,7 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         # What they do is rendered with the real kustomize in tests/test_service_scaling.py.
         assert [patch["target"]["kind"] for patch in patches[1:]] == ["Deployment", "HorizontalPodAutoscaler"]
         assert spec["source"] == {
-            "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",
+            "repoURL": f"git@github.com:example-org/{tenant}-{service}.git",
             "targetRevision": env,
             "path": f"deploy/overlays/{env}",
             "kustomize": {
@@ -492,8 +498,12 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
-    assert {r.type for r in dropped} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
-    assert all(r.retainOnDelete for r in dropped)
+    kept = [r for r in dropped if r.type != DEPLOY_KEY]
+    assert {r.type for r in kept} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
+    assert all(r.retainOnDelete for r in kept)
+    # Argo CD's key to it is no data: with no Application left to read the repository, it goes.
+    [key] = [r for r in dropped if r.type == DEPLOY_KEY]
+    assert not key.retainOnDelete
 
 
 @pytest.mark.slow

@@ -295,7 +295,7 @@ def test_each_project_is_fenced_to_its_tenant(stack: str) -> None:
     for tenant, spec in ((name, project["spec"]) for name, project in found.items()):
         assert found[tenant]["metadata"]["namespace"] == "argocd"
         assert set(spec["sourceRepos"]) == {
-            f"https://github.com/example-org/{repository}.git" for repository in EXPECTED_REPOSITORIES[tenant]
+            f"git@github.com:example-org/{repository}.git" for repository in EXPECTED_REPOSITORIES[tenant]
         }
         assert sorted(d["namespace"] for d in spec["destinations"]) == sorted(by_tenant[tenant])
         assert {d["server"] for d in spec["destinations"]} == {SERVER}

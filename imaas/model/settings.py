@@ -441,13 +441,6 @@ class ImageRetention(InputModel):
     untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
 
 
-class GithubApp(InputModel):
-    app_id: Annotated[int, Field(ge=1)] = Field(description="The GitHub App's id (its settings page: App ID).")
-    installation_id: Annotated[int, Field(ge=1)] = Field(
-        description="The id of its installation on the organisation (the installation page's URL ends with it)."
-    )
-
-
 def _not_a_tenant_deployer(name: str) -> str:
     # Exempting a deployer account would exempt every tenant: Argo CD writes as each namespace's one.
     if name.endswith(":argocd-deployer") or not name.strip():
@@ -523,14 +516,6 @@ class StackSettings(InputModel):
         False,
         description="The GitHub organisation is owned by an enterprise account, the only kind that has internal "
         "repositories: only then may services ask for `visibility: internal`.",
-    )
-    argocd_github_app: GithubApp | None = Field(
-        None,
-        description="The GitHub App, installed on the organisation with read access to contents, as which this "
-        "stack's Argo CD reads the private and internal service repositories; with argocdGithubAppPrivateKey.",
-    )
-    argocd_github_app_private_key: SecretStr | None = Field(
-        None, description="That App's private key (PEM), set with `pulumi config set --secret`."
     )
     grafana_oidc_client_secret: SecretStr | None = Field(
         None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
@@ -671,12 +656,6 @@ class StackSettings(InputModel):
             raise ValueError("ownsSharedResources needs ownsGlobalResources")
         if self.owns_global_resources and not self.shares and not self.github_oidc_provider_arn:
             raise ValueError("a stack that owns global but not shared resources needs githubOidcProviderArn")
-        return self
-
-    @model_validator(mode="after")
-    def _github_app_with_its_key(self) -> StackSettings:
-        if (self.argocd_github_app is None) != (self.argocd_github_app_private_key is None):
-            raise ValueError("argocdGithubApp and argocdGithubAppPrivateKey are set together or not at all")
         return self
 
     @model_validator(mode="after")
