@@ -16,9 +16,22 @@ from components.grafana_tenancy import GrafanaTenancy, GrafanaTenancyArgs
 from components.helm_release import declare_release
 from components.observability_fence import declare_fence
 from components.safety import kept
+from components.store_credentials import declare_store_credentials
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import alerts, chart_values, charts, fence, isolation, naming, prometheus, storage, traces, types
+from imaas.spec import (
+    alerts,
+    chart_values,
+    charts,
+    fence,
+    isolation,
+    naming,
+    prometheus,
+    storage,
+    store_clients,
+    traces,
+    types,
+)
 from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
@@ -78,6 +91,9 @@ class Observability(pulumi.ComponentResource):
         namespace = self.namespace.metadata.name
         # The fence first: no pod of the namespace runs a moment without it.
         self.fence = declare_fence(fence.fence_inputs(settings, args.cluster_cidrs), settings.namespace, inside)
+        # The stores' credentials and the proxies' configurations, before the pods that mount them.
+        self.credentials = declare_store_credentials(settings.namespace, inside)
+        credentialed = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.credentials])
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
@@ -92,10 +108,14 @@ class Observability(pulumi.ComponentResource):
             namespace,
             storage.with_storage_class(
                 charts.KUBE_PROMETHEUS_STACK,
-                chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs, settings.alerting),
+                chart_values.kube_prometheus_stack_values(
+                    endpoints, settings.grafana, args.orgs, settings.alerting, settings.proxy_image
+                ),
                 args.storage_class,
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
+            pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings), *self.credentials]
+            ),
         )
         self._tenant_prometheus(settings, namespace)
         self._alert_rules(namespace)
@@ -115,9 +135,11 @@ class Observability(pulumi.ComponentResource):
             settings.loki,
             namespace,
             storage.with_storage_class(
-                charts.LOKI, chart_values.loki_values(args.routes, args.default_limits), args.storage_class
+                charts.LOKI,
+                chart_values.loki_values(args.routes, args.default_limits, settings.namespace, settings.proxy_image),
+                args.storage_class,
             ),
-            inside,
+            credentialed,
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
@@ -125,23 +147,31 @@ class Observability(pulumi.ComponentResource):
             namespace,
             chart_values.fluent_bit_values(args.routes, endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki, *self.credentials]),
         )
         self.tempo = declare_release(
             charts.TEMPO,
             settings.tempo,
             namespace,
             storage.with_storage_class(
-                charts.TEMPO, traces.tempo_values(settings.tempo, args.routes, args.default_limits), args.storage_class
+                charts.TEMPO,
+                charts.merged(
+                    traces.tempo_values(settings.tempo, args.routes, args.default_limits),
+                    store_clients.tempo_proxy_values(settings.proxy_image),
+                ),
+                args.storage_class,
             ),
-            inside,
+            credentialed,
         )
         self.collector = declare_release(
             charts.OPENTELEMETRY_COLLECTOR,
             settings.opentelemetry_collector,
             namespace,
-            traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo]),
+            {
+                **traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
+                **store_clients.collector_credential_values(),
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo, *self.credentials]),
         )
         self.context = ObservabilityContext(
             namespace=settings.namespace, namespace_resource=self.namespace, crds=self.crds, endpoints=endpoints
@@ -214,7 +244,9 @@ class Observability(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=prometheus.TENANT_PROMETHEUS, namespace=namespace, labels=labels),
             spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace, self.storage_class),
             # Its CRD comes with the CRD release, and only a running operator turns it into pods.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, self.operator, account]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, self.crds, self.operator, account, *self.credentials]
+            ),
         )
         k8s.core.v1.Service(
             TENANT_PROMETHEUS_SERVICE,

@@ -21,8 +21,15 @@ SECRET_PLACEHOLDER = "[secret]"
 GITHUB_APP_KEY_SETTING = "argocdGithubAppPrivateKey"
 GRAFANA_OIDC_SECRET_SETTING = "grafanaOidcClientSecret"
 SMTP_PASSWORD_SETTING = "alertmanagerSmtpPassword"
+OBSERVABILITY_CREDENTIAL_KEY_SETTING = "observabilityCredentialKey"
 SECRET_SETTINGS = tuple(
-    f"{CONFIG_NAMESPACE}:{key}" for key in (GITHUB_APP_KEY_SETTING, GRAFANA_OIDC_SECRET_SETTING, SMTP_PASSWORD_SETTING)
+    f"{CONFIG_NAMESPACE}:{key}"
+    for key in (
+        GITHUB_APP_KEY_SETTING,
+        GRAFANA_OIDC_SECRET_SETTING,
+        SMTP_PASSWORD_SETTING,
+        OBSERVABILITY_CREDENTIAL_KEY_SETTING,
+    )
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
 in git and in every log that prints the configuration."""

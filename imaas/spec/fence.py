@@ -16,6 +16,7 @@ from typing import Any
 from imaas.model.settings import ObservabilitySettings
 from imaas.spec import grafana, isolation, naming
 from imaas.spec.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
+from imaas.spec.store_auth import ALERTMANAGER_PROXY_PORT
 
 DEFAULT_DENY_POLICY = "imaas-default-deny"
 DNS_POLICY = "imaas-fence-dns"
@@ -182,7 +183,6 @@ ALLOWANCES: tuple[Allowance, ...] = (
     ),
     Allowance("prometheus", "operator", _tcp(10250), "the operator's metrics"),
     Allowance("prometheus", "prometheus", _tcp(9090, 8080), "its own metrics and its config reloader's"),
-    Allowance("prometheus", "alertmanager", _tcp(8080), "Alertmanager's config reloader's metrics"),
     Allowance("prometheus", "grafana", _tcp(3000), "Grafana's metrics"),
     Allowance("alertmanager", "mail-relay", (), "alert e-mails (the smarthost's port)", when="alerting"),
     Allowance("grafana", "identity-provider", _tcp(443), "sign-in (token and user-info endpoints)", when="oidc"),
@@ -197,8 +197,20 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance(
         "tenant-prometheus", "tenant-namespaces", _tcp("metrics"), "scrapes tenant pods' metrics port", kind="data"
     ),
-    Allowance("prometheus", "alertmanager", _tcp(9093), "the platform's alerts", kind="data"),
-    Allowance("tenant-prometheus", "alertmanager", _tcp(9093), "tenants' alerts", kind="data"),
+    Allowance(
+        "prometheus",
+        "alertmanager",
+        _tcp(ALERTMANAGER_PROXY_PORT),
+        "the platform's alerts (and Alertmanager's metrics), through its proxy",
+        kind="data",
+    ),
+    Allowance(
+        "tenant-prometheus",
+        "alertmanager",
+        _tcp(ALERTMANAGER_PROXY_PORT),
+        "tenants' alerts, through its proxy",
+        kind="data",
+    ),
     # Tenants' data: Grafana's read paths.
     Allowance("grafana", "loki-gateway", _tcp(8080), "log queries", kind="data"),
     Allowance("grafana", "tempo", _tcp(3200), "trace queries", kind="data"),
