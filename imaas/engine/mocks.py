@@ -14,7 +14,6 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from imaas.engine import sdk
 from imaas.inputs.stack_file import AWS_REGION_KEY, GITHUB_OWNER_KEY
 from imaas.plan.record import PlannedResource
-from imaas.plan.render import SECRET_MARK, masked
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_PARTITION = "aws"
@@ -96,9 +95,7 @@ class RecordingMonitor(MockMonitor):
             # pulumi's MockMonitor is untyped, and the config's untyped_calls_exclude does not reach a super() call.
             return super().RegisterResource(request)  # type: ignore[no-untyped-call]
         urn = self.make_urn(request.parent, request.type, request.name)
-        # Values marked secret keep their mark and shape, never their text: the plan holds no credential, even one
-        # derived from a placeholder.
-        inputs = without_secret_values(plain_inputs(request.object))
+        inputs = plain_inputs(request.object)
         answer = struct_pb2.Struct()
         answer.CopyFrom(request.object)
         answer.update(self.placeholders.outputs(request.type, inputs, request.name))
@@ -117,17 +114,6 @@ class RecordingMonitor(MockMonitor):
         if self.on_resource:
             self.on_resource(resource)
         return sdk.register_response(urn, _resource_id(request.name, request.custom) or "", answer)
-
-
-def without_secret_values(value: Any) -> Any:
-    """`value` with the text of every secret-marked value replaced by the placeholder, the mark kept."""
-    if isinstance(value, dict):
-        if SECRET_MARK in value:
-            return {**value, "value": masked(value.get("value"))}
-        return {key: without_secret_values(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [without_secret_values(item) for item in value]
-    return value
 
 
 def _resource_id(name: str, custom: bool | None) -> str | None:

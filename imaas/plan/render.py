@@ -25,18 +25,18 @@ def without_secrets(value: Any) -> Any:
     every text replaced by a placeholder, so that the manifest is a valid object and shows no secret."""
     if isinstance(value, dict):
         if SECRET_MARK in value:
-            return masked(value.get("value"))
+            return _masked(value.get("value"))
         return {key: without_secrets(item) for key, item in value.items()}
     if isinstance(value, list):
         return [without_secrets(item) for item in value]
     return value
 
 
-def masked(value: Any) -> Any:
+def _masked(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: masked(item) for key, item in value.items()}
+        return {key: _masked(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [masked(item) for item in value]
+        return [_masked(item) for item in value]
     return SECRET_PLACEHOLDER
 
 
