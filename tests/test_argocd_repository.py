@@ -108,7 +108,7 @@ def test_each_key_is_generated_by_the_stack_and_registered_read_only_on_its_repo
         assert base64.b64decode(blob)[:15] == b"\x00\x00\x00\x0bssh-ed25519"
     assert len({d.inputs["key"] for d in deploy_keys.values()}) == len(deploy_keys)
     # The Secret goes in once GitHub knows the key.
-    for secret in of_type(plan, SECRET):
+    for secret in [s for s in of_type(plan, SECRET) if s.name.endswith("-argocd-repository")]:
         repository = secret.name.removesuffix("-argocd-repository")
         assert deploy_keys[repository].urn in secret.dependsOn
 
@@ -177,9 +177,8 @@ def test_the_private_key_is_only_a_secret_placeholder_in_the_plan_and_absent_fro
     output = plan_command("dev", tmp_path)
     plan = json.loads((tmp_path / "plan.json").read_text())
     secrets = [r for r in plan["resources"] if r["name"].endswith("-argocd-repository")]
-    assert secrets and all(
-        revealed(r["inputs"]["stringData"])["sshPrivateKey"] == PLACEHOLDER_PRIVATE_KEY for r in secrets
-    )
+    # The plan JSON masks every value the engine marks secret (imaas/plan/record.py): not even the placeholder shows.
+    assert secrets and all(revealed(r["inputs"]["stringData"])["sshPrivateKey"] == "[secret]" for r in secrets)
     texts = [output, *(path.read_text() for path in (tmp_path / "manifests").rglob("*.yaml"))]
     assert not [text for text in texts if PLACEHOLDER_PRIVATE_KEY in text]
     # Nothing shaped like a private key anywhere: the engine never makes one.
@@ -188,7 +187,7 @@ def test_the_private_key_is_only_a_secret_placeholder_in_the_plan_and_absent_fro
         doc
         for path in (tmp_path / "manifests").rglob("*.yaml")
         for doc in yaml.safe_load_all(path.read_text())
-        if doc["kind"] == "Secret"
+        if doc["kind"] == "Secret" and doc["metadata"]["namespace"] == "argocd"
     ]
     assert rendered and all(doc["stringData"]["sshPrivateKey"] == "[secret]" for doc in rendered)
 

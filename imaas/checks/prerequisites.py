@@ -88,8 +88,19 @@ def repository_credentials(settings: StackSettings, objects: ArgoCdObjects) -> t
     )
 
 
+def store_credential_key(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
+    """Loki, Tempo and Alertmanager refuse every request without a credential derived from this key
+    (imaas/spec/store_auth.py): without it the stack would deploy stores no pipeline could write to."""
+    if not settings.observability.enabled or settings.observability_credential_key is not None:
+        return None
+    return _setting("observabilityCredentialKey"), (
+        "the observability stores check a credential derived from this key: set it with `pulumi config set "
+        '--secret observabilityCredentialKey "$(openssl rand -base64 48)"`'
+    )
+
+
 Prerequisite = Callable[[StackSettings, ArgoCdObjects], tuple[str, str] | None]
-PREREQUISITES: tuple[Prerequisite, ...] = (argocd_on_the_cluster, repository_credentials)
+PREREQUISITES: tuple[Prerequisite, ...] = (argocd_on_the_cluster, repository_credentials, store_credential_key)
 
 
 def prerequisite_problems(settings: StackSettings, tenants: list[Tenant], file: str) -> list[Problem]:

@@ -20,7 +20,15 @@ REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
 GRAFANA_OIDC_SECRET_SETTING = "grafanaOidcClientSecret"
 SMTP_PASSWORD_SETTING = "alertmanagerSmtpPassword"
-SECRET_SETTINGS = tuple(f"{CONFIG_NAMESPACE}:{key}" for key in (GRAFANA_OIDC_SECRET_SETTING, SMTP_PASSWORD_SETTING))
+OBSERVABILITY_CREDENTIAL_KEY_SETTING = "observabilityCredentialKey"
+SECRET_SETTINGS = tuple(
+    f"{CONFIG_NAMESPACE}:{key}"
+    for key in (
+        GRAFANA_OIDC_SECRET_SETTING,
+        SMTP_PASSWORD_SETTING,
+        OBSERVABILITY_CREDENTIAL_KEY_SETTING,
+    )
+)
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
 in git and in every log that prints the configuration."""
 _READ_WITH_DEPLOY_KEYS = (

@@ -429,6 +429,12 @@ class ObservabilitySettings(InputModel):
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     network: ObservabilityNetwork = Field(default_factory=ObservabilityNetwork)
     argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
+    proxy_image: ImageReference = Field(
+        # The Loki chart's own gateway image (loki 18.11.0 values.yaml, `gateway.image`).
+        "docker.io/nginxinc/nginx-unprivileged:1.31-alpine",
+        description="The nginx that checks the platform's credentials in front of Loki (the chart's gateway), Tempo "
+        "and Alertmanager (a container beside each); one image, so that one configuration syntax is tested.",
+    )
 
 
 class ImageRetention(InputModel):
@@ -524,6 +530,12 @@ class StackSettings(InputModel):
         None,
         description="The mail relay's password (observability.alerting.authUsername), set with `pulumi config set "
         "--secret alertmanagerSmtpPassword`.",
+    )
+    observability_credential_key: SecretStr | None = Field(
+        None,
+        description="The key every credential of the observability stores is derived from (HMAC per store and "
+        "client): 32 random bytes or more, set with `pulumi config set --secret observabilityCredentialKey "
+        '"$(openssl rand -base64 48)"`; required with observability.enabled. Changing it changes every credential.',
     )
     template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
         "imaas-service-template", description="The platform's service template repository."
