@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
@@ -117,6 +118,26 @@ BUILTIN_SERVICE_SIZES: dict[SizeName, PodSize] = {
         limits=PodResources(cpu="4", memory="4Gi", ephemeral_storage="2Gi"),
     ),
 }
+
+
+Price = Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=4)]
+
+
+class Prices(InputModel):
+    """What capacity costs a month on this cluster: the cost a pull request's comment estimates for a tenant's
+    services (their pods' requests at their minimum and maximum scale)."""
+
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        "USD", description="ISO 4217 code the prices are in."
+    )
+    vcpu: Price = Field(description="One vCPU of requests for a month.")
+    memory_gib: Price = Field(description="One GiB of memory requests for a month.")
+    storage_gib: Price = Field(description="One GiB of (ephemeral) storage requests for a month.")
+
+
+EXAMPLE_PRICES = Prices(currency="USD", vcpu=Decimal(25), memory_gib=Decimal(3), storage_gib=Decimal("0.1"))
+"""Where a cluster states no prices: round figures near on-demand general-purpose nodes and gp3 volumes in one AWS
+region, an example to be replaced by the organisation's own (comments label costs from it as an example)."""
 
 
 # An exact chart version: a range or a tag would let an update change what a preview showed.
@@ -474,6 +495,11 @@ class StackSettings(InputModel):
         "given keep the built-in limits.",
     )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
+    prices: Prices | None = Field(
+        None,
+        description="What a vCPU, a GiB of memory and a GiB of storage cost a month on this cluster, for the cost "
+        "estimates of pull-request comments; unset, an example price table, labelled as such.",
+    )
     service_sizes: dict[SizeName, PodSize] = Field(
         default_factory=lambda: dict(BUILTIN_SERVICE_SIZES),
         description="Pod requests and limits per service size name (a service's `size`), limits within "
@@ -686,6 +712,11 @@ class StackSettings(InputModel):
                 "imaas:argocdImpersonation: true, or install Argo CD with observability.argocd.install"
             )
         return self
+
+    @property
+    def price_table(self) -> Prices:
+        """The cluster's prices, or the example ones where it states none (`prices` unset)."""
+        return self.prices or EXAMPLE_PRICES
 
     def quota_for(self, size: SizeName, override: QuotaOverride | None) -> Quota:
         return self.sizes[size].overridden_by(override)
