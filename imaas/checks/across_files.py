@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,6 +53,10 @@ class TenantSet:
             logins = frozenset(login.lower() for login in self.stack.github_members)
             return Members(logins, "(imaas:githubMembers)")
         return self.organisation
+
+    @property
+    def retired(self) -> set[str]:
+        return {tenant_file.tenant.name for tenant_file in self.files if tenant_file.tenant.spec.lifecycle == "retired"}
 
     @property
     def decommissioned(self) -> set[str]:
@@ -271,11 +276,23 @@ def allow_from_known_tenants(tenants: TenantSet) -> Iterator[Problem]:
         for index, other in enumerate(tenant.spec.network.allow_from):
             location = ("spec", "network", "allowFrom", index)
             if other == tenant.name:
-                yield tenant_file.document.problem(location, "a tenant always reaches itself; do not list it")
+                message = "must not name the tenant itself, which always reaches itself"
+                yield tenant_file.document.problem(location, message)
             elif other not in tenants.names:
-                yield tenant_file.document.problem(location, f"no tenant named '{other}'")
+                close = difflib.get_close_matches(other, sorted(tenants.names - {tenant.name}), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                message = f"must name an existing tenant: there is no tenant named '{other}'{hint}"
+                yield tenant_file.document.problem(location, message)
             elif other in tenants.decommissioned:
-                yield tenant_file.document.problem(location, f"tenant '{other}' is decommissioned: it has no workloads")
+                message = f"must name an active tenant: '{other}' is decommissioned and has no workloads"
+                yield tenant_file.document.problem(location, message)
+            elif other in tenants.retired:
+                # Its namespaces stay, and whoever may still run pods there would keep reaching this tenant.
+                message = (
+                    f"must name an active tenant: '{other}' is retired and runs no service, so nothing of it needs to "
+                    "call this tenant; remove it from allowFrom"
+                )
+                yield tenant_file.document.problem(location, message)
 
 
 def service_environments_within_tenant(tenants: TenantSet) -> Iterator[Problem]:
