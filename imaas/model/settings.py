@@ -468,6 +468,24 @@ PlatformIdentity = Annotated[
 ]
 
 
+class ServiceGuide(InputModel):
+    """What each service repository's guide (in its `IMAAS_SERVICE` variable) tells the service's team on day two: where
+    its Argo CD and Grafana are per environment, how to get cluster access, where its tenant file lives."""
+
+    argocd_urls: dict[Environment, HttpsUrl] = Field(
+        default_factory=dict, description="Argo CD's web address per environment (each cluster's)."
+    )
+    grafana_urls: dict[Environment, HttpsUrl] = Field(
+        default_factory=dict, description="Grafana's web address per environment (each cluster's)."
+    )
+    cluster_access_url: HttpsUrl | None = Field(
+        None, description="The page that tells a tenant team how to get access to the clusters (SSO, kubeconfig)."
+    )
+    platform_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
+        "imaas", description="The repository (under github:owner) holding tenants/, where tenant files change."
+    )
+
+
 class StackSettings(InputModel):
     environments: Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)] = Field(
         description="Environments hosted by this stack's cluster."
@@ -495,6 +513,11 @@ class StackSettings(InputModel):
         "given keep the built-in limits.",
     )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
+    service_guide: ServiceGuide = Field(
+        default_factory=ServiceGuide,
+        description="What the service repositories' day-two guide (IMAAS_SERVICE's `guide`) tells their teams "
+        "(the stack owning global resources declares it).",
+    )
     prices: Prices | None = Field(
         None,
         description="What a vCPU, a GiB of memory and a GiB of storage cost a month on this cluster, for the cost "
