@@ -70,6 +70,7 @@ WRITES: dict[str, Any] = {
     "ActionsRepositoryOidcSubjectClaimCustomizationTemplate": 1,  # Actions.SetRepoOIDCSubjectClaimCustomTemplate
     "github:index/organizationRuleset:OrganizationRuleset": 1,  # Organizations.CreateRepositoryRuleset (or update)
     "github:index/repositoryFile:RepositoryFile": 1,  # Repositories.CreateFile
+    "github:index/repositoryDeployKey:RepositoryDeployKey": 1,  # Repositories.CreateKey (one per stack reading it)
 }
 __doc__ = (__doc__ or "") + "".join(
     f"\n- {token.split(':')[-1]}: {value if isinstance(value, int) else value.__name__.strip('_')}"

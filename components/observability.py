@@ -16,6 +16,7 @@ from components.grafana_tenancy import GrafanaTenancy, GrafanaTenancyArgs
 from components.helm_release import declare_release
 from components.observability_fence import declare_fence
 from components.safety import kept
+from components.store_credentials import declare_store_credentials
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
 from imaas.spec import (
@@ -28,6 +29,7 @@ from imaas.spec import (
     naming,
     prometheus,
     storage,
+    store_clients,
     traces,
     types,
 )
@@ -98,6 +100,9 @@ class Observability(pulumi.ComponentResource):
         self.fence = declare_fence(
             fence.fence_inputs(settings, args.cluster_cidrs, args.promotion_gate), settings.namespace, inside
         )
+        # The stores' credentials and the proxies' configurations, before the pods that mount them.
+        self.credentials = declare_store_credentials(settings.namespace, inside)
+        credentialed = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.credentials])
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
@@ -114,11 +119,13 @@ class Observability(pulumi.ComponentResource):
             storage.with_storage_class(
                 charts.KUBE_PROMETHEUS_STACK,
                 chart_values.kube_prometheus_stack_values(
-                    endpoints, settings.grafana, args.orgs, settings.alerting, args.cluster_kind
+                    endpoints, settings.grafana, args.orgs, settings.alerting, args.cluster_kind, settings.proxy_image
                 ),
                 args.storage_class,
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
+            pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings), *self.credentials]
+            ),
             image_mirror=args.image_mirror,
         )
         self._tenant_prometheus(settings, namespace, args.image_mirror)
@@ -144,9 +151,11 @@ class Observability(pulumi.ComponentResource):
             settings.loki,
             namespace,
             storage.with_storage_class(
-                charts.LOKI, chart_values.loki_values(args.routes, args.default_limits), args.storage_class
+                charts.LOKI,
+                chart_values.loki_values(args.routes, args.default_limits, settings.namespace, settings.proxy_image),
+                args.storage_class,
             ),
-            inside,
+            credentialed,
             image_mirror=args.image_mirror,
         )
         self.fluent_bit = declare_release(
@@ -155,7 +164,7 @@ class Observability(pulumi.ComponentResource):
             namespace,
             chart_values.fluent_bit_values(args.routes, endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki, *self.credentials]),
             image_mirror=args.image_mirror,
         )
         self.tempo = declare_release(
@@ -163,17 +172,25 @@ class Observability(pulumi.ComponentResource):
             settings.tempo,
             namespace,
             storage.with_storage_class(
-                charts.TEMPO, traces.tempo_values(settings.tempo, args.routes, args.default_limits), args.storage_class
+                charts.TEMPO,
+                charts.merged(
+                    traces.tempo_values(settings.tempo, args.routes, args.default_limits),
+                    store_clients.tempo_proxy_values(settings.proxy_image),
+                ),
+                args.storage_class,
             ),
-            inside,
+            credentialed,
             image_mirror=args.image_mirror,
         )
         self.collector = declare_release(
             charts.OPENTELEMETRY_COLLECTOR,
             settings.opentelemetry_collector,
             namespace,
-            traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo]),
+            {
+                **traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
+                **store_clients.collector_credential_values(),
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo, *self.credentials]),
             image_mirror=args.image_mirror,
         )
         self.context = ObservabilityContext(
@@ -275,7 +292,8 @@ class Observability(pulumi.ComponentResource):
             | prometheus.tenant_prometheus_image(image_mirror),
             # Its CRD comes with the CRD release, and only a running operator turns it into pods.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.namespace, self.crds, self.operator, account, discovery_binding]
+                parent=self,
+                depends_on=[self.namespace, self.crds, self.operator, account, discovery_binding, *self.credentials],
             ),
         )
         k8s.core.v1.Service(

@@ -335,14 +335,9 @@ def test_writes_reach_the_stores_only_from_the_pipeline(connectivity: tuple[Conn
     assert sources("tempo") == {f"{OBSERVABILITY}/collector", f"{OBSERVABILITY}/grafana"}
     assert found[(f"{OBSERVABILITY}/collector", f"{OBSERVABILITY}/tempo")] == {("TCP", 4317)}
     assert found[(f"{OBSERVABILITY}/grafana", f"{OBSERVABILITY}/tempo")] == {("TCP", 3200)}
-    # The promotion gate reads the alerts firing now, as Grafana's data sources do not.
-    assert sources("alertmanager") == {
-        f"{OBSERVABILITY}/prometheus",
-        f"{OBSERVABILITY}/tenant-prometheus",
-        f"{OBSERVABILITY}/promotion-gate",
-    }
-    assert found[(f"{OBSERVABILITY}/prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9093), ("TCP", 8080)}
-    assert found[(f"{OBSERVABILITY}/tenant-prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9093)}
+    assert sources("alertmanager") == {f"{OBSERVABILITY}/prometheus", f"{OBSERVABILITY}/tenant-prometheus"}
+    assert found[(f"{OBSERVABILITY}/prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9095)}
+    assert found[(f"{OBSERVABILITY}/tenant-prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9095)}
 
 
 @pytest.mark.slow

@@ -17,8 +17,6 @@ from imaas.inputs.problems import InputError
 from imaas.model.settings import PLATFORM_IMAGE_REGISTRIES
 from imaas.spec import charts, images
 
-pytestmark = pytest.mark.fast
-
 DATA = Path(__file__).resolve().parent / "data" / "charts"
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 MIRROR = {
@@ -56,6 +54,7 @@ def chart_blocks(chart: str) -> set[tuple[str, ...]]:
     return blocks
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("chart", sorted(chart.name for chart in charts.CHARTS))
 def test_the_image_table_covers_every_image_block_of_each_chart(chart: str) -> None:
     table = {image.path for image in images.CHART_IMAGES[chart]}
@@ -66,13 +65,14 @@ def test_the_image_table_covers_every_image_block_of_each_chart(chart: str) -> N
     assert set(images.INHERITING.get(chart, {}).values()) <= table
 
 
+@pytest.mark.fast
 def test_the_settings_know_every_registry_of_the_image_table() -> None:
     assert images.platform_registries() == PLATFORM_IMAGE_REGISTRIES
 
 
 @cache
 def mirrored_plan(stack: str) -> Any:
-    return plan_stack(stack, imageMirror=MIRROR, observability={"argocd": {"install": True}})
+    return plan_stack(stack, imageMirror=MIRROR, observability={"argocd": {"install": True}}, argocdPreinstalled=None)
 
 
 def at(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
@@ -86,6 +86,7 @@ def through_the_mirror(reference: str) -> bool:
     return any(reference.startswith(prefix + "/") for prefix in MIRROR.values())
 
 
+@pytest.mark.slow
 def test_every_chart_image_comes_through_the_mirror(stack: str) -> None:
     releases = {r.inputs["chart"]: r.inputs["values"] for r in of_type(mirrored_plan(stack), RELEASE)}
     assert set(releases) == {chart.name for chart in charts.CHARTS}
@@ -99,6 +100,7 @@ def test_every_chart_image_comes_through_the_mirror(stack: str) -> None:
             assert name == f"{MIRROR[registry]}/{repository}"
 
 
+@pytest.mark.slow
 def test_every_image_the_program_declares_comes_through_the_mirror(stack: str) -> None:
     plan = mirrored_plan(stack)
     containers = [
@@ -121,6 +123,7 @@ def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*pod.get("initContainers", []), *pod.get("containers", [])]
 
 
+@pytest.mark.slow
 def test_without_a_mirror_nothing_is_rewritten(stack: str) -> None:
     plan = plan_stack(stack)
     kps = next(r.inputs["values"] for r in of_type(plan, RELEASE) if r.inputs["chart"] == "kube-prometheus-stack")
@@ -129,6 +132,7 @@ def test_without_a_mirror_nothing_is_rewritten(stack: str) -> None:
     assert "image" not in prometheus.inputs["spec"]
 
 
+@pytest.mark.slow
 def test_a_mirror_missing_a_registry_is_refused_naming_it() -> None:
     partial = {key: value for key, value in MIRROR.items() if key not in ("quay.io", "ghcr.io")}
     with pytest.raises(Exception) as raised:
@@ -149,10 +153,12 @@ def test_a_mirror_missing_a_registry_is_refused_naming_it() -> None:
         ("grafana/tempo-query", f"{ECR}/docker-hub/grafana/tempo-query"),
     ],
 )
+@pytest.mark.fast
 def test_references_are_mirrored_as_runtimes_read_them(reference: str, expected: str) -> None:
     assert images.mirrored(reference, MIRROR) == expected
 
 
+@pytest.mark.slow
 def test_the_mirrored_values_are_keys_each_chart_defines(stack: str) -> None:
     from test_chart_values import unknown_paths
 

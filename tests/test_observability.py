@@ -288,7 +288,10 @@ def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_si
     assert (sources["prometheus"]["uid"], sources["prometheus"]["url"]) == ("prometheus-tenants", TENANT_PROMETHEUS_URL)
     assert sources["loki"]["url"] == f"http://{LOKI_HOST}"
     assert sources["loki"]["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
-    assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": "platform"}
+    assert sources["loki"]["secureJsonData"] == {
+        "httpHeaderValue1": "platform",
+        "basicAuthPassword": "$IMAAS_LOKI_PASSWORD",
+    }
     dashboards = grafana["sidecar"]["dashboards"]
     assert dashboards["searchNamespace"] == OBSERVABILITY
     assert dashboards["folderAnnotation"] == "grafana_folder"
@@ -392,10 +395,17 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
             f"http://{LOKI_HOST}",
             "X-Scope-OrgID",
         )
-        assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        # The reader's password by the variable the job fills in (imaas/spec/store_auth.py), never by value.
+        assert sources["loki"]["secureJsonData"] == {
+            "httpHeaderValue1": tenant,
+            "basicAuthPassword": "$IMAAS_LOKI_PASSWORD",
+        }
         assert sources["tempo"]["url"] == "http://tempo.observability.svc.cluster.local:3200"
         assert sources["tempo"]["jsonData"]["httpHeaderName1"] == "X-Scope-OrgID"
-        assert sources["tempo"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        assert sources["tempo"]["secureJsonData"] == {
+            "httpHeaderValue1": tenant,
+            "basicAuthPassword": "$IMAAS_TEMPO_PASSWORD",
+        }
         metrics = sources["prometheus"]
         assert metrics["url"] == "http://imaas-metrics-proxy.observability.svc.cluster.local:8080"
         assert metrics["jsonData"]["httpHeaderName1"] == "X-Imaas-Namespaces"

@@ -47,6 +47,10 @@ from imaas.plan.record import Plan, PlannedResource
 
 ACCOUNT = "123456789012"
 GLOBAL_PREFIXES = ("github:", "aws:", "pulumi:providers:github", "pulumi:providers:aws")
+DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey"
+PER_CLUSTER = (DEPLOY_KEY, "pulumi:providers:github")
+"""What every stack declares on GitHub for its own cluster: the deploy keys its Argo CD reads with, and the provider
+that registers them."""
 
 ACTIVE_SERVICES = {
     "orders": {"order-sync": ["dev", "test", "prod"], "order-events": ["dev", "test"]},
@@ -65,7 +69,9 @@ def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
 
 @pytest.mark.slow
 def test_only_the_stack_that_owns_global_resources_declares_them() -> None:
-    assert [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)] == []
+    # Each stack's own deploy keys are the exception: they are the cluster's access, not the repository's.
+    prod = [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)]
+    assert {r.type for r in prod} == set(PER_CLUSTER)
     dev_types = {r.type for r in example_plan("dev").resources}
     assert {TEAM, GITHUB_REPOSITORY, ECR, IAM_ROLE, OIDC_PROVIDER, RULESET} <= dev_types
 
@@ -76,7 +82,7 @@ def test_the_two_stacks_together_declare_every_global_resource_exactly_once() ->
         (r.type, r.name)
         for stack in ("dev", "prod")
         for r in example_plan(stack).resources
-        if r.type.startswith(GLOBAL_PREFIXES)
+        if r.type.startswith(GLOBAL_PREFIXES) and not r.type.startswith(PER_CLUSTER)
     )
     assert declared and set(declared.values()) == {1}
     services = sum(len(s) for s in ACTIVE_SERVICES.values()) + sum(len(s) for s in RETIRED_SERVICES.values())
@@ -177,7 +183,9 @@ def test_the_team_writes_and_maintainers_administer_each_active_repository() -> 
 def test_each_active_repository_tells_its_ci_where_to_push() -> None:
     variable = named(example_plan("dev"), ACTIONS_VARIABLE)["payments-card-gateway-ci"].inputs
     assert variable["variableName"] == "IMAAS_SERVICE"
-    assert json.loads(variable["value"]) == {
+    value = json.loads(variable["value"])
+    assert value.pop("guide")["service"] == "card-gateway"  # the day-two guide, tested below
+    assert value == {
         "region": "eu-west-1",
         "registry": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com",
         "repository": "payments/card-gateway",
@@ -218,7 +226,6 @@ def test_the_gate_runs_on_the_cluster_of_dev_and_test_with_its_app_and_soaks() -
     (config_map,) = [r for r in of_type(plan, CONFIG_MAP) if r.name == "imaas-promotion-gate"]
     config = json.loads(config_map.inputs["data"]["config.json"])
     assert config == {
-        "alertmanager": "http://kube-prometheus-stack-alertmanager.observability.svc.cluster.local:9093",
         "argocdNamespace": "argocd",
         "dashboardUrl": config["dashboardUrl"],
         "githubApp": {"appId": 654321, "installationId": 87654321},
@@ -540,7 +547,7 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         # What they do is rendered with the real kustomize in tests/test_service_scaling.py.
         assert [patch["target"]["kind"] for patch in patches[1:]] == ["Deployment", "HorizontalPodAutoscaler"]
         assert spec["source"] == {
-            "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",
+            "repoURL": f"git@github.com:example-org/{tenant}-{service}.git",
             "targetRevision": env,
             "path": f"deploy/overlays/{env}",
             "kustomize": {
@@ -562,8 +569,12 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
-    assert {r.type for r in dropped} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
-    assert all(r.retainOnDelete for r in dropped)
+    kept = [r for r in dropped if r.type != DEPLOY_KEY]
+    assert {r.type for r in kept} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
+    assert all(r.retainOnDelete for r in kept)
+    # Argo CD's key to it is no data: with no Application left to read the repository, it goes.
+    [key] = [r for r in dropped if r.type == DEPLOY_KEY]
+    assert not key.retainOnDelete
 
 
 @pytest.mark.slow
@@ -629,3 +640,43 @@ def test_retirement_keeps_claims_argo_cd_neither_deletes_nor_prunes_them() -> No
     assert patch["kind"] == "PersistentVolumeClaim"
     options = patch["metadata"]["annotations"]["argocd.argoproj.io/sync-options"].split(",")
     assert {"Delete=false", "Prune=false"} <= set(options)
+
+
+@pytest.mark.slow
+def test_each_active_service_repository_gets_its_day_two_guide() -> None:
+    """Its own tenant, service and environments: Argo CD and Grafana per environment (from the cluster settings),
+    cluster access, where alerts go, its tenant file and how to change size, scale, secrets and exposure."""
+    import json
+
+    from planning import FIXTURE_TENANTS, plan_stack
+
+    guide_settings = {
+        "argocdUrls": {"dev": "https://argocd.dev.example.com", "prod": "https://argocd.example.com"},
+        "grafanaUrls": {"dev": "https://grafana.dev.example.com"},
+        "clusterAccessUrl": "https://wiki.example.com/kubernetes-access",
+    }
+    plan = plan_stack("dev", FIXTURE_TENANTS, serviceGuide=guide_settings)
+    guides = {
+        resource.inputs["repository"]: json.loads(resource.inputs["value"])["guide"]
+        for resource in plan.resources
+        if resource.type == ACTIONS_VARIABLE and resource.inputs["variableName"] == "IMAAS_SERVICE"
+    }
+    # Active services only: payroll-export is retired.
+    assert sorted(guides) == ["hr-employee-sync", "orders-order-events", "orders-order-sync", "payments-card-gateway"]
+    guide = guides["payments-card-gateway"]
+    assert (guide["tenant"], guide["service"]) == ("payments", "card-gateway")
+    assert sorted(guide["environments"]) == ["dev", "prod"]
+    assert guide["environments"]["dev"]["argocd"] == (
+        "https://argocd.dev.example.com/applications/argocd/payments-card-gateway-dev"
+    )
+    assert (
+        guide["environments"]["prod"]["argocd"]
+        == "https://argocd.example.com/applications/argocd/payments-card-gateway-prod"
+    )
+    assert guide["environments"]["dev"]["grafana"] == "https://grafana.dev.example.com"
+    assert guide["environments"]["prod"]["grafana"] is None
+    assert guide["environments"]["prod"]["namespace"] == "payments-prod"
+    assert guide["clusterAccess"] == "https://wiki.example.com/kubernetes-access"
+    assert guide["alerts"] == ["payments-team@example.com"]
+    assert guide["tenantFile"] == "https://github.com/example-org/imaas/blob/main/tenants/payments.yaml"
+    assert set(guide["howTo"]) == {"sizeAndScale", "secrets", "exposure", "release"}

@@ -167,8 +167,12 @@ def test_each_tenants_pipeline_writes_to_tempo_under_its_own_id_only(stack: str)
     assert set(exporters) == {traces.tenant_exporter(tenant) for tenant in owners}
     for tenant in owners:
         exporter = exporters[traces.tenant_exporter(tenant)]
-        assert exporter["endpoint"] == "tempo.observability.svc.cluster.local:4317"
-        assert exporter["headers"] == {TEMPO_TENANT_HEADER: tenant}
+        # The chart's Service port of Tempo's loopback receiver, sent to the proxy's 4317 (imaas/spec/store_auth.py).
+        assert exporter["endpoint"] == "tempo.observability.svc.cluster.local:14317"
+        assert exporter["headers"] == {
+            TEMPO_TENANT_HEADER: tenant,
+            "Authorization": "${env:IMAAS_TEMPO_AUTHORIZATION}",
+        }
     # What the chart would receive besides OTLP, and its other pipelines, are not configured.
     assert set(config["receivers"]) == {"otlp"}
     assert not {"logs", "metrics"} & set(config["service"]["pipelines"])
@@ -202,7 +206,12 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
     plan = example_plan(stack)
     tempo = values(plan, "tempo")["tempo"]
     assert tempo["multitenancyEnabled"] is True
-    assert "receivers" not in tempo  # the chart's Service template reads each of its defaults
+    # The chart's Service template reads each of its default receivers: every one stays, on the loopback interface.
+    endpoints = [
+        protocol["endpoint"] for receiver in tempo["receivers"].values() for protocol in receiver["protocols"].values()
+    ]
+    assert len(endpoints) == 6
+    assert all(endpoint.startswith("127.0.0.1:") for endpoint in endpoints)
     defaults = tempo["overrides"]["defaults"]
     overrides = tempo["per_tenant_overrides"]
     assert set(overrides) == set(tenants_of(plan))

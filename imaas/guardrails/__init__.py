@@ -15,7 +15,11 @@ from imaas.guardrails.admission import (
     priority_classes_declared,
 )
 from imaas.guardrails.alerting import alerts_reach_their_alertmanager
-from imaas.guardrails.argocd import app_project_confined, applications_apply_the_tenant_file
+from imaas.guardrails.argocd import (
+    app_project_confined,
+    applications_apply_the_tenant_file,
+    credentials_per_repository,
+)
 from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import (
     ci_push_scoped,
@@ -60,6 +64,13 @@ GUARDRAILS = [
         "Applications deploy inside their tenant.",
         True,
         app_project_confined,
+    ),
+    Guardrail(
+        "argocd-credentials-per-repository",
+        "Every Argo CD repository credential reads one service repository, for the project of that repository's "
+        "tenant; no credential template (URL prefix) and no credential without a project; deploy keys read-only.",
+        True,
+        credentials_per_repository,
     ),
     Guardrail(
         "service-workload-from-tenant-file",

@@ -6,11 +6,12 @@ For a pull request from the branch below (dev into test, test into prod; for a s
 the status is green only when the pull request's head, the exact commit being promoted, has run in the environment
 below for the soak time: its Argo CD Application there synced to that commit and healthy, the commit deployed for at
 least the soak, and none of the service's own alerts (`imaas_tenant`, `imaas_environment`, `imaas_service`) firing
-in that environment over the last soak (the tenants' and the platform's Prometheus for the window, Alertmanager for
-now). Any other pull request into a gated branch is green only as a rollback: it changes nothing but the
-environment's rollback block (`deploy/overlays/<env>/kustomization.yaml`, written by the template's rollback
-workflow), which replaces the image the environment runs with one the branch already holds; everything else needs a
-platform admin's bypass.
+in that environment over the last soak (the `ALERTS` series of the tenants' and the platform's Prometheus, the only
+senders of the platform's Alertmanager, up to their last evaluation, so the ones firing now too; Alertmanager itself
+admits no reader: imaas/spec/store_auth.py). Any other pull request into a gated branch is green only as a rollback:
+it changes nothing but the environment's rollback block (`deploy/overlays/<env>/kustomization.yaml`, written by the
+template's rollback workflow), which replaces the image the environment runs with one the branch already holds;
+everything else needs a platform admin's bypass.
 
 It runs as one Deployment on each cluster that hosts an environment promoted from, reads the Applications labelled
 `imaas.io/promotes-to` in Argo CD's namespace, and posts a status only when its state or text changes (GitHub keeps
@@ -18,9 +19,9 @@ at most 1,000 statuses per commit and context). The standard library only, like 
 App's JWT is signed here (RS256, RSASSA-PKCS1-v1_5 over SHA-256, RFC 7518 section 3.3 and RFC 8017 section 8.2).
 
 APIs: Argo CD's Application status (`status.sync.status/revision`, `status.health.status/lastTransitionTime`,
-`status.history[].revision/deployedAt`, as the v1alpha1 CRD defines them); Prometheus' `/api/v1/query`;
-Alertmanager's `/api/v2/alerts`; GitHub's REST API 2022-11-28 (`/app/installations/{id}/access_tokens`,
-`/repos/{o}/{r}/pulls`, `/compare`, `/contents`, `/statuses/{sha}`).
+`status.history[].revision/deployedAt`, as the v1alpha1 CRD defines them); Prometheus' `/api/v1/query`; GitHub's
+REST API 2022-11-28 (`/app/installations/{id}/access_tokens`, `/repos/{o}/{r}/pulls`, `/compare`, `/contents`,
+`/statuses/{sha}`).
 """
 
 from __future__ import annotations
@@ -406,18 +407,13 @@ def _matchers(labels: dict[str, str]) -> str:
     return ", ".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
 
 
-def fired(prometheus: list[str], alertmanager: str | None, labels: dict[str, str], window: timedelta) -> list[str]:
-    """The alerts of `labels` that fired over `window` (every Prometheus' ALERTS series), or fire now
-    (Alertmanager, which also holds what a Prometheus not listed sent)."""
+def fired(prometheus: list[str], labels: dict[str, str], window: timedelta) -> list[str]:
+    """The alerts of `labels` that fired over `window`, up to now (every Prometheus' ALERTS series)."""
     names: list[str] = []
     query = f'max_over_time(ALERTS{{alertstate="firing", {_matchers(labels)}}}[{int(window.total_seconds())}s])'
     for url in prometheus:
         answer = _call(f"{url}/api/v1/query?query={urllib.parse.quote(query)}")
         names += [item["metric"].get("alertname", "?") for item in answer["data"]["result"]]
-    if alertmanager:
-        filters = "&".join("filter=" + urllib.parse.quote(f'{key}="{value}"') for key, value in sorted(labels.items()))
-        answer = _call(f"{alertmanager}/api/v2/alerts?active=true&silenced=true&inhibited=true&{filters}")
-        names += [alert["labels"].get("alertname", "?") for alert in answer or []]
     return names
 
 
@@ -459,12 +455,7 @@ class Gate:
                 "imaas_environment": environment,
                 "imaas_service": labels[SERVICE_LABEL],
             }
-            firing = fired(
-                self.config.get("prometheus", []),
-                self.config.get("alertmanager"),
-                alert_labels,
-                alert_window(deployment, soak, now),
-            )
+            firing = fired(self.config.get("prometheus", []), alert_labels, alert_window(deployment, soak, now))
             return soak_verdict(deployment, head, environment, soak, now, firing, url)
         base = pull["base"]["sha"]
         compare = self.github.call("GET", f"/repos/{repo}/compare/{base}...{head}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import TenantPrometheusSettings
-from imaas.spec import alerts, images, isolation, naming, storage
+from imaas.spec import alerts, images, isolation, naming, storage, store_auth
 from imaas.spec.telemetry import PROMETHEUS_PORT
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -100,6 +100,7 @@ def tenant_prometheus_spec(
                     "name": alerts.ALERTMANAGER_SERVICE,
                     "port": alerts.ALERTMANAGER_PORT_NAME,
                     "apiVersion": "v2",
+                    "basicAuth": store_auth.basic_auth_selector(store_auth.TENANT_PROMETHEUS_HOLDER),
                 }
             ]
         },

@@ -3,14 +3,14 @@ service CI's check and the promotion gate's status, each pinned to the App that 
 the status (imaas/incluster/promotion_gate.py), run in the observability namespace of each cluster hosting an
 environment that is promoted from.
 
-Why a program of the platform's and not an existing promotion engine: argoproj-labs/gitops-promoter (v0.x) gates on
-commit statuses (Argo CD health, a timed soak, web requests) but promotes between hydrated environment branches of
-its own (`environment/<env>` and `-next`), which are not the service template's dev/test/prod merges; Kargo (v1.x)
-verifies with Argo Rollouts analyses and writes to the repositories itself (its Freight and Stages). Both would
-replace the template's promotion instead of gating it, neither reads the alerts the platform already writes per
-service, and each is one more controller with cluster-wide rights. The gate here reads what exists (Argo CD's
-Application status, the alerts), writes only commit statuses as an App of its own, and is a page of standard-library
-Python like the Grafana organisation job.
+Why a program of the platform's and not an existing promotion engine: argoproj-labs/gitops-promoter gates on commit
+statuses (Argo CD's health among them) but promotes between environment branches of its own (`environment/<env>`),
+not the service template's dev/test/prod merges; Kargo verifies with Argo Rollouts analyses and promotes its own
+Freight through its own Stages, writing to the repositories itself. Both would replace the template's promotion
+instead of gating it, neither reads the alerts the platform already writes per service, and each is one more
+controller with cluster-wide rights. The gate here reads what exists (Argo CD's Application status, the alerts),
+writes only commit statuses as an App of its own, and is a page of standard-library Python like the Grafana
+organisation job. No release of either is named: this compares their designs as their documentation describes them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from imaas.model.names import ENVIRONMENTS
 from imaas.model.settings import StackSettings
-from imaas.spec import alerts, telemetry
+from imaas.spec import telemetry
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 
 GATE = "imaas-promotion-gate"
@@ -94,7 +94,6 @@ def gate_config(settings: StackSettings) -> dict[str, Any]:
                 release=KUBE_PROMETHEUS_STACK.release, namespace=namespace, domain=domain
             ),
         ],
-        "alertmanager": f"http://{alerts.ALERTMANAGER_SERVICE}.{namespace}.svc.{domain}:9093",
         "dashboardUrl": dashboard_url(settings),
         "intervalSeconds": settings.promotion.interval_seconds,
     }

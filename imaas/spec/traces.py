@@ -15,6 +15,7 @@ from typing import Any
 
 from imaas.model.settings import ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
 from imaas.spec import naming
+from imaas.spec.store_auth import COLLECTOR_AUTHORIZATION_ENV
 from imaas.spec.telemetry import OTLP_GRPC_PORT, TEMPO_TENANT_HEADER, Endpoints, TenantTelemetry
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
@@ -77,6 +78,12 @@ CHART_PROCESSORS: dict[str, Any] = {
 }
 
 
+def tempo_writer_headers() -> dict[str, str]:
+    """The collector's credential at Tempo's proxy (imaas/spec/store_auth.py), from the environment, which the chart
+    fills from the platform's Secret (`${env:...}` is expanded by the collector's configuration resolver)."""
+    return {"Authorization": f"${{env:{COLLECTOR_AUTHORIZATION_ENV}}}"}
+
+
 def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
     """The collector's whole configuration, given as the chart's `alternateConfig`, which the chart uses instead of
     its default `config` rather than merged over it (templates/_config.tpl, `baseConfig`): the chart's Jaeger,
@@ -86,7 +93,7 @@ def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dic
         tenant_exporter(route.trace_tenant): {
             "endpoint": endpoints.tempo_otlp_grpc,
             "tls": {"insecure": True},
-            "headers": {TEMPO_TENANT_HEADER: route.trace_tenant},
+            "headers": {TEMPO_TENANT_HEADER: route.trace_tenant, **tempo_writer_headers()},
         }
         for route in routes
     }
