@@ -1,7 +1,7 @@
 """The whole platform on one stack: the providers, the delivery foundation (on the stack that owns global
 resources), the cluster's admission policies for tenant namespaces, its shared observability stack (and Argo CD and
-metrics-server, where the cluster has none, and Argo CD's credential for the service repositories) and every tenant
-this stack manages."""
+metrics-server, where the cluster has none) and every tenant this stack manages (with, per service repository its
+Argo CD reads, a read-only key of this stack's own)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ import pulumi_github as github
 
 from components.admission_policies import AdmissionPolicies
 from components.argocd_install import ArgoCd, ArgoCdArgs
-from components.argocd_repository import RepositoryCredentialArgs, declare_repository_credential
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.observability import Observability, ObservabilityArgs
+from components.promotion_gate import PromotionGate
 from components.runtime_operators import CertManager, ExternalSecrets, declare_gateway
 from components.tenant import TenantArgs, TenantResources
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming, telemetry, types
+from imaas.spec import isolation, naming, promotion, telemetry, types
 from imaas.spec.grafana import grafana_org
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
@@ -69,26 +69,24 @@ class Platform(pulumi.ComponentResource):
         stack = self._observability(managed) if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
         operators = self._runtime_operators()
+        if stack is not None and promotion.runs_gate(settings) and settings.promotion.github_app is not None:
+            # After the namespace and its fence; Argo CD's namespace is the chart's where the stack installs it.
+            after = [stack.namespace, *stack.fence, *([argocd.release] if argocd else [])]
+            PromotionGate("promotion-gate", settings, pulumi.ResourceOptions(parent=self, depends_on=after))
         if settings.metrics_server.install:
             MetricsServer(
-                "metrics-server", MetricsServerArgs(chart=settings.metrics_server), pulumi.ResourceOptions(parent=self)
+                "metrics-server",
+                MetricsServerArgs(chart=settings.metrics_server, image_mirror=settings.image_mirror),
+                pulumi.ResourceOptions(parent=self),
             )
-        if settings.argocd_github_app is not None:
-            declare_repository_credential(
-                RepositoryCredentialArgs(
-                    app=settings.argocd_github_app,
-                    github_owner=args.github_owner,
-                    namespace=settings.argocd_namespace,
-                ),
-                # Argo CD's chart creates its namespace, where it is installed.
-                pulumi.ResourceOptions(parent=self, depends_on=[argocd.release] if argocd else None),
-            )
-        child = pulumi.ResourceOptions(parent=self)
         global_context = None
         if settings.owns_global_resources:
             child = pulumi.ResourceOptions(parent=self, providers=self._global_providers())
             global_context = self._delivery_foundation(managed, child, self._github("github-branches", branches=True))
-        context = DeliveryContext(github_owner=args.github_owner, globals=global_context)
+        else:
+            # Every stack registers the deploy keys its own Argo CD reads with, on repositories another stack owns.
+            child = pulumi.ResourceOptions(parent=self, providers=[self._github("github")])
+        context = DeliveryContext(github_owner=args.github_owner, globals=global_context, stack=pulumi.get_stack())
         network = isolation.NetworkMap(args.tenants)
         self.tenants = [
             TenantResources(
@@ -126,6 +124,9 @@ class Platform(pulumi.ComponentResource):
                 default_limits=settings.observability_limits["small"],
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
+                cluster_kind=settings.cluster_kind,
+                image_mirror=settings.image_mirror,
+                promotion_gate=promotion.runs_gate(settings) and settings.promotion.github_app is not None,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -138,10 +139,12 @@ class Platform(pulumi.ComponentResource):
         secrets_operator = certificates_operator = None
         if settings.tenant_secrets.external_secrets.install:
             secrets_operator = ExternalSecrets(
-                "external-secrets", settings.tenant_secrets.external_secrets, child
+                "external-secrets", settings.tenant_secrets.external_secrets, settings.image_mirror, child
             ).release
         if settings.exposure.cert_manager.install:
-            certificates_operator = CertManager("cert-manager", settings.exposure.cert_manager, child).release
+            certificates_operator = CertManager(
+                "cert-manager", settings.exposure.cert_manager, settings.image_mirror, child
+            ).release
         if settings.exposure.gateway_class_name is not None:
             declare_gateway(settings, child)
         return secrets_operator, certificates_operator
@@ -150,7 +153,11 @@ class Platform(pulumi.ComponentResource):
         settings = self.args.settings
         return ArgoCd(
             "argocd",
-            ArgoCdArgs(chart=settings.observability.argocd, namespace=settings.argocd_namespace),
+            ArgoCdArgs(
+                chart=settings.observability.argocd,
+                namespace=settings.argocd_namespace,
+                image_mirror=settings.image_mirror,
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 

@@ -1,6 +1,7 @@
 """The operators that tenant secrets and exposed services run on, from their pinned charts: External Secrets
 Operator (`imaas:tenantSecrets.externalSecrets.install`) and cert-manager (`imaas:exposure.certManager.install`),
-each in a namespace of its own, for a cluster that has none."""
+each in a namespace of its own, for a cluster that has none; their images through the stack's mirror, where it names
+one (imaas/spec/images.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from imaas.spec import chart_values, charts, exposure, naming, types
 
 
 class ExternalSecrets(pulumi.ComponentResource):
-    def __init__(self, name: str, chart: ExternalSecretsChart, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        chart: ExternalSecretsChart,
+        image_mirror: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__(types.EXTERNAL_SECRETS, name, None, opts)
         self.release: helm.Release = declare_release(
             charts.EXTERNAL_SECRETS,
@@ -23,13 +30,20 @@ class ExternalSecrets(pulumi.ComponentResource):
             charts.EXTERNAL_SECRETS_NAMESPACE,
             chart_values.external_secrets_values(),
             pulumi.ResourceOptions(parent=self),
+            image_mirror=image_mirror,
             create_namespace=True,
         )
         self.register_outputs({"namespace": charts.EXTERNAL_SECRETS_NAMESPACE, "version": chart.version})
 
 
 class CertManager(pulumi.ComponentResource):
-    def __init__(self, name: str, chart: CertManagerChart, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        chart: CertManagerChart,
+        image_mirror: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__(types.CERT_MANAGER, name, None, opts)
         self.release: helm.Release = declare_release(
             charts.CERT_MANAGER,
@@ -37,6 +51,7 @@ class CertManager(pulumi.ComponentResource):
             charts.CERT_MANAGER_NAMESPACE,
             chart_values.cert_manager_values(),
             pulumi.ResourceOptions(parent=self),
+            image_mirror=image_mirror,
             create_namespace=True,
         )
         self.register_outputs({"namespace": charts.CERT_MANAGER_NAMESPACE, "version": chart.version})

@@ -23,6 +23,16 @@ from imaas.spec.grafana_sync import DIGEST_KEY, Grafana, GrafanaError, reconcile
 SCRIPT = Path(grafana_sync.__file__)
 
 
+# The stores' reader passwords, as the job's pod has them from the Grafana client Secret (imaas/spec/store_auth.py).
+READER_PASSWORDS = {"IMAAS_LOKI_PASSWORD": "loki-reader-password", "IMAAS_TEMPO_PASSWORD": "tempo-reader-password"}
+
+
+@pytest.fixture(autouse=True)
+def reader_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in READER_PASSWORDS.items():
+        monkeypatch.setenv(name, value)
+
+
 def declared_states(stack: str = "dev") -> list[dict]:
     return [
         json.loads(r.inputs["data"]["org.json"])
@@ -73,8 +83,13 @@ def test_a_first_run_creates_every_organisation_with_its_data_sources_and_dashbo
         assert set(org.datasources) == {"imaas-logs", "imaas-metrics", "imaas-traces"}
         for source in wanted["datasources"]:
             applied = org.datasources[source["uid"]]
-            assert applied["secureJsonData"] == source["secureJsonData"]
-            assert applied["jsonData"][DIGEST_KEY] == grafana_sync.digest(source)
+            written = grafana_sync.with_credentials(source, READER_PASSWORDS)
+            assert applied["secureJsonData"] == written["secureJsonData"]
+            assert applied["jsonData"][DIGEST_KEY] == grafana_sync.digest(written)
+            if source["type"] in ("loki", "tempo"):
+                store = source["type"].upper()
+                assert applied["basicAuthUser"] == "grafana"
+                assert applied["secureJsonData"]["basicAuthPassword"] == READER_PASSWORDS[f"IMAAS_{store}_PASSWORD"]
         assert set(org.dashboards) == {d["uid"] for d in wanted["dashboards"]}
     assert sum("created organisation" in line for line in log) == 3
 
@@ -182,7 +197,23 @@ def test_the_script_applies_the_mounted_state(tmp_path: Path) -> None:
         (tmp_path / f"{wanted['name']}.json").write_text(json.dumps(wanted))
     script = mounted_script(tmp_path / "opt")
     with fake_grafana() as (url, state):
-        env = {"GRAFANA_URL": url, "GRAFANA_USER": USER, "GRAFANA_PASSWORD": PASSWORD, "STATE_DIR": str(tmp_path)}
+        env = {
+            "GRAFANA_URL": url,
+            "GRAFANA_USER": USER,
+            "GRAFANA_PASSWORD": PASSWORD,
+            "STATE_DIR": str(tmp_path),
+            **READER_PASSWORDS,
+        }
         result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert {org.name for org in state.orgs.values()} == {"Main Org.", "orders", "payments", "hr"}
+
+
+@pytest.mark.slow
+def test_a_data_source_whose_credential_is_missing_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IMAAS_TEMPO_PASSWORD")
+    with fake_grafana() as (url, state), pytest.raises(GrafanaError, match="IMAAS_TEMPO_PASSWORD is not set"):
+        reconcile(client(url), declared_states())
+    assert all("imaas-traces" not in org.datasources for org in state.orgs.values())

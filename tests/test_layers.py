@@ -27,6 +27,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "preflight": {"model", "inputs", "preflight"},
     "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "ci", "template", "preflight", "cli"},
     "docs": {"model"},
+    # Programs that run inside the cluster (each pod runs its file alone): the standard library only.
+    "incluster": {"incluster"},
     "__main__": {"cli"},
 }
 PULUMI_SIDE = ("pulumi", "pulumi_aws", "pulumi_github", "pulumi_kubernetes", "pulumi_policy", "components")

@@ -14,10 +14,11 @@ from helpers import write_tenant, write_tenants
 from planning import of_type, plan_stack
 from pydantic import ValidationError
 
-from imaas.checks.tenants import check_tenants
+from imaas.checks.tenants import check_tenants, load_tenants
 from imaas.inputs.problems import InputError
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service
+from imaas.plan.intent import change_intent
 from imaas.plan.record import Plan
 from imaas.spec import secrets, types
 
@@ -49,8 +50,8 @@ BASE_SETTINGS = {
         ({"secrets": ["DB_PASSWORD"]}, "String should match pattern"),
         ({"secrets": ["a/b"]}, "String should match pattern"),
         ({"secrets": ["db", "db"]}, "listed more than once"),
-        ({"egress": [{"cidr": "0.0.0.0/0", "ports": [443]}]}, "wider than a backend's network"),
-        ({"egress": [{"cidr": "10.20.0.1/16", "ports": [443]}]}, "host bits set"),
+        ({"egress": [{"cidr": "0.0.0.0/0", "ports": [443]}]}, "must be a backend's network, at most /8"),
+        ({"egress": [{"cidr": "10.20.0.1/16", "ports": [443]}]}, "host bits set\\); did you mean '10.20.0.0/16'"),
         ({"egress": [{"cidr": "10.20.0.0/16", "ports": [0]}]}, "greater than or equal to 1"),
         ({"egress": [{"cidr": "10.20.0.0/16", "ports": []}]}, "at least 1 item"),
         ({"egress": [{"cidr": "10.20.0.0/16", "ports": [1]}, {"cidr": "10.20.0.0/16", "ports": [2]}]},
@@ -116,13 +117,32 @@ def test_a_backend_inside_the_clusters_ranges_is_refused_naming_the_range(tmp_pa
     settings = StackSettings.model_validate({**BASE_SETTINGS, "clusterCidrs": NARROW})
     _, problems = check_tenants(tenants, settings)
     assert [problem.message for problem in problems] == [
-        "10.0.4.0/24 overlaps the cluster's own range 10.0.0.0/16 (imaas:clusterCidrs): a backend is outside the "
-        "cluster; another tenant's services are reached with its allowFrom",
-        "169.254.169.254/32 overlaps the cluster's own range 169.254.0.0/16 (imaas:clusterCidrs): a backend is "
-        "outside the cluster; another tenant's services are reached with its allowFrom",
+        "must be outside the cluster's own range 10.0.0.0/16 (imaas:clusterCidrs), got 10.0.4.0/24: a backend is "
+        "outside the cluster; to call another tenant's services, that tenant names yours in its network.allowFrom",
+        "must be outside the cluster's own range 169.254.0.0/16 (imaas:clusterCidrs), got 169.254.169.254/32: a "
+        "backend is outside the cluster; to call another tenant's services, that tenant names yours in its "
+        "network.allowFrom",
     ]
     # Without a stack the cluster's ranges are unknown: nothing to say.
     assert check_tenants(tenants)[1] == []
+
+
+@pytest.mark.fast
+def test_the_review_comment_says_what_changes_in_a_services_run_time_needs(tmp_path: Path) -> None:
+    api = {"name": "api", "secrets": ["db-password"], "egress": [{"cidr": "10.20.0.0/16", "ports": [5432]}]}
+    before = load_tenants(write_tenants(tmp_path / "before", shop={"services": [api]}))
+    changed = {**api, "secrets": ["api-key"], "egress": [{"cidr": "10.30.0.0/16", "ports": [443, 8443]}]}
+    added = {"name": "web", "secrets": ["token"], "expose": True}
+    after = load_tenants(write_tenants(tmp_path / "after", shop={"services": [{**changed, "expose": True}, added]}))
+    settings = StackSettings.model_validate(BASE_SETTINGS)
+    (intent,) = change_intent(before, after, settings).tenants
+    assert intent.lines == [
+        "adds service `web`: small, replicas 1-2 in dev and test; secrets `token`; exposed over HTTPS",
+        "exposes service `api` over HTTPS in dev, test",
+        "changes service `api`'s secrets: adds `api-key`; removes `db-password`",
+        "changes service `api`'s backends (egress): adds `10.30.0.0/16 ports 443, 8443`; removes "
+        "`10.20.0.0/16 port 5432`",
+    ]
 
 
 # --- the plan ----------------------------------------------------------------------------------------------------

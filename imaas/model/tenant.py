@@ -177,10 +177,21 @@ def _backend_range(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as err:
-        raise ValueError(f"not an address range: {err}") from None
+        try:
+            meant = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            hint = ""
+        else:
+            hint = f"; did you mean '{meant}'?"
+        raise ValueError(
+            f"must be an address range such as 10.20.0.0/16 or 10.20.4.17/32, got '{value}' ({err}){hint}"
+        ) from None
     # A backend is a network of systems, not the whole address space: that is the cluster's internet setting.
     if network.prefixlen < (8 if network.version == 4 else 32):
-        raise ValueError(f"{value} is wider than a backend's network (at most /8 in IPv4, /32 in IPv6)")
+        raise ValueError(
+            f"must be a backend's network, at most /8 in IPv4 and /32 in IPv6 wide, got '{value}': the internet is "
+            "the cluster's imaas:tenantEgress setting, which its operators decide"
+        )
     return str(network)
 
 
@@ -244,7 +255,10 @@ class Service(InputModel):
         seen: set[str] = set()
         for connection in self.egress:
             if connection.cidr in seen:
-                raise ValueError(f"egress lists {connection.cidr} more than once: give it one entry with every port")
+                raise ValueError(
+                    f"must list each address range once in egress, got {connection.cidr} more than once: give it "
+                    "one entry with every port"
+                )
             seen.add(connection.cidr)
         return self
 

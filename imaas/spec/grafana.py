@@ -20,6 +20,8 @@ from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 from imaas.spec.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
 from imaas.spec.grafana_sync import MAIN_ORG_ID
 from imaas.spec.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
+from imaas.spec.promotion import GATE_POD_LABELS as PROMOTION_GATE_POD_LABELS
+from imaas.spec.store_clients import grafana_credential_env, reader_basic_auth
 from imaas.spec.telemetry import (
     CLUSTER_DOMAIN,
     LOKI_TENANT_HEADER,
@@ -86,9 +88,11 @@ def _with_header(json_data: dict[str, Any], name: str, value: str) -> tuple[dict
     return {**json_data, "httpHeaderName1": name}, {"httpHeaderValue1": value}
 
 
-def _source(uid: str, name: str, type_: str, url: str, header: tuple[str, str], **json_data: Any) -> dict[str, Any]:
+def _source(
+    uid: str, name: str, type_: str, url: str, header: tuple[str, str], store: str | None = None, **json_data: Any
+) -> dict[str, Any]:
     json_data, secure = _with_header(json_data, *header)
-    return {
+    source = {
         "uid": uid,
         "name": name,
         "type": type_,
@@ -97,6 +101,17 @@ def _source(uid: str, name: str, type_: str, url: str, header: tuple[str, str], 
         "isDefault": uid == METRICS_UID,
         "jsonData": json_data,
         "secureJsonData": secure,
+    }
+    if store is None:
+        return source
+    # The store's reader credential (imaas/spec/store_auth.py): the password is named by its variable, which the job
+    # fills in from its environment (the Grafana client Secret) before it writes the data source.
+    credential = reader_basic_auth(store)
+    return {
+        **source,
+        "basicAuth": credential["basicAuth"],
+        "basicAuthUser": credential["basicAuthUser"],
+        "secureJsonData": {**secure, **credential["secureJsonData"]},
     }
 
 
@@ -111,6 +126,7 @@ def org_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> list[di
             "loki",
             endpoints.loki_url,
             (LOKI_TENANT_HEADER, telemetry.log_tenant),
+            "loki",
             # A trace id in a log line opens that trace, in the organisation's own Tempo data source.
             derivedFields=[
                 {
@@ -135,6 +151,7 @@ def org_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> list[di
             "tempo",
             endpoints.tempo_query,
             (LOKI_TENANT_HEADER, tenant),
+            "tempo",
             tracesToLogsV2={"datasourceUid": LOGS_UID, "filterByTraceID": True},
             serviceMap={"datasourceUid": METRICS_UID},
         ),
@@ -274,11 +291,12 @@ def read_path_hosts(endpoints: Endpoints) -> list[str]:
 
 
 def tenant_prometheus_peers() -> list[dict[str, Any]]:
-    """Who may query the tenants' Prometheus: the metrics proxy, and Grafana for the main organisation's
-    unfiltered data source."""
+    """Who may query the tenants' Prometheus: the metrics proxy, Grafana for the main organisation's unfiltered
+    data source, and the promotion gate (the platform's, reading one service's ALERTS at a time)."""
     return [
         {"podSelector": {"matchLabels": METRICS_PROXY_POD_LABELS}},
         {"podSelector": {"matchLabels": GRAFANA_POD_LABELS}},
+        {"podSelector": {"matchLabels": PROMOTION_GATE_POD_LABELS}},
     ]
 
 
@@ -352,6 +370,8 @@ def reconciler_cron_job_spec(settings: GrafanaSettings, namespace: str, tenants:
         "GRAFANA_USER": admin(GRAFANA_ADMIN_USER_KEY),
         "GRAFANA_PASSWORD": admin(GRAFANA_ADMIN_PASSWORD_KEY),
         "STATE_DIR": {"value": RECONCILER_STATE_DIR},
+        # The stores' reader passwords, which the job writes into each organisation's data sources.
+        **{name: {"valueFrom": value} for name, value in grafana_credential_env().items()},
         "PYTHONDONTWRITEBYTECODE": {"value": "1"},
     }
     # Optional: a tenant's ConfigMap may come a moment after the job's in one `up`; it is read at the next run.

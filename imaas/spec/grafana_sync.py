@@ -74,10 +74,36 @@ def _owned(uid: str | None) -> bool:
     return bool(uid) and str(uid).startswith(MANAGED_PREFIX)
 
 
-def sync_datasources(grafana: Grafana, org: int, desired: list[dict[str, Any]], log: list[str]) -> None:
+CREDENTIAL_PREFIX = "$IMAAS_"
+"""A secure setting whose value is `$IMAAS_<NAME>` names the environment variable holding it (a store's reader
+password, from a Secret the job's pod mounts): the desired state, a ConfigMap, holds no credential."""
+
+
+def with_credentials(source: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    """`source` with each secure setting that names a variable replaced by the variable's value."""
+    secure = dict(source.get("secureJsonData") or {})
+    for field, value in secure.items():
+        if isinstance(value, str) and value.startswith(CREDENTIAL_PREFIX):
+            name = value[1:]
+            if not environ.get(name):
+                raise GrafanaError(f"data source {source.get('uid')}: {name} is not set")
+            secure[field] = environ[name]
+    return {**source, "secureJsonData": secure} if secure else source
+
+
+def sync_datasources(
+    grafana: Grafana,
+    org: int,
+    desired: list[dict[str, Any]],
+    log: list[str],
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> None:
     existing = {source.get("uid"): source for source in grafana.call("GET", "/api/datasources", org=org) or []}
     for source in desired:
         uid = source["uid"]
+        # The digest covers the credential too, so a new key is written at the next run; it is a SHA-256 over a
+        # 256-bit random password, which tells nothing of it.
+        source = with_credentials(source, os.environ if environ is None else environ)
         want = digest(source)
         body = {**source, "jsonData": {**source.get("jsonData", {}), DIGEST_KEY: want}}
         current = existing.get(uid)
@@ -126,7 +152,9 @@ def join(grafana: Grafana, org: int, log: list[str]) -> None:
         log.append(f"org {org}: joined as Admin")
 
 
-def reconcile(grafana: Grafana, desired: list[dict[str, Any]]) -> list[str]:
+def reconcile(
+    grafana: Grafana, desired: list[dict[str, Any]], environ: dict[str, str] | os._Environ[str] | None = None
+) -> list[str]:
     """Brings every organisation but the main one to `desired` (one entry per tenant organisation); what it did."""
     log: list[str] = []
     orgs = {org["name"]: org["id"] for org in grafana.call("GET", "/api/orgs?perpage=5000") or []}
@@ -142,7 +170,7 @@ def reconcile(grafana: Grafana, desired: list[dict[str, Any]]) -> list[str]:
             raise GrafanaError(f"organisation {name} is the main organisation")
         else:
             join(grafana, org, log)
-        sync_datasources(grafana, org, state.get("datasources", []), log)
+        sync_datasources(grafana, org, state.get("datasources", []), log, environ)
         sync_dashboards(grafana, org, state.get("dashboards", []), log)
     declared = {state["name"] for state in desired}
     # An organisation no longer declared (a decommissioned tenant) keeps what its users made, and loses what the
@@ -162,7 +190,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     grafana = Grafana(env["GRAFANA_URL"], env["GRAFANA_USER"], env["GRAFANA_PASSWORD"])
     try:
-        log = reconcile(grafana, load_state(Path(env["STATE_DIR"])))
+        log = reconcile(grafana, load_state(Path(env["STATE_DIR"])), env)
     except GrafanaError as err:
         print(f"grafana-orgs: {err}", file=sys.stderr)
         return 1

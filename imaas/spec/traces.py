@@ -15,6 +15,7 @@ from typing import Any
 
 from imaas.model.settings import ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
 from imaas.spec import naming
+from imaas.spec.store_auth import COLLECTOR_AUTHORIZATION_ENV
 from imaas.spec.telemetry import OTLP_GRPC_PORT, TEMPO_TENANT_HEADER, Endpoints, TenantTelemetry
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
@@ -55,14 +56,44 @@ def routing_condition(route: TenantTelemetry) -> str:
     return " or ".join(names)
 
 
+# What the chart's default configuration (opentelemetry-collector 0.170.0, values.yaml `config`) holds that the
+# platform keeps: the health check its probes call (port 13133, "mandatory for this chart"), the collector's own
+# telemetry on port 8888, and the two processors of its pipelines.
+HEALTH_CHECK = "health_check"
+HEALTH_CHECK_PORT = 13133
+COLLECTOR_TELEMETRY: dict[str, Any] = {
+    "resource": {
+        "k8s.namespace.name": "${env:OTEL_K8S_NAMESPACE}",
+        "k8s.node.name": "${env:OTEL_K8S_NODE_NAME}",
+        "k8s.node.ip": "${env:OTEL_K8S_NODE_IP}",
+        "k8s.pod.name": "${env:OTEL_K8S_POD_NAME}",
+        "k8s.pod.ip": "${env:OTEL_K8S_POD_IP}",
+        "host.name": "${env:OTEL_K8S_NODE_NAME}",
+    },
+    "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "${env:MY_POD_IP}", "port": 8888}}}}]},
+}
+CHART_PROCESSORS: dict[str, Any] = {
+    "batch": {},
+    "memory_limiter": {"check_interval": "5s", "limit_percentage": 80, "spike_limit_percentage": 25},
+}
+
+
+def tempo_writer_headers() -> dict[str, str]:
+    """The collector's credential at Tempo's proxy (imaas/spec/store_auth.py), from the environment, which the chart
+    fills from the platform's Secret (`${env:...}` is expanded by the collector's configuration resolver)."""
+    return {"Authorization": f"${{env:{COLLECTOR_AUTHORIZATION_ENV}}}"}
+
+
 def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
-    """The chart's `config`, merged over its default one: what the platform does not use is set to null, which Helm
-    removes (the chart's Jaeger, Zipkin and Prometheus receivers, its logs and metrics pipelines)."""
+    """The collector's whole configuration, given as the chart's `alternateConfig`, which the chart uses instead of
+    its default `config` rather than merged over it (templates/_config.tpl, `baseConfig`): the chart's Jaeger,
+    Zipkin and Prometheus receivers, debug exporter and logs and metrics pipelines are simply not in it. Removing
+    them from `config` would need null values, which pulumi-kubernetes does not support from Python."""
     exporters: dict[str, Any] = {
         tenant_exporter(route.trace_tenant): {
             "endpoint": endpoints.tempo_otlp_grpc,
             "tls": {"insecure": True},
-            "headers": {TEMPO_TENANT_HEADER: route.trace_tenant},
+            "headers": {TEMPO_TENANT_HEADER: route.trace_tenant, **tempo_writer_headers()},
         }
         for route in routes
     }
@@ -80,14 +111,10 @@ def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dic
             }
             for route in routes
         },
-        "logs": None,
-        "metrics": None,
     }
     return {
+        "extensions": {HEALTH_CHECK: {"endpoint": f"${{env:MY_POD_IP}}:{HEALTH_CHECK_PORT}"}},
         "receivers": {
-            "jaeger": None,
-            "zipkin": None,
-            "prometheus": None,
             "otlp": {
                 "protocols": {
                     "grpc": {"endpoint": f"${{env:MY_POD_IP}}:{OTLP_GRPC_PORT}"},
@@ -96,6 +123,7 @@ def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dic
             },
         },
         "processors": {
+            **CHART_PROCESSORS,
             "resource/untrusted": {
                 "attributes": [{"pattern": pattern, "action": "delete"} for pattern in UNTRUSTED_ATTRIBUTES]
             },
@@ -128,8 +156,8 @@ def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dic
                 ],
             }
         },
-        "exporters": {"debug": None, **exporters},
-        "service": {"pipelines": pipelines},
+        "exporters": exporters,
+        "service": {"extensions": [HEALTH_CHECK], "telemetry": COLLECTOR_TELEMETRY, "pipelines": pipelines},
     }
 
 
@@ -146,7 +174,7 @@ def collector_values(
         "ports": {name: {"enabled": False} for name in ("jaeger-compact", "jaeger-thrift", "jaeger-grpc", "zipkin")},
         # memory_limiter works in percent of this limit.
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "config": collector_config(routes, endpoints),
+        "alternateConfig": collector_config(routes, endpoints),
     }
 
 
