@@ -26,7 +26,7 @@ class ArgoCd(pulumi.ComponentResource):
             charts.ARGO_CD,
             args.chart,
             args.namespace,
-            chart_values.argocd_values(),
+            chart_values.argocd_values(args.chart.applications),
             pulumi.ResourceOptions(parent=self),
             # Argo CD's namespace belongs to Argo CD: created with it, and no tenant's.
             create_namespace=True,

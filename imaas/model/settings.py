@@ -119,6 +119,9 @@ BUILTIN_SERVICE_SIZES: dict[SizeName, PodSize] = {
 }
 
 
+HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
+
+
 # An exact chart version: a range or a tag would let an update change what a preview showed.
 ChartVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
 
@@ -208,6 +211,19 @@ class MetricsServerChart(ChartSettings):
 class ArgoCdChart(ChartSettings):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
     version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+    applications: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        1000,
+        description="The Applications this cluster's Argo CD is expected to hold (every active service's, per "
+        "environment the cluster hosts): its controller's processors, kubectl parallelism, repo-server replicas "
+        "and reconciliation period are sized from it (imaas/spec/argocd.py, after Argo CD's high-availability "
+        "guidance), never from the tenant files. Controller shards split clusters, not Applications: one cluster's "
+        "Applications are all on one controller.",
+    )
+    webhook_url: HttpsUrl | None = Field(
+        None,
+        description="Argo CD's public address where GitHub can reach it: one organisation webhook then tells Argo "
+        "CD of every push, and the reconciliation period can be long; with the secret argocdWebhookSecret.",
+    )
 
 
 Limit = Annotated[int, Field(ge=1)]
@@ -268,7 +284,6 @@ ImageReference = Annotated[
 StorageClassName = Annotated[
     str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 ]
-HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
 GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
 
@@ -522,6 +537,11 @@ class StackSettings(InputModel):
     grafana_oidc_client_secret: SecretStr | None = Field(
         None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
     )
+    argocd_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The organisation webhook's secret (observability.argocd.webhookUrl), also Argo CD's "
+        "`webhook.github.secret`, set with --secret.",
+    )
     alertmanager_smtp_password: SecretStr | None = Field(
         None,
         description="The mail relay's password (observability.alerting.authUsername), set with `pulumi config set "
@@ -650,6 +670,12 @@ class StackSettings(InputModel):
     def _github_app_with_its_key(self) -> StackSettings:
         if (self.argocd_github_app is None) != (self.argocd_github_app_private_key is None):
             raise ValueError("argocdGithubApp and argocdGithubAppPrivateKey are set together or not at all")
+        return self
+
+    @model_validator(mode="after")
+    def _argocd_webhook_with_its_secret(self) -> StackSettings:
+        if (self.observability.argocd.webhook_url is None) != (self.argocd_webhook_secret is None):
+            raise ValueError("observability.argocd.webhookUrl and argocdWebhookSecret are set together or not at all")
         return self
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits
-from imaas.spec import alerts, charts, grafana, isolation, naming
+from imaas.spec import alerts, argocd, charts, grafana, isolation, naming
 from imaas.spec.dashboards import FOLDER_ANNOTATION
 from imaas.spec.log_routing import fluent_bit_config
 from imaas.spec.prometheus import platform_prometheus_spec
@@ -150,9 +150,12 @@ def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> di
     return {"config": fluent_bit_config(routes, endpoints)}
 
 
-def argocd_values() -> dict[str, Any]:
+def argocd_values(applications: int = argocd.GUIDANCE_APPLICATIONS) -> dict[str, Any]:
+    """Sized for the Applications the cluster is expected to hold (imaas/spec/argocd.py)."""
+    values = argocd.argocd_sizing(applications).chart_values()
     # Every tenant AppProject syncs as its namespaces' own deployer account (destinationServiceAccounts).
-    return {"configs": {"cm": {"application.sync.impersonation.enabled": "true"}}}
+    values["configs"]["cm"]["application.sync.impersonation.enabled"] = "true"
+    return values
 
 
 def metrics_server_values() -> dict[str, Any]:
