@@ -47,10 +47,27 @@ class ObservabilityContext:
     """What tenant components need from the stack: where it is, and what must exist before their objects."""
 
     namespace: str
-    namespace_resource: k8s.core.v1.Namespace
-    crds: helm.Release
-    """prometheus-operator-crds, which installs the Prometheus Operator's CRDs (PodMonitor among them)."""
+    namespace_resource: k8s.core.v1.Namespace | None
+    """The stack's namespace, where the same stack declares it; None in a tenant stack, which the wave after the
+    cluster's shared stack deploys (DESIGN section 3: no `dependsOn` across stacks)."""
+    crds: helm.Release | None
+    """prometheus-operator-crds, which installs the Prometheus Operator's CRDs (PodMonitor among them); None in a
+    tenant stack, as above."""
     endpoints: Endpoints
+
+    @classmethod
+    def of_shared_stack(cls, namespace: str) -> ObservabilityContext:
+        """The cluster's observability stack as a tenant stack knows it: by its settings, its objects made by the
+        shared stack's earlier wave."""
+        return cls(namespace=namespace, namespace_resource=None, crds=None, endpoints=Endpoints(namespace))
+
+    def in_namespace(self) -> list[pulumi.Resource]:
+        """What an object in the stack's namespace waits for, where the same stack declares it."""
+        return [self.namespace_resource] if self.namespace_resource is not None else []
+
+    def after_crds(self) -> list[pulumi.Resource]:
+        """What a custom resource of the Prometheus Operator waits for, where the same stack installs its CRDs."""
+        return [*self.in_namespace(), *([self.crds] if self.crds is not None else [])]
 
     @property
     def access(self) -> TelemetryAccess:

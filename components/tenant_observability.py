@@ -143,7 +143,7 @@ class TenantObservabilityView(pulumi.ComponentResource):
                 labels={**labels, key: value},
             ),
             data={grafana.ORG_STATE_KEY: grafana.org_state_json(telemetry, stack.endpoints)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=stack.in_namespace()),
         )
         # Thresholds of the rules over kube-state-metrics, where they differ: the platform's Prometheus selects rules
         # of the stack's namespace alone, and these record series of the tenant's namespaces only.
@@ -164,7 +164,7 @@ class TenantObservabilityView(pulumi.ComponentResource):
                     namespace=stack.namespace,
                     labels={**labels, rule_label: rule_value},
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource, stack.crds]),
+                pulumi.ResourceOptions(parent=self, depends_on=stack.after_crds()),
             )
         self.register_outputs(
             {

@@ -1,4 +1,4 @@
-"""`imaas stacks`: the project's stacks in deployment order, for the workflows' matrices."""
+"""`imaas stacks`: the clusters' shared and tenant stacks, in deployment waves, for the workflows' matrices."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import typer
 
 from imaas.cli import output
 from imaas.cli.app import app
-from imaas.cli.output import fail
-from imaas.inputs.problems import InputError
+from imaas.cli.output import TenantsOption, fail, usage
+from imaas.inputs.problems import InputError, UsageError
 
 
 class StacksFormat(StrEnum):
@@ -24,17 +24,41 @@ def stacks(
     output_format: Annotated[
         StacksFormat, typer.Option("--format", help="text, or json for a workflow's matrix.")
     ] = StacksFormat.text,
+    tenants: TenantsOption = None,
+    changed_since: Annotated[
+        str | None,
+        typer.Option(
+            "--changed-since",
+            metavar="REF",
+            help="Only the stacks whose inputs changed since this git revision: a tenant file, that tenant's stacks "
+            "on every cluster; anything else the program reads, every stack.",
+        ),
+    ] = None,
+    changed_tenant: Annotated[
+        list[str] | None,
+        typer.Option("--tenant", metavar="NAME", help="Only this tenant's stacks (repeatable)."),
+    ] = None,
+    batches: Annotated[
+        int, typer.Option("--batches", min=1, max=256, help="At most this many batches per wave in the JSON.")
+    ] = 256,
 ) -> None:
-    """The stacks of the project's Pulumi.*.yaml files, in deployment order. Exit 0, 1 for an invalid stack file."""
-    from imaas.ci.stacks import stack_matrix
+    """The project's stacks, in deployment waves: each cluster's shared stack, then the tenant stacks of the clusters
+    owning global resources, then those of the clusters that only host. Exit 0, 1 for an invalid settings file."""
+    from imaas.ci.stacks import affected, changed_files, stack_matrix
 
     try:
-        matrix = stack_matrix(output.PROJECT_DIR)
+        matrix = stack_matrix(output.PROJECT_DIR, tenants)
+        if changed_since is not None:
+            matrix = affected(matrix, changed_files(output.PROJECT_DIR, changed_since))
+        if changed_tenant:
+            matrix = matrix.for_tenants(set(changed_tenant))
     except InputError as error:
         fail(error.problems)
+    except UsageError as error:
+        usage(str(error))
     if output_format is StacksFormat.json:
-        print(json.dumps(matrix.as_json()))
+        print(json.dumps(matrix.as_json(batches)))
         return
-    for wave, names in (("shared", matrix.shared), ("global", matrix.global_), ("hosting", matrix.hosting)):
-        for name in names:
-            print(f"{name}\t{wave}")
+    for entry in matrix.entries:
+        kind = "shared" if entry.tenant is None else f"tenant {entry.tenant}"
+        print(f"{entry.name}\twave {entry.wave}\t{entry.cluster}\t{kind}")

@@ -43,7 +43,7 @@ class PlaceholderMocks(Mocks):
                 "id": PLACEHOLDER_PARTITION,
             },
         }
-        return answers.get(args.token, {}), None
+        return answers.get(args.token, {}), []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         return _resource_id(args.name, args.custom), {**args.inputs, **self.outputs(args.typ, args.inputs, args.name)}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from components.program_inputs import OFFLINE_FOCUS
+from components.program_inputs import OFFLINE_WHOLE_CLUSTER
 from imaas.engine import sdk
 from imaas.engine.mocks import PlaceholderMocks, RecordingMonitor
 from imaas.inputs.problems import InputError
@@ -50,11 +50,12 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str],
     on_resource: Callable[[PlannedResource], None] | None = None,
-    focus: frozenset[str] | None = None,
+    whole_cluster: bool = False,
 ) -> Plan:
     """Run `project_dir/__main__.py` for `stack` with `config`; return what it declared, or raise what it raised.
 
-    With `focus`, the program declares only those tenants' resources (and the shared ones): a partial plan."""
+    With `whole_cluster`, a shared stack's name plans the layout before tenant stacks: the shared stack and every
+    tenant stack of the cluster in one (what the migration moves from)."""
     outcome: dict[str, Any] = {}
 
     def program() -> None:
@@ -62,7 +63,7 @@ def run_program(
 
     def run() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
-        OFFLINE_FOCUS.set(focus)
+        OFFLINE_WHOLE_CLUSTER.set(whole_cluster)
         try:
             mocks = PlaceholderMocks(config)
             monitor = RecordingMonitor(mocks, on_resource)
@@ -89,4 +90,4 @@ def run_program(
     if error is not None:
         raise error
     resources = sorted(outcome["resources"], key=lambda resource: resource.urn)
-    return Plan(PROJECT, stack, resources, sorted(focus) if focus is not None else None)
+    return Plan(PROJECT, stack, resources)

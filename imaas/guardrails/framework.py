@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from imaas.checks.tenants import load_tenants
-from imaas.inputs.stack_file import GITHUB_OWNER_KEY, StackFile
+from imaas.inputs.stack_file import GITHUB_OWNER_KEY, StackFile, StackName
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import isolation, naming, types
+from imaas.spec import naming, types
 
 GLOB_CHARACTERS = frozenset("*?[]")
+WHOLE_CLUSTER = StackName("")
+"""A context that judges a shared stack, or a plan of a whole cluster as one stack."""
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,18 @@ class Resource:
 class Context:
     settings: StackSettings
     tenants: dict[str, Tenant]
+    """Every tenant of the folder, whichever stack is judged: the cross-tenant guardrails keep the whole view."""
     github_owner: str
+    stack: StackName = WHOLE_CLUSTER
+    """The stack judged: a cluster's shared stack, or a tenant stack, which relies on what the shared stack's earlier
+    wave declares (and the shared stack's own guardrails require it to declare exactly that)."""
+
+    @property
+    def tenant_stack(self) -> bool:
+        return self.stack.tenant is not None
 
     def tenant_namespaces(self, tenant: Tenant) -> set[str]:
         return {naming.namespace(tenant.name, env) for env in self.settings.hosted(tenant.environments)}
-
-    @cached_property
-    def network(self) -> isolation.NetworkMap:
-        return isolation.NetworkMap(list(self.tenants.values()))
 
     @cached_property
     def ci_roles(self) -> dict[str, tuple[Tenant, Service]]:
@@ -73,10 +79,12 @@ class Context:
         return {naming.repository_url(self.github_owner, tenant.name, s.name) for s in tenant.active_services()}
 
 
-def stack_context(stack_file: StackFile, tenants_dir: Path) -> Context:
+def stack_context(stack_file: StackFile, tenants_dir: Path, stack: StackName = WHOLE_CLUSTER) -> Context:
     """What the guardrails need to know of a stack: its settings, every tenant, the GitHub owner."""
     tenants = load_tenants(tenants_dir, stack_file.settings)
-    return Context(stack_file.settings, {t.name: t for t in tenants}, stack_file.config.get(GITHUB_OWNER_KEY, ""))
+    return Context(
+        stack_file.settings, {t.name: t for t in tenants}, stack_file.config.get(GITHUB_OWNER_KEY, ""), stack
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Guardrails on network peers: every NetworkPolicy in a tenant namespace admits and reaches exactly the peers
-DESIGN section 6 allows, whatever the policy's shape. Policies add up, so each one is checked, not only the
-platform's own."""
+DESIGN section 7 allows, whatever the policy's shape: in, only its `allowFrom` callers' namespaces of the same
+environment and the platform's; out, any tenant namespace of the same environment (whose own ingress admits only
+its callers), the platform's endpoints and the world outside the cluster. Policies add up, so each one is checked,
+not only the platform's own."""
 
 from __future__ import annotations
 
@@ -61,12 +63,20 @@ def _outside_only(peer: dict[str, Any], context: Context) -> bool:
 
 
 def _allowed(tenant: Tenant, environment: str, context: Context) -> tuple[set[str], set[str]]:
-    """The namespaces, besides its own, that a tenant namespace may hear from and talk to."""
-    peers = context.network.peers(tenant, environment, context.settings)
-    egress = set(peers.egress_to)
+    """The namespaces, besides its own, that a tenant namespace may hear from and talk to by name."""
+    peers = isolation.network_peers(tenant, environment, context.settings)
+    egress = set()
     if context.settings.observability.enabled:
         egress.add(context.settings.observability.namespace)
     return set(peers.ingress_from), egress
+
+
+def _tenants_of(peer: dict[str, Any], environment: str) -> bool:
+    """The peer is every tenant namespace of `environment`, exactly: what egress may reach, the callee's ingress
+    being the fence."""
+    return set(peer) == {"namespaceSelector"} and peer["namespaceSelector"] == isolation.tenant_namespaces_of(
+        environment
+    )
 
 
 def _is_dns(peer: dict[str, Any]) -> bool:
@@ -90,7 +100,10 @@ def network_peers_exact(index: Index, context: Context) -> Iterator[tuple[Resour
             for message in _peer_problems(rule.get("from"), ingress, context, "admits"):
                 yield policy, message
         for rule in policy.spec.get("egress") or []:
-            for message in _peer_problems(rule.get("to"), egress, context, "reaches"):
+            peers = [peer for peer in rule.get("to") or [] if not _tenants_of(peer, owner[1])]
+            if rule.get("to") and not peers:
+                continue
+            for message in _peer_problems(peers or rule.get("to"), egress, context, "reaches"):
                 yield policy, message
 
 

@@ -127,10 +127,8 @@ class PlanDiff:
 
 
 def compare_plans(base: Plan, head: Plan) -> PlanDiff:
-    """The changes from `base` to `head`, by URN. When either is a partial plan, only the tenants it covers and
-    the shared resources are compared: the tenants it leaves out are not deleted, just not planned."""
-    scope = {*(base.only or []), *(head.only or [])} if base.only is not None or head.only is not None else None
-    before, after = _in_scope(base, scope), _in_scope(head, scope)
+    """The changes from `base` to `head`, by URN (two plans of the same stack)."""
+    before, after = base.by_urn(), head.by_urn()
     staying = _staying_namespaces(before, after)
     forgotten = {
         r.name for r in after.values() if r.type == types.TENANT and r.inputs.get("lifecycle") == "decommissioned"
@@ -188,13 +186,6 @@ def _changed_fields(old: PlannedResource, new: PlannedResource) -> tuple[FieldCh
         if getattr(old, key) != getattr(new, key)
     )
     return (*inputs, *options)
-
-
-def _in_scope(plan: Plan, tenants: set[str] | None) -> dict[str, PlannedResource]:
-    resources = plan.by_urn()
-    if tenants is None:
-        return resources
-    return {urn: resource for urn, resource in resources.items() if tenant_of(resource, resources) in (None, *tenants)}
 
 
 def by_tenant(changes: Iterable[Change], resources: Mapping[str, PlannedResource]) -> dict[str, list[Change]]:

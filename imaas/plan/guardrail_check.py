@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from imaas.guardrails import Resource, Violation, evaluate, stack_context
-from imaas.inputs.stack_file import StackFile
+from imaas.inputs.stack_file import StackFile, StackName
 from imaas.plan.record import Plan, PlannedResource
 
 
@@ -22,5 +22,5 @@ def as_resource(planned: PlannedResource) -> Resource:
 
 
 def check_plan(plan: Plan, stack_file: StackFile, tenants_dir: Path) -> list[Violation]:
-    context = stack_context(stack_file, tenants_dir)
+    context = stack_context(stack_file, tenants_dir, StackName.parse(plan.stack))
     return evaluate([as_resource(resource) for resource in plan.resources], context)

@@ -30,21 +30,15 @@ class Plan:
     project: str
     stack: str
     resources: list[PlannedResource]
-    only: list[str] | None = None
-    """For a partial plan (`plan --only`, `--changed-since`): the tenants it covers. Written as the extra key
-    `only`, which a full plan does not have."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        return {
             "project": self.project,
             "stack": self.stack,
             # Shallow on purpose: dataclasses.asdict deep-copies every input, a second copy of the whole plan made
             # only to be serialised at once.
             "resources": [{name: getattr(resource, name) for name in _RESOURCE_KEYS} for resource in self.resources],
         }
-        if self.only is not None:
-            data["only"] = self.only
-        return data
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
