@@ -56,9 +56,15 @@ def test_each_cluster_has_a_shared_stack_and_a_stack_per_tenant_it_manages_in_wa
 
 def test_a_wave_is_cut_into_at_most_the_matrix_limit_of_batches(tmp_path: Path) -> None:
     matrix = stack_matrix(project(tmp_path))
-    assert matrix.batches(2, limit=2) == ["dev.hr dev.pay", "dev.web"]
+    assert matrix.batches(2, limit=2) == ["dev.hr dev.pay dev.web"]
     assert matrix.batches(2) == ["dev.hr", "dev.pay", "dev.web"]
     assert matrix.batches(4) == []
+    # Previews and drift checks run every stack at once, batched per cluster (its environment's credentials).
+    assert matrix.jobs(matrix.entries, limit=5) == [
+        {"cluster": "dev", "stacks": "dev dev.hr dev.pay"}, {"cluster": "dev", "stacks": "dev.web"},
+        {"cluster": "prod", "stacks": "prod prod.pay prod.web"},
+    ]  # fmt: skip
+    assert len(matrix.jobs(matrix.entries)) == 7
 
 
 def test_a_tenant_file_touches_that_tenants_stacks_on_every_cluster_and_no_peers(tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ from imaas.model.tenant import Tenant
 SHARED_WAVE = 1
 GLOBAL_TENANT_WAVE = 2
 HOSTING_TENANT_WAVE = 3
+WAVE_NAMES = {SHARED_WAVE: "shared", GLOBAL_TENANT_WAVE: "global", HOSTING_TENANT_WAVE: "hosting"}
+"""The waves as the deploy workflow's jobs name them."""
 MATRIX_LIMIT = 256
 """GitHub's most jobs in one matrix."""
 # Files that change no stack: the documentation, and what the program does not read.
@@ -78,21 +80,37 @@ class StackMatrix:
 
     def batches(self, wave: int, limit: int = MATRIX_LIMIT) -> list[str]:
         """The wave's stacks as at most `limit` space-separated batches (one matrix job each), in order."""
-        names = self.wave(wave)
-        if not names:
+        return [job["stacks"] for job in self.jobs([e for e in self.entries if e.wave == wave], limit)]
+
+    @staticmethod
+    def jobs(entries: list[StackEntry], limit: int = MATRIX_LIMIT) -> list[dict[str, str]]:
+        """`entries` as at most `limit` matrix jobs, each a batch of stacks of one cluster (whose GitHub environment
+        holds its credentials): `{"cluster": ..., "stacks": "a b c"}`, one stack per job while they fit."""
+        clusters = sorted({entry.cluster for entry in entries})
+        if not entries:
             return []
-        size = -(-len(names) // limit)
-        return [" ".join(names[index : index + size]) for index in range(0, len(names), size)]
+        room = max(1, limit - len(clusters))
+        size = 1 if len(entries) <= limit else -(-len(entries) // room)
+        jobs = []
+        for cluster in clusters:
+            names = [entry.name for entry in entries if entry.cluster == cluster]
+            jobs += [
+                {"cluster": cluster, "stacks": " ".join(names[index : index + size])}
+                for index in range(0, len(names), size)
+            ]
+        return jobs
 
     def as_json(self, limit: int = MATRIX_LIMIT) -> dict[str, object]:
-        # The keys the workflows read with fromJSON(); an empty wave is skipped there, never an empty matrix.
+        # The keys the workflows read with fromJSON(); an empty list is skipped there, never an empty matrix.
         waves = (SHARED_WAVE, GLOBAL_TENANT_WAVE, HOSTING_TENANT_WAVE)
         return {
             "stacks": self.stacks,
             "shared": self.shared,
             "tenant": [entry.name for entry in self.entries if entry.tenant is not None],
             "waves": {str(wave): self.wave(wave) for wave in waves},
-            "batches": {str(wave): self.batches(wave, limit) for wave in waves},
+            # Deploys: each wave's jobs, a wave after the one before. Previews and drift checks: every stack at once.
+            "jobs": {WAVE_NAMES[wave]: self.jobs([e for e in self.entries if e.wave == wave], limit) for wave in waves},
+            "all": self.jobs(self.entries, limit),
         }
 
 

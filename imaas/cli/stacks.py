@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,13 @@ from imaas.cli import output
 from imaas.cli.app import app
 from imaas.cli.output import TenantsOption, fail, usage
 from imaas.inputs.problems import InputError, UsageError
+
+
+def _listed(path: Path) -> list[str]:
+    try:
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as error:
+        raise UsageError(f"--changed-files {path}: cannot read: {error.strerror}") from None
 
 
 class StacksFormat(StrEnum):
@@ -34,6 +42,14 @@ def stacks(
             "on every cluster; anything else the program reads, every stack.",
         ),
     ] = None,
+    changed_files: Annotated[
+        Path | None,
+        typer.Option(
+            "--changed-files",
+            metavar="FILE",
+            help="Only the stacks whose inputs the paths listed in FILE (one a line, from the project's root) change.",
+        ),
+    ] = None,
     changed_tenant: Annotated[
         list[str] | None,
         typer.Option("--tenant", metavar="NAME", help="Only this tenant's stacks (repeatable)."),
@@ -44,12 +60,15 @@ def stacks(
 ) -> None:
     """The project's stacks, in deployment waves: each cluster's shared stack, then the tenant stacks of the clusters
     owning global resources, then those of the clusters that only host. Exit 0, 1 for an invalid settings file."""
-    from imaas.ci.stacks import affected, changed_files, stack_matrix
+    from imaas.ci.stacks import affected, stack_matrix
+    from imaas.ci.stacks import changed_files as files_changed_since
 
     try:
         matrix = stack_matrix(output.PROJECT_DIR, tenants)
         if changed_since is not None:
-            matrix = affected(matrix, changed_files(output.PROJECT_DIR, changed_since))
+            matrix = affected(matrix, files_changed_since(output.PROJECT_DIR, changed_since))
+        if changed_files is not None:
+            matrix = affected(matrix, _listed(changed_files))
         if changed_tenant:
             matrix = matrix.for_tenants(set(changed_tenant))
     except InputError as error:
