@@ -93,14 +93,16 @@ def test_the_crd_check_rejects_a_field_argo_cd_does_not_know(dev_outputs: tuple[
 def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_path: Path) -> None:
     manifests = tmp_path / "manifests"
     first = runner.invoke(
-        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)]
+        cli.app,
+        ["plan", "--stack", "prod", "--whole-cluster", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)],
     )
     assert first.exit_code == 0, first.output
     stale = manifests / "gone-prod" / "deployment-old.yaml"
     stale.parent.mkdir()
     stale.write_text("kind: Deployment\n")
     second = runner.invoke(
-        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)]
+        cli.app,
+        ["plan", "--stack", "prod", "--whole-cluster", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)],
     )
     assert second.exit_code == 0, second.output
     assert not stale.exists()
@@ -110,7 +112,7 @@ def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_p
     (foreign / "tenants").mkdir(parents=True)
     (foreign / "tenants" / "orders.yaml").write_text("kept: true\n")
     refused = runner.invoke(
-        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(foreign)]
+        cli.app, ["plan", "--stack", "prod.orders", "--tenants", str(FIXTURE_TENANTS), "--render", str(foreign)]
     )
     assert refused.exit_code == 2
     assert "not empty and not an earlier rendering" in refused.output

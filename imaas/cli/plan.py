@@ -53,6 +53,14 @@ def plan(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="With --fleet: worker processes (default: the CPUs).")
     ] = None,
+    whole_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--whole-cluster",
+            help="Plan a cluster as the one stack it was before tenant stacks (its shared stack and every tenant's "
+            "together): what the migration moves from (docs/operators.md, Migrating to tenant stacks).",
+        ),
+    ] = False,
 ) -> None:
     """Run the real Pulumi program offline (mocks: no CLI, credentials or network) and show what it declares."""
     from imaas.engine.run import paused_cycle_collection
@@ -69,10 +77,12 @@ def plan(
         return
     if json_dir is not None or select or workers is not None:
         usage("--json-dir, --select and --workers go with --fleet")
+    if whole_cluster and "." in stack:
+        usage(f"--whole-cluster --stack {stack}: name the cluster")
     # The cycle collector stays paused until the command is done: past the program, every pass would walk the whole
     # plan's heap again (a fifth of the command's time at 400 tenants) to free next to nothing.
     with paused_cycle_collection():
-        result = _run(stack_file, stack, config)
+        result = _run(stack_file, stack, config, whole_cluster)
         _report(result, summary)
         _write(result, json_file, render_dir)
         _check_guardrails(result, stack_file, directory)
@@ -154,7 +164,7 @@ def _fleet(
         raise typer.Exit(1)
 
 
-def _run(stack_file: StackFile, stack: str, config: dict[str, str]) -> Plan:
+def _run(stack_file: StackFile, stack: str, config: dict[str, str], whole_cluster: bool) -> Plan:
     """The program's plan, with a count of resources as it goes; invalid input ends the command with its problems."""
     from imaas.engine.run import ProgramError, run_program
 
@@ -170,7 +180,9 @@ def _run(stack_file: StackFile, stack: str, config: dict[str, str]) -> Plan:
             progress.update(task, description=f"planning stack {stack}: {count} resources")
 
         try:
-            return run_program(output.PROJECT_DIR, stack, config, stack_file.secret_keys, advance)
+            return run_program(
+                output.PROJECT_DIR, stack, config, stack_file.secret_keys, advance, whole_cluster=whole_cluster
+            )
         except InputError as error:
             progress.stop()
             fail(error.problems)

@@ -11,10 +11,10 @@ per worker (imaas/checks/tenants.py caches a folder's validation by its files' s
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import resource
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -54,25 +54,32 @@ class BatchOutcome:
 
 def plan_batch(job: FleetJob) -> BatchOutcome:
     """One worker's share: each stack planned, written and judged, the heap collected between two stacks."""
-    from imaas.engine.run import ProgramError, run_program
+    from imaas.engine.run import ProgramError, freeze_heap, run_program
+    from imaas.guardrails import Context, stack_context
     from imaas.plan.guardrail_check import check_plan
     from imaas.plan.report import violation_line
 
     outcomes = []
     stack_files: dict[str, StackFile] = {}
+    contexts: dict[str, Context] = {}
+    # What is alive now (the modules, the SDK) is frozen out of every collection: each collection between two stacks
+    # then walks that stack's objects alone, not the whole heap again.
+    freeze_heap()
     for stack in job.stacks:
         outcome = StackOutcome(stack)
         start = time.perf_counter()
         try:
             plan = run_program(job.project_dir, stack, job.config, job.secret_keys)
-            plan.write(job.json_dir / f"{stack}.json")
+            plan.write(job.json_dir / f"{stack}.json", compact=True)
             cluster = stack.partition(".")[0]
-            stack_file = stack_files.setdefault(cluster, read_stack_file(job.project_dir, cluster))
+            if cluster not in stack_files:
+                stack_files[cluster] = read_stack_file(job.project_dir, cluster)
+                contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
             resources = plan.by_urn()
             outcome.resources = len(plan.resources)
             outcome.violations = [
                 (violation.mandatory, violation_line(violation, resources))
-                for violation in check_plan(plan, stack_file, job.tenants_dir)
+                for violation in check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
             ]
             del plan, resources
         except InputError as error:
@@ -81,8 +88,9 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
             outcome.error = str(error)
         outcome.seconds = time.perf_counter() - start
         outcomes.append(outcome)
-        # The SDK's cycles of this stack, freed before the next one is planned.
-        gc.collect()
+        # The SDK's cycles of this stack, freed before the next one is planned; what survives (modules the stack
+        # imported first) is frozen too.
+        freeze_heap()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return BatchOutcome(outcomes, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, os.getpid())
 
@@ -100,7 +108,11 @@ def batches(stacks: list[str], workers: int, per_batch: int) -> list[list[str]]:
 def plan_fleet(job: FleetJob, workers: int, per_batch: int = 50) -> list[BatchOutcome]:
     """Every stack of `job` planned by `workers` processes (forked from this one, the SDK already imported)."""
     import imaas.engine.run
-    import imaas.plan.guardrail_check  # noqa: F401
+    import imaas.plan.guardrail_check  # noqa: F401 - imported once here, inherited by the forked workers
+
+    if str(job.project_dir) not in sys.path:
+        sys.path.insert(0, str(job.project_dir))
+    import components.platform  # noqa: F401 - the program's components and the providers' SDKs
 
     jobs = [
         FleetJob(job.project_dir, chunk, job.config, job.secret_keys, job.tenants_dir, job.json_dir)

@@ -26,20 +26,36 @@ class ProgramError(Exception):
     """The program stopped with an error of its own (not invalid input, which is raised as InputError)."""
 
 
+_heap_frozen = False
+
+
+def freeze_heap() -> None:
+    """Collect, then leave everything alive out of every later collection (`gc.freeze`), for a process that plans
+    many stacks one after another and collects between them: each collection then walks one stack's objects."""
+    global _heap_frozen
+    gc.collect()
+    gc.freeze()
+    _heap_frozen = True
+
+
 @contextmanager
 def paused_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused: nearly all a program declares lives until the run ends, so each pass over
     the growing heap frees next to nothing, and the passes took half of a plan's time at 100 tenants and more. What
     the program drops is still freed at once by reference counting; the rest is collected when the run is over."""
     enabled = gc.isenabled()
+    # A caller that froze the heap (the fleet's workers, after their imports) collects each run's garbage itself:
+    # unfreezing here would hand its frozen heap back to every collection.
+    frozen = _heap_frozen
     gc.disable()
     try:
         yield
     finally:
         # Everything allocated meanwhile is still in the youngest generation, so the next young collection would
         # walk all of it; freezing and unfreezing moves it to the oldest one at no cost, to be collected in turn.
-        gc.freeze()
-        gc.unfreeze()
+        if not frozen:
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
 

@@ -92,7 +92,7 @@ def admission_policies_bound(index: Index, context: Context) -> Iterator[tuple[R
 
 
 def tenant_namespace_names(context: Context) -> set[str]:
-    return {name for tenant in context.tenants.values() for name in context.tenant_namespaces(tenant)}
+    return set(context.namespace_owners())
 
 
 def monitors_scrape_own_pods(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:

@@ -59,9 +59,37 @@ class Context:
     """The stack judged: a cluster's shared stack, or a tenant stack, which relies on what the shared stack's earlier
     wave declares (and the shared stack's own guardrails require it to declare exactly that)."""
 
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What is derived from every tenant, once per folder: `dataclasses.replace` keeps the same memo, so the fleet
+    judges each of a cluster's stacks without walking every tenant again (imaas/engine/fleet.py)."""
+
     @property
     def tenant_stack(self) -> bool:
         return self.stack.tenant is not None
+
+    def namespace_owners(self) -> dict[str, tuple[Tenant, str]]:
+        """Every tenant namespace of this cluster, and its tenant and environment."""
+        owners: dict[str, tuple[Tenant, str]] | None = self.memo.get("namespace_owners")
+        if owners is None:
+            owners = {
+                naming.namespace(tenant.name, environment): (tenant, environment)
+                for tenant in self.tenants.values()
+                for environment in self.settings.hosted(tenant.environments)
+            }
+            self.memo["namespace_owners"] = owners
+        return owners
+
+    def tenant_groups(self) -> dict[str, str]:
+        """Every tenant's identity-provider groups, and whose each is."""
+        groups: dict[str, str] | None = self.memo.get("tenant_groups")
+        if groups is None:
+            groups = {
+                group: tenant.name
+                for tenant in self.tenants.values()
+                for group in tenant.spec.access.developers + tenant.spec.access.viewers
+            }
+            self.memo["tenant_groups"] = groups
+        return groups
 
     def tenant_namespaces(self, tenant: Tenant) -> set[str]:
         return {naming.namespace(tenant.name, env) for env in self.settings.hosted(tenant.environments)}
@@ -155,5 +183,5 @@ def evaluate(resources: list[Resource], context: Context, guardrails: list[Guard
 
 def tenant_namespaces(index: Index, context: Context) -> list[Resource]:
     """Tenant namespaces, known by their label or, should a change drop it, by their name."""
-    names = {name for tenant in context.tenants.values() for name in context.tenant_namespaces(tenant)}
+    names = context.namespace_owners()
     return [ns for ns in index(types.NAMESPACE) if naming.TENANT_LABEL in ns.labels or ns.name in names]

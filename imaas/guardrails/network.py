@@ -12,7 +12,7 @@ from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming, types
+from imaas.spec import isolation, types
 
 
 def _namespace_of(peer: dict[str, Any]) -> str | None:
@@ -86,11 +86,7 @@ def _is_dns(peer: dict[str, Any]) -> bool:
 
 
 def network_peers_exact(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    owners = {
-        naming.namespace(tenant.name, environment): (tenant, environment)
-        for tenant in context.tenants.values()
-        for environment in context.settings.hosted(tenant.environments)
-    }
+    owners = context.namespace_owners()
     for policy in index(types.NETWORK_POLICY):
         owner = owners.get(policy.namespace or "")
         if owner is None:

@@ -40,9 +40,11 @@ class Plan:
             "resources": [{name: getattr(resource, name) for name in _RESOURCE_KEYS} for resource in self.resources],
         }
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path, *, compact: bool = False) -> None:
+        """Indented for people, or `compact` on one line (json's C encoder: several times faster) for the fleet."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+        text = json.dumps(self.to_json(), separators=(",", ":")) if compact else json.dumps(self.to_json(), indent=1)
+        path.write_text(text + "\n", encoding="utf-8")
 
     @classmethod
     def read(cls, path: Path) -> Plan:
