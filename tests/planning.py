@@ -64,6 +64,8 @@ def plan_command(stack: str, out: Path) -> str:
         "--render",
         str(out / "manifests"),
     ]
-    result = CliRunner().invoke(cli.app, ["plan", "--stack", stack, *arguments])
+    # A cluster's name: the whole cluster as one stack, as plan_stack plans it.
+    whole = ["--whole-cluster"] if "." not in stack else []
+    result = CliRunner().invoke(cli.app, ["plan", "--stack", stack, *whole, *arguments])
     assert result.exit_code == 0, result.output
     return result.output

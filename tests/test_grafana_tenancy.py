@@ -404,7 +404,7 @@ def test_plan_exits_1_when_a_component_shares_one_tenants_logs_with_another(monk
         return sources
 
     monkeypatch.setattr(grafana, "org_datasources", leaky)
-    result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS)])
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod.hr", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
     assert (
         "grafana-orgs-isolated: tenant hr: kubernetes:ConfigMap hr-grafana-org: data source imaas-logs reads the"
