@@ -443,7 +443,12 @@ def rules_of(plan: Plan, namespace: str) -> dict:
 
 
 def peers(rule: dict, key: str) -> list[str]:
-    return [peer["namespaceSelector"]["matchLabels"][NAME_LABEL] for peer in rule[key] if "namespaceSelector" in peer]
+    """The namespaces a rule names (the tenant namespaces of an environment, selected by label, are left out)."""
+    return [
+        peer["namespaceSelector"]["matchLabels"][NAME_LABEL]
+        for peer in rule[key]
+        if NAME_LABEL in peer.get("namespaceSelector", {}).get("matchLabels", {})
+    ]
 
 
 @pytest.mark.slow

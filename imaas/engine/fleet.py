@@ -118,7 +118,8 @@ def plan_fleet(job: FleetJob, workers: int, per_batch: int = 50) -> list[BatchOu
         FleetJob(job.project_dir, chunk, job.config, job.secret_keys, job.tenants_dir, job.json_dir)
         for chunk in batches(job.stacks, workers, per_batch)
     ]
-    if workers <= 1:
+    if workers <= 1 or len(jobs) <= 1:
+        # One batch (the judge's few stacks): planned here, without a worker to start.
         return [plan_batch(one) for one in jobs]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

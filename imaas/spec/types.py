@@ -53,6 +53,7 @@ GITHUB_COLLABORATORS = "github:index/repositoryCollaborators:RepositoryCollabora
 GITHUB_TEAM_MEMBERS = "github:index/teamMembers:TeamMembers"
 GITHUB_BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault"
 GITHUB_REPOSITORY_FILE = "github:index/repositoryFile:RepositoryFile"
+GITHUB_REPOSITORY_CUSTOM_PROPERTY = "github:index/repositoryCustomProperty:RepositoryCustomProperty"
 LOCAL_COMMAND = "command:local:Command"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUBERNETES_PACKAGE = "kubernetes:"
