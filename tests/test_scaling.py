@@ -170,3 +170,23 @@ def test_the_benchmark_generates_valid_tenants_of_every_shape(tmp_path: Path) ->
     assert {len(tenant.spec.services) for tenant in tenants} == {1, 2, 3, 4, 5}
     assert len({tuple(tenant.spec.environments) for tenant in tenants}) == 3
     assert any(tenant.spec.network.allow_from for tenant in tenants)
+
+
+@pytest.mark.slow
+def test_the_judges_one_fleet_plans_the_selected_stacks_of_every_cluster(tmp_path: Path) -> None:
+    out = tmp_path / "judged"
+    command = ["plan", "--stack", "all", "--fleet", "--select", "dev.orders", "--select", "prod.orders"]
+    result = runner.invoke(cli.app, [*command, "--tenants", str(FIXTURE_TENANTS), "--json-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.stem for path in out.glob("*.json")) == ["dev.orders", "prod.orders"]
+
+
+@pytest.mark.slow
+def test_validate_checks_every_clusters_limits_in_one_run(tmp_path: Path) -> None:
+    # A quota within prod's quotaMax (128 CPUs) but above dev's (64): one run over every cluster sees it.
+    tenants = write_tenants(tmp_path / "tenants", big={"quota": {"cpu": "100"}})
+    prod = runner.invoke(cli.app, ["validate", "--tenants", str(tenants), "--stack", "prod"])
+    every = runner.invoke(cli.app, ["validate", "--tenants", str(tenants), "--stack", "all"])
+    assert prod.exit_code == 0, prod.output
+    assert every.exit_code == 1
+    assert "quotaMax" in every.output

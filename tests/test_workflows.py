@@ -153,12 +153,12 @@ def test_the_judge_validates_whole_and_plans_and_diffs_only_the_stacks_the_tenan
     # The stacks of the changed tenant files (that tenant's on every cluster), found by main's code, not listed.
     assert '--tenants "$judge/tenants" --changed-files "$RUNNER_TEMP/changed-tenants.txt"' in script
     assert "for stack in dev prod" not in script, "the stacks are found, not listed"
-    # Validation stays whole: every rule over the whole folder once, then the judged clusters' limits.
-    assert script.count("python -m imaas validate --tenants tenants --base HEAD --format github") == 1
-    assert 'python -m imaas validate --tenants tenants --stack "$cluster" --format github' in script
-    # Base and head plans of the same stacks, a fleet per cluster and side.
-    assert 'plan --stack "$cluster" --fleet "${head_select[@]}" --tenants "$RUNNER_TEMP/judge/tenants"' in script
-    assert 'python -m imaas plan --stack "$cluster" --fleet "${base_select[@]}" --json-dir "$out/base"' in script
+    # Validation stays whole: every rule over the whole folder and every cluster's limits, once.
+    assert script.count("python -m imaas validate") == 1
+    assert "python -m imaas validate --tenants tenants --base HEAD --stack all --format github" in script
+    # Base and head plans of the same stacks, one fleet per side.
+    assert 'plan --stack all --fleet "${head_select[@]}" --tenants "$RUNNER_TEMP/judge/tenants"' in script
+    assert 'python -m imaas plan --stack all --fleet "${base_select[@]}" --json-dir "$out/base"' in script
     assert 'python -m imaas diff "$out/base/$stack.json" "$out/head/$stack.json" --format markdown' in script
     assert "1) destructive=true ;;" in script
     assert '"resources": []' in script and "everything shows as added" in script
@@ -226,8 +226,7 @@ def test_deploy_runs_the_changed_stacks_of_main_in_waves_behind_deploy_environme
     assert list(deploy) == ["stacks", "shared", "global", "hosting"]
     script = scripts(deploy["stacks"])
     assert 'python -m imaas stacks --format json --changed-since "$BEFORE"' in script
-    assert "python -m imaas validate --format github" in script
-    assert 'python -m imaas validate --stack "$cluster" --format github' in script
+    assert "python -m imaas validate --stack all --format github" in script
     assert deploy["stacks"]["steps"][0]["with"]["fetch-depth"] == 0
     assert deploy["shared"]["needs"] == "stacks"
     assert deploy["global"]["needs"] == ["stacks", "shared"]

@@ -24,15 +24,16 @@ program reads (its code, a settings file, the template), every stack.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from imaas.checks.sharding import project_stacks
-from imaas.inputs.problems import UsageError
+from imaas.inputs.problems import InputError, UsageError
 from imaas.inputs.stack_file import tenant_stack
-from imaas.inputs.tenant_files import TENANT_SUFFIXES, read_tenant_files
+from imaas.inputs.tenant_files import TENANT_SUFFIXES, read_tenant_file, read_tenant_files
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
@@ -121,16 +122,33 @@ def managed(tenant: Tenant, settings: StackSettings) -> bool:
     )
 
 
-def stack_matrix(project_dir: Path, tenants_dir: Path | None = None) -> StackMatrix:
+def _tenants(directory: Path, only: set[str] | None) -> list[Tenant]:
+    """The tenants of the files that can be read; with `only`, those tenants' files alone (a few of a thousand)."""
+    if only is None:
+        files = read_tenant_files(directory)[0]
+    else:
+        files = []
+        for name in sorted(only):
+            for suffix in TENANT_SUFFIXES:
+                path = directory / f"{name}{suffix}"
+                # A broken file is left to validation, which refuses it.
+                if path.is_file():
+                    with contextlib.suppress(InputError):
+                        files.append(read_tenant_file(path))
+    return sorted((file.tenant for file in files), key=lambda tenant: tenant.name)
+
+
+def stack_matrix(project_dir: Path, tenants_dir: Path | None = None, only: set[str] | None = None) -> StackMatrix:
     """Every stack of the project in waves (raises InputError for an invalid settings file, as `imaas validate`
-    does). Tenant stacks come from the tenant files that can be read; a decommissioned tenant keeps its stack."""
+    does): every shared stack, and the tenant stacks of the tenant files that can be read (of the tenants `only`
+    names, when given); a decommissioned tenant keeps its stack."""
     clusters = project_stacks(project_dir)
     entries = [StackEntry(name, name, None, SHARED_WAVE) for name in sorted(clusters)]
-    tenants: list[Tenant] = []
+    tenants: list[Tenant] | None = None
     for cluster, settings in sorted(clusters.items()):
         directory = tenants_dir if tenants_dir is not None else project_dir / settings.tenants_dir
-        if not tenants:
-            tenants = sorted((file.tenant for file in read_tenant_files(directory)[0]), key=lambda t: t.name)
+        if tenants is None:
+            tenants = _tenants(directory, only)
         wave = GLOBAL_TENANT_WAVE if settings.owns_global_resources else HOSTING_TENANT_WAVE
         entries += [
             StackEntry(tenant_stack(cluster, tenant.name), cluster, tenant.name, wave)
@@ -154,9 +172,9 @@ def changed_files(project_dir: Path, base: str) -> list[str]:
                    *git("ls-files", "--others", "--exclude-standard").splitlines()})  # fmt: skip
 
 
-def affected(matrix: StackMatrix, files: list[str], tenants_dir: str = "tenants") -> StackMatrix:
-    """The stacks whose inputs `files` (paths relative to the project) change: a tenant file, that tenant's stacks
-    on every cluster; documentation and tests, none; anything else, every stack."""
+def changed_tenants(files: list[str], tenants_dir: str = "tenants") -> set[str] | None:
+    """The tenants whose files `files` (paths relative to the project) change, or None when they change anything
+    else the program reads (then every stack is touched); documentation and tests change no stack."""
     tenants: set[str] = set()
     prefix = tenants_dir.rstrip("/") + "/"
     for path in files:
@@ -165,5 +183,12 @@ def affected(matrix: StackMatrix, files: list[str], tenants_dir: str = "tenants"
         elif path.startswith(prefix) or path.startswith(NO_STACK_PREFIXES) or path.endswith(NO_STACK_SUFFIXES):
             continue
         else:
-            return matrix
-    return matrix.for_tenants(tenants)
+            return None
+    return tenants
+
+
+def affected(matrix: StackMatrix, files: list[str], tenants_dir: str = "tenants") -> StackMatrix:
+    """The stacks whose inputs `files` change: a tenant file, that tenant's stacks on every cluster; documentation
+    and tests, none; anything else, every stack."""
+    tenants = changed_tenants(files, tenants_dir)
+    return matrix if tenants is None else matrix.for_tenants(tenants)

@@ -16,6 +16,8 @@ from imaas.inputs.problems import InputError, UsageError
 from imaas.inputs.stack_file import StackFile
 from imaas.plan.record import Plan
 
+ALL = "all"
+
 
 @app.command()
 def plan(
@@ -24,7 +26,7 @@ def plan(
         typer.Option(
             metavar="NAME",
             help="The stack: a cluster's shared stack (dev) or a tenant stack (dev.payments), with the cluster's "
-            "Pulumi.<cluster>.yaml settings; with --fleet, the cluster.",
+            "Pulumi.<cluster>.yaml settings; with --fleet, the cluster, or all.",
         ),
     ],
     tenants: TenantsOption = None,
@@ -65,16 +67,16 @@ def plan(
     """Run the real Pulumi program offline (mocks: no CLI, credentials or network) and show what it declares."""
     from imaas.engine.run import paused_cycle_collection
 
+    if fleet:
+        if json_dir is None or json_file is not None or render_dir is not None or summary or whole_cluster:
+            usage("--fleet writes one plan JSON per stack: give --json-dir DIR, and not --json, --render or --summary")
+        _fleet(stack, tenants, json_dir, select, workers)
+        return
     stack_file = _stack_file(stack, json_file, render_dir, fleet=fleet)
     directory = tenants_dir(tenants, stack_file.settings.tenants_dir)
     config = dict(stack_file.config)
     if tenants is not None:
         config["imaas:tenantsDir"] = str(tenants.resolve())
-    if fleet:
-        if json_dir is None or json_file is not None or render_dir is not None or summary:
-            usage("--fleet writes one plan JSON per stack: give --json-dir DIR, and not --json, --render or --summary")
-        _fleet(stack_file, stack, config, directory, json_dir, select, workers)
-        return
     if json_dir is not None or select or workers is not None:
         usage("--json-dir, --select and --workers go with --fleet")
     if whole_cluster and "." in stack:
@@ -111,35 +113,46 @@ def _stack_file(stack: str, json_file: Path | None, render_dir: Path | None, *, 
     return stack_file
 
 
-def _fleet(
-    stack_file: StackFile,
-    cluster: str,
-    config: dict[str, str],
-    directory: Path,
-    json_dir: Path,
-    select: list[str] | None,
-    workers: int | None,
-) -> None:
-    """Every stack of the cluster, one JSON each; the guardrails judge each; exit 1 if any stack fails or violates a
-    mandatory guardrail (each named), after every stack was planned."""
+def _fleet(stack: str, tenants: Path | None, json_dir: Path, select: list[str] | None, workers: int | None) -> None:
+    """Every stack of the cluster (of every cluster: `--stack all`), or those `--select`ed, one JSON each; the
+    guardrails judge each; exit 1 if any stack fails or violates a mandatory guardrail (each named), after every stack
+    was planned."""
     import os
 
+    from imaas.checks.sharding import cluster_names
     from imaas.ci.stacks import stack_matrix
     from imaas.engine.fleet import FleetJob, plan_fleet
+    from imaas.inputs.stack_file import StackName
 
+    clusters = cluster_names(output.PROJECT_DIR) if stack == ALL else [stack]
+    configs: dict[str, tuple[dict[str, str], list[str]]] = {}
+    directory = None
+    for cluster in clusters:
+        stack_file = _stack_file(cluster, None, None, fleet=True)
+        directory = directory or tenants_dir(tenants, stack_file.settings.tenants_dir)
+        config = dict(stack_file.config)
+        if tenants is not None:
+            config["imaas:tenantsDir"] = str(tenants.resolve())
+        configs[cluster] = (config, stack_file.secret_keys)
+    if directory is None:
+        usage("--stack all: the project has no Pulumi.<cluster>.yaml")
+    # With --select, only the named tenants' files are read here (the program still validates the whole folder).
+    only = {name.tenant for name in map(StackName.parse, select or []) if name.tenant} if select else None
     try:
-        matrix = stack_matrix(output.PROJECT_DIR, directory)
+        matrix = stack_matrix(output.PROJECT_DIR, directory, only)
     except InputError as error:
         fail(error.problems)
-    stacks = [entry.name for entry in matrix.entries if entry.cluster == cluster]
+    except UsageError as error:
+        usage(str(error))
+    stacks = [entry.name for entry in matrix.entries if entry.cluster in configs]
     if select:
         unknown = sorted(set(select) - set(stacks))
         if unknown:
-            usage(f"--select: not a stack of cluster {cluster}: {', '.join(unknown)}")
+            usage(f"--select: not a stack of cluster {stack}: {', '.join(unknown)}")
         stacks = [name for name in stacks if name in set(select)]
     json_dir.mkdir(parents=True, exist_ok=True)
     count = workers or len(os.sched_getaffinity(0))
-    job = FleetJob(output.PROJECT_DIR, stacks, config, stack_file.secret_keys, directory, json_dir)
+    job = FleetJob(output.PROJECT_DIR, stacks, configs, directory, json_dir)
     outcomes = plan_fleet(job, count)
     failed = 0
     for outcome in (stack for batch in outcomes for stack in batch.stacks):
@@ -156,7 +169,7 @@ def _fleet(
     resources = sum(stack.resources for batch in outcomes for stack in batch.stacks)
     peak = max((batch.peak_rss_mib for batch in outcomes), default=0.0)
     err.print(
-        f"{len(stacks)} stacks of cluster {cluster} planned by {count} worker{'s' * (count != 1)} "
+        f"{len(stacks)} stacks of cluster {stack} planned by {count} worker{'s' * (count != 1)} "
         f"({resources} resources, peak {peak:.0f} MiB per process), plans in {escape(str(json_dir))}"
     )
     if failed:

@@ -60,17 +60,24 @@ def stacks(
 ) -> None:
     """The project's stacks, in deployment waves: each cluster's shared stack, then the tenant stacks of the clusters
     owning global resources, then those of the clusters that only host. Exit 0, 1 for an invalid settings file."""
-    from imaas.ci.stacks import affected, stack_matrix
     from imaas.ci.stacks import changed_files as files_changed_since
+    from imaas.ci.stacks import changed_tenants, stack_matrix
 
     try:
-        matrix = stack_matrix(output.PROJECT_DIR, tenants)
+        files: list[str] | None = None
         if changed_since is not None:
-            matrix = affected(matrix, files_changed_since(output.PROJECT_DIR, changed_since))
+            files = files_changed_since(output.PROJECT_DIR, changed_since)
         if changed_files is not None:
-            matrix = affected(matrix, _listed(changed_files))
-        if changed_tenant:
-            matrix = matrix.for_tenants(set(changed_tenant))
+            files = [*(files or []), *_listed(changed_files)]
+        only = set(changed_tenant) if changed_tenant else None
+        if files is not None:
+            touched = changed_tenants(files)
+            if touched is not None:
+                only = touched if only is None else only & touched
+        # Only the tenant files a change names are read (a thousand others are not the question).
+        matrix = stack_matrix(output.PROJECT_DIR, tenants, only)
+        if only is not None:
+            matrix = matrix.for_tenants(only)
     except InputError as error:
         fail(error.problems)
     except UsageError as error:

@@ -22,7 +22,10 @@ class Format(StrEnum):
 def validate(
     tenants: TenantsOption = None,
     stack: Annotated[
-        str | None, typer.Option(metavar="NAME", help="Also check against this stack's settings (quotaMax, ...).")
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Also check against this stack's cluster's settings (quotaMax, ...); all: every one."
+        ),
     ] = None,
     base: Annotated[
         str | None,
@@ -37,13 +40,22 @@ def validate(
     from imaas.checks.sharding import project_stacks, shard_problems
     from imaas.checks.tenants import check_tenants
     from imaas.inputs.stack_file import read_stack_file
+    from imaas.model.settings import StackSettings
 
     github = output_format is Format.github
     try:
-        settings = read_stack_file(output.PROJECT_DIR, stack).settings if stack else None
-        directory = tenants_dir(tenants, settings.tenants_dir if settings else None)
-        files, problems = check_tenants(directory, settings, base)
-        problems += shard_problems(output.PROJECT_DIR, project_stacks(output.PROJECT_DIR), files)
+        clusters = project_stacks(output.PROJECT_DIR)
+        if stack == "all":
+            # Every cluster's limits in one process: the judge's and Deploy's one validation.
+            chosen: list[StackSettings | None] = [clusters[name] for name in sorted(clusters)] or [None]
+        else:
+            chosen = [read_stack_file(output.PROJECT_DIR, stack).settings if stack else None]
+        directory = tenants_dir(tenants, chosen[0].tenants_dir if chosen[0] else None)
+        files, problems = check_tenants(directory, chosen[0], base)
+        for settings in chosen[1:]:
+            problems += check_tenants(directory, settings)[1]
+        problems = sorted(set(problems))
+        problems += shard_problems(output.PROJECT_DIR, clusters, files)
     except InputError as error:
         fail(error.problems, github=github)
     except UsageError as error:

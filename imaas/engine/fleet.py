@@ -28,8 +28,8 @@ from imaas.inputs.stack_file import StackFile, read_stack_file
 class FleetJob:
     project_dir: Path
     stacks: list[str]
-    config: dict[str, str]
-    secret_keys: list[str]
+    configs: dict[str, tuple[dict[str, str], list[str]]]
+    """Per cluster: the config of its settings file and its secret keys."""
     tenants_dir: Path
     json_dir: Path
 
@@ -69,7 +69,8 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
         outcome = StackOutcome(stack)
         start = time.perf_counter()
         try:
-            plan = run_program(job.project_dir, stack, job.config, job.secret_keys)
+            config, secret_keys = job.configs[stack.partition(".")[0]]
+            plan = run_program(job.project_dir, stack, config, secret_keys)
             plan.write(job.json_dir / f"{stack}.json", compact=True)
             cluster = stack.partition(".")[0]
             if cluster not in stack_files:
@@ -115,7 +116,7 @@ def plan_fleet(job: FleetJob, workers: int, per_batch: int = 50) -> list[BatchOu
     import components.platform  # noqa: F401 - the program's components and the providers' SDKs
 
     jobs = [
-        FleetJob(job.project_dir, chunk, job.config, job.secret_keys, job.tenants_dir, job.json_dir)
+        FleetJob(job.project_dir, chunk, job.configs, job.tenants_dir, job.json_dir)
         for chunk in batches(job.stacks, workers, per_batch)
     ]
     if workers <= 1 or len(jobs) <= 1:
