@@ -5,8 +5,8 @@ With generated tenants (bench/bench.py's generator) it reports:
 - the shared stack `dev` at 10 tenants and at N: its resources, whether the two plans are the same but for the
   observability releases' values and the Grafana job (issue 26), and whether it names any tenant elsewhere;
 - the judge of a one-tenant pull request as .github/workflows/pull-request-checks.yaml runs it (the stacks the
-  changed file touches, validation of the whole folder against main, each judged cluster's limits, fleet plans of
-  main and of the merge for those stacks, one diff per stack), among N tenants and with that tenant alone;
+  changed file touches, validation of the whole folder against main with every cluster's limits, a fleet plan of
+  main and one of the merge for those stacks, one diff per stack), among N tenants and with that tenant alone;
 - the fleet plan of the cluster `dev` (its shared stack and N tenant stacks): wall time, CPU seconds (the command
   and its workers) and peak memory per process.
 
@@ -112,16 +112,12 @@ def judge(project: Path, base_tenants: Path, changed: str, workdir: Path, label:
     )  # fmt: skip
     steps["stacks"] = time.perf_counter() - start
     stacks = json.loads(matrix.stdout)["stacks"]
-    step("validate --base", "validate", "--tenants", "tenants", "--base", "HEAD", cwd=judge_dir)
-    clusters = sorted({stack.split(".")[0] for stack in stacks})
-    for cluster in clusters:
-        step("validate --stack", "validate", "--tenants", "tenants", "--stack", cluster, cwd=judge_dir)
-    for cluster in clusters:
-        select = [arg for stack in stacks if stack.startswith(f"{cluster}.") for arg in ("--select", stack)]
-        for side, folder in (("head", tenants), ("base", base_tenants)):
-            out = workdir / f"{label}-{side}"
-            step(f"plan {side}", "plan", "--stack", cluster, "--fleet", *select, "--tenants", str(folder),
-                 "--json-dir", str(out))  # fmt: skip
+    step("validate", "validate", "--tenants", "tenants", "--base", "HEAD", "--stack", "all", cwd=judge_dir)
+    select = [arg for stack in stacks for arg in ("--select", stack)]
+    for side, folder in (("head", tenants), ("base", base_tenants)):
+        out = workdir / f"{label}-{side}"
+        step(f"plan {side}", "plan", "--stack", "all", "--fleet", *select, "--tenants", str(folder),
+             "--json-dir", str(out))  # fmt: skip
     for stack in stacks:
         base, head = workdir / f"{label}-base" / f"{stack}.json", workdir / f"{label}-head" / f"{stack}.json"
         start = time.perf_counter()
