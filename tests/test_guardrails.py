@@ -263,6 +263,13 @@ WEAKENINGS |= {
         with_inputs(lambda i: i["spec"]["egress"].append({})),
         "orders-dev-isolation",
     ),
+    # Maintainers (admins of their repositories) could set the property themselves and leave the rules.
+    "branch-rules-owner-properties": (
+        "github:index/organizationCustomProperties:OrganizationCustomProperties",
+        "imaas-service",
+        with_inputs(lambda i: i.update({"valuesEditableBy": "org_and_repo_actors"})),
+        "imaas-service",
+    ),
     "ci-push-scoped": (
         "aws:iam/rolePolicy:RolePolicy",
         "imaas-ci-orders-order-sync-push",

@@ -16,7 +16,13 @@ from imaas.guardrails.admission import (
 )
 from imaas.guardrails.argocd import app_project_confined, applications_apply_the_tenant_file
 from imaas.guardrails.data import data_kept
-from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
+from imaas.guardrails.delivery import (
+    ci_push_scoped,
+    ci_trust_exact,
+    ecr_access_scoped,
+    registry_safe,
+    rulesets_select_owner_only_properties,
+)
 from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
 from imaas.guardrails.namespaces import namespace_fence, pod_security, quota_within_size
 from imaas.guardrails.network import network_peers_exact
@@ -138,6 +144,13 @@ GUARDRAILS = [
         "each AlertmanagerConfig takes only its own tenant namespace's alerts.",
         True,
         telemetry_per_tenant,
+    ),
+    Guardrail(
+        "branch-rules-owner-properties",
+        "The branch rulesets select service repositories by custom properties whose values only organisation "
+        "owners may edit, declared in the same stack.",
+        True,
+        rulesets_select_owner_only_properties,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(
