@@ -193,7 +193,9 @@ def test_the_job_mounts_every_tenants_state_and_takes_the_admin_password_from_th
 @pytest.mark.slow
 def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reaches_it(stack: str) -> None:
     plan = example_plan(stack)
-    (proxy,) = [r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment"]
+    (proxy,) = [
+        r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment" and r.name == "imaas-metrics-proxy"
+    ]
     (container,) = proxy.inputs["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0"
     assert container["args"] == [
@@ -216,9 +218,11 @@ def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reache
     assert policies["imaas-prometheus-tenants"]["podSelector"] == {
         "matchLabels": {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "tenants"}
     }
+    # The promotion gate reads its services' alert series there too (imaas/spec/promotion.py).
     assert policies["imaas-prometheus-tenants"]["ingress"][0]["from"] == [
         {"podSelector": {"matchLabels": grafana.METRICS_PROXY_POD_LABELS}},
         grafana_pods,
+        {"podSelector": {"matchLabels": grafana.PROMOTION_GATE_POD_LABELS}},
     ]
     assert all(
         policies[name]["policyTypes"] == ["Ingress"] for name in ("imaas-metrics-proxy", "imaas-prometheus-tenants")
