@@ -2,7 +2,11 @@
 Alertmanager and Grafana (kube-prometheus-stack), a second Prometheus for tenant namespaces only, Loki, Fluent Bit,
 Tempo and an OpenTelemetry Collector, wired to each other, with Fluent Bit routing each tenant's logs to that
 tenant's Loki tenant and the collector each tenant's traces to its Tempo tenant, each within its size's limits;
-and Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through."""
+and Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through.
+
+Nothing here depends on which tenants exist: each tenant's limits, trace routes and Grafana organisation are in its
+own configuration object (components/tenant_observability.py), which the tenant-configuration job merges into the
+runtime files declared here (components/grafana_tenancy.py). Only Fluent Bit's log routes still list the tenants."""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ from components.safety import kept
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
 from imaas.spec import alerts, chart_values, charts, fence, isolation, naming, prometheus, storage, traces, types
-from imaas.spec.grafana import GrafanaOrg
 from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
 
 # Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
@@ -32,10 +35,12 @@ class ObservabilityArgs:
     settings: ObservabilitySettings
     routes: list[TenantTelemetry]
     """Every tenant with namespaces on this cluster, whose logs Fluent Bit routes to that tenant's Loki tenant."""
-    orgs: list[GrafanaOrg]
-    """Their Grafana organisations, and the groups that sign into each."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
+    size_limits: list[ObservabilityLimits]
+    """Every size's limits: Tempo keeps blocks as long as the longest of them."""
+    environments: list[str]
+    """The cluster's environments: the only ones a tenant's configuration object may name."""
     cluster_cidrs: list[str]
     """The cluster's pod and service ranges: what "outside the cluster" excepts in the fence's egress."""
     storage_class: str | None = None
@@ -92,32 +97,32 @@ class Observability(pulumi.ComponentResource):
             namespace,
             storage.with_storage_class(
                 charts.KUBE_PROMETHEUS_STACK,
-                chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs, settings.alerting),
+                chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, settings.alerting),
                 args.storage_class,
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
         )
         self._tenant_prometheus(settings, namespace)
         self._alert_rules(namespace)
-        GrafanaTenancy(
+        tenancy = GrafanaTenancy(
             "grafana",
             GrafanaTenancyArgs(
                 settings=settings.grafana,
                 namespace=settings.namespace,
                 endpoints=endpoints,
-                tenants=[org.name for org in args.orgs],
+                environments=args.environments,
                 grafana=self.operator,
             ),
             inside,
         )
+        # The stores mount the runtime files the job writes: they must exist before the stores' pods start.
+        stores = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *tenancy.runtime_files])
         self.loki = declare_release(
             charts.LOKI,
             settings.loki,
             namespace,
-            storage.with_storage_class(
-                charts.LOKI, chart_values.loki_values(args.routes, args.default_limits), args.storage_class
-            ),
-            inside,
+            storage.with_storage_class(charts.LOKI, chart_values.loki_values(args.default_limits), args.storage_class),
+            stores,
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
@@ -132,16 +137,18 @@ class Observability(pulumi.ComponentResource):
             settings.tempo,
             namespace,
             storage.with_storage_class(
-                charts.TEMPO, traces.tempo_values(settings.tempo, args.routes, args.default_limits), args.storage_class
+                charts.TEMPO,
+                traces.tempo_values(settings.tempo, args.default_limits, args.size_limits),
+                args.storage_class,
             ),
-            inside,
+            stores,
         )
         self.collector = declare_release(
             charts.OPENTELEMETRY_COLLECTOR,
             settings.opentelemetry_collector,
             namespace,
-            traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo]),
+            traces.collector_values(settings.opentelemetry_collector, settings.grafana),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo, *tenancy.runtime_files]),
         )
         self.context = ObservabilityContext(
             namespace=settings.namespace, namespace_resource=self.namespace, crds=self.crds, endpoints=endpoints
@@ -152,7 +159,6 @@ class Observability(pulumi.ComponentResource):
                 "otlpGrpcEndpoint": endpoints.otlp_grpc,
                 "otlpHttpEndpoint": endpoints.otlp_http,
                 "tempoQuery": endpoints.tempo_query,
-                "tenants": [route.tenant for route in args.routes],
             }
         )
 

@@ -16,7 +16,8 @@ PACKAGE = PROJECT_DIR / "imaas"
 MAY_IMPORT: dict[str, set[str]] = {
     "model": {"model"},
     "inputs": {"model", "inputs"},
-    "spec": {"model", "spec"},
+    "incluster": {"incluster"},
+    "spec": {"model", "spec", "incluster"},
     "checks": {"model", "inputs", "spec", "checks"},
     "guardrails": {"model", "inputs", "spec", "checks", "guardrails"},
     "plan": {"model", "inputs", "spec", "guardrails", "plan"},
