@@ -247,7 +247,8 @@ def collector_routes(
     if held:
         exporters |= held["exporters"]
         pipelines |= held["pipelines"]
-        table += held["table"]
+        table = [*table, *held["table"]]
+    table.sort(key=lambda route: str(route["pipelines"]))
     if not table:
         exporters = {f"debug/{NO_TENANT}": {"verbosity": "basic"}}
         table = [{"context": "resource", "condition": "false", "pipelines": [tenant_pipeline(NO_TENANT)]}]
@@ -314,7 +315,8 @@ class Kubernetes:
         account = Path("/var/run/secrets/kubernetes.io/serviceaccount")
         host, port = environ.get("KUBERNETES_SERVICE_HOST", ""), environ.get("KUBERNETES_SERVICE_PORT", "443")
         url = environ.get("KUBERNETES_URL") or f"https://{host}:{port}"
-        token = (account / "token").read_text(encoding="utf-8").strip() if (account / "token").exists() else None
+        token_file = Path(environ.get("KUBERNETES_TOKEN_FILE") or account / "token")
+        token = token_file.read_text(encoding="utf-8").strip() if token_file.exists() else None
         ca_file = str(account / "ca.crt") if (account / "ca.crt").exists() else None
         return cls(url, namespace, token, ca_file)
 
