@@ -6,6 +6,7 @@ opens; and the size presets bound logs and scrapes too."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -19,11 +20,12 @@ from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from test_observability import rules_of, tenant_namespaces, values
 from tokens import POD_MONITOR
 
+from imaas.incluster import tenant_config as job
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.settings import BUILTIN_OBSERVABILITY_LIMITS
 from imaas.plan.record import Plan
-from imaas.spec import naming, traces
+from imaas.spec import charts, naming, tenant_config, traces
 from imaas.spec.telemetry import (
     COLLECTOR_POD_LABELS,
     OTLP_ENDPOINT_VARIABLE,
@@ -37,8 +39,20 @@ TEMPLATE_TOML = TEMPLATE_DIR / "deployment" / "deployment.toml"
 SIZES = {"orders": "medium", "hr": "small", "payments": "small"}
 
 
+def tenant_configs(plan: Plan) -> list[job.TenantConfig]:
+    """The tenants' configuration objects of the plan, as the in-cluster job reads and checks them."""
+    config_maps = [r.inputs for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+    (code,) = [c for c in config_maps if c["metadata"]["name"] == "imaas-grafana-orgs"]
+    settings = json.loads(code["data"][tenant_config.SETTINGS_KEY])
+    key, value = tenant_config.LABEL
+    return [job.parse(c, settings) for c in config_maps if c["metadata"]["labels"].get(key) == value]
+
+
 def collector_config(plan: Plan) -> dict[str, Any]:
-    return values(plan, COLLECTOR)["config"]
+    """The collector's configuration as it runs: the chart's, with the routes file the job writes merged over it
+    (a second --config: maps merged key by key)."""
+    routes = job.collector_routes(tenant_configs(plan), Endpoints("observability").tempo_otlp_grpc)
+    return charts.merged(values(plan, COLLECTOR)["config"], routes)
 
 
 def tenants_of(plan: Plan) -> dict[str, set[str]]:
@@ -183,7 +197,9 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
     assert tempo["multitenancyEnabled"] is True
     assert "receivers" not in tempo  # the chart's Service template reads each of its defaults
     defaults = tempo["overrides"]["defaults"]
-    overrides = tempo["per_tenant_overrides"]
+    assert "per_tenant_overrides" not in tempo  # in the job's file, which Tempo reads as its per-tenant overrides
+    assert tempo["overrides"]["per_tenant_override_config"] == "/etc/imaas/tempo/overrides.yaml"
+    overrides = job.tempo_overrides(tenant_configs(plan))["overrides"]
     assert set(overrides) == set(tenants_of(plan))
     for tenant, override in overrides.items():
         limits = BUILTIN_OBSERVABILITY_LIMITS[SIZES[tenant]]
@@ -192,10 +208,8 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
         assert override["ingestion"]["rate_limit_bytes"] == int(limits.trace_rate_mb * 1_000_000)
         assert override["ingestion"]["max_traces_per_user"] == limits.max_live_traces
         assert override["compaction"]["block_retention"] == f"{limits.trace_retention_days * 24}h"
-    assert (
-        tempo["retention"]
-        == f"{max(BUILTIN_OBSERVABILITY_LIMITS[SIZES[t]].trace_retention_days for t in overrides) * 24}h"
-    )
+    # The longest any size keeps traces, whichever tenants exist.
+    assert tempo["retention"] == f"{max(v.trace_retention_days for v in BUILTIN_OBSERVABILITY_LIMITS.values()) * 24}h"
     assert values(plan, "tempo")["persistence"]["enabled"] is True
     assert "storage" not in tempo  # the chart's local volume
 
@@ -297,7 +311,9 @@ def test_an_endpoint_the_policy_does_not_open_is_reported() -> None:
 def test_loki_keeps_each_tenant_within_its_sizes_limits(stack: str) -> None:
     plan = example_plan(stack)
     loki = values(plan, "loki")["loki"]
-    overrides = loki["runtimeConfig"]["overrides"]
+    assert "runtimeConfig" not in loki  # in the job's file, which Loki reads as its runtime configuration
+    assert loki["structuredConfig"]["runtime_config"]["file"] == "/etc/imaas/loki/runtime-config.yaml"
+    overrides = job.loki_runtime_config(tenant_configs(plan))["overrides"]
     assert set(overrides) == set(tenants_of(plan))
     for tenant, override in overrides.items():
         limits = BUILTIN_OBSERVABILITY_LIMITS[SIZES[tenant]]
@@ -327,7 +343,7 @@ def test_a_stack_sets_its_own_limits_per_size() -> None:
     monitors = {m.inputs["metadata"]["namespace"]: m.inputs["spec"] for m in of_type(plan, POD_MONITOR)}
     assert monitors["hr-prod"]["sampleLimit"] == 123
     assert monitors["orders-prod"]["sampleLimit"] == BUILTIN_OBSERVABILITY_LIMITS["medium"].scrape_samples
-    tempo = values(plan, "tempo")["tempo"]
-    assert tempo["per_tenant_overrides"]["hr"]["compaction"]["block_retention"] == "48h"
+    overrides = job.tempo_overrides(tenant_configs(plan))["overrides"]
+    assert overrides["hr"]["compaction"]["block_retention"] == "48h"
     with pytest.raises(InputError, match=re.escape("observabilityLimits.small.logRateMb")):
         plan_stack("prod", observabilityLimits={"small": {**small, "logRateMb": 0}})

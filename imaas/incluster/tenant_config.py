@@ -70,8 +70,9 @@ TENANT_NAME_MAX = 20
 DURATION = re.compile(r"^[0-9]+h$")
 MAIN_ORG_ID = grafana_sync.MAIN_ORG_ID
 EDITOR, VIEWER, ADMIN = "Editor", "Viewer", "Admin"
-# A group name as the settings and tenant models admit one (no separator Grafana splits lists on, no wildcard).
-GROUP = re.compile(r"^[^\s,*\\\x00-\x1f]{1,200}$")
+# A group name as the tenant model admits one (imaas/model/names.py GROUP_PATTERN, at most 128 characters; no `*`,
+# which org_mapping reads as every organisation, no `\\`, its escape), and no control character.
+GROUP = re.compile(r"^[^\s*\\\x00-\x1f](?:[^*\\\x00-\x1f]{0,126}[^\s*\\\x00-\x1f])?$")
 
 
 class MalformedError(Exception):
