@@ -20,8 +20,9 @@ from imaas.model.tenant import Tenant
 from imaas.spec import delivery, naming, types
 
 TEMPLATE_BRANCH = "dev"
-# Run by `pulumi up` where the program runs, with the interpreter of Pulumi.yaml's virtualenv; the GitHub token is
-# the provider's own (GITHUB_TOKEN), read from the environment by git alone.
+# Run by `pulumi up` where the program runs, with the interpreter of Pulumi.yaml's virtualenv. It pushes with
+# IMAAS_TEMPLATE_TOKEN, a token the deploy workflow mints for each run from the platform's App for the template
+# repository alone (contents and workflows), read from the environment by git alone.
 PUBLISH_COMMAND = ".venv/bin/python -m imaas template publish"
 
 

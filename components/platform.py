@@ -1,7 +1,7 @@
 """The whole platform on one stack: the providers, the delivery foundation (on the stack that owns global
 resources), the cluster's admission policies for tenant namespaces, its shared observability stack (and Argo CD and
-metrics-server, where the cluster has none, and Argo CD's credential for the service repositories) and every tenant
-this stack manages."""
+metrics-server, where the cluster has none) and every tenant this stack manages (with, per service repository its
+Argo CD reads, a read-only key of this stack's own)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pulumi_github as github
 
 from components.admission_policies import AdmissionPolicies
 from components.argocd_install import ArgoCd, ArgoCdArgs
-from components.argocd_repository import RepositoryCredentialArgs, declare_repository_credential
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
@@ -68,24 +67,18 @@ class Platform(pulumi.ComponentResource):
         argocd = self._argocd() if settings.observability.argocd.install else None
         if settings.metrics_server.install:
             MetricsServer(
-                "metrics-server", MetricsServerArgs(chart=settings.metrics_server), pulumi.ResourceOptions(parent=self)
+                "metrics-server",
+                MetricsServerArgs(chart=settings.metrics_server, image_mirror=settings.image_mirror),
+                pulumi.ResourceOptions(parent=self),
             )
-        if settings.argocd_github_app is not None:
-            declare_repository_credential(
-                RepositoryCredentialArgs(
-                    app=settings.argocd_github_app,
-                    github_owner=args.github_owner,
-                    namespace=settings.argocd_namespace,
-                ),
-                # Argo CD's chart creates its namespace, where it is installed.
-                pulumi.ResourceOptions(parent=self, depends_on=[argocd.release] if argocd else None),
-            )
-        child = pulumi.ResourceOptions(parent=self)
         global_context = None
         if settings.owns_global_resources:
             child = pulumi.ResourceOptions(parent=self, providers=self._global_providers())
             global_context = self._delivery_foundation(managed, child, self._github("github-branches", branches=True))
-        context = DeliveryContext(github_owner=args.github_owner, globals=global_context)
+        else:
+            # Every stack registers the deploy keys its own Argo CD reads with, on repositories another stack owns.
+            child = pulumi.ResourceOptions(parent=self, providers=[self._github("github")])
+        context = DeliveryContext(github_owner=args.github_owner, globals=global_context, stack=pulumi.get_stack())
         network = isolation.NetworkMap(args.tenants)
         self.tenants = [
             TenantResources(
@@ -122,6 +115,8 @@ class Platform(pulumi.ComponentResource):
                 environments=list(settings.environments),
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
+                cluster_kind=settings.cluster_kind,
+                image_mirror=settings.image_mirror,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -130,7 +125,11 @@ class Platform(pulumi.ComponentResource):
         settings = self.args.settings
         return ArgoCd(
             "argocd",
-            ArgoCdArgs(chart=settings.observability.argocd, namespace=settings.argocd_namespace),
+            ArgoCdArgs(
+                chart=settings.observability.argocd,
+                namespace=settings.argocd_namespace,
+                image_mirror=settings.image_mirror,
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 

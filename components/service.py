@@ -1,5 +1,6 @@
 """Everything one tenant service has on one stack: its registry and repository (on the stack that owns global
-resources) and its Argo CD Applications (for each environment the stack hosts)."""
+resources), and its Argo CD Applications (for each environment the stack hosts) with this cluster's read-only key to
+its repository."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
+from components.argocd_repository import RepositoryAccessArgs, declare_repository_access
 from components.ci_identity import CiRoleArgs, declare_ci_role, declare_push_policy
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.service_applications import ApplicationsArgs, declare_applications
@@ -42,9 +44,25 @@ class ServiceResources(pulumi.ComponentResource):
         super().__init__(types.SERVICE, name, {"lifecycle": "active" if self.active else "retired"}, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.registry = None
+        repository: pulumi.Input[str] = naming.github_repository(tenant.name, service.name)
         if args.team is not None and context.globals is not None:
-            self._delivery(args, args.team, context.globals, child)
+            repository = self._delivery(args, args.team, context.globals, child).name
         hosted = settings.hosted(tenant.service_environments(service))
+        after_argocd = pulumi.ResourceOptions(parent=self, depends_on=[args.argocd] if args.argocd else None)
+        if self.active and hosted:
+            # What this cluster's Argo CD reads the repository with; gone with the Applications that read it.
+            declare_repository_access(
+                RepositoryAccessArgs(
+                    tenant=tenant,
+                    service=service,
+                    github_owner=context.github_owner,
+                    stack=context.stack,
+                    namespace=settings.argocd_namespace,
+                    repository=repository,
+                ),
+                child,
+                after_argocd,
+            )
         if self.active:
             declare_applications(
                 ApplicationsArgs(
@@ -54,13 +72,13 @@ class ServiceResources(pulumi.ComponentResource):
                     settings=settings,
                     github_owner=context.github_owner,
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=[args.argocd] if args.argocd else None),
+                after_argocd,
             )
         self.register_outputs({"environments": hosted if self.active else []})
 
     def _delivery(
         self, args: ServiceArgs, team: github.Team, globals_: GlobalContext, child: pulumi.ResourceOptions
-    ) -> None:
+    ) -> github.Repository:
         """On the stack owning global resources: the repository, then (for an active service) the CI role that
         trusts it by id, the registry that role pushes to, and the variable telling the CI where."""
         tenant, service, settings, context = args.tenant, args.service, args.settings, args.context
@@ -94,7 +112,7 @@ class ServiceResources(pulumi.ComponentResource):
             child,
         )
         if ci_role is None:
-            return
+            return repository
         declare_push_policy(ci_role, naming.ci_role(tenant.name, service.name), self.registry.arn, child)
         declare_ci_variable(
             repository,
@@ -107,3 +125,4 @@ class ServiceResources(pulumi.ComponentResource):
             ),
             child,
         )
+        return repository

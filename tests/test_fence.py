@@ -324,8 +324,8 @@ def test_writes_reach_the_stores_only_from_the_pipeline(connectivity: tuple[Conn
     assert found[(f"{OBSERVABILITY}/collector", f"{OBSERVABILITY}/tempo")] == {("TCP", 4317)}
     assert found[(f"{OBSERVABILITY}/grafana", f"{OBSERVABILITY}/tempo")] == {("TCP", 3200)}
     assert sources("alertmanager") == {f"{OBSERVABILITY}/prometheus", f"{OBSERVABILITY}/tenant-prometheus"}
-    assert found[(f"{OBSERVABILITY}/prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9093), ("TCP", 8080)}
-    assert found[(f"{OBSERVABILITY}/tenant-prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9093)}
+    assert found[(f"{OBSERVABILITY}/prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9095)}
+    assert found[(f"{OBSERVABILITY}/tenant-prometheus", f"{OBSERVABILITY}/alertmanager")] == {("TCP", 9095)}
 
 
 @pytest.mark.slow

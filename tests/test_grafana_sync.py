@@ -18,6 +18,15 @@ from tokens import CONFIG_MAP
 from imaas.incluster import grafana_sync
 from imaas.incluster.grafana_sync import DIGEST_KEY, Grafana, GrafanaError, reconcile
 
+# The stores' reader passwords, as the job's pod has them from the Grafana client Secret (imaas/spec/store_auth.py).
+READER_PASSWORDS = {"IMAAS_LOKI_PASSWORD": "loki-reader-password", "IMAAS_TEMPO_PASSWORD": "tempo-reader-password"}
+
+
+@pytest.fixture(autouse=True)
+def reader_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in READER_PASSWORDS.items():
+        monkeypatch.setenv(name, value)
+
 
 def declared_states(stack: str = "dev") -> list[dict]:
     return [
@@ -44,8 +53,13 @@ def test_a_first_run_creates_every_organisation_with_its_data_sources_and_dashbo
         assert set(org.datasources) == {"imaas-logs", "imaas-metrics", "imaas-traces"}
         for source in wanted["datasources"]:
             applied = org.datasources[source["uid"]]
-            assert applied["secureJsonData"] == source["secureJsonData"]
-            assert applied["jsonData"][DIGEST_KEY] == grafana_sync.digest(source)
+            written = grafana_sync.with_credentials(source, READER_PASSWORDS)
+            assert applied["secureJsonData"] == written["secureJsonData"]
+            assert applied["jsonData"][DIGEST_KEY] == grafana_sync.digest(written)
+            if source["type"] in ("loki", "tempo"):
+                store = source["type"].upper()
+                assert applied["basicAuthUser"] == "grafana"
+                assert applied["secureJsonData"]["basicAuthPassword"] == READER_PASSWORDS[f"IMAAS_{store}_PASSWORD"]
         assert set(org.dashboards) == {d["uid"] for d in wanted["dashboards"]}
     assert sum("created organisation" in line for line in log) == 3
 
@@ -161,3 +175,30 @@ def test_sign_in_settings_are_written_once_and_without_the_client_secret() -> No
     assert log == ["updated sign-in settings (generic_oauth): authUrl, clientId, enabled, orgMapping"]
     assert state.sso == desired
     assert [r for r in state.writes() if "sso" in r[1]] == [("PUT", "/api/v1/sso-settings/generic_oauth", None)]
+
+
+@pytest.mark.slow
+def test_a_data_source_whose_credential_is_missing_is_reported_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IMAAS_TEMPO_PASSWORD")
+    with fake_grafana() as (url, state):
+        report = reconcile(client(url), declared_states())
+    assert report.failures == [
+        f"organisation '{name}': data source imaas-traces: IMAAS_TEMPO_PASSWORD is not set"
+        for name in ("hr", "orders", "payments")
+    ]
+    assert all("imaas-traces" not in org.datasources for org in state.orgs.values())
+
+
+@pytest.mark.slow
+def test_the_reader_passwords_may_be_given_instead_of_read_from_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in READER_PASSWORDS:
+        monkeypatch.delenv(name)
+    with fake_grafana() as (url, state):
+        report = reconcile(client(url), declared_states(), environ=READER_PASSWORDS)
+    assert report.failures == []
+    traces = state.org_named("orders").datasources["imaas-traces"]
+    assert traces["secureJsonData"]["basicAuthPassword"] == READER_PASSWORDS["IMAAS_TEMPO_PASSWORD"]

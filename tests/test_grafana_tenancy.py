@@ -143,16 +143,19 @@ def test_the_client_secret_is_a_secret_in_the_plan_and_reaches_grafana_from_it()
     # Marked secret (encrypted in the state, redacted from plan JSON), and nowhere else.
     assert revealed(secret.inputs["stringData"]) == {"client-secret": SECRET}
     assert SECRET not in json.dumps([r.inputs for r in plan.resources if r is not secret])
-    assert grafana_values(plan)["envValueFrom"] == {
-        "GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET": {"secretKeyRef": {"name": "imaas-grafana-oidc", "key": "client-secret"}}
+    env = grafana_values(plan)["envValueFrom"]
+    assert env["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"] == {
+        "secretKeyRef": {"name": "imaas-grafana-oidc", "key": "client-secret"}
     }
+    # Besides the stores' reader passwords (imaas/spec/store_auth.py), each from a Secret of its own.
+    assert set(env) == {"GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET", "IMAAS_LOKI_PASSWORD", "IMAAS_TEMPO_PASSWORD"}
 
 
 @pytest.mark.slow
 def test_without_a_provider_nobody_but_the_admin_signs_in(stack: str) -> None:
     grafana_chart = grafana_values(example_plan(stack))
     assert "auth.generic_oauth" not in grafana_chart["grafana.ini"]
-    assert "envValueFrom" not in grafana_chart
+    assert set(grafana_chart["envValueFrom"]) == {"IMAAS_LOKI_PASSWORD", "IMAAS_TEMPO_PASSWORD"}
     assert not [r for r in example_plan(stack).resources if r.name == "imaas-grafana-oidc"]
 
 

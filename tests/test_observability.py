@@ -49,8 +49,8 @@ EXPECTED_RELEASES = {
         "29.0.0",
     ),
     "kube-prometheus-stack": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "86.3.2"),
-    "loki": ("loki", "https://grafana-community.github.io/helm-charts", "18.13.5"),
-    "fluent-bit": ("fluent-bit", "https://fluent.github.io/helm-charts", "0.58.2"),
+    "loki": ("loki", "https://grafana-community.github.io/helm-charts", "18.11.0"),
+    "fluent-bit": ("fluent-bit", "https://fluent.github.io/helm-charts", "0.58.1"),
     "tempo": ("tempo", "https://grafana-community.github.io/helm-charts", "2.2.4"),
     "opentelemetry-collector": (
         "opentelemetry-collector",
@@ -276,9 +276,14 @@ def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
 @pytest.mark.slow
 def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_sidecar_only_here(stack: str) -> None:
     grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
-    # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
-    # The chart's Alertmanager data source is off: Grafana reaches no Alertmanager (imaas/spec/fence.py).
-    assert grafana["sidecar"]["datasources"] == {"alertmanager": {"enabled": False}}
+    # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled),
+    # which the sidecar reads from the stack's namespace only. The chart's Alertmanager data source is off: Grafana
+    # reaches no Alertmanager (imaas/spec/fence.py).
+    assert grafana["sidecar"]["datasources"] == {
+        "alertmanager": {"enabled": False},
+        "searchNamespace": OBSERVABILITY,
+        "resource": "configmap",
+    }
     sources = {source["type"]: source for source in grafana["additionalDataSources"]}
     assert set(sources) == {"prometheus", "loki"}
     # No orgId: the chart's provisioning file puts them in the main organisation, the platform admins'.
@@ -286,11 +291,43 @@ def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_si
     assert (sources["prometheus"]["uid"], sources["prometheus"]["url"]) == ("prometheus-tenants", TENANT_PROMETHEUS_URL)
     assert sources["loki"]["url"] == f"http://{LOKI_HOST}"
     assert sources["loki"]["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
-    assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": "platform"}
+    assert sources["loki"]["secureJsonData"] == {
+        "httpHeaderValue1": "platform",
+        "basicAuthPassword": "$IMAAS_LOKI_PASSWORD",
+    }
     dashboards = grafana["sidecar"]["dashboards"]
     assert dashboards["searchNamespace"] == OBSERVABILITY
     assert dashboards["folderAnnotation"] == "grafana_folder"
     assert dashboards["provider"]["foldersFromFilesStructure"] is True
+
+
+@pytest.mark.slow
+def test_grafanas_sidecars_read_the_stacks_namespace_only(stack: str) -> None:
+    """grafana chart 12.4.8: with rbac.namespaced the chart makes a Role in its own namespace (plus
+    rbac.namespaces) instead of a ClusterRole over every namespace's ConfigMaps and Secrets; each enabled sidecar
+    watches the namespace its searchNamespace names, and only ConfigMaps."""
+    grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
+    assert grafana["rbac"] == {"namespaced": True, "namespaces": []}
+    for sidecar in ("dashboards", "datasources"):
+        assert grafana["sidecar"][sidecar]["searchNamespace"] == OBSERVABILITY
+        assert grafana["sidecar"][sidecar]["resource"] == "configmap"
+    # The sidecars the chart has off stay off (each would watch the whole cluster with no searchNamespace).
+    assert not {"alerts", "notifiers", "plugins"} & set(grafana["sidecar"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "monitors_on"), [("eks", False), ("generic", True)])
+def test_control_plane_monitors_are_off_on_eks_only(kind: str, monitors_on: bool) -> None:
+    kps = values(plan_stack("dev", clusterKind=kind), "kube-prometheus-stack")
+    for monitor in ("kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy"):
+        # Unset keeps the chart's default, on.
+        assert kps.get(monitor, {}).get("enabled", True) is monitors_on, monitor
+
+
+@pytest.mark.slow
+def test_the_shipped_stacks_say_their_clusters_are_eks(stack: str) -> None:
+    kps = values(example_plan(stack), "kube-prometheus-stack")
+    assert kps["kubeEtcd"] == kps["kubeProxy"] == {"enabled": False}
 
 
 @pytest.mark.slow
@@ -361,10 +398,17 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
             f"http://{LOKI_HOST}",
             "X-Scope-OrgID",
         )
-        assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        # The reader's password by the variable the job fills in (imaas/spec/store_auth.py), never by value.
+        assert sources["loki"]["secureJsonData"] == {
+            "httpHeaderValue1": tenant,
+            "basicAuthPassword": "$IMAAS_LOKI_PASSWORD",
+        }
         assert sources["tempo"]["url"] == "http://tempo.observability.svc.cluster.local:3200"
         assert sources["tempo"]["jsonData"]["httpHeaderName1"] == "X-Scope-OrgID"
-        assert sources["tempo"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        assert sources["tempo"]["secureJsonData"] == {
+            "httpHeaderValue1": tenant,
+            "basicAuthPassword": "$IMAAS_TEMPO_PASSWORD",
+        }
         metrics = sources["prometheus"]
         assert metrics["url"] == "http://imaas-metrics-proxy.observability.svc.cluster.local:8080"
         assert metrics["jsonData"]["httpHeaderName1"] == "X-Imaas-Namespaces"
@@ -512,7 +556,7 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (
         "argo-cd",
         "https://argoproj.github.io/argo-helm",
-        "10.10.2",
+        "10.1.1",
     )
     assert (inputs["namespace"], inputs["createNamespace"]) == ("argocd", True)
     assert inputs["values"]["configs"]["cm"]["application.sync.impersonation.enabled"] == "true"

@@ -183,7 +183,7 @@ def test_a_small_budget_cuts_the_report_and_says_where_the_rest_is(budget: int) 
 @pytest.mark.fast
 def test_the_replacing_inputs_are_the_providers_own() -> None:
     data = Path(__file__).parent / "data" / "providers"
-    for provider in ("github", "aws"):
+    for provider in ("github", "aws", "tls"):
         for type_, resource in json.loads((data / f"{provider}.json").read_text())["resources"].items():
             top = {path.split(".")[0] for path in resource.get("forceNew", [])}
             assert set(safety.REPLACING_INPUTS.get(type_, ())) == top, type_

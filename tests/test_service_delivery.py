@@ -4,6 +4,7 @@ repositories, the tenants' CI roles, branch rules, and Argo CD Applications per 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -42,6 +43,10 @@ from imaas.plan.record import Plan, PlannedResource
 
 ACCOUNT = "123456789012"
 GLOBAL_PREFIXES = ("github:", "aws:", "pulumi:providers:github", "pulumi:providers:aws")
+DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey"
+PER_CLUSTER = (DEPLOY_KEY, "pulumi:providers:github")
+"""What every stack declares on GitHub for its own cluster: the deploy keys its Argo CD reads with, and the provider
+that registers them."""
 
 ACTIVE_SERVICES = {
     "orders": {"order-sync": ["dev", "test", "prod"], "order-events": ["dev", "test"]},
@@ -60,7 +65,9 @@ def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
 
 @pytest.mark.slow
 def test_only_the_stack_that_owns_global_resources_declares_them() -> None:
-    assert [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)] == []
+    # Each stack's own deploy keys are the exception: they are the cluster's access, not the repository's.
+    prod = [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)]
+    assert {r.type for r in prod} == set(PER_CLUSTER)
     dev_types = {r.type for r in example_plan("dev").resources}
     assert {TEAM, GITHUB_REPOSITORY, ECR, IAM_ROLE, OIDC_PROVIDER, RULESET} <= dev_types
 
@@ -71,7 +78,7 @@ def test_the_two_stacks_together_declare_every_global_resource_exactly_once() ->
         (r.type, r.name)
         for stack in ("dev", "prod")
         for r in example_plan(stack).resources
-        if r.type.startswith(GLOBAL_PREFIXES)
+        if r.type.startswith(GLOBAL_PREFIXES) and not r.type.startswith(PER_CLUSTER)
     )
     assert declared and set(declared.values()) == {1}
     services = sum(len(s) for s in ACTIVE_SERVICES.values()) + sum(len(s) for s in RETIRED_SERVICES.values())
@@ -328,6 +335,96 @@ def test_ci_roles_push_only_to_their_services_registry() -> None:
             assert not [action for action in push["Action"] if "*" in action or action.startswith("iam:")]
 
 
+# `aws ecr <subcommand>` calls the ECR API operation of the same name in PascalCase, which is its IAM action, except
+# where the CLI wraps another operation.
+CLI_OPERATION_EXCEPTIONS = {"get-login-password": "GetAuthorizationToken"}
+# What `docker push` to ECR calls (ECR's "Required IAM permissions for pushing an image"), and what the
+# amazon-ecr-login action calls to log Docker in.
+DOCKER_PUSH_ACTIONS = {
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+}
+ECR_LOGIN_ACTION = "aws-actions/amazon-ecr-login"
+
+
+def ecr_actions_of_workflows(directory: Path = TEMPLATE_DIR / ".github" / "workflows") -> dict[str, set[str]]:
+    """The IAM actions each workflow job calls on ECR, read from its steps."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        for job_name, job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].items():
+            actions = found.setdefault(f"{path.name}:{job_name}", set())
+            for step in job.get("steps") or []:
+                if str(step.get("uses", "")).startswith(ECR_LOGIN_ACTION):
+                    actions.add("ecr:GetAuthorizationToken")
+                script = str(step.get("run", ""))
+                for subcommand in re.findall(r"\baws\s+ecr\s+([a-z0-9-]+)", script):
+                    operation = CLI_OPERATION_EXCEPTIONS.get(subcommand) or "".join(
+                        word.capitalize() for word in subcommand.split("-")
+                    )
+                    actions.add(f"ecr:{operation}")
+                if re.search(r"\bdocker\s+push\b", script):
+                    actions |= DOCKER_PUSH_ACTIONS | {"ecr:GetAuthorizationToken"}
+    return found
+
+
+def allows(policy: dict, action: str, resource: str) -> bool:
+    return any(
+        statement["Effect"] == "Allow"
+        and action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        and any(
+            r in ("*", resource)
+            for r in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+        )
+        for statement in policy["Statement"]
+    )
+
+
+@pytest.mark.slow
+def test_the_template_workflows_call_ecr_and_their_ci_role_allows_every_call() -> None:
+    calls = ecr_actions_of_workflows()
+    # The parse finds what the workflow is known to call: log-in, the push, and the promotion's four calls.
+    every = set().union(*calls.values())
+    assert {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage", "ecr:GetAuthorizationToken"} <= every
+    plan = example_plan("dev")
+    for tenant, services in ACTIVE_SERVICES.items():
+        for service in services:
+            policy = json.loads(named(plan, IAM_ROLE_POLICY)[f"imaas-ci-{tenant}-{service}-push"].inputs["policy"])
+            repository = f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{tenant}/{service}"
+            denied = {
+                (job, action)
+                for job, actions in calls.items()
+                for action in actions
+                if not allows(policy, action, repository)
+            }
+            assert denied == set(), f"the CI role of {tenant}/{service} does not allow {sorted(denied)}"
+
+
+@pytest.mark.fast
+def test_the_ecr_call_parser_maps_cli_subcommands_to_iam_actions(tmp_path: Path) -> None:
+    (tmp_path / "ci.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "jobs": {
+                    "j": {
+                        "steps": [
+                            {"run": "aws ecr describe-images --x\nget() { aws ecr batch-get-image; }\n"},
+                            {"run": "aws   ecr get-login-password | docker login"},
+                            {"run": "aws ecr put-image \\\n  --image-tag x"},
+                        ]
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert ecr_actions_of_workflows(tmp_path) == {
+        "ci.yaml:j": {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:PutImage"}
+    }
+
+
 @pytest.mark.slow
 def test_fifty_services_each_get_a_trust_policy_within_iams_limit(tmp_path: Path) -> None:
     # IAM refuses a trust policy over 2,048 characters by default (white space not counted): one role per service
@@ -379,7 +476,7 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         # What they do is rendered with the real kustomize in tests/test_service_scaling.py.
         assert [patch["target"]["kind"] for patch in patches[1:]] == ["Deployment", "HorizontalPodAutoscaler"]
         assert spec["source"] == {
-            "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",
+            "repoURL": f"git@github.com:example-org/{tenant}-{service}.git",
             "targetRevision": env,
             "path": f"deploy/overlays/{env}",
             "kustomize": {
@@ -401,8 +498,12 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
-    assert {r.type for r in dropped} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
-    assert all(r.retainOnDelete for r in dropped)
+    kept = [r for r in dropped if r.type != DEPLOY_KEY]
+    assert {r.type for r in kept} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
+    assert all(r.retainOnDelete for r in kept)
+    # Argo CD's key to it is no data: with no Application left to read the repository, it goes.
+    [key] = [r for r in dropped if r.type == DEPLOY_KEY]
+    assert not key.retainOnDelete
 
 
 @pytest.mark.slow

@@ -30,6 +30,8 @@ from imaas.spec import tenant_config, types
 
 NAMESPACE = "observability"
 PACKAGE = Path(job.__file__).parent
+# The stores' reader passwords, as the job's pod has them from the Grafana client Secret (imaas/spec/store_auth.py).
+READER_PASSWORDS = {"IMAAS_LOKI_PASSWORD": "loki-reader-password", "IMAAS_TEMPO_PASSWORD": "tempo-reader-password"}
 
 
 def under_tenant(plan: Plan) -> set[str]:
@@ -145,7 +147,7 @@ def run(cluster: Cluster, state: State | None = None, **changes: Any) -> tuple[j
     with fake_kubernetes(cluster) as kube_url, fake_grafana(state) as (grafana_url, grafana_state):
         kube = job.Kubernetes(kube_url, NAMESPACE, TOKEN, timeout=WAIT_SECONDS)
         grafana = grafana_sync.Grafana(grafana_url, USER, PASSWORD, timeout=WAIT_SECONDS)
-        result = job.reconcile(kube, grafana, settings(namespace=NAMESPACE, **changes))
+        result = job.reconcile(kube, grafana, settings(namespace=NAMESPACE, **changes), READER_PASSWORDS)
     return result, grafana_state
 
 
@@ -175,13 +177,20 @@ def test_the_job_merges_every_tenants_object_into_the_stores_and_grafana() -> No
     )
     for tenant in ("orders", "payments", "hr"):
         exporter = routes["exporters"][f"otlp/{tenant}"]
-        assert exporter["headers"] == {"X-Scope-OrgID": tenant}
+        # The collector's credential at Tempo's proxy, by the variable its pod has from its Secret, never a value.
+        assert exporter["headers"] == {"X-Scope-OrgID": tenant, "Authorization": "${env:IMAAS_TEMPO_AUTHORIZATION}"}
         assert routes["service"]["pipelines"][f"traces/{tenant}"] == {
             "receivers": ["routing"],
             "exporters": [f"otlp/{tenant}"],
         }
     # Grafana: every organisation, the mapping of each tenant's groups into its own, the admins into the main one.
     assert {org.name for org in grafana.orgs.values()} == {"Main Org.", "orders", "payments", "hr"}
+    # The organisations' Loki and Tempo data sources carry the reader's password from the job's environment.
+    for org in grafana.orgs.values():
+        if org.name != "Main Org.":
+            for uid, store in (("imaas-logs", "LOKI"), ("imaas-traces", "TEMPO")):
+                secure = org.datasources[uid]["secureJsonData"]
+                assert secure["basicAuthPassword"] == READER_PASSWORDS[f"IMAAS_{store}_PASSWORD"]
     mapping = grafana.sso["orgMapping"]
     assert "platform-admins:1:Admin" in mapping
     assert "hr-devs:hr:Editor" in mapping
@@ -347,6 +356,7 @@ def test_the_pod_runs_the_job_from_the_planned_config_map_and_reports_on_stderr(
             "GRAFANA_PASSWORD": PASSWORD,
             "SETTINGS_FILE": str(code / tenant_config.SETTINGS_KEY),
             "PYTHONPATH": str(code),
+            **READER_PASSWORDS,
         }
         # The fake wants the ServiceAccount's token, which a pod reads from its mounted file.
         env_token = {"KUBERNETES_TOKEN_FILE": str(tmp_path / "token")}
@@ -362,7 +372,8 @@ def test_the_pod_runs_the_job_from_the_planned_config_map_and_reports_on_stderr(
         )
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip() == "tenant-config: ConfigMap imaas-tenant-hr: tenant.json is not JSON; skipped"
-    assert PASSWORD not in result.stdout + result.stderr and TOKEN not in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert all(secret not in output for secret in (PASSWORD, TOKEN, *READER_PASSWORDS.values()))
     assert {org.name for org in state.orgs.values()} == {"Main Org.", "orders", "payments"}
 
 

@@ -218,15 +218,19 @@ def test_tenant_subjects_are_bound_only_to_namespaced_roles_in_their_own_namespa
     roles = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in of_type(plan, ROLE)}
     for binding in of_type(plan, ROLE_BINDING):
         namespace = binding.inputs["metadata"]["namespace"]
-        if namespace == "observability":
-            # The platform's own: the tenant-configuration job's account, bound to its Role in that namespace.
-            assert "imaas.io/tenant" not in binding.inputs["metadata"]["labels"]
-            assert binding.inputs["subjects"] == [
-                {"kind": "ServiceAccount", "name": "imaas-grafana-orgs", "namespace": "observability"}
-            ]
-            assert (namespace, binding.inputs["roleRef"]["name"]) in roles
+        owner = binding.inputs["metadata"]["labels"].get("imaas.io/tenant")
+        if owner is None:
+            # The platform's own, in its own namespace, each bound to its Role there: the tenant-configuration job's
+            # account, and the tenants' Prometheus finding its Alertmanager.
+            assert namespace == "observability", binding.name
+            assert (namespace, binding.inputs["roleRef"]["name"]) in roles, binding.name
+            for subject in binding.inputs["subjects"]:
+                assert subject in [
+                    {"kind": "ServiceAccount", "name": "imaas-grafana-orgs", "namespace": "observability"},
+                    {"kind": "ServiceAccount", "name": "prometheus-tenants", "namespace": "observability"},
+                ], binding.name
             continue
-        tenant = tenants[binding.inputs["metadata"]["labels"]["imaas.io/tenant"]]
+        tenant = tenants[owner]
         assert namespace.startswith(f"{tenant.name}-")
         assert binding.inputs["roleRef"]["kind"] == "Role"
         assert (namespace, binding.inputs["roleRef"]["name"]) in roles
@@ -296,7 +300,7 @@ def test_each_project_is_fenced_to_its_tenant(stack: str) -> None:
     for tenant, spec in ((name, project["spec"]) for name, project in found.items()):
         assert found[tenant]["metadata"]["namespace"] == "argocd"
         assert set(spec["sourceRepos"]) == {
-            f"https://github.com/example-org/{repository}.git" for repository in EXPECTED_REPOSITORIES[tenant]
+            f"git@github.com:example-org/{repository}.git" for repository in EXPECTED_REPOSITORIES[tenant]
         }
         assert sorted(d["namespace"] for d in spec["destinations"]) == sorted(by_tenant[tenant])
         assert {d["server"] for d in spec["destinations"]} == {SERVER}

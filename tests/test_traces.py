@@ -39,20 +39,29 @@ TEMPLATE_TOML = TEMPLATE_DIR / "deployment" / "deployment.toml"
 SIZES = {"orders": "medium", "hr": "small", "payments": "small"}
 
 
+def job_settings(plan: Plan) -> dict[str, Any]:
+    """The tenant-configuration job's settings, as the plan's ConfigMap holds them."""
+    config_maps = [r.inputs for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+    (code,) = [c for c in config_maps if c["metadata"]["name"] == "imaas-grafana-orgs"]
+    return dict(json.loads(code["data"][tenant_config.SETTINGS_KEY]))
+
+
 def tenant_configs(plan: Plan) -> list[job.TenantConfig]:
     """The tenants' configuration objects of the plan, as the in-cluster job reads and checks them."""
     config_maps = [r.inputs for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]
-    (code,) = [c for c in config_maps if c["metadata"]["name"] == "imaas-grafana-orgs"]
-    settings = json.loads(code["data"][tenant_config.SETTINGS_KEY])
+    settings = job_settings(plan)
     key, value = tenant_config.LABEL
     return [job.parse(c, settings) for c in config_maps if c["metadata"]["labels"].get(key) == value]
 
 
 def collector_config(plan: Plan) -> dict[str, Any]:
-    """The collector's configuration as it runs: the chart's, with the routes file the job writes merged over it
-    (a second --config: maps merged key by key)."""
-    routes = job.collector_routes(tenant_configs(plan), Endpoints("observability").tempo_otlp_grpc)
-    return charts.merged(values(plan, COLLECTOR)["config"], routes)
+    """The collector's configuration as it runs: the chart's `alternateConfig`, with the routes file the job writes
+    from the job's settings merged over it (a second --config: maps merged key by key)."""
+    settings = job_settings(plan)
+    routes = job.collector_routes(
+        tenant_configs(plan), settings["tempoOtlpEndpoint"], None, settings["tempoWriterHeaders"]
+    )
+    return charts.merged(values(plan, COLLECTOR)["alternateConfig"], routes)
 
 
 def tenants_of(plan: Plan) -> dict[str, set[str]]:
@@ -60,6 +69,34 @@ def tenants_of(plan: Plan) -> dict[str, set[str]]:
     for namespace in tenant_namespaces(plan):
         by_tenant.setdefault(namespace.rsplit("-", 1)[0], set()).add(namespace)
     return by_tenant
+
+
+@pytest.mark.slow
+def test_the_collector_config_is_whole_and_replaces_the_charts_default(stack: str) -> None:
+    """The chart (0.170.0, templates/_config.tpl) uses `alternateConfig` as the whole configuration, merged with
+    nothing of the chart's: it must hold the health check the chart's probes call; with the routes file (the one
+    the job writes for the plan's tenants, or the one the platform creates, with no tenant) every component a
+    pipeline names is there."""
+    plan = example_plan(stack)
+    chart_values = values(plan, COLLECTOR)
+    assert "config" not in chart_values
+    base = chart_values["alternateConfig"]
+    assert base["extensions"]["health_check"] == {"endpoint": "${env:MY_POD_IP}:13133"}
+    assert base["service"]["extensions"] == ["health_check"]
+    # Every exporter is a tenant's, from the routes file.
+    assert "exporters" not in base
+    (initial,) = tenant_config.initial_outputs()[job.COLLECTOR_CONFIG_MAP].values()
+    for config in (collector_config(plan), charts.merged(base, json.loads(initial))):
+        pipelines = config["service"]["pipelines"]
+        # Traces only: the chart's default logs and metrics pipelines, and its Jaeger, Zipkin, Prometheus receivers
+        # and debug exporter, are not there.
+        assert {name.split("/")[0] for name in pipelines} == {"traces"}
+        assert set(config["receivers"]) == {"otlp"}
+        assert "debug" not in config["exporters"]
+        for pipeline in pipelines.values():
+            for kind in ("receivers", "processors", "exporters"):
+                for component in pipeline.get(kind, []):
+                    assert component in config[kind] or component in config["connectors"], (kind, component)
 
 
 # A model of the collector's ingest pipeline, over what the plan configures: enough of each processor and of the
@@ -156,15 +193,19 @@ def test_each_tenants_pipeline_writes_to_tempo_under_its_own_id_only(stack: str)
     plan = example_plan(stack)
     config = collector_config(plan)
     owners = tenants_of(plan)
-    exporters = {name: e for name, e in config["exporters"].items() if e is not None}
+    exporters = config["exporters"]
     assert set(exporters) == {traces.tenant_exporter(tenant) for tenant in owners}
     for tenant in owners:
         exporter = exporters[traces.tenant_exporter(tenant)]
-        assert exporter["endpoint"] == "tempo.observability.svc.cluster.local:4317"
-        assert exporter["headers"] == {TEMPO_TENANT_HEADER: tenant}
-    # What the chart would receive besides OTLP, and its other pipelines, are switched off.
-    assert {name for name, receiver in config["receivers"].items() if receiver is not None} == {"otlp"}
-    assert config["service"]["pipelines"]["logs"] is None and config["service"]["pipelines"]["metrics"] is None
+        # The chart's Service port of Tempo's loopback receiver, sent to the proxy's 4317 (imaas/spec/store_auth.py).
+        assert exporter["endpoint"] == "tempo.observability.svc.cluster.local:14317"
+        assert exporter["headers"] == {
+            TEMPO_TENANT_HEADER: tenant,
+            "Authorization": "${env:IMAAS_TEMPO_AUTHORIZATION}",
+        }
+    # What the chart would receive besides OTLP, and its other pipelines, are not configured.
+    assert set(config["receivers"]) == {"otlp"}
+    assert not {"logs", "metrics"} & set(config["service"]["pipelines"])
 
 
 @pytest.mark.slow
@@ -195,7 +236,12 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
     plan = example_plan(stack)
     tempo = values(plan, "tempo")["tempo"]
     assert tempo["multitenancyEnabled"] is True
-    assert "receivers" not in tempo  # the chart's Service template reads each of its defaults
+    # The chart's Service template reads each of its default receivers: every one stays, on the loopback interface.
+    endpoints = [
+        protocol["endpoint"] for receiver in tempo["receivers"].values() for protocol in receiver["protocols"].values()
+    ]
+    assert len(endpoints) == 6
+    assert all(endpoint.startswith("127.0.0.1:") for endpoint in endpoints)
     defaults = tempo["overrides"]["defaults"]
     assert "per_tenant_overrides" not in tempo  # in the job's file, which Tempo reads as its per-tenant overrides
     assert tempo["overrides"]["per_tenant_override_config"] == "/etc/imaas/tempo/overrides.yaml"

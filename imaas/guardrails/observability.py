@@ -15,6 +15,7 @@ from imaas.model.tenant import Tenant
 from imaas.spec import grafana, naming, tenant_config, types
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 from imaas.spec.grafana import MAIN_ORG_ID
+from imaas.spec.store_clients import reader_basic_auth
 from imaas.spec.telemetry import LOKI_TENANT_HEADER, Endpoints
 
 # The secure header settings (httpHeaderName<N>) a data source may carry: one, the scoping header.
@@ -55,9 +56,21 @@ def _datasource_problems(source: dict[str, Any], tenant: Tenant, context: Contex
     headers = {key: value for key, value in json_data.items() if key.startswith("httpHeaderName")}
     if headers != {"httpHeaderName1": _SCOPING[kind]}:
         yield f"data source {uid} sends headers {headers}, not exactly {_SCOPING[kind]}"
-    if set(secure) != {"httpHeaderValue1"}:
-        yield f"data source {uid} has secure settings {sorted(secure)}, not the scoping header's value alone"
-    if any(source.get(key) for key in _FORBIDDEN_DATASOURCE_KEYS) or json_data.get("customQueryParameters"):
+    # Loki and Tempo need the platform's reader credential (imaas/spec/store_auth.py), exactly as the platform writes
+    # it: Grafana's reader name, and its password named by the variable the job fills in, never a value.
+    reader = reader_basic_auth(kind) if kind in ("loki", "tempo") else None
+    expected = {"httpHeaderValue1", *(reader["secureJsonData"] if reader else ())}
+    if set(secure) != expected:
+        yield f"data source {uid} has secure settings {sorted(secure)}, not exactly {sorted(expected)}"
+    if reader is not None:
+        given = {key: source.get(key) for key in ("basicAuth", "basicAuthUser")}
+        given["basicAuthPassword"] = secure.get("basicAuthPassword")
+        wanted = {key: reader[key] for key in ("basicAuth", "basicAuthUser")}
+        wanted["basicAuthPassword"] = reader["secureJsonData"]["basicAuthPassword"]
+        if given != wanted:
+            yield f"data source {uid} carries a credential other than the platform's reader's"
+    forbidden = [key for key in _FORBIDDEN_DATASOURCE_KEYS if source.get(key) and not (reader and key == "basicAuth")]
+    if forbidden or json_data.get("customQueryParameters"):
         yield f"data source {uid} carries credentials or query parameters of its own"
     value = str(secure.get("httpHeaderValue1", ""))
     if kind == "prometheus":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -75,10 +76,36 @@ def _owned(uid: str | None) -> bool:
     return bool(uid) and str(uid).startswith(MANAGED_PREFIX)
 
 
-def sync_datasources(grafana: Grafana, org: int, desired: list[dict[str, Any]], log: list[str]) -> None:
+CREDENTIAL_PREFIX = "$IMAAS_"
+"""A secure setting whose value is `$IMAAS_<NAME>` names the environment variable holding it (a store's reader
+password, from a Secret the job's pod mounts): the desired state, a ConfigMap, holds no credential."""
+
+
+def with_credentials(source: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    """`source` with each secure setting that names a variable replaced by the variable's value."""
+    secure = dict(source.get("secureJsonData") or {})
+    for key, value in secure.items():
+        if isinstance(value, str) and value.startswith(CREDENTIAL_PREFIX):
+            name = value[1:]
+            if not environ.get(name):
+                raise GrafanaError(f"data source {source.get('uid')}: {name} is not set")
+            secure[key] = environ[name]
+    return {**source, "secureJsonData": secure} if secure else source
+
+
+def sync_datasources(
+    grafana: Grafana,
+    org: int,
+    desired: list[dict[str, Any]],
+    log: list[str],
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> None:
     existing = {source.get("uid"): source for source in grafana.call("GET", "/api/datasources", org=org) or []}
     for source in desired:
         uid = source["uid"]
+        # The digest covers the credential too, so a new key is written at the next run; it is a SHA-256 over a
+        # 256-bit random password, which tells nothing of it.
+        source = with_credentials(source, os.environ if environ is None else environ)
         want = digest(source)
         body = {**source, "jsonData": {**source.get("jsonData", {}), DIGEST_KEY: want}}
         current = existing.get(uid)
@@ -139,7 +166,13 @@ class Report:
 _STATE_ERRORS = (GrafanaError, KeyError, TypeError, ValueError, AttributeError)
 
 
-def _apply(grafana: Grafana, orgs: dict[str, int], state: dict[str, Any], log: list[str]) -> None:
+def _apply(
+    grafana: Grafana,
+    orgs: dict[str, int],
+    state: dict[str, Any],
+    log: list[str],
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> None:
     name = state["name"]
     org = orgs.get(name)
     if org is None:
@@ -151,20 +184,26 @@ def _apply(grafana: Grafana, orgs: dict[str, int], state: dict[str, Any], log: l
         raise GrafanaError(f"organisation {name} is the main organisation")
     else:
         join(grafana, org, log)
-    sync_datasources(grafana, org, state.get("datasources", []), log)
+    sync_datasources(grafana, org, state.get("datasources", []), log, environ)
     sync_dashboards(grafana, org, state.get("dashboards", []), log)
 
 
-def reconcile(grafana: Grafana, desired: list[dict[str, Any]], keep: frozenset[str] = frozenset()) -> Report:
+def reconcile(
+    grafana: Grafana,
+    desired: list[dict[str, Any]],
+    keep: frozenset[str] = frozenset(),
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> Report:
     """Brings every organisation but the main one to `desired` (one entry per tenant organisation), leaving those
     named in `keep` as they are (a tenant whose configuration could not be read this time). An organisation that
     fails is reported in the result and the next one is applied; only a Grafana that cannot even list its
-    organisations stops the run (GrafanaError)."""
+    organisations stops the run (GrafanaError). `environ` holds the stores' reader passwords the data sources name
+    (with_credentials); the process's environment when None."""
     report = Report()
     orgs = {org["name"]: org["id"] for org in grafana.call("GET", "/api/orgs?perpage=5000") or []}
     for state in sorted(desired, key=lambda state: str(state.get("name"))):
         try:
-            _apply(grafana, orgs, state, report.log)
+            _apply(grafana, orgs, state, report.log, environ)
         except _STATE_ERRORS as err:
             report.failures.append(f"organisation {state.get('name')!r}: {err}")
     declared = {state.get("name") for state in desired}

@@ -223,18 +223,23 @@ def routing_condition(config: TenantConfig) -> str:
 
 
 def collector_routes(
-    configs: list[TenantConfig], tempo_endpoint: str, held: dict[str, Any] | None = None
+    configs: list[TenantConfig],
+    tempo_endpoint: str,
+    held: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The part of the collector's configuration that depends on the tenants, merged over the rest by its second
     `--config`: per tenant an exporter writing with the tenant's id, a pipeline fed by the routing connector, and
     the routing table's entry. A batch from no tenant namespace matches no entry and is dropped. `held` are the
-    routes of tenants whose object could not be read, as the file had them (held_routes)."""
+    routes of tenants whose object could not be read, as the file had them (held_routes). `headers` are what every
+    exporter sends besides the tenant's id: the collector's credential at Tempo's proxy, as the settings name it
+    (`${env:...}`, which the collector expands from its own environment), never a value."""
     tenants = [config.tenant for config in configs]
     exporters: dict[str, Any] = {
         tenant_exporter(tenant): {
             "endpoint": tempo_endpoint,
             "tls": {"insecure": True},
-            "headers": {TEMPO_TENANT_HEADER: tenant},
+            "headers": {**(headers or {}), TEMPO_TENANT_HEADER: tenant},
         }
         for tenant in tenants
     }
@@ -422,18 +427,28 @@ def reconcile_stores(
                 wanted = tempo_overrides(configs)
                 wanted["overrides"] = {**held_overrides(current, kept), **wanted["overrides"]}
             else:
-                wanted = collector_routes(configs, settings["tempoOtlpEndpoint"], held_routes(current, kept))
+                wanted = collector_routes(
+                    configs,
+                    settings["tempoOtlpEndpoint"],
+                    held_routes(current, kept),
+                    settings.get("tempoWriterHeaders"),
+                )
             _write(kube, name, key, text, wanted, run)
         except KubernetesError as err:
             run.failures.append(f"{name}: {err}")
 
 
 def reconcile_grafana(
-    grafana: grafana_sync.Grafana, configs: list[TenantConfig], kept: set[str], settings: dict[str, Any], run: Run
+    grafana: grafana_sync.Grafana,
+    configs: list[TenantConfig],
+    kept: set[str],
+    settings: dict[str, Any],
+    run: Run,
+    environ: dict[str, str] | os._Environ[str] | None = None,
 ) -> None:
     try:
         report = grafana_sync.reconcile(
-            grafana, [config.org for config in configs if config.org is not None], frozenset(kept)
+            grafana, [config.org for config in configs if config.org is not None], frozenset(kept), environ
         )
     except grafana_sync.GrafanaError as err:
         run.failures.append(f"grafana: {err}")
@@ -460,9 +475,16 @@ def reconcile_grafana(
         run.failures.append(f"sign-in settings: {err}")
 
 
-def reconcile(kube: Kubernetes, grafana: grafana_sync.Grafana | None, settings: dict[str, Any]) -> Run:
+def reconcile(
+    kube: Kubernetes,
+    grafana: grafana_sync.Grafana | None,
+    settings: dict[str, Any],
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> Run:
     """One pass: read every tenant's object, write the stores' files, then Grafana. A malformed object is reported
-    and its tenant keeps what it had; a failure to list the objects stops the pass before anything is written."""
+    and its tenant keeps what it had; a failure to list the objects stops the pass before anything is written.
+    `environ` holds the stores' reader passwords the organisations' data sources name (the process's environment
+    when None)."""
     run = Run()
     key, value = TENANT_CONFIG_LABEL
     try:
@@ -482,7 +504,7 @@ def reconcile(kube: Kubernetes, grafana: grafana_sync.Grafana | None, settings: 
                 kept.add(tenant_of(config_map, settings["namespace"]))
     reconcile_stores(kube, configs, kept, settings, run)
     if grafana is not None:
-        reconcile_grafana(grafana, configs, kept, settings, run)
+        reconcile_grafana(grafana, configs, kept, settings, run, environ)
     return run
 
 
@@ -493,7 +515,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     grafana = None
     if env.get("GRAFANA_URL"):
         grafana = grafana_sync.Grafana(env["GRAFANA_URL"], env["GRAFANA_USER"], env["GRAFANA_PASSWORD"])
-    run = reconcile(kube, grafana, settings)
+    run = reconcile(kube, grafana, settings, env)
     print("\n".join(run.log) or "tenant-config: nothing to change")
     for failure in run.failures:
         print(f"tenant-config: {failure}", file=sys.stderr)

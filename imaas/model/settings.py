@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from fnmatch import fnmatchcase
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order
+from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order, registry_of
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
@@ -148,11 +148,11 @@ class PrometheusOperatorCrdsChart(ChartSettings):
 
 
 class LokiChart(ChartSettings):
-    version: ChartVersion = Field("18.13.5", description="Loki chart version (grafana-community repository).")
+    version: ChartVersion = Field("18.11.0", description="Loki chart version (grafana-community repository).")
 
 
 class FluentBitChart(ChartSettings):
-    version: ChartVersion = Field("0.58.2", description="Fluent Bit chart version.")
+    version: ChartVersion = Field("0.58.1", description="Fluent Bit chart version.")
 
 
 class TraceStorage(InputModel):
@@ -207,7 +207,7 @@ class MetricsServerChart(ChartSettings):
 
 class ArgoCdChart(ChartSettings):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
-    version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+    version: ChartVersion = Field("10.1.1", description="argo-cd chart version.")
 
 
 Limit = Annotated[int, Field(ge=1)]
@@ -268,6 +268,19 @@ ImageReference = Annotated[
 StorageClassName = Annotated[
     str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 ]
+
+# A registry's host name, and where its images are mirrored: `<registry host>/<path>` (an ECR pull-through cache
+# rule's prefix, `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`).
+RegistryHost = Annotated[str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?$")]
+MirrorPrefix = Annotated[
+    str, StringConstraints(max_length=255, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+$")
+]
+# The registries the images of the platform's charts come from (imaas/spec/images.py, CHART_IMAGES and the tenants'
+# Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
+PLATFORM_IMAGE_REGISTRIES = frozenset(
+    {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
+)
+
 HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
 GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
@@ -416,6 +429,12 @@ class ObservabilitySettings(InputModel):
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     network: ObservabilityNetwork = Field(default_factory=ObservabilityNetwork)
     argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
+    proxy_image: ImageReference = Field(
+        # The Loki chart's own gateway image (loki 18.11.0 values.yaml, `gateway.image`).
+        "docker.io/nginxinc/nginx-unprivileged:1.31-alpine",
+        description="The nginx that checks the platform's credentials in front of Loki (the chart's gateway), Tempo "
+        "and Alertmanager (a container beside each); one image, so that one configuration syntax is tested.",
+    )
 
 
 class ImageRetention(InputModel):
@@ -426,13 +445,6 @@ class ImageRetention(InputModel):
         "service's CI): the image an environment runs is the newest of its prefix, so it is never expired.",
     )
     untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
-
-
-class GithubApp(InputModel):
-    app_id: Annotated[int, Field(ge=1)] = Field(description="The GitHub App's id (its settings page: App ID).")
-    installation_id: Annotated[int, Field(ge=1)] = Field(
-        description="The id of its installation on the organisation (the installation page's URL ends with it)."
-    )
 
 
 def _not_a_tenant_deployer(name: str) -> str:
@@ -511,14 +523,6 @@ class StackSettings(InputModel):
         description="The GitHub organisation is owned by an enterprise account, the only kind that has internal "
         "repositories: only then may services ask for `visibility: internal`.",
     )
-    argocd_github_app: GithubApp | None = Field(
-        None,
-        description="The GitHub App, installed on the organisation with read access to contents, as which this "
-        "stack's Argo CD reads the private and internal service repositories; with argocdGithubAppPrivateKey.",
-    )
-    argocd_github_app_private_key: SecretStr | None = Field(
-        None, description="That App's private key (PEM), set with `pulumi config set --secret`."
-    )
     grafana_oidc_client_secret: SecretStr | None = Field(
         None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
     )
@@ -526,6 +530,12 @@ class StackSettings(InputModel):
         None,
         description="The mail relay's password (observability.alerting.authUsername), set with `pulumi config set "
         "--secret alertmanagerSmtpPassword`.",
+    )
+    observability_credential_key: SecretStr | None = Field(
+        None,
+        description="The key every credential of the observability stores is derived from (HMAC per store and "
+        "client): 32 random bytes or more, set with `pulumi config set --secret observabilityCredentialKey "
+        '"$(openssl rand -base64 48)"`; required with observability.enabled. Changing it changes every credential.',
     )
     template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
         "imaas-service-template", description="The platform's service template repository."
@@ -574,6 +584,20 @@ class StackSettings(InputModel):
         description="The cluster runs an Argo CD of its own (its CRDs in place), which this stack's AppProjects and "
         "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
         "(observability.argocd.install).",
+    )
+    image_mirror: dict[RegistryHost, MirrorPrefix] = Field(
+        default_factory=dict,
+        description="Where the platform's own images are pulled from instead of their registries: per upstream "
+        "registry host, a mirror prefix (an ECR pull-through cache rule's, `<account>.dkr.ecr.<region>."
+        "amazonaws.com/<prefix>`). Set, every chart image, the tenants' Prometheus and the Grafana job and metrics "
+        "proxy images are rewritten to it, and it must name every registry they come from. Unset, images are "
+        "pulled from their registries (anonymously from Docker Hub, whose pull limits apply).",
+    )
+    cluster_kind: Literal["eks", "generic"] = Field(
+        "generic",
+        description="What runs the cluster's control plane: `eks` where AWS runs it, so that etcd, the scheduler, "
+        "the controller manager and kube-proxy's metrics cannot be scraped and kube-prometheus-stack's monitors of "
+        "them are off; `generic` keeps the chart's defaults.",
     )
     argocd_impersonation: bool = Field(
         False,
@@ -647,12 +671,6 @@ class StackSettings(InputModel):
         return self
 
     @model_validator(mode="after")
-    def _github_app_with_its_key(self) -> StackSettings:
-        if (self.argocd_github_app is None) != (self.argocd_github_app_private_key is None):
-            raise ValueError("argocdGithubApp and argocdGithubAppPrivateKey are set together or not at all")
-        return self
-
-    @model_validator(mode="after")
     def _grafana_oidc_with_its_secret(self) -> StackSettings:
         if (self.observability.grafana.oidc is None) != (self.grafana_oidc_client_secret is None):
             raise ValueError("observability.grafana.oidc and grafanaOidcClientSecret are set together or not at all")
@@ -672,6 +690,24 @@ class StackSettings(InputModel):
             raise ValueError(
                 "argocdPreinstalled and observability.argocd.install: the cluster either has Argo CD or the stack "
                 "installs it; set only one"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mirror_for_every_registry(self) -> StackSettings:
+        if not self.image_mirror:
+            return self
+        grafana = self.observability.grafana
+        needed = PLATFORM_IMAGE_REGISTRIES | {
+            registry_of(grafana.reconciler_image),
+            registry_of(grafana.metrics_proxy_image),
+            registry_of(self.observability.proxy_image),
+        }
+        missing = sorted(needed - set(self.image_mirror))
+        if missing:
+            raise ValueError(
+                f"imageMirror names no mirror for {', '.join(missing)}: the platform's images come from "
+                f"{', '.join(sorted(needed))}, and each must come through the mirror once one is set"
             )
         return self
 

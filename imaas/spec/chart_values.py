@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits
-from imaas.spec import alerts, charts, grafana, isolation, naming, tenant_config
+from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits, ObservabilitySettings
+from imaas.spec import alerts, charts, grafana, isolation, naming, store_clients, tenant_config
 from imaas.spec.dashboards import FOLDER_ANNOTATION
 from imaas.spec.log_routing import fluent_bit_config
 from imaas.spec.prometheus import platform_prometheus_spec
 from imaas.spec.telemetry import Endpoints, TenantTelemetry
+
+PROXY_IMAGE: str = ObservabilitySettings.model_fields["proxy_image"].default
 
 
 def prometheus_operator_crds_values() -> dict[str, Any]:
@@ -43,31 +45,65 @@ def alertmanager_values(alerting: AlertingSettings | None) -> dict[str, Any]:
     return {"config": {"global": smtp}, "alertmanagerSpec": spec}
 
 
+# kube-prometheus-stack's monitors of the control plane. On EKS, AWS runs etcd, the scheduler and the controller
+# manager out of the cluster's reach, and kube-proxy serves its metrics on 127.0.0.1 only: the targets would be down
+# (and their alerts firing) for ever.
+CONTROL_PLANE_MONITORS = ("kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy")
+
+
+def control_plane_monitor_values(cluster_kind: str) -> dict[str, Any]:
+    if cluster_kind == "eks":
+        return {monitor: {"enabled": False} for monitor in CONTROL_PLANE_MONITORS}
+    return {}
+
+
 def kube_prometheus_stack_values(
     endpoints: Endpoints,
     settings: GrafanaSettings,
     alerting: AlertingSettings | None = None,
+    cluster_kind: str = "generic",
+    proxy_image: str = PROXY_IMAGE,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         # The CRDs come from their own release, installed first (prometheus-operator-crds): Helm builds every
         # object of a release before any hook runs, so the chart's own CRD hook would come too late.
         "crds": {"enabled": False},
-        "prometheus": {"prometheusSpec": platform_prometheus_spec()},
-        "alertmanager": alertmanager_values(alerting),
+        "prometheus": {
+            "prometheusSpec": {
+                **platform_prometheus_spec(),
+                # Its alerts reach Alertmanager's proxy with its own credential (imaas/spec/store_auth.py).
+                "alertingEndpoints": store_clients.platform_alerting_endpoints(endpoints.namespace),
+            }
+        },
+        "alertmanager": charts.merged(
+            alertmanager_values(alerting), store_clients.alertmanager_proxy_values(proxy_image)
+        ),
         # The tenant and environment labels of each Namespace in `kube_namespace_labels`, which the shared alert rules
         # join with (imaas/spec/alerts.py): the kube-state-metrics chart's default exports no Kubernetes label.
         "kube-state-metrics": {"metricLabelsAllowlist": [alerts.KSM_NAMESPACE_ALLOWLIST]},
         "grafana": {
+            # A Role (and RoleBinding) in the stack's namespace only, instead of the grafana chart's default
+            # ClusterRole (grafana 12.4.8 templates/role.yaml, clusterrole.yaml): its sidecars read ConfigMaps and
+            # Secrets, which cluster-wide would be every tenant's Secrets.
+            "rbac": {"namespaced": True, "namespaces": []},
             "sidecar": {
                 "dashboards": {
                     # The chart default (ALL) would provision dashboards from any namespace, tenants' included.
                     "searchNamespace": endpoints.namespace,
+                    # The platform's and the chart's dashboards are ConfigMaps: the sidecar reads no Secret.
+                    "resource": "configmap",
                     "folderAnnotation": FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True},
                 },
                 # Grafana reaches no Alertmanager: the chart's Alertmanager data source would let any user who can
                 # edit silence every tenant's alerts, and the namespace's fence lets only the two Prometheus in.
-                "datasources": {"alertmanager": {"enabled": False}},
+                # kube-prometheus-stack's data source is a ConfigMap of the stack's namespace
+                # (templates/grafana/configmaps-datasources.yaml); its own namespace, stated.
+                "datasources": {
+                    "alertmanager": {"enabled": False},
+                    "searchNamespace": endpoints.namespace,
+                    "resource": "configmap",
+                },
             },
             # Organisations, their members and the dashboards tenants make live in Grafana's database: it outlives
             # the pod and the release, like Loki's volume, and a
@@ -82,9 +118,12 @@ def kube_prometheus_stack_values(
             "grafana.ini": grafana.grafana_ini(settings, grafana.read_path_hosts(endpoints)),
         },
     }
+    values |= control_plane_monitor_values(cluster_kind)
+    # The stores' reader passwords, which the provisioned data sources read (imaas/spec/store_clients.py).
+    values["grafana"]["envValueFrom"] = store_clients.grafana_credential_env()
     if settings.oidc is not None:
-        values["grafana"]["envValueFrom"] = {
-            grafana.OIDC_SECRET_ENV: {"secretKeyRef": {"name": grafana.OIDC_SECRET, "key": grafana.OIDC_SECRET_KEY}}
+        values["grafana"]["envValueFrom"][grafana.OIDC_SECRET_ENV] = {
+            "secretKeyRef": {"name": grafana.OIDC_SECRET, "key": grafana.OIDC_SECRET_KEY}
         }
     return values
 
@@ -92,10 +131,14 @@ def kube_prometheus_stack_values(
 log_limits = tenant_config.log_limits
 
 
-def loki_values(default: ObservabilityLimits) -> dict[str, Any]:
+def loki_values(
+    default: ObservabilityLimits, namespace: str = "observability", proxy_image: str = PROXY_IMAGE
+) -> dict[str, Any]:
     """Loki's values, the same for any tenant set: each tenant's limits are in the runtime file the job writes."""
     runtime_mount = {"name": "tenant-limits", "mountPath": tenant_config.LOKI_RUNTIME_DIR, "readOnly": True}
     return {
+        # Writes and reads through the gateway need the platform's credential (imaas/spec/store_auth.py).
+        **store_clients.loki_gateway_values(namespace, proxy_image),
         # `SingleBinary` is the deprecated name of the same mode.
         "deploymentMode": "Monolithic",
         "loki": {
@@ -148,7 +191,7 @@ def loki_values(default: ObservabilityLimits) -> dict[str, Any]:
 
 def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
     # Replacing the default inputs also drops the chart's kubelet journal input, whose records no output here takes.
-    return {"config": fluent_bit_config(routes, endpoints)}
+    return {"config": fluent_bit_config(routes, endpoints), **store_clients.fluent_bit_credential_values()}
 
 
 def argocd_values() -> dict[str, Any]:

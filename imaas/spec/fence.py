@@ -16,6 +16,7 @@ from typing import Any
 from imaas.model.settings import ObservabilitySettings
 from imaas.spec import grafana, isolation, naming
 from imaas.spec.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
+from imaas.spec.store_auth import ALERTMANAGER_PROXY_PORT
 
 DEFAULT_DENY_POLICY = "imaas-default-deny"
 DNS_POLICY = "imaas-fence-dns"
@@ -156,6 +157,8 @@ class Allowance:
     """The setting without which the allowance does not exist: `alerting`, `oidc` or `s3`."""
     kind: str = "run"
     """`run`: what the stack needs to run; `data`: a path of tenants' data."""
+    unenforced: str = ""
+    """For a path of tenants' data: what holds where NetworkPolicies are not enforced (imaas/spec/store_auth.py)."""
 
 
 def _tcp(*ports: int | str) -> tuple[tuple[str, int | str], ...]:
@@ -183,7 +186,6 @@ ALLOWANCES: tuple[Allowance, ...] = (
     ),
     Allowance("prometheus", "operator", _tcp(10250), "the operator's metrics"),
     Allowance("prometheus", "prometheus", _tcp(9090, 8080), "its own metrics and its config reloader's"),
-    Allowance("prometheus", "alertmanager", _tcp(8080), "Alertmanager's config reloader's metrics"),
     Allowance("prometheus", "grafana", _tcp(3000), "Grafana's metrics"),
     Allowance("alertmanager", "mail-relay", (), "alert e-mails (the smarthost's port)", when="alerting"),
     Allowance("grafana", "identity-provider", _tcp(443), "sign-in (token and user-info endpoints)", when="oidc"),
@@ -191,22 +193,114 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("grafana-job", "grafana", _tcp(3000), "the tenant-configuration job writes organisations and sign-in"),
     Allowance("ingress-controller", "grafana", _tcp(3000), "people reach Grafana through the ingress"),
     # Tenants' data: writes.
-    Allowance("fluent-bit", "loki-gateway", _tcp(8080), "log writes", kind="data"),
-    Allowance("loki-gateway", "loki", _tcp(3100), "the gateway forwards writes and queries", kind="data"),
-    Allowance("tenant-namespaces", "collector", _tcp(4317, 4318), "tenants' spans (OTLP)", kind="data"),
-    Allowance("collector", "tempo", _tcp(4317), "trace writes, each batch under its tenant's id", kind="data"),
     Allowance(
-        "tenant-prometheus", "tenant-namespaces", _tcp("metrics"), "scrapes tenant pods' metrics port", kind="data"
+        "fluent-bit",
+        "loki-gateway",
+        _tcp(8080),
+        "log writes",
+        kind="data",
+        unenforced="the gateway admits Fluent Bit's credential, to the push path only",
     ),
-    Allowance("prometheus", "alertmanager", _tcp(9093), "the platform's alerts", kind="data"),
-    Allowance("tenant-prometheus", "alertmanager", _tcp(9093), "tenants' alerts", kind="data"),
+    Allowance(
+        "loki-gateway",
+        "loki",
+        _tcp(3100),
+        "the gateway forwards writes and queries",
+        kind="data",
+        unenforced="**nothing**: Loki's own port answers any pod, with any X-Scope-OrgID (the gateway is a pod of "
+        "its own)",
+    ),
+    Allowance(
+        "tenant-namespaces",
+        "collector",
+        _tcp(4317, 4318),
+        "tenants' spans (OTLP)",
+        kind="data",
+        unenforced="open to every pod by design: the tenant is the sender's namespace, found by its connection",
+    ),
+    Allowance(
+        "collector",
+        "tempo",
+        _tcp(4317),
+        "trace writes, each batch under its tenant's id",
+        kind="data",
+        unenforced="Tempo's proxy admits the collector's credential, to OTLP export only; Tempo listens on its "
+        "pod's loopback",
+    ),
+    Allowance(
+        "tenant-prometheus",
+        "tenant-namespaces",
+        _tcp("metrics"),
+        "scrapes tenant pods' metrics port",
+        kind="data",
+        unenforced="a scrape reads what the pod exposes; the series get the pod's namespace whatever it says",
+    ),
+    Allowance(
+        "prometheus",
+        "alertmanager",
+        _tcp(ALERTMANAGER_PROXY_PORT),
+        "the platform's alerts (and Alertmanager's metrics), through its proxy",
+        kind="data",
+        unenforced="Alertmanager's proxy admits the platform Prometheus's credential, to POST /api/v2/alerts only; "
+        "Alertmanager listens on its pod's loopback (its metrics and probes stay open)",
+    ),
+    Allowance(
+        "tenant-prometheus",
+        "alertmanager",
+        _tcp(ALERTMANAGER_PROXY_PORT),
+        "tenants' alerts, through its proxy",
+        kind="data",
+        unenforced="Alertmanager's proxy admits the tenants' Prometheus's credential, to POST /api/v2/alerts only",
+    ),
     # Tenants' data: Grafana's read paths.
-    Allowance("grafana", "loki-gateway", _tcp(8080), "log queries", kind="data"),
-    Allowance("grafana", "tempo", _tcp(3200), "trace queries", kind="data"),
-    Allowance("grafana", "metrics-proxy", _tcp(8080), "tenant organisations' metric queries", kind="data"),
-    Allowance("metrics-proxy", "tenant-prometheus", _tcp(9090), "queries confined to a tenant", kind="data"),
-    Allowance("grafana", "tenant-prometheus", _tcp(9090), "the main organisation's tenant metrics", kind="data"),
-    Allowance("grafana", "prometheus", _tcp(9090), "the main organisation's platform metrics", kind="data"),
+    Allowance(
+        "grafana",
+        "loki-gateway",
+        _tcp(8080),
+        "log queries",
+        kind="data",
+        unenforced="the gateway admits Grafana's credential, to the query paths only",
+    ),
+    Allowance(
+        "grafana",
+        "tempo",
+        _tcp(3200),
+        "trace queries",
+        kind="data",
+        unenforced="Tempo's proxy admits Grafana's credential, to the query paths only",
+    ),
+    Allowance(
+        "grafana",
+        "metrics-proxy",
+        _tcp(8080),
+        "tenant organisations' metric queries",
+        kind="data",
+        unenforced="**nothing**: the metrics proxy takes the namespaces from a header anyone can send",
+    ),
+    Allowance(
+        "metrics-proxy",
+        "tenant-prometheus",
+        _tcp(9090),
+        "queries confined to a tenant",
+        kind="data",
+        unenforced="**nothing**: the tenants' Prometheus answers any pod, every tenant's series",
+    ),
+    Allowance(
+        "grafana",
+        "tenant-prometheus",
+        _tcp(9090),
+        "the main organisation's tenant metrics",
+        kind="data",
+        unenforced="**nothing** (as above)",
+    ),
+    Allowance(
+        "grafana",
+        "prometheus",
+        _tcp(9090),
+        "the main organisation's platform metrics",
+        kind="data",
+        unenforced="**nothing**: the platform's Prometheus answers any pod (it holds no tenant's own series)",
+    ),
 )
 
 
@@ -350,11 +444,17 @@ def markdown() -> str:
         lines.append(f"| `{group.key}` | {labels} | {group.source} |")
     lines += ["", "| party | what it is |", "| --- | --- |"]
     lines += [f"| `{party.key}` | {party.description} |" for party in PARTIES]
-    lines += ["", "| from | to | ports | kind | why | only with |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| from | to | ports | kind | why | only with | without enforced NetworkPolicies |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for a in ALLOWANCES:
         kind = "tenants' data" if a.kind == "data" else "to run"
         when = {None: "", "alerting": "`alerting`", "oidc": "`grafana.oidc`", "s3": "`tempo.storage.s3Bucket`"}[a.when]
-        lines.append(f"| {_name(a.source)} | {_name(a.target)} | {_port_text(a)} | {kind} | {a.why} | {when} |")
+        lines.append(
+            f"| {_name(a.source)} | {_name(a.target)} | {_port_text(a)} | {kind} | {a.why} | {when} | {a.unenforced} |"
+        )
     lines += ["", DOC_END]
     return "\n".join(lines)
 

@@ -24,6 +24,7 @@ from imaas.spec import dashboards
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 from imaas.spec.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
 from imaas.spec.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
+from imaas.spec.store_clients import reader_basic_auth
 from imaas.spec.telemetry import (
     CLUSTER_DOMAIN,
     LOKI_TENANT_HEADER,
@@ -87,9 +88,11 @@ def _with_header(json_data: dict[str, Any], name: str, value: str) -> tuple[dict
     return {**json_data, "httpHeaderName1": name}, {"httpHeaderValue1": value}
 
 
-def _source(uid: str, name: str, type_: str, url: str, header: tuple[str, str], **json_data: Any) -> dict[str, Any]:
+def _source(
+    uid: str, name: str, type_: str, url: str, header: tuple[str, str], store: str | None = None, **json_data: Any
+) -> dict[str, Any]:
     json_data, secure = _with_header(json_data, *header)
-    return {
+    source = {
         "uid": uid,
         "name": name,
         "type": type_,
@@ -98,6 +101,17 @@ def _source(uid: str, name: str, type_: str, url: str, header: tuple[str, str], 
         "isDefault": uid == METRICS_UID,
         "jsonData": json_data,
         "secureJsonData": secure,
+    }
+    if store is None:
+        return source
+    # The store's reader credential (imaas/spec/store_auth.py): the password is named by its variable, which the job
+    # fills in from its environment (the Grafana client Secret) before it writes the data source.
+    credential = reader_basic_auth(store)
+    return {
+        **source,
+        "basicAuth": credential["basicAuth"],
+        "basicAuthUser": credential["basicAuthUser"],
+        "secureJsonData": {**secure, **credential["secureJsonData"]},
     }
 
 
@@ -112,6 +126,7 @@ def org_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> list[di
             "loki",
             endpoints.loki_url,
             (LOKI_TENANT_HEADER, telemetry.log_tenant),
+            "loki",
             # A trace id in a log line opens that trace, in the organisation's own Tempo data source.
             derivedFields=[
                 {
@@ -136,6 +151,7 @@ def org_datasources(telemetry: TenantTelemetry, endpoints: Endpoints) -> list[di
             "tempo",
             endpoints.tempo_query,
             (LOKI_TENANT_HEADER, tenant),
+            "tempo",
             tracesToLogsV2={"datasourceUid": LOGS_UID, "filterByTraceID": True},
             serviceMap={"datasourceUid": METRICS_UID},
         ),

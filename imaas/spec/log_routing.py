@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from imaas.spec.store_auth import FLUENT_BIT_PASSWORD_ENV, LOKI_WRITER
 from imaas.spec.telemetry import LOKI_GATEWAY_PORT, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
 
 CONTAINER_TAG = "kube.*"
@@ -75,6 +76,12 @@ def _tenant_router(routes: list[TenantTelemetry]) -> str:
     )
 
 
+def loki_output_auth() -> list[tuple[str, str]]:
+    """The writer's credential at Loki's gateway (imaas/spec/store_auth.py): its password from the environment, which
+    the chart fills from the platform's Secret (Fluent Bit expands `${VAR}` in its configuration)."""
+    return [("http_user", LOKI_WRITER.user), ("http_passwd", f"${{{FLUENT_BIT_PASSWORD_ENV}}}")]
+
+
 def _loki_output(match: str, log_tenant: str, endpoints: Endpoints) -> str:
     return _section(
         "OUTPUT",
@@ -84,6 +91,7 @@ def _loki_output(match: str, log_tenant: str, endpoints: Endpoints) -> str:
             ("Host", endpoints.loki_host),
             ("Port", str(LOKI_GATEWAY_PORT)),
             ("tenant_id", log_tenant),
+            *loki_output_auth(),
             (
                 "labels",
                 "job=fluent-bit, namespace=$kubernetes['namespace_name'], pod=$kubernetes['pod_name'], "

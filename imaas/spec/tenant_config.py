@@ -17,7 +17,7 @@ from typing import Any
 from imaas.incluster import collector_reload, grafana_sync
 from imaas.incluster import tenant_config as incluster
 from imaas.model.settings import GrafanaSettings, ObservabilityLimits
-from imaas.spec import grafana
+from imaas.spec import grafana, store_clients
 from imaas.spec.telemetry import CLUSTER_DOMAIN, Endpoints, TenantTelemetry
 
 LABEL = incluster.TENANT_CONFIG_LABEL
@@ -105,6 +105,10 @@ def job_settings(namespace: str, environments: list[str], settings: GrafanaSetti
         "adminGroups": list(settings.admin_groups),
         "sso": grafana.sso_settings(settings),
         "tempoOtlpEndpoint": Endpoints(namespace).tempo_otlp_grpc,
+        # What each tenant exporter of the collector's routes file sends besides the tenant's id: the collector's
+        # credential at Tempo's proxy, named by its environment variable (the collector's pod has it from its
+        # Secret), never its value.
+        "tempoWriterHeaders": store_clients.tempo_writer_headers(),
     }
 
 
@@ -152,6 +156,9 @@ def reconciler_cron_job_spec(settings: GrafanaSettings, namespace: str) -> dict[
         "GRAFANA_URL": {"value": f"http://{grafana.GRAFANA_SERVICE}.{namespace}.svc.{CLUSTER_DOMAIN}"},
         "GRAFANA_USER": admin(grafana.GRAFANA_ADMIN_USER_KEY),
         "GRAFANA_PASSWORD": admin(grafana.GRAFANA_ADMIN_PASSWORD_KEY),
+        # The stores' reader passwords, which the job writes into each organisation's data sources
+        # (grafana_sync.with_credentials expands the `$IMAAS_...` the desired state names them by).
+        **{name: {"valueFrom": value} for name, value in store_clients.grafana_credential_env().items()},
         "SETTINGS_FILE": {"value": f"{CODE_DIR}/{SETTINGS_KEY}"},
         "PYTHONPATH": {"value": CODE_DIR},
         "PYTHONDONTWRITEBYTECODE": {"value": "1"},

@@ -20,7 +20,7 @@ from typing import Any
 
 from imaas.incluster import tenant_config as incluster
 from imaas.model.settings import GrafanaSettings, ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
-from imaas.spec import grafana, naming, tenant_config
+from imaas.spec import charts, grafana, naming, store_clients, tenant_config
 from imaas.spec.telemetry import OTLP_GRPC_PORT
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
@@ -50,10 +50,37 @@ tenant_pipeline = incluster.tenant_pipeline
 tenant_exporter = incluster.tenant_exporter
 
 
+# What the chart's default configuration (opentelemetry-collector 0.170.0, values.yaml `config`) holds that the
+# platform keeps: the health check its probes call (port 13133, "mandatory for this chart"), the collector's own
+# telemetry on port 8888, and the two processors of its pipelines.
+HEALTH_CHECK = "health_check"
+HEALTH_CHECK_PORT = 13133
+COLLECTOR_TELEMETRY: dict[str, Any] = {
+    "resource": {
+        "k8s.namespace.name": "${env:OTEL_K8S_NAMESPACE}",
+        "k8s.node.name": "${env:OTEL_K8S_NODE_NAME}",
+        "k8s.node.ip": "${env:OTEL_K8S_NODE_IP}",
+        "k8s.pod.name": "${env:OTEL_K8S_POD_NAME}",
+        "k8s.pod.ip": "${env:OTEL_K8S_POD_IP}",
+        "host.name": "${env:OTEL_K8S_NODE_NAME}",
+    },
+    "metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "${env:MY_POD_IP}", "port": 8888}}}}]},
+}
+CHART_PROCESSORS: dict[str, Any] = {
+    "batch": {},
+    "memory_limiter": {"check_interval": "5s", "limit_percentage": 80, "spike_limit_percentage": 25},
+}
+# The collector's credential at Tempo's proxy, which every tenant exporter of the routes file sends.
+tempo_writer_headers = store_clients.tempo_writer_headers
+
+
 def collector_config() -> dict[str, Any]:
-    """The chart's `config`, merged over its default one: what the platform does not use is set to null, which Helm
-    removes (the chart's Jaeger, Zipkin and Prometheus receivers, its logs and metrics pipelines). Nothing here names
-    a tenant: the routes file adds each tenant's exporter, pipeline and routing entry."""
+    """The collector's configuration but for the tenants, given as the chart's `alternateConfig`, which the chart
+    uses instead of its default `config` rather than merged over it (templates/_config.tpl, `baseConfig`): the
+    chart's Jaeger, Zipkin and Prometheus receivers, debug exporter and logs and metrics pipelines are simply not in
+    it. Removing them from `config` would need null values, which pulumi-kubernetes does not support from Python.
+    Nothing here names a tenant: the routes file, the collector's second `--config`, adds each tenant's exporter
+    (with the collector's credential at Tempo, tempo_writer_headers), pipeline and routing entry."""
     pipelines: dict[str, Any] = {
         INGEST_PIPELINE: {
             "receivers": ["otlp"],
@@ -61,14 +88,10 @@ def collector_config() -> dict[str, Any]:
             "processors": ["memory_limiter", "resource/untrusted", "k8s_attributes", "batch"],
             "exporters": [ROUTER],
         },
-        "logs": None,
-        "metrics": None,
     }
     return {
+        "extensions": {HEALTH_CHECK: {"endpoint": f"${{env:MY_POD_IP}}:{HEALTH_CHECK_PORT}"}},
         "receivers": {
-            "jaeger": None,
-            "zipkin": None,
-            "prometheus": None,
             "otlp": {
                 "protocols": {
                     "grpc": {"endpoint": f"${{env:MY_POD_IP}}:{OTLP_GRPC_PORT}"},
@@ -77,6 +100,7 @@ def collector_config() -> dict[str, Any]:
             },
         },
         "processors": {
+            **CHART_PROCESSORS,
             "resource/untrusted": {
                 "attributes": [{"pattern": pattern, "action": "delete"} for pattern in UNTRUSTED_ATTRIBUTES]
             },
@@ -96,10 +120,9 @@ def collector_config() -> dict[str, Any]:
             },
         },
         # No default pipeline: a batch from no tenant namespace (or whose sender was not found) is dropped. The
-        # table is the routes file's.
+        # table, and the exporters it routes to, are the routes file's.
         "connectors": {ROUTER: {"error_mode": "ignore"}},
-        "exporters": {"debug": None},
-        "service": {"pipelines": pipelines},
+        "service": {"extensions": [HEALTH_CHECK], "telemetry": COLLECTOR_TELEMETRY, "pipelines": pipelines},
     }
 
 
@@ -132,7 +155,7 @@ def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: Grafa
         "mode": "deployment",
         "replicaCount": chart.replicas,
         "image": {"repository": COLLECTOR_IMAGE, "tag": COLLECTOR_IMAGE_TAG},
-        # The routes file, merged over the chart's configuration (maps key by key), and reloaded on SIGHUP.
+        # The routes file, merged over the configuration the chart writes (maps key by key), and reloaded on SIGHUP.
         "command": {"name": COLLECTOR_COMMAND, "extraArgs": [f"--config={ROUTES_FILE}"]},
         "securityContext": {"runAsUser": COLLECTOR_USER, "runAsNonRoot": True},
         "shareProcessNamespace": True,
@@ -147,7 +170,7 @@ def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: Grafa
         "ports": {name: {"enabled": False} for name in ("jaeger-compact", "jaeger-thrift", "jaeger-grpc", "zipkin")},
         # memory_limiter works in percent of this limit.
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "config": collector_config(),
+        "alternateConfig": collector_config(),
     }
 
 
@@ -204,3 +227,14 @@ def tempo_values(chart: TempoChart, default: ObservabilityLimits, sizes: list[Ob
         "persistence": {"enabled": True, "size": storage.size},
         **service_account,
     }
+
+
+def tempo_values_behind_proxy(values: dict[str, Any], proxy: dict[str, Any]) -> dict[str, Any]:
+    """Tempo's values with its credential-checking proxy (store_clients.tempo_proxy_values) merged in, as Helm
+    merges values: maps key by key, and the lists both give (the pod's volumes: the tenants' overrides file and the
+    proxy's configuration) joined rather than one replacing the other."""
+    result = charts.merged(values, proxy)
+    for key in ("extraVolumes", "extraContainers"):
+        if key in values and key in proxy:
+            result[key] = [*values[key], *proxy[key]]
+    return result
