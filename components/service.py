@@ -15,10 +15,16 @@ from components.ci_identity import CiRoleArgs, declare_ci_role, declare_push_pol
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.service_applications import ApplicationsArgs, declare_applications
 from components.service_registry import RegistryArgs, declare_registry
-from components.service_repository import CiVariableArgs, RepositoryArgs, declare_ci_variable, declare_repository
+from components.service_repository import (
+    CiVariableArgs,
+    RepositoryArgs,
+    declare_ci_variable,
+    declare_repository,
+)
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
 from imaas.spec import naming, types
+from imaas.spec.guide import service_guide
 
 
 @dataclass(frozen=True)
@@ -114,15 +120,13 @@ class ServiceResources(pulumi.ComponentResource):
         if ci_role is None:
             return repository
         declare_push_policy(ci_role, naming.ci_role(tenant.name, service.name), self.registry.arn, child)
-        declare_ci_variable(
-            repository,
-            CiVariableArgs(
-                tenant=tenant,
-                service=service,
-                region=globals_.aws_region,
-                registry_url=self.registry.repository_url,
-                ci_role_arn=ci_role.arn,
-            ),
-            child,
+        variables = CiVariableArgs(
+            tenant=tenant,
+            service=service,
+            guide=service_guide(tenant, service, settings, context.github_owner),
+            region=globals_.aws_region,
+            registry_url=self.registry.repository_url,
+            ci_role_arn=ci_role.arn,
         )
+        declare_ci_variable(repository, variables, child)
         return repository

@@ -206,7 +206,7 @@ def test_a_change_that_replaces_a_protected_or_data_holding_resource_fails_the_d
         {"encryptionConfigurations": [{"encryptionType": "AES256"}]},
         protect=True,
     )
-    assert key.replacing == ("encryptionConfigurations[0].encryptionType",) and key.destructive
+    assert key.replacing == ("encryptionConfigurations",) and key.destructive
     namespace = _one_change(NAMESPACE, {"metadata": {"name": "a-dev"}}, {"metadata": {"name": "b-dev"}}, protect=True)
     assert namespace.destructive
 
@@ -221,3 +221,44 @@ def test_a_replacement_of_what_holds_nothing_is_said_but_passes() -> None:
     # What changes in place is no replacement: a repository's description, a quota's numbers.
     assert not _one_change(GITHUB_REPOSITORY, {"description": "a"}, {"description": "b"}, protect=True).replacing
     assert not _one_change(QUOTA, {"spec": {"hard": {"pods": "1"}}}, {"spec": {"hard": {"pods": "2"}}}).replacing
+
+
+@pytest.mark.fast
+def test_lists_of_named_items_are_compared_by_name_or_value_never_as_a_rename() -> None:
+    """Retiring one service and adding another removes one item and adds one: never `sourceRepos[1]: a -> b`."""
+    old = {
+        "sourceRepos": ["https://github.com/o/t-a.git", "https://github.com/o/t-broker.git"],
+        "includes": ["t-a", "t-broker"],
+        "groups": [{"name": "t-a", "rules": [{"alert": "Down", "expr": "up == 0"}]}, {"name": "t-broker", "rules": []}],
+        "subjects": [{"kind": "Group", "name": "t-devs"}, {"kind": "Group", "name": "t-old"}],
+        "to": [{"namespaceSelector": {"matchLabels": {"name": "a-dev"}}}],
+        "destinations": [{"namespace": "t-dev", "server": "s"}, {"namespace": "t-test", "server": "s"}],
+    }
+    new = {
+        "sourceRepos": ["https://github.com/o/t-a.git", "https://github.com/o/t-shopper.git"],
+        "includes": ["t-a", "t-shopper"],
+        "groups": [{"name": "t-a", "rules": [{"alert": "Down", "expr": "up < 1"}]}, {"name": "t-shopper", "rules": []}],
+        "subjects": [{"kind": "Group", "name": "t-devs"}, {"kind": "Group", "name": "t-new"}],
+        "to": [{"namespaceSelector": {"matchLabels": {"name": "b-dev"}}}],
+        "destinations": [{"namespace": "t-dev", "server": "s"}, {"namespace": "t-prod", "server": "s"}],
+    }
+    [change] = diff_plans(
+        Plan("imaas", "dev", [PlannedResource("urn:x", "t", "x", None, True, old)]),
+        Plan("imaas", "dev", [PlannedResource("urn:x", "t", "x", None, True, new)]),
+    )
+    lines = change.lines(limit=50)
+    assert not [line for line in lines if line.startswith("~") and "[name=t-a]" not in line]
+    assert '- sourceRepos: "https://github.com/o/t-broker.git"' in lines
+    assert '+ sourceRepos: "https://github.com/o/t-shopper.git"' in lines
+    assert '- includes: "t-broker"' in lines and '+ includes: "t-shopper"' in lines
+    assert '~ groups[name=t-a].rules[alert=Down].expr: "up == 0" -> "up < 1"' in lines
+    assert '- groups: {"name": "t-broker", "rules": []}' in lines
+    assert '+ subjects: {"kind": "Group", "name": "t-new"}' in lines
+    assert '+ to: {"namespaceSelector": {"matchLabels": {"name": "b-dev"}}}' in lines
+    assert '- destinations: {"namespace": "t-test", "server": "s"}' in lines
+    # The same items in another order are one change of the list, since an order may matter.
+    [reordered] = diff_plans(
+        Plan("imaas", "dev", [PlannedResource("urn:x", "t", "x", None, True, {"args": ["a", "b"]})]),
+        Plan("imaas", "dev", [PlannedResource("urn:x", "t", "x", None, True, {"args": ["b", "a"]})]),
+    )
+    assert reordered.lines() == ['~ args: ["a", "b"] -> ["b", "a"]']

@@ -179,7 +179,9 @@ def test_the_team_writes_and_maintainers_administer_each_active_repository() -> 
 def test_each_active_repository_tells_its_ci_where_to_push() -> None:
     variable = named(example_plan("dev"), ACTIONS_VARIABLE)["payments-card-gateway-ci"].inputs
     assert variable["variableName"] == "IMAAS_SERVICE"
-    assert json.loads(variable["value"]) == {
+    value = json.loads(variable["value"])
+    assert value.pop("guide")["service"] == "card-gateway"  # the day-two guide, tested below
+    assert value == {
         "region": "eu-west-1",
         "registry": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com",
         "repository": "payments/card-gateway",
@@ -569,3 +571,43 @@ def test_retirement_keeps_claims_argo_cd_neither_deletes_nor_prunes_them() -> No
     assert patch["kind"] == "PersistentVolumeClaim"
     options = patch["metadata"]["annotations"]["argocd.argoproj.io/sync-options"].split(",")
     assert {"Delete=false", "Prune=false"} <= set(options)
+
+
+@pytest.mark.slow
+def test_each_active_service_repository_gets_its_day_two_guide() -> None:
+    """Its own tenant, service and environments: Argo CD and Grafana per environment (from the cluster settings),
+    cluster access, where alerts go, its tenant file and how to change size, scale, secrets and exposure."""
+    import json
+
+    from planning import FIXTURE_TENANTS, plan_stack
+
+    guide_settings = {
+        "argocdUrls": {"dev": "https://argocd.dev.example.com", "prod": "https://argocd.example.com"},
+        "grafanaUrls": {"dev": "https://grafana.dev.example.com"},
+        "clusterAccessUrl": "https://wiki.example.com/kubernetes-access",
+    }
+    plan = plan_stack("dev", FIXTURE_TENANTS, serviceGuide=guide_settings)
+    guides = {
+        resource.inputs["repository"]: json.loads(resource.inputs["value"])["guide"]
+        for resource in plan.resources
+        if resource.type == ACTIONS_VARIABLE and resource.inputs["variableName"] == "IMAAS_SERVICE"
+    }
+    # Active services only: payroll-export is retired.
+    assert sorted(guides) == ["hr-employee-sync", "orders-order-events", "orders-order-sync", "payments-card-gateway"]
+    guide = guides["payments-card-gateway"]
+    assert (guide["tenant"], guide["service"]) == ("payments", "card-gateway")
+    assert sorted(guide["environments"]) == ["dev", "prod"]
+    assert guide["environments"]["dev"]["argocd"] == (
+        "https://argocd.dev.example.com/applications/argocd/payments-card-gateway-dev"
+    )
+    assert (
+        guide["environments"]["prod"]["argocd"]
+        == "https://argocd.example.com/applications/argocd/payments-card-gateway-prod"
+    )
+    assert guide["environments"]["dev"]["grafana"] == "https://grafana.dev.example.com"
+    assert guide["environments"]["prod"]["grafana"] is None
+    assert guide["environments"]["prod"]["namespace"] == "payments-prod"
+    assert guide["clusterAccess"] == "https://wiki.example.com/kubernetes-access"
+    assert guide["alerts"] == ["payments-team@example.com"]
+    assert guide["tenantFile"] == "https://github.com/example-org/imaas/blob/main/tenants/payments.yaml"
+    assert set(guide["howTo"]) == {"sizeAndScale", "secrets", "exposure", "release"}

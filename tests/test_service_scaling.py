@@ -69,11 +69,11 @@ def test_size_and_replicas_have_defaults_and_take_bounds_per_environment() -> No
     [
         (
             "prod: {min: 0, max: 2}",
-            "12:21: spec.services[0].replicas.prod.min: input should be greater than or equal to 1",
+            "12:21: spec.services[0].replicas.prod.min: must be at least 1, got 0",
         ),
         (
             "prod: {min: 2, max: 21}",
-            "12:29: spec.services[0].replicas.prod.max: input should be less than or equal to 20",
+            "12:29: spec.services[0].replicas.prod.max: must be at most 20, got 21",
         ),
         ("prod: {min: 5, max: 3}", "12:15: spec.services[0].replicas.prod: min (5) is above max (3)"),
         ('prod: {min: "2", max: 3}', "12:21: spec.services[0].replicas.prod.min: must be a whole number, got '2'"),

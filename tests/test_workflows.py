@@ -152,11 +152,15 @@ def test_the_judge_validates_plans_and_diffs_every_stack_of_main() -> None:
     script = scripts(job)
     assert "python -m imaas stacks --format json" in script
     assert "for stack in dev prod" not in script, "the stacks are found, not listed"
-    assert "python -m imaas validate --tenants tenants --base HEAD --format github" in script
-    assert 'python -m imaas validate --tenants tenants --stack "$stack" --format github' in script
+    # One command checks what the tenant docs tell authors to run: every rule, every cluster's limits, the base.
+    assert "python -m imaas validate --tenants tenants --stack all --base HEAD --format github" in script
     assert 'plan --stack "$stack" --tenants "$RUNNER_TEMP/judge/tenants" --json "$out/head-$stack.json"' in script
     assert 'python -m imaas plan --stack "$stack" --json "$out/base-$stack.json"' in script
     assert 'python -m imaas diff "$out/base-$stack.json" "$out/head-$stack.json" --format markdown' in script
+    # The comment leads with the intent read from both tenant folders; the job summary and artifact keep every field.
+    assert 'tenants=(--base-tenants tenants --head-tenants "$RUNNER_TEMP/judge/tenants")' in script
+    assert '--format markdown "${tenants[@]}" --max-chars "$share" > "$out/diff-$stack.md"' in script
+    assert '--format markdown --full "${tenants[@]}" > "$out/full-$stack.md"' in script
     assert "1) destructive=true ;;" in script
     assert '"resources": []' in script and "compares with an empty plan" in script
     (fail,) = [step for step in job["steps"] if step.get("if") == "steps.diff.outputs.destructive == 'true'"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
@@ -117,6 +118,26 @@ BUILTIN_SERVICE_SIZES: dict[SizeName, PodSize] = {
         limits=PodResources(cpu="4", memory="4Gi", ephemeral_storage="2Gi"),
     ),
 }
+
+
+Price = Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=4)]
+
+
+class Prices(InputModel):
+    """What capacity costs a month on this cluster: the cost a pull request's comment estimates for a tenant's
+    services (their pods' requests at their minimum and maximum scale)."""
+
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        "USD", description="ISO 4217 code the prices are in."
+    )
+    vcpu: Price = Field(description="One vCPU of requests for a month.")
+    memory_gib: Price = Field(description="One GiB of memory requests for a month.")
+    storage_gib: Price = Field(description="One GiB of (ephemeral) storage requests for a month.")
+
+
+EXAMPLE_PRICES = Prices(currency="USD", vcpu=Decimal(25), memory_gib=Decimal(3), storage_gib=Decimal("0.1"))
+"""Where a cluster states no prices: round figures near on-demand general-purpose nodes and gp3 volumes in one AWS
+region, an example to be replaced by the organisation's own (comments label costs from it as an example)."""
 
 
 # An exact chart version: a range or a tag would let an update change what a preview showed.
@@ -459,6 +480,24 @@ PlatformIdentity = Annotated[
 ]
 
 
+class ServiceGuide(InputModel):
+    """What each service repository's guide (in its `IMAAS_SERVICE` variable) tells the service's team on day two: where
+    its Argo CD and Grafana are per environment, how to get cluster access, where its tenant file lives."""
+
+    argocd_urls: dict[Environment, HttpsUrl] = Field(
+        default_factory=dict, description="Argo CD's web address per environment (each cluster's)."
+    )
+    grafana_urls: dict[Environment, HttpsUrl] = Field(
+        default_factory=dict, description="Grafana's web address per environment (each cluster's)."
+    )
+    cluster_access_url: HttpsUrl | None = Field(
+        None, description="The page that tells a tenant team how to get access to the clusters (SSO, kubeconfig)."
+    )
+    platform_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
+        "imaas", description="The repository (under github:owner) holding tenants/, where tenant files change."
+    )
+
+
 class StackSettings(InputModel):
     environments: Annotated[list[Environment], Field(min_length=1), AfterValidator(unique)] = Field(
         description="Environments hosted by this stack's cluster."
@@ -486,6 +525,16 @@ class StackSettings(InputModel):
         "given keep the built-in limits.",
     )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
+    service_guide: ServiceGuide = Field(
+        default_factory=ServiceGuide,
+        description="What the service repositories' day-two guide (IMAAS_SERVICE's `guide`) tells their teams "
+        "(the stack owning global resources declares it).",
+    )
+    prices: Prices | None = Field(
+        None,
+        description="What a vCPU, a GiB of memory and a GiB of storage cost a month on this cluster, for the cost "
+        "estimates of pull-request comments; unset, an example price table, labelled as such.",
+    )
     service_sizes: dict[SizeName, PodSize] = Field(
         default_factory=lambda: dict(BUILTIN_SERVICE_SIZES),
         description="Pod requests and limits per service size name (a service's `size`), limits within "
@@ -722,6 +771,11 @@ class StackSettings(InputModel):
                 "imaas:argocdImpersonation: true, or install Argo CD with observability.argocd.install"
             )
         return self
+
+    @property
+    def price_table(self) -> Prices:
+        """The cluster's prices, or the example ones where it states none (`prices` unset)."""
+        return self.prices or EXAMPLE_PRICES
 
     def quota_for(self, size: SizeName, override: QuotaOverride | None) -> Quota:
         return self.sizes[size].overridden_by(override)
