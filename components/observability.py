@@ -63,6 +63,8 @@ class ObservabilityArgs:
     """The stack's `clusterKind`: on `eks` the control plane's monitors are off."""
     image_mirror: dict[str, str] = field(default_factory=dict)
     """The stack's `imageMirror`: every image of the stack comes through it (imaas/spec/images.py)."""
+    promotion_gate: bool = False
+    """The stack runs the promotion gate in this namespace (components/promotion_gate.py)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ class Observability(pulumi.ComponentResource):
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         namespace = self.namespace.metadata.name
         # The fence first: no pod of the namespace runs a moment without it.
-        self.fence = declare_fence(fence.fence_inputs(settings, args.cluster_cidrs), settings.namespace, inside)
+        self.fence = declare_fence(
+            fence.fence_inputs(settings, args.cluster_cidrs, args.promotion_gate), settings.namespace, inside
+        )
         # The stores' credentials and the proxies' configurations, before the pods that mount them.
         self.credentials = declare_store_credentials(settings.namespace, inside)
         credentialed = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.credentials])

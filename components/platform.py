@@ -18,10 +18,11 @@ from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.observability import Observability, ObservabilityArgs
+from components.promotion_gate import PromotionGate
 from components.tenant import TenantArgs, TenantResources
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming, telemetry, types
+from imaas.spec import isolation, naming, promotion, telemetry, types
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
 # limits; the provider serialises requests and retries transient errors rather than failing an apply halfway.
@@ -65,6 +66,10 @@ class Platform(pulumi.ComponentResource):
         AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
         stack = self._observability(managed) if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
+        if stack is not None and promotion.runs_gate(settings) and settings.promotion.github_app is not None:
+            # After the namespace and its fence; Argo CD's namespace is the chart's where the stack installs it.
+            after = [stack.namespace, *stack.fence, *([argocd.release] if argocd else [])]
+            PromotionGate("promotion-gate", settings, pulumi.ResourceOptions(parent=self, depends_on=after))
         if settings.metrics_server.install:
             MetricsServer(
                 "metrics-server",
@@ -117,6 +122,7 @@ class Platform(pulumi.ComponentResource):
                 storage_class=settings.storage_class,
                 cluster_kind=settings.cluster_kind,
                 image_mirror=settings.image_mirror,
+                promotion_gate=promotion.runs_gate(settings) and settings.promotion.github_app is not None,
             ),
             pulumi.ResourceOptions(parent=self),
         )

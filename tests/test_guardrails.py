@@ -23,6 +23,7 @@ from tokens import (
     RELEASE,
     ROLE,
     ROLE_BINDING,
+    RULESET,
 )
 from typer.testing import CliRunner
 
@@ -102,6 +103,13 @@ def test_the_advisory_flags_a_quota_above_its_size_preset() -> None:
 
 
 WEAKENINGS = {
+    # The gate's status required from any App: a tenant maintainer's workflow could post it green.
+    "promotion-gated": (
+        RULESET,
+        "imaas-prod-branches",
+        with_inputs(lambda i: i["rules"]["requiredStatusChecks"]["requiredChecks"][1].pop("integrationId")),
+        "imaas-prod-branches",
+    ),
     "tenant-namespace-pod-security": (
         NAMESPACE,
         "orders-dev",
@@ -315,6 +323,32 @@ def _raise_max_replicas(patches: list[dict]) -> None:
 
 
 FORBIDDEN = [
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-test-branches",
+        with_inputs(lambda i: i["rules"]["requiredStatusChecks"]["requiredChecks"].pop(1)),
+    ),
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-prod-branches",
+        with_inputs(lambda i: i["rules"]["requiredStatusChecks"]["requiredChecks"][0].update(integrationId=0)),
+    ),
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-prod-branches",
+        with_inputs(
+            lambda i: i["bypassActors"].append({"actorType": "RepositoryRole", "actorId": 5, "bypassMode": "always"})
+        ),
+    ),
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-test-branches",
+        with_inputs(lambda i: i["rules"].pop("pullRequest")),
+    ),
     # A credential without a project: Argo CD's fallback for every project.
     ("argocd-credentials-per-repository", SECRET, ORDERS_CREDENTIAL, with_credential(lambda d: d.pop("project"))),
     # The organisation as the URL, or the credential turned into a template: a prefix reaching every repository.

@@ -20,6 +20,8 @@ from tokens import (
     BRANCH,
     BRANCH_DEFAULT,
     COLLABORATORS,
+    CONFIG_MAP,
+    DEPLOYMENT,
     ECR,
     ECR_LIFECYCLE,
     ECR_POLICY,
@@ -38,6 +40,8 @@ from tokens import (
 
 from components.delivery_foundation import PUBLISH_COMMAND
 from components.service_applications import KEEP_CLAIMS_PATCH
+from imaas.incluster import promotion_gate
+from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version
 from imaas.plan.record import Plan, PlannedResource
 
@@ -190,7 +194,7 @@ def test_each_active_repository_tells_its_ci_where_to_push() -> None:
 
 
 @pytest.mark.slow
-def test_prod_branches_need_a_reviewed_pull_request_and_test_branches_are_protected_lightly() -> None:
+def test_test_and_prod_need_a_pull_request_with_the_ci_check_and_the_gate_each_from_its_app() -> None:
     rulesets = named(example_plan("dev"), RULESET)
     active = sorted(f"{t}-{s}" for t, services in ACTIVE_SERVICES.items() for s in services)
     prod, test = rulesets["imaas-prod-branches"].inputs, rulesets["imaas-test-branches"].inputs
@@ -199,9 +203,74 @@ def test_prod_branches_need_a_reviewed_pull_request_and_test_branches_are_protec
         assert ruleset["conditions"]["refName"]["includes"] == [f"refs/heads/{branch}"]
         assert sorted(ruleset["conditions"]["repositoryName"]["includes"]) == active
         assert ruleset["rules"]["deletion"] is True and ruleset["rules"]["nonFastForward"] is True
-        assert "bypassActors" not in ruleset
-    assert prod["rules"]["pullRequest"]["requiredApprovingReviewCount"] >= 1
-    assert "pullRequest" not in test["rules"]
+        # The gate's App (Pulumi.dev.yaml's imaas:promotion.githubApp) and GitHub Actions, each for its own check.
+        assert ruleset["rules"]["requiredStatusChecks"] == {
+            "requiredChecks": [
+                {"context": "Build and test", "integrationId": 15368},
+                {"context": f"imaas/promotion-gate/{branch}", "integrationId": 654321},
+            ],
+            "doNotEnforceOnCreate": True,
+            "strictRequiredStatusChecksPolicy": False,
+        }
+        # Merge commits only: a squash or rebase would leave the branch below no ancestor of this one.
+        assert ruleset["rules"]["pullRequest"]["allowedMergeMethods"] == ["merge"]
+        # The emergency path: an organisation owner merges a pull request past the checks, recorded by GitHub.
+        assert ruleset["bypassActors"] == [{"actorType": "OrganizationAdmin", "bypassMode": "pull_request"}]
+    assert prod["rules"]["pullRequest"]["requiredApprovingReviewCount"] == 1
+    assert test["rules"]["pullRequest"]["requiredApprovingReviewCount"] == 0
+
+
+@pytest.mark.slow
+def test_the_gate_runs_on_the_cluster_of_dev_and_test_with_its_app_and_soaks() -> None:
+    plan = example_plan("dev")
+    (config_map,) = [r for r in of_type(plan, CONFIG_MAP) if r.name == "imaas-promotion-gate"]
+    config = json.loads(config_map.inputs["data"]["config.json"])
+    assert config == {
+        "argocdNamespace": "argocd",
+        "dashboardUrl": config["dashboardUrl"],
+        "githubApp": {"appId": 654321, "installationId": 87654321},
+        "intervalSeconds": 60,
+        "prometheus": [
+            "http://prometheus-tenants.observability.svc.cluster.local:9090",
+            "http://kube-prometheus-stack-prometheus.observability.svc.cluster.local:9090",
+        ],
+        "soakSeconds": {"dev": 900, "test": 3600},
+    }
+    assert config_map.inputs["data"]["promotion_gate.py"] == Path(promotion_gate.__file__).read_text(encoding="utf-8")
+    (deployment,) = [r for r in of_type(plan, DEPLOYMENT) if r.name == "imaas-promotion-gate"]
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "imaas-promotion-gate"
+    assert pod["containers"][0]["command"] == ["python", "/opt/imaas/promotion_gate.py"]
+    assert {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v} == {"imaas-promotion-gate"}
+    (secret,) = [r for r in plan.resources if r.name == "imaas-promotion-gate-key"]
+    assert secret.inputs["metadata"]["name"] == "imaas-promotion-gate"
+    (role,) = [r for r in plan.resources if r.name == "imaas-promotion-gate-applications" and r.type.endswith(":Role")]
+    assert role.inputs["metadata"]["namespace"] == "argocd"
+    assert role.inputs["rules"] == [
+        {"apiGroups": ["argoproj.io"], "resources": ["applications"], "verbs": ["get", "list"]}
+    ]
+    # The prod cluster hosts no environment that is promoted from: no gate there (the fence's table still has a
+    # policy for its pods, which select none).
+    gate = [r.name for r in example_plan("prod").resources if "promotion-gate" in r.name]
+    assert gate == ["imaas-fence-promotion-gate"]
+
+
+@pytest.mark.slow
+def test_each_application_promoted_from_names_the_environment_it_is_promoted_to() -> None:
+    applications = named(example_plan("dev"), APPLICATION)
+    for name, application in applications.items():
+        tenant, service, environment = name.rsplit("-", 2)[0], name.rsplit("-", 2)[1], name.rsplit("-", 1)[1]
+        services = {f"{t}-{s}": envs for t, ss in ACTIVE_SERVICES.items() for s, envs in ss.items()}
+        envs = [e for e in ("dev", "test", "prod") if e in services[name.removesuffix(f"-{environment}")]]
+        following = envs[envs.index(environment) + 1] if envs.index(environment) + 1 < len(envs) else None
+        assert application.inputs["metadata"]["labels"].get("imaas.io/promotes-to") == following, name
+        del tenant, service
+
+
+@pytest.mark.slow
+def test_without_the_gates_app_the_stack_that_declares_the_rulesets_is_refused() -> None:
+    with pytest.raises(InputError, match=r"imaas:promotion\.githubApp: the test and prod branches"):
+        plan_stack("dev", promotion={"soakMinutes": {"dev": 15}}, promotionGatePrivateKey=None)
 
 
 # --- registries ----------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from imaas.inputs.problems import Problem
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import naming
+from imaas.spec import naming, promotion
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,27 @@ def store_credential_key(settings: StackSettings, objects: ArgoCdObjects) -> tup
     )
 
 
+def promotion_gate_app(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
+    """The rulesets of the test and prod branches (on the stack owning the global resources) require the promotion
+    gate's status from its App, and the gate (on a cluster hosting dev or test) posts it as that App."""
+    if settings.promotion.github_app is not None or not objects.repositories:
+        return None
+    if not (settings.owns_global_resources or promotion.runs_gate(settings)):
+        return None
+    return _setting("promotion.githubApp"), (
+        "the test and prod branches of the service repositories require the promotion gate's status, which only "
+        "its GitHub App may post: set imaas:promotion.githubApp and its key with `pulumi config set --secret "
+        "promotionGatePrivateKey < gate.pem`"
+    )
+
+
 Prerequisite = Callable[[StackSettings, ArgoCdObjects], tuple[str, str] | None]
-PREREQUISITES: tuple[Prerequisite, ...] = (argocd_on_the_cluster, repository_credentials, store_credential_key)
+PREREQUISITES: tuple[Prerequisite, ...] = (
+    argocd_on_the_cluster,
+    repository_credentials,
+    store_credential_key,
+    promotion_gate_app,
+)
 
 
 def prerequisite_problems(settings: StackSettings, tenants: list[Tenant], file: str) -> list[Problem]:

@@ -21,7 +21,13 @@ from imaas.guardrails.argocd import (
     credentials_per_repository,
 )
 from imaas.guardrails.data import data_kept
-from imaas.guardrails.delivery import ci_push_scoped, ci_trust_exact, ecr_access_scoped, registry_safe
+from imaas.guardrails.delivery import (
+    ci_push_scoped,
+    ci_trust_exact,
+    ecr_access_scoped,
+    promotion_gated,
+    registry_safe,
+)
 from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
 from imaas.guardrails.namespaces import namespace_fence, pod_security, quota_within_size
 from imaas.guardrails.network import network_peers_exact
@@ -157,6 +163,14 @@ GUARDRAILS = [
         "namespace lets its service account read what the operator's discovery there reads.",
         True,
         alerts_reach_their_alertmanager,
+    ),
+    Guardrail(
+        "promotion-gated",
+        "Every required check names the App that may post it; a merge into test or prod requires the service CI's "
+        "check and the promotion gate's status, each from its App; only an organisation owner may bypass, through a "
+        "pull request.",
+        True,
+        promotion_gated,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(

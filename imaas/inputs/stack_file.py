@@ -20,6 +20,7 @@ REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
 GRAFANA_OIDC_SECRET_SETTING = "grafanaOidcClientSecret"
 SMTP_PASSWORD_SETTING = "alertmanagerSmtpPassword"
+PROMOTION_GATE_KEY_SETTING = "promotionGatePrivateKey"
 OBSERVABILITY_CREDENTIAL_KEY_SETTING = "observabilityCredentialKey"
 SECRET_SETTINGS = tuple(
     f"{CONFIG_NAMESPACE}:{key}"
@@ -27,6 +28,7 @@ SECRET_SETTINGS = tuple(
         GRAFANA_OIDC_SECRET_SETTING,
         SMTP_PASSWORD_SETTING,
         OBSERVABILITY_CREDENTIAL_KEY_SETTING,
+        PROMOTION_GATE_KEY_SETTING,
     )
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,

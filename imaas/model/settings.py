@@ -468,6 +468,45 @@ class ImageRetention(InputModel):
     untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
 
 
+class GithubApp(InputModel):
+    app_id: Annotated[int, Field(ge=1)] = Field(description="The GitHub App's id (its settings page: App ID).")
+    installation_id: Annotated[int, Field(ge=1)] = Field(
+        description="The id of its installation on the organisation (the installation page's URL ends with it)."
+    )
+
+
+SoakMinutes = Annotated[int, Field(ge=0, le=10_080)]
+
+
+def _default_soak() -> dict[Environment, int]:
+    return {"dev": 15, "test": 60}
+
+
+class PromotionSettings(InputModel):
+    """The promotion gate: the commit status the test and prod branches of every service repository require, posted
+    by an in-cluster program as a GitHub App of the platform's own (imaas/incluster/promotion_gate.py)."""
+
+    github_app: GithubApp | None = Field(
+        None,
+        description="The gate's GitHub App, installed on the organisation with commit statuses (write), pull "
+        "requests and contents (read): the rulesets accept the gate's status from this App alone; with "
+        "promotionGatePrivateKey. Required on the stack that owns the global resources (it declares the rulesets) "
+        "and on a stack hosting dev or test (it runs the gate).",
+    )
+    soak_minutes: dict[Environment, SoakMinutes] = Field(
+        default_factory=_default_soak,
+        description="How long a commit runs synced, healthy and without alerts in an environment before it may be "
+        "promoted out of it (dev into test, test into prod), in minutes, per environment promoted from.",
+    )
+    image: ImageReference = Field(
+        "docker.io/library/python:3.13.13-slim",
+        description="The gate's image: any Python 3.11+ (it uses the standard library only).",
+    )
+    interval_seconds: Annotated[int, Field(ge=15, le=3600)] = Field(
+        60, description="How often the gate reads the Applications and the open pull requests."
+    )
+
+
 def _not_a_tenant_deployer(name: str) -> str:
     # Exempting a deployer account would exempt every tenant: Argo CD writes as each namespace's one.
     if name.endswith(":argocd-deployer") or not name.strip():
@@ -571,6 +610,10 @@ class StackSettings(InputModel):
         False,
         description="The GitHub organisation is owned by an enterprise account, the only kind that has internal "
         "repositories: only then may services ask for `visibility: internal`.",
+    )
+    promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    promotion_gate_private_key: SecretStr | None = Field(
+        None, description="The promotion gate App's private key (PEM), set with `pulumi config set --secret`."
     )
     grafana_oidc_client_secret: SecretStr | None = Field(
         None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
@@ -720,6 +763,12 @@ class StackSettings(InputModel):
         return self
 
     @model_validator(mode="after")
+    def _promotion_app_with_its_key(self) -> StackSettings:
+        if (self.promotion.github_app is None) != (self.promotion_gate_private_key is None):
+            raise ValueError("promotion.githubApp and promotionGatePrivateKey are set together or not at all")
+        return self
+
+    @model_validator(mode="after")
     def _grafana_oidc_with_its_secret(self) -> StackSettings:
         if (self.observability.grafana.oidc is None) != (self.grafana_oidc_client_secret is None):
             raise ValueError("observability.grafana.oidc and grafanaOidcClientSecret are set together or not at all")
@@ -751,6 +800,7 @@ class StackSettings(InputModel):
             registry_of(grafana.reconciler_image),
             registry_of(grafana.metrics_proxy_image),
             registry_of(self.observability.proxy_image),
+            registry_of(self.promotion.image),
         }
         missing = sorted(needed - set(self.image_mirror))
         if missing:

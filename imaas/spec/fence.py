@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imaas.model.settings import ObservabilitySettings
-from imaas.spec import grafana, isolation, naming
+from imaas.spec import grafana, isolation, naming, promotion
 from imaas.spec.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
 from imaas.spec.store_auth import ALERTMANAGER_PROXY_PORT
 
@@ -121,6 +121,11 @@ GROUPS: tuple[PodGroup, ...] = (
         grafana.RECONCILER_POD_LABELS,
         "the platform's tenant-configuration job (imaas/spec/tenant_config.py)",
     ),
+    PodGroup(
+        "promotion-gate",
+        promotion.GATE_POD_LABELS,
+        "the platform's promotion gate (imaas/spec/promotion.py)",
+    ),
 )
 GROUP = {group.key: group for group in GROUPS}
 
@@ -142,6 +147,7 @@ PARTIES: tuple[Party, ...] = (
     Party("mail-relay", "the mail relay: addresses outside `clusterCidrs` and the node-local ranges"),
     Party("identity-provider", "the identity provider: addresses outside `clusterCidrs` and the node-local ranges"),
     Party("object-store", "S3: addresses outside `clusterCidrs` and the node-local ranges"),
+    Party("github", "GitHub's API: addresses outside `clusterCidrs` and the node-local ranges"),
 )
 PARTY = {party.key: party for party in PARTIES}
 EVERY_POD = "*"
@@ -154,7 +160,7 @@ class Allowance:
     ports: tuple[tuple[str, int | str], ...]
     why: str
     when: str | None = None
-    """The setting without which the allowance does not exist: `alerting`, `oidc` or `s3`."""
+    """The setting without which the allowance does not exist: `alerting`, `oidc`, `s3` or `promotion`."""
     kind: str = "run"
     """`run`: what the stack needs to run; `data`: a path of tenants' data."""
     unenforced: str = ""
@@ -192,6 +198,14 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("tempo", "object-store", _tcp(443), "trace blocks in S3", when="s3"),
     Allowance("grafana-job", "grafana", _tcp(3000), "the tenant-configuration job writes organisations and sign-in"),
     Allowance("ingress-controller", "grafana", _tcp(3000), "people reach Grafana through the ingress"),
+    Allowance("promotion-gate", API, (), "the promotion gate reads Argo CD's Applications"),
+    Allowance(
+        "promotion-gate",
+        "github",
+        _tcp(443),
+        "the promotion gate reads pull requests and posts statuses",
+        when="promotion",
+    ),
     # Tenants' data: writes.
     Allowance(
         "fluent-bit",
@@ -301,6 +315,23 @@ ALLOWANCES: tuple[Allowance, ...] = (
         kind="data",
         unenforced="**nothing**: the platform's Prometheus answers any pod (it holds no tenant's own series)",
     ),
+    # Tenants' data: the promotion gate reads one service's ALERTS series at a time.
+    Allowance(
+        "promotion-gate",
+        "tenant-prometheus",
+        _tcp(9090),
+        "the services' alerts over the soak",
+        kind="data",
+        unenforced="**nothing** (as above)",
+    ),
+    Allowance(
+        "promotion-gate",
+        "prometheus",
+        _tcp(9090),
+        "the workloads' alerts over the soak",
+        kind="data",
+        unenforced="**nothing** (as above)",
+    ),
 )
 
 
@@ -313,9 +344,13 @@ class FenceInputs:
     mail_relay_port: int | None = None
     identity_provider: bool = False
     object_store: bool = False
+    promotion_gate: bool = False
+    """The stack runs the promotion gate (imaas/spec/promotion.py), which calls GitHub."""
 
 
-def fence_inputs(settings: ObservabilitySettings, cluster_cidrs: list[str]) -> FenceInputs:
+def fence_inputs(
+    settings: ObservabilitySettings, cluster_cidrs: list[str], promotion_gate: bool = False
+) -> FenceInputs:
     alerting = settings.alerting
     return FenceInputs(
         settings=settings,
@@ -323,6 +358,7 @@ def fence_inputs(settings: ObservabilitySettings, cluster_cidrs: list[str]) -> F
         mail_relay_port=int(alerting.smarthost.rsplit(":", 1)[1]) if alerting is not None else None,
         identity_provider=settings.grafana.oidc is not None,
         object_store=settings.tempo.storage.s3_bucket is not None,
+        promotion_gate=promotion_gate,
     )
 
 
@@ -332,6 +368,7 @@ def active_allowances(inputs: FenceInputs) -> list[Allowance]:
         "alerting": inputs.mail_relay_port is not None,
         "oidc": inputs.identity_provider,
         "s3": inputs.object_store,
+        "promotion": inputs.promotion_gate,
     }
     return [allowance for allowance in ALLOWANCES if present[allowance.when]]
 
@@ -377,7 +414,7 @@ def peers(key: str, inputs: FenceInputs) -> list[dict[str, Any]]:
         return [{"namespaceSelector": dict(isolation.TENANT_NAMESPACES)}]
     if key == "ingress-controller":
         return [{"namespaceSelector": {"matchLabels": {isolation.NAMESPACE_NAME_LABEL: network.ingress_namespace}}}]
-    if key in ("mail-relay", "identity-provider", "object-store"):
+    if key in ("mail-relay", "identity-provider", "object-store", "github"):
         return _outside(inputs.cluster_cidrs)
     raise KeyError(key)
 
@@ -451,7 +488,13 @@ def markdown() -> str:
     ]
     for a in ALLOWANCES:
         kind = "tenants' data" if a.kind == "data" else "to run"
-        when = {None: "", "alerting": "`alerting`", "oidc": "`grafana.oidc`", "s3": "`tempo.storage.s3Bucket`"}[a.when]
+        when = {
+            None: "",
+            "alerting": "`alerting`",
+            "oidc": "`grafana.oidc`",
+            "s3": "`tempo.storage.s3Bucket`",
+            "promotion": "`promotion.githubApp`",
+        }[a.when]
         lines.append(
             f"| {_name(a.source)} | {_name(a.target)} | {_port_text(a)} | {kind} | {a.why} | {when} | {a.unenforced} |"
         )

@@ -24,6 +24,7 @@ from imaas.spec import dashboards
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 from imaas.spec.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
 from imaas.spec.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
+from imaas.spec.promotion import GATE_POD_LABELS as PROMOTION_GATE_POD_LABELS
 from imaas.spec.store_clients import reader_basic_auth
 from imaas.spec.telemetry import (
     CLUSTER_DOMAIN,
@@ -313,11 +314,12 @@ def read_path_hosts(endpoints: Endpoints) -> list[str]:
 
 
 def tenant_prometheus_peers() -> list[dict[str, Any]]:
-    """Who may query the tenants' Prometheus: the metrics proxy, and Grafana for the main organisation's
-    unfiltered data source."""
+    """Who may query the tenants' Prometheus: the metrics proxy, Grafana for the main organisation's unfiltered
+    data source, and the promotion gate (the platform's, reading one service's ALERTS at a time)."""
     return [
         {"podSelector": {"matchLabels": METRICS_PROXY_POD_LABELS}},
         {"podSelector": {"matchLabels": GRAFANA_POD_LABELS}},
+        {"podSelector": {"matchLabels": PROMOTION_GATE_POD_LABELS}},
     ]
 
 

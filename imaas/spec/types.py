@@ -19,6 +19,7 @@ SERVICE = "imaas:index:Service"
 TENANT_ENVIRONMENT = "imaas:tenant:Environment"
 TENANT_OBSERVABILITY_VIEW = "imaas:tenant:ObservabilityView"
 GRAFANA_TENANCY = "imaas:index:GrafanaTenancy"
+PROMOTION_GATE = "imaas:index:PromotionGate"
 ADMISSION_POLICIES = "imaas:index:AdmissionPolicies"
 
 # Provider resources the guardrails and the diff look at.
