@@ -26,7 +26,7 @@ from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import plain_secrets, read_stack_file, settings_from_config
 from imaas.plan.guardrail_check import as_resource
 from imaas.plan.record import Plan
-from imaas.spec import grafana, promotion
+from imaas.spec import grafana
 
 SECRET = "client-secret-value-1234"
 OIDC = {
@@ -225,9 +225,7 @@ def test_the_job_runs_as_its_own_account_names_no_tenant_and_takes_the_admin_pas
 def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reaches_it(stack: str) -> None:
     plan = example_plan(stack)
     (proxy,) = [
-        r
-        for r in plan.resources
-        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == grafana.METRICS_PROXY
+        r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment" and r.name == "imaas-metrics-proxy"
     ]
     (container,) = proxy.inputs["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0"
@@ -251,11 +249,11 @@ def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reache
     assert policies["imaas-prometheus-tenants"]["podSelector"] == {
         "matchLabels": {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "tenants"}
     }
-    # Besides the proxy and Grafana, the promotion gate, which reads one service's ALERTS at a time.
+    # The promotion gate reads its services' alert series there too (imaas/spec/promotion.py).
     assert policies["imaas-prometheus-tenants"]["ingress"][0]["from"] == [
         {"podSelector": {"matchLabels": grafana.METRICS_PROXY_POD_LABELS}},
         grafana_pods,
-        {"podSelector": {"matchLabels": promotion.GATE_POD_LABELS}},
+        {"podSelector": {"matchLabels": grafana.PROMOTION_GATE_POD_LABELS}},
     ]
     assert all(
         policies[name]["policyTypes"] == ["Ingress"] for name in ("imaas-metrics-proxy", "imaas-prometheus-tenants")
