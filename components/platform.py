@@ -23,7 +23,6 @@ from components.tenant import TenantArgs, TenantResources
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 from imaas.spec import isolation, naming, promotion, telemetry, types
-from imaas.spec.grafana import grafana_org
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
 # limits; the provider serialises requests and retries transient errors rather than failing an apply halfway.
@@ -116,8 +115,9 @@ class Platform(pulumi.ComponentResource):
             ObservabilityArgs(
                 settings=settings.observability,
                 routes=[route for tenant in hosted if (route := telemetry.tenant_telemetry(tenant, settings))],
-                orgs=[grafana_org(tenant) for tenant in hosted],
                 default_limits=settings.observability_limits["small"],
+                size_limits=list(settings.observability_limits.values()),
+                environments=list(settings.environments),
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
                 cluster_kind=settings.cluster_kind,

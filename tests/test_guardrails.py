@@ -239,9 +239,14 @@ def _collector_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resour
 
 
 def _route_another_tenants_namespace(config: dict) -> None:
-    route = config["connectors"]["routing"]["table"][0]
-    other = "hr-dev" if "hr-dev" not in route["condition"] else "orders-dev"
-    route["condition"] += f' or attributes["k8s.namespace.name"] == "{other}"'
+    # The per-tenant routes are the job's file; one written into the Helm values is judged the same way.
+    config.setdefault("exporters", {})["otlp/orders"] = {
+        "endpoint": "tempo:4317",
+        "headers": {"X-Scope-OrgID": "orders"},
+    }
+    config["service"]["pipelines"]["traces/orders"] = {"receivers": ["routing"], "exporters": ["otlp/orders"]}
+    condition = 'attributes["k8s.namespace.name"] == "orders-dev" or attributes["k8s.namespace.name"] == "hr-dev"'
+    config["connectors"]["routing"]["table"] = [{"condition": condition, "pipelines": ["traces/orders"]}]
 
 
 PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "payments-dev"}}}
@@ -259,9 +264,9 @@ def _org_state_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resour
 WEAKENINGS |= {
     "grafana-orgs-isolated": (
         "kubernetes:core/v1:ConfigMap",
-        "orders-grafana-org",
+        "orders-tenant-config",
         _org_state_edit(lambda s: s["datasources"][0]["secureJsonData"].update(httpHeaderValue1="hr")),
-        "orders-grafana-org",
+        "orders-tenant-config",
     ),
     "tenant-metrics-proxied": (
         "kubernetes:apps/v1:Deployment",

@@ -152,7 +152,7 @@ def org_states(plan: Plan) -> dict[str, dict]:
     found = {}
     for resource in of_type(plan, CONFIG_MAP):
         metadata = resource.inputs["metadata"]
-        if metadata["labels"].get("imaas.io/grafana-org") == "true":
+        if metadata["labels"].get("imaas.io/tenant-config") == "true":
             found[metadata["labels"]["imaas.io/tenant"]] = {
                 "metadata": metadata,
                 "state": json.loads(resource.inputs["data"]["org.json"]),
@@ -216,6 +216,9 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
             "whenScaled": "Retain",
             "storageClass": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
         },
+        # The tenants' limits, the job's runtime file (imaas/spec/tenant_config.py).
+        "extraVolumes": [{"name": "tenant-limits", "configMap": {"name": "imaas-loki-tenant-limits"}}],
+        "extraVolumeMounts": [{"name": "tenant-limits", "mountPath": "/etc/imaas/loki", "readOnly": True}],
     }
     assert loki["values"]["loki"]["auth_enabled"] is True
     assert loki["values"]["extra"] == [1]
@@ -386,7 +389,7 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
     ]
     for tenant, found in orgs.items():
         assert found["metadata"]["namespace"] == OBSERVABILITY
-        assert found["metadata"]["name"] == f"imaas-grafana-orgs-{tenant}"
+        assert found["metadata"]["name"] == f"imaas-tenant-{tenant}"
         state = found["state"]
         assert state["name"] == tenant
         sources = {source["type"]: source for source in state["datasources"]}

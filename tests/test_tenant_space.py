@@ -221,14 +221,18 @@ def test_tenant_subjects_are_bound_only_to_namespaced_roles_in_their_own_namespa
         namespace = binding.inputs["metadata"]["namespace"]
         owner = binding.inputs["metadata"]["labels"].get("imaas.io/tenant")
         if owner is None:
-            # The platform's own, for accounts of its own namespace: the tenants' Prometheus finding its Alertmanager,
-            # and the promotion gate reading Argo CD's Applications (a Role there that reads nothing else).
+            # The platform's own, for accounts of its own namespace, each bound to a Role of the plan: the
+            # tenant-configuration job's account and the tenants' Prometheus finding its Alertmanager in the
+            # observability namespace, and the promotion gate reading Argo CD's Applications (a Role there that reads
+            # nothing else).
             if binding.inputs["metadata"]["name"] == promotion.GATE:
                 assert namespace == "argocd", binding.name
-                assert (namespace, binding.inputs["roleRef"]["name"]) in roles
                 assert binding.inputs["roleRef"]["kind"] == "Role"
             else:
                 assert namespace == "observability", binding.name
+                for subject in binding.inputs["subjects"]:
+                    assert subject["name"] in ("imaas-grafana-orgs", "prometheus-tenants"), binding.name
+            assert (namespace, binding.inputs["roleRef"]["name"]) in roles, binding.name
             assert {s["kind"] for s in binding.inputs["subjects"]} == {"ServiceAccount"}, binding.name
             assert {s["namespace"] for s in binding.inputs["subjects"]} == {"observability"}, binding.name
             continue

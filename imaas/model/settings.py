@@ -799,6 +799,7 @@ class StackSettings(InputModel):
         needed = PLATFORM_IMAGE_REGISTRIES | {
             registry_of(grafana.reconciler_image),
             registry_of(grafana.metrics_proxy_image),
+            registry_of(self.observability.proxy_image),
             registry_of(self.promotion.image),
         }
         missing = sorted(needed - set(self.image_mirror))
