@@ -4,7 +4,7 @@ Fluent Bit's configuration is the same whatever the tenants: planning a set and 
 release, with as many rules and outputs for one tenant as for many. Each line's tenant is its namespace's
 `imaas.io/tenant` label, which the Kubernetes filter reads from the API server, never something in the line: checked
 on a model of the pipeline built from Fluent Bit 5.1.1's source (the record the kubernetes filter builds, the record
-accessor's choice between equal keys, rewrite_tag's fallback when its emitter refuses a record, out_loki's tenant).
+accessor's choice between equal keys, grep on a missing key, out_loki's tenant).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from imaas.spec.chart_values import fluent_bit_values
 from imaas.spec.telemetry import PLATFORM_LOG_TENANT, Endpoints
 
 OBSERVABILITY = "observability"
-# What the pipeline's configuration holds whatever the tenants: one input, the Kubernetes filter and one re-tag filter
-# of two rules, and two outputs.
-CONSTANT_SHAPE = {"INPUT": 1, "FILTER": 2, "Rule": 2, "OUTPUT": 2}
+# What the pipeline's configuration holds whatever the tenants: one input, the Kubernetes filter and a grep, one
+# output, and no re-tag rule.
+CONSTANT_SHAPE = {"INPUT": 1, "FILTER": 2, "Rule": 0, "OUTPUT": 1}
 FORGED_LINE = {
     "msg": "hello",
     naming.TENANT_LABEL: "evil",
@@ -107,19 +107,16 @@ def accessor(pattern: str, record: Record) -> Any:
     return value
 
 
-def rewrite(filter_: Section, tag: str, record: Record, *, emitter_accepts: bool) -> str:
-    """plugins/filter_rewrite_tag: the first rule whose key matches re-tags the record (keep `false`); when the
-    emitter refuses it (in_emitter_add_record < 0), the record is kept under its own tag."""
-    for name, value in filter_:
-        if name != "Rule":
-            continue
-        key, regex, new_tag, keep = value.split(" ")
-        assert keep == "false"
+def grep(filter_: Section, record: Record) -> bool:
+    """plugins/filter_grep: a `Regex KEY REGEX` rule keeps the record only when the key is there and matches
+    (flb_ra_regex_match on a missing key is no match)."""
+    rules = [value.split(" ", 1) for name, value in filter_ if name == "Regex"]
+    assert rules and not [name for name, _ in filter_ if name == "Exclude"]
+    for key, regex in rules:
         found = accessor(key, record)
-        match = re.search(regex, found) if isinstance(found, str) else None
-        if match:
-            return match.expand(re.sub(r"\$(\d)", r"\\\1", new_tag)) if emitter_accepts else tag
-    return tag
+        if not (isinstance(found, str) and re.search(regex, found)):
+            return False
+    return True
 
 
 def deliveries(config: dict[str, str], record: Record, tag: str) -> list[str | None]:
@@ -135,17 +132,17 @@ def deliveries(config: dict[str, str], record: Record, tag: str) -> list[str | N
     return sent
 
 
-def route(
-    config: dict[str, str], line: dict[str, Any], namespace: dict[str, Any] | None, *, emitter_accepts: bool = True
-) -> list[str | None]:
+def route(config: dict[str, str], line: dict[str, Any], namespace: dict[str, Any] | None) -> list[str | None]:
+    """The tenants a container's line is sent under: [] when it is dropped."""
     filters = of_kind(config, "FILTER")
-    assert [get(f, "Name") for f in filters] == ["kubernetes", "rewrite_tag"], "no filter may move keys in between"
+    assert [get(f, "Name") for f in filters] == ["kubernetes", "grep"], "no filter may move keys or tags"
     [tail] = of_kind(config, "INPUT")
     tag = get(tail, "Tag")
     assert tag is not None and all(get(f, "Match") == tag for f in filters)
-    tag = tag.replace("*", "var.log.containers.p_ns_c-0.log")
     record = kubernetes_filter(filters[0], line, namespace)
-    return deliveries(config, record, rewrite(filters[1], tag, record, emitter_accepts=emitter_accepts))
+    if not grep(filters[1], record):
+        return []
+    return deliveries(config, record, tag.replace("*", "var.log.containers.p_ns_c-0.log"))
 
 
 def tenant_namespace(tenant: str) -> dict[str, Any]:
@@ -157,16 +154,13 @@ PLATFORM_NAMESPACE = {"name": "kube-system", "labels": {"kubernetes.io/metadata.
 
 def assert_tenancy(config: dict[str, str]) -> None:
     for line in ({"msg": "hello"}, FORGED_LINE):
-        for accepts in (True, False):
-            # A tenant's line reaches its tenant alone, whether or not the re-tag emitter took it.
-            assert route(config, line, tenant_namespace("orders"), emitter_accepts=accepts) == ["orders"]
-            assert route(config, line, tenant_namespace("platformish"), emitter_accepts=accepts) == ["platformish"]
-        # A namespace without the label (the platform's own) is the platform's...
+        # A tenant's line reaches its tenant alone, whatever the line says.
+        assert route(config, line, tenant_namespace("orders")) == ["orders"]
+        assert route(config, line, tenant_namespace("platformish")) == ["platformish"]
+        # A namespace read without the label (the platform's own) is the platform's...
         assert route(config, line, PLATFORM_NAMESPACE) == [PLATFORM_LOG_TENANT]
-        # ...but never by default: a line the router could not re-tag, or whose namespace could not be read, goes
-        # out with no tenant, which Loki refuses, rather than under the platform's or a tenant's.
-        assert route(config, line, PLATFORM_NAMESPACE, emitter_accepts=False) == [None]
-        assert route(config, line, None) == [None]
+        # ...but a line whose namespace could not be read is dropped, never filed under the platform's tenant.
+        assert route(config, line, None) == []
 
 
 @pytest.mark.fast
@@ -182,7 +176,7 @@ def test_the_merged_log_key_is_what_keeps_a_line_of_an_unread_namespace_from_nam
     merged_at_the_top = dict(config, filters=config["filters"].replace("    Merge_Log_Key log_processed\n", ""))
     assert route(merged_at_the_top, FORGED_LINE, tenant_namespace("orders")) == ["orders"]
     assert route(merged_at_the_top, FORGED_LINE, None) == ["evil"]
-    assert route(config, FORGED_LINE, None) == [None]
+    assert route(config, FORGED_LINE, None) == []
 
 
 @pytest.mark.fast
@@ -191,14 +185,15 @@ def test_restarts_and_backlogs_keep_their_lines_on_the_node_and_a_new_configurat
     config = values["config"]
     [service] = of_kind(config, "SERVICE")
     [tail] = of_kind(config, "INPUT")
-    kubernetes, router = of_kind(config, "FILTER")
+    [output] = of_kind(config, "OUTPUT")
     assert get(service, "Hot_Reload") == "On" and values["hotReload"] == {"enabled": True}
-    assert get(kubernetes, "Namespace_Labels") == "On"
     state = log_routing.STATE_DIR
     assert (get(tail, "DB") or "").startswith(f"{state}/") and (get(service, "storage.path") or "").startswith(state)
-    assert get(tail, "storage.type") == get(router, "Emitter_Storage.type") == "filesystem"
-    # A limit of its own makes in_emitter refuse records (is_queue_overlimit) instead of pausing the input.
-    assert get(router, "Emitter_Mem_Buf_Limit") == "0"
+    assert get(tail, "storage.type") == "filesystem" and get(tail, "storage.pause_on_chunks_overlimit") == "On"
+    # No re-tag: rewrite_tag's emitter holds records in memory between the filter and its chunk.
+    assert "rewrite_tag" not in config["filters"]
+    # out_loki warns of each record without the tenant key: Fluent Bit's own log lines would feed themselves.
+    assert get(output, "log_level") == "error"
     [volume] = [v for v in values["daemonSetVolumes"] if v["name"] == log_routing.STATE_VOLUME]
     [mount] = [m for m in values["daemonSetVolumeMounts"] if m["name"] == log_routing.STATE_VOLUME]
     assert volume["hostPath"]["type"] == "DirectoryOrCreate" and mount == {"name": volume["name"], "mountPath": state}

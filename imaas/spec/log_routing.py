@@ -1,27 +1,27 @@
 """Fluent Bit's pipeline: container logs filed under the Loki tenant of the namespace that wrote them, learnt at run
 time from that namespace's `imaas.io/tenant` label.
 
-The configuration is the same whatever the tenants (a fixed number of rules and outputs, read against Fluent Bit
-5.1.1's source, plugins/filter_kubernetes, filter_rewrite_tag, in_emitter and out_loki):
+The configuration is the same whatever the tenants: one input, two filters, one output, no rule naming a tenant (read
+against Fluent Bit 5.1.1's source: plugins/filter_kubernetes, filter_grep, out_loki, src/flb_ra_key.c):
 
-- the Kubernetes filter adds the namespace's labels (`namespace_labels`) under `kubernetes_namespace.labels`, as
-  the API server returns them, cached `kube_meta_namespace_cache_ttl`. Nothing a pod writes can stand there: the
-  filter appends `kubernetes` and `kubernetes_namespace` after the record's own keys (and the record accessor reads
-  the last of two equal keys), and a JSON log line is merged under `log_processed`, never at the top;
-- one re-tag rule files a line of a labelled namespace under `tenant.<label>`, so that each chunk holds one tenant
-  (Loki's output then sends one request per chunk); a second re-tags a line of a namespace whose metadata was read
-  and has no label (the platform's own namespaces: the platform labels every tenant namespace it creates) as
-  `platform`;
-- one Loki output takes the tenant from the record (`tenant_id_key`, the same label) for `tenant.*` and for the
-  `kube.*` lines the re-tag could not emit (in_emitter refuses a record when its buffer is over its limit, and
-  rewrite_tag then keeps it under its old tag): a tenant line keeps its tenant whichever way it goes. It has no
-  default tenant: a line whose namespace could not be read (the API server out of reach) is refused by Loki rather
-  than filed under anyone's tenant;
-- one Loki output sends the `platform` lines as `platform`.
+- the Kubernetes filter adds the namespace's name and labels (`namespace_labels`) under `kubernetes_namespace`, as
+  the API server returns them, cached `kube_meta_namespace_cache_ttl`; when it cannot read the namespace it adds no
+  `kubernetes_namespace` at all. Nothing a pod writes can stand there: a JSON log line is merged under
+  `log_processed`, never at the top, and the filter appends `kubernetes` and `kubernetes_namespace` after the
+  record's own keys (of two equal keys the record accessor reads the last);
+- a grep filter keeps only the lines whose namespace was read: a line of a namespace the filter could not read (the
+  API server out of reach) is dropped and counted (`fluentbit_filter_drop_records_total`), never filed under the
+  platform's tenant or guessed;
+- one Loki output sends each line under its namespace's label (`tenant_id_key`; out_loki groups a chunk's records
+  by tenant, one request each, and a tail chunk holds one container's lines), and a line of a namespace without the
+  label, the platform's own (only the platform labels namespaces, every tenant namespace it creates), under
+  `platform` (`tenant_id`).
 
-Restarts and backlogs lose nothing the node still holds: the tail input's offsets are kept in a database and its
-chunks and the re-tag emitter's on the node's disk (`storage.type filesystem`), both on a host directory, and a
-change of this configuration is hot reloaded rather than rolled over the nodes.
+No re-tag: rewrite_tag keeps a record under its old tag when its emitter refuses it (a backlog), where a catch-all
+output would file it under `platform`, and its emitter holds records in memory between a filter and its chunk, lost
+when the pod dies. Restarts and backlogs lose nothing the node still holds: the tail input keeps its offsets in a
+database and its chunks on the node's disk (`storage.type filesystem`), both on a host directory, and pauses reading
+when too many chunks are up; a change of this configuration is hot reloaded rather than rolled over the nodes.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from imaas.spec.store_auth import FLUENT_BIT_PASSWORD_ENV, LOKI_WRITER
 from imaas.spec.telemetry import LOKI_GATEWAY_PORT, PLATFORM_LOG_TENANT, Endpoints
 
 CONTAINER_TAG = "kube.*"
-TENANT_TAG_PREFIX = "tenant."
-PLATFORM_TAG = PLATFORM_LOG_TENANT
 # Where the Kubernetes filter puts the namespace's labels (kube_meta.c, merge_namespace_meta), as a record accessor.
 NAMESPACE_KEY = "$kubernetes_namespace"
 TENANT_KEY = f"{NAMESPACE_KEY}['labels']['{naming.TENANT_LABEL}']"
@@ -57,16 +55,8 @@ def fluent_bit_config(endpoints: Endpoints) -> dict[str, str]:
     return {
         "service": _service(),
         "inputs": _container_logs(),
-        "filters": "\n".join([_kubernetes_metadata(), _tenant_router()]),
-        "outputs": "\n".join(
-            [
-                _loki_output(
-                    [("Match_Regex", _tenant_or_unrouted_tags()), ("tenant_id_key", TENANT_KEY)],
-                    endpoints,
-                ),
-                _loki_output([("Match", PLATFORM_TAG), ("tenant_id", PLATFORM_LOG_TENANT)], endpoints),
-            ]
-        ),
+        "filters": "\n".join([_kubernetes_metadata(), _read_namespaces_only()]),
+        "outputs": _loki_output(endpoints),
     }
 
 
@@ -145,9 +135,8 @@ def _kubernetes_metadata() -> str:
             # The filter's default, written out: a namespace's labels are read again at most this long after.
             ("Kube_Meta_Namespace_Cache_TTL", "15m"),
             ("Merge_Log", "On"),
-            # Under a key of its own: merged at the top, a tenant's JSON log line would sit beside the keys that
-            # route it (the filter appends its own after it, and the last of two equal keys is the one read; this
-            # keeps even that from mattering).
+            # Under a key of its own: merged at the top, a JSON log line's `kubernetes_namespace` would be the only
+            # one of a line whose namespace the filter could not read, and name that line's tenant.
             ("Merge_Log_Key", MERGED_LOG_KEY),
             ("Keep_Log", "Off"),
             ("K8S-Logging.Parser", "On"),
@@ -156,30 +145,9 @@ def _kubernetes_metadata() -> str:
     )
 
 
-def _tenant_router() -> str:
-    return _section(
-        "FILTER",
-        [
-            ("Name", "rewrite_tag"),
-            ("Match", CONTAINER_TAG),
-            # First match wins: a labelled namespace is its tenant's, whatever its name.
-            ("Rule", f"{TENANT_KEY} ^(.*)$ {TENANT_TAG_PREFIX}$1 false"),
-            # Read, and not labelled: one of the platform's own namespaces. A line whose namespace could not be read
-            # matches neither rule and keeps its kube.* tag.
-            ("Rule", f"{NAMESPACE_NAME_KEY} ^.+$ {PLATFORM_TAG} false"),
-            ("Emitter_Name", "tenant_router"),
-            # Chunks on disk, and no memory limit of its own: over a limit in_emitter refuses the record (and
-            # rewrite_tag keeps it under kube.*); without one, a full emitter pauses the tail input instead
-            # (in_emitter: storage.pause_on_chunks_overlimit, on by default with filesystem storage).
-            ("Emitter_Storage.type", "filesystem"),
-            ("Emitter_Mem_Buf_Limit", "0"),
-        ],
-    )
-
-
-def _tenant_or_unrouted_tags() -> str:
-    """Every tenant's tag and every line the router left under its input tag."""
-    return "^(" + "|".join(tag.rstrip("*").replace(".", r"\.") for tag in (TENANT_TAG_PREFIX, CONTAINER_TAG)) + ").*$"
+def _read_namespaces_only() -> str:
+    # A missing key matches no regex (flb_ra_regex_match), so the grep drops exactly the lines without a namespace.
+    return _section("FILTER", [("Name", "grep"), ("Match", CONTAINER_TAG), ("Regex", f"{NAMESPACE_NAME_KEY} ^.+$")])
 
 
 def loki_output_auth() -> list[tuple[str, str]]:
@@ -188,12 +156,18 @@ def loki_output_auth() -> list[tuple[str, str]]:
     return [("http_user", LOKI_WRITER.user), ("http_passwd", f"${{{FLUENT_BIT_PASSWORD_ENV}}}")]
 
 
-def _loki_output(routing: list[tuple[str, str]], endpoints: Endpoints) -> str:
+def _loki_output(endpoints: Endpoints) -> str:
     return _section(
         "OUTPUT",
         [
             ("Name", "loki"),
-            *routing,
+            ("Match", CONTAINER_TAG),
+            # The tenant from the record, or the platform's for a namespace read without the label.
+            ("tenant_id_key", TENANT_KEY),
+            ("tenant_id", PLATFORM_LOG_TENANT),
+            # out_loki warns of every record without the key (collect_tenant_groups): each platform line would write
+            # a line to Fluent Bit's own log, itself a platform line that this output reads, without end.
+            ("log_level", "error"),
             ("Host", endpoints.loki_host),
             ("Port", str(LOKI_GATEWAY_PORT)),
             *loki_output_auth(),
