@@ -177,7 +177,7 @@ class Observability(pulumi.ComponentResource):
             charts.FLUENT_BIT,
             settings.fluent_bit,
             namespace,
-            chart_values.fluent_bit_values(args.routes, endpoints),
+            chart_values.fluent_bit_values(endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki, *self.credentials]),
             image_mirror=args.image_mirror,

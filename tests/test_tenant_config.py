@@ -59,11 +59,11 @@ def shared(plan: Plan) -> dict[str, str]:
     }
 
 
-# What still lists the tenants, each another change's subject: Fluent Bit's log routes (issue 26's log part, branch
-# `logs`) and, on the stack owning global resources, the organisation's branch rulesets (issue 25).
-NOT_YET_AGNOSTIC = {
-    "prod": {"fluent-bit"},
-    "dev": {"fluent-bit", "imaas-prod-branches", "imaas-test-branches"},
+# What still lists the tenants, another change's subject: on the stack owning global resources, the organisation's
+# branch rulesets (issue 25).
+NOT_YET_AGNOSTIC: dict[str, set[str]] = {
+    "prod": set(),
+    "dev": {"imaas-prod-branches", "imaas-test-branches"},
 }
 
 

@@ -8,9 +8,9 @@ from imaas.incluster import tenant_config as incluster
 from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits, ObservabilitySettings
 from imaas.spec import alerts, charts, grafana, isolation, naming, store_clients, tenant_config
 from imaas.spec.dashboards import FOLDER_ANNOTATION
-from imaas.spec.log_routing import fluent_bit_config
+from imaas.spec.log_routing import fluent_bit_config, state_volumes
 from imaas.spec.prometheus import platform_prometheus_spec
-from imaas.spec.telemetry import Endpoints, TenantTelemetry
+from imaas.spec.telemetry import Endpoints
 
 PROXY_IMAGE: str = ObservabilitySettings.model_fields["proxy_image"].default
 
@@ -189,9 +189,17 @@ def loki_values(
     }
 
 
-def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
+def fluent_bit_values(endpoints: Endpoints) -> dict[str, Any]:
+    """The same whatever the tenants: each line's tenant is its namespace's label, read at run time
+    (imaas/spec/log_routing.py). A change of the configuration is hot reloaded by the chart's sidecar instead of
+    rolling the DaemonSet (the chart drops its config checksum annotation when `hotReload` is on)."""
     # Replacing the default inputs also drops the chart's kubelet journal input, whose records no output here takes.
-    return {"config": fluent_bit_config(routes, endpoints), **store_clients.fluent_bit_credential_values()}
+    return {
+        "config": fluent_bit_config(endpoints),
+        "hotReload": {"enabled": True},
+        **state_volumes(),
+        **store_clients.fluent_bit_credential_values(),
+    }
 
 
 def argocd_values() -> dict[str, Any]:
