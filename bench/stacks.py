@@ -2,8 +2,8 @@
 
 With generated tenants (bench/bench.py's generator) it reports:
 
-- the shared stack `dev` at 10 tenants and at N: its resources, whether the two plans are the same but for the
-  observability releases' values and the Grafana job (issue 26), and whether it names any tenant elsewhere;
+- the shared stack `dev` at 10 tenants and at N: its resources, whether the two plans are the same, and whether it
+  names any tenant;
 - the judge of a one-tenant pull request as .github/workflows/pull-request-checks.yaml runs it (the stacks the
   changed file touches, validation of the whole folder against main with every cluster's limits, a fleet plan of
   main and one of the merge for those stacks, one diff per stack), among N tenants and with that tenant alone;
@@ -34,9 +34,6 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.bench import bench_project, generate  # noqa: E402
 
-ISSUE_26_RELEASES = {"kube-prometheus-stack", "loki", "fluent-bit", "tempo", "opentelemetry-collector"}
-ISSUE_26_JOB = "imaas:index:GrafanaTenancy$kubernetes:batch/v1:CronJob"
-
 
 def run(project: Path, *args: str, cwd: Path | None = None) -> tuple[float, float, str]:
     """Wall and CPU seconds (with its children) of `python -m imaas ARGS`, and its stderr."""
@@ -60,12 +57,7 @@ def run(project: Path, *args: str, cwd: Path | None = None) -> tuple[float, floa
 
 def shared_view(path: Path) -> dict[str, object]:
     plan = json.loads(path.read_text())
-    return {
-        r["urn"]: r["inputs"]
-        for r in plan["resources"]
-        if not (r["type"] == "kubernetes:helm.sh/v3:Release" and r["inputs"].get("chart") in ISSUE_26_RELEASES)
-        and ISSUE_26_JOB not in r["urn"]
-    }
+    return {r["urn"]: r["inputs"] for r in plan["resources"]}
 
 
 def shared_stack(project: Path, folders: dict[int, Path], workdir: Path) -> dict[str, object]:
@@ -79,7 +71,7 @@ def shared_stack(project: Path, folders: dict[int, Path], workdir: Path) -> dict
     names = [path.stem for path in folders[large].glob("*.yaml")]
     text = json.dumps(views[large])
     named = [name for name in names if re.search(rf"\b{re.escape(name)}\b", text)]
-    return {"resources": counts, "same_but_issue_26": views[small] == views[large], "tenants_named": named}
+    return {"resources": counts, "same": views[small] == views[large], "tenants_named": named}
 
 
 def judge(project: Path, base_tenants: Path, changed: str, workdir: Path, label: str) -> dict[str, float]:

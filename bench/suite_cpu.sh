@@ -6,6 +6,7 @@
 #
 #   bench/suite_cpu.sh                 the whole suite, as `make test` runs it (lint apart)
 #   bench/suite_cpu.sh -m fast         the fast tier
+#   SUITE_LOG=FILE bench/suite_cpu.sh  keeps pytest's output in FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=(.venv/bin/python -m pytest -n auto -p no:randomly "$@")
@@ -15,7 +16,7 @@ if [[ -w /sys/fs/cgroup/cpuacct ]]; then
   dir="/sys/fs/cgroup/cpuacct/$group"
   mkdir "$dir"
   status=0
-  (echo "$BASHPID" >"$dir/tasks" && exec "${run[@]}") >/dev/null || status=$?
+  (echo "$BASHPID" >"$dir/tasks" && exec "${run[@]}") >"${SUITE_LOG:-/dev/null}" 2>&1 || status=$?
   read -r user_ticks sys_ticks < <(awk '{print $2}' "$dir/cpuacct.stat" | paste -sd' ')
   ticks=$(getconf CLK_TCK)
   user=$(awk -v t="$user_ticks" -v hz="$ticks" 'BEGIN {printf "%.1f", t / hz}')
@@ -26,14 +27,14 @@ elif [[ -w /sys/fs/cgroup/cgroup.subtree_control || -w /sys/fs/cgroup/unified/cg
   dir="$root/$group"
   mkdir "$dir"
   status=0
-  (echo "$BASHPID" >"$dir/cgroup.procs" && exec "${run[@]}") >/dev/null || status=$?
+  (echo "$BASHPID" >"$dir/cgroup.procs" && exec "${run[@]}") >"${SUITE_LOG:-/dev/null}" 2>&1 || status=$?
   user=$(awk '/^user_usec/ {printf "%.1f", $2 / 1e6}' "$dir/cpu.stat")
   sys=$(awk '/^system_usec/ {printf "%.1f", $2 / 1e6}' "$dir/cpu.stat")
   rmdir "$dir"
 else
   echo "no writable cgroup: counting with time, which misses processes nobody waits for" >&2
   status=0
-  times=$( { /usr/bin/time -f '%U %S' "${run[@]}" >/dev/null; } 2>&1 | tail -1) || status=$?
+  times=$( { /usr/bin/time -f '%U %S' "${run[@]}" >"${SUITE_LOG:-/dev/null}"; } 2>&1 | tail -1) || status=$?
   read -r user sys <<<"$times"
 fi
 awk -v args="$*" -v status="$status" -v user="$user" -v sys="$sys" -v start="$started" -v now="$(date +%s.%N)" \

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,6 +17,7 @@ class ArgoCdArgs:
     chart: ArgoCdChart
     namespace: str
     """`imaas:argocdNamespace`, where the tenants' AppProjects and Applications live."""
+    image_mirror: dict[str, str] = field(default_factory=dict)
 
 
 class ArgoCd(pulumi.ComponentResource):
@@ -28,6 +29,7 @@ class ArgoCd(pulumi.ComponentResource):
             args.namespace,
             chart_values.argocd_values(args.chart.applications),
             pulumi.ResourceOptions(parent=self),
+            image_mirror=args.image_mirror,
             # Argo CD's namespace belongs to Argo CD: created with it, and no tenant's.
             create_namespace=True,
         )

@@ -1,47 +1,98 @@
-"""Argo CD's credential for the tenants' service repositories, which are private or internal: one repo-creds
-Secret whose URL is the organisation's prefix, so that it applies to every service repository Argo CD reads,
-signing in as a GitHub App (`imaas:argocdGithubApp` and the secret `imaas:argocdGithubAppPrivateKey`)."""
+"""How this cluster's Argo CD reads one service repository, and that repository only: a key pair the stack generates
+(its private half a secret in this stack's state), its public half registered on the repository as a read-only
+deploy key, and a `repository` Secret for the repository's SSH URL alone, scoped to the tenant's AppProject.
+
+Argo CD hands an Application's repository credential to kustomize for remote bases and to git for submodules: a
+credential that read more than the one repository would let a line in a tenant's kustomization.yaml render another
+tenant's. A deploy key reads exactly one repository on GitHub, and a project-scoped Secret is used by exactly one
+project (util/db getRepositorySecret: a Secret's `project` must equal the Application's, and only a Secret with no
+project is a fallback for every project). Every cluster's stack makes its own keys: no key crosses clusters or goes
+through another store, and revoking a cluster's access is deleting its keys."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_github as github
 import pulumi_kubernetes as k8s
+import pulumi_tls as tls
 
-from imaas.inputs.stack_file import GITHUB_APP_KEY_SETTING
-from imaas.model.settings import CONFIG_NAMESPACE, GithubApp
+from imaas.model.tenant import Service, Tenant
 from imaas.spec import naming
 
-CREDENTIAL_NAME = "imaas-github-repositories"
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+KEY_ALGORITHM = "ED25519"
+"""GitHub accepts Ed25519 deploy keys; the key is short, fast and has no size to choose."""
 
 
 @dataclass(frozen=True)
-class RepositoryCredentialArgs:
-    app: GithubApp
+class RepositoryAccessArgs:
+    tenant: Tenant
+    service: Service
     github_owner: str
+    stack: str
+    """The stack (one per cluster or shard) whose Argo CD the key is for: in the deploy key's title, so that a
+    repository's keys say which cluster reads with each."""
     namespace: str
-    """`imaas:argocdNamespace`: Argo CD reads credentials from its own namespace only."""
+    """`imaas:argocdNamespace`: Argo CD reads repository Secrets from its own namespace only."""
+    repository: pulumi.Input[str]
+    """The repository's name: the Repository's output on the stack that declares it (so that the key waits for it),
+    the derived name elsewhere (that stack's wave runs after the repository's)."""
 
 
-def declare_repository_credential(args: RepositoryCredentialArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
-    # Read through Config so that the key stays an Output marked secret: encrypted in the state, masked in logs.
-    private_key = pulumi.Config(CONFIG_NAMESPACE).require_secret(GITHUB_APP_KEY_SETTING)
-    return k8s.core.v1.Secret(
-        "argocd-repository-credential",
+@dataclass(frozen=True)
+class RepositoryAccess:
+    key: tls.PrivateKey
+    deploy_key: github.RepositoryDeployKey
+    secret: k8s.core.v1.Secret
+
+
+def deploy_key_title(stack: str) -> str:
+    return f"imaas Argo CD, stack {stack} (read-only)"
+
+
+def declare_repository_access(
+    args: RepositoryAccessArgs, opts: pulumi.ResourceOptions, secret_opts: pulumi.ResourceOptions
+) -> RepositoryAccess:
+    """`opts` for the key pair and the deploy key (the GitHub provider), `secret_opts` for the Secret (which waits
+    for Argo CD where the stack installs it)."""
+    tenant, service = args.tenant.name, args.service.name
+    name = naming.github_repository(tenant, service)
+    # Generated once and kept in the state, encrypted (the provider marks its private outputs secret): a replacement
+    # happens only when this resource is replaced, which replaces the deploy key and updates the Secret with it.
+    key = tls.PrivateKey(f"{name}-argocd-key", algorithm=KEY_ALGORITHM, opts=opts)
+    deploy_key = github.RepositoryDeployKey(
+        f"{name}-argocd-deploy-key",
+        repository=args.repository,
+        title=deploy_key_title(args.stack),
+        key=key.public_key_openssh,
+        # Argo CD only reads; a writable key would let whoever reads this cluster's Argo CD push to the repository.
+        read_only=True,
+        opts=opts,
+    )
+    secret = k8s.core.v1.Secret(
+        f"{name}-argocd-repository",
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=CREDENTIAL_NAME,
+            name=naming.repository_credential(tenant, service),
             namespace=args.namespace,
-            labels={SECRET_TYPE_LABEL: "repo-creds", naming.MANAGED_BY_LABEL: "pulumi"},
+            labels={
+                SECRET_TYPE_LABEL: "repository",
+                naming.TENANT_LABEL: tenant,
+                naming.SERVICE_LABEL: service,
+                naming.MANAGED_BY_LABEL: "pulumi",
+            },
         ),
         string_data={
             "type": "git",
-            # A prefix: Argo CD uses the credential whose URL is the longest prefix of a repository's.
-            "url": naming.owner_url(args.github_owner),
-            "githubAppID": str(args.app.app_id),
-            "githubAppInstallationID": str(args.app.installation_id),
-            "githubAppPrivateKey": private_key,
+            # The repository's URL alone: a `repository` Secret matches one URL (util/git SameURL), never a prefix.
+            "url": naming.repository_url(args.github_owner, tenant, service),
+            # Used only by the tenant's own Applications; a Secret without a project would serve every project.
+            "project": naming.app_project(tenant),
+            # Secret whatever the SDK does with stringData: the key must never be shown in a plan or a log.
+            "sshPrivateKey": key.private_key_openssh.apply(pulumi.Output.secret),
         },
-        opts=opts,
+        # Argo CD tries the key only once GitHub knows it.
+        opts=pulumi.ResourceOptions.merge(secret_opts, pulumi.ResourceOptions(depends_on=[deploy_key])),
     )
+    return RepositoryAccess(key, deploy_key, secret)

@@ -25,3 +25,5 @@ class DeliveryContext:
     github_owner: str
     globals: GlobalContext | None
     """Set on the stack that owns global resources, and only there."""
+    stack: str = ""
+    """The stack's name (one per cluster or shard), in the title of the deploy keys its Argo CD reads with."""

@@ -17,11 +17,12 @@ from components.safety import kept
 from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version
 from imaas.model.settings import StackSettings
-from imaas.spec import delivery, naming, types
+from imaas.spec import delivery, naming, promotion, types
 
 TEMPLATE_BRANCH = "dev"
-# Run by `pulumi up` where the program runs, with the interpreter of Pulumi.yaml's virtualenv; the GitHub token is
-# the provider's own (GITHUB_TOKEN), read from the environment by git alone.
+# Run by `pulumi up` where the program runs, with the interpreter of Pulumi.yaml's virtualenv. It pushes with
+# IMAAS_TEMPLATE_TOKEN, a token the deploy workflow mints for each run from the platform's App for the template
+# repository alone (contents and workflows), read from the environment by git alone.
 PUBLISH_COMMAND = ".venv/bin/python -m imaas template publish"
 
 
@@ -60,9 +61,15 @@ class DeliveryFoundation(pulumi.ComponentResource):
                 settings.template_repository, args.github_owner, version, child
             )
         if settings.shares:
+            if settings.promotion.github_app is None:
+                raise pulumi.RunError(
+                    "imaas:promotion.githubApp: the test and prod rulesets require the promotion gate's status, "
+                    "which only its App may post: set its ids and promotionGatePrivateKey"
+                )
             properties = self._declare_properties(child)
             self._declare_branch_rules(
-                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=properties))
+                settings.promotion.github_app.app_id,
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=properties)),
             )
         self.register_outputs({"oidcProviderArn": self.oidc_provider_arn})
 
@@ -139,27 +146,50 @@ class DeliveryFoundation(pulumi.ComponentResource):
             ),
         ]
 
-    def _declare_branch_rules(self, opts: pulumi.ResourceOptions) -> None:
-        rules = {
-            # A production release is a reviewed merge: pull request, one fresh approval, no force push, no deletion.
-            "prod": github.OrganizationRulesetRulesArgs(
+    def _declare_branch_rules(self, gate_app_id: int, opts: pulumi.ResourceOptions) -> None:
+        def gated(branch: str, reviews: int) -> github.OrganizationRulesetRulesArgs:
+            """A merge into `branch` needs the service CI's check and the promotion gate's status on the exact
+            commit merged, each from the one App that may post it (imaas/spec/promotion.py)."""
+            return github.OrganizationRulesetRulesArgs(
                 deletion=True,
                 non_fast_forward=True,
                 pull_request=github.OrganizationRulesetRulesPullRequestArgs(
-                    required_approving_review_count=1,
-                    dismiss_stale_reviews_on_push=True,
-                    require_last_push_approval=True,
+                    required_approving_review_count=reviews,
+                    dismiss_stale_reviews_on_push=reviews > 0,
+                    require_last_push_approval=reviews > 0,
+                    # A merge commit keeps the branch below an ancestor, so the next promotion merges cleanly.
+                    allowed_merge_methods=["merge"],
                 ),
-            ),
-            # Test is promoted to by merging too, but without a required review.
-            "test": github.OrganizationRulesetRulesArgs(deletion=True, non_fast_forward=True),
+                required_status_checks=github.OrganizationRulesetRulesRequiredStatusChecksArgs(
+                    required_checks=[
+                        github.OrganizationRulesetRulesRequiredStatusChecksRequiredCheckArgs(
+                            context=check["context"], integration_id=check["integration_id"]
+                        )
+                        for check in promotion.required_checks(branch, gate_app_id)
+                    ],
+                    # The platform cuts each branch from the one below when it creates the repository.
+                    do_not_enforce_on_create=True,
+                    # The branch below never holds the merge commits of the one above: it cannot be "up to date".
+                    strict_required_status_checks_policy=False,
+                ),
+            )
+
+        rules = {
+            # A production release is a reviewed merge: pull request, one fresh approval, no force push, no deletion.
+            "prod": gated("prod", reviews=1),
+            # Test is promoted to by a pull request too, without a required review.
+            "test": gated("test", reviews=0),
         }
+        # The emergency path: an organisation owner may merge a pull request past the rules (never push past them),
+        # which GitHub records in the ruleset's insights (rule suites) and the organisation's audit log.
+        bypass = [github.OrganizationRulesetBypassActorArgs(actor_type="OrganizationAdmin", bypass_mode="pull_request")]
         for branch, branch_rules in rules.items():
             github.OrganizationRuleset(
                 f"imaas-{branch}-branches",
                 name=f"imaas-{branch}-branches",
                 target="branch",
                 enforcement="active",
+                bypass_actors=bypass,
                 conditions=github.OrganizationRulesetConditionsArgs(
                     ref_name=github.OrganizationRulesetConditionsRefNameArgs(
                         includes=[f"refs/heads/{naming.branch(branch)}"], excludes=[]

@@ -8,7 +8,7 @@ import pulumi
 from pulumi_kubernetes.helm import v3 as helm
 
 from imaas.model.settings import ChartSettings
-from imaas.spec import charts
+from imaas.spec import charts, images
 from imaas.spec.charts import Chart
 
 
@@ -18,9 +18,18 @@ def declare_release(
     namespace: pulumi.Input[str],
     values: dict[str, Any],
     opts: pulumi.ResourceOptions,
+    image_mirror: dict[str, str] | None = None,
     **release_args: Any,
 ) -> helm.Release:
-    """A release of `chart` at its pinned version, with the platform's values under the stack's overrides."""
+    """A release of `chart` at its pinned version, with the platform's values under the stack's overrides; with an
+    image mirror, every image of the chart comes through it (imaas/spec/images.py).
+
+    Every release keeps at most charts.MAX_HISTORY revisions (the provider sets Helm's MaxHistory on upgrade; unset,
+    it is 0, no limit). A node agent's release is not awaited: with `skipAwait` the provider runs Helm without
+    `--wait`, so `up` is done once the objects are applied, instead of waiting (300 s by default, `timeout`) for a
+    DaemonSet rolled one node at a time over the whole cluster; a rollout that stalls is kube-prometheus-stack's
+    KubeDaemonSetRolloutStuck alert's to report."""
+    platform = charts.merged(values, images.chart_image_values(chart.name, image_mirror or {}))
     return helm.Release(
         chart.release,
         name=chart.release,
@@ -28,7 +37,9 @@ def declare_release(
         version=settings.version,
         repository_opts=helm.RepositoryOptsArgs(repo=chart.repository),
         namespace=namespace,
-        values=charts.merged(values, settings.values),
+        values=charts.merged(platform, settings.values),
+        max_history=charts.MAX_HISTORY,
+        skip_await=chart.node_agent,
         opts=opts,
         **release_args,
     )

@@ -3,7 +3,7 @@ for a cluster that has none of its own (`imaas:metricsServer.install`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -15,6 +15,7 @@ from imaas.spec import chart_values, charts, types
 @dataclass(frozen=True)
 class MetricsServerArgs:
     chart: MetricsServerChart
+    image_mirror: dict[str, str] = field(default_factory=dict)
 
 
 class MetricsServer(pulumi.ComponentResource):
@@ -26,5 +27,6 @@ class MetricsServer(pulumi.ComponentResource):
             charts.METRICS_SERVER_NAMESPACE,
             chart_values.metrics_server_values(),
             pulumi.ResourceOptions(parent=self),
+            image_mirror=args.image_mirror,
         )
         self.register_outputs({"namespace": charts.METRICS_SERVER_NAMESPACE, "version": args.chart.version})

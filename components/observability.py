@@ -2,11 +2,17 @@
 Alertmanager and Grafana (kube-prometheus-stack), a second Prometheus for tenant namespaces only, Loki, Fluent Bit,
 Tempo and an OpenTelemetry Collector, wired to each other, with Fluent Bit routing each tenant's logs to that
 tenant's Loki tenant and the collector each tenant's traces to its Tempo tenant, each within its size's limits;
-and Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through."""
+and Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through.
+
+Nothing here depends on which tenants exist: each tenant's limits, trace routes and Grafana organisation are in its
+own configuration object (components/tenant_observability.py), which the tenant-configuration job merges into the
+runtime files declared here (components/grafana_tenancy.py), and Fluent Bit reads each line's tenant from its
+namespace's label (imaas/spec/log_routing.py). This stack is a cluster's shared stack (DESIGN section 3): it takes no
+tenant at all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,11 +22,24 @@ from components.grafana_tenancy import GrafanaTenancy, GrafanaTenancyArgs
 from components.helm_release import declare_release
 from components.observability_fence import declare_fence
 from components.safety import kept
+from components.store_credentials import declare_store_credentials
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import alerts, chart_values, charts, fence, isolation, naming, prometheus, storage, traces, types
-from imaas.spec.grafana import GrafanaOrg
-from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
+from imaas.spec import (
+    alerts,
+    chart_values,
+    charts,
+    fence,
+    images,
+    isolation,
+    naming,
+    prometheus,
+    storage,
+    store_clients,
+    traces,
+    types,
+)
+from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess
 
 # Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
 # stricter Pod Security level; nothing of a tenant runs here.
@@ -30,16 +49,22 @@ POD_SECURITY_LEVEL = "privileged"
 @dataclass(frozen=True)
 class ObservabilityArgs:
     settings: ObservabilitySettings
-    routes: list[TenantTelemetry]
-    """Every tenant with namespaces on this cluster, whose logs Fluent Bit routes to that tenant's Loki tenant."""
-    orgs: list[GrafanaOrg]
-    """Their Grafana organisations, and the groups that sign into each."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
+    size_limits: list[ObservabilityLimits]
+    """Every size's limits: Tempo keeps blocks as long as the longest of them."""
+    environments: list[str]
+    """The cluster's environments: the only ones a tenant's configuration object may name."""
     cluster_cidrs: list[str]
     """The cluster's pod and service ranges: what "outside the cluster" excepts in the fence's egress."""
     storage_class: str | None = None
     """`imaas:storageClass`, the class of every volume of the stack; None: the cluster's default class."""
+    cluster_kind: str = "generic"
+    """The stack's `clusterKind`: on `eks` the control plane's monitors are off."""
+    image_mirror: dict[str, str] = field(default_factory=dict)
+    """The stack's `imageMirror`: every image of the stack comes through it (imaas/spec/images.py)."""
+    promotion_gate: bool = False
+    """The stack runs the promotion gate in this namespace (components/promotion_gate.py)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +119,14 @@ class Observability(pulumi.ComponentResource):
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         namespace = self.namespace.metadata.name
         # The fence first: no pod of the namespace runs a moment without it.
-        self.fence = declare_fence(fence.fence_inputs(settings, args.cluster_cidrs), settings.namespace, inside)
+        self.fence = declare_fence(
+            fence.fence_inputs(settings, args.cluster_cidrs, args.promotion_gate), settings.namespace, inside
+        )
+        # The stores' credentials and the proxies' configurations, before the pods that mount them.
+        self.credentials = declare_store_credentials(settings.namespace, inside)
+        credentialed = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.credentials])
+        # The stores' proxies (nginx beside Tempo and Alertmanager, Loki's gateway) come through the mirror too.
+        proxy_image = images.mirrored(settings.proxy_image, args.image_mirror)
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
@@ -102,6 +134,7 @@ class Observability(pulumi.ComponentResource):
             namespace,
             chart_values.prometheus_operator_crds_values(),
             kept(inside),
+            image_mirror=args.image_mirror,
         )
         self.operator = declare_release(
             charts.KUBE_PROMETHEUS_STACK,
@@ -109,56 +142,90 @@ class Observability(pulumi.ComponentResource):
             namespace,
             storage.with_storage_class(
                 charts.KUBE_PROMETHEUS_STACK,
-                chart_values.kube_prometheus_stack_values(endpoints, settings.grafana, args.orgs, settings.alerting),
+                chart_values.kube_prometheus_stack_values(
+                    endpoints, settings.grafana, settings.alerting, args.cluster_kind, proxy_image
+                ),
                 args.storage_class,
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings)]),
+            pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, self.crds, *self._smtp_secret(settings), *self.credentials]
+            ),
+            image_mirror=args.image_mirror,
         )
-        self._tenant_prometheus(settings, namespace)
+        self._tenant_prometheus(settings, namespace, args.image_mirror)
         self._alert_rules(namespace)
-        GrafanaTenancy(
+        # The job's image also runs the collector's reload sidecar: both come through the mirror.
+        grafana_settings = settings.grafana.model_copy(
+            update={
+                "reconciler_image": images.mirrored(settings.grafana.reconciler_image, args.image_mirror),
+                "metrics_proxy_image": images.mirrored(settings.grafana.metrics_proxy_image, args.image_mirror),
+            }
+        )
+        tenancy = GrafanaTenancy(
             "grafana",
             GrafanaTenancyArgs(
-                settings=settings.grafana,
+                settings=grafana_settings,
                 namespace=settings.namespace,
                 endpoints=endpoints,
-                tenants=[org.name for org in args.orgs],
+                environments=args.environments,
                 grafana=self.operator,
             ),
-            inside,
+            # The job writes the stores' reader credential into each organisation's data sources.
+            credentialed,
+        )
+        # The stores mount the runtime files the job writes, and their proxies the stores' credentials: both must
+        # exist before the stores' pods start.
+        stores = pulumi.ResourceOptions(
+            parent=self, depends_on=[self.namespace, *self.credentials, *tenancy.runtime_files]
         )
         self.loki = declare_release(
             charts.LOKI,
             settings.loki,
             namespace,
             storage.with_storage_class(
-                charts.LOKI, chart_values.loki_values(args.routes, args.default_limits), args.storage_class
+                charts.LOKI,
+                chart_values.loki_values(args.default_limits, settings.namespace, proxy_image),
+                args.storage_class,
             ),
-            inside,
+            stores,
+            image_mirror=args.image_mirror,
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
             settings.fluent_bit,
             namespace,
-            chart_values.fluent_bit_values(args.routes, endpoints),
+            chart_values.fluent_bit_values(endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki, *self.credentials]),
+            image_mirror=args.image_mirror,
         )
         self.tempo = declare_release(
             charts.TEMPO,
             settings.tempo,
             namespace,
             storage.with_storage_class(
-                charts.TEMPO, traces.tempo_values(settings.tempo, args.routes, args.default_limits), args.storage_class
+                charts.TEMPO,
+                traces.tempo_values_behind_proxy(
+                    traces.tempo_values(settings.tempo, args.default_limits, args.size_limits),
+                    store_clients.tempo_proxy_values(proxy_image),
+                ),
+                args.storage_class,
             ),
-            inside,
+            stores,
+            image_mirror=args.image_mirror,
         )
         self.collector = declare_release(
             charts.OPENTELEMETRY_COLLECTOR,
             settings.opentelemetry_collector,
             namespace,
-            traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo]),
+            {
+                **traces.collector_values(settings.opentelemetry_collector, grafana_settings),
+                **store_clients.collector_credential_values(),
+            },
+            pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, self.tempo, *self.credentials, *tenancy.runtime_files]
+            ),
+            image_mirror=args.image_mirror,
         )
         self.context = ObservabilityContext(
             namespace=settings.namespace, namespace_resource=self.namespace, crds=self.crds, endpoints=endpoints
@@ -169,7 +236,6 @@ class Observability(pulumi.ComponentResource):
                 "otlpGrpcEndpoint": endpoints.otlp_grpc,
                 "otlpHttpEndpoint": endpoints.otlp_http,
                 "tempoQuery": endpoints.tempo_query,
-                "tenants": [route.tenant for route in args.routes],
             }
         )
 
@@ -212,7 +278,9 @@ class Observability(pulumi.ComponentResource):
                 opts=opts,
             )
 
-    def _tenant_prometheus(self, settings: ObservabilitySettings, namespace: pulumi.Output[str]) -> None:
+    def _tenant_prometheus(
+        self, settings: ObservabilitySettings, namespace: pulumi.Output[str], image_mirror: dict[str, str]
+    ) -> None:
         """The Prometheus of tenant namespaces (imaas/spec/prometheus.py), its account and its Service. The account
         may read only what each tenant namespace's RoleBinding grants it (components/tenant_observability.py)."""
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
@@ -224,14 +292,42 @@ class Observability(pulumi.ComponentResource):
             ),
             opts=inside,
         )
+        # The operator has it discover Alertmanager through the API in this namespace (endpoints role): without
+        # this grant its alerts are evaluated and never sent.
+        discovery_metadata = k8s.meta.v1.ObjectMetaArgs(
+            name=prometheus.ALERTMANAGER_DISCOVERY_ROLE, namespace=namespace, labels=labels
+        )
+        discovery_role = k8s.rbac.v1.Role(
+            prometheus.ALERTMANAGER_DISCOVERY_ROLE,
+            metadata=discovery_metadata,
+            rules=prometheus.alertmanager_discovery_rules(),
+            opts=inside,
+        )
+        discovery_binding = k8s.rbac.v1.RoleBinding(
+            prometheus.ALERTMANAGER_DISCOVERY_ROLE,
+            metadata=discovery_metadata,
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=prometheus.ALERTMANAGER_DISCOVERY_ROLE
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=prometheus.TENANT_PROMETHEUS_ACCOUNT, namespace=settings.namespace
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, discovery_role]),
+        )
         k8s.apiextensions.CustomResource(
             f"{prometheus.TENANT_PROMETHEUS}-prometheus",
             api_version=prometheus.API_VERSION,
             kind="Prometheus",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=prometheus.TENANT_PROMETHEUS, namespace=namespace, labels=labels),
-            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace, self.storage_class),
+            spec=prometheus.tenant_prometheus_spec(settings.tenant_prometheus, settings.namespace, self.storage_class)
+            | prometheus.tenant_prometheus_image(image_mirror),
             # Its CRD comes with the CRD release, and only a running operator turns it into pods.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds, self.operator, account]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.namespace, self.crds, self.operator, account, discovery_binding, *self.credentials],
+            ),
         )
         k8s.core.v1.Service(
             TENANT_PROMETHEUS_SERVICE,

@@ -1,8 +1,10 @@
 """The platform on one stack (DESIGN section 3). On a cluster's shared stack: the cluster's admission policies for
-tenant namespaces, its shared observability stack (and Argo CD and metrics-server, where the cluster has none, and
-Argo CD's credential for the service repositories and its webhook) and, on the cluster owning shared resources, the
-delivery foundation (the GitHub OIDC provider, the service template, the organisation's rulesets and the custom
-properties they target). On a tenant stack: that tenant's resources, under the same component tree and names."""
+tenant namespaces, its shared observability stack (and Argo CD and metrics-server, where the cluster has none, Argo
+CD's webhook and the promotion gate) and, on the cluster owning shared resources, the delivery foundation (the GitHub
+OIDC provider, the service template, the organisation's rulesets and the custom properties they target). Nothing of
+it depends on which tenants exist. On a tenant stack: that tenant's resources, under the same component tree and
+names, with its configuration object for the shared releases and, per service repository this cluster's Argo CD
+reads, a read-only deploy key of this cluster's own."""
 
 from __future__ import annotations
 
@@ -15,19 +17,17 @@ import pulumi_github as github
 
 from components.admission_policies import AdmissionPolicies
 from components.argocd_install import ArgoCd, ArgoCdArgs
-from components.argocd_repository import RepositoryCredentialArgs, declare_repository_credential
 from components.argocd_webhook import declare_argocd_webhook
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.observability import Observability, ObservabilityArgs, ObservabilityContext
+from components.promotion_gate import PromotionGate
 from components.tenant import TenantArgs, TenantResources
 from imaas.inputs.stack_file import StackName
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import delivery, isolation, naming, telemetry, types
-from imaas.spec.grafana import GrafanaOrg, grafana_org
-from imaas.spec.telemetry import TenantTelemetry
+from imaas.spec import delivery, isolation, naming, promotion, types
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
 # limits; the provider serialises requests and retries transient errors rather than failing an apply halfway.
@@ -51,18 +51,6 @@ def managed_tenants(tenants: list[Tenant], settings: StackSettings) -> list[Tena
         for tenant in tenants
         if settings.manages(tenant.name) and (settings.owns_global_resources or settings.hosted(tenant.environments))
     ]
-
-
-def shared_release_tenant_configuration(
-    managed: list[Tenant], settings: StackSettings
-) -> tuple[list[TenantTelemetry], list[GrafanaOrg]]:
-    """ISSUE 26 COUPLING, the one place where the shared stack reads the tenants: the observability releases'
-    per-tenant values (Fluent Bit and collector routes, Loki and Tempo limits, Grafana organisations). Issue 26 moves
-    them into tenant-owned ConfigMaps merged in the cluster; on its merge this function and its two arguments of
-    ObservabilityArgs go, and the shared stack reads no tenant at all."""
-    hosted = [tenant for tenant in managed if telemetry.tenant_telemetry(tenant, settings)]
-    routes = [route for tenant in hosted if (route := telemetry.tenant_telemetry(tenant, settings))]
-    return routes, [grafana_org(tenant) for tenant in hosted]
 
 
 @dataclass(frozen=True)
@@ -100,12 +88,16 @@ class Platform(pulumi.ComponentResource):
             )
         stack = argocd = None
         if shared:
-            stack, argocd = self._shared(managed)
+            stack, argocd = self._shared()
         elif settings.observability.enabled:
             # Made by the cluster's shared stack, whose wave comes first: known here by its settings.
             stack = ObservabilityContext.of_shared_stack(settings.observability.namespace)
         child = pulumi.ResourceOptions(parent=self)
         global_context = None
+        if declared and not settings.owns_global_resources:
+            # Each tenant stack registers the deploy keys its cluster's Argo CD reads with, on repositories the
+            # tenant's stack on the cluster owning global resources made (an earlier wave).
+            child = pulumi.ResourceOptions(parent=self, providers=[self._github("github")])
         if settings.owns_global_resources:
             providers = self._global_providers()
             child = pulumi.ResourceOptions(parent=self, providers=providers)
@@ -119,7 +111,8 @@ class Platform(pulumi.ComponentResource):
                     template_content=foundation.template_content if foundation else [],
                     branch_provider=self._github("github-branches", branches=True),
                 )
-        context = DeliveryContext(github_owner=args.github_owner, globals=global_context)
+        # The deploy keys' titles name the cluster whose Argo CD reads with them: the same in both layouts.
+        context = DeliveryContext(github_owner=args.github_owner, globals=global_context, stack=args.stack.cluster)
         self.tenants = [
             TenantResources(
                 tenant.name,
@@ -140,45 +133,44 @@ class Platform(pulumi.ComponentResource):
         ]
         self.register_outputs({"tenants": [tenant.tenant_name for tenant in self.tenants]})
 
-    def _shared(self, managed: list[Tenant]) -> tuple[ObservabilityContext | None, ArgoCd | None]:
-        """What every tenant of the cluster uses: admission policies, the observability stack, Argo CD and its
-        repository credential and webhook, metrics-server."""
-        settings, args = self.args.settings, self.args
+    def _shared(self) -> tuple[ObservabilityContext | None, ArgoCd | None]:
+        """What every tenant of the cluster uses, whichever tenants exist: admission policies, the observability
+        stack, Argo CD and its webhook, the promotion gate, metrics-server."""
+        settings = self.args.settings
         # What tenants deploy themselves is checked by the cluster, once for all its tenant namespaces.
         AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
-        stack = self._observability(managed) if settings.observability.enabled else None
+        stack = self._observability() if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
+        if stack is not None and promotion.runs_gate(settings) and settings.promotion.github_app is not None:
+            # After the namespace and its fence; Argo CD's namespace is the chart's where the stack installs it.
+            after = [stack.namespace, *stack.fence, *([argocd.release] if argocd else [])]
+            PromotionGate("promotion-gate", settings, pulumi.ResourceOptions(parent=self, depends_on=after))
         if settings.metrics_server.install:
             MetricsServer(
-                "metrics-server", MetricsServerArgs(chart=settings.metrics_server), pulumi.ResourceOptions(parent=self)
-            )
-        if settings.argocd_github_app is not None:
-            declare_repository_credential(
-                RepositoryCredentialArgs(
-                    app=settings.argocd_github_app,
-                    github_owner=args.github_owner,
-                    namespace=settings.argocd_namespace,
-                ),
-                # Argo CD's chart creates its namespace, where it is installed.
-                pulumi.ResourceOptions(parent=self, depends_on=[argocd.release] if argocd else None),
+                "metrics-server",
+                MetricsServerArgs(chart=settings.metrics_server, image_mirror=settings.image_mirror),
+                pulumi.ResourceOptions(parent=self),
             )
         if settings.observability.argocd.webhook_url is not None:
             declare_argocd_webhook(settings.observability.argocd.webhook_url, pulumi.ResourceOptions(parent=self))
         return (stack.context if stack else None), argocd
 
-    def _observability(self, managed: list[Tenant]) -> Observability:
-        """The cluster's shared observability stack."""
+    def _observability(self) -> Observability:
+        """The cluster's shared observability stack: each tenant's part of its configuration is in the tenant's own
+        stack (components/tenant_observability.py), merged in the cluster."""
         settings = self.args.settings
-        routes, orgs = shared_release_tenant_configuration(managed, settings)
         return Observability(
             settings.observability.namespace,
             ObservabilityArgs(
                 settings=settings.observability,
-                routes=routes,
-                orgs=orgs,
                 default_limits=settings.observability_limits["small"],
+                size_limits=list(settings.observability_limits.values()),
+                environments=list(settings.environments),
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
+                cluster_kind=settings.cluster_kind,
+                image_mirror=settings.image_mirror,
+                promotion_gate=promotion.runs_gate(settings) and settings.promotion.github_app is not None,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -187,7 +179,11 @@ class Platform(pulumi.ComponentResource):
         settings = self.args.settings
         return ArgoCd(
             "argocd",
-            ArgoCdArgs(chart=settings.observability.argocd, namespace=settings.argocd_namespace),
+            ArgoCdArgs(
+                chart=settings.observability.argocd,
+                namespace=settings.argocd_namespace,
+                image_mirror=settings.image_mirror,
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 

@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming, workload
+from imaas.spec import naming, promotion, workload
 
 # Deleting an Application (retiring its service) deletes what it deployed, instead of orphaning running pods.
 CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -71,8 +71,14 @@ def declare_applications(
     args: ApplicationsArgs, opts: pulumi.ResourceOptions
 ) -> list[k8s.apiextensions.CustomResource]:
     applications = []
+    service_environments = args.tenant.service_environments(args.service)
     for environment in args.environments:
         name = naming.application(args.tenant.name, args.service.name, environment)
+        labels = naming.labels(args.tenant, environment, args.service.name)
+        # The promotion gate reads the Applications of environments promoted from, and pull requests into the next.
+        target = promotion.promotes_to(service_environments, environment)
+        if target is not None:
+            labels[promotion.PROMOTES_TO_LABEL] = target
         applications.append(
             k8s.apiextensions.CustomResource(
                 name,
@@ -81,7 +87,7 @@ def declare_applications(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=name,
                     namespace=args.settings.argocd_namespace,
-                    labels=naming.labels(args.tenant, environment, args.service.name),
+                    labels=labels,
                     finalizers=[CASCADE_FINALIZER],
                 ),
                 spec=application_spec(args, environment),

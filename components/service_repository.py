@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_github as github
@@ -123,6 +124,8 @@ def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> gi
 class CiVariableArgs:
     tenant: Tenant
     service: Service
+    guide: dict[str, Any]
+    """The day-two guide (imaas.spec.guide)."""
     region: str
     registry_url: pulumi.Input[str]
     """`<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`."""
@@ -132,7 +135,8 @@ class CiVariableArgs:
 def declare_ci_variable(
     repository: github.Repository, args: CiVariableArgs, opts: pulumi.ResourceOptions
 ) -> github.ActionsVariable:
-    """The `IMAAS_SERVICE` variable the service's CI reads: where to push, and the role to push as."""
+    """The `IMAAS_SERVICE` variable the service's CI reads: where to push, the role to push as, and the day-two guide
+    its team reads (what the template's guide job renders)."""
     tenant, service = args.tenant, args.service
     return github.ActionsVariable(
         f"{naming.github_repository(tenant.name, service.name)}-ci",
@@ -145,6 +149,9 @@ def declare_ci_variable(
                     "registry": values[0].split("/", 1)[0],
                     "repository": naming.ecr_repository(tenant.name, service.name),
                     "role": values[1],
+                    # The day-two guide (imaas.spec.guide): in this one variable, so that a service costs no more
+                    # GitHub resources, each an API call at every up.
+                    "guide": args.guide,
                 },
                 sort_keys=True,
             )

@@ -22,17 +22,17 @@ __all__ = [
 
 # What the clusters run (the pinned kube-prometheus-stack's Prometheus and Alertmanager) against what the tests can
 # install; the gaps are listed in the README ("Two commands").
-CLUSTER_VERSIONS = {"promtool": "Prometheus 3.12", "amtool": "Alertmanager 0.33"}
+CLUSTER_VERSIONS = {"promtool": "Prometheus 3.12", "amtool": "Alertmanager 0.33", "nginx": "nginx 1.31"}
 
 
 def pytest_report_header() -> list[str]:
     lines = []
-    for tool in ("promtool", "amtool", "kubectl"):
+    for tool in ("promtool", "amtool", "nginx", "kubectl"):
         found = found_tool(tool)
         if found is None:
             lines.append(f"{tool}: not installed")
             continue
-        arguments = ["version", "--client"] if tool == "kubectl" else ["--version"]
+        arguments = {"kubectl": ["version", "--client"], "nginx": ["-v"]}.get(tool, ["--version"])
         printed = subprocess.run([found, *arguments], capture_output=True, text=True, check=False)
         first = (printed.stdout or printed.stderr).strip().splitlines()[:1]
         cluster = f" (the clusters run {CLUSTER_VERSIONS[tool]})" if tool in CLUSTER_VERSIONS else ""

@@ -67,7 +67,7 @@ def zizmor(directory: Path) -> subprocess.CompletedProcess[str]:
 
 
 TOOLS_BIN = PROJECT_DIR / ".tools" / "bin"
-PROMETHEUS_HINT = "`make test` installs it into .tools/bin (tools/install_prometheus_tools.py), or put it on PATH"
+PROMETHEUS_HINT = "`make test` installs it into .tools/bin (tools/install_debian_tools.py), or put it on PATH"
 
 
 def found_tool(tool: str) -> str | None:

@@ -124,7 +124,17 @@ def test_each_prometheus_evaluates_its_own_shared_rules_and_no_other(stack: str)
     assert spec["overrideHonorLabels"] is True
     # Its alerts go to the stack's Alertmanager, and each carries its series' namespace.
     assert spec["alerting"]["alertmanagers"] == [
-        {"namespace": OBSERVABILITY, "name": alerts.ALERTMANAGER_SERVICE, "port": "http-web", "apiVersion": "v2"}
+        {
+            "namespace": OBSERVABILITY,
+            "name": alerts.ALERTMANAGER_SERVICE,
+            "port": "http-web",
+            "apiVersion": "v2",
+            # Its credential at Alertmanager's proxy (imaas/spec/store_auth.py).
+            "basicAuth": {
+                "username": {"name": "imaas-credentials-prometheus-tenants", "key": "username"},
+                "password": {"name": "imaas-credentials-prometheus-tenants", "key": "password"},
+            },
+        }
     ]
     # kube-state-metrics exports each namespace's tenant and environment labels, which the platform's rules join.
     ksm = values(plan, "kube-prometheus-stack")["kube-state-metrics"]
@@ -529,7 +539,7 @@ def test_the_relay_password_is_a_secret_read_from_a_file_and_in_no_plan(stack: s
         "smtp_auth_password_file": "/etc/alertmanager/secrets/imaas-alertmanager-smtp/password",
     }
     assert alertmanager["alertmanagerSpec"]["secrets"] == ["imaas-alertmanager-smtp"]
-    (secret,) = [r for r in of_type(plan, SECRET) if r.inputs["metadata"]["namespace"] == OBSERVABILITY]
+    (secret,) = [r for r in of_type(plan, SECRET) if r.inputs["metadata"]["name"] == "imaas-alertmanager-smtp"]
     assert secret.inputs["metadata"]["namespace"] == OBSERVABILITY
     data = secret.inputs["stringData"]
     assert set(data) == {SECRET_SIG, "value"}, "marked secret: a real engine encrypts it in the state"

@@ -61,7 +61,7 @@ def test_a_decommissioned_tenant_stays_so_and_no_tenant_names_it(repo: Path, tmp
     assert any("tenant 'shop' was decommissioned" in line for line in problems(repo))
     write_tenant(repo, "shop", lifecycle("decommissioned"))
     write_tenant(repo, "live", f"network:\n  allowFrom: [shop]\n{SERVICES}")
-    assert any("allowFrom[0]: tenant 'shop' is decommissioned" in line for line in problems(repo))
+    assert any("allowFrom[0]: must name an active tenant: 'shop' is decommissioned" in line for line in problems(repo))
 
 
 def test_the_program_forgets_a_decommissioned_tenant_but_says_so(tmp_path: Path) -> None:

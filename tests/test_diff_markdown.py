@@ -95,7 +95,7 @@ def run_diff(tmp_path: Path, base: Plan, head: Plan, *options: str):
 
 
 def test_markdown_matches_the_snapshot_and_exit_code_is_1(tmp_path: Path) -> None:
-    result = run_diff(tmp_path, *plans(), "--format", "markdown")
+    result = run_diff(tmp_path, *plans(), "--format", "markdown", "--full")
     assert result.exit_code == 1, result.output
     # The verdict goes to stderr: stdout is exactly the Markdown, ready for a comment or $GITHUB_STEP_SUMMARY.
     assert "2 change(s) would lose data, a fence or a running service" in result.stderr
@@ -167,7 +167,7 @@ def test_retained_and_unprotected_deletions_pass_with_no_warning(tmp_path: Path)
     base, _ = plans()
     kept = [resource for resource in base.resources if not resource.protect and resource.type != ECR]
     head = replace(base, resources=[resource for resource in kept if resource.type not in (GITHUB_REPOSITORY, BRANCH)])
-    result = run_diff(tmp_path, replace(base, resources=kept), head, "--format", "markdown")
+    result = run_diff(tmp_path, replace(base, resources=kept), head, "--format", "markdown", "--full")
     assert result.exit_code == 0, result.output
     assert "[!CAUTION]" not in result.stdout
     assert "⚠️" not in result.stdout

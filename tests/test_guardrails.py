@@ -20,9 +20,11 @@ from tokens import (
     NAMESPACE,
     NETWORK_POLICY,
     PRIORITY_CLASS,
+    PROMETHEUS,
     RELEASE,
     ROLE,
     ROLE_BINDING,
+    RULESET,
 )
 from typer.testing import CliRunner
 
@@ -85,6 +87,17 @@ def with_inputs(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
     return change
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET = "kubernetes:core/v1:Secret"
+DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey"
+ORDERS_CREDENTIAL = "orders-order-sync-argocd-repository"
+
+
+def with_credential(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
+    """Edit the fields of an Argo CD credential Secret, which the SDK holds marked secret."""
+    return with_inputs(lambda i: edit(i["stringData"]["value"] if SECRET_SIG in i["stringData"] else i["stringData"]))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_example_plans_break_no_mandatory_guardrail(stack: str) -> None:
@@ -98,6 +111,13 @@ def test_the_advisory_flags_a_quota_above_its_size_preset() -> None:
 
 
 WEAKENINGS = {
+    # The gate's status required from any App: a tenant maintainer's workflow could post it green.
+    "promotion-gated": (
+        RULESET,
+        "imaas-prod-branches",
+        with_inputs(lambda i: i["rules"]["requiredStatusChecks"]["requiredChecks"][1].pop("integrationId")),
+        "imaas-prod-branches",
+    ),
     "tenant-namespace-pod-security": (
         NAMESPACE,
         "orders-dev",
@@ -108,8 +128,15 @@ WEAKENINGS = {
     "argocd-project-confined": (
         "kubernetes:argoproj.io/v1alpha1:AppProject",
         "orders-project",
-        with_inputs(lambda i: i["spec"]["sourceRepos"].append("https://github.com/example-org/orders-*")),
+        with_inputs(lambda i: i["spec"]["sourceRepos"].append("git@github.com:example-org/orders-*")),
         "orders-project",
+    ),
+    # orders' credential pointed at payments' repository: orders' kustomize could then render it.
+    "argocd-credentials-per-repository": (
+        SECRET,
+        ORDERS_CREDENTIAL,
+        with_credential(lambda d: d.update(url="git@github.com:example-org/payments-card-gateway.git")),
+        ORDERS_CREDENTIAL,
     ),
     "tenant-rbac-fenced": (
         "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
@@ -216,13 +243,18 @@ def _policy_edit(key: str, change: Callable[[dict], None]) -> Callable[[Resource
 
 
 def _collector_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resource]:
-    return with_inputs(lambda i: edit(i["values"]["config"]))
+    return with_inputs(lambda i: edit(i["values"]["alternateConfig"]))
 
 
 def _route_another_tenants_namespace(config: dict) -> None:
-    route = config["connectors"]["routing"]["table"][0]
-    other = "hr-dev" if "hr-dev" not in route["condition"] else "orders-dev"
-    route["condition"] += f' or attributes["k8s.namespace.name"] == "{other}"'
+    # The per-tenant routes are the job's file; one written into the Helm values is judged the same way.
+    config.setdefault("exporters", {})["otlp/orders"] = {
+        "endpoint": "tempo:4317",
+        "headers": {"X-Scope-OrgID": "orders"},
+    }
+    config["service"]["pipelines"]["traces/orders"] = {"receivers": ["routing"], "exporters": ["otlp/orders"]}
+    condition = 'attributes["k8s.namespace.name"] == "orders-dev" or attributes["k8s.namespace.name"] == "hr-dev"'
+    config["connectors"]["routing"]["table"] = [{"condition": condition, "pipelines": ["traces/orders"]}]
 
 
 PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "payments-dev"}}}
@@ -240,9 +272,9 @@ def _org_state_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resour
 WEAKENINGS |= {
     "grafana-orgs-isolated": (
         "kubernetes:core/v1:ConfigMap",
-        "orders-grafana-org",
+        "orders-tenant-config",
         _org_state_edit(lambda s: s["datasources"][0]["secureJsonData"].update(httpHeaderValue1="hr")),
-        "orders-grafana-org",
+        "orders-tenant-config",
     ),
     "tenant-metrics-proxied": (
         "kubernetes:apps/v1:Deployment",
@@ -286,6 +318,13 @@ WEAKENINGS |= {
         ),
         "orders/order-sync-access",
     ),
+    # The tenants' Prometheus without its grant in the Alertmanager's namespace: alerts evaluated, never sent.
+    "alerts-reach-alertmanager": (
+        ROLE_BINDING,
+        "prometheus-tenants-alertmanager",
+        lambda r: None,
+        "tenants-prometheus",
+    ),
 }
 
 
@@ -299,6 +338,68 @@ def _raise_max_replicas(patches: list[dict]) -> None:
 
 
 FORBIDDEN = [
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-test-branches",
+        with_inputs(lambda i: i["rules"]["requiredStatusChecks"]["requiredChecks"].pop(1)),
+    ),
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-prod-branches",
+        with_inputs(lambda i: i["rules"]["requiredStatusChecks"]["requiredChecks"][0].update(integrationId=0)),
+    ),
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-prod-branches",
+        with_inputs(
+            lambda i: i["bypassActors"].append({"actorType": "RepositoryRole", "actorId": 5, "bypassMode": "always"})
+        ),
+    ),
+    (
+        "promotion-gated",
+        RULESET,
+        "imaas-test-branches",
+        with_inputs(lambda i: i["rules"].pop("pullRequest")),
+    ),
+    # A credential without a project: Argo CD's fallback for every project.
+    ("argocd-credentials-per-repository", SECRET, ORDERS_CREDENTIAL, with_credential(lambda d: d.pop("project"))),
+    # The organisation as the URL, or the credential turned into a template: a prefix reaching every repository.
+    (
+        "argocd-credentials-per-repository",
+        SECRET,
+        ORDERS_CREDENTIAL,
+        with_credential(lambda d: d.update(url="git@github.com:example-org/")),
+    ),
+    (
+        "argocd-credentials-per-repository",
+        SECRET,
+        ORDERS_CREDENTIAL,
+        with_inputs(lambda i: i["metadata"]["labels"].update({"argocd.argoproj.io/secret-type": "repo-creds"})),
+    ),
+    # Its own repository, but for another tenant's project; and a project that is no tenant.
+    ("argocd-credentials-per-repository", SECRET, ORDERS_CREDENTIAL, with_credential(lambda d: d.update(project="hr"))),
+    (
+        "argocd-credentials-per-repository",
+        SECRET,
+        ORDERS_CREDENTIAL,
+        with_credential(lambda d: d.update(project="default")),
+    ),
+    # Another tenant's repository by Argo CD's own reading of URLs (case, `.git`, `ssh://`).
+    (
+        "argocd-credentials-per-repository",
+        SECRET,
+        ORDERS_CREDENTIAL,
+        with_credential(lambda d: d.update(url="ssh://git@github.com/Example-Org/payments-card-gateway")),
+    ),
+    (
+        "argocd-credentials-per-repository",
+        DEPLOY_KEY,
+        "orders-order-sync-argocd-deploy-key",
+        with_inputs(lambda i: i.update(readOnly=False)),
+    ),
     # A namespace that leaves one of its tenant's groups out: its members could edit the platform's objects.
     (
         "platform-objects-marked",
@@ -317,6 +418,13 @@ FORBIDDEN = [
         PRIORITY_CLASS,
         "imaas-tenant-low",
         with_inputs(lambda i: i.update(globalDefault=True)),
+    ),
+    # A Prometheus switched to EndpointSlice discovery, which its grant (endpoints) does not cover.
+    (
+        "alerts-reach-alertmanager",
+        PROMETHEUS,
+        "tenants-prometheus",
+        with_inputs(lambda i: i["spec"].update(serviceDiscoveryRole="EndpointSlice")),
     ),
     # Bounds other than the tenant file's: the capacity validate checked would not be what runs.
     (
@@ -461,6 +569,18 @@ def test_what_section_6_forbids_is_caught_by_its_guardrail(
     assert violations(edited(resources(), type_, name, change)) == {(policy, name)}
 
 
+@pytest.mark.slow
+def test_a_discovery_grant_limited_to_names_does_not_let_prometheus_find_its_alertmanager() -> None:
+    """Discovery lists and watches, which a grant limited to resource names does not allow; and a grant of the
+    right resources bound to another account helps no one."""
+    limited = with_inputs(lambda i: i["rules"][0].update(resourceNames=["kube-prometheus-stack-alertmanager"]))
+    found = edited(resources(), ROLE, "prometheus-tenants-alertmanager", limited)
+    assert violations(found) == {("alerts-reach-alertmanager", "tenants-prometheus")}
+    other = with_inputs(lambda i: i["subjects"][0].update(name="default"))
+    found = edited(resources(), ROLE_BINDING, "prometheus-tenants-alertmanager", other)
+    assert violations(found) == {("alerts-reach-alertmanager", "tenants-prometheus")}
+
+
 @pytest.mark.fast
 def test_every_mandatory_guardrail_has_a_violating_example() -> None:
     assert set(WEAKENINGS) == MANDATORY
@@ -570,6 +690,57 @@ def test_a_trust_admitting_another_tenants_repository_is_refused() -> None:
 
     found = edited(resources(), "aws:iam/role:Role", "imaas-ci-orders-order-sync", with_inputs(widen))
     assert violations(found) == {("ci-trust-exact", "imaas-ci-orders-order-sync")}
+
+
+@pytest.mark.slow
+def test_the_former_organisation_wide_credential_is_refused_as_is_one_in_the_argo_cd_chart() -> None:
+    organisation = Resource(
+        "urn:pulumi:dev::imaas::kubernetes:core/v1:Secret::argocd-repository-credential",
+        SECRET,
+        "argocd-repository-credential",
+        {
+            "metadata": {"name": "imaas-github-repositories", "namespace": "argocd",
+                         "labels": {"argocd.argoproj.io/secret-type": "repo-creds"}},
+            "stringData": {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270",
+                           "value": {"type": "git", "url": "https://github.com/example-org/"}},
+        },
+        False,
+        False,
+    )  # fmt: skip
+    assert violations([*resources(), organisation]) == {
+        ("argocd-credentials-per-repository", "argocd-repository-credential")
+    }
+    # The same through the chart's values, which the plan shows as values rather than as Secrets.
+    release = Resource(
+        "urn:pulumi:dev::imaas::kubernetes:helm.sh/v3:Release::argocd",
+        RELEASE,
+        "argocd",
+        {"chart": "argo-cd", "values": {"configs": {
+            "credentialTemplates": {"org": {"url": "https://github.com/example-org"}},
+            "repositories": {"mine": {"url": "git@github.com:example-org/orders-order-sync.git"}},
+        }}},
+        False,
+        False,
+    )  # fmt: skip
+    messages = [v.message for v in evaluate([*resources(), release], context()) if v.urn == release.urn]
+    assert messages == [
+        "configs.credentialTemplates.org is a repo-creds credential, a URL prefix",
+        "configs.repositories.mine: repository credential has no project: Argo CD uses a repository credential without "
+        "one for every project",
+    ]
+
+
+@pytest.mark.slow
+def test_a_credential_given_as_base64_data_is_read_as_argo_cd_reads_it() -> None:
+    import base64
+
+    def as_data(inputs: dict) -> None:
+        fields = inputs.pop("stringData")["value"]
+        fields["project"] = "payments"
+        inputs["data"] = {key: base64.b64encode(value.encode()).decode() for key, value in fields.items()}
+
+    found = edited(resources(), SECRET, ORDERS_CREDENTIAL, with_inputs(as_data))
+    assert violations(found) == {("argocd-credentials-per-repository", ORDERS_CREDENTIAL)}
 
 
 @pytest.mark.slow

@@ -16,7 +16,10 @@ PACKAGE = PROJECT_DIR / "imaas"
 MAY_IMPORT: dict[str, set[str]] = {
     "model": {"model"},
     "inputs": {"model", "inputs"},
-    "spec": {"model", "spec"},
+    # Programs that run inside the cluster (each pod runs its files as its ConfigMap holds them): the standard
+    # library and each other only.
+    "incluster": {"incluster"},
+    "spec": {"model", "spec", "incluster"},
     "checks": {"model", "inputs", "spec", "checks"},
     "guardrails": {"model", "inputs", "spec", "checks", "guardrails"},
     "plan": {"model", "inputs", "spec", "guardrails", "plan"},

@@ -90,10 +90,13 @@ def test_new_takes_services_environments_and_allow_from(tmp_path: Path) -> None:
             ],
         ),
         (["billing", *STARTER, "--env", "dev", "--env", "dev"], ["error: --env 'dev': given more than once"]),
-        (["billing", *STARTER, "--allow-from", "nobody"], ["error: --allow-from 'nobody': no tenant named 'nobody'"]),
+        (
+            ["billing", *STARTER, "--allow-from", "nobody"],
+            ["error: --allow-from 'nobody': must name an existing tenant: there is no tenant named 'nobody'"],
+        ),
         (
             ["billing", *STARTER, "--allow-from", "billing"],
-            ["error: --allow-from 'billing': a tenant always reaches itself; do not list it"],
+            ["error: --allow-from 'billing': must not name the tenant itself, which always reaches itself"],
         ),
     ],
     ids=["name", "reserved", "contact", "maintainer", "service-and-env", "repeated", "unknown-peer", "itself"],

@@ -8,13 +8,10 @@ import json
 import re
 import subprocess
 import sys
-from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
 from crd_schemas import validate_custom
-from helpers import write_tenants
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from tokens import (
     APP_PROJECT,
@@ -49,8 +46,8 @@ EXPECTED_RELEASES = {
         "29.0.0",
     ),
     "kube-prometheus-stack": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "86.3.2"),
-    "loki": ("loki", "https://grafana-community.github.io/helm-charts", "18.13.5"),
-    "fluent-bit": ("fluent-bit", "https://fluent.github.io/helm-charts", "0.58.2"),
+    "loki": ("loki", "https://grafana-community.github.io/helm-charts", "18.11.0"),
+    "fluent-bit": ("fluent-bit", "https://fluent.github.io/helm-charts", "0.58.1"),
     "tempo": ("tempo", "https://grafana-community.github.io/helm-charts", "2.2.4"),
     "opentelemetry-collector": (
         "opentelemetry-collector",
@@ -107,52 +104,12 @@ def selects(selector: dict | None, labels: dict[str, str]) -> bool:
     return True
 
 
-def sections(config: str, kind: str) -> list[list[tuple[str, str]]]:
-    """The `[kind]` sections of a classic-format Fluent Bit configuration, as (key, value) lines."""
-    found: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] | None = None
-    for line in config.splitlines():
-        if line.startswith("["):
-            current = [] if line == f"[{kind}]" else None
-            if current is not None:
-                found.append(current)
-        elif current is not None and line.strip():
-            key, _, value = line.strip().partition(" ")
-            current.append((key, value.strip()))
-    return found
-
-
-def first(section: list[tuple[str, str]], key: str) -> str:
-    return next(value for name, value in section if name == key)
-
-
-def fluent_bit_routes(plan: Plan) -> tuple[dict[str, re.Pattern[str]], dict[str, list[str]]]:
-    """Fluent Bit's rewrite rules (tag to the namespace pattern that earns it) and outputs (tag to tenant ids)."""
-    config = values(plan, "fluent-bit")["config"]
-    rules: dict[str, re.Pattern[str]] = {}
-    for section in sections(config["filters"], "FILTER"):
-        if first(section, "Name") == "rewrite_tag":
-            assert first(section, "Match") == "kube.*"
-            for name, value in section:
-                if name == "Rule":
-                    key, pattern, tag, keep = value.split(" ")
-                    assert (key, keep) == ("$kubernetes['namespace_name']", "false")
-                    assert tag not in rules
-                    rules[tag] = re.compile(pattern)
-    outputs: dict[str, list[str]] = {}
-    for section in sections(config["outputs"], "OUTPUT"):
-        assert first(section, "Name") == "loki"
-        assert (first(section, "Host"), first(section, "Port")) == (LOKI_HOST, "80")
-        outputs.setdefault(first(section, "Match"), []).append(first(section, "tenant_id"))
-    return rules, outputs
-
-
 def org_states(plan: Plan) -> dict[str, dict]:
     """The desired state of each tenant's Grafana organisation, by tenant, with its ConfigMap's metadata."""
     found = {}
     for resource in of_type(plan, CONFIG_MAP):
         metadata = resource.inputs["metadata"]
-        if metadata["labels"].get("imaas.io/grafana-org") == "true":
+        if metadata["labels"].get("imaas.io/tenant-config") == "true":
             found[metadata["labels"]["imaas.io/tenant"]] = {
                 "metadata": metadata,
                 "state": json.loads(resource.inputs["data"]["org.json"]),
@@ -216,6 +173,9 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
             "whenScaled": "Retain",
             "storageClass": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
         },
+        # The tenants' limits, the job's runtime file (imaas/spec/tenant_config.py).
+        "extraVolumes": [{"name": "tenant-limits", "configMap": {"name": "imaas-loki-tenant-limits"}}],
+        "extraVolumeMounts": [{"name": "tenant-limits", "mountPath": "/etc/imaas/loki", "readOnly": True}],
     }
     assert loki["values"]["loki"]["auth_enabled"] is True
     assert loki["values"]["extra"] == [1]
@@ -273,9 +233,14 @@ def test_loki_is_multi_tenant_and_keeps_its_data(stack: str) -> None:
 @pytest.mark.slow
 def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_sidecar_only_here(stack: str) -> None:
     grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
-    # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled).
-    # The chart's Alertmanager data source is off: Grafana reaches no Alertmanager (imaas/spec/fence.py).
-    assert grafana["sidecar"]["datasources"] == {"alertmanager": {"enabled": False}}
+    # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled),
+    # which the sidecar reads from the stack's namespace only. The chart's Alertmanager data source is off: Grafana
+    # reaches no Alertmanager (imaas/spec/fence.py).
+    assert grafana["sidecar"]["datasources"] == {
+        "alertmanager": {"enabled": False},
+        "searchNamespace": OBSERVABILITY,
+        "resource": "configmap",
+    }
     sources = {source["type"]: source for source in grafana["additionalDataSources"]}
     assert set(sources) == {"prometheus", "loki"}
     # No orgId: the chart's provisioning file puts them in the main organisation, the platform admins'.
@@ -283,11 +248,43 @@ def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_si
     assert (sources["prometheus"]["uid"], sources["prometheus"]["url"]) == ("prometheus-tenants", TENANT_PROMETHEUS_URL)
     assert sources["loki"]["url"] == f"http://{LOKI_HOST}"
     assert sources["loki"]["jsonData"] == {"httpHeaderName1": "X-Scope-OrgID"}
-    assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": "platform"}
+    assert sources["loki"]["secureJsonData"] == {
+        "httpHeaderValue1": "platform",
+        "basicAuthPassword": "$IMAAS_LOKI_PASSWORD",
+    }
     dashboards = grafana["sidecar"]["dashboards"]
     assert dashboards["searchNamespace"] == OBSERVABILITY
     assert dashboards["folderAnnotation"] == "grafana_folder"
     assert dashboards["provider"]["foldersFromFilesStructure"] is True
+
+
+@pytest.mark.slow
+def test_grafanas_sidecars_read_the_stacks_namespace_only(stack: str) -> None:
+    """grafana chart 12.4.8: with rbac.namespaced the chart makes a Role in its own namespace (plus
+    rbac.namespaces) instead of a ClusterRole over every namespace's ConfigMaps and Secrets; each enabled sidecar
+    watches the namespace its searchNamespace names, and only ConfigMaps."""
+    grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
+    assert grafana["rbac"] == {"namespaced": True, "namespaces": []}
+    for sidecar in ("dashboards", "datasources"):
+        assert grafana["sidecar"][sidecar]["searchNamespace"] == OBSERVABILITY
+        assert grafana["sidecar"][sidecar]["resource"] == "configmap"
+    # The sidecars the chart has off stay off (each would watch the whole cluster with no searchNamespace).
+    assert not {"alerts", "notifiers", "plugins"} & set(grafana["sidecar"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "monitors_on"), [("eks", False), ("generic", True)])
+def test_control_plane_monitors_are_off_on_eks_only(kind: str, monitors_on: bool) -> None:
+    kps = values(plan_stack("dev", clusterKind=kind), "kube-prometheus-stack")
+    for monitor in ("kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy"):
+        # Unset keeps the chart's default, on.
+        assert kps.get(monitor, {}).get("enabled", True) is monitors_on, monitor
+
+
+@pytest.mark.slow
+def test_the_shipped_stacks_say_their_clusters_are_eks(stack: str) -> None:
+    kps = values(example_plan(stack), "kube-prometheus-stack")
+    assert kps["kubeEtcd"] == kps["kubeProxy"] == {"enabled": False}
 
 
 @pytest.mark.slow
@@ -305,35 +302,7 @@ def test_the_platform_log_tenant_is_a_name_no_tenant_can_take_and_the_model_impo
     assert result.stdout.strip() == "[]"
 
 
-# --- per tenant: logs ----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_every_tenant_has_its_fluent_bit_route_to_its_own_loki_tenant(stack: str) -> None:
-    plan = example_plan(stack)
-    rules, outputs = fluent_bit_routes(plan)
-    decoys = {OBSERVABILITY, "kube-system", "ingress-nginx", "argocd", "orders-devx", "xhr-dev", "payments-test"}
-    every_namespace = tenant_namespaces(plan) | decoys
-    assert set(rules) == {f"tenant.{tenant}" for tenant in EXPECTED_TENANT_NAMESPACES[stack]}
-    for tenant, namespaces in EXPECTED_TENANT_NAMESPACES[stack].items():
-        pattern = rules[f"tenant.{tenant}"]
-        assert {ns for ns in every_namespace if pattern.search(ns)} == namespaces
-        assert outputs[f"tenant.{tenant}"] == [tenant]
-    # What no rule re-tags (the platform's namespaces) keeps its kube.* tag and goes to the platform's tenant.
-    assert outputs["kube.*"] == ["platform"]
-    assert Counter(tenant for ids in outputs.values() for tenant in ids).most_common(1)[0][1] == 1
-    assert not any(pattern.search(ns) for pattern in rules.values() for ns in {OBSERVABILITY, "kube-system"})
-
-
-@pytest.mark.slow
-def test_tenants_sharing_a_prefix_never_share_a_route_and_retired_tenants_keep_theirs(tmp_path: Path) -> None:
-    tenants = write_tenants(tmp_path, ab={}, ab_c={}, old={"lifecycle": "retired"})
-    plan = plan_stack("dev", tenants)
-    rules, outputs = fluent_bit_routes(plan)
-    for tenant in ("ab", "ab-c", "old"):
-        matched = {ns for ns in tenant_namespaces(plan) if rules[f"tenant.{tenant}"].search(ns)}
-        assert matched == {f"{tenant}-dev", f"{tenant}-test"}
-        assert outputs[f"tenant.{tenant}"] == [tenant]
+# --- per tenant (logs: tests/test_log_routing.py) -----------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -349,7 +318,7 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
     ]
     for tenant, found in orgs.items():
         assert found["metadata"]["namespace"] == OBSERVABILITY
-        assert found["metadata"]["name"] == f"imaas-grafana-orgs-{tenant}"
+        assert found["metadata"]["name"] == f"imaas-tenant-{tenant}"
         state = found["state"]
         assert state["name"] == tenant
         sources = {source["type"]: source for source in state["datasources"]}
@@ -358,10 +327,17 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
             f"http://{LOKI_HOST}",
             "X-Scope-OrgID",
         )
-        assert sources["loki"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        # The reader's password by the variable the job fills in (imaas/spec/store_auth.py), never by value.
+        assert sources["loki"]["secureJsonData"] == {
+            "httpHeaderValue1": tenant,
+            "basicAuthPassword": "$IMAAS_LOKI_PASSWORD",
+        }
         assert sources["tempo"]["url"] == "http://tempo.observability.svc.cluster.local:3200"
         assert sources["tempo"]["jsonData"]["httpHeaderName1"] == "X-Scope-OrgID"
-        assert sources["tempo"]["secureJsonData"] == {"httpHeaderValue1": tenant}
+        assert sources["tempo"]["secureJsonData"] == {
+            "httpHeaderValue1": tenant,
+            "basicAuthPassword": "$IMAAS_TEMPO_PASSWORD",
+        }
         metrics = sources["prometheus"]
         assert metrics["url"] == "http://imaas-metrics-proxy.observability.svc.cluster.local:8080"
         assert metrics["jsonData"]["httpHeaderName1"] == "X-Imaas-Namespaces"
@@ -514,7 +490,7 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (
         "argo-cd",
         "https://argoproj.github.io/argo-helm",
-        "10.10.2",
+        "10.1.1",
     )
     assert (inputs["namespace"], inputs["createNamespace"]) == ("argocd", True)
     assert inputs["values"]["configs"]["cm"]["application.sync.impersonation.enabled"] == "true"
@@ -523,13 +499,6 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     applications = of_type(plan, "kubernetes:argoproj.io/v1alpha1:Application")
     assert projects and applications
     assert all(argocd.urn in resource.dependsOn for resource in [*projects, *applications])
-
-
-@pytest.mark.slow
-def test_logs_cannot_forge_their_route(stack: str) -> None:
-    config = "\n".join(releases(example_plan(stack))["fluent-bit"].inputs["values"]["config"].values())
-    # A JSON log line is merged under its own key, where it cannot overwrite the kubernetes fields routing uses.
-    assert "Merge_Log_Key log_processed" in " ".join(config.split())
 
 
 # --- the two Prometheus ------------------------------------------------------------------------------------------

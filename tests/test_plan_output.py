@@ -6,17 +6,16 @@ import json
 from pathlib import Path
 
 import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 from crd_schemas import is_custom, validate_custom
 from helpers import copy_project, write_tenants
+from kube_schemas import validate_kubernetes
 from planning import FIXTURE_TENANTS, plan_command
 from typer.testing import CliRunner
 
 from imaas import cli
 
-KUBERNETES_VERSION = "1.34"
 runner = CliRunner()
 # DESIGN section 5, written out here rather than taken from the code under test.
 CONTRACT_KEYS = ("urn", "type", "name", "parent", "custom", "inputs", "protect", "retainOnDelete", "dependsOn")
@@ -75,7 +74,7 @@ def test_every_rendered_object_passes_the_kubernetes_schema(dev_outputs: tuple[d
         if is_custom(document):
             validate_custom(document)
         else:
-            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+            validate_kubernetes(document)
     # The admission policies are built from dictionaries of the platform's own, which no SDK type checks.
     assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= kinds
 

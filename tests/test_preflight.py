@@ -265,6 +265,15 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
         'Argo CD does not sync with impersonation: set application.sync.impersonation.enabled: "true" in '
         "ConfigMap argocd/argocd-cm",
     ),
+    "argocd-known-hosts": (
+        _data(
+            "/api/v1/namespaces/argocd/configmaps/argocd-ssh-known-hosts-cm",
+            "ssh_known_hosts",
+            "gitlab.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAfuCHKVTjquxvt6CM6tdG4SLp1Btn/nOeHHE5UOzRdf\n",
+        ),
+        {},
+        "Argo CD knows no SSH host key of github.com: every service repository is read over SSH with a deploy key",
+    ),
     "add-ons": (_metrics_server, {}, "the cluster serves metrics.k8s.io already (kube-system/metrics-server"),
     "add-ons-argocd": (
         lambda paths: None,

@@ -19,7 +19,6 @@ from imaas.model.settings import StackSettings
 
 runner = CliRunner()
 NO_ARGOCD = {"argocdPreinstalled": None}
-NO_CREDENTIAL = {"argocdGithubApp": None, "argocdGithubAppPrivateKey": None}
 ARGOCD_MESSAGE = (
     "Pulumi.{stack}.yaml: imaas:argocdPreinstalled: the stack declares Argo CD AppProjects and Applications "
     "(3 tenants) but neither installs Argo CD nor says the cluster has it: set imaas:argocdPreinstalled: true where "
@@ -54,27 +53,11 @@ def test_installing_argo_cd_on_a_cluster_that_has_it_is_refused() -> None:
 
 
 @pytest.mark.slow
-def test_private_repositories_without_a_credential_are_refused() -> None:
-    [problem] = refusal("prod", **NO_CREDENTIAL)
-    assert problem.startswith("Pulumi.prod.yaml: imaas:argocdGithubApp: Argo CD has no credential for the private ")
-    assert "service repositories (hr-employee-sync, " in problem
-    assert "pulumi config set --secret argocdGithubAppPrivateKey < app.pem" in problem
-
-
-@pytest.mark.slow
-def test_both_missing_are_reported_together() -> None:
-    fields = [line.split(": ")[1] for line in refusal("dev", **NO_ARGOCD, **NO_CREDENTIAL)]
-    assert fields == ["imaas:argocdGithubApp", "imaas:argocdPreinstalled"]
-
-
-@pytest.mark.slow
 def test_a_stack_without_argo_cd_objects_needs_neither(tmp_path: Path) -> None:
     # Tenants of environments the prod cluster does not host: no AppProject, no Application on it.
     tenants = write_tenants(tmp_path / "tenants", alpha={"environments": ["dev"]})
-    plan = plan_stack("prod", tenants, **NO_ARGOCD, **NO_CREDENTIAL)
+    plan = plan_stack("prod", tenants, **NO_ARGOCD)
     assert not [r for r in plan.resources if r.type.startswith("kubernetes:argoproj.io")]
-    # Tenants without services: AppProjects, but no repository to read.
-    plan_stack("prod", write_tenants(tmp_path / "other", bravo={}), **NO_CREDENTIAL)
 
 
 @pytest.mark.slow
@@ -98,19 +81,23 @@ def test_the_plan_command_exits_1_with_one_line_and_writes_no_plan(
 
 @pytest.mark.fast
 def test_a_repository_credential_is_one_function_of_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Another kind of credential (a deploy key per repository, say) is one more function in the list."""
+    """Each stack's deploy keys cover every repository its Applications read; a repository no function in the list
+    covers is refused, naming it."""
     settings = StackSettings(
         environments=["dev"], ingress_host_suffix="apps.example.com",
         ecr_registry="123456789012.dkr.ecr.eu-west-1.amazonaws.com", argocd_impersonation=True,
         argocd_preinstalled=True,
     )  # fmt: skip
     objects = prerequisites.ArgoCdObjects(projects=["alpha"], repositories=["alpha-one", "alpha-two"])
-    setting, message = prerequisites.repository_credentials(settings, objects)
-    assert setting == "imaas:argocdGithubApp"
-    assert "(alpha-one, alpha-two)" in message
+    assert (prerequisites.deploy_key,) == prerequisites.REPOSITORY_CREDENTIALS
+    assert prerequisites.repository_credentials(settings, objects) is None
 
-    def deploy_key(settings: StackSettings, repository: str) -> bool:
+    def only_one(settings: StackSettings, repository: str) -> bool:
         return repository == "alpha-one"
 
-    monkeypatch.setattr(prerequisites, "REPOSITORY_CREDENTIALS", (*prerequisites.REPOSITORY_CREDENTIALS, deploy_key))
-    assert "(alpha-two)" in prerequisites.repository_credentials(settings, objects)[1]
+    monkeypatch.setattr(prerequisites, "REPOSITORY_CREDENTIALS", (only_one,))
+    refused = prerequisites.repository_credentials(settings, objects)
+    assert refused is not None
+    setting, message = refused
+    assert setting == "github:owner"
+    assert "(alpha-two)" in message

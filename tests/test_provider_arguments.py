@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 EXTRACTS = Path(__file__).resolve().parent / "data" / "providers"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-PROVIDERS = ("github", "aws")
+PROVIDERS = ("github", "aws", "tls")
 """Each is the type tokens' prefix and the name of its extract."""
 DOCUMENTED_PERMISSIONS = {"pull", "triage", "push", "maintain", "admin"}
 """Repository permissions as documented (RepositoryCollaborators' note: the provider does not validate them, and

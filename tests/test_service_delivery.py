@@ -4,6 +4,7 @@ repositories, the tenants' CI roles, branch rules, and Argo CD Applications per 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -19,7 +20,9 @@ from tokens import (
     BRANCH,
     BRANCH_DEFAULT,
     COLLABORATORS,
+    CONFIG_MAP,
     CUSTOM_PROPERTY,
+    DEPLOYMENT,
     ECR,
     ECR_LIFECYCLE,
     ECR_POLICY,
@@ -39,11 +42,17 @@ from tokens import (
 
 from components.delivery_foundation import PUBLISH_COMMAND
 from components.service_applications import KEEP_CLAIMS_PATCH
+from imaas.incluster import promotion_gate
+from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version
 from imaas.plan.record import Plan, PlannedResource
 
 ACCOUNT = "123456789012"
 GLOBAL_PREFIXES = ("github:", "aws:", "pulumi:providers:github", "pulumi:providers:aws")
+DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey"
+PER_CLUSTER = (DEPLOY_KEY, "pulumi:providers:github")
+"""What every stack declares on GitHub for its own cluster: the deploy keys its Argo CD reads with, and the provider
+that registers them."""
 
 ACTIVE_SERVICES = {
     "orders": {"order-sync": ["dev", "test", "prod"], "order-events": ["dev", "test"]},
@@ -62,7 +71,9 @@ def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
 
 @pytest.mark.slow
 def test_only_the_stack_that_owns_global_resources_declares_them() -> None:
-    assert [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)] == []
+    # Each stack's own deploy keys are the exception: they are the cluster's access, not the repository's.
+    prod = [r for r in example_plan("prod").resources if r.type.startswith(GLOBAL_PREFIXES)]
+    assert {r.type for r in prod} == set(PER_CLUSTER)
     dev_types = {r.type for r in example_plan("dev").resources}
     assert {TEAM, GITHUB_REPOSITORY, ECR, IAM_ROLE, OIDC_PROVIDER, RULESET} <= dev_types
 
@@ -73,7 +84,7 @@ def test_the_two_stacks_together_declare_every_global_resource_exactly_once() ->
         (r.type, r.name)
         for stack in ("dev", "prod")
         for r in example_plan(stack).resources
-        if r.type.startswith(GLOBAL_PREFIXES)
+        if r.type.startswith(GLOBAL_PREFIXES) and not r.type.startswith(PER_CLUSTER)
     )
     assert declared and set(declared.values()) == {1}
     services = sum(len(s) for s in ACTIVE_SERVICES.values()) + sum(len(s) for s in RETIRED_SERVICES.values())
@@ -174,7 +185,9 @@ def test_the_team_writes_and_maintainers_administer_each_active_repository() -> 
 def test_each_active_repository_tells_its_ci_where_to_push() -> None:
     variable = named(example_plan("dev"), ACTIONS_VARIABLE)["payments-card-gateway-ci"].inputs
     assert variable["variableName"] == "IMAAS_SERVICE"
-    assert json.loads(variable["value"]) == {
+    value = json.loads(variable["value"])
+    assert value.pop("guide")["service"] == "card-gateway"  # the day-two guide, tested below
+    assert value == {
         "region": "eu-west-1",
         "registry": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com",
         "repository": "payments/card-gateway",
@@ -183,7 +196,7 @@ def test_each_active_repository_tells_its_ci_where_to_push() -> None:
 
 
 @pytest.mark.slow
-def test_prod_branches_need_a_reviewed_pull_request_and_test_branches_are_protected_lightly() -> None:
+def test_test_and_prod_need_a_pull_request_with_the_ci_check_and_the_gate_each_from_its_app() -> None:
     plan = example_plan("dev")
     rulesets = named(plan, RULESET)
     active = sorted(f"{t}-{s}" for t, services in ACTIVE_SERVICES.items() for s in services)
@@ -203,9 +216,74 @@ def test_prod_branches_need_a_reviewed_pull_request_and_test_branches_are_protec
             "excludes": [],
         }
         assert ruleset["rules"]["deletion"] is True and ruleset["rules"]["nonFastForward"] is True
-        assert "bypassActors" not in ruleset
-    assert prod["rules"]["pullRequest"]["requiredApprovingReviewCount"] >= 1
-    assert "pullRequest" not in test["rules"]
+        # The gate's App (Pulumi.dev.yaml's imaas:promotion.githubApp) and GitHub Actions, each for its own check.
+        assert ruleset["rules"]["requiredStatusChecks"] == {
+            "requiredChecks": [
+                {"context": "Build and test", "integrationId": 15368},
+                {"context": f"imaas/promotion-gate/{branch}", "integrationId": 654321},
+            ],
+            "doNotEnforceOnCreate": True,
+            "strictRequiredStatusChecksPolicy": False,
+        }
+        # Merge commits only: a squash or rebase would leave the branch below no ancestor of this one.
+        assert ruleset["rules"]["pullRequest"]["allowedMergeMethods"] == ["merge"]
+        # The emergency path: an organisation owner merges a pull request past the checks, recorded by GitHub.
+        assert ruleset["bypassActors"] == [{"actorType": "OrganizationAdmin", "bypassMode": "pull_request"}]
+    assert prod["rules"]["pullRequest"]["requiredApprovingReviewCount"] == 1
+    assert test["rules"]["pullRequest"]["requiredApprovingReviewCount"] == 0
+
+
+@pytest.mark.slow
+def test_the_gate_runs_on_the_cluster_of_dev_and_test_with_its_app_and_soaks() -> None:
+    plan = example_plan("dev")
+    (config_map,) = [r for r in of_type(plan, CONFIG_MAP) if r.name == "imaas-promotion-gate"]
+    config = json.loads(config_map.inputs["data"]["config.json"])
+    assert config == {
+        "argocdNamespace": "argocd",
+        "dashboardUrl": config["dashboardUrl"],
+        "githubApp": {"appId": 654321, "installationId": 87654321},
+        "intervalSeconds": 60,
+        "prometheus": [
+            "http://prometheus-tenants.observability.svc.cluster.local:9090",
+            "http://kube-prometheus-stack-prometheus.observability.svc.cluster.local:9090",
+        ],
+        "soakSeconds": {"dev": 900, "test": 3600},
+    }
+    assert config_map.inputs["data"]["promotion_gate.py"] == Path(promotion_gate.__file__).read_text(encoding="utf-8")
+    (deployment,) = [r for r in of_type(plan, DEPLOYMENT) if r.name == "imaas-promotion-gate"]
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "imaas-promotion-gate"
+    assert pod["containers"][0]["command"] == ["python", "/opt/imaas/promotion_gate.py"]
+    assert {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v} == {"imaas-promotion-gate"}
+    (secret,) = [r for r in plan.resources if r.name == "imaas-promotion-gate-key"]
+    assert secret.inputs["metadata"]["name"] == "imaas-promotion-gate"
+    (role,) = [r for r in plan.resources if r.name == "imaas-promotion-gate-applications" and r.type.endswith(":Role")]
+    assert role.inputs["metadata"]["namespace"] == "argocd"
+    assert role.inputs["rules"] == [
+        {"apiGroups": ["argoproj.io"], "resources": ["applications"], "verbs": ["get", "list"]}
+    ]
+    # The prod cluster hosts no environment that is promoted from: no gate there (the fence's table still has a
+    # policy for its pods, which select none).
+    gate = [r.name for r in example_plan("prod").resources if "promotion-gate" in r.name]
+    assert gate == ["imaas-fence-promotion-gate"]
+
+
+@pytest.mark.slow
+def test_each_application_promoted_from_names_the_environment_it_is_promoted_to() -> None:
+    applications = named(example_plan("dev"), APPLICATION)
+    for name, application in applications.items():
+        tenant, service, environment = name.rsplit("-", 2)[0], name.rsplit("-", 2)[1], name.rsplit("-", 1)[1]
+        services = {f"{t}-{s}": envs for t, ss in ACTIVE_SERVICES.items() for s, envs in ss.items()}
+        envs = [e for e in ("dev", "test", "prod") if e in services[name.removesuffix(f"-{environment}")]]
+        following = envs[envs.index(environment) + 1] if envs.index(environment) + 1 < len(envs) else None
+        assert application.inputs["metadata"]["labels"].get("imaas.io/promotes-to") == following, name
+        del tenant, service
+
+
+@pytest.mark.slow
+def test_without_the_gates_app_the_stack_that_declares_the_rulesets_is_refused() -> None:
+    with pytest.raises(InputError, match=r"imaas:promotion\.githubApp: the test and prod branches"):
+        plan_stack("dev", promotion={"soakMinutes": {"dev": 15}}, promotionGatePrivateKey=None)
 
 
 # --- registries ----------------------------------------------------------------------------------------------------
@@ -354,6 +432,96 @@ def test_ci_roles_push_only_to_their_services_registry() -> None:
             assert not [action for action in push["Action"] if "*" in action or action.startswith("iam:")]
 
 
+# `aws ecr <subcommand>` calls the ECR API operation of the same name in PascalCase, which is its IAM action, except
+# where the CLI wraps another operation.
+CLI_OPERATION_EXCEPTIONS = {"get-login-password": "GetAuthorizationToken"}
+# What `docker push` to ECR calls (ECR's "Required IAM permissions for pushing an image"), and what the
+# amazon-ecr-login action calls to log Docker in.
+DOCKER_PUSH_ACTIONS = {
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+}
+ECR_LOGIN_ACTION = "aws-actions/amazon-ecr-login"
+
+
+def ecr_actions_of_workflows(directory: Path = TEMPLATE_DIR / ".github" / "workflows") -> dict[str, set[str]]:
+    """The IAM actions each workflow job calls on ECR, read from its steps."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        for job_name, job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].items():
+            actions = found.setdefault(f"{path.name}:{job_name}", set())
+            for step in job.get("steps") or []:
+                if str(step.get("uses", "")).startswith(ECR_LOGIN_ACTION):
+                    actions.add("ecr:GetAuthorizationToken")
+                script = str(step.get("run", ""))
+                for subcommand in re.findall(r"\baws\s+ecr\s+([a-z0-9-]+)", script):
+                    operation = CLI_OPERATION_EXCEPTIONS.get(subcommand) or "".join(
+                        word.capitalize() for word in subcommand.split("-")
+                    )
+                    actions.add(f"ecr:{operation}")
+                if re.search(r"\bdocker\s+push\b", script):
+                    actions |= DOCKER_PUSH_ACTIONS | {"ecr:GetAuthorizationToken"}
+    return found
+
+
+def allows(policy: dict, action: str, resource: str) -> bool:
+    return any(
+        statement["Effect"] == "Allow"
+        and action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        and any(
+            r in ("*", resource)
+            for r in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+        )
+        for statement in policy["Statement"]
+    )
+
+
+@pytest.mark.slow
+def test_the_template_workflows_call_ecr_and_their_ci_role_allows_every_call() -> None:
+    calls = ecr_actions_of_workflows()
+    # The parse finds what the workflow is known to call: log-in, the push, and the promotion's four calls.
+    every = set().union(*calls.values())
+    assert {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage", "ecr:GetAuthorizationToken"} <= every
+    plan = example_plan("dev")
+    for tenant, services in ACTIVE_SERVICES.items():
+        for service in services:
+            policy = json.loads(named(plan, IAM_ROLE_POLICY)[f"imaas-ci-{tenant}-{service}-push"].inputs["policy"])
+            repository = f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{tenant}/{service}"
+            denied = {
+                (job, action)
+                for job, actions in calls.items()
+                for action in actions
+                if not allows(policy, action, repository)
+            }
+            assert denied == set(), f"the CI role of {tenant}/{service} does not allow {sorted(denied)}"
+
+
+@pytest.mark.fast
+def test_the_ecr_call_parser_maps_cli_subcommands_to_iam_actions(tmp_path: Path) -> None:
+    (tmp_path / "ci.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "jobs": {
+                    "j": {
+                        "steps": [
+                            {"run": "aws ecr describe-images --x\nget() { aws ecr batch-get-image; }\n"},
+                            {"run": "aws   ecr get-login-password | docker login"},
+                            {"run": "aws ecr put-image \\\n  --image-tag x"},
+                        ]
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert ecr_actions_of_workflows(tmp_path) == {
+        "ci.yaml:j": {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:PutImage"}
+    }
+
+
 @pytest.mark.slow
 def test_fifty_services_each_get_a_trust_policy_within_iams_limit(tmp_path: Path) -> None:
     # IAM refuses a trust policy over 2,048 characters by default (white space not counted): one role per service
@@ -405,7 +573,7 @@ def test_each_active_service_has_an_application_per_hosted_environment(stack: st
         # What they do is rendered with the real kustomize in tests/test_service_scaling.py.
         assert [patch["target"]["kind"] for patch in patches[1:]] == ["Deployment", "HorizontalPodAutoscaler"]
         assert spec["source"] == {
-            "repoURL": f"https://github.com/example-org/{tenant}-{service}.git",
+            "repoURL": f"git@github.com:example-org/{tenant}-{service}.git",
             "targetRevision": env,
             "path": f"deploy/overlays/{env}",
             "kustomize": {
@@ -427,10 +595,14 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     write_tenants(tenants, shop={"services": [{"name": "api", "lifecycle": "retired"}]})
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
-    assert {r.type for r in dropped} == {
+    kept = [r for r in dropped if r.type != DEPLOY_KEY]
+    assert {r.type for r in kept} == {
         BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE, CUSTOM_PROPERTY
     }  # fmt: skip
-    assert all(r.retainOnDelete for r in dropped)
+    assert all(r.retainOnDelete for r in kept)
+    # Argo CD's key to it is no data: with no Application left to read the repository, it goes.
+    [key] = [r for r in dropped if r.type == DEPLOY_KEY]
+    assert not key.retainOnDelete
 
 
 @pytest.mark.slow
@@ -496,3 +668,43 @@ def test_retirement_keeps_claims_argo_cd_neither_deletes_nor_prunes_them() -> No
     assert patch["kind"] == "PersistentVolumeClaim"
     options = patch["metadata"]["annotations"]["argocd.argoproj.io/sync-options"].split(",")
     assert {"Delete=false", "Prune=false"} <= set(options)
+
+
+@pytest.mark.slow
+def test_each_active_service_repository_gets_its_day_two_guide() -> None:
+    """Its own tenant, service and environments: Argo CD and Grafana per environment (from the cluster settings),
+    cluster access, where alerts go, its tenant file and how to change size, scale, secrets and exposure."""
+    import json
+
+    from planning import FIXTURE_TENANTS, plan_stack
+
+    guide_settings = {
+        "argocdUrls": {"dev": "https://argocd.dev.example.com", "prod": "https://argocd.example.com"},
+        "grafanaUrls": {"dev": "https://grafana.dev.example.com"},
+        "clusterAccessUrl": "https://wiki.example.com/kubernetes-access",
+    }
+    plan = plan_stack("dev", FIXTURE_TENANTS, serviceGuide=guide_settings)
+    guides = {
+        resource.inputs["repository"]: json.loads(resource.inputs["value"])["guide"]
+        for resource in plan.resources
+        if resource.type == ACTIONS_VARIABLE and resource.inputs["variableName"] == "IMAAS_SERVICE"
+    }
+    # Active services only: payroll-export is retired.
+    assert sorted(guides) == ["hr-employee-sync", "orders-order-events", "orders-order-sync", "payments-card-gateway"]
+    guide = guides["payments-card-gateway"]
+    assert (guide["tenant"], guide["service"]) == ("payments", "card-gateway")
+    assert sorted(guide["environments"]) == ["dev", "prod"]
+    assert guide["environments"]["dev"]["argocd"] == (
+        "https://argocd.dev.example.com/applications/argocd/payments-card-gateway-dev"
+    )
+    assert (
+        guide["environments"]["prod"]["argocd"]
+        == "https://argocd.example.com/applications/argocd/payments-card-gateway-prod"
+    )
+    assert guide["environments"]["dev"]["grafana"] == "https://grafana.dev.example.com"
+    assert guide["environments"]["prod"]["grafana"] is None
+    assert guide["environments"]["prod"]["namespace"] == "payments-prod"
+    assert guide["clusterAccess"] == "https://wiki.example.com/kubernetes-access"
+    assert guide["alerts"] == ["payments-team@example.com"]
+    assert guide["tenantFile"] == "https://github.com/example-org/imaas/blob/main/tenants/payments.yaml"
+    assert set(guide["howTo"]) == {"sizeAndScale", "secrets", "exposure", "release"}

@@ -9,13 +9,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 from helpers import CLUSTER_VALUES, PROJECT_DIR, TEMPLATE_DIR, lines, write_tenant, write_tenants
+from kube_schemas import validate_kubernetes
 from kustomize import as_argocd_renders
 from planning import example_plan, of_type, plan_stack
-from test_plan_output import KUBERNETES_VERSION
 from tokens import LIMITS, RELEASE
 from typer.testing import CliRunner
 
@@ -69,11 +68,11 @@ def test_size_and_replicas_have_defaults_and_take_bounds_per_environment() -> No
     [
         (
             "prod: {min: 0, max: 2}",
-            "12:21: spec.services[0].replicas.prod.min: input should be greater than or equal to 1",
+            "12:21: spec.services[0].replicas.prod.min: must be at least 1, got 0",
         ),
         (
             "prod: {min: 2, max: 21}",
-            "12:29: spec.services[0].replicas.prod.max: input should be less than or equal to 20",
+            "12:29: spec.services[0].replicas.prod.max: must be at most 20, got 21",
         ),
         ("prod: {min: 5, max: 3}", "12:15: spec.services[0].replicas.prod: min (5) is above max (3)"),
         ('prod: {min: "2", max: 3}', "12:21: spec.services[0].replicas.prod.min: must be a whole number, got '2'"),
@@ -253,7 +252,7 @@ def argocd_build(directory: Path, kustomize: dict[str, Any], environment: str) -
         patches=kustomize["patches"],
     )
     for document in documents:
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        validate_kubernetes(document)
     return {document["kind"]: document for document in documents}
 
 

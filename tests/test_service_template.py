@@ -103,7 +103,7 @@ def test_permissions_are_empty_by_default_and_only_release_writes() -> None:
 @pytest.mark.fast
 def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushes_to_dev() -> None:
     workflow = load_workflow()
-    assert set(workflow["on"]) == {"pull_request", "push"}
+    assert set(workflow["on"]) == {"pull_request", "push", "workflow_dispatch"}
     assert workflow["on"]["push"] == {"branches": ["dev", "test", "prod"]}
     build = workflow["jobs"]["build"]
     for ref, expected in (("refs/pull/7/merge", True), ("refs/heads/dev", True), ("refs/heads/test", False)):
@@ -113,6 +113,9 @@ def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushe
     service = {"vars.IMAAS_SERVICE": '{"region": "eu-west-1"}'}
     cases = {
         ("push", "refs/heads/dev"): True,
+        # The first release started by hand, once the platform has set IMAAS_SERVICE.
+        ("workflow_dispatch", "refs/heads/dev"): True,
+        ("workflow_dispatch", "refs/heads/test"): False,
         ("push", "refs/heads/test"): False,
         ("push", "refs/heads/prod"): False,
         ("pull_request", "refs/heads/dev"): False,
@@ -157,9 +160,51 @@ def test_release_is_skipped_where_the_platform_set_no_service_variable() -> None
 
 
 @pytest.mark.fast
+def test_a_run_without_the_platform_variable_says_why_it_published_nothing() -> None:
+    """The settings job runs exactly where the release is skipped for want of IMAAS_SERVICE (pull requests need
+    nothing of the platform), and reads the event only through env."""
+    jobs = load_workflow()["jobs"]
+    settings, release = jobs["settings"], jobs["release"]
+    assert settings["permissions"] == {}
+    for event in ("push", "workflow_dispatch", "pull_request"):
+        for variable in ("", '{"role": "arn"}'):
+            context = {"github.event_name": event, "github.ref": "refs/heads/dev", "vars.IMAAS_SERVICE": variable}
+            runs = evaluate_condition(settings["if"], context)
+            assert runs is (event != "pull_request" and variable == ""), (event, variable)
+            if event != "pull_request":
+                assert runs is not evaluate_condition(release["if"], context)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("is_template", "event", "created", "status", "says"),
+    [
+        ("true", "push", "false", 0, "the service template repository: nothing to publish"),
+        # A generated repository's first run: a warning with what to do, not a red run.
+        ("false", "push", "true", 0, "::warning title=IMaaS platform settings not there yet::"),
+        # Later: the variable should be there, and its absence is an error.
+        ("false", "push", "false", 1, "::error title=IMAAS_SERVICE missing::"),
+        ("false", "workflow_dispatch", "", 1, "::error title=IMAAS_SERVICE missing::"),
+    ],
+)
+def test_the_settings_report_tells_a_first_run_from_a_missing_variable(
+    tmp_path: Path, is_template: str, event: str, created: str, status: int, says: str
+) -> None:
+    script = step_running("settings", "IMAAS_SERVICE")["run"]
+    environment = {"IS_TEMPLATE": is_template, "EVENT": event, "CREATED": created}
+    result = run_step(script, tmp_path, tmp_path, environment)
+    assert result.returncode == status, result.stdout + result.stderr
+    assert says in result.stdout
+    if status == 0 and is_template == "false":
+        summary = (tmp_path / ".summary").read_text()
+        assert "`IMAAS_SERVICE`" in summary and "Run workflow" in summary
+
+
+@pytest.mark.fast
 def test_checkouts_keep_no_credentials_and_scripts_interpolate_nothing() -> None:
-    for job in ("build", "release"):
-        assert step_using(job, "actions/checkout")["with"] == {"persist-credentials": False}
+    for job in ("build", "release", "settings"):
+        if job != "settings":
+            assert step_using(job, "actions/checkout")["with"] == {"persist-credentials": False}
         for step in steps(job):
             # Untrusted values (branch names, commit messages) and variables reach scripts through env only.
             assert "${{" not in step.get("run", ""), f"{job}: {step.get('name')} interpolates into its script"

@@ -482,3 +482,28 @@ def test_github_pull_requests_speak_the_rest_api(monkeypatch: pytest.MonkeyPatch
         pulls.update("a-b", 10, "t", "b")
     assert str(refused.value) == "PATCH /repos/example-org/a-b/pulls/10: 422 Unprocessable Entity"
     assert "token-value" not in str(refused.value)
+
+
+def credential_answer(config: list[str], environment: dict[str, str]) -> str:
+    """What git's credential helper of a hosting's `-c` settings answers for github.com, in `environment`."""
+    helper = next(item for item in config if item.startswith("credential.https://github.com.helper="))
+    command = helper.split("=", 1)[1].removeprefix("!")
+    result = subprocess.run(
+        ["sh", "-c", command + " get"], env=environment, capture_output=True, text=True, check=True, timeout=30
+    )
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_publishing_pushes_with_the_token_minted_for_it_and_the_sync_with_its_own() -> None:
+    """`template publish` (run by `pulumi up`) reads IMAAS_TEMPLATE_TOKEN, the token the deploy workflow mints per
+    run for the template repository; the GitHub provider's credentials (an App) or a GITHUB_TOKEN are not used."""
+    from imaas.cli.template import _hosting
+    from imaas.template.git import PUBLISH_TOKEN_VARIABLE
+
+    environment = {"PATH": os.environ["PATH"], "IMAAS_TEMPLATE_TOKEN": "minted", "GITHUB_TOKEN": "other"}
+    publishing = _hosting("example-org", None, PUBLISH_TOKEN_VARIABLE).config()
+    assert credential_answer(publishing, environment) == "username=x-access-token\npassword=minted\n"
+    assert "minted" not in " ".join(publishing), "the token is read when git asks, never written into a setting"
+    syncing = _hosting("example-org", None).config()
+    assert credential_answer(syncing, environment) == "username=x-access-token\npassword=other\n"

@@ -60,7 +60,7 @@ def write_valid_set() -> None:
         environments: [prod, dev]
         quota: {cpu: "6", memory: 12Gi, pods: 150, storage: 200Gi}
         network:
-          allowFrom: [orders, hr]
+          allowFrom: [orders]
         services:
           - name: card-gateway
             environments: [prod]
@@ -274,8 +274,9 @@ def test_wrong_api_version_and_kind() -> None:
     write_tenant(TENANTS, "payments", text=text)
 
     assert problems() == [
-        "tenants/payments.yaml:1:13: apiVersion: must be one of 'imaas.io/v1alpha1', got 'imaas.io/v1'",
-        "tenants/payments.yaml:2:7: kind: must be one of 'Tenant', got 'Tenants'",
+        "tenants/payments.yaml:1:13: apiVersion: must be one of 'imaas.io/v1alpha1', got 'imaas.io/v1'; did you mean "
+        "'imaas.io/v1alpha1'?",
+        "tenants/payments.yaml:2:7: kind: must be one of 'Tenant', got 'Tenants'; did you mean 'Tenant'?",
     ]
 
 
@@ -481,11 +482,36 @@ def test_a_platform_namespace_only_matters_for_the_environments_the_tenant_uses(
 @pytest.mark.fast
 def test_allow_from_names_existing_tenants_other_than_itself() -> None:
     write_tenant(TENANTS, "orders")
-    write_tenant(TENANTS, "payments", "network:\n  allowFrom: [payments, ghost, orders]\n")
+    write_tenant(TENANTS, "hr", "lifecycle: retired\n")
+    write_tenant(TENANTS, "payments", "network:\n  allowFrom: [payments, ghost, orders, ordres, hr]\n")
 
     assert problems() == [
-        "tenants/payments.yaml:10:17: spec.network.allowFrom[0]: a tenant always reaches itself; do not list it",
-        "tenants/payments.yaml:10:27: spec.network.allowFrom[1]: no tenant named 'ghost'",
+        "tenants/payments.yaml:10:17: spec.network.allowFrom[0]: must not name the tenant itself, which always "
+        "reaches itself",
+        "tenants/payments.yaml:10:27: spec.network.allowFrom[1]: must name an existing tenant: there is no tenant "
+        "named 'ghost'",
+        "tenants/payments.yaml:10:42: spec.network.allowFrom[3]: must name an existing tenant: there is no tenant "
+        "named 'ordres'; did you mean 'orders'?",
+        "tenants/payments.yaml:10:50: spec.network.allowFrom[4]: must name an active tenant: 'hr' is retired and runs "
+        "no service, so nothing of it needs to call this tenant; remove it from allowFrom",
+    ]
+
+
+@pytest.mark.fast
+def test_enum_values_get_a_did_you_mean_and_bounds_are_said_in_words() -> None:
+    write_tenant(
+        TENANTS,
+        "payments",
+        "size: smal\nenvironments: [dev, production]\n"
+        "services:\n  - name: api\n    replicas: {dev: {min: 0, max: 2}}\n",
+    )
+
+    assert problems() == [
+        "tenants/payments.yaml:9:9: spec.size: must be one of 'small', 'medium' or 'large', got 'smal'; did you mean "
+        "'small'?",
+        "tenants/payments.yaml:10:23: spec.environments[1]: must be one of 'dev', 'test' or 'prod', got "
+        "'production'; did you mean 'prod'?",
+        "tenants/payments.yaml:13:29: spec.services[0].replicas.dev.min: must be at least 1, got 0",
     ]
 
 
@@ -640,6 +666,20 @@ def test_retiring_instead_of_removing_and_adding_tenants_are_fine(base: str) -> 
     assert problems(base="HEAD") == []
     commit("retire order-events and payments")
     assert problems(base="HEAD") == [], "what was retired at the base stays retired"
+
+
+@pytest.mark.slow
+def test_a_retired_service_stays_retired_and_the_refusal_says_what_to_do(base: str) -> None:
+    write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n    lifecycle: retired\n")
+    commit("retire order-events")
+    write_tenant(TENANTS, "orders", "services:\n  - name: order-sync\n  - name: order-events\n")
+
+    assert problems(base="HEAD") == [
+        "tenants/orders.yaml:11:13: spec.services[1].name: service 'order-events' is retired at the base and must "
+        "stay retired: its branches and CI settings were kept on GitHub, which would refuse to create them again; add "
+        "the service under a new name, or ask a platform admin to re-activate it (docs/operators.md, Re-activating a "
+        "retired service)"
+    ]
 
 
 RETIRED_ON_ARRIVAL = {

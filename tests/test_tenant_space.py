@@ -16,6 +16,7 @@ from imaas.checks.tenants import load_tenants
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.quantity import parse_quantity
 from imaas.plan.record import Plan, PlannedResource
+from imaas.spec import promotion
 
 pytestmark = pytest.mark.slow
 
@@ -238,7 +239,24 @@ def test_tenant_subjects_are_bound_only_to_namespaced_roles_in_their_own_namespa
     roles = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in of_type(plan, ROLE)}
     for binding in of_type(plan, ROLE_BINDING):
         namespace = binding.inputs["metadata"]["namespace"]
-        tenant = tenants[binding.inputs["metadata"]["labels"]["imaas.io/tenant"]]
+        owner = binding.inputs["metadata"]["labels"].get("imaas.io/tenant")
+        if owner is None:
+            # The platform's own, for accounts of its own namespace, each bound to a Role of the plan: the
+            # tenant-configuration job's account and the tenants' Prometheus finding its Alertmanager in the
+            # observability namespace, and the promotion gate reading Argo CD's Applications (a Role there that reads
+            # nothing else).
+            if binding.inputs["metadata"]["name"] == promotion.GATE:
+                assert namespace == "argocd", binding.name
+                assert binding.inputs["roleRef"]["kind"] == "Role"
+            else:
+                assert namespace == "observability", binding.name
+                for subject in binding.inputs["subjects"]:
+                    assert subject["name"] in ("imaas-grafana-orgs", "prometheus-tenants"), binding.name
+            assert (namespace, binding.inputs["roleRef"]["name"]) in roles, binding.name
+            assert {s["kind"] for s in binding.inputs["subjects"]} == {"ServiceAccount"}, binding.name
+            assert {s["namespace"] for s in binding.inputs["subjects"]} == {"observability"}, binding.name
+            continue
+        tenant = tenants[owner]
         assert namespace.startswith(f"{tenant.name}-")
         assert binding.inputs["roleRef"]["kind"] == "Role"
         assert (namespace, binding.inputs["roleRef"]["name"]) in roles
@@ -308,7 +326,7 @@ def test_each_project_is_fenced_to_its_tenant(stack: str) -> None:
     for tenant, spec in ((name, project["spec"]) for name, project in found.items()):
         assert found[tenant]["metadata"]["namespace"] == "argocd"
         assert set(spec["sourceRepos"]) == {
-            f"https://github.com/example-org/{repository}.git" for repository in EXPECTED_REPOSITORIES[tenant]
+            f"git@github.com:example-org/{repository}.git" for repository in EXPECTED_REPOSITORIES[tenant]
         }
         assert sorted(d["namespace"] for d in spec["destinations"]) == sorted(by_tenant[tenant])
         assert {d["server"] for d in spec["destinations"]} == {SERVER}

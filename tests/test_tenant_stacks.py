@@ -5,6 +5,7 @@ layout gave them but for the stack's name (so that `pulumi state move` migrates 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,15 +16,11 @@ from planning import FIXTURE_TENANTS, plan_stack
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
 from imaas.spec import types
+from imaas.spec.tenant_config import LABEL
 
 pytestmark = pytest.mark.slow
 
 CLUSTERS = {"dev": ["hr", "orders", "payments"], "prod": ["hr", "orders", "payments"]}
-ISSUE_26_RELEASES = {"kube-prometheus-stack", "loki", "fluent-bit", "tempo", "opentelemetry-collector"}
-ISSUE_26_JOB = "imaas:index:GrafanaTenancy$kubernetes:batch/v1:CronJob"
-"""ISSUE 26: the observability releases still take the tenants' routes, limits and Grafana organisations, and the
-Grafana job mounts each organisation's ConfigMap (components/platform.py, shared_release_tenant_configuration).
-Remove this exception when issue 26 is merged."""
 
 
 def restacked(resource: PlannedResource, source: str, target: str) -> dict[str, object]:
@@ -77,24 +74,40 @@ def generated(directory: Path, count: int) -> Path:
     return directory
 
 
-def without_issue_26(plan: Plan) -> dict[str, dict[str, object]]:
+def shared_view(plan: Plan) -> dict[str, dict[str, object]]:
     return {
-        r.urn: {"inputs": r.inputs, "dependsOn": r.dependsOn, "protect": r.protect}
+        r.urn: {"type": r.type, "inputs": r.inputs, "dependsOn": r.dependsOn, "protect": r.protect}
         for r in plan.resources
-        if not (r.type == types.HELM_RELEASE and r.inputs.get("chart") in ISSUE_26_RELEASES)
-        and ISSUE_26_JOB not in r.urn
     }
 
 
 @pytest.mark.parametrize("cluster", sorted(CLUSTERS))
 def test_the_shared_stack_does_not_depend_on_which_tenants_exist(cluster: str, tmp_path: Path) -> None:
-    few = generated(tmp_path / "few", 2)
-    many = generated(tmp_path / "many", 12)
+    few = generated(tmp_path / "few", 10)
+    many = generated(tmp_path / "many", 998)
     shutil.copy(FIXTURE_TENANTS / "payments.yaml", many / "payments.yaml")
     shutil.copy(FIXTURE_TENANTS / "orders.yaml", many / "orders.yaml")
-    small, large = plan_stack(cluster, few, whole_cluster=False), plan_stack(cluster, many, whole_cluster=False)
-    assert without_issue_26(small) == without_issue_26(large)
-    # It names no tenant, but (issue 26) in the observability releases' values.
-    text = json.dumps(without_issue_26(large))
-    for name in ("team000", "team011", "payments", "orders"):
-        assert name not in text, name
+    # A CI role per active service: the account's quota raised as a 1,000-tenant organisation would.
+    quota = {"iamRoleQuota": 5000}
+    small = plan_stack(cluster, few, whole_cluster=False, **quota)
+    large = plan_stack(cluster, many, whole_cluster=False, **quota)
+    # The same plan at 10 and at 1,000 tenants, every resource and every input: no exception.
+    assert shared_view(small) == shared_view(large)
+    # And it names no tenant, anywhere.
+    text = json.dumps(shared_view(large))
+    for name in ("team000", "team009", "team997", "payments", "orders"):
+        assert not re.search(rf"\b{name}\b", text), name
+
+
+@pytest.mark.parametrize("cluster", sorted(CLUSTERS))
+def test_each_tenants_configuration_object_is_in_its_own_stack_and_none_in_the_shared_one(cluster: str) -> None:
+    def configurations(plan: Plan) -> list[str]:
+        return [
+            r.inputs["metadata"]["name"]
+            for r in plan.resources
+            if r.type == types.CONFIG_MAP and LABEL in r.inputs["metadata"].get("labels", {}).items()
+        ]
+
+    assert configurations(plan_stack(cluster, whole_cluster=False)) == []
+    for tenant in CLUSTERS[cluster]:
+        assert configurations(plan_stack(f"{cluster}.{tenant}")) == [f"imaas-tenant-{tenant}"]

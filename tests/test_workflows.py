@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -29,7 +31,7 @@ PINS = {
     "aws-actions/configure-aws-credentials": ("d979d5b3a71173a29b74b5b88418bfda9437d885", "v6.1.1"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "marocchino/sticky-pull-request-comment": ("0ea0beb66eb9baf113663a64ec522f60e49231c0", "v3.0.4"),
-    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
     "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
 }
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
@@ -153,13 +155,18 @@ def test_the_judge_validates_whole_and_plans_and_diffs_only_the_stacks_the_tenan
     # The stacks of the changed tenant files (that tenant's on every cluster), found by main's code, not listed.
     assert '--tenants "$judge/tenants" --changed-files "$RUNNER_TEMP/changed-tenants.txt"' in script
     assert "for stack in dev prod" not in script, "the stacks are found, not listed"
-    # Validation stays whole: every rule over the whole folder and every cluster's limits, once.
+    # Validation stays whole: every rule over the whole folder and every cluster's limits, once, in the one command
+    # the tenant docs tell authors to run.
     assert script.count("python -m imaas validate") == 1
-    assert "python -m imaas validate --tenants tenants --base HEAD --stack all --format github" in script
+    assert "python -m imaas validate --tenants tenants --stack all --base HEAD --format github" in script
     # Base and head plans of the same stacks, one fleet per side.
     assert 'plan --stack all --fleet "${head_select[@]}" --tenants "$RUNNER_TEMP/judge/tenants"' in script
     assert 'python -m imaas plan --stack all --fleet "${base_select[@]}" --json-dir "$out/base"' in script
     assert 'python -m imaas diff "$out/base/$stack.json" "$out/head/$stack.json" --format markdown' in script
+    # The comment leads with the intent read from both tenant folders; the job summary and artifact keep every field.
+    assert 'tenants=(--base-tenants tenants --head-tenants "$RUNNER_TEMP/judge/tenants")' in script
+    assert '--format markdown "${tenants[@]}" --max-chars "$share" > "$out/diff/$stack.md"' in script
+    assert '--format markdown --full "${tenants[@]}" > "$out/full/$stack.md"' in script
     assert "1) destructive=true ;;" in script
     assert '"resources": []' in script and "everything shows as added" in script
     # One comment: identical changes of several stacks said once.
@@ -350,11 +357,41 @@ def test_secrets_only_in_jobs_behind_an_environment() -> None:
     assert {key: value for key, value in pulumi["env"].items() if "secrets." in value} == {
         "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
         "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
-        "GITHUB_TOKEN": "${{ secrets.IMAAS_GITHUB_TOKEN }}",
+        "GITHUB_APP_PEM_FILE": "${{ secrets.IMAAS_GITHUB_APP_PRIVATE_KEY }}",
     }
+    (token,) = steps_using(job, "actions/create-github-app-token")
     for step in job["steps"]:
-        if step is not pulumi:
+        if step is not pulumi and step is not token:
             assert "secrets." not in yaml.safe_dump(step), step.get("name")
+
+
+@pytest.mark.fast
+def test_the_github_provider_signs_in_as_an_app_and_only_the_template_publication_gets_a_minted_token() -> None:
+    """pulumi-github 6.15.0 (terraform-provider-github 20728bb, github/provider.go getAppAuth) takes app_auth from
+    GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PEM_FILE ahead of any token; no long-lived token is
+    passed. The template's publication pushes with a token minted for the run, for the template repository alone."""
+    (job,) = jobs(PULUMI).values()
+    (pulumi,) = [step for step in job["steps"] if "timeout --signal=INT" in step.get("run", "")]
+    env = pulumi["env"]
+    assert not {"GITHUB_TOKEN", "GH_TOKEN"} & set(env)
+    assert "IMAAS_GITHUB_TOKEN" not in yaml.safe_dump(load(PULUMI))
+    assert env["GITHUB_APP_ID"] == "${{ vars.IMAAS_GITHUB_APP_ID }}"
+    assert env["GITHUB_APP_INSTALLATION_ID"] == "${{ vars.IMAAS_GITHUB_APP_INSTALLATION_ID }}"
+    (token,) = steps_using(job, "actions/create-github-app-token")
+    assert token["if"] == "inputs.command == 'up' && steps.template.outputs.repository != ''"
+    assert token["with"] == {
+        "client-id": "${{ vars.IMAAS_GITHUB_APP_CLIENT_ID }}",
+        "private-key": "${{ secrets.IMAAS_GITHUB_APP_PRIVATE_KEY }}",
+        "owner": "${{ github.repository_owner }}",
+        "repositories": "${{ steps.template.outputs.repository }}",
+        "permission-contents": "write",
+        "permission-workflows": "write",
+    }
+    # Its one reader is the publication command, through the variable git's credential helper reads.
+    readers = [step for step in job["steps"] if "steps.template-token" in yaml.safe_dump(step)]
+    assert readers == [pulumi] and env["IMAAS_TEMPLATE_TOKEN"] == "${{ steps.template-token.outputs.token }}"
+    (template,) = [step for step in job["steps"] if step.get("id") == "template"]
+    assert template["if"] == "inputs.command == 'up'" and "settings.shares" in template["run"]
 
 
 @pytest.mark.fast
@@ -540,3 +577,81 @@ def test_make_lint_type_checks_the_program_without_the_provider_sdks() -> None:
         for module in override["module"]
     }
     assert {f"{sdk}.*" for sdk in ("pulumi_aws", "pulumi_command", "pulumi_github", "pulumi_kubernetes")} <= skipped
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runtimes: GitHub is retiring the node20 runtime.
+
+ACTION_RUNTIMES = json.loads((PROJECT_DIR / "tests" / "data" / "action-runtimes.json").read_text(encoding="utf-8"))
+SUPPORTED_RUNTIMES = {"node24", "composite", "docker"}
+TEMPLATE_WORKFLOWS = sorted((PROJECT_DIR / "templates" / "service" / ".github" / "workflows").glob("*.yaml"))
+
+
+def pinned_actions(paths: list[Path]) -> set[tuple[str, str, str]]:
+    found = set()
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = USES_LINE.match(line)
+            if match and not match["action"].startswith("./"):
+                found.add((match["action"], match["ref"], (match["comment"] or "").strip()))
+    return found
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("paths", [WORKFLOWS, TEMPLATE_WORKFLOWS], ids=["platform", "service-template"])
+def test_every_pinned_action_runs_on_a_supported_runtime(paths: list[Path]) -> None:
+    """Each `uses:` at its commit is recorded (tests/data/action-runtimes.json, from the action's own action.yml at
+    that commit) with its tag and runtime: a new pin must be recorded, and node20 is refused."""
+    for action, sha, tag in pinned_actions(paths):
+        recorded = ACTION_RUNTIMES["actions"].get(f"{action}@{sha}")
+        assert recorded is not None, f"{action}@{sha} ({tag}): record its runs.using in tests/data/action-runtimes.json"
+        assert recorded["tag"] == tag, f"{action}@{sha} is {recorded['tag']}, not {tag}"
+        assert recorded["using"] in SUPPORTED_RUNTIMES, f"{action} {tag} runs on {recorded['using']}"
+
+
+@pytest.mark.fast
+def test_a_node20_action_is_refused(tmp_path: Path) -> None:
+    workflow = tmp_path / "old.yaml"
+    workflow.write_text("      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n")
+    with pytest.raises(AssertionError, match=r"record its runs\.using"):
+        test_every_pinned_action_runs_on_a_supported_runtime([workflow])
+    records = ACTION_RUNTIMES["actions"]
+    records["actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"] = {"tag": "v4.2.2", "using": "node20"}
+    try:
+        with pytest.raises(AssertionError, match="runs on node20"):
+            test_every_pinned_action_runs_on_a_supported_runtime([workflow])
+    finally:
+        del records["actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("cluster", "stacks", "repository"),
+    [
+        ("dev", "dev", "imaas-service-template"),
+        ("dev", "dev.orders dev dev.payments", "imaas-service-template"),
+        ("dev", "dev.orders dev.payments", ""),
+        ("prod", "prod prod.orders", ""),
+    ],
+)
+def test_only_the_shared_stack_owning_shared_resources_mints_a_template_token(
+    cluster: str, stacks: str, repository: str, tmp_path: Path
+) -> None:
+    """The step naming the template repository, run as the workflow runs it (its own script, from the checkout): a
+    token only for a batch holding the shared stack of the cluster owning the shared resources, which publishes."""
+    import subprocess
+
+    (job,) = jobs(PULUMI).values()
+    (template,) = [step for step in job["steps"] if step.get("id") == "template"]
+    output = tmp_path / "output"
+    result = subprocess.run(
+        ["bash", "-e", "-c", template["run"]],
+        cwd=PROJECT_DIR,
+        env={"PATH": os.environ["PATH"], "CLUSTER": cluster, "STACKS": stacks, "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == f"repository={repository}\n"

@@ -388,7 +388,7 @@ def test_cli_github_format_annotates_each_problem(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"::error file={tenants}/broken.yaml,line=3,col=1::{BROKEN_MESSAGE}",
         f"::error file={tenants}/hr.yaml,line=10,col=17,title=spec.network.allowFrom[0]::"
-        "spec.network.allowFrom[0]: no tenant named 'ghost'",
+        "spec.network.allowFrom[0]: must name an existing tenant: there is no tenant named 'ghost'",
     ]
     assert "2 problems in 2 files" in result.stderr
     assert_no_traceback(result)

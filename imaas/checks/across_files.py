@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,10 +12,9 @@ from imaas.inputs.problems import Problem
 from imaas.inputs.tenant_files import TenantFile
 from imaas.inputs.yaml_source import Location
 from imaas.model.lookalike import look_alike_keys
-from imaas.model.quantity import exceeds, parse_quantity, shown_quantity
+from imaas.model.quantity import exceeds
 from imaas.model.settings import StackSettings
-from imaas.model.tenant import Service, SizeName
-from imaas.spec import isolation, namespace_objects, naming, workload
+from imaas.spec import capacity, namespace_objects, naming, workload
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class TenantSet:
             logins = frozenset(login.lower() for login in self.stack.github_members)
             return Members(logins, "(imaas:githubMembers)")
         return self.organisation
+
+    @property
+    def retired(self) -> set[str]:
+        return {tenant_file.tenant.name for tenant_file in self.files if tenant_file.tenant.spec.lifecycle == "retired"}
 
     @property
     def decommissioned(self) -> set[str]:
@@ -272,11 +276,23 @@ def allow_from_known_tenants(tenants: TenantSet) -> Iterator[Problem]:
         for index, other in enumerate(tenant.spec.network.allow_from):
             location = ("spec", "network", "allowFrom", index)
             if other == tenant.name:
-                yield tenant_file.document.problem(location, "a tenant always reaches itself; do not list it")
+                message = "must not name the tenant itself, which always reaches itself"
+                yield tenant_file.document.problem(location, message)
             elif other not in tenants.names:
-                yield tenant_file.document.problem(location, f"no tenant named '{other}'")
+                close = difflib.get_close_matches(other, sorted(tenants.names - {tenant.name}), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                message = f"must name an existing tenant: there is no tenant named '{other}'{hint}"
+                yield tenant_file.document.problem(location, message)
             elif other in tenants.decommissioned:
-                yield tenant_file.document.problem(location, f"tenant '{other}' is decommissioned: it has no workloads")
+                message = f"must name an active tenant: '{other}' is decommissioned and has no workloads"
+                yield tenant_file.document.problem(location, message)
+            elif other in tenants.retired:
+                # Its namespaces stay, and whoever may still run pods there would keep reaching this tenant.
+                message = (
+                    f"must name an active tenant: '{other}' is retired and runs no service, so nothing of it needs to "
+                    "call this tenant; remove it from allowFrom"
+                )
+                yield tenant_file.document.problem(location, message)
 
 
 def service_environments_within_tenant(tenants: TenantSet) -> Iterator[Problem]:
@@ -311,79 +327,49 @@ def replicas_within_service_environments(tenants: TenantSet) -> Iterator[Problem
 _LISTED_SERVICES = 6
 
 
-def _shown_usage(key: str, amount: Decimal) -> str:
-    return shown_quantity(amount, binary=not key.endswith("cpu"))
-
-
-def _needed(
-    running: list[tuple[int, Service, int]], per_pod: dict[SizeName, dict[str, Decimal]], limit: dict[str, Decimal]
-) -> dict[str, Decimal]:
-    """What `running` (service entries with their pod counts) need of each quota key in `limit`: summed per size,
-    so that a tenant costs a few multiplications whatever its number of services."""
-    pods: dict[SizeName, int] = {}
-    for _, service, count in running:
-        pods[service.size] = pods.get(service.size, 0) + count
-    return {key: sum((count * per_pod[size][key] for size, count in pods.items()), Decimal(0)) for key in limit}
-
-
-def _above(need: dict[str, Decimal], limit: dict[str, Decimal]) -> bool:
-    return any(amount > limit[key] for key, amount in need.items())
-
-
 def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
     """Checked against a named stack, whose sizes make the quotas: in each environment the stack hosts, the tenant's
     active services at their maximum scale, each with the pod a rolling update adds (workload.SURGE), fit the
     namespace's quota, in requests and limits of every resource and in pods. Otherwise a release or a load peak
-    would stop at the quota, with pods the ReplicaSet cannot create and no error anyone reads."""
+    would stop at the quota, with pods the ReplicaSet cannot create and no error anyone reads. The computation is
+    imaas.spec.capacity's, which the pull-request comment shows too."""
     stack = tenants.stack
     if stack is None:
         return
-    per_pod = {
-        name: {key: parse_quantity(value) for key, value in workload.quota_usage(size).items()}
-        for name, size in stack.service_sizes.items()
-    }
+    sizes = capacity.per_pod(stack)
     # Most tenants share a few presets: their quotas are read once.
     quotas: dict[tuple[str, object], tuple[dict[str, str], dict[str, Decimal]]] = {}
     for tenant_file in tenants.files:
         tenant = tenant_file.tenant
-        active = {id(service) for service in tenant.active_services()}
-        if not active or not stack.manages(tenant.name):
+        if not tenant.active_services() or not stack.manages(tenant.name):
             continue
         key = (tenant.spec.size, tenant.spec.quota)
         if key not in quotas:
-            hard = isolation.quota_hard(stack.quota_for(*key))
-            quotas[key] = hard, {resource: parse_quantity(hard[resource]) for resource in workload.quota_usage_keys()}
+            quotas[key] = capacity.quota_of(tenant, stack)
         hard, limit = quotas[key]
-        indexed = [(index, service) for index, service in enumerate(tenant.spec.services) if id(service) in active]
         for environment in stack.hosted(tenant.environments):
-            running = [
-                (index, service, service.replicas.of(environment).max + workload.SURGE)
-                for index, service in indexed
-                if environment in tenant.service_environments(service)
-            ]
-            need = _needed(running, per_pod, limit)
-            if not _above(need, limit):
+            running = capacity.running(tenant, environment, "max")
+            need = capacity.needed(running, sizes, limit)
+            over = capacity.above(need, limit)
+            if not over:
                 continue
             # The service that tips it over: the first whose own and earlier services' need is above the quota.
-            index, name = next(
-                (index, service.name)
-                for count, (index, service, _) in enumerate(running, start=1)
-                if _above(_needed(running[:count], per_pod, limit), limit)
+            tipping = next(
+                entry
+                for count, entry in enumerate(running, start=1)
+                if capacity.above(capacity.needed(running[:count], sizes, limit), limit)
             )
-            counted = [f"{service.name} {pods} x {service.size}" for _, service, pods in running]
-            over = [
-                f"{resource} {_shown_usage(resource, amount)} > {hard[resource]}"
-                for resource, amount in need.items()
-                if amount > limit[resource]
-            ]
+            counted = [f"{entry.service.name} {entry.pods} x {entry.service.size}" for entry in running]
+            amounts = [f"{key} {capacity.shown_amount(key, need[key])} > {hard[key]}" for key in over]
             if len(counted) > _LISTED_SERVICES:
                 counted[_LISTED_SERVICES - 1 :] = [f"{len(counted) - _LISTED_SERVICES + 1} more"]
             message = (
-                f"service '{name}' does not fit the tenant's quota in {environment}: at their maximum scale during a "
-                f"rolling update (max + {workload.SURGE} pods each: {', '.join(counted)}) the active services need "
-                f"{', '.join(over)}; lower replicas.{environment}.max or a size, or raise the tenant's size or quota"
+                f"service '{tipping.service.name}' does not fit the tenant's quota in {environment}: at their maximum "
+                f"scale during a rolling update (max + {workload.SURGE} pods each: {', '.join(counted)}) the active "
+                f"services need {', '.join(amounts)}; lower replicas.{environment}.max or a size, or raise the "
+                "tenant's size or quota"
             )
-            yield tenant_file.document.problem(("spec", "services", index, "name"), message)
+            yield tenant_file.document.problem(("spec", "services", tipping.index, "name"), message)
 
 
 def quota_within_max(tenants: TenantSet) -> Iterator[Problem]:

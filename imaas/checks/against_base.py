@@ -24,7 +24,30 @@ def base_problems(directory: Path, base: str, files: list[TenantFile]) -> list[P
         *unreviewed_promotions(at_base, files),
         *retired_on_arrival(at_base, files),
         *decommissioning_steps(at_base, files),
+        *reactivations(at_base, files),
     ]
+
+
+def reactivations(at_base: dict[str, BaseTenant], files: list[TenantFile]) -> Iterator[Problem]:
+    """A service retired at the base stays retired. Retirement stopped declaring its branches, CI settings, access
+    and CI role and left the branches and settings on GitHub: declared again, GitHub would refuse to create what is
+    there already (a branch, the CI variable) halfway through `up`. A service is brought back under a new name, or by
+    a platform admin who imports what retirement kept (docs/operators.md, Re-activating a retired service)."""
+    for tenant_file in files:
+        tenant, document = tenant_file.tenant, tenant_file.document
+        known = at_base.get(tenant.name)
+        if known is None or known.tenant is None:
+            continue
+        retired = {service.name for service in known.tenant.spec.services if service.lifecycle == "retired"}
+        for index, service in enumerate(tenant.spec.services):
+            if service.name in retired and service.lifecycle == "active":
+                message = (
+                    f"service '{service.name}' is retired at the base and must stay retired: its branches and CI "
+                    "settings were kept on GitHub, which would refuse to create them again; add the service under a "
+                    "new name, or ask a platform admin to re-activate it (docs/operators.md, Re-activating a retired "
+                    "service)"
+                )
+                yield document.problem(("spec", "services", index, "name"), message)
 
 
 def removal_problems(directory: Path, at_base: dict[str, BaseTenant], files: list[TenantFile]) -> list[Problem]:

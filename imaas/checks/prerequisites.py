@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from imaas.inputs.problems import Problem
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import naming
+from imaas.spec import naming, promotion
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,17 @@ def argocd_on_the_cluster(settings: StackSettings, objects: ArgoCdObjects) -> tu
 RepositoryCredential = Callable[[StackSettings, str], bool]
 
 
-def github_app_credential(settings: StackSettings, repository: str) -> bool:
-    """The organisation-wide repo-creds Secret (imaas:argocdGithubApp) covers every service repository."""
-    return settings.argocd_github_app is not None
+def deploy_key(settings: StackSettings, repository: str) -> bool:
+    """Every stack generates, for each service repository its Applications read, a read-only deploy key of its own
+    with a repository Secret for that repository alone (components/argocd_repository.py, declared by
+    components/service.py on the same condition as `argocd_objects` lists the repository): every listed one is
+    covered. The stack's GitHub token must be allowed to add deploy keys (docs/operators.md, Repository access)."""
+    return True
 
 
-REPOSITORY_CREDENTIALS: tuple[RepositoryCredential, ...] = (github_app_credential,)
-"""The ways a repository can be readable by Argo CD; a repository any of them covers is readable."""
+REPOSITORY_CREDENTIALS: tuple[RepositoryCredential, ...] = (deploy_key,)
+"""The ways a repository can be readable by Argo CD; a repository any of them covers is readable. None of them may
+reach more than its one repository (the `argocd-credentials-per-repository` guardrail)."""
 
 
 def repository_credentials(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
@@ -78,14 +82,44 @@ def repository_credentials(settings: StackSettings, objects: ArgoCdObjects) -> t
     if not unreadable:
         return None
     shown = ", ".join(unreadable[:3]) + (f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else "")
-    return _setting("argocdGithubApp"), (
-        f"Argo CD has no credential for the private service repositories ({shown}): set imaas:argocdGithubApp and "
-        "its key with `pulumi config set --secret argocdGithubAppPrivateKey < app.pem`"
+    return "github:owner", (
+        f"Argo CD has no credential for the private service repositories ({shown}): each needs a read-only deploy key "
+        "of this stack's own and a repository Secret for it alone (docs/operators.md, Repository access)"
+    )
+
+
+def store_credential_key(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
+    """Loki, Tempo and Alertmanager refuse every request without a credential derived from this key
+    (imaas/spec/store_auth.py): without it the stack would deploy stores no pipeline could write to."""
+    if not settings.observability.enabled or settings.observability_credential_key is not None:
+        return None
+    return _setting("observabilityCredentialKey"), (
+        "the observability stores check a credential derived from this key: set it with `pulumi config set "
+        '--secret observabilityCredentialKey "$(openssl rand -base64 48)"`'
+    )
+
+
+def promotion_gate_app(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
+    """The rulesets of the test and prod branches (on the stack owning the global resources) require the promotion
+    gate's status from its App, and the gate (on a cluster hosting dev or test) posts it as that App."""
+    if settings.promotion.github_app is not None or not objects.repositories:
+        return None
+    if not (settings.owns_global_resources or promotion.runs_gate(settings)):
+        return None
+    return _setting("promotion.githubApp"), (
+        "the test and prod branches of the service repositories require the promotion gate's status, which only "
+        "its GitHub App may post: set imaas:promotion.githubApp and its key with `pulumi config set --secret "
+        "promotionGatePrivateKey < gate.pem`"
     )
 
 
 Prerequisite = Callable[[StackSettings, ArgoCdObjects], tuple[str, str] | None]
-PREREQUISITES: tuple[Prerequisite, ...] = (argocd_on_the_cluster, repository_credentials)
+PREREQUISITES: tuple[Prerequisite, ...] = (
+    argocd_on_the_cluster,
+    repository_credentials,
+    store_credential_key,
+    promotion_gate_app,
+)
 
 
 def prerequisite_problems(settings: StackSettings, tenants: list[Tenant], file: str) -> list[Problem]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from imaas.cli.app import app
 from imaas.cli.output import err, out, usage
-from imaas.inputs.problems import UsageError
+from imaas.inputs.problems import InputError, UsageError
+
+if TYPE_CHECKING:
+    from imaas.plan.record import Plan, PlannedResource
+    from imaas.plan.review import Review
 
 
 class DiffFormat(StrEnum):
@@ -34,6 +38,29 @@ def diff(
             help="Markdown: the most characters the report may take (0: no limit); past it, tenants take one line.",
         ),
     ] = 0,
+    base_tenants: Annotated[
+        Path | None,
+        typer.Option(
+            "--base-tenants",
+            metavar="DIR",
+            help="Markdown: the tenant files of BASE.json (with --head-tenants).",
+        ),
+    ] = None,
+    head_tenants: Annotated[
+        Path | None,
+        typer.Option(
+            "--head-tenants",
+            metavar="DIR",
+            help="Markdown: the tenant files HEAD.json was planned from; the report then leads with the intent per "
+            "tenant, its capacity and cost, and the head plan's advisories.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Markdown: every changed field of every resource (the uploaded report), not the summary."
+        ),
+    ] = False,
 ) -> None:
     """What a change adds, changes and deletes. Exit 1 when it deletes a protected or data-holding resource."""
     from imaas.plan.diff import compare_plans
@@ -48,13 +75,27 @@ def diff(
     if (before.project, before.stack) != (after.project, after.stack):
         # Two stacks share no resources: the diff would delete one and add the other.
         usage(f"{head}: plans stack {after.project}/{after.stack}, but {base} plans {before.project}/{before.stack}")
+    if (base_tenants is None) != (head_tenants is None):
+        usage("--base-tenants and --head-tenants go together: the tenant files of both plans")
+    for folder in (base_tenants, head_tenants):
+        if folder is not None and not folder.is_dir():
+            usage(f"{folder}: not a folder of tenant files")
     compared = compare_plans(before, after)
     changes = compared.changes
     resources = {**before.by_urn(), **after.by_urn()}
     if output_format is DiffFormat.markdown:
+        review = None
+        if base_tenants is not None and head_tenants is not None:
+            review = _review(after, base_tenants, head_tenants, resources)
         # Plain text on stdout, never wrapped or styled: it is pasted into a comment or $GITHUB_STEP_SUMMARY.
         report = diff_markdown(
-            changes, stack=after.stack, resources=resources, unchanged=compared.unchanged, budget=max_chars or None
+            changes,
+            stack=after.stack,
+            resources=resources,
+            unchanged=compared.unchanged,
+            budget=max_chars or None,
+            review=review,
+            summary=not full,
         )
         sys.stdout.write(report)
     elif changes:
@@ -65,3 +106,44 @@ def diff(
     if destructive:
         err.print(f"[red]✗[/] {len(destructive)} change(s) would lose data, a fence or a running service")
         raise typer.Exit(1)
+
+
+def _review(head: Plan, base_tenants: Path, head_tenants: Path, resources: dict[str, PlannedResource]) -> Review:
+    """The intent per tenant, from the tenant files of both plans, with the cluster's settings; and the advisory
+    guardrails of the head plan. What cannot be read is said in the report, never a failure of the diff."""
+    from imaas.cli import output
+    from imaas.inputs.stack_file import StackName, read_stack_file
+    from imaas.inputs.tenant_files import read_tenant_files
+    from imaas.plan.guardrail_check import check_plan
+    from imaas.plan.intent import change_intent
+    from imaas.plan.review import Review, advisory_lines
+
+    try:
+        stack_file = read_stack_file(output.PROJECT_DIR, head.stack)
+    except (InputError, UsageError) as error:
+        usage(f"stack {head.stack}: its settings cannot be read for the review ({error})")
+    notes = []
+    tenants = {}
+    for side, folder in (("base", base_tenants), ("head", head_tenants)):
+        files, problems = read_tenant_files(folder)
+        tenants[side] = [tenant_file.tenant for tenant_file in files]
+        if problems:
+            notes.append(
+                f"{len(problems)} problem{'s' * (len(problems) != 1)} in the tenant files of the {side}: the intent "
+                "below leaves out the files that cannot be read"
+            )
+    stack = StackName.parse(head.stack)
+    if stack.tenant is not None:
+        # A tenant stack's plan holds that tenant alone: so does its intent (DESIGN section 3).
+        tenants = {side: [tenant for tenant in found if tenant.name == stack.tenant] for side, found in tenants.items()}
+    intent = change_intent(tenants["base"], tenants["head"], stack_file.settings)
+    advisories: list[str] = []
+    others = 0
+    try:
+        violations = check_plan(head, stack_file, head_tenants)
+    except InputError:
+        notes.append("the head's tenant files do not validate: no advisories are judged")
+    else:
+        touched = {entry.tenant for entry in intent.tenants}
+        advisories, others = advisory_lines(violations, resources, touched)
+    return Review(intent, stack_file.settings, advisories, others, notes)

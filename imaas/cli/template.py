@@ -64,10 +64,12 @@ def _where(stack: str | None, tenants: Path | None) -> tuple[str, str, list[str]
     return stack_file.config[GITHUB_OWNER_KEY], settings.template_repository, sorted(repositories)
 
 
-def _hosting(owner: str, repositories: Path | None) -> Hosting:
-    from imaas.template.git import FolderHosting, GitHubHosting
+def _hosting(owner: str, repositories: Path | None, token_variable: str | None = None) -> Hosting:
+    from imaas.template.git import TOKEN_VARIABLE, FolderHosting, GitHubHosting
 
-    return FolderHosting(repositories.resolve()) if repositories else GitHubHosting(owner)
+    if repositories:
+        return FolderHosting(repositories.resolve())
+    return GitHubHosting(owner, token_variable or TOKEN_VARIABLE)
 
 
 @template_app.command()
@@ -81,13 +83,15 @@ def publish(
     repositories: RepositoriesOption = None,
 ) -> None:
     """Publish templates/service as the template repository's newest version: one commit on dev and its tag. Run
-    by `pulumi up` (the template's publication resource). Exit 0 published or already there, 1 failed."""
-    from imaas.template.git import GitError, Workspace
+    by `pulumi up` (the template's publication resource), pushing with the token in IMAAS_TEMPLATE_TOKEN (minted
+    per run for the template repository: contents and workflows). Exit 0 published or already there, 1 failed."""
+    from imaas.template.git import PUBLISH_TOKEN_VARIABLE, GitError, Workspace
     from imaas.template.versions import Template, TemplateError
 
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            template = Template(Workspace(Path(scratch) / "work.git", _hosting(owner, repositories)), repository)
+            hosting = _hosting(owner, repositories, PUBLISH_TOKEN_VARIABLE)
+            template = Template(Workspace(Path(scratch) / "work.git", hosting), repository)
             published, new = template.publish(output.PROJECT_DIR / TEMPLATE_DIR, version)
         except (GitError, TemplateError) as error:
             err.print(f"[red]error:[/] {error}")

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from imaas.cli import output
 from imaas.cli.app import app
 from imaas.cli.output import TenantsOption, err, fail, tenants_dir, usage
-from imaas.inputs.problems import InputError, UsageError
+from imaas.inputs.problems import InputError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from imaas.inputs.tenant_files import TenantFile
+    from imaas.model.settings import StackSettings
+
+
+ALL = "all"
+"""`--stack all`: every stack's limits, as the pull-request checks judge them."""
 
 
 class Format(StrEnum):
@@ -24,7 +34,9 @@ def validate(
     stack: Annotated[
         str | None,
         typer.Option(
-            metavar="NAME", help="Also check against this stack's cluster's settings (quotaMax, ...); all: every one."
+            metavar="NAME",
+            help="Also check against this stack's settings (quotaMax, sizes, capacity), or every stack's with 'all' "
+            "(what the pull-request checks run).",
         ),
     ] = None,
     base: Annotated[
@@ -40,22 +52,17 @@ def validate(
     from imaas.checks.sharding import project_stacks, shard_problems
     from imaas.checks.tenants import check_tenants
     from imaas.inputs.stack_file import read_stack_file
-    from imaas.model.settings import StackSettings
 
     github = output_format is Format.github
     try:
-        clusters = project_stacks(output.PROJECT_DIR)
-        if stack == "all":
-            # Every cluster's limits in one process: the judge's and Deploy's one validation.
-            chosen: list[StackSettings | None] = [clusters[name] for name in sorted(clusters)] or [None]
+        stacks = project_stacks(output.PROJECT_DIR)
+        if stack == ALL:
+            files, problems = _every_stack(tenants, stacks, base)
         else:
-            chosen = [read_stack_file(output.PROJECT_DIR, stack).settings if stack else None]
-        directory = tenants_dir(tenants, chosen[0].tenants_dir if chosen[0] else None)
-        files, problems = check_tenants(directory, chosen[0], base)
-        for settings in chosen[1:]:
-            problems += check_tenants(directory, settings)[1]
-        problems = sorted(set(problems))
-        problems += shard_problems(output.PROJECT_DIR, clusters, files)
+            settings = read_stack_file(output.PROJECT_DIR, stack).settings if stack else None
+            directory = tenants_dir(tenants, settings.tenants_dir if settings else None)
+            files, problems = check_tenants(directory, settings, base)
+        problems += shard_problems(output.PROJECT_DIR, stacks, files)
     except InputError as error:
         fail(error.problems, github=github)
     except UsageError as error:
@@ -63,3 +70,27 @@ def validate(
     if problems:
         fail(problems, github=github)
     err.print(f"[green]✓[/] {len(files)} tenant file{'s' * (len(files) != 1)} valid")
+
+
+def _every_stack(
+    tenants: Path | None, stacks: dict[str, StackSettings], base: str | None
+) -> tuple[list[TenantFile], list[Problem]]:
+    """Every rule against every stack's settings: the problems only a stack's limits find are said with its name
+    (`prod: ...`), each once; the comparison with `base` is made once."""
+    from imaas.checks.tenants import check_tenants
+
+    if not stacks:
+        raise UsageError("--stack all: the project has no Pulumi.<stack>.yaml")
+    folders = {settings.tenants_dir for settings in stacks.values()}
+    if tenants is None and len(folders) > 1:
+        listed = ", ".join(sorted(folders))
+        raise UsageError(f"--stack all: the stacks read different tenant folders ({listed}): name one with --tenants")
+    directory = tenants_dir(tenants, folders.pop())
+    files, problems = check_tenants(directory, None, base)
+    everywhere = set(problems)
+    for name, settings in stacks.items():
+        _, found = check_tenants(directory, settings)
+        problems += [
+            replace(problem, message=f"{name}: {problem.message}") for problem in found if problem not in everywhere
+        ]
+    return files, sorted(set(problems))

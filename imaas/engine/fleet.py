@@ -55,8 +55,7 @@ class BatchOutcome:
 def plan_batch(job: FleetJob) -> BatchOutcome:
     """One worker's share: each stack planned, written and judged, the heap collected between two stacks."""
     from imaas.engine.run import ProgramError, freeze_heap, run_program
-    from imaas.guardrails import Context, stack_context
-    from imaas.plan.guardrail_check import check_plan
+    from imaas.plan.guardrail_check import Context, check_plan, stack_context
     from imaas.plan.report import violation_line
 
     outcomes = []

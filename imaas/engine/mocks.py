@@ -3,6 +3,8 @@ the engine would receive for each resource."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +20,10 @@ from imaas.plan.record import PlannedResource
 PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_PARTITION = "aws"
 STACK_TYPE = "pulumi:pulumi:Stack"
+PRIVATE_KEY_TYPE = "tls:index/privateKey:PrivateKey"
+PLACEHOLDER_PRIVATE_KEY = "[plan placeholder: tls.PrivateKey generates the private key at `pulumi up`, into the state]"
+"""What a plan holds where the real private key will be: no key material, and nothing shaped like a key (no PEM
+armour) that a secret scanner would take for a leaked one."""
 
 
 class PlaceholderMocks(Mocks):
@@ -65,10 +71,34 @@ class PlaceholderMocks(Mocks):
             return {"arn": f"arn:aws:iam::{account}:role/{name}", "name": name}
         if type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             return {"arn": f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"}
+        if type_ == PRIVATE_KEY_TYPE:
+            return placeholder_key(name)
         if type_.startswith("aws:"):
             service = type_.split(":")[1].split("/")[0]
             return {"arn": f"arn:aws:{service}:{region}:{account}:{name}"}
         return {}
+
+
+def placeholder_key(name: str) -> dict[str, Any]:
+    """tls.PrivateKey's outputs for an Ed25519 key, shaped like the provider's: a public key that is well-formed
+    (its blob is the wire format of ssh-ed25519, 32 bytes fixed per resource name, so that plans of the same input are
+    the same) but belongs to no private key anyone has, and placeholders where the private key goes."""
+    point = hashlib.sha256(f"imaas plan placeholder {name}".encode()).digest()
+    algorithm = b"ssh-ed25519"
+    blob = len(algorithm).to_bytes(4, "big") + algorithm + len(point).to_bytes(4, "big") + point
+    # SubjectPublicKeyInfo of an Ed25519 key (RFC 8410): the algorithm identifier 1.3.101.112, then the point.
+    der = bytes.fromhex("302a300506032b6570032100") + point
+    md5 = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    return {
+        "algorithm": "ED25519",
+        "publicKeyOpenssh": f"ssh-ed25519 {base64.b64encode(blob).decode()}\n",
+        "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\n{base64.b64encode(der).decode()}\n-----END PUBLIC KEY-----\n",
+        "publicKeyFingerprintSha256": "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("="),
+        "publicKeyFingerprintMd5": ":".join(md5[i : i + 2] for i in range(0, len(md5), 2)),
+        "privateKeyOpenssh": PLACEHOLDER_PRIVATE_KEY,
+        "privateKeyPem": PLACEHOLDER_PRIVATE_KEY,
+        "privateKeyPemPkcs8": PLACEHOLDER_PRIVATE_KEY,
+    }
 
 
 class RecordingMonitor(MockMonitor):
@@ -98,7 +128,14 @@ class RecordingMonitor(MockMonitor):
         inputs = plain_inputs(request.object)
         answer = struct_pb2.Struct()
         answer.CopyFrom(request.object)
-        answer.update(self.placeholders.outputs(request.type, inputs, request.name))
+        outputs = self.placeholders.outputs(request.type, inputs, request.name)
+        # The engine marks secret the outputs a provider's SDK names (tls.PrivateKey's private key), so must this.
+        answer.update(
+            {
+                key: sdk.secret(value) if key in request.additionalSecretOutputs else value
+                for key, value in outputs.items()
+            }
+        )
         resource = PlannedResource(
             urn=urn,
             type=request.type,

@@ -22,6 +22,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 RELIED_ON: list[tuple[ModuleType, str, str]] = [
     (rpc, "_special_sig_key", "to tell SDK-encoded values (secrets, assets) from plain ones in recorded inputs"),
     (rpc, "deserialize_properties", "to decode those SDK-encoded values"),
+    (rpc, "_special_secret_sig", "to mark as secret the outputs a provider declares secret, as the engine does"),
     (resource_runtime, "_get_stack_trace", "to skip the per-resource source-position walk no engine reads here"),
     (resource_pb2, "RegisterResourceResponse", "to answer RegisterResource from the request's own protobuf"),
     (source_pb2, "StackTrace", "the empty stack trace given instead of the walk"),
@@ -54,6 +55,11 @@ def is_sdk_encoded(struct: struct_pb2.Struct) -> bool:
 
 def decode_sdk_encoded(struct: struct_pb2.Struct) -> Any:
     return _require(rpc, "deserialize_properties")(struct)
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """`value` as the engine sends a secret output: the SDK then holds it as a secret Output."""
+    return {_require(rpc, "_special_sig_key"): _require(rpc, "_special_secret_sig"), "value": value}
 
 
 def register_response(urn: str, resource_id: str, outputs: struct_pb2.Struct) -> Any:

@@ -14,12 +14,18 @@ from imaas.guardrails.admission import (
     platform_objects_marked,
     priority_classes_declared,
 )
-from imaas.guardrails.argocd import app_project_confined, applications_apply_the_tenant_file
+from imaas.guardrails.alerting import alerts_reach_their_alertmanager
+from imaas.guardrails.argocd import (
+    app_project_confined,
+    applications_apply_the_tenant_file,
+    credentials_per_repository,
+)
 from imaas.guardrails.data import data_kept
 from imaas.guardrails.delivery import (
     ci_push_scoped,
     ci_trust_exact,
     ecr_access_scoped,
+    promotion_gated,
     registry_safe,
     rulesets_select_owner_only_properties,
 )
@@ -59,6 +65,13 @@ GUARDRAILS = [
         "Applications deploy inside their tenant.",
         True,
         app_project_confined,
+    ),
+    Guardrail(
+        "argocd-credentials-per-repository",
+        "Every Argo CD repository credential reads one service repository, for the project of that repository's "
+        "tenant; no credential template (URL prefix) and no credential without a project; deploy keys read-only.",
+        True,
+        credentials_per_repository,
     ),
     Guardrail(
         "service-workload-from-tenant-file",
@@ -151,6 +164,21 @@ GUARDRAILS = [
         "owners may edit, declared in the same stack.",
         True,
         rulesets_select_owner_only_properties,
+    ),
+    Guardrail(
+        "alerts-reach-alertmanager",
+        "Every Prometheus that sends alerts may discover each of its Alertmanagers: the RBAC of the Alertmanager's "
+        "namespace lets its service account read what the operator's discovery there reads.",
+        True,
+        alerts_reach_their_alertmanager,
+    ),
+    Guardrail(
+        "promotion-gated",
+        "Every required check names the App that may post it; a merge into test or prod requires the service CI's "
+        "check and the promotion gate's status, each from its App; only an organisation owner may bypass, through a "
+        "pull request.",
+        True,
+        promotion_gated,
     ),
     Guardrail("data-holding-kept", "Namespaces and repositories are protected or retained.", True, data_kept),
     Guardrail(

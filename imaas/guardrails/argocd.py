@@ -1,11 +1,16 @@
-"""Guardrails on Argo CD: each tenant's AppProject fences it into its own repositories and namespaces."""
+"""Guardrails on Argo CD: each tenant's AppProject fences it into its own repositories and namespaces, and every
+credential Argo CD holds reads one tenant's repository for that tenant's project only."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from imaas.guardrails.framework import GLOB_CHARACTERS, Context, Index, Resource
-from imaas.spec import isolation, naming, types, workload
+from imaas.spec import charts, isolation, naming, types, workload
 
 
 def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -99,3 +104,86 @@ def _own_applications(policy: str, project: str) -> bool:
         and target.startswith(f"{project}/")
         and (application == "*" or not GLOB_CHARACTERS & set(application))
     )
+
+
+# --- credentials ------------------------------------------------------------------------------------------------
+
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+REPOSITORY_SECRET_TYPES = frozenset({"repository", "repository-write"})
+"""Secrets Argo CD reads as the credential of the one repository whose URL they hold (the second for writing)."""
+TEMPLATE_SECRET_TYPES = frozenset({"repo-creds", "repo-write-creds"})
+"""Credential templates: Argo CD applies one to every repository its URL is a prefix of."""
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+"""The key with which the SDK marks a secret value in recorded inputs (the Kubernetes SDK marks stringData whole)."""
+_SSH_URL = re.compile(r"^(ssh://)?([^/:]*?)@[^@]+$")
+
+
+def normalized_git_url(url: str) -> str:
+    """A repository URL as Argo CD compares it (util/git NormalizeGitURL, v3.4 and v3.5): lower case, an SCP-style
+    `user@host:path` read as `user@host/path`, without `.git` and without `ssh://`."""
+    url = url.strip().lower()
+    if _SSH_URL.match(url) and not url.startswith("ssh://"):
+        url = "ssh://" + url.replace(":", "/", 1)
+    return url.removesuffix(".git").removeprefix("ssh://")
+
+
+def _revealed(value: Any) -> Any:
+    return value.get("value") if isinstance(value, dict) and SECRET_SIG in value else value
+
+
+def credential_fields(secret: Resource) -> dict[str, Any]:
+    """A Secret's keys as Argo CD reads them: `stringData` over base64-decoded `data`; a value the policy pack does not
+    know yet is None."""
+    fields: dict[str, Any] = {}
+    for key, value in (_revealed(secret.inputs.get("data")) or {}).items():
+        try:
+            fields[key] = base64.b64decode(str(_revealed(value)), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            fields[key] = None
+    fields.update({key: _revealed(value) for key, value in (_revealed(secret.inputs.get("stringData")) or {}).items()})
+    return fields
+
+
+def _repository_problem(url: Any, project: Any, context: Context, missing_project: bool) -> str | None:
+    if missing_project or project == "":
+        return "has no project: Argo CD uses a repository credential without one for every project"
+    if url is None or project is None:
+        return None  # not known before the update: judged once it is
+    tenant = context.tenants.get(str(project))
+    if tenant is None:
+        return f"is for project {project!r}, which is no tenant's"
+    own = {normalized_git_url(own_url) for own_url in context.repository_urls(tenant)}
+    if normalized_git_url(str(url)) not in own:
+        return f"reads {url!r}, which is not one of tenant {tenant.name}'s service repositories"
+    return None
+
+
+def credentials_per_repository(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """Argo CD hands an Application's repository credential to kustomize (remote bases) and git (submodules) as they
+    are: what a credential can read, every Application it serves can render. Each must therefore be a repository
+    Secret for one service repository, scoped to the project of that repository's tenant; no credential template
+    (a URL prefix); and the deploy keys behind them read-only."""
+    for secret in index(types.SECRET):
+        kind = secret.labels.get(SECRET_TYPE_LABEL)
+        if kind in TEMPLATE_SECRET_TYPES:
+            yield secret, f"is an Argo CD {kind} credential: a URL prefix reaches every repository under it"
+        elif kind in REPOSITORY_SECRET_TYPES:
+            fields = credential_fields(secret)
+            problem = _repository_problem(fields.get("url"), fields.get("project"), context, "project" not in fields)
+            if problem:
+                yield secret, f"Argo CD {kind} credential {problem}"
+    for release in index(types.HELM_RELEASE):
+        if release.inputs.get("chart") != charts.ARGO_CD.name:
+            continue
+        configs = (release.inputs.get("values") or {}).get("configs") or {}
+        for name in configs.get("credentialTemplates") or {}:
+            yield release, f"configs.credentialTemplates.{name} is a repo-creds credential, a URL prefix"
+        for name, repository in (configs.get("repositories") or {}).items():
+            repository = repository if isinstance(repository, dict) else {}
+            url, project = repository.get("url"), repository.get("project")
+            problem = _repository_problem(url, project, context, "project" not in repository)
+            if problem:
+                yield release, f"configs.repositories.{name}: repository credential {problem}"
+    for key in index(types.GITHUB_DEPLOY_KEY):
+        if key.inputs.get("readOnly") is not True:
+            yield key, "deploy key can push: Argo CD only reads"

@@ -11,7 +11,7 @@ from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import delivery, naming, types
+from imaas.spec import delivery, naming, promotion, types
 
 
 def registry_safe(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -178,3 +178,33 @@ def rulesets_select_owner_only_properties(index: Index, context: Context) -> Ite
             # A declared property that others may edit is refused above, once.
             if name not in properties:
                 yield ruleset, f"selects repositories by property {name!r}, which this stack does not declare"
+
+
+def _ruleset_branches(ruleset: Resource) -> set[str]:
+    includes = (((ruleset.inputs.get("conditions") or {}).get("refName") or {}).get("includes")) or []
+    return {str(ref).removeprefix("refs/heads/") for ref in includes}
+
+
+def promotion_gated(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """Every required check of a ruleset names the App that may post it (tenant maintainers administer their
+    repositories and could post any status from a workflow of their own), a ruleset of a promoted branch requires
+    the service CI's check and the promotion gate's status, each from its App, and only an organisation owner may
+    bypass it, through a pull request."""
+    app = context.settings.promotion.github_app
+    for ruleset in index(types.GITHUB_RULESET):
+        rules = ruleset.inputs.get("rules") or {}
+        checks = ((rules.get("requiredStatusChecks") or {}).get("requiredChecks")) or []
+        for check in checks:
+            if not check.get("integrationId"):
+                yield ruleset, f"requires {check.get('context')!r} from any App: pin its integrationId"
+        for branch in sorted(_ruleset_branches(ruleset) & set(promotion.GATED_BRANCHES)):
+            pinned = {(check.get("context"), check.get("integrationId")) for check in checks}
+            expected = promotion.required_checks(branch, app.app_id if app else 0)
+            for wanted in expected:
+                if (wanted["context"], wanted["integration_id"]) not in pinned:
+                    yield ruleset, f"a merge into {branch} does not require {wanted['context']!r} from its App"
+            if not rules.get("pullRequest"):
+                yield ruleset, f"{branch} may be pushed to without a pull request"
+        for actor in ruleset.inputs.get("bypassActors") or []:
+            if (actor.get("actorType"), actor.get("bypassMode")) != ("OrganizationAdmin", "pull_request"):
+                yield ruleset, f"{actor.get('actorType')} may bypass it ({actor.get('bypassMode')})"

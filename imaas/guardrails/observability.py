@@ -12,9 +12,10 @@ from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Tenant
-from imaas.spec import grafana, naming, types
+from imaas.spec import grafana, naming, tenant_config, types
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
-from imaas.spec.grafana_sync import MAIN_ORG_ID
+from imaas.spec.grafana import MAIN_ORG_ID
+from imaas.spec.store_clients import reader_basic_auth
 from imaas.spec.telemetry import LOKI_TENANT_HEADER, Endpoints
 
 # The secure header settings (httpHeaderName<N>) a data source may carry: one, the scoping header.
@@ -55,9 +56,21 @@ def _datasource_problems(source: dict[str, Any], tenant: Tenant, context: Contex
     headers = {key: value for key, value in json_data.items() if key.startswith("httpHeaderName")}
     if headers != {"httpHeaderName1": _SCOPING[kind]}:
         yield f"data source {uid} sends headers {headers}, not exactly {_SCOPING[kind]}"
-    if set(secure) != {"httpHeaderValue1"}:
-        yield f"data source {uid} has secure settings {sorted(secure)}, not the scoping header's value alone"
-    if any(source.get(key) for key in _FORBIDDEN_DATASOURCE_KEYS) or json_data.get("customQueryParameters"):
+    # Loki and Tempo need the platform's reader credential (imaas/spec/store_auth.py), exactly as the platform writes
+    # it: Grafana's reader name, and its password named by the variable the job fills in, never a value.
+    reader = reader_basic_auth(kind) if kind in ("loki", "tempo") else None
+    expected = {"httpHeaderValue1", *(reader["secureJsonData"] if reader else ())}
+    if set(secure) != expected:
+        yield f"data source {uid} has secure settings {sorted(secure)}, not exactly {sorted(expected)}"
+    if reader is not None:
+        given = {key: source.get(key) for key in ("basicAuth", "basicAuthUser")}
+        given["basicAuthPassword"] = secure.get("basicAuthPassword")
+        wanted = {key: reader[key] for key in ("basicAuth", "basicAuthUser")}
+        wanted["basicAuthPassword"] = reader["secureJsonData"]["basicAuthPassword"]
+        if given != wanted:
+            yield f"data source {uid} carries a credential other than the platform's reader's"
+    forbidden = [key for key in _FORBIDDEN_DATASOURCE_KEYS if source.get(key) and not (reader and key == "basicAuth")]
+    if forbidden or json_data.get("customQueryParameters"):
         yield f"data source {uid} carries credentials or query parameters of its own"
     value = str(secure.get("httpHeaderValue1", ""))
     if kind == "prometheus":
@@ -91,11 +104,26 @@ def _org_state_problems(resource: Resource, context: Context) -> Iterator[str]:
         return
     if resource.namespace != context.settings.observability.namespace:
         yield f"outside the observability namespace, where tenants may write: {resource.namespace}"
+    data = resource.inputs.get("data") or {}
     try:
-        state = json.loads((resource.inputs.get("data") or {}).get(grafana.ORG_STATE_KEY, ""))
+        state = json.loads(data.get(tenant_config.ORG_KEY, ""))
+        own = json.loads(data.get(tenant_config.CONFIG_KEY, ""))
     except json.JSONDecodeError:
-        yield f"{grafana.ORG_STATE_KEY} is not JSON"
+        yield f"{tenant_config.ORG_KEY} or {tenant_config.CONFIG_KEY} is not JSON"
         return
+    if resource.name != f"{tenant.name}-tenant-config" or resource.inputs.get("metadata", {}).get(
+        "name"
+    ) != tenant_config.config_map_name(tenant.name):
+        yield f"tenant {tenant.name}'s configuration is not named {tenant_config.config_map_name(tenant.name)}"
+    if own.get("tenant") != tenant.name:
+        yield f"tenant {tenant.name}'s configuration speaks for {own.get('tenant')!r}"
+    access = tenant.spec.access
+    roles = own.get("grafana") or {}
+    if not set(roles.get("editors") or []) <= set(access.developers) or not set(roles.get("viewers") or []) <= {
+        *access.developers,
+        *access.viewers,
+    }:
+        yield f"tenant {tenant.name}'s organisation gives a role to a group outside its access"
     if state.get("name") != tenant.name:
         yield f"tenant {tenant.name}'s state names organisation {state.get('name')!r}"
     sources = state.get("datasources") or []
@@ -189,7 +217,7 @@ def _grafana_problems(values: dict[str, Any], context: Context) -> Iterator[str]
 
 
 def grafana_orgs_isolated(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    key, value = grafana.ORG_STATE_LABEL
+    key, value = tenant_config.LABEL
     for config_map in index(types.CONFIG_MAP):
         labels = config_map.labels
         if labels.get(key) == value:

@@ -57,7 +57,10 @@ def telemetry_per_tenant(index: Index, context: Context) -> Iterator[tuple[Resou
     owners = {namespace: tenant.name for namespace, (tenant, _) in context.namespace_owners().items()}
     collector = _release(index, charts.OPENTELEMETRY_COLLECTOR)
     if collector is not None:
-        for problem in _collector_problems((collector.inputs.get("values") or {}).get("config") or {}, owners):
+        collector_values = collector.inputs.get("values") or {}
+        # The chart runs `alternateConfig` when it is set, and `config` merged over its defaults otherwise.
+        config = collector_values.get("alternateConfig") or collector_values.get("config") or {}
+        for problem in _collector_problems(config, owners):
             yield collector, problem
     stack = _release(index, charts.KUBE_PROMETHEUS_STACK)
     if stack is not None:

@@ -78,7 +78,10 @@ def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "too_long":
         return f"must have at most {context['max_length']} entries, got {context['actual_length']}"
     if kind == "literal_error":
-        return f"must be one of {context['expected']}, got {shown(value)}"
+        return f"must be one of {context['expected']}, got {shown(value)}{_closest(value, context['expected'])}"
+    if kind in _BOUNDS:
+        word, key = _BOUNDS[kind]
+        return f"must be {word} {context[key]}, got {_describe(value)}"
     if kind in (
         "string_type",
         "int_type",
@@ -102,8 +105,29 @@ def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
         return f"must be {expected[kind.rsplit('_', 1)[0]]}, got {_describe(value)}"
     if kind == "value_error":
         return str(context.get("error", error["msg"]))
-    message = error["msg"]
+    # Whatever pydantic says in its own words, said in the project's: "Input should be ..." as "must be ...".
+    message = re.sub(r"^(Input|Value) should\b", "must", error["msg"])
     return message[:1].lower() + message[1:]
+
+
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "greater_than": ("more than", "gt"),
+    "less_than_equal": ("at most", "le"),
+    "less_than": ("less than", "lt"),
+}
+
+
+def _closest(value: Any, expected: str) -> str:
+    """`; did you mean 'small'?` for `smal`, `; did you mean 'prod'?` for `production`: the allowed value the text
+    given is closest to, or starts with."""
+    if not isinstance(value, str):
+        return ""
+    allowed = re.findall(r"'([^']*)'", expected)
+    lowered = value.strip().lower()
+    close = difflib.get_close_matches(lowered, allowed, n=1, cutoff=0.6)
+    close = close or [name for name in allowed if lowered.startswith(name) or name.startswith(lowered)][:1]
+    return f"; did you mean {shown(close[0])}?" if close and lowered else ""
 
 
 def pattern_message(pattern: str, value: str) -> str:

@@ -18,21 +18,30 @@ GITHUB_OWNER_KEY = "github:owner"
 AWS_REGION_KEY = "aws:region"
 REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
-GITHUB_APP_KEY_SETTING = "argocdGithubAppPrivateKey"
 GRAFANA_OIDC_SECRET_SETTING = "grafanaOidcClientSecret"
 SMTP_PASSWORD_SETTING = "alertmanagerSmtpPassword"
 ARGOCD_WEBHOOK_SECRET_SETTING = "argocdWebhookSecret"
+PROMOTION_GATE_KEY_SETTING = "promotionGatePrivateKey"
+OBSERVABILITY_CREDENTIAL_KEY_SETTING = "observabilityCredentialKey"
 SECRET_SETTINGS = tuple(
     f"{CONFIG_NAMESPACE}:{key}"
     for key in (
-        GITHUB_APP_KEY_SETTING,
         GRAFANA_OIDC_SECRET_SETTING,
         SMTP_PASSWORD_SETTING,
+        OBSERVABILITY_CREDENTIAL_KEY_SETTING,
+        PROMOTION_GATE_KEY_SETTING,
         ARGOCD_WEBHOOK_SECRET_SETTING,
     )
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
 in git and in every log that prints the configuration."""
+_READ_WITH_DEPLOY_KEYS = (
+    "no longer read: Argo CD reads each service repository with a read-only deploy key that every stack generates "
+    "for its own cluster, and no organisation-wide credential remains (docs/operators.md, Repository access); "
+    "delete this setting"
+)
+REMOVED_SETTINGS = {"argocdGithubApp": _READ_WITH_DEPLOY_KEYS, "argocdGithubAppPrivateKey": _READ_WITH_DEPLOY_KEYS}
+"""Settings of earlier versions, refused with what replaced them rather than as unknown keys."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,13 @@ def read_stack_file(project_dir: Path, stack: str) -> StackFile:
                 namespace, _, name = _full_key(str(where[1])).partition(":")
                 if namespace == CONFIG_NAMESPACE:
                     target[(name, *where[2:])] = mark
+    removed = [
+        settings_document.problem((name,), REMOVED_SETTINGS[name], key=True)
+        for name in ours
+        if name in REMOVED_SETTINGS
+    ]
+    if removed:
+        raise InputError(removed)
     settings = validate_document(StackSettings, settings_document)
     missing = missing_provider_keys(config, document.file)
     if missing:
@@ -153,6 +169,9 @@ def settings_from_config(config: dict[str, str], stack: str) -> StackSettings:
         if key.partition(":")[0] == CONFIG_NAMESPACE
     }
     document = YamlDocument(StackName.parse(stack).settings_file, ours, field_prefix=f"{CONFIG_NAMESPACE}:")
+    removed = [document.problem((name,), REMOVED_SETTINGS[name]) for name in ours if name in REMOVED_SETTINGS]
+    if removed:
+        raise InputError(removed)
     return validate_document(StackSettings, document)
 
 

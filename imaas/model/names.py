@@ -54,3 +54,32 @@ Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN),
 def in_canonical_order(environments: Collection[str]) -> list[str]:
     """Environments in promotion order (dev, test, prod), whatever order a file lists them in."""
     return [environment for environment in ENVIRONMENTS if environment in environments]
+
+
+DOCKER_HUB = "docker.io"
+
+
+def split_reference(reference: str) -> tuple[str, str, str]:
+    """(registry, repository, tag or digest suffix) of an image reference, as container runtimes read it: a first
+    segment without a dot, a colon or `localhost` is a Docker Hub repository, whose one-segment names are under
+    `library/`."""
+    name, suffix = reference, ""
+    if "@" in name:
+        name, digest = name.split("@", 1)
+        suffix = "@" + digest
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+        suffix = ":" + tag + suffix
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, rest
+    else:
+        registry, repository = DOCKER_HUB, name
+    if registry == DOCKER_HUB and "/" not in repository:
+        repository = f"library/{repository}"
+    return registry, repository, suffix
+
+
+def registry_of(reference: str) -> str:
+    return split_reference(reference)[0]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from fnmatch import fnmatchcase
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -17,7 +18,7 @@ from pydantic import (
 )
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order
+from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order, registry_of
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
@@ -122,6 +123,26 @@ BUILTIN_SERVICE_SIZES: dict[SizeName, PodSize] = {
 HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 
 
+Price = Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=4)]
+
+
+class Prices(InputModel):
+    """What capacity costs a month on this cluster: the cost a pull request's comment estimates for a tenant's
+    services (their pods' requests at their minimum and maximum scale)."""
+
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        "USD", description="ISO 4217 code the prices are in."
+    )
+    vcpu: Price = Field(description="One vCPU of requests for a month.")
+    memory_gib: Price = Field(description="One GiB of memory requests for a month.")
+    storage_gib: Price = Field(description="One GiB of (ephemeral) storage requests for a month.")
+
+
+EXAMPLE_PRICES = Prices(currency="USD", vcpu=Decimal(25), memory_gib=Decimal(3), storage_gib=Decimal("0.1"))
+"""Where a cluster states no prices: round figures near on-demand general-purpose nodes and gp3 volumes in one AWS
+region, an example to be replaced by the organisation's own (comments label costs from it as an example)."""
+
+
 # An exact chart version: a range or a tag would let an update change what a preview showed.
 ChartVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
 
@@ -151,11 +172,11 @@ class PrometheusOperatorCrdsChart(ChartSettings):
 
 
 class LokiChart(ChartSettings):
-    version: ChartVersion = Field("18.13.5", description="Loki chart version (grafana-community repository).")
+    version: ChartVersion = Field("18.11.0", description="Loki chart version (grafana-community repository).")
 
 
 class FluentBitChart(ChartSettings):
-    version: ChartVersion = Field("0.58.2", description="Fluent Bit chart version.")
+    version: ChartVersion = Field("0.58.1", description="Fluent Bit chart version.")
 
 
 class TraceStorage(InputModel):
@@ -210,7 +231,7 @@ class MetricsServerChart(ChartSettings):
 
 class ArgoCdChart(ChartSettings):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
-    version: ChartVersion = Field("10.10.2", description="argo-cd chart version.")
+    version: ChartVersion = Field("10.1.1", description="argo-cd chart version.")
     applications: Annotated[int, Field(ge=1, le=100_000)] = Field(
         1000,
         description="The Applications this cluster's Argo CD is expected to hold (every active service's, per "
@@ -284,6 +305,18 @@ ImageReference = Annotated[
 StorageClassName = Annotated[
     str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 ]
+
+# A registry's host name, and where its images are mirrored: `<registry host>/<path>` (an ECR pull-through cache
+# rule's prefix, `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`).
+RegistryHost = Annotated[str, StringConstraints(max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?$")]
+MirrorPrefix = Annotated[
+    str, StringConstraints(max_length=255, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+$")
+]
+# The registries the images of the platform's charts come from (imaas/spec/images.py, CHART_IMAGES and the tenants'
+# Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
+PLATFORM_IMAGE_REGISTRIES = frozenset(
+    {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
+)
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
 GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
 
@@ -431,6 +464,12 @@ class ObservabilitySettings(InputModel):
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     network: ObservabilityNetwork = Field(default_factory=ObservabilityNetwork)
     argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
+    proxy_image: ImageReference = Field(
+        # The Loki chart's own gateway image (loki 18.11.0 values.yaml, `gateway.image`).
+        "docker.io/nginxinc/nginx-unprivileged:1.31-alpine",
+        description="The nginx that checks the platform's credentials in front of Loki (the chart's gateway), Tempo "
+        "and Alertmanager (a container beside each); one image, so that one configuration syntax is tested.",
+    )
 
 
 class ImageRetention(InputModel):
@@ -450,6 +489,38 @@ class GithubApp(InputModel):
     )
 
 
+SoakMinutes = Annotated[int, Field(ge=0, le=10_080)]
+
+
+def _default_soak() -> dict[Environment, int]:
+    return {"dev": 15, "test": 60}
+
+
+class PromotionSettings(InputModel):
+    """The promotion gate: the commit status the test and prod branches of every service repository require, posted
+    by an in-cluster program as a GitHub App of the platform's own (imaas/incluster/promotion_gate.py)."""
+
+    github_app: GithubApp | None = Field(
+        None,
+        description="The gate's GitHub App, installed on the organisation with commit statuses (write), pull "
+        "requests and contents (read): the rulesets accept the gate's status from this App alone; with "
+        "promotionGatePrivateKey. Required on the stack that owns the global resources (it declares the rulesets) "
+        "and on a stack hosting dev or test (it runs the gate).",
+    )
+    soak_minutes: dict[Environment, SoakMinutes] = Field(
+        default_factory=_default_soak,
+        description="How long a commit runs synced, healthy and without alerts in an environment before it may be "
+        "promoted out of it (dev into test, test into prod), in minutes, per environment promoted from.",
+    )
+    image: ImageReference = Field(
+        "docker.io/library/python:3.13.13-slim",
+        description="The gate's image: any Python 3.11+ (it uses the standard library only).",
+    )
+    interval_seconds: Annotated[int, Field(ge=15, le=3600)] = Field(
+        60, description="How often the gate reads the Applications and the open pull requests."
+    )
+
+
 def _not_a_tenant_deployer(name: str) -> str:
     # Exempting a deployer account would exempt every tenant: Argo CD writes as each namespace's one.
     if name.endswith(":argocd-deployer") or not name.strip():
@@ -460,6 +531,24 @@ def _not_a_tenant_deployer(name: str) -> str:
 PlatformIdentity = Annotated[
     str, StringConstraints(min_length=1, max_length=256), AfterValidator(_not_a_tenant_deployer)
 ]
+
+
+class ServiceGuide(InputModel):
+    """What each service repository's guide (in its `IMAAS_SERVICE` variable) tells the service's team on day two: where
+    its Argo CD and Grafana are per environment, how to get cluster access, where its tenant file lives."""
+
+    argocd_urls: dict[Environment, HttpsUrl] = Field(
+        default_factory=dict, description="Argo CD's web address per environment (each cluster's)."
+    )
+    grafana_urls: dict[Environment, HttpsUrl] = Field(
+        default_factory=dict, description="Grafana's web address per environment (each cluster's)."
+    )
+    cluster_access_url: HttpsUrl | None = Field(
+        None, description="The page that tells a tenant team how to get access to the clusters (SSO, kubeconfig)."
+    )
+    platform_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
+        "imaas", description="The repository (under github:owner) holding tenants/, where tenant files change."
+    )
 
 
 class StackSettings(InputModel):
@@ -489,6 +578,16 @@ class StackSettings(InputModel):
         "given keep the built-in limits.",
     )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
+    service_guide: ServiceGuide = Field(
+        default_factory=ServiceGuide,
+        description="What the service repositories' day-two guide (IMAAS_SERVICE's `guide`) tells their teams "
+        "(the stack owning global resources declares it).",
+    )
+    prices: Prices | None = Field(
+        None,
+        description="What a vCPU, a GiB of memory and a GiB of storage cost a month on this cluster, for the cost "
+        "estimates of pull-request comments; unset, an example price table, labelled as such.",
+    )
     service_sizes: dict[SizeName, PodSize] = Field(
         default_factory=lambda: dict(BUILTIN_SERVICE_SIZES),
         description="Pod requests and limits per service size name (a service's `size`), limits within "
@@ -526,13 +625,9 @@ class StackSettings(InputModel):
         description="The GitHub organisation is owned by an enterprise account, the only kind that has internal "
         "repositories: only then may services ask for `visibility: internal`.",
     )
-    argocd_github_app: GithubApp | None = Field(
-        None,
-        description="The GitHub App, installed on the organisation with read access to contents, as which this "
-        "stack's Argo CD reads the private and internal service repositories; with argocdGithubAppPrivateKey.",
-    )
-    argocd_github_app_private_key: SecretStr | None = Field(
-        None, description="That App's private key (PEM), set with `pulumi config set --secret`."
+    promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    promotion_gate_private_key: SecretStr | None = Field(
+        None, description="The promotion gate App's private key (PEM), set with `pulumi config set --secret`."
     )
     grafana_oidc_client_secret: SecretStr | None = Field(
         None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
@@ -546,6 +641,12 @@ class StackSettings(InputModel):
         None,
         description="The mail relay's password (observability.alerting.authUsername), set with `pulumi config set "
         "--secret alertmanagerSmtpPassword`.",
+    )
+    observability_credential_key: SecretStr | None = Field(
+        None,
+        description="The key every credential of the observability stores is derived from (HMAC per store and "
+        "client): 32 random bytes or more, set with `pulumi config set --secret observabilityCredentialKey "
+        '"$(openssl rand -base64 48)"`; required with observability.enabled. Changing it changes every credential.',
     )
     template_repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(
         "imaas-service-template", description="The platform's service template repository."
@@ -594,6 +695,20 @@ class StackSettings(InputModel):
         description="The cluster runs an Argo CD of its own (its CRDs in place), which this stack's AppProjects and "
         "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
         "(observability.argocd.install).",
+    )
+    image_mirror: dict[RegistryHost, MirrorPrefix] = Field(
+        default_factory=dict,
+        description="Where the platform's own images are pulled from instead of their registries: per upstream "
+        "registry host, a mirror prefix (an ECR pull-through cache rule's, `<account>.dkr.ecr.<region>."
+        "amazonaws.com/<prefix>`). Set, every chart image, the tenants' Prometheus and the Grafana job and metrics "
+        "proxy images are rewritten to it, and it must name every registry they come from. Unset, images are "
+        "pulled from their registries (anonymously from Docker Hub, whose pull limits apply).",
+    )
+    cluster_kind: Literal["eks", "generic"] = Field(
+        "generic",
+        description="What runs the cluster's control plane: `eks` where AWS runs it, so that etcd, the scheduler, "
+        "the controller manager and kube-proxy's metrics cannot be scraped and kube-prometheus-stack's monitors of "
+        "them are off; `generic` keeps the chart's defaults.",
     )
     argocd_impersonation: bool = Field(
         False,
@@ -667,9 +782,9 @@ class StackSettings(InputModel):
         return self
 
     @model_validator(mode="after")
-    def _github_app_with_its_key(self) -> StackSettings:
-        if (self.argocd_github_app is None) != (self.argocd_github_app_private_key is None):
-            raise ValueError("argocdGithubApp and argocdGithubAppPrivateKey are set together or not at all")
+    def _promotion_app_with_its_key(self) -> StackSettings:
+        if (self.promotion.github_app is None) != (self.promotion_gate_private_key is None):
+            raise ValueError("promotion.githubApp and promotionGatePrivateKey are set together or not at all")
         return self
 
     @model_validator(mode="after")
@@ -702,6 +817,25 @@ class StackSettings(InputModel):
         return self
 
     @model_validator(mode="after")
+    def _mirror_for_every_registry(self) -> StackSettings:
+        if not self.image_mirror:
+            return self
+        grafana = self.observability.grafana
+        needed = PLATFORM_IMAGE_REGISTRIES | {
+            registry_of(grafana.reconciler_image),
+            registry_of(grafana.metrics_proxy_image),
+            registry_of(self.observability.proxy_image),
+            registry_of(self.promotion.image),
+        }
+        missing = sorted(needed - set(self.image_mirror))
+        if missing:
+            raise ValueError(
+                f"imageMirror names no mirror for {', '.join(missing)}: the platform's images come from "
+                f"{', '.join(sorted(needed))}, and each must come through the mirror once one is set"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _argocd_impersonates(self) -> StackSettings:
         # Without impersonation Argo CD syncs as its own controller, which may write any kind in any namespace:
         # the AppProject's destinations and the deployer's role would fence nothing.
@@ -712,6 +846,11 @@ class StackSettings(InputModel):
                 "imaas:argocdImpersonation: true, or install Argo CD with observability.argocd.install"
             )
         return self
+
+    @property
+    def price_table(self) -> Prices:
+        """The cluster's prices, or the example ones where it states none (`prices` unset)."""
+        return self.prices or EXAMPLE_PRICES
 
     def quota_for(self, size: SizeName, override: QuotaOverride | None) -> Quota:
         return self.sizes[size].overridden_by(override)

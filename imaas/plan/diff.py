@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from imaas.plan.field_diff import FieldChange, field_changes
@@ -53,7 +54,7 @@ class Change:
     decommissioned: bool = False
     """A deletion of what a decommissioned tenant had: forgotten on purpose, and left in place."""
 
-    @property
+    @cached_property
     def danger(self) -> str:
         """Why this change must not be applied, in a reviewer's words; empty when it may."""
         resource = self.resource
@@ -67,7 +68,7 @@ class Change:
             return f"replaces a {what} resource: {', '.join(self.replacing)} cannot change in place"
         return self.hazard
 
-    @property
+    @cached_property
     def replacing(self) -> tuple[str, ...]:
         """For a change: the changed inputs that make the provider replace the resource (delete and create)."""
         if self.action != "change":

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from imaas.guardrails import Context, Resource, Violation, evaluate, stack_context
+from imaas.guardrails import Context as Context  # re-exported: the engine's fleet judges through this layer
+from imaas.guardrails import Resource, Violation, evaluate
+from imaas.guardrails import stack_context as stack_context
 from imaas.inputs.stack_file import StackFile, StackName
 from imaas.plan.record import Plan, PlannedResource
 

@@ -49,3 +49,15 @@ def _tenant_label(inputs: Mapping[str, Any]) -> str | None:
         if isinstance(source, Mapping) and isinstance(source.get(TENANT_LABEL), str) and source[TENANT_LABEL]:
             return str(source[TENANT_LABEL])
     return None
+
+
+def service_of(resource: PlannedResource, resources: Mapping[str, PlannedResource]) -> str | None:
+    """The Service component a resource belongs to (its name: the service's repository name), or None."""
+    current: PlannedResource | None = resource
+    seen: set[str] = set()
+    while current is not None and current.urn not in seen:
+        seen.add(current.urn)
+        if current.type == types.SERVICE:
+            return current.name
+        current = resources.get(current.parent) if current.parent else None
+    return None

@@ -11,6 +11,31 @@ from pydantic import TypeAdapter, ValidationError
 
 from imaas.inputs.problems import UsageError
 
+SECRET_MARK = "4dabf18193072939515e22adb298388d"
+"""The key with which Pulumi's SDK marks a secret value in the recorded inputs (pulumi.runtime.rpc._special_sig_key),
+as `{SECRET_MARK: ..., "value": ...}`."""
+SECRET_PLACEHOLDER = "[secret]"
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return SECRET_PLACEHOLDER
+
+
+def _secrets_masked(value: Any) -> Any:
+    """`value` with the text of every secret-marked value replaced by the placeholder, its mark and shape kept: the
+    plan JSON holds no credential, not even one derived from a placeholder key (imaas/spec/store_auth.py)."""
+    if isinstance(value, dict):
+        if SECRET_MARK in value:
+            return {**value, "value": _masked(value.get("value"))}
+        return {key: _secrets_masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_secrets_masked(item) for item in value]
+    return value
+
 
 @dataclass(frozen=True)
 class PlannedResource:
@@ -37,7 +62,13 @@ class Plan:
             "stack": self.stack,
             # Shallow on purpose: dataclasses.asdict deep-copies every input, a second copy of the whole plan made
             # only to be serialised at once.
-            "resources": [{name: getattr(resource, name) for name in _RESOURCE_KEYS} for resource in self.resources],
+            "resources": [
+                {
+                    name: _secrets_masked(getattr(resource, name)) if name == "inputs" else getattr(resource, name)
+                    for name in _RESOURCE_KEYS
+                }
+                for resource in self.resources
+            ],
         }
 
     def write(self, path: Path, *, compact: bool = False) -> None:

@@ -232,7 +232,28 @@ def argocd(preflight: Preflight) -> Finding:
             f'Argo CD does not sync with impersonation: set {IMPERSONATION_KEY}: "true" in ConfigMap '
             f"{namespace}/argocd-cm (imaas:argocdNamespace), or tenant projects would sync as Argo CD's own account",
         )
-    return Finding("argocd", True, f"Argo CD's CRDs, impersonation on in {namespace}/argocd-cm")
+    if not _knows_github(preflight.configmap(namespace, KNOWN_HOSTS_CONFIGMAP)):
+        return Finding(
+            "argocd",
+            False,
+            f"Argo CD knows no SSH host key of {GITHUB_SSH_HOST}: every service repository is read over SSH with a "
+            f"deploy key, and Argo CD checks host keys; add GitHub's to {KNOWN_HOSTS_KEY} in ConfigMap "
+            f"{namespace}/{KNOWN_HOSTS_CONFIGMAP} (Argo CD's install manifests carry them)",
+        )
+    return Finding(
+        "argocd", True, f"Argo CD's CRDs, impersonation on in {namespace}/argocd-cm, {GITHUB_SSH_HOST}'s SSH host keys"
+    )
+
+
+KNOWN_HOSTS_CONFIGMAP = "argocd-ssh-known-hosts-cm"
+KNOWN_HOSTS_KEY = "ssh_known_hosts"
+GITHUB_SSH_HOST = "github.com"
+
+
+def _knows_github(known_hosts: dict[str, str] | None) -> bool:
+    """Whether Argo CD's known_hosts (OpenSSH format: hosts, comma-separated, then the key) has a line for GitHub."""
+    lines = (line.split() for line in (known_hosts or {}).get(KNOWN_HOSTS_KEY, "").splitlines())
+    return any(len(fields) >= 3 and GITHUB_SSH_HOST in fields[0].split(",") for fields in lines)
 
 
 def admission_api(preflight: Preflight) -> Finding:

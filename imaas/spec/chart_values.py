@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits
-from imaas.spec import alerts, argocd, charts, grafana, isolation, naming
+from imaas.incluster import tenant_config as incluster
+from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits, ObservabilitySettings
+from imaas.spec import alerts, argocd, charts, grafana, isolation, naming, store_clients, tenant_config
 from imaas.spec.dashboards import FOLDER_ANNOTATION
-from imaas.spec.log_routing import fluent_bit_config
+from imaas.spec.log_routing import fluent_bit_config, state_volumes
 from imaas.spec.prometheus import platform_prometheus_spec
-from imaas.spec.telemetry import Endpoints, TenantTelemetry
-from imaas.spec.traces import DAY_HOURS
+from imaas.spec.telemetry import Endpoints
+
+PROXY_IMAGE: str = ObservabilitySettings.model_fields["proxy_image"].default
 
 
 def prometheus_operator_crds_values() -> dict[str, Any]:
@@ -43,35 +45,68 @@ def alertmanager_values(alerting: AlertingSettings | None) -> dict[str, Any]:
     return {"config": {"global": smtp}, "alertmanagerSpec": spec}
 
 
+# kube-prometheus-stack's monitors of the control plane. On EKS, AWS runs etcd, the scheduler and the controller
+# manager out of the cluster's reach, and kube-proxy serves its metrics on 127.0.0.1 only: the targets would be down
+# (and their alerts firing) for ever.
+CONTROL_PLANE_MONITORS = ("kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy")
+
+
+def control_plane_monitor_values(cluster_kind: str) -> dict[str, Any]:
+    if cluster_kind == "eks":
+        return {monitor: {"enabled": False} for monitor in CONTROL_PLANE_MONITORS}
+    return {}
+
+
 def kube_prometheus_stack_values(
     endpoints: Endpoints,
     settings: GrafanaSettings,
-    orgs: list[grafana.GrafanaOrg],
     alerting: AlertingSettings | None = None,
+    cluster_kind: str = "generic",
+    proxy_image: str = PROXY_IMAGE,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         # The CRDs come from their own release, installed first (prometheus-operator-crds): Helm builds every
         # object of a release before any hook runs, so the chart's own CRD hook would come too late.
         "crds": {"enabled": False},
-        "prometheus": {"prometheusSpec": platform_prometheus_spec()},
-        "alertmanager": alertmanager_values(alerting),
+        "prometheus": {
+            "prometheusSpec": {
+                **platform_prometheus_spec(),
+                # Its alerts reach Alertmanager's proxy with its own credential (imaas/spec/store_auth.py).
+                "alertingEndpoints": store_clients.platform_alerting_endpoints(endpoints.namespace),
+            }
+        },
+        "alertmanager": charts.merged(
+            alertmanager_values(alerting), store_clients.alertmanager_proxy_values(proxy_image)
+        ),
         # The tenant and environment labels of each Namespace in `kube_namespace_labels`, which the shared alert rules
         # join with (imaas/spec/alerts.py): the kube-state-metrics chart's default exports no Kubernetes label.
         "kube-state-metrics": {"metricLabelsAllowlist": [alerts.KSM_NAMESPACE_ALLOWLIST]},
         "grafana": {
+            # A Role (and RoleBinding) in the stack's namespace only, instead of the grafana chart's default
+            # ClusterRole (grafana 12.4.8 templates/role.yaml, clusterrole.yaml): its sidecars read ConfigMaps and
+            # Secrets, which cluster-wide would be every tenant's Secrets.
+            "rbac": {"namespaced": True, "namespaces": []},
             "sidecar": {
                 "dashboards": {
                     # The chart default (ALL) would provision dashboards from any namespace, tenants' included.
                     "searchNamespace": endpoints.namespace,
+                    # The platform's and the chart's dashboards are ConfigMaps: the sidecar reads no Secret.
+                    "resource": "configmap",
                     "folderAnnotation": FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True},
                 },
                 # Grafana reaches no Alertmanager: the chart's Alertmanager data source would let any user who can
                 # edit silence every tenant's alerts, and the namespace's fence lets only the two Prometheus in.
-                "datasources": {"alertmanager": {"enabled": False}},
+                # kube-prometheus-stack's data source is a ConfigMap of the stack's namespace
+                # (templates/grafana/configmaps-datasources.yaml); its own namespace, stated.
+                "datasources": {
+                    "alertmanager": {"enabled": False},
+                    "searchNamespace": endpoints.namespace,
+                    "resource": "configmap",
+                },
             },
             # Organisations, their members and the dashboards tenants make live in Grafana's database: it outlives
-            # the pod (each change of a tenant's groups restarts Grafana) and the release, like Loki's volume, and a
+            # the pod and the release, like Loki's volume, and a
             # volume that one pod mounts at a time needs the old pod gone before the new one starts.
             "persistence": {
                 "enabled": True,
@@ -80,27 +115,30 @@ def kube_prometheus_stack_values(
             },
             "deploymentStrategy": {"type": "Recreate"},
             "additionalDataSources": grafana.main_org_datasources(endpoints),
-            "grafana.ini": grafana.grafana_ini(settings, orgs, grafana.read_path_hosts(endpoints)),
+            "grafana.ini": grafana.grafana_ini(settings, grafana.read_path_hosts(endpoints)),
         },
     }
+    values |= control_plane_monitor_values(cluster_kind)
+    # The stores' reader passwords, which the provisioned data sources read (imaas/spec/store_clients.py).
+    values["grafana"]["envValueFrom"] = store_clients.grafana_credential_env()
     if settings.oidc is not None:
-        values["grafana"]["envValueFrom"] = {
-            grafana.OIDC_SECRET_ENV: {"secretKeyRef": {"name": grafana.OIDC_SECRET, "key": grafana.OIDC_SECRET_KEY}}
+        values["grafana"]["envValueFrom"][grafana.OIDC_SECRET_ENV] = {
+            "secretKeyRef": {"name": grafana.OIDC_SECRET, "key": grafana.OIDC_SECRET_KEY}
         }
     return values
 
 
-def log_limits(limits: ObservabilityLimits) -> dict[str, Any]:
-    """One tenant's Loki limits (`limits_config` keys): a tenant's unset keys keep the defaults."""
-    return {
-        "ingestion_rate_mb": limits.log_rate_mb,
-        "ingestion_burst_size_mb": limits.log_burst_mb,
-        "retention_period": f"{limits.log_retention_days * DAY_HOURS}h",
-    }
+log_limits = tenant_config.log_limits
 
 
-def loki_values(routes: list[TenantTelemetry], default: ObservabilityLimits) -> dict[str, Any]:
+def loki_values(
+    default: ObservabilityLimits, namespace: str = "observability", proxy_image: str = PROXY_IMAGE
+) -> dict[str, Any]:
+    """Loki's values, the same for any tenant set: each tenant's limits are in the runtime file the job writes."""
+    runtime_mount = {"name": "tenant-limits", "mountPath": tenant_config.LOKI_RUNTIME_DIR, "readOnly": True}
     return {
+        # Writes and reads through the gateway need the platform's credential (imaas/spec/store_auth.py).
+        **store_clients.loki_gateway_values(namespace, proxy_image),
         # `SingleBinary` is the deprecated name of the same mode.
         "deploymentMode": "Monolithic",
         "loki": {
@@ -122,8 +160,12 @@ def loki_values(routes: list[TenantTelemetry], default: ObservabilityLimits) -> 
             },
             # Any tenant id not listed below (the platform's) gets the smallest size's limits.
             "limits_config": log_limits(default),
-            # Reloaded while Loki runs: onboarding a tenant restarts nothing.
-            "runtimeConfig": {"overrides": {route.log_tenant: log_limits(route.limits) for route in routes}},
+            # Each tenant's limits: the job's runtime file, which Loki rereads every runtime_config.period (10s), not
+            # the chart's own runtime ConfigMap (loki.runtimeConfig, which only Helm writes). Onboarding a tenant
+            # restarts nothing and upgrades no release.
+            "structuredConfig": {
+                "runtime_config": {"file": f"{tenant_config.LOKI_RUNTIME_DIR}/{incluster.LOKI_KEY}", "period": "10s"}
+            },
             # Retention is the compactor's: without it retention_period deletes nothing.
             "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
         },
@@ -133,6 +175,8 @@ def loki_values(routes: list[TenantTelemetry], default: ObservabilityLimits) -> 
             # the StatefulSet's PVC retention policy only when enableStatefulSetAutoDeletePVC is on; the policy
             # then says Retain outright instead of leaning on Kubernetes' default.
             "persistence": {"enableStatefulSetAutoDeletePVC": True, "whenDeleted": "Retain", "whenScaled": "Retain"},
+            "extraVolumes": [tenant_config.config_map_volume("tenant-limits", incluster.LOKI_CONFIG_MAP)],
+            "extraVolumeMounts": [runtime_mount],
         },
         "read": {"replicas": 0},
         "write": {"replicas": 0},
@@ -145,9 +189,17 @@ def loki_values(routes: list[TenantTelemetry], default: ObservabilityLimits) -> 
     }
 
 
-def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
+def fluent_bit_values(endpoints: Endpoints) -> dict[str, Any]:
+    """The same whatever the tenants: each line's tenant is its namespace's label, read at run time
+    (imaas/spec/log_routing.py). A change of the configuration is hot reloaded by the chart's sidecar instead of
+    rolling the DaemonSet (the chart drops its config checksum annotation when `hotReload` is on)."""
     # Replacing the default inputs also drops the chart's kubelet journal input, whose records no output here takes.
-    return {"config": fluent_bit_config(routes, endpoints)}
+    return {
+        "config": fluent_bit_config(endpoints),
+        "hotReload": {"enabled": True},
+        **state_volumes(),
+        **store_clients.fluent_bit_credential_values(),
+    }
 
 
 def argocd_values(applications: int = argocd.GUIDANCE_APPLICATIONS) -> dict[str, Any]:

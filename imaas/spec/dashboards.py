@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.spec.grafana_sync import MANAGED_PREFIX
+from imaas.incluster.grafana_sync import MANAGED_PREFIX
+from imaas.spec.store_clients import reader_basic_auth
 from imaas.spec.telemetry import LOKI_TENANT_HEADER, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
 
 # The Grafana sidecar's labels, as kube-prometheus-stack sets them by default, and the annotation naming the folder:
@@ -22,8 +23,8 @@ LOGS_UID, METRICS_UID, TRACES_UID = f"{MANAGED_PREFIX}logs", f"{MANAGED_PREFIX}m
 
 
 def loki_datasource(name: str, uid: str, log_tenant: str, endpoints: Endpoints) -> dict[str, Any]:
-    """A Grafana Loki data source that reads one Loki tenant, and only that one."""
-    return {
+    """A Grafana Loki data source that reads one Loki tenant, and only that one, as Grafana (the gateway's reader)."""
+    source: dict[str, Any] = {
         "name": name,
         "uid": uid,
         "type": "loki",
@@ -32,6 +33,13 @@ def loki_datasource(name: str, uid: str, log_tenant: str, endpoints: Endpoints) 
         "editable": False,
         "jsonData": {"httpHeaderName1": LOKI_TENANT_HEADER},
         "secureJsonData": {"httpHeaderValue1": log_tenant},
+    }
+    credential = reader_basic_auth("loki")
+    return {
+        **source,
+        "basicAuth": credential["basicAuth"],
+        "basicAuthUser": credential["basicAuthUser"],
+        "secureJsonData": {**source["secureJsonData"], **credential["secureJsonData"]},
     }
 
 

@@ -34,6 +34,8 @@ PUSH_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:CompleteLayerUpload",
+    # The promotion's "already tagged" check (aws ecr describe-images in the template's CI).
+    "ecr:DescribeImages",
     "ecr:GetDownloadUrlForLayer",
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from imaas.model.settings import ObservabilitySettings
-from imaas.spec import grafana, isolation, naming
+from imaas.spec import grafana, isolation, naming, promotion
 from imaas.spec.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
+from imaas.spec.store_auth import ALERTMANAGER_PROXY_PORT
 
 DEFAULT_DENY_POLICY = "imaas-default-deny"
 DNS_POLICY = "imaas-fence-dns"
@@ -118,7 +119,12 @@ GROUPS: tuple[PodGroup, ...] = (
     PodGroup(
         "grafana-job",
         grafana.RECONCILER_POD_LABELS,
-        "the platform's Grafana organisation job (imaas/spec/grafana.py)",
+        "the platform's tenant-configuration job (imaas/spec/tenant_config.py)",
+    ),
+    PodGroup(
+        "promotion-gate",
+        promotion.GATE_POD_LABELS,
+        "the platform's promotion gate (imaas/spec/promotion.py)",
     ),
 )
 GROUP = {group.key: group for group in GROUPS}
@@ -141,6 +147,7 @@ PARTIES: tuple[Party, ...] = (
     Party("mail-relay", "the mail relay: addresses outside `clusterCidrs` and the node-local ranges"),
     Party("identity-provider", "the identity provider: addresses outside `clusterCidrs` and the node-local ranges"),
     Party("object-store", "S3: addresses outside `clusterCidrs` and the node-local ranges"),
+    Party("github", "GitHub's API: addresses outside `clusterCidrs` and the node-local ranges"),
 )
 PARTY = {party.key: party for party in PARTIES}
 EVERY_POD = "*"
@@ -153,9 +160,11 @@ class Allowance:
     ports: tuple[tuple[str, int | str], ...]
     why: str
     when: str | None = None
-    """The setting without which the allowance does not exist: `alerting`, `oidc` or `s3`."""
+    """The setting without which the allowance does not exist: `alerting`, `oidc`, `s3` or `promotion`."""
     kind: str = "run"
     """`run`: what the stack needs to run; `data`: a path of tenants' data."""
+    unenforced: str = ""
+    """For a path of tenants' data: what holds where NetworkPolicies are not enforced (imaas/spec/store_auth.py)."""
 
 
 def _tcp(*ports: int | str) -> tuple[tuple[str, int | str], ...]:
@@ -172,6 +181,7 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("operator", API, (), "the Prometheus Operator's controllers"),
     Allowance("kube-state-metrics", API, (), "kube-state-metrics lists the cluster's objects"),
     Allowance("grafana", API, (), "Grafana's dashboard sidecar reads ConfigMaps of this namespace"),
+    Allowance("grafana-job", API, (), "the tenant-configuration job reads tenants' ConfigMaps, writes runtime files"),
     Allowance(API, "operator", _tcp(10250), "the API server calls the operator's admission webhook"),
     Allowance("prometheus", "nodes", _tcp(10250, 9100), "kubelets (cAdvisor) and node exporters"),
     Allowance(
@@ -182,30 +192,146 @@ ALLOWANCES: tuple[Allowance, ...] = (
     ),
     Allowance("prometheus", "operator", _tcp(10250), "the operator's metrics"),
     Allowance("prometheus", "prometheus", _tcp(9090, 8080), "its own metrics and its config reloader's"),
-    Allowance("prometheus", "alertmanager", _tcp(8080), "Alertmanager's config reloader's metrics"),
     Allowance("prometheus", "grafana", _tcp(3000), "Grafana's metrics"),
     Allowance("alertmanager", "mail-relay", (), "alert e-mails (the smarthost's port)", when="alerting"),
     Allowance("grafana", "identity-provider", _tcp(443), "sign-in (token and user-info endpoints)", when="oidc"),
     Allowance("tempo", "object-store", _tcp(443), "trace blocks in S3", when="s3"),
-    Allowance("grafana-job", "grafana", _tcp(3000), "the organisation job writes organisations"),
+    Allowance("grafana-job", "grafana", _tcp(3000), "the tenant-configuration job writes organisations and sign-in"),
     Allowance("ingress-controller", "grafana", _tcp(3000), "people reach Grafana through the ingress"),
-    # Tenants' data: writes.
-    Allowance("fluent-bit", "loki-gateway", _tcp(8080), "log writes", kind="data"),
-    Allowance("loki-gateway", "loki", _tcp(3100), "the gateway forwards writes and queries", kind="data"),
-    Allowance("tenant-namespaces", "collector", _tcp(4317, 4318), "tenants' spans (OTLP)", kind="data"),
-    Allowance("collector", "tempo", _tcp(4317), "trace writes, each batch under its tenant's id", kind="data"),
+    Allowance("promotion-gate", API, (), "the promotion gate reads Argo CD's Applications"),
     Allowance(
-        "tenant-prometheus", "tenant-namespaces", _tcp("metrics"), "scrapes tenant pods' metrics port", kind="data"
+        "promotion-gate",
+        "github",
+        _tcp(443),
+        "the promotion gate reads pull requests and posts statuses",
+        when="promotion",
     ),
-    Allowance("prometheus", "alertmanager", _tcp(9093), "the platform's alerts", kind="data"),
-    Allowance("tenant-prometheus", "alertmanager", _tcp(9093), "tenants' alerts", kind="data"),
+    # Tenants' data: writes.
+    Allowance(
+        "fluent-bit",
+        "loki-gateway",
+        _tcp(8080),
+        "log writes",
+        kind="data",
+        unenforced="the gateway admits Fluent Bit's credential, to the push path only",
+    ),
+    Allowance(
+        "loki-gateway",
+        "loki",
+        _tcp(3100),
+        "the gateway forwards writes and queries",
+        kind="data",
+        unenforced="**nothing**: Loki's own port answers any pod, with any X-Scope-OrgID (the gateway is a pod of "
+        "its own)",
+    ),
+    Allowance(
+        "tenant-namespaces",
+        "collector",
+        _tcp(4317, 4318),
+        "tenants' spans (OTLP)",
+        kind="data",
+        unenforced="open to every pod by design: the tenant is the sender's namespace, found by its connection",
+    ),
+    Allowance(
+        "collector",
+        "tempo",
+        _tcp(4317),
+        "trace writes, each batch under its tenant's id",
+        kind="data",
+        unenforced="Tempo's proxy admits the collector's credential, to OTLP export only; Tempo listens on its "
+        "pod's loopback",
+    ),
+    Allowance(
+        "tenant-prometheus",
+        "tenant-namespaces",
+        _tcp("metrics"),
+        "scrapes tenant pods' metrics port",
+        kind="data",
+        unenforced="a scrape reads what the pod exposes; the series get the pod's namespace whatever it says",
+    ),
+    Allowance(
+        "prometheus",
+        "alertmanager",
+        _tcp(ALERTMANAGER_PROXY_PORT),
+        "the platform's alerts (and Alertmanager's metrics), through its proxy",
+        kind="data",
+        unenforced="Alertmanager's proxy admits the platform Prometheus's credential, to POST /api/v2/alerts only; "
+        "Alertmanager listens on its pod's loopback (its metrics and probes stay open)",
+    ),
+    Allowance(
+        "tenant-prometheus",
+        "alertmanager",
+        _tcp(ALERTMANAGER_PROXY_PORT),
+        "tenants' alerts, through its proxy",
+        kind="data",
+        unenforced="Alertmanager's proxy admits the tenants' Prometheus's credential, to POST /api/v2/alerts only",
+    ),
     # Tenants' data: Grafana's read paths.
-    Allowance("grafana", "loki-gateway", _tcp(8080), "log queries", kind="data"),
-    Allowance("grafana", "tempo", _tcp(3200), "trace queries", kind="data"),
-    Allowance("grafana", "metrics-proxy", _tcp(8080), "tenant organisations' metric queries", kind="data"),
-    Allowance("metrics-proxy", "tenant-prometheus", _tcp(9090), "queries confined to a tenant", kind="data"),
-    Allowance("grafana", "tenant-prometheus", _tcp(9090), "the main organisation's tenant metrics", kind="data"),
-    Allowance("grafana", "prometheus", _tcp(9090), "the main organisation's platform metrics", kind="data"),
+    Allowance(
+        "grafana",
+        "loki-gateway",
+        _tcp(8080),
+        "log queries",
+        kind="data",
+        unenforced="the gateway admits Grafana's credential, to the query paths only",
+    ),
+    Allowance(
+        "grafana",
+        "tempo",
+        _tcp(3200),
+        "trace queries",
+        kind="data",
+        unenforced="Tempo's proxy admits Grafana's credential, to the query paths only",
+    ),
+    Allowance(
+        "grafana",
+        "metrics-proxy",
+        _tcp(8080),
+        "tenant organisations' metric queries",
+        kind="data",
+        unenforced="**nothing**: the metrics proxy takes the namespaces from a header anyone can send",
+    ),
+    Allowance(
+        "metrics-proxy",
+        "tenant-prometheus",
+        _tcp(9090),
+        "queries confined to a tenant",
+        kind="data",
+        unenforced="**nothing**: the tenants' Prometheus answers any pod, every tenant's series",
+    ),
+    Allowance(
+        "grafana",
+        "tenant-prometheus",
+        _tcp(9090),
+        "the main organisation's tenant metrics",
+        kind="data",
+        unenforced="**nothing** (as above)",
+    ),
+    Allowance(
+        "grafana",
+        "prometheus",
+        _tcp(9090),
+        "the main organisation's platform metrics",
+        kind="data",
+        unenforced="**nothing**: the platform's Prometheus answers any pod (it holds no tenant's own series)",
+    ),
+    # Tenants' data: the promotion gate reads one service's ALERTS series at a time.
+    Allowance(
+        "promotion-gate",
+        "tenant-prometheus",
+        _tcp(9090),
+        "the services' alerts over the soak",
+        kind="data",
+        unenforced="**nothing** (as above)",
+    ),
+    Allowance(
+        "promotion-gate",
+        "prometheus",
+        _tcp(9090),
+        "the workloads' alerts over the soak",
+        kind="data",
+        unenforced="**nothing** (as above)",
+    ),
 )
 
 
@@ -218,9 +344,13 @@ class FenceInputs:
     mail_relay_port: int | None = None
     identity_provider: bool = False
     object_store: bool = False
+    promotion_gate: bool = False
+    """The stack runs the promotion gate (imaas/spec/promotion.py), which calls GitHub."""
 
 
-def fence_inputs(settings: ObservabilitySettings, cluster_cidrs: list[str]) -> FenceInputs:
+def fence_inputs(
+    settings: ObservabilitySettings, cluster_cidrs: list[str], promotion_gate: bool = False
+) -> FenceInputs:
     alerting = settings.alerting
     return FenceInputs(
         settings=settings,
@@ -228,6 +358,7 @@ def fence_inputs(settings: ObservabilitySettings, cluster_cidrs: list[str]) -> F
         mail_relay_port=int(alerting.smarthost.rsplit(":", 1)[1]) if alerting is not None else None,
         identity_provider=settings.grafana.oidc is not None,
         object_store=settings.tempo.storage.s3_bucket is not None,
+        promotion_gate=promotion_gate,
     )
 
 
@@ -237,6 +368,7 @@ def active_allowances(inputs: FenceInputs) -> list[Allowance]:
         "alerting": inputs.mail_relay_port is not None,
         "oidc": inputs.identity_provider,
         "s3": inputs.object_store,
+        "promotion": inputs.promotion_gate,
     }
     return [allowance for allowance in ALLOWANCES if present[allowance.when]]
 
@@ -282,7 +414,7 @@ def peers(key: str, inputs: FenceInputs) -> list[dict[str, Any]]:
         return [{"namespaceSelector": dict(isolation.TENANT_NAMESPACES)}]
     if key == "ingress-controller":
         return [{"namespaceSelector": {"matchLabels": {isolation.NAMESPACE_NAME_LABEL: network.ingress_namespace}}}]
-    if key in ("mail-relay", "identity-provider", "object-store"):
+    if key in ("mail-relay", "identity-provider", "object-store", "github"):
         return _outside(inputs.cluster_cidrs)
     raise KeyError(key)
 
@@ -349,11 +481,23 @@ def markdown() -> str:
         lines.append(f"| `{group.key}` | {labels} | {group.source} |")
     lines += ["", "| party | what it is |", "| --- | --- |"]
     lines += [f"| `{party.key}` | {party.description} |" for party in PARTIES]
-    lines += ["", "| from | to | ports | kind | why | only with |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| from | to | ports | kind | why | only with | without enforced NetworkPolicies |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for a in ALLOWANCES:
         kind = "tenants' data" if a.kind == "data" else "to run"
-        when = {None: "", "alerting": "`alerting`", "oidc": "`grafana.oidc`", "s3": "`tempo.storage.s3Bucket`"}[a.when]
-        lines.append(f"| {_name(a.source)} | {_name(a.target)} | {_port_text(a)} | {kind} | {a.why} | {when} |")
+        when = {
+            None: "",
+            "alerting": "`alerting`",
+            "oidc": "`grafana.oidc`",
+            "s3": "`tempo.storage.s3Bucket`",
+            "promotion": "`promotion.githubApp`",
+        }[a.when]
+        lines.append(
+            f"| {_name(a.source)} | {_name(a.target)} | {_port_text(a)} | {kind} | {a.why} | {when} | {a.unenforced} |"
+        )
     lines += ["", DOC_END]
     return "\n".join(lines)
 

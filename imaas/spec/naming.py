@@ -75,11 +75,18 @@ def labels(tenant: Tenant, environment: str | None = None, service: str | None =
     }
 
 
-def owner_url(owner: str) -> str:
-    """The prefix of every repository URL of `owner`; the trailing slash keeps `acme` from matching `acme-other`."""
-    return f"https://github.com/{owner}/"
+GITHUB_SSH_HOST = "git@github.com"
+"""Argo CD reads service repositories over SSH: a deploy key, the one GitHub credential that reads a single
+repository, is SSH-only."""
 
 
 def repository_url(owner: str, tenant: str, service: str) -> str:
-    """The clone URL Argo CD reads a service from, exact so that no tenant's project can match another's."""
-    return f"{owner_url(owner)}{github_repository(tenant, service)}.git"
+    """The clone URL Argo CD reads a service from, and the only URL its credential is for: exact, so that no
+    tenant's project or credential matches another's. Argo CD compares URLs lower-cased, without `.git` and with
+    the SCP-style colon read as a slash (util/git NormalizeGitURL): the AppProject's `sourceRepos` say it so too."""
+    return f"{GITHUB_SSH_HOST}:{owner}/{github_repository(tenant, service)}.git"
+
+
+def repository_credential(tenant: str, service: str) -> str:
+    """The Argo CD repository Secret of a service repository on a stack: at most 14 + 20 + 1 + 30 = 65 characters."""
+    return f"imaas-repo-key-{github_repository(tenant, service)}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.settings import TenantPrometheusSettings
-from imaas.spec import alerts, isolation, naming, storage
+from imaas.spec import alerts, images, isolation, naming, storage, store_auth
 from imaas.spec.telemetry import PROMETHEUS_PORT
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -32,6 +32,30 @@ DISCOVERY_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["pods", "services", "endpoints"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
 ]
+ALERTMANAGER_DISCOVERY_ROLE = "prometheus-tenants-alertmanager"
+"""The Role and RoleBinding, in the stack's namespace, that let the tenants' Prometheus find its Alertmanager."""
+DISCOVERY_VERBS = ("get", "list", "watch")
+
+
+def alertmanager_discovery_resources(service_discovery_role: str | None) -> dict[str, tuple[str, ...]]:
+    """What a Prometheus reads, by API group, to find the Alertmanagers of `alerting.alertmanagers`.
+
+    Prometheus Operator v0.91.0 (pkg/prometheus/promcfg.go, generateAlertmanagerConfig) writes one Kubernetes
+    service discovery per Alertmanager, in the Alertmanager's namespace, with the Prometheus's own endpoint role
+    (defaultEndpointRoleFlavor): `endpoints` unless `serviceDiscoveryRole` is `EndpointSlice`. Prometheus's
+    endpoints role also watches the services and pods behind them; the endpointslice role reads EndpointSlices
+    instead of Endpoints."""
+    if service_discovery_role == "EndpointSlice":
+        return {"": ("services", "pods"), "discovery.k8s.io": ("endpointslices",)}
+    return {"": ("endpoints", "services", "pods")}
+
+
+def alertmanager_discovery_rules(service_discovery_role: str | None = None) -> list[dict[str, Any]]:
+    """The Role rules granting exactly what `alertmanager_discovery_resources` names."""
+    return [
+        {"apiGroups": [group], "resources": list(resources), "verbs": list(DISCOVERY_VERBS)}
+        for group, resources in alertmanager_discovery_resources(service_discovery_role).items()
+    ]
 
 
 def platform_prometheus_spec() -> dict[str, Any]:
@@ -76,6 +100,7 @@ def tenant_prometheus_spec(
                     "name": alerts.ALERTMANAGER_SERVICE,
                     "port": alerts.ALERTMANAGER_PORT_NAME,
                     "apiVersion": "v2",
+                    "basicAuth": store_auth.basic_auth_selector(store_auth.TENANT_PROMETHEUS_HOLDER),
                 }
             ]
         },
@@ -107,6 +132,17 @@ def tenant_prometheus_spec(
                 }
             }
         },
+    }
+
+
+def tenant_prometheus_image(image_mirror: dict[str, str]) -> dict[str, Any]:
+    """With an image mirror, the operator's default Prometheus image through it (and its version, which the operator
+    needs once `image` is set); without one, nothing: the operator's default."""
+    if not image_mirror:
+        return {}
+    return {
+        "image": images.mirrored(images.TENANT_PROMETHEUS_IMAGE, image_mirror),
+        "version": images.TENANT_PROMETHEUS_VERSION,
     }
 
 

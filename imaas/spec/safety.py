@@ -26,6 +26,8 @@ REPLACING_INPUTS: dict[str, tuple[str, ...]] = {
     types.GITHUB_BRANCH: ("repository", "sourceBranch", "sourceSha"),
     types.GITHUB_REPOSITORY_FILE: ("branch", "file"),
     types.GITHUB_REPOSITORY_CUSTOM_PROPERTY: ("propertyName", "propertyType"),
+    types.GITHUB_DEPLOY_KEY: ("key", "readOnly", "repository", "title"),
+    types.PRIVATE_KEY: ("algorithm", "ecdsaCurve", "rsaBits"),
     types.ECR_REPOSITORY: ("encryptionConfigurations", "name"),
     types.ECR_LIFECYCLE_POLICY: ("policy", "repository"),
     types.ECR_REPOSITORY_POLICY: ("repository",),

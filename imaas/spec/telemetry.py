@@ -17,6 +17,8 @@ OTLP_HTTP_PORT = 4318
 TEMPO_QUERY_PORT = 3200
 LOKI_GATEWAY_PORT = 80
 PROMETHEUS_PORT = 9090
+TEMPO_OTLP_SERVICE_PORT = 14317
+"""imaas/spec/store_auth.py's TEMPO_OTLP_LOOPBACK_PORT, which the chart's Service takes as its OTLP gRPC port."""
 # The Service of the tenants' Prometheus (imaas/spec/prometheus.py), declared by the platform.
 TENANT_PROMETHEUS_SERVICE = "prometheus-tenants"
 
@@ -76,8 +78,10 @@ class Endpoints:
 
     @property
     def tempo_otlp_grpc(self) -> str:
-        """Where the collector writes, each tenant's batches with its own TEMPO_TENANT_HEADER: no tenant pod may."""
-        return f"{self.tempo_host}:{OTLP_GRPC_PORT}"
+        """Where the collector writes, each tenant's batches with its own TEMPO_TENANT_HEADER: no tenant pod may. The
+        chart's Service names this port after Tempo's receiver, on its pod's loopback interface, and sends it to the
+        pod's port 4317, where the proxy checks the collector's credential (imaas/spec/store_auth.py)."""
+        return f"{self.tempo_host}:{TEMPO_OTLP_SERVICE_PORT}"
 
     @property
     def collector_host(self) -> str:
@@ -136,10 +140,6 @@ class TenantTelemetry:
     def trace_tenant(self) -> str:
         """The Tempo tenant id its traces are stored and queried under: the one of its logs."""
         return self.tenant
-
-    @property
-    def log_tag(self) -> str:
-        return f"tenant.{self.tenant}"
 
     @property
     def dashboard_uid(self) -> str:

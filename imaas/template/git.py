@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Protocol
 
 TOKEN_VARIABLE = "GITHUB_TOKEN"
-# The token is read from the environment by git's credential helper when git asks for it: it is in no command line,
-# URL, remote configuration or log line.
-GITHUB_CREDENTIALS = f'!f() {{ echo username=x-access-token; echo "password=${{{TOKEN_VARIABLE}}}"; }}; f'
+# What `template publish` pushes with, run by `pulumi up`: a token minted for that run, for the template repository
+# alone, which nothing else of the run sees (the GitHub provider signs in as the platform's App on its own).
+PUBLISH_TOKEN_VARIABLE = "IMAAS_TEMPLATE_TOKEN"
+
+
+def github_credentials(variable: str = TOKEN_VARIABLE) -> str:
+    """A git credential helper that answers with the token in `variable`. The token is read from the environment
+    when git asks for it: it is in no command line, URL, remote configuration or log line."""
+    return f'!f() {{ echo username=x-access-token; echo "password=${{{variable}}}"; }}; f'
+
+
+GITHUB_CREDENTIALS = github_credentials()
 AUTHOR = ("IMaaS platform", "imaas-platform@users.noreply.github.com")
 
 
@@ -37,12 +46,14 @@ class Hosting(Protocol):
 @dataclass(frozen=True)
 class GitHubHosting:
     owner: str
+    token_variable: str = TOKEN_VARIABLE
 
     def url(self, repository: str) -> str:
         return f"https://github.com/{self.owner}/{repository}.git"
 
     def config(self) -> list[str]:
-        return ["-c", "credential.helper=", "-c", f"credential.https://github.com.helper={GITHUB_CREDENTIALS}"]
+        helper = github_credentials(self.token_variable)
+        return ["-c", "credential.helper=", "-c", f"credential.https://github.com.helper={helper}"]
 
 
 @dataclass(frozen=True)
