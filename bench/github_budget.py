@@ -70,7 +70,12 @@ WRITES: dict[str, Any] = {
     "ActionsRepositoryOidcSubjectClaimCustomizationTemplate": 1,  # Actions.SetRepoOIDCSubjectClaimCustomTemplate
     "github:index/organizationRuleset:OrganizationRuleset": 1,  # Organizations.CreateRepositoryRuleset (or update)
     "github:index/repositoryFile:RepositoryFile": 1,  # Repositories.CreateFile
-    "github:index/repositoryDeployKey:RepositoryDeployKey": 1,  # Repositories.CreateKey (one per stack reading it)
+    "github:index/repositoryDeployKey:RepositoryDeployKey": 1,  # Repositories.CreateKey (one per cluster reading it)
+    # Repositories.CreateOrUpdateCustomProperties, one value per resource (read at the provider's later commit
+    # 0932720f, the source tests/data/providers/github.json cites for this type).
+    "github:index/repositoryCustomProperty:RepositoryCustomProperty": 1,
+    # Organizations.CreateOrUpdateCustomProperty: the property's definition, once for the organisation.
+    "github:index/organizationCustomProperties:OrganizationCustomProperties": 1,
 }
 __doc__ = (__doc__ or "") + "".join(
     f"\n- {token.split(':')[-1]}: {value if isinstance(value, int) else value.__name__.strip('_')}"
@@ -130,7 +135,8 @@ def budget(plan: Plan) -> dict[str, Any]:
 def plan_of(stack: str, tenants: Path) -> Plan:
     stack_file = read_stack_file(PROJECT_DIR, stack)
     config = {**stack_file.config, "imaas:tenantsDir": str(tenants), "imaas:iamRoleQuota": "5000"}
-    return run_program(PROJECT_DIR, stack, config, stack_file.secret_keys)
+    # The cluster's shared stack and every tenant stack of it together: the writes of a first deployment of all.
+    return run_program(PROJECT_DIR, stack, config, stack_file.secret_keys, whole_cluster="." not in stack)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ class ArgoCd(pulumi.ComponentResource):
             charts.ARGO_CD,
             args.chart,
             args.namespace,
-            chart_values.argocd_values(),
+            chart_values.argocd_values(args.chart.applications),
             pulumi.ResourceOptions(parent=self),
             image_mirror=args.image_mirror,
             # Argo CD's namespace belongs to Argo CD: created with it, and no tenant's.

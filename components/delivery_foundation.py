@@ -1,6 +1,7 @@
-"""What tenants' delivery shares, on a stack that owns global resources: the organisation rules that protect its
-tenants' service repositories' test and prod branches (one rule for all of them instead of one per repository),
-and, on the one stack that owns the shared resources, the GitHub OIDC provider in IAM and the service template."""
+"""What tenants' delivery shares, on the shared stack of the cluster that owns the shared resources: the GitHub OIDC
+provider in IAM, the service template, and the organisation rules that protect every service repository's test and
+prod branches, found by the repositories' custom property `imaas-service` (set by each tenant stack on its own
+repositories, editable by organisation owners only) rather than by a list of names."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from components.safety import kept
 from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version
 from imaas.model.settings import StackSettings
-from imaas.model.tenant import Tenant
 from imaas.spec import delivery, naming, promotion, types
 
 TEMPLATE_BRANCH = "dev"
@@ -29,14 +29,8 @@ PUBLISH_COMMAND = ".venv/bin/python -m imaas template publish"
 @dataclass(frozen=True)
 class FoundationArgs:
     settings: StackSettings
-    tenants: list[Tenant]
-    """The tenants this stack manages."""
     template_dir: Path
     github_owner: str
-
-
-def service_repositories(tenants: list[Tenant]) -> list[str]:
-    return [naming.github_repository(t.name, s.name) for t in tenants for s in t.active_services()]
 
 
 class DeliveryFoundation(pulumi.ComponentResource):
@@ -66,17 +60,18 @@ class DeliveryFoundation(pulumi.ComponentResource):
             self.template_content = self._declare_template(
                 settings.template_repository, args.github_owner, version, child
             )
-        repositories = service_repositories(args.tenants)
-        if repositories:
-            # Each stack owning global resources protects its own tenants' repositories, under names of its own.
-            suffix = "" if settings.shares else f"-{pulumi.get_stack()}"
+        if settings.shares:
             if settings.promotion.github_app is None:
                 raise pulumi.RunError(
                     "imaas:promotion.githubApp: the test and prod rulesets require the promotion gate's status, "
                     "which only its App may post: set its ids and promotionGatePrivateKey"
                 )
-            self._declare_branch_rules(repositories, suffix, settings.promotion.github_app.app_id, child)
-        self.register_outputs({"oidcProviderArn": self.oidc_provider_arn, "serviceRepositories": len(repositories)})
+            properties = self._declare_properties(child)
+            self._declare_branch_rules(
+                settings.promotion.github_app.app_id,
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=properties)),
+            )
+        self.register_outputs({"oidcProviderArn": self.oidc_provider_arn})
 
     def _declare_template(
         self, name: str, owner: str, version: str, opts: pulumi.ResourceOptions
@@ -127,9 +122,31 @@ class DeliveryFoundation(pulumi.ComponentResource):
         )
         return [default, publication]
 
-    def _declare_branch_rules(
-        self, repositories: list[str], suffix: str, gate_app_id: int, opts: pulumi.ResourceOptions
-    ) -> None:
+    def _declare_properties(self, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """The organisation's custom properties that mark service repositories, whose values only organisation
+        owners may edit."""
+        return [
+            github.OrganizationCustomProperties(
+                delivery.SERVICE_PROPERTY,
+                property_name=delivery.SERVICE_PROPERTY,
+                value_type="true_false",
+                required=False,
+                description="An IMaaS service repository: the imaas branch rulesets protect its test and prod branches",
+                values_editable_by=delivery.PROPERTY_VALUES_EDITABLE_BY,
+                opts=opts,
+            ),
+            github.OrganizationCustomProperties(
+                delivery.TENANT_PROPERTY,
+                property_name=delivery.TENANT_PROPERTY,
+                value_type="string",
+                required=False,
+                description="The IMaaS tenant that owns the repository",
+                values_editable_by=delivery.PROPERTY_VALUES_EDITABLE_BY,
+                opts=opts,
+            ),
+        ]
+
+    def _declare_branch_rules(self, gate_app_id: int, opts: pulumi.ResourceOptions) -> None:
         def gated(branch: str, reviews: int) -> github.OrganizationRulesetRulesArgs:
             """A merge into `branch` needs the service CI's check and the promotion gate's status on the exact
             commit merged, each from the one App that may post it (imaas/spec/promotion.py)."""
@@ -168,8 +185,8 @@ class DeliveryFoundation(pulumi.ComponentResource):
         bypass = [github.OrganizationRulesetBypassActorArgs(actor_type="OrganizationAdmin", bypass_mode="pull_request")]
         for branch, branch_rules in rules.items():
             github.OrganizationRuleset(
-                f"imaas-{branch}-branches{suffix}",
-                name=f"imaas-{branch}-branches{suffix}",
+                f"imaas-{branch}-branches",
+                name=f"imaas-{branch}-branches",
                 target="branch",
                 enforcement="active",
                 bypass_actors=bypass,
@@ -177,10 +194,16 @@ class DeliveryFoundation(pulumi.ComponentResource):
                     ref_name=github.OrganizationRulesetConditionsRefNameArgs(
                         includes=[f"refs/heads/{naming.branch(branch)}"], excludes=[]
                     ),
-                    # The rules name the repositories, and GitHub then refuses to rename them: a renamed repository
-                    # would leave its rules while Argo CD follows GitHub's redirect to it.
-                    repository_name=github.OrganizationRulesetConditionsRepositoryNameArgs(
-                        includes=repositories, excludes=[], protected=True
+                    # Every repository whose imaas-service property is true, whatever its name: a renamed repository
+                    # keeps its rules (renames are no longer refused; the tenant stack's next deploy renames it back
+                    # and the nightly drift check reports it), and no tenant's onboarding changes this rule.
+                    repository_property=github.OrganizationRulesetConditionsRepositoryPropertyArgs(
+                        includes=[
+                            github.OrganizationRulesetConditionsRepositoryPropertyIncludeArgs(
+                                name=delivery.SERVICE_PROPERTY, property_values=["true"], source="custom"
+                            )
+                        ],
+                        excludes=[],
                     ),
                 ),
                 rules=branch_rules,

@@ -1,22 +1,21 @@
-"""Grafana's tenancy on one cluster (imaas/spec/grafana.py): the job that keeps an organisation per tenant, its
-script, the identity provider's client secret, and prom-label-proxy, through which tenant organisations read
-metrics, fenced so that only Grafana reaches the proxy and only the proxy and Grafana the tenants' Prometheus."""
+"""Grafana's tenancy on one cluster (imaas/spec/grafana.py) and the tenants' runtime configuration
+(imaas/spec/tenant_config.py): the tenant-configuration job (its code and settings, its ServiceAccount and RBAC),
+the runtime files it fills for Loki, Tempo and the collector, the identity provider's client secret, and
+prom-label-proxy, through which tenant organisations read metrics, fenced so that only Grafana reaches the proxy and
+only the proxy and Grafana the tenants' Prometheus. Nothing here names a tenant."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from imaas.inputs.stack_file import GRAFANA_OIDC_SECRET_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, GrafanaSettings
-from imaas.spec import grafana, grafana_sync, naming, types
+from imaas.spec import grafana, naming, tenant_config, types
 from imaas.spec.prometheus import WEB_PORT_NAME
 from imaas.spec.telemetry import Endpoints
-
-SCRIPT = Path(grafana_sync.__file__)
 
 
 @dataclass(frozen=True)
@@ -24,8 +23,8 @@ class GrafanaTenancyArgs:
     settings: GrafanaSettings
     namespace: str
     endpoints: Endpoints
-    tenants: list[str]
-    """Every tenant with an organisation on this cluster, whose desired state the job mounts."""
+    environments: list[str]
+    """The cluster's environments, the only ones a tenant's configuration object may name."""
     grafana: pulumi.Resource
     """The release that installs Grafana and its admin Secret."""
 
@@ -49,18 +48,42 @@ class GrafanaTenancy(pulumi.ComponentResource):
                 string_data={grafana.OIDC_SECRET_KEY: secret},
                 opts=inside,
             )
-        script = k8s.core.v1.ConfigMap(
+        code = k8s.core.v1.ConfigMap(
             grafana.RECONCILER,
             metadata=metadata(grafana.RECONCILER),
-            data={grafana.RECONCILER_SCRIPT_KEY: SCRIPT.read_text(encoding="utf-8")},
+            data=tenant_config.code_data(namespace, args.environments, settings),
             opts=inside,
+        )
+        # The runtime files, created once with no tenant in them: from then on the job writes their data, and the
+        # platform never does again (ignoreChanges), so a `pulumi up` does not undo the job's work.
+        self.runtime_files = [
+            k8s.core.v1.ConfigMap(
+                name,
+                metadata=metadata(name),
+                data=data,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["data"]),
+            )
+            for name, data in tenant_config.initial_outputs().items()
+        ]
+        account = k8s.core.v1.ServiceAccount(grafana.RECONCILER, metadata=metadata(grafana.RECONCILER), opts=inside)
+        role = k8s.rbac.v1.Role(
+            grafana.RECONCILER, metadata=metadata(grafana.RECONCILER), rules=tenant_config.RULES, opts=inside
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            grafana.RECONCILER,
+            metadata=metadata(grafana.RECONCILER),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=grafana.RECONCILER
+            ),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=grafana.RECONCILER, namespace=namespace)],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, account]),
         )
         k8s.batch.v1.CronJob(
             grafana.RECONCILER,
             metadata=metadata(grafana.RECONCILER),
-            spec=grafana.reconciler_cron_job_spec(settings, namespace, args.tenants),
-            # Its first run needs Grafana and the chart's admin Secret.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[script, args.grafana]),
+            spec=tenant_config.reconciler_cron_job_spec(settings, namespace),
+            # Its first run needs Grafana and the chart's admin Secret, its identity and the files it writes.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[code, binding, args.grafana, *self.runtime_files]),
         )
         k8s.apps.v1.Deployment(
             grafana.METRICS_PROXY,
@@ -90,4 +113,4 @@ class GrafanaTenancy(pulumi.ComponentResource):
             ),
             opts=inside,
         )
-        self.register_outputs({"organisations": sorted(args.tenants), "metricsProxy": grafana.METRICS_PROXY})
+        self.register_outputs({"metricsProxy": grafana.METRICS_PROXY})

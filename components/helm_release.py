@@ -22,7 +22,13 @@ def declare_release(
     **release_args: Any,
 ) -> helm.Release:
     """A release of `chart` at its pinned version, with the platform's values under the stack's overrides; with an
-    image mirror, every image of the chart comes through it (imaas/spec/images.py)."""
+    image mirror, every image of the chart comes through it (imaas/spec/images.py).
+
+    Every release keeps at most charts.MAX_HISTORY revisions (the provider sets Helm's MaxHistory on upgrade; unset,
+    it is 0, no limit). A node agent's release is not awaited: with `skipAwait` the provider runs Helm without
+    `--wait`, so `up` is done once the objects are applied, instead of waiting (300 s by default, `timeout`) for a
+    DaemonSet rolled one node at a time over the whole cluster; a rollout that stalls is kube-prometheus-stack's
+    KubeDaemonSetRolloutStuck alert's to report."""
     platform = charts.merged(values, images.chart_image_values(chart.name, image_mirror or {}))
     return helm.Release(
         chart.release,
@@ -32,6 +38,8 @@ def declare_release(
         repository_opts=helm.RepositoryOptsArgs(repo=chart.repository),
         namespace=namespace,
         values=charts.merged(platform, settings.values),
+        max_history=charts.MAX_HISTORY,
+        skip_await=chart.node_agent,
         opts=opts,
         **release_args,
     )

@@ -1,6 +1,7 @@
 """The NetworkPolicy that fences a tenant namespace: in from itself, the platform and its callers only; out to
-itself, cluster DNS, its callees and the world outside the cluster. With the observability stack, its namespace
-reaches tenant pods on their metrics port only, and tenant pods reach its trace collector on the OTLP ports only."""
+itself, cluster DNS, the tenant namespaces of its environment (whose own policies admit only their callers) and
+the world outside the cluster. With the observability stack, its namespace reaches tenant pods on their metrics
+port only, and tenant pods reach its trace collector on the OTLP ports only."""
 
 from __future__ import annotations
 
@@ -22,10 +23,23 @@ def _namespace_peer(namespace: str) -> net.NetworkPolicyPeerArgs:
     )
 
 
+def _tenant_namespaces(environment: str) -> net.NetworkPolicyPeerArgs:
+    selector = isolation.tenant_namespaces_of(environment)
+    return net.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_labels=selector["matchLabels"],
+            match_expressions=[
+                k8s.meta.v1.LabelSelectorRequirementArgs(key=e["key"], operator=e["operator"])
+                for e in selector["matchExpressions"]
+            ],
+        )
+    )
+
+
 def declare_network_policy(
     namespace: str,
     ingress_from: list[str],
-    egress_to: list[str],
+    egress_environment: str,
     cluster_cidrs: list[str],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
@@ -62,7 +76,8 @@ def declare_network_policy(
     admitted = [ns for ns in ingress_from if telemetry is None or ns != telemetry.namespace]
     ingress = [net.NetworkPolicyIngressRuleArgs(from_=[same_namespace, *map(_namespace_peer, admitted)])]
     egress = [
-        net.NetworkPolicyEgressRuleArgs(to=[same_namespace, *map(_namespace_peer, egress_to)]),
+        # Any tenant namespace of the same environment: the callee's ingress decides (it names its callers).
+        net.NetworkPolicyEgressRuleArgs(to=[same_namespace, _tenant_namespaces(egress_environment)]),
         net.NetworkPolicyEgressRuleArgs(
             to=[dns],
             ports=[net.NetworkPolicyPortArgs(protocol=protocol, port=53) for protocol in ("UDP", "TCP")],

@@ -2,7 +2,13 @@
 Alertmanager and Grafana (kube-prometheus-stack), a second Prometheus for tenant namespaces only, Loki, Fluent Bit,
 Tempo and an OpenTelemetry Collector, wired to each other, with Fluent Bit routing each tenant's logs to that
 tenant's Loki tenant and the collector each tenant's traces to its Tempo tenant, each within its size's limits;
-and Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through."""
+and Grafana's tenancy: an organisation per tenant, and the metrics proxy its data source reads through.
+
+Nothing here depends on which tenants exist: each tenant's limits, trace routes and Grafana organisation are in its
+own configuration object (components/tenant_observability.py), which the tenant-configuration job merges into the
+runtime files declared here (components/grafana_tenancy.py), and Fluent Bit reads each line's tenant from its
+namespace's label (imaas/spec/log_routing.py). This stack is a cluster's shared stack (DESIGN section 3): it takes no
+tenant at all."""
 
 from __future__ import annotations
 
@@ -33,8 +39,7 @@ from imaas.spec import (
     traces,
     types,
 )
-from imaas.spec.grafana import GrafanaOrg
-from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess, TenantTelemetry
+from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess
 
 # Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
 # stricter Pod Security level; nothing of a tenant runs here.
@@ -44,12 +49,12 @@ POD_SECURITY_LEVEL = "privileged"
 @dataclass(frozen=True)
 class ObservabilityArgs:
     settings: ObservabilitySettings
-    routes: list[TenantTelemetry]
-    """Every tenant with namespaces on this cluster, whose logs Fluent Bit routes to that tenant's Loki tenant."""
-    orgs: list[GrafanaOrg]
-    """Their Grafana organisations, and the groups that sign into each."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
+    size_limits: list[ObservabilityLimits]
+    """Every size's limits: Tempo keeps blocks as long as the longest of them."""
+    environments: list[str]
+    """The cluster's environments: the only ones a tenant's configuration object may name."""
     cluster_cidrs: list[str]
     """The cluster's pod and service ranges: what "outside the cluster" excepts in the fence's egress."""
     storage_class: str | None = None
@@ -67,10 +72,27 @@ class ObservabilityContext:
     """What tenant components need from the stack: where it is, and what must exist before their objects."""
 
     namespace: str
-    namespace_resource: k8s.core.v1.Namespace
-    crds: helm.Release
-    """prometheus-operator-crds, which installs the Prometheus Operator's CRDs (PodMonitor among them)."""
+    namespace_resource: k8s.core.v1.Namespace | None
+    """The stack's namespace, where the same stack declares it; None in a tenant stack, which the wave after the
+    cluster's shared stack deploys (DESIGN section 3: no `dependsOn` across stacks)."""
+    crds: helm.Release | None
+    """prometheus-operator-crds, which installs the Prometheus Operator's CRDs (PodMonitor among them); None in a
+    tenant stack, as above."""
     endpoints: Endpoints
+
+    @classmethod
+    def of_shared_stack(cls, namespace: str) -> ObservabilityContext:
+        """The cluster's observability stack as a tenant stack knows it: by its settings, its objects made by the
+        shared stack's earlier wave."""
+        return cls(namespace=namespace, namespace_resource=None, crds=None, endpoints=Endpoints(namespace))
+
+    def in_namespace(self) -> list[pulumi.Resource]:
+        """What an object in the stack's namespace waits for, where the same stack declares it."""
+        return [self.namespace_resource] if self.namespace_resource is not None else []
+
+    def after_crds(self) -> list[pulumi.Resource]:
+        """What a custom resource of the Prometheus Operator waits for, where the same stack installs its CRDs."""
+        return [*self.in_namespace(), *([self.crds] if self.crds is not None else [])]
 
     @property
     def access(self) -> TelemetryAccess:
@@ -103,6 +125,8 @@ class Observability(pulumi.ComponentResource):
         # The stores' credentials and the proxies' configurations, before the pods that mount them.
         self.credentials = declare_store_credentials(settings.namespace, inside)
         credentialed = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.credentials])
+        # The stores' proxies (nginx beside Tempo and Alertmanager, Loki's gateway) come through the mirror too.
+        proxy_image = images.mirrored(settings.proxy_image, args.image_mirror)
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
@@ -119,7 +143,7 @@ class Observability(pulumi.ComponentResource):
             storage.with_storage_class(
                 charts.KUBE_PROMETHEUS_STACK,
                 chart_values.kube_prometheus_stack_values(
-                    endpoints, settings.grafana, args.orgs, settings.alerting, args.cluster_kind, settings.proxy_image
+                    endpoints, settings.grafana, settings.alerting, args.cluster_kind, proxy_image
                 ),
                 args.storage_class,
             ),
@@ -130,21 +154,29 @@ class Observability(pulumi.ComponentResource):
         )
         self._tenant_prometheus(settings, namespace, args.image_mirror)
         self._alert_rules(namespace)
-        GrafanaTenancy(
+        # The job's image also runs the collector's reload sidecar: both come through the mirror.
+        grafana_settings = settings.grafana.model_copy(
+            update={
+                "reconciler_image": images.mirrored(settings.grafana.reconciler_image, args.image_mirror),
+                "metrics_proxy_image": images.mirrored(settings.grafana.metrics_proxy_image, args.image_mirror),
+            }
+        )
+        tenancy = GrafanaTenancy(
             "grafana",
             GrafanaTenancyArgs(
-                settings=settings.grafana.model_copy(
-                    update={
-                        "reconciler_image": images.mirrored(settings.grafana.reconciler_image, args.image_mirror),
-                        "metrics_proxy_image": images.mirrored(settings.grafana.metrics_proxy_image, args.image_mirror),
-                    }
-                ),
+                settings=grafana_settings,
                 namespace=settings.namespace,
                 endpoints=endpoints,
-                tenants=[org.name for org in args.orgs],
+                environments=args.environments,
                 grafana=self.operator,
             ),
-            inside,
+            # The job writes the stores' reader credential into each organisation's data sources.
+            credentialed,
+        )
+        # The stores mount the runtime files the job writes, and their proxies the stores' credentials: both must
+        # exist before the stores' pods start.
+        stores = pulumi.ResourceOptions(
+            parent=self, depends_on=[self.namespace, *self.credentials, *tenancy.runtime_files]
         )
         self.loki = declare_release(
             charts.LOKI,
@@ -152,17 +184,17 @@ class Observability(pulumi.ComponentResource):
             namespace,
             storage.with_storage_class(
                 charts.LOKI,
-                chart_values.loki_values(args.routes, args.default_limits, settings.namespace, settings.proxy_image),
+                chart_values.loki_values(args.default_limits, settings.namespace, proxy_image),
                 args.storage_class,
             ),
-            credentialed,
+            stores,
             image_mirror=args.image_mirror,
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
             settings.fluent_bit,
             namespace,
-            chart_values.fluent_bit_values(args.routes, endpoints),
+            chart_values.fluent_bit_values(endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
             pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.loki, *self.credentials]),
             image_mirror=args.image_mirror,
@@ -173,13 +205,13 @@ class Observability(pulumi.ComponentResource):
             namespace,
             storage.with_storage_class(
                 charts.TEMPO,
-                charts.merged(
-                    traces.tempo_values(settings.tempo, args.routes, args.default_limits),
-                    store_clients.tempo_proxy_values(settings.proxy_image),
+                traces.tempo_values_behind_proxy(
+                    traces.tempo_values(settings.tempo, args.default_limits, args.size_limits),
+                    store_clients.tempo_proxy_values(proxy_image),
                 ),
                 args.storage_class,
             ),
-            credentialed,
+            stores,
             image_mirror=args.image_mirror,
         )
         self.collector = declare_release(
@@ -187,10 +219,12 @@ class Observability(pulumi.ComponentResource):
             settings.opentelemetry_collector,
             namespace,
             {
-                **traces.collector_values(settings.opentelemetry_collector, args.routes, endpoints),
+                **traces.collector_values(settings.opentelemetry_collector, grafana_settings),
                 **store_clients.collector_credential_values(),
             },
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.tempo, *self.credentials]),
+            pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, self.tempo, *self.credentials, *tenancy.runtime_files]
+            ),
             image_mirror=args.image_mirror,
         )
         self.context = ObservabilityContext(
@@ -202,7 +236,6 @@ class Observability(pulumi.ComponentResource):
                 "otlpGrpcEndpoint": endpoints.otlp_grpc,
                 "otlpHttpEndpoint": endpoints.otlp_http,
                 "tempoQuery": endpoints.tempo_query,
-                "tenants": [route.tenant for route in args.routes],
             }
         )
 

@@ -1,7 +1,10 @@
-"""The whole platform on one stack: the providers, the delivery foundation (on the stack that owns global
-resources), the cluster's admission policies for tenant namespaces, its shared observability stack (and Argo CD and
-metrics-server, where the cluster has none) and every tenant this stack manages (with, per service repository its
-Argo CD reads, a read-only key of this stack's own)."""
+"""The platform on one stack (DESIGN section 3). On a cluster's shared stack: the cluster's admission policies for
+tenant namespaces, its shared observability stack (and Argo CD and metrics-server, where the cluster has none, Argo
+CD's webhook and the promotion gate) and, on the cluster owning shared resources, the delivery foundation (the GitHub
+OIDC provider, the service template, the organisation's rulesets and the custom properties they target). Nothing of
+it depends on which tenants exist. On a tenant stack: that tenant's resources, under the same component tree and
+names, with its configuration object for the shared releases and, per service repository this cluster's Argo CD
+reads, a read-only deploy key of this cluster's own."""
 
 from __future__ import annotations
 
@@ -14,17 +17,18 @@ import pulumi_github as github
 
 from components.admission_policies import AdmissionPolicies
 from components.argocd_install import ArgoCd, ArgoCdArgs
+from components.argocd_webhook import declare_argocd_webhook
 from components.delivery_context import DeliveryContext, GlobalContext
 from components.delivery_foundation import DeliveryFoundation, FoundationArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
-from components.observability import Observability, ObservabilityArgs
+from components.observability import Observability, ObservabilityArgs, ObservabilityContext
 from components.promotion_gate import PromotionGate
 from components.runtime_operators import CertManager, ExternalSecrets, declare_gateway
 from components.tenant import TenantArgs, TenantResources
+from imaas.inputs.stack_file import StackName
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import isolation, naming, promotion, telemetry, types
-from imaas.spec.grafana import grafana_org
+from imaas.spec import delivery, isolation, naming, promotion, types
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
 # limits; the provider serialises requests and retries transient errors rather than failing an apply halfway.
@@ -40,33 +44,110 @@ GITHUB_BRANCH_MAX_RETRIES = 10
 GITHUB_BRANCH_RETRY_DELAY_MS = 3000
 
 
+def managed_tenants(tenants: list[Tenant], settings: StackSettings) -> list[Tenant]:
+    """The tenants the cluster manages: those its `tenantSelector` picks that have an environment on it, or every
+    one it picks on the cluster owning their global resources. Each has a tenant stack `<cluster>.<tenant>`."""
+    return [
+        tenant
+        for tenant in tenants
+        if settings.manages(tenant.name) and (settings.owns_global_resources or settings.hosted(tenant.environments))
+    ]
+
+
 @dataclass(frozen=True)
 class PlatformArgs:
     settings: StackSettings
     tenants: list[Tenant]
-    """Every valid tenant; the stack declares those its `tenantSelector` picks."""
+    """Every valid tenant of the folder (validation is whole); the stack declares its own part of them."""
     github_owner: str
     aws_region: str
     template_dir: Path
-    focus: frozenset[str] | None = None
-    """A partial offline plan's tenants: only theirs are declared, while the shared resources (branch rules,
-    log routes) are built from every managed tenant, exactly as in a full plan."""
+    stack: StackName
+    """The shared stack `<cluster>` (what every tenant uses, nothing that depends on which tenants exist) or a
+    tenant stack `<cluster>.<tenant>` (everything of that tenant on the cluster)."""
+    whole_cluster: bool = False
+    """The layout before tenant stacks, one stack per cluster holding both: only the offline engine sets it, to
+    show that a tenant's resources are the same in both layouts but for the stack's name (the migration)."""
 
 
 class Platform(pulumi.ComponentResource):
+    """The root of every stack's resources, in both kinds of stack, so that a tenant's resources keep the URNs they
+    had when one stack held the whole cluster (`pulumi state move` then moves them unchanged)."""
+
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.PLATFORM, name, None, opts)
         self.args = args
         settings = args.settings
-        managed = [
-            tenant
-            for tenant in args.tenants
-            if settings.manages(tenant.name)
-            and (settings.owns_global_resources or settings.hosted(tenant.environments))
+        managed = managed_tenants(args.tenants, settings)
+        shared = args.whole_cluster or args.stack.shared
+        declared = managed if args.whole_cluster else [t for t in managed if t.name == args.stack.tenant]
+        if not shared and not declared:
+            raise pulumi.RunError(
+                f"nothing was declared: stack {args.stack} is for tenant '{args.stack.tenant}', which cluster "
+                f"'{args.stack.cluster}' does not manage (no such tenant file, or its tenantSelector and environments "
+                "leave it out)"
+            )
+        stack = argocd = None
+        operators: tuple[pulumi.Resource | None, pulumi.Resource | None] = (None, None)
+        if shared:
+            stack, argocd, operators = self._shared()
+        elif settings.observability.enabled:
+            # Made by the cluster's shared stack, whose wave comes first: known here by its settings.
+            stack = ObservabilityContext.of_shared_stack(settings.observability.namespace)
+        child = pulumi.ResourceOptions(parent=self)
+        global_context = None
+        if declared and not settings.owns_global_resources:
+            # Each tenant stack registers the deploy keys its cluster's Argo CD reads with, on repositories the
+            # tenant's stack on the cluster owning global resources made (an earlier wave).
+            child = pulumi.ResourceOptions(parent=self, providers=[self._github("github")])
+        if settings.owns_global_resources:
+            providers = self._global_providers()
+            child = pulumi.ResourceOptions(parent=self, providers=providers)
+            foundation = self._delivery_foundation(child) if shared and settings.shares else None
+            if declared:
+                global_context = GlobalContext(
+                    aws_region=args.aws_region,
+                    oidc_provider_arn=foundation.oidc_provider_arn
+                    if foundation
+                    else self._oidc_provider_arn(providers),
+                    template_content=foundation.template_content if foundation else [],
+                    branch_provider=self._github("github-branches", branches=True),
+                )
+        # The deploy keys' titles name the cluster whose Argo CD reads with them: the same in both layouts.
+        context = DeliveryContext(github_owner=args.github_owner, globals=global_context, stack=args.stack.cluster)
+        self.tenants = [
+            TenantResources(
+                tenant.name,
+                TenantArgs(
+                    tenant=tenant,
+                    settings=settings,
+                    peers={
+                        environment: isolation.network_peers(tenant, environment, settings)
+                        for environment in settings.hosted(tenant.environments)
+                    },
+                    context=context,
+                    observability=stack,
+                    argocd=argocd.release if argocd else None,
+                    region=args.aws_region,
+                    operators=operators,
+                ),
+                child,
+            )
+            for tenant in declared
         ]
+        self.register_outputs({"tenants": [tenant.tenant_name for tenant in self.tenants]})
+
+    def _shared(
+        self,
+    ) -> tuple[ObservabilityContext | None, ArgoCd | None, tuple[pulumi.Resource | None, pulumi.Resource | None]]:
+        """What every tenant of the cluster uses, whichever tenants exist: admission policies, the observability
+        stack, Argo CD and its webhook, the promotion gate, metrics-server, External Secrets Operator, cert-manager
+        and the shared Gateway (which accepts the tenants' ListenerSets by their namespaces' label). A tenant stack
+        finds these made by the shared stack's earlier wave; in one stack, the tenants' objects wait for them."""
+        settings = self.args.settings
         # What tenants deploy themselves is checked by the cluster, once for all its tenant namespaces.
         AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
-        stack = self._observability(managed) if settings.observability.enabled else None
+        stack = self._observability() if settings.observability.enabled else None
         argocd = self._argocd() if settings.observability.argocd.install else None
         operators = self._runtime_operators()
         if stack is not None and promotion.runs_gate(settings) and settings.promotion.github_app is not None:
@@ -79,49 +160,21 @@ class Platform(pulumi.ComponentResource):
                 MetricsServerArgs(chart=settings.metrics_server, image_mirror=settings.image_mirror),
                 pulumi.ResourceOptions(parent=self),
             )
-        global_context = None
-        if settings.owns_global_resources:
-            child = pulumi.ResourceOptions(parent=self, providers=self._global_providers())
-            global_context = self._delivery_foundation(managed, child, self._github("github-branches", branches=True))
-        else:
-            # Every stack registers the deploy keys its own Argo CD reads with, on repositories another stack owns.
-            child = pulumi.ResourceOptions(parent=self, providers=[self._github("github")])
-        context = DeliveryContext(github_owner=args.github_owner, globals=global_context, stack=pulumi.get_stack())
-        network = isolation.NetworkMap(args.tenants)
-        self.tenants = [
-            TenantResources(
-                tenant.name,
-                TenantArgs(
-                    tenant=tenant,
-                    settings=settings,
-                    peers={
-                        environment: network.peers(tenant, environment, settings)
-                        for environment in settings.hosted(tenant.environments)
-                    },
-                    context=context,
-                    observability=stack.context if stack else None,
-                    argocd=argocd.release if argocd else None,
-                    region=args.aws_region,
-                    operators=operators,
-                ),
-                child,
-            )
-            for tenant in managed
-            if args.focus is None or tenant.name in args.focus
-        ]
-        self.register_outputs({"tenants": [tenant.tenant_name for tenant in self.tenants]})
+        if settings.observability.argocd.webhook_url is not None:
+            declare_argocd_webhook(settings.observability.argocd.webhook_url, pulumi.ResourceOptions(parent=self))
+        return (stack.context if stack else None), argocd, operators
 
-    def _observability(self, managed: list[Tenant]) -> Observability:
-        """The cluster's shared stack, routing the logs of every managed tenant with namespaces here."""
+    def _observability(self) -> Observability:
+        """The cluster's shared observability stack: each tenant's part of its configuration is in the tenant's own
+        stack (components/tenant_observability.py), merged in the cluster."""
         settings = self.args.settings
-        hosted = [tenant for tenant in managed if telemetry.tenant_telemetry(tenant, settings)]
         return Observability(
             settings.observability.namespace,
             ObservabilityArgs(
                 settings=settings.observability,
-                routes=[route for tenant in hosted if (route := telemetry.tenant_telemetry(tenant, settings))],
-                orgs=[grafana_org(tenant) for tenant in hosted],
                 default_limits=settings.observability_limits["small"],
+                size_limits=list(settings.observability_limits.values()),
+                environments=list(settings.environments),
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
                 cluster_kind=settings.cluster_kind,
@@ -183,23 +236,23 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _delivery_foundation(
-        self, managed: list[Tenant], opts: pulumi.ResourceOptions, branch_provider: github.Provider
-    ) -> GlobalContext:
-        args = self.args
-        foundation = DeliveryFoundation(
-            "delivery",
-            FoundationArgs(
-                settings=args.settings,
-                tenants=managed,
-                template_dir=args.template_dir,
-                github_owner=args.github_owner,
-            ),
-            opts,
+    def _oidc_provider_arn(self, providers: list[pulumi.ProviderResource]) -> pulumi.Input[str]:
+        """The GitHub OIDC provider the CI roles trust, in a tenant stack: the setting, or the one the shared stack
+        of the cluster owning shared resources made (an earlier wave), whose ARN IAM derives from the account."""
+        settings = self.args.settings
+        if settings.github_oidc_provider_arn:
+            return settings.github_oidc_provider_arn
+        invoke = pulumi.InvokeOutputOptions(provider=providers[1])
+        identity = aws.get_caller_identity_output(opts=invoke)
+        partition = aws.get_partition_output(opts=invoke)
+        return pulumi.Output.all(partition.partition, identity.account_id).apply(
+            lambda values: delivery.github_oidc_provider_arn(values[0], values[1])
         )
-        return GlobalContext(
-            aws_region=args.aws_region,
-            oidc_provider_arn=foundation.oidc_provider_arn,
-            template_content=foundation.template_content,
-            branch_provider=branch_provider,
+
+    def _delivery_foundation(self, opts: pulumi.ResourceOptions) -> DeliveryFoundation:
+        args = self.args
+        return DeliveryFoundation(
+            "delivery",
+            FoundationArgs(settings=args.settings, template_dir=args.template_dir, github_owner=args.github_owner),
+            opts,
         )

@@ -16,10 +16,11 @@ from imaas.checks.across_files import Members
 from imaas.checks.prerequisites import prerequisite_problems
 from imaas.checks.tenants import load_tenants
 from imaas.inputs.github_members import MembersUnreadableError, read_organisation_members
-from imaas.inputs.problems import InputError
+from imaas.inputs.problems import InputError, UsageError
 from imaas.inputs.stack_file import (
     AWS_REGION_KEY,
     GITHUB_OWNER_KEY,
+    StackName,
     missing_provider_keys,
     plain_secrets,
     settings_from_config,
@@ -28,8 +29,8 @@ from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
 # Only the offline plan engine sets this, in its own thread: never config or the environment, which a real
-# `pulumi up` could pick up and then delete every tenant left out.
-OFFLINE_FOCUS: ContextVar[frozenset[str] | None] = ContextVar("imaas_offline_focus", default=None)
+# `pulumi up` could pick up and then declare the cluster's tenants in its shared stack.
+OFFLINE_WHOLE_CLUSTER: ContextVar[bool] = ContextVar("imaas_offline_whole_cluster", default=False)
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,10 @@ class ProgramInputs:
     """Every valid tenant, including those another stack's `tenantSelector` picks."""
     github_owner: str
     aws_region: str
-    focus: frozenset[str] | None = None
-    """For a partial offline plan: the tenants whose resources to declare (shared resources still see all)."""
+    stack: StackName
+    """The shared stack `<cluster>` or a tenant stack `<cluster>.<tenant>`, both with the cluster's settings."""
+    whole_cluster: bool = False
+    """The layout before tenant stacks (one stack per cluster), which only the offline engine plans."""
 
 
 GITHUB_TOKEN_KEY = "github:token"
@@ -71,10 +74,10 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
     # them in the runtime.
     config = {**get_config_env(), **CONFIG.get()}
     secret_keys = {*get_config_secret_keys_env(), *(key for key in config if is_config_secret(key))}
-    stack = pulumi.get_stack()
     try:
-        settings = settings_from_config(config, stack)
-        file = f"Pulumi.{stack}.yaml"
+        stack = StackName.parse(pulumi.get_stack())
+        settings = settings_from_config(config, str(stack))
+        file = stack.settings_file
         missing = missing_provider_keys(config, file) + plain_secrets(config, secret_keys.__contains__, file)
         if missing:
             raise InputError(missing)
@@ -86,6 +89,8 @@ def read_program_inputs(project_dir: Path) -> ProgramInputs:
             raise InputError(unmet)
     except InputError as err:
         raise pulumi.RunError(f"invalid input, nothing was declared:\n{err}") from err
-    except MembersUnreadableError as err:
+    except (MembersUnreadableError, UsageError) as err:
         raise pulumi.RunError(f"nothing was declared: {err}") from err
-    return ProgramInputs(settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY], OFFLINE_FOCUS.get())
+    return ProgramInputs(
+        settings, tenants, config[GITHUB_OWNER_KEY], config[AWS_REGION_KEY], stack, OFFLINE_WHOLE_CLUSTER.get()
+    )

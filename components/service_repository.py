@@ -94,6 +94,20 @@ def declare_repository(args: RepositoryArgs, opts: pulumi.ResourceOptions) -> gi
         ],
         opts=inside,
     )
+    # What the organisation's rulesets find the repository by (components/delivery_foundation.py), values only
+    # organisation owners may change: the tenant's maintainers cannot move their repository out of the rules.
+    for property_name, property_type, value in (
+        (delivery.SERVICE_PROPERTY, "true_false", "true"),
+        (delivery.TENANT_PROPERTY, "string", tenant.name),
+    ):
+        github.RepositoryCustomProperty(
+            f"{name}-{property_name}",
+            repository=repository.name,
+            property_name=property_name,
+            property_type=property_type,
+            property_values=[value],
+            opts=inside,
+        )
     # The CI's OIDC subject names the repository by its id, which no rename or re-creation under the same name can
     # take over: `repository_id:<id>:ref:refs/heads/<branch>`, which the service's CI role trusts.
     github.ActionsRepositoryOidcSubjectClaimCustomizationTemplate(

@@ -62,7 +62,7 @@ class TenantEnvironment(pulumi.ComponentResource):
         declare_network_policy(
             self.namespace_name,
             ingress_from=args.peers.ingress_from,
-            egress_to=args.peers.egress_to,
+            egress_environment=args.peers.egress_environment,
             internet=connections.internet_peers(args.settings) if args.settings else None,
             cluster_cidrs=args.cluster_cidrs,
             labels=labels,
@@ -85,7 +85,9 @@ class TenantEnvironment(pulumi.ComponentResource):
             )
         if stack is not None:
             # The PodMonitor CRD comes with the CRD release.
-            after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, stack.crds])
+            after_crds = pulumi.ResourceOptions(
+                parent=self, depends_on=[self.namespace, *([stack.crds] if stack.crds else [])]
+            )
             declare_pod_monitor(self.namespace_name, labels, args.limits.scrape_samples, after_crds)
             declare_scrape_access(self.namespace_name, labels, stack.namespace, inside)
             if alerts.active_in(tenant, environment):

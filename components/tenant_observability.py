@@ -1,7 +1,9 @@
 """What one tenant gets from the shared observability stack: in each of its namespaces, the PodMonitor that has
 its WSO2 Micro Integrator pods scraped and the read access the tenants' Prometheus needs to find them; in the
-stack's namespace, the desired state of its Grafana organisation (its data sources and dashboard), which the
-platform's organisation job applies (components/grafana_tenancy.py)."""
+stack's namespace, its configuration object (imaas/spec/tenant_config.py): its store limits, the environments its
+traces come from and its Grafana organisation (data sources, dashboard, the groups of each role), which the
+platform's tenant-configuration job merges into what Loki, Tempo, the collector and Grafana read
+(components/grafana_tenancy.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.observability import ObservabilityContext
 from imaas.model.tenant import Tenant
-from imaas.spec import alerts, grafana, naming, prometheus, telemetry, types
+from imaas.spec import alerts, grafana, naming, prometheus, telemetry, tenant_config, types
 from imaas.spec.telemetry import TenantTelemetry
 
 
@@ -133,17 +135,17 @@ class TenantObservabilityView(pulumi.ComponentResource):
         tenant, telemetry, stack = args.tenant, args.telemetry, args.observability
         labels = naming.labels(tenant)
         # In the stack's namespace, where only the platform writes: a tenant can neither add a data source of its own
-        # nor change these. Only the job reads it (the Grafana sidecars look for other labels).
-        key, value = grafana.ORG_STATE_LABEL
+        # nor change its limits. Only the job reads it (the Grafana sidecars look for other labels).
+        key, value = tenant_config.LABEL
         k8s.core.v1.ConfigMap(
-            f"{tenant.name}-grafana-org",
+            f"{tenant.name}-tenant-config",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=grafana.org_state_config_map(tenant.name),
+                name=tenant_config.config_map_name(tenant.name),
                 namespace=stack.namespace,
                 labels={**labels, key: value},
             ),
-            data={grafana.ORG_STATE_KEY: grafana.org_state_json(telemetry, stack.endpoints)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource]),
+            data=tenant_config.tenant_config_data(telemetry, grafana.grafana_org(tenant), stack.endpoints),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=stack.in_namespace()),
         )
         # Thresholds of the rules over kube-state-metrics, where they differ: the platform's Prometheus selects rules
         # of the stack's namespace alone, and these record series of the tenant's namespaces only.
@@ -164,7 +166,7 @@ class TenantObservabilityView(pulumi.ComponentResource):
                     namespace=stack.namespace,
                     labels={**labels, rule_label: rule_value},
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=[stack.namespace_resource, stack.crds]),
+                pulumi.ResourceOptions(parent=self, depends_on=stack.after_crds()),
             )
         self.register_outputs(
             {

@@ -16,14 +16,15 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 from imaas.guardrails import GUARDRAILS, Context, Guardrail, Resource, evaluate, stack_context  # noqa: E402
-from imaas.inputs.stack_file import read_stack_file  # noqa: E402
+from imaas.inputs.stack_file import StackName, read_stack_file  # noqa: E402
 
 
 @cache
 def project_context(stack: str) -> Context:
-    """The settings and tenants of `stack`, read from the project as the program reads them."""
+    """The settings and tenants of `stack` (a shared or a tenant stack, with its cluster's settings), read from the
+    project as the program reads them."""
     stack_file = read_stack_file(PROJECT_DIR, stack)
-    return stack_context(stack_file, PROJECT_DIR / stack_file.settings.tenants_dir)
+    return stack_context(stack_file, PROJECT_DIR / stack_file.settings.tenants_dir, StackName.parse(stack))
 
 
 UNKNOWN_VALUES = frozenset(

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+from kube_schemas import KUBERNETES_VERSION
 
 from imaas.spec.admission import AdmissionRule
 
-KUBERNETES_VERSION = "1.34"
 """The schemas of the oldest Kubernetes the platform supports with image volumes (1.33+) enabled by default."""
 CRDS = Path(__file__).resolve().parent / "schemas" / "prometheus-operator-crds.admission.json"
 RUNTIME_CRDS = CRDS.with_name("runtime-crds.admission.json")

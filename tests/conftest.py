@@ -25,7 +25,8 @@ __all__ = [
 CLUSTER_VERSIONS = {"promtool": "Prometheus 3.12", "amtool": "Alertmanager 0.33", "nginx": "nginx 1.31"}
 
 
-def pytest_report_header() -> list[str]:
+def tool_versions() -> list[str]:
+    """The external tools the tests run, with their versions (and the gap to the clusters' where one is known)."""
     lines = []
     for tool in ("promtool", "amtool", "nginx", "kubectl"):
         found = found_tool(tool)
@@ -38,6 +39,14 @@ def pytest_report_header() -> list[str]:
         cluster = f" (the clusters run {CLUSTER_VERSIONS[tool]})" if tool in CLUSTER_VERSIONS else ""
         lines.append(f"{tool}: {first[0] if first else 'unknown version'}{cluster}")
     return lines
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The versions, printed even under `-q` (which hides pytest's own header), once, by the controlling process."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and not hasattr(session.config, "workerinput"):
+        for line in tool_versions():
+            reporter.write_line(line)
 
 
 @pytest.fixture(params=["dev", "prod"])

@@ -1,6 +1,7 @@
 """An in-process stand-in for the part of Grafana's HTTP API the organisation job uses (Grafana 13, pkg/api/api.go):
-organisations, data sources and dashboards per organisation chosen by `X-Grafana-Org-Id`, basic auth, 404 for
-what is missing and 409 for a duplicate, as Grafana answers. It records every request."""
+organisations, data sources and dashboards per organisation chosen by `X-Grafana-Org-Id`, the generic OAuth
+provider's SSO settings (pkg/services/ssosettings: PUT stores, GET merges what is stored over the system settings),
+basic auth, 404 for what is missing and 409 for a duplicate, as Grafana answers. It records every request."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ class State:
     orgs: dict[int, Org] = field(default_factory=lambda: {1: Org(1, "Main Org.")})
     requests: list[tuple[str, str, int | None]] = field(default_factory=list)
     next_id: int = 2
+    refused: set[str] = field(default_factory=set)
+    """Organisation names whose creation this Grafana refuses (HTTP 500), to see the job go on with the others."""
+    sso: dict[str, Any] = field(default_factory=dict)
+    """The generic OAuth provider's settings the SSO settings API stored."""
+    sso_system: dict[str, Any] = field(default_factory=lambda: {"clientSecret": "*********", "enabled": False})
+    """What grafana.ini and the environment give (the GET merges the stored settings over it)."""
 
     def org_named(self, name: str) -> Org | None:
         return next((org for org in self.orgs.values() if org.name == name), None)
@@ -46,7 +53,7 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _answer(self, code: int, body: Any = None) -> None:
-            content = json.dumps(body if body is not None else {}).encode()
+            content = b"" if code == 204 else json.dumps(body if body is not None else {}).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(content)))
@@ -70,7 +77,20 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
             match (method, parts):
                 case ("GET", ["api", "orgs"]):
                     return self._answer(200, [{"id": o.id, "name": o.name} for o in state.orgs.values()])
+                case ("GET", ["api", "v1", "sso-settings", "generic_oauth"]):
+                    # ssosettingsimpl GetForProviderWithRedactedSecrets: the database's over the system's.
+                    merged = {**state.sso_system, **state.sso}
+                    return self._answer(200, {"provider": "generic_oauth", "settings": merged})
+                case ("PUT", ["api", "v1", "sso-settings", "generic_oauth"]):
+                    settings = body["settings"]
+                    # generic_oauth Validate: a client id, auth and token URLs (validateInfo, UrlValidator).
+                    if not settings.get("clientId") or not str(settings.get("authUrl", "")).startswith("http"):
+                        return self._answer(400, {"message": "invalid settings"})
+                    state.sso = dict(settings)
+                    return self._answer(204)
                 case ("POST", ["api", "orgs"]):
+                    if body["name"] in state.refused:
+                        return self._answer(500, {"message": "Failed to create organization"})
                     if state.org_named(body["name"]):
                         return self._answer(409, {"message": "Organization name taken"})
                     new = Org(state.next_id, body["name"])

@@ -1,15 +1,13 @@
-"""The Grafana organisation job (imaas/spec/grafana_sync.py) against an in-process fake of Grafana's HTTP API: it
-creates what is missing, updates what differs, removes only what it owns, never touches the main organisation,
-and a second run changes nothing. The state it applies is the one the plan declares."""
+"""The Grafana organisation sync (imaas/incluster/grafana_sync.py) against an in-process fake of Grafana's HTTP API:
+it creates what is missing, updates what differs, removes only what it owns, never touches the main organisation,
+applies every organisation it can and reports the others, and a second run changes nothing. The state it applies is
+the one the plan declares (each tenant's configuration object). The job that drives it as a pod is tested in
+tests/test_tenant_config.py."""
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from fake_grafana import PASSWORD, USER, Org, State, fake_grafana
@@ -17,11 +15,8 @@ from helpers import WAIT_SECONDS
 from planning import example_plan, of_type
 from tokens import CONFIG_MAP
 
-from imaas.spec import grafana_sync
-from imaas.spec.grafana_sync import DIGEST_KEY, Grafana, GrafanaError, reconcile
-
-SCRIPT = Path(grafana_sync.__file__)
-
+from imaas.incluster import grafana_sync
+from imaas.incluster.grafana_sync import DIGEST_KEY, Grafana, GrafanaError, reconcile
 
 # The stores' reader passwords, as the job's pod has them from the Grafana client Secret (imaas/spec/store_auth.py).
 READER_PASSWORDS = {"IMAAS_LOKI_PASSWORD": "loki-reader-password", "IMAAS_TEMPO_PASSWORD": "tempo-reader-password"}
@@ -37,44 +32,19 @@ def declared_states(stack: str = "dev") -> list[dict]:
     return [
         json.loads(r.inputs["data"]["org.json"])
         for r in of_type(example_plan(stack), CONFIG_MAP)
-        if r.inputs["metadata"]["labels"].get("imaas.io/grafana-org") == "true"
+        if r.inputs["metadata"]["labels"].get("imaas.io/tenant-config") == "true"
     ]
-
-
-def mounted_script(directory: Path) -> Path:
-    """The script as the plan's ConfigMap holds it, alone in a directory as in the job's pod."""
-    (script,) = [
-        r.inputs["data"]["grafana_sync.py"]
-        for r in of_type(example_plan("dev"), CONFIG_MAP)
-        if r.inputs["metadata"]["name"] == "imaas-grafana-orgs"
-    ]
-    assert script == SCRIPT.read_text()
-    directory.mkdir()
-    path = directory / "grafana_sync.py"
-    path.write_text(script)
-    return path
 
 
 def client(url: str, password: str = PASSWORD) -> Grafana:
     return Grafana(url, USER, password, timeout=WAIT_SECONDS)
 
 
-@pytest.mark.fast
-def test_the_script_uses_the_standard_library_only() -> None:
-    imported = set()
-    for node in ast.walk(ast.parse(SCRIPT.read_text())):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add((node.module or "").split(".")[0])
-    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
-
-
 @pytest.mark.slow
 def test_a_first_run_creates_every_organisation_with_its_data_sources_and_dashboard() -> None:
     desired = declared_states()
     with fake_grafana() as (url, state):
-        log = reconcile(client(url), desired)
+        log = reconcile(client(url), desired).log
     assert {org.name for org in state.orgs.values()} == {"Main Org.", "orders", "payments", "hr"}
     assert state.orgs[1].datasources == state.orgs[1].dashboards == {}  # the main organisation is not touched
     assert all(org_id != 1 for _, _, org_id in state.writes() if org_id is not None)
@@ -100,7 +70,7 @@ def test_a_second_run_changes_nothing() -> None:
     with fake_grafana() as (url, state):
         reconcile(client(url), desired)
         before = len(state.writes())
-        assert reconcile(client(url), desired) == []
+        assert reconcile(client(url), desired) == grafana_sync.Report()
         assert len(state.writes()) == before
 
 
@@ -117,7 +87,7 @@ def test_a_changed_data_source_or_dashboard_is_updated_in_place() -> None:
         # And someone edited the hr dashboard by hand: it is put back.
         hr = state.org_named("hr")
         hr.dashboards["imaas-hr-wso2mi"]["panels"] = []
-        log = reconcile(client(url), changed)
+        log = reconcile(client(url), changed).log
         org = state.org_named("orders")
         assert org.datasources["imaas-metrics"]["secureJsonData"] == {"httpHeaderValue1": "orders-dev"}
         assert org.dashboards["imaas-orders-wso2mi"]["title"] == "renamed"
@@ -161,59 +131,74 @@ def test_an_existing_organisation_is_adopted_not_duplicated(members: dict[str, s
     state.orgs[7] = Org(7, "orders", members=dict(members))  # made by hand, without the job's account as Admin
     with fake_grafana(state) as (url, state):
         reconcile(client(url), declared_states())
-        assert reconcile(client(url), declared_states()) == []
+        assert reconcile(client(url), declared_states()) == grafana_sync.Report()
     assert [org.id for org in state.orgs.values() if org.name == "orders"] == [7]
     assert state.orgs[7].members[USER] == "Admin"
     assert set(state.orgs[7].datasources) == {"imaas-logs", "imaas-metrics", "imaas-traces"}
 
 
-@pytest.mark.fast
-def test_a_tenant_named_like_the_main_organisation_is_refused() -> None:
-    with fake_grafana() as (url, _), pytest.raises(GrafanaError, match="main organisation"):
-        reconcile(client(url), [{"name": "Main Org.", "datasources": [], "dashboards": []}])
-
-
 @pytest.mark.slow
-def test_the_script_exits_1_with_one_line_and_no_secret_on_a_refusal(tmp_path: Path) -> None:
-    (tmp_path / "orders.json").write_text(json.dumps(declared_states()[0]))
-    script = mounted_script(tmp_path / "opt")
+def test_a_tenant_named_like_the_main_organisation_is_reported_and_the_others_applied() -> None:
+    desired = [{"name": "Main Org.", "datasources": [], "dashboards": []}, *declared_states()]
     with fake_grafana() as (url, state):
-        env = {
-            "GRAFANA_URL": url,
-            "GRAFANA_USER": USER,
-            "GRAFANA_PASSWORD": "wrong-password",
-            "STATE_DIR": str(tmp_path),
-        }
-        result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 1
-    assert result.stderr.strip() == "grafana-orgs: GET /api/orgs?perpage=5000: HTTP 401"
-    assert "wrong-password" not in result.stdout + result.stderr
-    assert len(state.orgs) == 1
-
-
-@pytest.mark.slow
-def test_the_script_applies_the_mounted_state(tmp_path: Path) -> None:
-    for wanted in declared_states("prod"):
-        (tmp_path / f"{wanted['name']}.json").write_text(json.dumps(wanted))
-    script = mounted_script(tmp_path / "opt")
-    with fake_grafana() as (url, state):
-        env = {
-            "GRAFANA_URL": url,
-            "GRAFANA_USER": USER,
-            "GRAFANA_PASSWORD": PASSWORD,
-            "STATE_DIR": str(tmp_path),
-            **READER_PASSWORDS,
-        }
-        result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
+        report = reconcile(client(url), desired)
+    assert report.failures == ["organisation 'Main Org.': organisation Main Org. is the main organisation"]
     assert {org.name for org in state.orgs.values()} == {"Main Org.", "orders", "payments", "hr"}
+    assert state.orgs[1].datasources == {}
 
 
 @pytest.mark.slow
-def test_a_data_source_whose_credential_is_missing_is_refused_naming_the_variable(
+def test_a_malformed_state_or_a_refusal_stops_no_other_organisation() -> None:
+    desired = [{"datasources": []}, *declared_states()]  # no name
+    with fake_grafana(State(refused={"payments"})) as (url, state):
+        report = reconcile(client(url), desired)
+    assert report.failures == [
+        "organisation None: 'name'",
+        "organisation 'payments': POST /api/orgs: HTTP 500",
+    ]
+    assert {org.name for org in state.orgs.values()} == {"Main Org.", "orders", "hr"}
+
+
+@pytest.mark.fast
+def test_only_a_grafana_that_cannot_list_its_organisations_stops_the_run() -> None:
+    with fake_grafana() as (url, _), pytest.raises(GrafanaError, match="HTTP 401"):
+        reconcile(client(url, "wrong-password"), [])
+
+
+@pytest.mark.slow
+def test_sign_in_settings_are_written_once_and_without_the_client_secret() -> None:
+    desired = {"enabled": True, "clientId": "grafana", "authUrl": "https://idp/a", "orgMapping": ["a:orders:Viewer"]}
+    with fake_grafana() as (url, state):
+        log: list[str] = []
+        grafana_sync.sync_sso(client(url), desired, log)
+        grafana_sync.sync_sso(client(url), desired, log)
+    assert log == ["updated sign-in settings (generic_oauth): authUrl, clientId, enabled, orgMapping"]
+    assert state.sso == desired
+    assert [r for r in state.writes() if "sso" in r[1]] == [("PUT", "/api/v1/sso-settings/generic_oauth", None)]
+
+
+@pytest.mark.slow
+def test_a_data_source_whose_credential_is_missing_is_reported_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("IMAAS_TEMPO_PASSWORD")
-    with fake_grafana() as (url, state), pytest.raises(GrafanaError, match="IMAAS_TEMPO_PASSWORD is not set"):
-        reconcile(client(url), declared_states())
+    with fake_grafana() as (url, state):
+        report = reconcile(client(url), declared_states())
+    assert report.failures == [
+        f"organisation '{name}': data source imaas-traces: IMAAS_TEMPO_PASSWORD is not set"
+        for name in ("hr", "orders", "payments")
+    ]
     assert all("imaas-traces" not in org.datasources for org in state.orgs.values())
+
+
+@pytest.mark.slow
+def test_the_reader_passwords_may_be_given_instead_of_read_from_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in READER_PASSWORDS:
+        monkeypatch.delenv(name)
+    with fake_grafana() as (url, state):
+        report = reconcile(client(url), declared_states(), environ=READER_PASSWORDS)
+    assert report.failures == []
+    traces = state.org_named("orders").datasources["imaas-traces"]
+    assert traces["secureJsonData"]["basicAuthPassword"] == READER_PASSWORDS["IMAAS_TEMPO_PASSWORD"]

@@ -21,6 +21,7 @@ from tokens import CONFIG_MAP, NETWORK_POLICY, RELEASE
 
 from imaas import cli
 from imaas.guardrails import Context, evaluate, stack_context
+from imaas.incluster import tenant_config as tenant_job
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import plain_secrets, read_stack_file, settings_from_config
 from imaas.plan.guardrail_check import as_resource
@@ -57,13 +58,26 @@ def org_states(plan: Plan) -> dict[str, dict[str, Any]]:
     return {
         r.inputs["metadata"]["labels"]["imaas.io/tenant"]: json.loads(r.inputs["data"]["org.json"])
         for r in of_type(plan, CONFIG_MAP)
-        if r.inputs["metadata"]["labels"].get("imaas.io/grafana-org") == "true"
+        if r.inputs["metadata"]["labels"].get("imaas.io/tenant-config") == "true"
     }
 
 
+def sign_in(plan: Plan) -> dict[str, Any]:
+    """The sign-in settings the tenant-configuration job writes through the SSO settings API for this plan's
+    tenant objects."""
+    config_maps = [r.inputs for r in of_type(plan, CONFIG_MAP)]
+    (code,) = [c for c in config_maps if c["metadata"]["name"] == "imaas-grafana-orgs"]
+    settings = json.loads(code["data"]["settings.json"])
+    configs = [
+        tenant_job.parse(c, settings)
+        for c in config_maps
+        if c["metadata"]["labels"].get("imaas.io/tenant-config") == "true"
+    ]
+    return tenant_job.sso_settings(configs, settings) if settings["sso"] else {"orgMapping": [], "allowedGroups": []}
+
+
 def mapping(plan: Plan) -> list[tuple[str, str, str]]:
-    oauth = grafana_values(plan)["grafana.ini"]["auth.generic_oauth"]
-    entries = json.loads(oauth["org_mapping"])
+    entries = sign_in(plan)["orgMapping"]
     return [tuple(entry.replace("\\:", "\0").split(":")) for entry in entries]  # type: ignore[misc]
 
 
@@ -108,13 +122,17 @@ def test_sign_in_maps_each_tenant_group_into_its_own_organisation_and_admins_int
             ("hr-devs", "hr", "Editor"),
         ]
     )
-    assert set(json.loads(oauth["allowed_groups"])) == {g for g, _, _ in mapping(plan)}
+    assert set(sign_in(plan)["allowedGroups"]) == {g for g, _, _ in mapping(plan)}
+    # grafana.ini maps and lets in the admins alone: the tenants' groups come from the job, never from Helm values.
+    assert json.loads(oauth["org_mapping"]) == ["platform-admins:1:Admin"]
+    assert json.loads(oauth["allowed_groups"]) == ["platform-admins"]
+    assert sign_in(plan)["clientId"] == oauth["client_id"] and "clientSecret" not in sign_in(plan)
     assert ini["auth.anonymous"] == ini["public_dashboards"] == {"enabled": False}
     assert ini["users"]["allow_sign_up"] is False and ini["users"]["allow_org_create"] is False
     assert (ini["users"]["auto_assign_org_id"], ini["users"]["auto_assign_org_role"]) == (1, "None")
     assert ini["auth"]["disable_login_form"] is True
     assert ini["server"] == {"root_url": "https://grafana.example.com"}
-    assert ini["sso_settings"] == {"reload_interval": "1m"}
+    assert ini["sso_settings"] == {"reload_interval": "1m", "configurable_providers": "generic_oauth"}
 
 
 @pytest.mark.slow
@@ -170,7 +188,9 @@ def test_invalid_grafana_settings_are_refused_naming_the_key(extra: dict[str, st
 
 
 @pytest.mark.slow
-def test_the_job_mounts_every_tenants_state_and_takes_the_admin_password_from_the_charts_secret(stack: str) -> None:
+def test_the_job_runs_as_its_own_account_names_no_tenant_and_takes_the_admin_password_from_the_charts_secret(
+    stack: str,
+) -> None:
     plan = example_plan(stack)
     (job,) = [r for r in plan.resources if r.type == "kubernetes:batch/v1:CronJob"]
     assert job.inputs["metadata"]["namespace"] == "observability"
@@ -182,9 +202,20 @@ def test_the_job_mounts_every_tenants_state_and_takes_the_admin_password_from_th
         "secretKeyRef": {"name": "kube-prometheus-stack-grafana", "key": "admin-password"}
     }
     assert "value" not in env["GRAFANA_PASSWORD"]
-    (state,) = [v for v in pod["volumes"] if v["name"] == "state"]
-    mounted = {s["configMap"]["name"]: s["configMap"]["items"] for s in state["projected"]["sources"]}
-    assert mounted == {f"imaas-grafana-orgs-{t}": [{"key": "org.json", "path": f"{t}.json"}] for t in org_states(plan)}
+    (code,) = pod["volumes"]
+    assert code["configMap"]["name"] == "imaas-grafana-orgs"
+    assert {item["path"] for item in code["configMap"]["items"]} == {
+        "imaas/incluster/grafana_sync.py",
+        "imaas/incluster/tenant_config.py",
+        "imaas/incluster/collector_reload.py",
+        "settings.json",
+    }
+    assert pod["serviceAccountName"] == "imaas-grafana-orgs" and container["command"] == [
+        "python",
+        "-m",
+        "imaas.incluster.tenant_config",
+    ]
+    assert not any(tenant in json.dumps(job.inputs) for tenant in org_states(plan))
     (release,) = [r for r in of_type(plan, RELEASE) if r.name == "kube-prometheus-stack"]
     assert release.urn in job.dependsOn
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
@@ -193,7 +224,9 @@ def test_the_job_mounts_every_tenants_state_and_takes_the_admin_password_from_th
 @pytest.mark.slow
 def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reaches_it(stack: str) -> None:
     plan = example_plan(stack)
-    (proxy,) = [r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment"]
+    (proxy,) = [
+        r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment" and r.name == "imaas-metrics-proxy"
+    ]
     (container,) = proxy.inputs["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0"
     assert container["args"] == [
@@ -216,9 +249,11 @@ def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reache
     assert policies["imaas-prometheus-tenants"]["podSelector"] == {
         "matchLabels": {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "tenants"}
     }
+    # The promotion gate reads its services' alert series there too (imaas/spec/promotion.py).
     assert policies["imaas-prometheus-tenants"]["ingress"][0]["from"] == [
         {"podSelector": {"matchLabels": grafana.METRICS_PROXY_POD_LABELS}},
         grafana_pods,
+        {"podSelector": {"matchLabels": grafana.PROMOTION_GATE_POD_LABELS}},
     ]
     assert all(
         policies[name]["policyTypes"] == ["Ingress"] for name in ("imaas-metrics-proxy", "imaas-prometheus-tenants")
@@ -292,7 +327,7 @@ def _ini_edit(edit: Any) -> Any:
     return with_inputs(lambda inputs: edit(inputs["values"]["grafana"]))
 
 
-ORDERS_STATE = (CONFIG_MAP, "orders-grafana-org")
+ORDERS_STATE = (CONFIG_MAP, "orders-tenant-config")
 RELEASE_KPS = (RELEASE, "kube-prometheus-stack")
 PROXY = ("kubernetes:apps/v1:Deployment", "imaas-metrics-proxy")
 
@@ -333,6 +368,13 @@ WEAKENED = {
         ISOLATED,
     ),
     "another's organisation": (ORDERS_STATE, _state_edit(lambda s: s.update(name="hr")), ISOLATED),
+    "a role for a group outside its access": (
+        ORDERS_STATE,
+        with_inputs(
+            lambda i: i["data"].update({"tenant.json": i["data"]["tenant.json"].replace('"orders-devs"', '"hr-devs"')})
+        ),
+        ISOLATED,
+    ),
     # Sign-in: into another tenant's organisation, as Admin, everyone everywhere, into the main organisation.
     "mapped into another's": (RELEASE_KPS, _mapped('["orders-devs:hr:Viewer"]'), ISOLATED),
     "mapped as Admin": (RELEASE_KPS, _mapped("orders-devs:orders:Admin"), ISOLATED),
@@ -387,7 +429,7 @@ def test_a_weakened_plan_is_refused(target: tuple[str, str], change: Any, policy
 def test_the_guardrails_see_a_sidecar_data_source_of_a_tenant() -> None:
     plan = example_plan("dev")
     found = [as_resource(r) for r in plan.resources]
-    (state,) = [r for r in found if r.name == "orders-grafana-org"]
+    (state,) = [r for r in found if r.name == "orders-tenant-config"]
     sidecar = copy.deepcopy(state)
     sidecar.inputs["metadata"]["labels"] = {"imaas.io/tenant": "orders", "grafana_datasource": "1"}
     context: Context = stack_context(read_stack_file(PROJECT_DIR, "dev"), FIXTURE_TENANTS)
@@ -407,10 +449,10 @@ def test_plan_exits_1_when_a_component_shares_one_tenants_logs_with_another(monk
         return sources
 
     monkeypatch.setattr(grafana, "org_datasources", leaky)
-    result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS)])
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod.hr", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
     assert (
-        "grafana-orgs-isolated: tenant hr: kubernetes:ConfigMap hr-grafana-org: data source imaas-logs reads the"
+        "grafana-orgs-isolated: tenant hr: kubernetes:ConfigMap hr-tenant-config: data source imaas-logs reads the"
         in (" ".join(result.output.split()))
     )
 

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan
+from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan, plan_stack
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from tokens import (
@@ -30,7 +31,7 @@ from typer.testing import CliRunner
 from components import app_project, tenant_environment
 from imaas import cli
 from imaas.guardrails import GUARDRAILS, Context, Resource, evaluate, stack_context
-from imaas.inputs.stack_file import read_stack_file
+from imaas.inputs.stack_file import StackName, read_stack_file
 from imaas.plan.guardrail_check import as_resource
 from imaas_policies import guardrail_policies
 
@@ -39,15 +40,22 @@ MANDATORY = {guardrail.name for guardrail in GUARDRAILS if guardrail.mandatory}
 
 
 def context(stack: str = "dev") -> Context:
-    return stack_context(read_stack_file(PROJECT_DIR, stack), FIXTURE_TENANTS)
+    return stack_context(read_stack_file(PROJECT_DIR, stack), FIXTURE_TENANTS, StackName.parse(stack))
 
 
 def resources(stack: str = "dev") -> list[Resource]:
+    """A cluster's name: the whole cluster planned as one stack; `<cluster>.<tenant>`: that tenant's stack."""
     return [as_resource(resource) for resource in example_plan(stack).resources]
 
 
-def violations(found: list[Resource], stack: str = "dev") -> set[tuple[str, str]]:
-    return {(v.policy, v.urn.rsplit("::", 1)[1]) for v in evaluate(found, context(stack)) if v.mandatory}
+@functools.cache
+def shared_stack(cluster: str) -> list[Resource]:
+    return [as_resource(resource) for resource in plan_stack(cluster, whole_cluster=False).resources]
+
+
+def violations(found: list[Resource], stack: str = "dev", judged: Context | None = None) -> set[tuple[str, str]]:
+    judged = judged or context(stack)
+    return {(v.policy, v.urn.rsplit("::", 1)[1]) for v in evaluate(found, judged) if v.mandatory}
 
 
 def edited(found: list[Resource], type_: str, name: str, change: Callable[[Resource], Resource | None]) -> list:
@@ -239,9 +247,14 @@ def _collector_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resour
 
 
 def _route_another_tenants_namespace(config: dict) -> None:
-    route = config["connectors"]["routing"]["table"][0]
-    other = "hr-dev" if "hr-dev" not in route["condition"] else "orders-dev"
-    route["condition"] += f' or attributes["k8s.namespace.name"] == "{other}"'
+    # The per-tenant routes are the job's file; one written into the Helm values is judged the same way.
+    config.setdefault("exporters", {})["otlp/orders"] = {
+        "endpoint": "tempo:4317",
+        "headers": {"X-Scope-OrgID": "orders"},
+    }
+    config["service"]["pipelines"]["traces/orders"] = {"receivers": ["routing"], "exporters": ["otlp/orders"]}
+    condition = 'attributes["k8s.namespace.name"] == "orders-dev" or attributes["k8s.namespace.name"] == "hr-dev"'
+    config["connectors"]["routing"]["table"] = [{"condition": condition, "pipelines": ["traces/orders"]}]
 
 
 PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "payments-dev"}}}
@@ -259,9 +272,9 @@ def _org_state_edit(edit: Callable[[dict], None]) -> Callable[[Resource], Resour
 WEAKENINGS |= {
     "grafana-orgs-isolated": (
         "kubernetes:core/v1:ConfigMap",
-        "orders-grafana-org",
+        "orders-tenant-config",
         _org_state_edit(lambda s: s["datasources"][0]["secureJsonData"].update(httpHeaderValue1="hr")),
-        "orders-grafana-org",
+        "orders-tenant-config",
     ),
     "tenant-metrics-proxied": (
         "kubernetes:apps/v1:Deployment",
@@ -281,6 +294,13 @@ WEAKENINGS |= {
         "orders-dev-isolation",
         with_inputs(lambda i: i["spec"]["egress"].append({})),
         "orders-dev-isolation",
+    ),
+    # Maintainers (admins of their repositories) could set the property themselves and leave the rules.
+    "branch-rules-owner-properties": (
+        "github:index/organizationCustomProperties:OrganizationCustomProperties",
+        "imaas-service",
+        with_inputs(lambda i: i.update({"valuesEditableBy": "org_and_repo_actors"})),
+        "imaas-service",
     ),
     "ci-push-scoped": (
         "aws:iam/rolePolicy:RolePolicy",
@@ -771,6 +791,57 @@ def test_each_weakening_breaks_exactly_its_guardrail(policy: str) -> None:
     assert violations(edited(resources(), type_, name, change)) == {(policy, culprit)}
 
 
+DEV_STACKS = ["dev", "dev.hr", "dev.orders", "dev.payments"]
+
+
+def stack_resources(stack: str) -> list[Resource]:
+    return shared_stack(stack) if "." not in stack else resources(stack)
+
+
+def holding(type_: str, name: str) -> str:
+    """The stack of the new layout that declares the resource."""
+    return next(s for s in DEV_STACKS if any((r.type, r.name) == (type_, name) for r in stack_resources(s)))
+
+
+def template_renamed(resource: Resource) -> Resource:
+    resource.inputs["template"]["repository"] = "another-template"
+    return resource
+
+
+# Across stacks there is no dependency to drop: what a tenant stack needs of the wave before is weakened instead.
+STACK_WEAKENINGS: dict[str, tuple[str, str, Callable[[Resource], Resource | None] | None, dict[str, object]]] = {
+    policy: (type_, name, change, {}) for policy, (type_, name, change, _) in WEAKENINGS.items()
+} | {
+    # A cluster with no Argo CD (neither installed by its shared stack nor its own) under the tenants' projects.
+    "crds-before-custom-resources": (APP_PROJECT, "orders-project", None, {"argocd_preinstalled": False}),
+    "template-before-generated-repositories": (
+        "github:index/repository:Repository",
+        "orders-order-sync",
+        template_renamed,
+        {},
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", DEV_STACKS)
+def test_the_stacks_of_the_new_layout_break_no_mandatory_guardrail(stack: str) -> None:
+    assert violations(stack_resources(stack), stack) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", sorted(WEAKENINGS))
+def test_each_weakening_breaks_exactly_its_guardrail_in_the_stack_holding_it(policy: str) -> None:
+    type_, name, change, settings = STACK_WEAKENINGS[policy]
+    stack = holding(type_, name)
+    judged = context(stack)
+    if settings:
+        judged = replace(judged, settings=judged.settings.model_copy(update=settings))
+    weakened = stack_resources(stack) if change is None else edited(stack_resources(stack), type_, name, change)
+    found = violations(weakened, stack, judged)
+    assert found and {policy for policy, _ in found} == {policy}, (stack, found)
+
+
 @pytest.mark.slow
 def test_a_release_whose_chart_creates_custom_resources_waits_for_the_release_of_their_crds() -> None:
     # kube-prometheus-stack creates its Prometheus, Alertmanager and monitors without their CRDs (crds.enabled
@@ -945,7 +1016,7 @@ def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.Monke
         return [] if namespace == "hr-test" else original(namespace, *rest)
 
     monkeypatch.setattr(tenant_environment, "declare_limits", regression)
-    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS)])
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev.hr", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
     messages = (
         "no ResourceQuota with services.nodeports and services.loadbalancers at 0",
@@ -966,7 +1037,7 @@ def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.Mo
         return {**spec, "sourceRepos": ["*"]}
 
     monkeypatch.setattr(app_project, "app_project_spec", widened)
-    result = runner.invoke(cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS)])
+    result = runner.invoke(cli.app, ["plan", "--stack", "prod.orders", "--tenants", str(FIXTURE_TENANTS)])
     assert result.exit_code == 1
     assert "argocd-project-confined: tenant orders: kubernetes:AppProject orders-project: source '*' is not one" in (
         result.output
@@ -1017,13 +1088,16 @@ def test_a_binding_that_leaves_tenant_namespaces_unchecked_is_refused_for_each(
     found = edited(
         resources(), ADMISSION_POLICY_BINDING, "imaas-image-registry", with_inputs(lambda i: change(i["spec"]))
     )
-    assert violations(found) == {("admission-policies-bound", name) for name in uncovered}
+    # The shared stack's own check (the binding as defined) and each namespace it leaves.
+    expected = {("admission-policies-bound", name) for name in {*uncovered, "imaas"}}
+    assert violations(found) == expected
 
 
 @pytest.mark.slow
 def test_a_missing_policy_leaves_every_tenant_namespace_uncovered() -> None:
     found = edited(resources(), ADMISSION_POLICY, "imaas-no-endpoints", lambda r: None)
-    assert violations(found) == {("admission-policies-bound", name) for name in DEV_TENANT_NAMESPACES}
+    expected = {("admission-policies-bound", name) for name in {*DEV_TENANT_NAMESPACES, "imaas"}}
+    assert violations(found) == expected
 
 
 @pytest.mark.slow

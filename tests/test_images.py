@@ -117,6 +117,33 @@ def test_every_image_the_program_declares_comes_through_the_mirror(stack: str) -
     assert prometheus.inputs["spec"]["version"] == images.TENANT_PROMETHEUS_VERSION
 
 
+def _image_strings(node: Any) -> list[str]:
+    """Every `image` given as one reference anywhere in a release's values: the containers the platform adds to a
+    chart's pods (sidecars, Alertmanager's proxy), which the chart's image table does not cover."""
+    if isinstance(node, dict):
+        own = [node["image"]] if isinstance(node.get("image"), str) else []
+        return own + [image for value in node.values() for image in _image_strings(value)]
+    if isinstance(node, list):
+        return [image for value in node for image in _image_strings(value)]
+    return []
+
+
+@pytest.mark.slow
+def test_every_container_the_platform_adds_to_a_chart_comes_through_the_mirror(stack: str) -> None:
+    added = {
+        release.name: _image_strings(release.inputs["values"]) for release in of_type(mirrored_plan(stack), RELEASE)
+    }
+    # Tempo's and Alertmanager's proxies, and the collector's routes reloader.
+    assert {name for name, found in added.items() if found} >= {
+        "tempo",
+        "kube-prometheus-stack",
+        "opentelemetry-collector",
+    }
+    for name, found in added.items():
+        for image in found:
+            assert through_the_mirror(image), (name, image)
+
+
 def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     template = spec.get("jobTemplate", {}).get("spec", spec).get("template", {})
     pod = template.get("spec", {})

@@ -16,7 +16,10 @@ PACKAGE = PROJECT_DIR / "imaas"
 MAY_IMPORT: dict[str, set[str]] = {
     "model": {"model"},
     "inputs": {"model", "inputs"},
-    "spec": {"model", "spec"},
+    # Programs that run inside the cluster (each pod runs its files as its ConfigMap holds them): the standard
+    # library and each other only.
+    "incluster": {"incluster"},
+    "spec": {"model", "spec", "incluster"},
     "checks": {"model", "inputs", "spec", "checks"},
     "guardrails": {"model", "inputs", "spec", "checks", "guardrails"},
     "plan": {"model", "inputs", "spec", "guardrails", "plan"},
@@ -27,8 +30,6 @@ MAY_IMPORT: dict[str, set[str]] = {
     "preflight": {"model", "inputs", "preflight"},
     "cli": {"model", "inputs", "spec", "checks", "guardrails", "plan", "engine", "ci", "template", "preflight", "cli"},
     "docs": {"model"},
-    # Programs that run inside the cluster (each pod runs its file alone): the standard library only.
-    "incluster": {"incluster"},
     "__main__": {"cli"},
 }
 PULUMI_SIDE = ("pulumi", "pulumi_aws", "pulumi_github", "pulumi_kubernetes", "pulumi_policy", "components")

@@ -8,13 +8,10 @@ import json
 import re
 import subprocess
 import sys
-from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
 from crd_schemas import validate_custom
-from helpers import write_tenants
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from tokens import (
     APP_PROJECT,
@@ -111,52 +108,12 @@ def selects(selector: dict | None, labels: dict[str, str]) -> bool:
     return True
 
 
-def sections(config: str, kind: str) -> list[list[tuple[str, str]]]:
-    """The `[kind]` sections of a classic-format Fluent Bit configuration, as (key, value) lines."""
-    found: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] | None = None
-    for line in config.splitlines():
-        if line.startswith("["):
-            current = [] if line == f"[{kind}]" else None
-            if current is not None:
-                found.append(current)
-        elif current is not None and line.strip():
-            key, _, value = line.strip().partition(" ")
-            current.append((key, value.strip()))
-    return found
-
-
-def first(section: list[tuple[str, str]], key: str) -> str:
-    return next(value for name, value in section if name == key)
-
-
-def fluent_bit_routes(plan: Plan) -> tuple[dict[str, re.Pattern[str]], dict[str, list[str]]]:
-    """Fluent Bit's rewrite rules (tag to the namespace pattern that earns it) and outputs (tag to tenant ids)."""
-    config = values(plan, "fluent-bit")["config"]
-    rules: dict[str, re.Pattern[str]] = {}
-    for section in sections(config["filters"], "FILTER"):
-        if first(section, "Name") == "rewrite_tag":
-            assert first(section, "Match") == "kube.*"
-            for name, value in section:
-                if name == "Rule":
-                    key, pattern, tag, keep = value.split(" ")
-                    assert (key, keep) == ("$kubernetes['namespace_name']", "false")
-                    assert tag not in rules
-                    rules[tag] = re.compile(pattern)
-    outputs: dict[str, list[str]] = {}
-    for section in sections(config["outputs"], "OUTPUT"):
-        assert first(section, "Name") == "loki"
-        assert (first(section, "Host"), first(section, "Port")) == (LOKI_HOST, "80")
-        outputs.setdefault(first(section, "Match"), []).append(first(section, "tenant_id"))
-    return rules, outputs
-
-
 def org_states(plan: Plan) -> dict[str, dict]:
     """The desired state of each tenant's Grafana organisation, by tenant, with its ConfigMap's metadata."""
     found = {}
     for resource in of_type(plan, CONFIG_MAP):
         metadata = resource.inputs["metadata"]
-        if metadata["labels"].get("imaas.io/grafana-org") == "true":
+        if metadata["labels"].get("imaas.io/tenant-config") == "true":
             found[metadata["labels"]["imaas.io/tenant"]] = {
                 "metadata": metadata,
                 "state": json.loads(resource.inputs["data"]["org.json"]),
@@ -220,6 +177,9 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
             "whenScaled": "Retain",
             "storageClass": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
         },
+        # The tenants' limits, the job's runtime file (imaas/spec/tenant_config.py).
+        "extraVolumes": [{"name": "tenant-limits", "configMap": {"name": "imaas-loki-tenant-limits"}}],
+        "extraVolumeMounts": [{"name": "tenant-limits", "mountPath": "/etc/imaas/loki", "readOnly": True}],
     }
     assert loki["values"]["loki"]["auth_enabled"] is True
     assert loki["values"]["extra"] == [1]
@@ -346,35 +306,7 @@ def test_the_platform_log_tenant_is_a_name_no_tenant_can_take_and_the_model_impo
     assert result.stdout.strip() == "[]"
 
 
-# --- per tenant: logs ----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_every_tenant_has_its_fluent_bit_route_to_its_own_loki_tenant(stack: str) -> None:
-    plan = example_plan(stack)
-    rules, outputs = fluent_bit_routes(plan)
-    decoys = {OBSERVABILITY, "kube-system", "ingress-nginx", "argocd", "orders-devx", "xhr-dev", "payments-test"}
-    every_namespace = tenant_namespaces(plan) | decoys
-    assert set(rules) == {f"tenant.{tenant}" for tenant in EXPECTED_TENANT_NAMESPACES[stack]}
-    for tenant, namespaces in EXPECTED_TENANT_NAMESPACES[stack].items():
-        pattern = rules[f"tenant.{tenant}"]
-        assert {ns for ns in every_namespace if pattern.search(ns)} == namespaces
-        assert outputs[f"tenant.{tenant}"] == [tenant]
-    # What no rule re-tags (the platform's namespaces) keeps its kube.* tag and goes to the platform's tenant.
-    assert outputs["kube.*"] == ["platform"]
-    assert Counter(tenant for ids in outputs.values() for tenant in ids).most_common(1)[0][1] == 1
-    assert not any(pattern.search(ns) for pattern in rules.values() for ns in {OBSERVABILITY, "kube-system"})
-
-
-@pytest.mark.slow
-def test_tenants_sharing_a_prefix_never_share_a_route_and_retired_tenants_keep_theirs(tmp_path: Path) -> None:
-    tenants = write_tenants(tmp_path, ab={}, ab_c={}, old={"lifecycle": "retired"})
-    plan = plan_stack("dev", tenants)
-    rules, outputs = fluent_bit_routes(plan)
-    for tenant in ("ab", "ab-c", "old"):
-        matched = {ns for ns in tenant_namespaces(plan) if rules[f"tenant.{tenant}"].search(ns)}
-        assert matched == {f"{tenant}-dev", f"{tenant}-test"}
-        assert outputs[f"tenant.{tenant}"] == [tenant]
+# --- per tenant (logs: tests/test_log_routing.py) -----------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -390,7 +322,7 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
     ]
     for tenant, found in orgs.items():
         assert found["metadata"]["namespace"] == OBSERVABILITY
-        assert found["metadata"]["name"] == f"imaas-grafana-orgs-{tenant}"
+        assert found["metadata"]["name"] == f"imaas-tenant-{tenant}"
         state = found["state"]
         assert state["name"] == tenant
         sources = {source["type"]: source for source in state["datasources"]}
@@ -496,7 +428,12 @@ def rules_of(plan: Plan, namespace: str) -> dict:
 
 
 def peers(rule: dict, key: str) -> list[str]:
-    return [peer["namespaceSelector"]["matchLabels"][NAME_LABEL] for peer in rule[key] if "namespaceSelector" in peer]
+    """The namespaces a rule names (the tenant namespaces of an environment, selected by label, are left out)."""
+    return [
+        peer["namespaceSelector"]["matchLabels"][NAME_LABEL]
+        for peer in rule[key]
+        if NAME_LABEL in peer.get("namespaceSelector", {}).get("matchLabels", {})
+    ]
 
 
 @pytest.mark.slow
@@ -571,13 +508,6 @@ def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart
     applications = of_type(plan, "kubernetes:argoproj.io/v1alpha1:Application")
     assert projects and applications
     assert all(argocd.urn in resource.dependsOn for resource in [*projects, *applications])
-
-
-@pytest.mark.slow
-def test_logs_cannot_forge_their_route(stack: str) -> None:
-    config = "\n".join(releases(example_plan(stack))["fluent-bit"].inputs["values"]["config"].values())
-    # A JSON log line is merged under its own key, where it cannot overwrite the kubernetes fields routing uses.
-    assert "Merge_Log_Key log_processed" in " ".join(config.split())
 
 
 # --- the two Prometheus ------------------------------------------------------------------------------------------

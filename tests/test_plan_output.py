@@ -6,17 +6,16 @@ import json
 from pathlib import Path
 
 import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 from crd_schemas import is_custom, validate_custom
 from helpers import copy_project, write_tenants
+from kube_schemas import validate_kubernetes
 from planning import FIXTURE_TENANTS, plan_command
 from typer.testing import CliRunner
 
 from imaas import cli
 
-KUBERNETES_VERSION = "1.34"
 runner = CliRunner()
 # DESIGN section 5, written out here rather than taken from the code under test.
 CONTRACT_KEYS = ("urn", "type", "name", "parent", "custom", "inputs", "protect", "retainOnDelete", "dependsOn")
@@ -75,7 +74,7 @@ def test_every_rendered_object_passes_the_kubernetes_schema(dev_outputs: tuple[d
         if is_custom(document):
             validate_custom(document)
         else:
-            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+            validate_kubernetes(document)
     # The admission policies are built from dictionaries of the platform's own, which no SDK type checks.
     assert {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} <= kinds
 
@@ -93,14 +92,16 @@ def test_the_crd_check_rejects_a_field_argo_cd_does_not_know(dev_outputs: tuple[
 def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_path: Path) -> None:
     manifests = tmp_path / "manifests"
     first = runner.invoke(
-        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)]
+        cli.app,
+        ["plan", "--stack", "prod", "--whole-cluster", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)],
     )
     assert first.exit_code == 0, first.output
     stale = manifests / "gone-prod" / "deployment-old.yaml"
     stale.parent.mkdir()
     stale.write_text("kind: Deployment\n")
     second = runner.invoke(
-        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)]
+        cli.app,
+        ["plan", "--stack", "prod", "--whole-cluster", "--tenants", str(FIXTURE_TENANTS), "--render", str(manifests)],
     )
     assert second.exit_code == 0, second.output
     assert not stale.exists()
@@ -110,7 +111,7 @@ def test_render_replaces_an_earlier_rendering_and_refuses_any_other_folder(tmp_p
     (foreign / "tenants").mkdir(parents=True)
     (foreign / "tenants" / "orders.yaml").write_text("kept: true\n")
     refused = runner.invoke(
-        cli.app, ["plan", "--stack", "prod", "--tenants", str(FIXTURE_TENANTS), "--render", str(foreign)]
+        cli.app, ["plan", "--stack", "prod.orders", "--tenants", str(FIXTURE_TENANTS), "--render", str(foreign)]
     )
     assert refused.exit_code == 2
     assert "not empty and not an earlier rendering" in refused.output

@@ -1,4 +1,4 @@
-"""What `imaas plan` and `imaas diff` print for people: a summary per tenant, partial plans said to be partial,
+"""What `imaas plan` and `imaas diff` print for people: a summary per tenant,
 findings by tenant and name, compact trees that keep types and flags apart, and an empty diff that says so."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ runner = CliRunner()
 
 
 def plan(*args: str) -> str:
-    result = runner.invoke(cli.app, ["plan", "--stack", "dev", *args])
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--whole-cluster", *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -29,12 +29,6 @@ def test_summary_counts_resources_per_tenant_and_type() -> None:
     rows = {line.split("│")[1].strip() for line in output.splitlines() if line.startswith("│") and "│" in line[1:]}
     assert {"hr", "orders", "payments", "platform"} <= rows
     assert "└── imaas Platform" not in output  # the summary instead of the tree
-
-
-def test_a_partial_plan_says_so_and_names_its_tenants() -> None:
-    output = plan("--tenants", str(FIXTURE_TENANTS), "--only", "payments")
-    assert "partial plan: tenants orders, payments and the resources all tenants share" in output
-    assert "partial plan" not in plan("--tenants", str(FIXTURE_TENANTS))
 
 
 def test_an_advisory_names_the_tenant_and_the_resource_not_a_urn() -> None:

@@ -2,8 +2,9 @@
 resizes another (size medium, prod 3-6 replicas) and retires a third (tests/fixtures/review).
 
 The comment is `imaas diff --format markdown --base-tenants --head-tenants` of main's and the merge's plans of each
-stack, under the workflow's own header; its text is kept in tests/snapshots/review-comment.md
-(`UPDATE_SNAPSHOTS=1` refreshes it) so that a change of its wording is reviewed like any other.
+stack the change touches (the tenant's stack on each cluster), assembled by the workflow's own script; its text is
+kept in tests/snapshots/review-comment.md (`UPDATE_SNAPSHOTS=1` refreshes it) so that a change of its wording is
+reviewed like any other.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from __future__ import annotations
 import functools
 import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from planning import plan_stack
 from typer.testing import CliRunner
 
@@ -24,18 +29,18 @@ pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures" / "review"
 SNAPSHOT = Path(__file__).parent / "snapshots" / "review-comment.md"
 WORKFLOW = Path(__file__).resolve().parent.parent / ".github" / "workflows" / "pull-request-checks.yaml"
-STACKS = ("dev", "prod")
+STACKS = ("dev.logistics", "prod.logistics")
+"""The stacks the judge plans for the example change: the changed tenant's, one per cluster (DESIGN section 3)."""
 COMMENT_LIMIT = 6000
 RUN_URL = "https://github.com/example-org/imaas/actions/runs/1"
 
 
-def workflow_header() -> str:
-    """The header the workflow's diff step writes first, from its own printf."""
-    line = next(
-        line for line in WORKFLOW.read_text().splitlines() if "printf '## What this pull request changes" in line
-    )
-    text = line.split("printf '", 1)[1].rsplit("' \"${BASE_SHA", 1)[0].replace("'\"'\"'", "'")
-    return text.replace("\\n", "\n") % ("0123456789ab", RUN_URL)
+def workflow_report_script() -> str:
+    """The Python the workflow's diff step runs to assemble the report, from the workflow's own text."""
+    job = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["judge"]
+    (step,) = [step for step in job["steps"] if step.get("id") == "diff"]
+    script = step["run"].split("<<'PY'\n", 1)[1].rsplit("\nPY\n", 1)[0]
+    return textwrap.dedent(script)
 
 
 def diff(tmp_path: Path, stack: str, *options: str) -> str:
@@ -60,14 +65,30 @@ def diff(tmp_path: Path, stack: str, *options: str) -> str:
 
 @functools.cache
 def reports(tmp: str) -> tuple[str, dict[str, str]]:
-    """The comment as the workflow assembles it (each stack's summary, then a blank line), and each stack's full
-    report (the job summary's and the artifact's)."""
+    """The comment as the workflow assembles it (each stack's summary under one heading per distinct change), and
+    each stack's full report (the job summary's and the artifact's)."""
     tmp_path = Path(tmp)
-    comment = workflow_header()
+    out = tmp_path / "plan-diff"
     full = {}
     for stack in STACKS:
-        comment += diff(tmp_path, stack, "--max-chars", str(58000 // len(STACKS))) + "\n"
-        full[stack] = diff(tmp_path, stack, "--full")
+        parts = {
+            "diff": diff(tmp_path, stack, "--max-chars", str(58000 // len(STACKS))),
+            "summary": diff(tmp_path, stack, "--full", "--max-chars", str(900000 // len(STACKS))),
+            "full": diff(tmp_path, stack, "--full"),
+        }
+        for folder, text in parts.items():
+            (out / folder).mkdir(parents=True, exist_ok=True)
+            (out / folder / f"{stack}.md").write_text(text, encoding="utf-8")
+        full[stack] = parts["full"]
+    result = subprocess.run(
+        [sys.executable, "-c", workflow_report_script(), str(out), "0123456789ab", "false"],
+        env={**os.environ, "RUN_URL": RUN_URL, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (delimiter, _) = result.stdout.split("\n", 1)[0].removeprefix("comment<<"), None
+    comment = result.stdout.split("\n", 1)[1].rsplit(f"\n{delimiter}\n", 1)[0]
     return comment, full
 
 
@@ -100,9 +121,14 @@ def test_no_row_presents_the_retired_service_as_renamed_into_the_added_one(examp
         for line in re.findall(r"`[~+-] [^`]*`", text):
             assert not ("customs-broker" in line and "rate-shopper" in line), line
             assert not re.search(r"(sourceRepos|includes)\[\d+\]", line), line
-    assert '- spec.sourceRepos: "git@github.com:example-org/logistics-customs-broker.git"' in full["prod"]
-    assert '+ spec.sourceRepos: "git@github.com:example-org/logistics-rate-shopper.git"' in full["prod"]
-    assert '+ conditions.repositoryName.includes: "logistics-rate-shopper"' in full["dev"]
+    assert '- spec.sourceRepos: "git@github.com:example-org/logistics-customs-broker.git"' in full["prod.logistics"]
+    assert '+ spec.sourceRepos: "git@github.com:example-org/logistics-rate-shopper.git"' in full["prod.logistics"]
+    # The rulesets select repositories by property: the added repository carries it, and no ruleset changes.
+    assert (
+        "| added | `github:RepositoryCustomProperty` | `logistics-rate-shopper-imaas-service` |"
+        in full["dev.logistics"]
+    )
+    assert all("Ruleset" not in text for text in (comment, *full.values()))
 
 
 def test_each_environment_shows_its_need_against_its_quota_and_its_cost_before_and_after(
@@ -124,13 +150,13 @@ def test_each_environment_shows_its_need_against_its_quota_and_its_cost_before_a
 def test_the_full_report_keeps_every_detail(example: tuple[str, dict]) -> None:
     comment, full = example
     patch = "spec.source.kustomize.patches[target=Deployment/wso2mi-service].patch.spec.template.spec"
-    assert f'~ {patch}.containers[name=wso2mi].resources.limits.cpu: "1" -> "2"' in full["prod"]
+    assert f'~ {patch}.containers[name=wso2mi].resources.limits.cpu: "1" -> "2"' in full["prod.logistics"]
     assert (
         "~ spec.source.kustomize.patches[target=HorizontalPodAutoscaler/wso2mi-service].patch.spec.maxReplicas: 4 -> 6"
-        in full["prod"]
+        in full["prod.logistics"]
     )
     for name in ("imaas-ci-logistics-customs-broker", "logistics-rate-shopper-dev", "logistics/rate-shopper"):
-        assert f"`{name}`" in full["dev"]
+        assert f"`{name}`" in full["dev.logistics"]
         assert f"`{name}`" not in comment  # summarised per service in the comment
     # The full report leads the same way.
-    assert "- retires service `customs-broker`" in full["dev"]
+    assert "- retires service `customs-broker`" in full["dev.logistics"]

@@ -265,6 +265,44 @@ def test_the_operators_are_pinned_releases_the_platforms_objects_wait_for(plans:
     assert values["processClusterStore"] is False and values["processPushSecret"] is False
 
 
+PER_TENANT = (
+    types.SECRET_STORE, types.EXTERNAL_SECRET, types.SECRETS_MANAGER_SECRET, types.SSO_PERMISSION_SET,
+    types.LISTENER_SET, types.CERTIFICATE, types.HTTP_ROUTE,
+)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_operators_and_gateway_are_the_shared_stacks_and_each_tenants_needs_its_own_stacks(
+    tmp_path: Path,
+) -> None:
+    """Issue 25's layout: External Secrets Operator, cert-manager and the Gateway (which admits ListenerSets by their
+    namespaces' label, not by a list) in the shared stack, which names no tenant; each tenant's stores, roles,
+    secrets, listeners, certificates, routes and service policies in the tenant's stack, under its component, with
+    the operators' CRDs from the shared stack's earlier wave."""
+    tenants = write_tenants(tmp_path, shop=SHOP, bank={"services": [{"name": "ledger"}]})
+    shared = plan_stack("dev", tenants, whole_cluster=False, clusterCidrs=NARROW)
+    charts = {r.inputs["chart"] for r in of_type(shared, types.HELM_RELEASE)}
+    assert {"external-secrets", "cert-manager"} <= charts
+    assert len(of_type(shared, types.GATEWAY)) == 1
+    assert not [r.name for type_ in PER_TENANT for r in of_type(shared, type_)]
+    assert not [r.name for r in of_type(shared, types.IAM_ROLE) if r.name.startswith("imaas-store-")]
+    shop = plan_stack("dev.shop", tenants, clusterCidrs=NARROW)
+    assert not of_type(shop, types.HELM_RELEASE) and not of_type(shop, types.GATEWAY)
+    assert {r.name for r in of_type(shop, types.SECRET_STORE)} == {
+        "shop-dev-secretstore-imaas-secrets", "shop-test-secretstore-imaas-secrets"
+    }  # fmt: skip
+    assert {r.name for r in of_type(shop, types.IAM_ROLE) if r.name.startswith("imaas-store-")} == {
+        "imaas-store-shop-dev", "imaas-store-shop-test"
+    }  # fmt: skip
+    assert of_type(shop, types.LISTENER_SET) and of_type(shop, types.HTTP_ROUTE) and of_type(shop, types.CERTIFICATE)
+    for type_ in PER_TENANT:
+        for resource in of_type(shop, type_):
+            assert "$imaas:index:Tenant$" in resource.urn, resource.urn
+    # bank's stack holds none of shop's.
+    bank = plan_stack("dev.bank", tenants, clusterCidrs=NARROW)
+    assert not [r.name for type_ in PER_TENANT for r in of_type(bank, type_) if "shop" in r.name]
+
+
 # --- prerequisites -----------------------------------------------------------------------------------------------
 
 

@@ -1,13 +1,13 @@
-"""Partial plans (`plan --only`, `--changed-since`) and their diffs, and splitting tenants over stacks."""
+"""Planning a cluster's stacks together (`plan --fleet`), which stacks a change touches, and splitting tenants over
+clusters."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import CLUSTER_SETTINGS, git, write_tenants
+from helpers import CLUSTER_SETTINGS, write_tenants
 from planning import FIXTURE_TENANTS
 from typer.testing import CliRunner
 
@@ -23,12 +23,13 @@ from imaas.plan.record import Plan
 runner = CliRunner()
 
 
-def plan_json(tmp_path: Path, *args: str) -> Plan:
-    out = tmp_path / f"plan-{len(list(tmp_path.glob('plan-*')))}.json"
-    tenants = [] if "--tenants" in args else ["--tenants", str(FIXTURE_TENANTS)]
-    result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--json", str(out), *tenants, *args])
+def fleet(tmp_path: Path, tenants: Path = FIXTURE_TENANTS, *args: str) -> dict[str, Plan]:
+    """`plan --stack dev --fleet`: every plan it wrote, by stack."""
+    out = tmp_path / f"fleet-{len(list(tmp_path.glob('fleet-*')))}"
+    command = ["plan", "--stack", "dev", "--fleet", "--json-dir", str(out), "--tenants", str(tenants), *args]
+    result = runner.invoke(cli.app, command)
     assert result.exit_code == 0, result.output
-    return Plan.read(out)
+    return {path.stem: Plan.read(path) for path in sorted(out.glob("*.json"))}
 
 
 def tenants_in(plan: Plan) -> set[str]:
@@ -36,64 +37,58 @@ def tenants_in(plan: Plan) -> set[str]:
     return {tenant_of(resource, resources) for resource in plan.resources} - {None}
 
 
-def shared(plan: Plan) -> dict[str, dict]:
-    resources = plan.by_urn()
-    return {r.urn: r.inputs for r in plan.resources if tenant_of(r, resources) is None}
+@pytest.mark.slow
+def test_the_fleet_plans_every_stack_of_the_cluster_each_as_planned_alone(tmp_path: Path) -> None:
+    plans = fleet(tmp_path, FIXTURE_TENANTS, "--workers", "2")
+    assert sorted(plans) == ["dev", "dev.hr", "dev.orders", "dev.payments"]
+    assert tenants_in(plans["dev"]) == set()
+    for stack, plan in plans.items():
+        if stack != "dev":
+            assert tenants_in(plan) == {stack.split(".")[1]}
+        alone = tmp_path / f"{stack}.json"
+        result = runner.invoke(
+            cli.app, ["plan", "--stack", stack, "--tenants", str(FIXTURE_TENANTS), "--json", str(alone)]
+        )
+        assert result.exit_code == 0, result.output
+        assert Plan.read(alone) == plan, stack
 
 
 @pytest.mark.slow
-def test_only_plans_the_named_tenant_its_neighbours_and_the_same_shared_resources(tmp_path: Path) -> None:
-    full = plan_json(tmp_path)
-    partial = plan_json(tmp_path, "--only", "payments")
-    # payments names orders in allowFrom; hr does not touch payments.
-    assert partial.only == ["orders", "payments"]
-    assert tenants_in(partial) == {"orders", "payments"}
-    assert shared(partial) == shared(full)
-    assert diff_plans(full, partial) == []
-    assert "only" not in json.loads((tmp_path / "plan-0.json").read_text())
-
-
-@pytest.mark.slow
-def test_a_partial_diff_shows_the_change_and_deletes_nothing_it_did_not_plan(tmp_path: Path) -> None:
+def test_a_change_of_allow_from_changes_only_its_own_tenants_stack(tmp_path: Path) -> None:
+    # orders may call payments (payments' allowFrom names it): its egress does not depend on that, so dropping the
+    # name changes payments' stack alone, not orders'.
     tenants = tmp_path / "tenants"
     shutil.copytree(FIXTURE_TENANTS, tenants)
-    base = plan_json(tmp_path, "--tenants", str(tenants))
-    path = tenants / "hr.yaml"
-    path.write_text(path.read_text().replace("allowFrom: [orders]", "allowFrom: [orders, payments]"))
-    head = plan_json(tmp_path, "--tenants", str(tenants), "--only", "hr")
-    assert head.only == ["hr", "orders", "payments"]
-    changes = diff_plans(base, head)
-    # payments has no test environment: only the dev policies of the two change.
-    assert {(change.action, change.resource.name) for change in changes} == {
-        ("change", "hr-dev-isolation"),
-        ("change", "payments-dev-isolation"),
-    }
-
-
-@pytest.mark.slow
-def test_changed_since_plans_the_changed_tenants_and_their_neighbours(tmp_path: Path) -> None:
-    tenants = write_tenants(tmp_path / "tenants", alpha={}, beta={"network": {"allowFrom": ["alpha"]}}, gamma={})
-    git(tenants, "init", "-q")
-    git(tenants, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".")
-    git(tenants, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "tenants")
-    write_tenants(tenants, alpha={"size": "medium"}, delta={})
-    plan = plan_json(tmp_path, "--tenants", str(tenants), "--changed-since", "HEAD")
-    assert plan.only == ["alpha", "beta", "delta"]
-    assert tenants_in(plan) == {"alpha", "beta", "delta"}
+    before = fleet(tmp_path, tenants)
+    path = tenants / "payments.yaml"
+    path.write_text(path.read_text().replace("allowFrom: [orders]", "allowFrom: []"))
+    after = fleet(tmp_path, tenants)
+    changed = sorted(stack for stack in before if before[stack] != after[stack])
+    assert changed == ["dev.payments"]
+    assert diff_plans(before["dev.payments"], after["dev.payments"])
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--only", "nobody"], "--only: no tenant named nobody"),
-        (["--changed-since", "no-such-ref"], "no-such-ref: not a commit of the git repository"),
+        (["--fleet"], "--fleet writes one plan JSON per stack"),
+        (["--fleet", "--json-dir", "out", "--select", "dev.nobody"], "--select: not a stack of cluster dev"),
+        (["--json-dir", "out"], "--json-dir, --select and --workers go with --fleet"),
     ],
 )
 @pytest.mark.slow
-def test_partial_plans_refuse_unknown_tenants_and_revisions(args: list[str], message: str) -> None:
+def test_fleet_usage_errors(args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli.app, ["plan", "--stack", "dev", "--tenants", str(FIXTURE_TENANTS), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.slow
+def test_a_tenant_stack_of_a_tenant_the_cluster_does_not_manage_is_refused() -> None:
+    result = runner.invoke(cli.app, ["plan", "--stack", "dev.nobody", "--tenants", str(FIXTURE_TENANTS)])
+    assert result.exit_code == 1
+    assert "cluster 'dev' does not manage" in result.output
 
 
 # --- sharding --------------------------------------------------------------------------------------------------
@@ -175,3 +170,23 @@ def test_the_benchmark_generates_valid_tenants_of_every_shape(tmp_path: Path) ->
     assert {len(tenant.spec.services) for tenant in tenants} == {1, 2, 3, 4, 5}
     assert len({tuple(tenant.spec.environments) for tenant in tenants}) == 3
     assert any(tenant.spec.network.allow_from for tenant in tenants)
+
+
+@pytest.mark.slow
+def test_the_judges_one_fleet_plans_the_selected_stacks_of_every_cluster(tmp_path: Path) -> None:
+    out = tmp_path / "judged"
+    command = ["plan", "--stack", "all", "--fleet", "--select", "dev.orders", "--select", "prod.orders"]
+    result = runner.invoke(cli.app, [*command, "--tenants", str(FIXTURE_TENANTS), "--json-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.stem for path in out.glob("*.json")) == ["dev.orders", "prod.orders"]
+
+
+@pytest.mark.slow
+def test_validate_checks_every_clusters_limits_in_one_run(tmp_path: Path) -> None:
+    # A quota within prod's quotaMax (128 CPUs) but above dev's (64): one run over every cluster sees it.
+    tenants = write_tenants(tmp_path / "tenants", big={"quota": {"cpu": "100"}})
+    prod = runner.invoke(cli.app, ["validate", "--tenants", str(tenants), "--stack", "prod"])
+    every = runner.invoke(cli.app, ["validate", "--tenants", str(tenants), "--stack", "all"])
+    assert prod.exit_code == 0, prod.output
+    assert every.exit_code == 1
+    assert "quotaMax" in every.output

@@ -21,6 +21,7 @@ from tokens import (
     BRANCH_DEFAULT,
     COLLABORATORS,
     CONFIG_MAP,
+    CUSTOM_PROPERTY,
     DEPLOYMENT,
     ECR,
     ECR_LIFECYCLE,
@@ -32,6 +33,7 @@ from tokens import (
     LOCAL_COMMAND,
     OIDC_PROVIDER,
     OIDC_SUBJECT_TEMPLATE,
+    ORGANISATION_PROPERTY,
     REPOSITORY_FILE,
     RULESET,
     TEAM,
@@ -203,13 +205,24 @@ def test_each_active_repository_tells_its_ci_where_to_push() -> None:
 
 @pytest.mark.slow
 def test_test_and_prod_need_a_pull_request_with_the_ci_check_and_the_gate_each_from_its_app() -> None:
-    rulesets = named(example_plan("dev"), RULESET)
+    plan = example_plan("dev")
+    rulesets = named(plan, RULESET)
     active = sorted(f"{t}-{s}" for t, services in ACTIVE_SERVICES.items() for s in services)
     prod, test = rulesets["imaas-prod-branches"].inputs, rulesets["imaas-test-branches"].inputs
+    # Every active service repository carries the property the rules select, and no other repository does.
+    marked = {
+        r.inputs["repository"] for r in of_type(plan, CUSTOM_PROPERTY) if r.inputs["propertyName"] == "imaas-service"
+    }
+    assert sorted(marked) == active
     for ruleset, branch in ((prod, "prod"), (test, "test")):
         assert ruleset["enforcement"] == "active"
         assert ruleset["conditions"]["refName"]["includes"] == [f"refs/heads/{branch}"]
-        assert sorted(ruleset["conditions"]["repositoryName"]["includes"]) == active
+        # By the repositories' property, never by names: no tenant's onboarding changes the rule.
+        assert "repositoryName" not in ruleset["conditions"]
+        assert ruleset["conditions"]["repositoryProperty"] == {
+            "includes": [{"name": "imaas-service", "propertyValues": ["true"], "source": "custom"}],
+            "excludes": [],
+        }
         assert ruleset["rules"]["deletion"] is True and ruleset["rules"]["nonFastForward"] is True
         # The gate's App (Pulumi.dev.yaml's imaas:promotion.githubApp) and GitHub Actions, each for its own check.
         assert ruleset["rules"]["requiredStatusChecks"] == {
@@ -397,9 +410,22 @@ def test_each_ci_role_trusts_exactly_its_services_repository_by_id_and_branches(
 
 
 @pytest.mark.slow
-def test_the_branch_rules_keep_their_repositories_from_being_renamed() -> None:
-    for ruleset in named(example_plan("dev"), RULESET).values():
-        assert ruleset.inputs["conditions"]["repositoryName"]["protected"] is True
+def test_the_properties_the_rules_select_are_editable_by_organisation_owners_only() -> None:
+    # A maintainer (admin of the tenant's repositories) cannot take a repository out of the rules; renaming it no
+    # longer matters to them (the property stays on the repository), and the next deploy renames it back.
+    plan = example_plan("dev")
+    properties = {r.inputs["propertyName"]: r.inputs for r in of_type(plan, ORGANISATION_PROPERTY)}
+    assert properties["imaas-service"]["valueType"] == "true_false"
+    assert properties["imaas-tenant"]["valueType"] == "string"
+    assert {p["valuesEditableBy"] for p in properties.values()} == {"org_actors"}
+    values = {(r.inputs["repository"], r.inputs["propertyName"]): r.inputs for r in of_type(plan, CUSTOM_PROPERTY)}
+    assert values[("orders-order-sync", "imaas-tenant")]["propertyValues"] == ["orders"]
+    assert values[("orders-order-sync", "imaas-service")] == {
+        "repository": "orders-order-sync",
+        "propertyName": "imaas-service",
+        "propertyType": "true_false",
+        "propertyValues": ["true"],
+    }
 
 
 @pytest.mark.slow
@@ -578,7 +604,9 @@ def test_retiring_a_service_deletes_none_of_its_repository_resources(tmp_path: P
     after = {r.urn for r in plan_stack("dev", tenants).resources}
     dropped = [r for r in before.resources if r.urn not in after and r.inputs.get("repository") == "shop-api"]
     kept = [r for r in dropped if r.type != DEPLOY_KEY]
-    assert {r.type for r in kept} == {BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE}
+    assert {r.type for r in kept} == {
+        BRANCH, BRANCH_DEFAULT, COLLABORATORS, ACTIONS_VARIABLE, OIDC_SUBJECT_TEMPLATE, CUSTOM_PROPERTY
+    }  # fmt: skip
     assert all(r.retainOnDelete for r in kept)
     # Argo CD's key to it is no data: with no Application left to read the repository, it goes.
     [key] = [r for r in dropped if r.type == DEPLOY_KEY]

@@ -9,13 +9,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 from helpers import CLUSTER_VALUES, PROJECT_DIR, TEMPLATE_DIR, lines, write_tenant, write_tenants
+from kube_schemas import validate_kubernetes
 from kustomize import as_argocd_renders
 from planning import example_plan, of_type, plan_stack
-from test_plan_output import KUBERNETES_VERSION
 from tokens import LIMITS, RELEASE
 from typer.testing import CliRunner
 
@@ -253,7 +252,7 @@ def argocd_build(directory: Path, kustomize: dict[str, Any], environment: str) -
         patches=kustomize["patches"],
     )
     for document in documents:
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        validate_kubernetes(document)
     return {document["kind"]: document for document in documents}
 
 

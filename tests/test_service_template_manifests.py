@@ -9,10 +9,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 from helpers import TEMPLATE_DIR, write_tenants
+from kube_schemas import ValidationError, validate_kubernetes
 from kustomize import KustomizeError, as_argocd_renders, build, only
 from planning import of_type, plan_stack
 from tokens import APPLICATION
@@ -21,7 +21,6 @@ from imaas.model.quantity import parse_quantity
 from imaas.spec.telemetry import Endpoints
 
 # The platform's clusters (as tests/test_plan_output.py validates the platform's own objects).
-KUBERNETES_VERSION = "1.34"
 IMAGE_NAME = "wso2mi-service"
 CONTAINER = "wso2mi"
 ENVIRONMENTS = {"dev": (1, 2), "test": (1, 2), "prod": (2, 4)}  # environment: (minReplicas, maxReplicas)
@@ -72,7 +71,7 @@ def test_every_rendered_object_is_valid_kubernetes(environment: str) -> None:
     objects = rendered(environment)
     assert {obj["kind"] for obj in objects} == KINDS
     for obj in objects:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        validate_kubernetes(obj)
         assert obj["metadata"]["name"] == IMAGE_NAME, "the platform patches these objects by this name"
         assert obj["metadata"]["labels"]["app.kubernetes.io/name"] == IMAGE_NAME
 
@@ -81,8 +80,8 @@ def test_every_rendered_object_is_valid_kubernetes(environment: str) -> None:
 def test_the_schema_validation_can_fail() -> None:
     hpa = only(rendered("prod"), "HorizontalPodAutoscaler")
     hpa["spec"]["targetCPUUtilizationPercentage"] = 80  # autoscaling/v1's field, unknown to v2
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(hpa, KUBERNETES_VERSION, strict=True)
+    with pytest.raises(ValidationError):
+        validate_kubernetes(hpa)
 
 
 @pytest.mark.slow
@@ -347,7 +346,7 @@ def test_argocds_renaming_keeps_every_reference_pointing_at_the_service(
     objects = argocd_rendered(tmp_path, applications, environment, "orders")
     assert {obj["kind"] for obj in objects} == KINDS
     for obj in objects:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        validate_kubernetes(obj)
         assert obj["metadata"]["name"] == "orders-wso2mi-service"
         assert obj["metadata"]["labels"][SERVICE_LABEL] == "orders"
     deployment = only(objects, "Deployment")

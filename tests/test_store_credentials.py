@@ -11,6 +11,7 @@ import pytest
 from crd_schemas import validate_custom
 from planning import example_plan, of_type, plan_stack
 from test_observability import tenant_prometheus, values
+from test_traces import collector_config
 from tokens import CONFIG_MAP, SECRET
 
 from imaas.engine.run import ProgramError
@@ -78,8 +79,10 @@ def test_every_client_carries_its_own_credential_from_its_own_secret(stack: str)
         }
     ]
     collector = values(plan, "opentelemetry-collector")
-    exporters = [e for e in collector["alternateConfig"]["exporters"].values() if e is not None]
+    # The tenants' exporters are in the routes file the tenant-configuration job writes from its settings.
+    exporters = list(collector_config(plan)["exporters"].values())
     assert exporters and all(e["headers"]["Authorization"] == "${env:IMAAS_TEMPO_AUTHORIZATION}" for e in exporters)
+    assert collector["extraEnvs"][0]["name"] == "IMAAS_TEMPO_AUTHORIZATION"
     assert collector["extraEnvs"][0]["valueFrom"]["secretKeyRef"]["name"] == "imaas-credentials-collector"
 
     kps = values(plan, "kube-prometheus-stack")
@@ -100,6 +103,12 @@ def test_every_client_carries_its_own_credential_from_its_own_secret(stack: str)
     )
     env = kps["grafana"]["envValueFrom"]
     assert env["IMAAS_LOKI_PASSWORD"]["secretKeyRef"] == {"name": "imaas-credentials-grafana", "key": "loki-password"}
+    # The tenant-configuration job, which writes the organisations' data sources, has the same two from the Secret.
+    (cron_job,) = of_type(plan, "kubernetes:batch/v1:CronJob")
+    (container,) = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    job_env = {e["name"]: e.get("valueFrom") for e in container["env"]}
+    for name, key in (("IMAAS_LOKI_PASSWORD", "loki-password"), ("IMAAS_TEMPO_PASSWORD", "tempo-password")):
+        assert job_env[name] == {"secretKeyRef": {"name": "imaas-credentials-grafana", "key": key}}
     for state in [r for r in of_type(plan, CONFIG_MAP) if "org.json" in r.inputs.get("data", {})]:
         for source in json.loads(state.inputs["data"]["org.json"])["datasources"]:
             if source["type"] in ("loki", "tempo"):

@@ -49,7 +49,15 @@ def tenant_namespaces(plan: Plan) -> list[str]:
 
 def selected_namespaces(peers: list[dict]) -> set[str]:
     return {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in peers
-            if "namespaceSelector" in peer and "podSelector" not in peer}  # fmt: skip
+            if "kubernetes.io/metadata.name" in peer.get("namespaceSelector", {}).get("matchLabels", {})
+            and "podSelector" not in peer}  # fmt: skip
+
+
+def tenant_environments(peers: list[dict]) -> set[str]:
+    """The environments of which a peer selects every tenant namespace (by the labels only the platform sets)."""
+    return {peer["namespaceSelector"]["matchLabels"]["imaas.io/environment"] for peer in peers
+            if peer.get("namespaceSelector", {}).get("matchExpressions")
+            == [{"key": "imaas.io/tenant", "operator": "Exists"}]}  # fmt: skip
 
 
 def policy_of(plan: Plan, namespace: str) -> dict:
@@ -66,6 +74,10 @@ def ingress_from(plan: Plan, namespace: str) -> set[str]:
 
 def egress_to(plan: Plan, namespace: str) -> set[str]:
     return {ns for rule in policy_of(plan, namespace)["spec"]["egress"] for ns in selected_namespaces(rule["to"])}
+
+
+def egress_to_tenants_of(plan: Plan, namespace: str) -> set[str]:
+    return {env for rule in policy_of(plan, namespace)["spec"]["egress"] for env in tenant_environments(rule["to"])}
 
 
 # --- per namespace, for every example tenant on both stacks --------------------------------------------------------
@@ -144,27 +156,29 @@ def test_every_tenant_namespace_is_fenced_by_a_policy_over_all_its_pods(stack: s
 
 
 EXPECTED_PEERS = {
-    # hr and payments name orders in allowFrom; payments has no test environment.
+    # hr and payments name orders in allowFrom. Out, every namespace may reach the tenant namespaces of its own
+    # environment, whose ingress admits only their callers: no egress depends on another tenant's file.
     "dev": {
-        "orders-dev": (set(), {"hr-dev", "payments-dev"}),
-        "orders-test": (set(), {"hr-test"}),
-        "hr-dev": ({"orders-dev"}, set()),
-        "hr-test": ({"orders-test"}, set()),
-        "payments-dev": ({"orders-dev"}, set()),
+        "orders-dev": (set(), {"dev"}),
+        "orders-test": (set(), {"test"}),
+        "hr-dev": ({"orders-dev"}, {"dev"}),
+        "hr-test": ({"orders-test"}, {"test"}),
+        "payments-dev": ({"orders-dev"}, {"dev"}),
     },
     "prod": {
-        "orders-prod": (set(), {"hr-prod", "payments-prod"}),
-        "hr-prod": ({"orders-prod"}, set()),
-        "payments-prod": ({"orders-prod"}, set()),
+        "orders-prod": (set(), {"prod"}),
+        "hr-prod": ({"orders-prod"}, {"prod"}),
+        "payments-prod": ({"orders-prod"}, {"prod"}),
     },
 }
 
 
 def test_example_tenants_reach_exactly_their_allowed_peers(stack: str) -> None:
     plan = example_plan(stack)
-    for namespace, (callers, callees) in EXPECTED_PEERS[stack].items():
+    for namespace, (callers, environments) in EXPECTED_PEERS[stack].items():
         assert ingress_from(plan, namespace) == PLATFORM_NAMESPACES | callers, namespace
-        assert egress_to(plan, namespace) == callees | OBSERVABILITY, namespace
+        assert egress_to(plan, namespace) == OBSERVABILITY, namespace
+        assert egress_to_tenants_of(plan, namespace) == environments, namespace
 
 
 def test_allow_from_opens_exactly_the_named_direction_and_environment(tmp_path: Path) -> None:
@@ -173,12 +187,14 @@ def test_allow_from_opens_exactly_the_named_direction_and_environment(tmp_path: 
     )
     dev, prod = plan_stack("dev", tenants), plan_stack("prod", tenants)
     for plan, environment in ((dev, "dev"), (dev, "test"), (prod, "prod")):
+        # In: shop admits web of the same environment, nobody else admits anyone.
         assert ingress_from(plan, f"shop-{environment}") == PLATFORM_NAMESPACES | {f"web-{environment}"}
-        assert egress_to(plan, f"web-{environment}") == {f"shop-{environment}"} | OBSERVABILITY
-        assert egress_to(plan, f"shop-{environment}") == OBSERVABILITY
         assert ingress_from(plan, f"web-{environment}") == PLATFORM_NAMESPACES
         assert ingress_from(plan, f"bystander-{environment}") == PLATFORM_NAMESPACES
-        assert egress_to(plan, f"bystander-{environment}") == OBSERVABILITY
+        # Out: every namespace the same, whoever names it.
+        for tenant in ("shop", "web", "bystander"):
+            assert egress_to(plan, f"{tenant}-{environment}") == OBSERVABILITY
+            assert egress_to_tenants_of(plan, f"{tenant}-{environment}") == {environment}
 
 
 def test_a_namespace_reaches_no_other_tenant_beyond_its_allowed_peers(stack: str) -> None:
@@ -188,17 +204,21 @@ def test_a_namespace_reaches_no_other_tenant_beyond_its_allowed_peers(stack: str
         namespace = policy.inputs["metadata"]["namespace"]
         if namespace not in tenant_spaces:
             continue  # the stack's own policies (tests/test_grafana_tenancy.py)
-        callers, callees = EXPECTED_PEERS[stack][namespace]
+        callers, environments = EXPECTED_PEERS[stack][namespace]
         for rule in [*policy.inputs["spec"]["ingress"], *policy.inputs["spec"]["egress"]]:
             for peer in rule.get("from", rule.get("to", [])):
                 selector = peer.get("namespaceSelector")
                 if selector is None:
                     assert peer == {"podSelector": {}} or "ipBlock" in peer, peer
                     continue
-                # Every namespace peer names one namespace: never a selector matching many.
+                if "to" in rule and tenant_environments([peer]):
+                    # Out only: the tenant namespaces of its own environment, whose ingress is the fence.
+                    assert tenant_environments([peer]) == environments, (namespace, peer)
+                    continue
+                # Every other namespace peer names one namespace: never a selector matching many.
                 (name,) = selector["matchLabels"].values()
                 if name in tenant_spaces:
-                    assert name in callers | callees, (namespace, name)
+                    assert name in callers, (namespace, name)
 
 
 # --- RBAC ------------------------------------------------------------------------------------------------------
@@ -224,14 +244,18 @@ def test_tenant_subjects_are_bound_only_to_namespaced_roles_in_their_own_namespa
         namespace = binding.inputs["metadata"]["namespace"]
         owner = binding.inputs["metadata"]["labels"].get("imaas.io/tenant")
         if owner is None:
-            # The platform's own, for accounts of its own namespace: the tenants' Prometheus finding its Alertmanager,
-            # and the promotion gate reading Argo CD's Applications (a Role there that reads nothing else).
+            # The platform's own, for accounts of its own namespace, each bound to a Role of the plan: the
+            # tenant-configuration job's account and the tenants' Prometheus finding its Alertmanager in the
+            # observability namespace, and the promotion gate reading Argo CD's Applications (a Role there that reads
+            # nothing else).
             if binding.inputs["metadata"]["name"] == promotion.GATE:
                 assert namespace == "argocd", binding.name
-                assert (namespace, binding.inputs["roleRef"]["name"]) in roles
                 assert binding.inputs["roleRef"]["kind"] == "Role"
             else:
                 assert namespace == "observability", binding.name
+                for subject in binding.inputs["subjects"]:
+                    assert subject["name"] in ("imaas-grafana-orgs", "prometheus-tenants"), binding.name
+            assert (namespace, binding.inputs["roleRef"]["name"]) in roles, binding.name
             assert {s["kind"] for s in binding.inputs["subjects"]} == {"ServiceAccount"}, binding.name
             assert {s["namespace"] for s in binding.inputs["subjects"]} == {"observability"}, binding.name
             continue
@@ -371,6 +395,8 @@ def test_tenants_sharing_a_prefix_cannot_reach_each_others_repositories_or_names
             assert not own[name]["namespaces"] & own[other]["namespaces"]
             for namespace in own[name]["namespaces"]:
                 assert not (ingress_from(plan, namespace) | egress_to(plan, namespace)) & own[other]["namespaces"]
+                # Reaching the other's namespaces of the same environment is left to the other's ingress.
+                assert ingress_from(plan, namespace) & own[other]["namespaces"] == set()
 
 
 def test_a_tenant_without_environments_here_has_no_project_here(tmp_path: Path) -> None:

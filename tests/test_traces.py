@@ -6,6 +6,7 @@ opens; and the size presets bound logs and scrapes too."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -19,11 +20,12 @@ from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from test_observability import rules_of, tenant_namespaces, values
 from tokens import POD_MONITOR
 
+from imaas.incluster import tenant_config as job
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.settings import BUILTIN_OBSERVABILITY_LIMITS
 from imaas.plan.record import Plan
-from imaas.spec import naming, traces
+from imaas.spec import charts, naming, tenant_config, traces
 from imaas.spec.telemetry import (
     COLLECTOR_POD_LABELS,
     OTLP_ENDPOINT_VARIABLE,
@@ -37,8 +39,29 @@ TEMPLATE_TOML = TEMPLATE_DIR / "deployment" / "deployment.toml"
 SIZES = {"orders": "medium", "hr": "small", "payments": "small"}
 
 
+def job_settings(plan: Plan) -> dict[str, Any]:
+    """The tenant-configuration job's settings, as the plan's ConfigMap holds them."""
+    config_maps = [r.inputs for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+    (code,) = [c for c in config_maps if c["metadata"]["name"] == "imaas-grafana-orgs"]
+    return dict(json.loads(code["data"][tenant_config.SETTINGS_KEY]))
+
+
+def tenant_configs(plan: Plan) -> list[job.TenantConfig]:
+    """The tenants' configuration objects of the plan, as the in-cluster job reads and checks them."""
+    config_maps = [r.inputs for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+    settings = job_settings(plan)
+    key, value = tenant_config.LABEL
+    return [job.parse(c, settings) for c in config_maps if c["metadata"]["labels"].get(key) == value]
+
+
 def collector_config(plan: Plan) -> dict[str, Any]:
-    return values(plan, COLLECTOR)["alternateConfig"]
+    """The collector's configuration as it runs: the chart's `alternateConfig`, with the routes file the job writes
+    from the job's settings merged over it (a second --config: maps merged key by key)."""
+    settings = job_settings(plan)
+    routes = job.collector_routes(
+        tenant_configs(plan), settings["tempoOtlpEndpoint"], None, settings["tempoWriterHeaders"]
+    )
+    return charts.merged(values(plan, COLLECTOR)["alternateConfig"], routes)
 
 
 def tenants_of(plan: Plan) -> dict[str, set[str]]:
@@ -51,22 +74,29 @@ def tenants_of(plan: Plan) -> dict[str, set[str]]:
 @pytest.mark.slow
 def test_the_collector_config_is_whole_and_replaces_the_charts_default(stack: str) -> None:
     """The chart (0.170.0, templates/_config.tpl) uses `alternateConfig` as the whole configuration, merged with
-    nothing: it must hold the health check the chart's probes call, and every component a pipeline names."""
-    chart_values = values(example_plan(stack), COLLECTOR)
+    nothing of the chart's: it must hold the health check the chart's probes call; with the routes file (the one
+    the job writes for the plan's tenants, or the one the platform creates, with no tenant) every component a
+    pipeline names is there."""
+    plan = example_plan(stack)
+    chart_values = values(plan, COLLECTOR)
     assert "config" not in chart_values
-    config = chart_values["alternateConfig"]
-    assert config["extensions"]["health_check"] == {"endpoint": "${env:MY_POD_IP}:13133"}
-    assert config["service"]["extensions"] == ["health_check"]
-    pipelines = config["service"]["pipelines"]
-    # Traces only: the chart's default logs and metrics pipelines, and its Jaeger, Zipkin, Prometheus receivers
-    # and debug exporter, are not there.
-    assert {name.split("/")[0] for name in pipelines} == {"traces"}
-    assert set(config["receivers"]) == {"otlp"}
-    assert "debug" not in config["exporters"]
-    for pipeline in pipelines.values():
-        for kind in ("receivers", "processors", "exporters"):
-            for component in pipeline.get(kind, []):
-                assert component in config[kind] or component in config["connectors"], (kind, component)
+    base = chart_values["alternateConfig"]
+    assert base["extensions"]["health_check"] == {"endpoint": "${env:MY_POD_IP}:13133"}
+    assert base["service"]["extensions"] == ["health_check"]
+    # Every exporter is a tenant's, from the routes file.
+    assert "exporters" not in base
+    (initial,) = tenant_config.initial_outputs()[job.COLLECTOR_CONFIG_MAP].values()
+    for config in (collector_config(plan), charts.merged(base, json.loads(initial))):
+        pipelines = config["service"]["pipelines"]
+        # Traces only: the chart's default logs and metrics pipelines, and its Jaeger, Zipkin, Prometheus receivers
+        # and debug exporter, are not there.
+        assert {name.split("/")[0] for name in pipelines} == {"traces"}
+        assert set(config["receivers"]) == {"otlp"}
+        assert "debug" not in config["exporters"]
+        for pipeline in pipelines.values():
+            for kind in ("receivers", "processors", "exporters"):
+                for component in pipeline.get(kind, []):
+                    assert component in config[kind] or component in config["connectors"], (kind, component)
 
 
 # A model of the collector's ingest pipeline, over what the plan configures: enough of each processor and of the
@@ -213,7 +243,9 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
     assert len(endpoints) == 6
     assert all(endpoint.startswith("127.0.0.1:") for endpoint in endpoints)
     defaults = tempo["overrides"]["defaults"]
-    overrides = tempo["per_tenant_overrides"]
+    assert "per_tenant_overrides" not in tempo  # in the job's file, which Tempo reads as its per-tenant overrides
+    assert tempo["overrides"]["per_tenant_override_config"] == "/etc/imaas/tempo/overrides.yaml"
+    overrides = job.tempo_overrides(tenant_configs(plan))["overrides"]
     assert set(overrides) == set(tenants_of(plan))
     for tenant, override in overrides.items():
         limits = BUILTIN_OBSERVABILITY_LIMITS[SIZES[tenant]]
@@ -222,10 +254,8 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
         assert override["ingestion"]["rate_limit_bytes"] == int(limits.trace_rate_mb * 1_000_000)
         assert override["ingestion"]["max_traces_per_user"] == limits.max_live_traces
         assert override["compaction"]["block_retention"] == f"{limits.trace_retention_days * 24}h"
-    assert (
-        tempo["retention"]
-        == f"{max(BUILTIN_OBSERVABILITY_LIMITS[SIZES[t]].trace_retention_days for t in overrides) * 24}h"
-    )
+    # The longest any size keeps traces, whichever tenants exist.
+    assert tempo["retention"] == f"{max(v.trace_retention_days for v in BUILTIN_OBSERVABILITY_LIMITS.values()) * 24}h"
     assert values(plan, "tempo")["persistence"]["enabled"] is True
     assert "storage" not in tempo  # the chart's local volume
 
@@ -327,7 +357,9 @@ def test_an_endpoint_the_policy_does_not_open_is_reported() -> None:
 def test_loki_keeps_each_tenant_within_its_sizes_limits(stack: str) -> None:
     plan = example_plan(stack)
     loki = values(plan, "loki")["loki"]
-    overrides = loki["runtimeConfig"]["overrides"]
+    assert "runtimeConfig" not in loki  # in the job's file, which Loki reads as its runtime configuration
+    assert loki["structuredConfig"]["runtime_config"]["file"] == "/etc/imaas/loki/runtime-config.yaml"
+    overrides = job.loki_runtime_config(tenant_configs(plan))["overrides"]
     assert set(overrides) == set(tenants_of(plan))
     for tenant, override in overrides.items():
         limits = BUILTIN_OBSERVABILITY_LIMITS[SIZES[tenant]]
@@ -357,7 +389,7 @@ def test_a_stack_sets_its_own_limits_per_size() -> None:
     monitors = {m.inputs["metadata"]["namespace"]: m.inputs["spec"] for m in of_type(plan, POD_MONITOR)}
     assert monitors["hr-prod"]["sampleLimit"] == 123
     assert monitors["orders-prod"]["sampleLimit"] == BUILTIN_OBSERVABILITY_LIMITS["medium"].scrape_samples
-    tempo = values(plan, "tempo")["tempo"]
-    assert tempo["per_tenant_overrides"]["hr"]["compaction"]["block_retention"] == "48h"
+    overrides = job.tempo_overrides(tenant_configs(plan))["overrides"]
+    assert overrides["hr"]["compaction"]["block_retention"] == "48h"
     with pytest.raises(InputError, match=re.escape("observabilityLimits.small.logRateMb")):
         plan_stack("prod", observabilityLimits={"small": {**small, "logRateMb": 0}})

@@ -20,6 +20,7 @@ CHECKS = WORKFLOWS_DIR / "pull-request-checks.yaml"
 REVIEW = WORKFLOWS_DIR / "pull-request-review.yaml"
 PULUMI = WORKFLOWS_DIR / "pulumi.yaml"
 DEPLOY = WORKFLOWS_DIR / "deploy.yaml"
+DRIFT = WORKFLOWS_DIR / "drift.yaml"
 TEMPLATE_SYNC = WORKFLOWS_DIR / "template-sync.yaml"
 CODEOWNERS = PROJECT_DIR / ".github" / "CODEOWNERS"
 
@@ -63,7 +64,7 @@ def scripts(job: dict[str, Any]) -> str:
     return "\n".join(step.get("run", "") for step in job.get("steps", []))
 
 
-WORKFLOWS = [PULL_REQUEST, CHECKS, REVIEW, PULUMI, DEPLOY, TEMPLATE_SYNC]
+WORKFLOWS = [PULL_REQUEST, CHECKS, REVIEW, PULUMI, DEPLOY, DRIFT, TEMPLATE_SYNC]
 
 
 def uses_reusable(job: dict[str, Any]) -> bool:
@@ -98,7 +99,8 @@ def test_triggers() -> None:
     assert set(triggers(load(PULUMI))) == {"workflow_call"}
     assert triggers(load(DEPLOY)) == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
     assert triggers(load(TEMPLATE_SYNC)) == {"schedule": [{"cron": "17 5 * * 1-5"}], "workflow_dispatch": None}
-    for path in (PULL_REQUEST, REVIEW, PULUMI, DEPLOY, TEMPLATE_SYNC):
+    assert triggers(load(DRIFT)) == {"schedule": [{"cron": "23 2 * * *"}], "workflow_dispatch": None}
+    for path in (PULL_REQUEST, REVIEW, PULUMI, DEPLOY, DRIFT, TEMPLATE_SYNC):
         assert "pull_request_target" not in triggers(load(path)), path.name
 
 
@@ -147,22 +149,28 @@ def test_the_judge_checks_out_main_and_only_tenants_of_the_merge() -> None:
 
 
 @pytest.mark.fast
-def test_the_judge_validates_plans_and_diffs_every_stack_of_main() -> None:
+def test_the_judge_validates_whole_and_plans_and_diffs_only_the_stacks_the_tenant_files_change() -> None:
     job = jobs(CHECKS)["judge"]
     script = scripts(job)
-    assert "python -m imaas stacks --format json" in script
+    # The stacks of the changed tenant files (that tenant's on every cluster), found by main's code, not listed.
+    assert '--tenants "$judge/tenants" --changed-files "$RUNNER_TEMP/changed-tenants.txt"' in script
     assert "for stack in dev prod" not in script, "the stacks are found, not listed"
-    # One command checks what the tenant docs tell authors to run: every rule, every cluster's limits, the base.
+    # Validation stays whole: every rule over the whole folder and every cluster's limits, once, in the one command
+    # the tenant docs tell authors to run.
+    assert script.count("python -m imaas validate") == 1
     assert "python -m imaas validate --tenants tenants --stack all --base HEAD --format github" in script
-    assert 'plan --stack "$stack" --tenants "$RUNNER_TEMP/judge/tenants" --json "$out/head-$stack.json"' in script
-    assert 'python -m imaas plan --stack "$stack" --json "$out/base-$stack.json"' in script
-    assert 'python -m imaas diff "$out/base-$stack.json" "$out/head-$stack.json" --format markdown' in script
+    # Base and head plans of the same stacks, one fleet per side.
+    assert 'plan --stack all --fleet "${head_select[@]}" --tenants "$RUNNER_TEMP/judge/tenants"' in script
+    assert 'python -m imaas plan --stack all --fleet "${base_select[@]}" --json-dir "$out/base"' in script
+    assert 'python -m imaas diff "$out/base/$stack.json" "$out/head/$stack.json" --format markdown' in script
     # The comment leads with the intent read from both tenant folders; the job summary and artifact keep every field.
     assert 'tenants=(--base-tenants tenants --head-tenants "$RUNNER_TEMP/judge/tenants")' in script
-    assert '--format markdown "${tenants[@]}" --max-chars "$share" > "$out/diff-$stack.md"' in script
-    assert '--format markdown --full "${tenants[@]}" > "$out/full-$stack.md"' in script
+    assert '--format markdown "${tenants[@]}" --max-chars "$share" > "$out/diff/$stack.md"' in script
+    assert '--format markdown --full "${tenants[@]}" > "$out/full/$stack.md"' in script
     assert "1) destructive=true ;;" in script
-    assert '"resources": []' in script and "compares with an empty plan" in script
+    assert '"resources": []' in script and "everything shows as added" in script
+    # One comment: identical changes of several stacks said once.
+    assert "groups.setdefault(key, (body, []))[1].append(path.stem)" in script
     (fail,) = [step for step in job["steps"] if step.get("if") == "steps.diff.outputs.destructive == 'true'"]
     assert "exit 1" in fail["run"]
     # The merge judged is the merge of the head commit of the event (GitHub updates the merge ref after a push).
@@ -204,37 +212,70 @@ def test_the_preview_waits_for_its_environment_and_runs_the_fixed_head() -> None
     job = jobs(CHECKS)["preview"]
     assert uses_reusable(job)
     assert job["needs"] == "judge"
-    assert job["strategy"]["matrix"] == {"stack": "${{ fromJSON(needs.judge.outputs.stacks) }}"}
+    # The stacks the pull request's files change (its code and settings: every stack), batched per cluster.
+    assert job["strategy"]["matrix"] == "${{ fromJSON(needs.judge.outputs.preview) }}"
+    assert job["strategy"]["fail-fast"] is False
+    assert ".include[0] != null" in job["if"], "no preview when no stack changes, never an empty matrix"
     assert job["with"] == {
-        "stack": "${{ matrix.stack }}",
+        "cluster": "${{ matrix.cluster }}",
+        "stacks": "${{ matrix.stacks }}",
         "command": "preview",
-        "environment": "preview-${{ matrix.stack }}",
+        "environment": "preview-${{ matrix.cluster }}",
         "ref": "${{ github.event.pull_request.head.sha }}",
     }
+    assert '--changed-files "$files"' in scripts(jobs(CHECKS)["judge"])
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
 @pytest.mark.fast
-def test_deploy_runs_every_stack_of_main_in_waves_behind_deploy_environments() -> None:
+def test_deploy_runs_the_changed_stacks_of_main_in_waves_behind_deploy_environments() -> None:
     deploy = jobs(DEPLOY)
     assert list(deploy) == ["stacks", "shared", "global", "hosting"]
-    assert "python -m imaas stacks --format json" in scripts(deploy["stacks"])
-    assert 'python -m imaas validate --stack "$stack" --format github' in scripts(deploy["stacks"])
+    script = scripts(deploy["stacks"])
+    assert 'python -m imaas stacks --format json --changed-since "$BEFORE"' in script
+    assert "python -m imaas validate --stack all --format github" in script
+    assert deploy["stacks"]["steps"][0]["with"]["fetch-depth"] == 0
     assert deploy["shared"]["needs"] == "stacks"
     assert deploy["global"]["needs"] == ["stacks", "shared"]
     assert deploy["hosting"]["needs"] == ["stacks", "shared", "global"]
     for wave in ("shared", "global", "hosting"):
         job = deploy[wave]
         assert uses_reusable(job)
-        assert job["strategy"]["matrix"] == {"stack": f"${{{{ fromJSON(needs.stacks.outputs.matrix).{wave} }}}}"}
+        assert job["strategy"]["matrix"] == {"include": f"${{{{ fromJSON(needs.stacks.outputs.matrix).jobs.{wave} }}}}"}
+        assert job["strategy"]["fail-fast"] is False, "a failed tenant stack stops no other"
         assert job["with"] == {
-            "stack": "${{ matrix.stack }}",
+            "cluster": "${{ matrix.cluster }}",
+            "stacks": "${{ matrix.stacks }}",
             "command": "up",
-            "environment": "deploy-${{ matrix.stack }}",
+            "environment": "deploy-${{ matrix.cluster }}",
         }
-        assert f".{wave}[0] != null" in job["if"], "an empty wave is skipped, never an empty matrix"
+        assert f".jobs.{wave}[0] != null" in job["if"], "an empty wave is skipped, never an empty matrix"
         if wave != "shared":
-            assert "!failure()" in job["if"] and "!cancelled()" in job["if"]
+            # After the shared stacks, whatever the tenant stacks of the wave before did.
+            assert "needs.shared.result != 'failure'" in job["if"] and "!cancelled()" in job["if"]
+
+
+@pytest.mark.fast
+def test_a_tenant_stack_is_created_on_its_first_merge_and_no_stack_is_ever_destroyed() -> None:
+    (job,) = jobs(PULUMI).values()
+    script = scripts(job)
+    assert 'pulumi stack init "$stack"' in script and '--secrets-provider "$PULUMI_SECRETS_PROVIDER"' in script
+    assert '--config-file "Pulumi.$CLUSTER.yaml"' in script, "every stack of a cluster reads its settings file"
+    for path in WORKFLOWS:
+        text = path.read_text(encoding="utf-8")
+        assert "pulumi destroy" not in text and "stack rm" not in text, path.name
+
+
+@pytest.mark.fast
+def test_drift_previews_every_stack_nightly_and_reports_it_per_stack() -> None:
+    drift = jobs(DRIFT)
+    assert "python -m imaas stacks --format json" in scripts(drift["stacks"])
+    job = drift["drift"]
+    assert job["strategy"] == {"fail-fast": False, "matrix": "${{ fromJSON(needs.stacks.outputs.matrix) }}"}
+    assert job["with"]["command"] == "drift" and job["with"]["environment"] == "preview-${{ matrix.cluster }}"
+    script = scripts(jobs(PULUMI)["pulumi"])
+    assert "drift) arguments=(preview --diff --expect-no-changes) ;;" in script
+    assert "Drift (by tenant stack)" in script
 
 
 @pytest.mark.fast
@@ -246,8 +287,10 @@ def test_stacks_are_never_listed_in_the_workflows() -> None:
         assert "Pulumi.dev.yaml" not in text and "Pulumi.prod.yaml" not in text, path.name
 
 
-DEPLOY_GROUP = "format('pulumi-deploy-{0}', inputs.stack)"
-PREVIEW_GROUP = "format('pulumi-preview-{0}-pr-{1}', inputs.stack, github.event.pull_request.number || github.run_id)"
+DEPLOY_GROUP = "format('pulumi-deploy-{0}', inputs.stacks)"
+PREVIEW_GROUP = (
+    "format('pulumi-{0}-{1}-pr-{2}', inputs.command, inputs.stacks, github.event.pull_request.number || github.run_id)"
+)
 
 
 @pytest.mark.fast
@@ -260,8 +303,8 @@ def test_previews_never_take_or_displace_an_updates_concurrency_slot() -> None:
         "group": f"${{{{ inputs.command == 'up' && {DEPLOY_GROUP} || {PREVIEW_GROUP} }}}}",
         "cancel-in-progress": "${{ inputs.command != 'up' }}",
     }
-    # The two callers: Deploy only updates, the pull-request checks only preview, each job of them once per stack.
-    for path, command in ((DEPLOY, "up"), (CHECKS, "preview")):
+    # The callers: Deploy only updates, the pull-request checks only preview, Drift only checks for drift.
+    for path, command in ((DEPLOY, "up"), (CHECKS, "preview"), (DRIFT, "drift")):
         callers = [job for job in jobs(path).values() if uses_reusable(job)]
         assert callers and all(caller["with"]["command"] == command for caller in callers), path.name
         assert all("concurrency" not in caller for caller in callers), f"{path.name}: one group, the called job's"
@@ -289,10 +332,13 @@ def test_the_pulumi_job_is_gated_by_its_environment() -> None:
 def test_the_engine_is_interrupted_well_before_the_jobs_limit() -> None:
     (job,) = jobs(PULUMI).values()
     script = scripts(job)
-    match = re.search(r"timeout --signal=INT --kill-after=(\d+)m (\d+)m", script)
+    match = re.search(r'timeout --signal=INT --kill-after=(\d+)m "\$\{minutes\}m"', script)
     assert match, "the CLI runs under timeout --signal=INT"
-    kill_after, limit = int(match[1]), int(match[2])
-    assert limit + kill_after + 10 <= job["timeout-minutes"], "room for the setup steps before the job's limit"
+    kill_after = int(match[1])
+    # Each stack of a batch gets its share of the batch's minutes, at most 50; the last may run 50 plus its stop.
+    budget = re.search(r"minutes=\$\(\( (\d+) / \$\{#names\[@\]\} \)\); minutes=\$\(\( minutes > (\d+)", script)
+    assert budget, "a batch's stacks share its time"
+    assert int(budget[1]) + kill_after + 10 <= job["timeout-minutes"], "room for the setup before the job's limit"
     assert '"${PIPESTATUS[0]}"' in script
     assert "-eq 124" in script and "interrupted (SIGINT), not killed" in script
     assert "pending_operations" in script
@@ -403,6 +449,7 @@ def test_no_permission_unless_a_job_asks_for_it(path: Path) -> None:
         "signal": None,
         "pulumi": {"contents": "read", "id-token": "write"},
         "stacks": {"contents": "read"},
+        "drift": {"contents": "read", "id-token": "write"},
         "shared": {"contents": "read", "id-token": "write"},
         "global": {"contents": "read", "id-token": "write"},
         "hosting": {"contents": "read", "id-token": "write"},
@@ -578,11 +625,20 @@ def test_a_node20_action_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("stack", "repository"), [("dev", "imaas-service-template"), ("prod", "")])
-def test_only_the_stack_owning_shared_resources_mints_a_template_token(
-    stack: str, repository: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("cluster", "stacks", "repository"),
+    [
+        ("dev", "dev", "imaas-service-template"),
+        ("dev", "dev.orders dev dev.payments", "imaas-service-template"),
+        ("dev", "dev.orders dev.payments", ""),
+        ("prod", "prod prod.orders", ""),
+    ],
+)
+def test_only_the_shared_stack_owning_shared_resources_mints_a_template_token(
+    cluster: str, stacks: str, repository: str, tmp_path: Path
 ) -> None:
-    """The step naming the template repository, run as the workflow runs it (its own script, from the checkout)."""
+    """The step naming the template repository, run as the workflow runs it (its own script, from the checkout): a
+    token only for a batch holding the shared stack of the cluster owning the shared resources, which publishes."""
     import subprocess
 
     (job,) = jobs(PULUMI).values()
@@ -591,7 +647,7 @@ def test_only_the_stack_owning_shared_resources_mints_a_template_token(
     result = subprocess.run(
         ["bash", "-e", "-c", template["run"]],
         cwd=PROJECT_DIR,
-        env={"PATH": os.environ["PATH"], "STACK": stack, "GITHUB_OUTPUT": str(output)},
+        env={"PATH": os.environ["PATH"], "CLUSTER": cluster, "STACKS": stacks, "GITHUB_OUTPUT": str(output)},
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,5 +1,7 @@
-"""Splitting tenants over several stacks (`tenantSelector`): every tenant's environment is hosted by exactly one
-stack, every tenant's global resources are owned by exactly one stack, and one stack owns the shared resources."""
+"""Splitting tenants over several clusters (`tenantSelector`): every tenant's environment is hosted by exactly one
+cluster, every tenant's global resources are owned by exactly one cluster, one cluster owns the shared resources,
+and no two settings files describe the same cluster (its `kubernetes:context`): a cluster's shared objects belong to
+exactly one shared stack, and what used to be shards of one cluster are its tenant stacks (DESIGN section 3)."""
 
 from __future__ import annotations
 
@@ -14,16 +16,45 @@ from imaas.model.settings import StackSettings
 STACK_FILE_GLOB = "Pulumi.*.yaml"
 
 
+CONTEXT_KEY = "kubernetes:context"
+
+
+def cluster_names(project_dir: Path) -> list[str]:
+    """The clusters of the project: one per `Pulumi.<cluster>.yaml` (a `Pulumi.<cluster>.<tenant>.yaml` that
+    `pulumi stack init` may leave behind is no cluster's: tenant stacks read their cluster's file)."""
+    names = (path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in project_dir.glob(STACK_FILE_GLOB))
+    return sorted(name for name in names if name and "." not in name)
+
+
 def project_stacks(project_dir: Path) -> dict[str, StackSettings]:
-    """The settings of every stack of the project, by stack name (raises InputError for an invalid one)."""
-    names = sorted(
-        path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in project_dir.glob(STACK_FILE_GLOB)
-    )
-    return {name: read_stack_file(project_dir, name).settings for name in names}
+    """The settings of every cluster of the project, by its shared stack's name (raises InputError for an invalid
+    one)."""
+    return {name: read_stack_file(project_dir, name).settings for name in cluster_names(project_dir)}
+
+
+def same_cluster_problems(project_dir: Path) -> list[Problem]:
+    """Two settings files on one Kubernetes context would both declare that cluster's shared objects (Helm releases,
+    the observability namespace, the admission policies), each with its own values: refused."""
+    by_context: dict[str, list[str]] = {}
+    for name in cluster_names(project_dir):
+        context = read_stack_file(project_dir, name).config.get(CONTEXT_KEY)
+        if context:
+            by_context.setdefault(context, []).append(name)
+    problems = []
+    for context, names in sorted(by_context.items()):
+        if len(names) > 1:
+            for name in names:
+                message = (
+                    f"{CONTEXT_KEY} '{context}' is also the cluster of {', '.join(n for n in names if n != name)}: "
+                    "one cluster has one shared stack; split its tenants into tenant stacks, not settings files"
+                )
+                problems.append(Problem(display_path(stack_file_path(project_dir, name)), field=CONTEXT_KEY,
+                                        message=message))  # fmt: skip
+    return problems
 
 
 def shard_problems(project_dir: Path, stacks: dict[str, StackSettings], files: list[TenantFile]) -> list[Problem]:
-    problems = []
+    problems = same_cluster_problems(project_dir)
     sharing = [name for name, settings in stacks.items() if settings.shares]
     if stacks and len(sharing) != 1:
         found = ", ".join(sharing) or "none"

@@ -112,7 +112,7 @@ def _review(head: Plan, base_tenants: Path, head_tenants: Path, resources: dict[
     """The intent per tenant, from the tenant files of both plans, with the cluster's settings; and the advisory
     guardrails of the head plan. What cannot be read is said in the report, never a failure of the diff."""
     from imaas.cli import output
-    from imaas.inputs.stack_file import read_stack_file
+    from imaas.inputs.stack_file import StackName, read_stack_file
     from imaas.inputs.tenant_files import read_tenant_files
     from imaas.plan.guardrail_check import check_plan
     from imaas.plan.intent import change_intent
@@ -132,6 +132,10 @@ def _review(head: Plan, base_tenants: Path, head_tenants: Path, resources: dict[
                 f"{len(problems)} problem{'s' * (len(problems) != 1)} in the tenant files of the {side}: the intent "
                 "below leaves out the files that cannot be read"
             )
+    stack = StackName.parse(head.stack)
+    if stack.tenant is not None:
+        # A tenant stack's plan holds that tenant alone: so does its intent (DESIGN section 3).
+        tenants = {side: [tenant for tenant in found if tenant.name == stack.tenant] for side, found in tenants.items()}
     intent = change_intent(tenants["base"], tenants["head"], stack_file.settings)
     advisories: list[str] = []
     others = 0

@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from components.program_inputs import OFFLINE_FOCUS
+from components.program_inputs import OFFLINE_WHOLE_CLUSTER
 from imaas.engine import sdk
 from imaas.engine.mocks import PlaceholderMocks, RecordingMonitor
 from imaas.inputs.problems import InputError
@@ -26,20 +26,36 @@ class ProgramError(Exception):
     """The program stopped with an error of its own (not invalid input, which is raised as InputError)."""
 
 
+_heap_frozen = False
+
+
+def freeze_heap() -> None:
+    """Collect, then leave everything alive out of every later collection (`gc.freeze`), for a process that plans
+    many stacks one after another and collects between them: each collection then walks one stack's objects."""
+    global _heap_frozen
+    gc.collect()
+    gc.freeze()
+    _heap_frozen = True
+
+
 @contextmanager
 def paused_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused: nearly all a program declares lives until the run ends, so each pass over
     the growing heap frees next to nothing, and the passes took half of a plan's time at 100 tenants and more. What
     the program drops is still freed at once by reference counting; the rest is collected when the run is over."""
     enabled = gc.isenabled()
+    # A caller that froze the heap (the fleet's workers, after their imports) collects each run's garbage itself:
+    # unfreezing here would hand its frozen heap back to every collection.
+    frozen = _heap_frozen
     gc.disable()
     try:
         yield
     finally:
         # Everything allocated meanwhile is still in the youngest generation, so the next young collection would
         # walk all of it; freezing and unfreezing moves it to the oldest one at no cost, to be collected in turn.
-        gc.freeze()
-        gc.unfreeze()
+        if not frozen:
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
 
@@ -50,11 +66,12 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str],
     on_resource: Callable[[PlannedResource], None] | None = None,
-    focus: frozenset[str] | None = None,
+    whole_cluster: bool = False,
 ) -> Plan:
     """Run `project_dir/__main__.py` for `stack` with `config`; return what it declared, or raise what it raised.
 
-    With `focus`, the program declares only those tenants' resources (and the shared ones): a partial plan."""
+    With `whole_cluster`, a shared stack's name plans the layout before tenant stacks: the shared stack and every
+    tenant stack of the cluster in one (what the migration moves from)."""
     outcome: dict[str, Any] = {}
 
     def program() -> None:
@@ -62,7 +79,7 @@ def run_program(
 
     def run() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
-        OFFLINE_FOCUS.set(focus)
+        OFFLINE_WHOLE_CLUSTER.set(whole_cluster)
         try:
             mocks = PlaceholderMocks(config)
             monitor = RecordingMonitor(mocks, on_resource)
@@ -89,4 +106,4 @@ def run_program(
     if error is not None:
         raise error
     resources = sorted(outcome["resources"], key=lambda resource: resource.urn)
-    return Plan(PROJECT, stack, resources, sorted(focus) if focus is not None else None)
+    return Plan(PROJECT, stack, resources)

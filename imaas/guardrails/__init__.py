@@ -27,6 +27,7 @@ from imaas.guardrails.delivery import (
     ecr_access_scoped,
     promotion_gated,
     registry_safe,
+    rulesets_select_owner_only_properties,
 )
 from imaas.guardrails.framework import Context, Guardrail, Resource, Violation, stack_context
 from imaas.guardrails.namespaces import namespace_fence, pod_security, quota_within_size
@@ -172,6 +173,13 @@ GUARDRAILS = [
         "<tenant>.<environment>.<ingressHostSuffix>, and routes attach only to their namespace's own ListenerSet.",
         True,
         routes_scoped,
+    ),
+    Guardrail(
+        "branch-rules-owner-properties",
+        "The branch rulesets select service repositories by custom properties whose values only organisation "
+        "owners may edit, declared in the same stack.",
+        True,
+        rulesets_select_owner_only_properties,
     ),
     Guardrail(
         "alerts-reach-alertmanager",

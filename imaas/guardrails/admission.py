@@ -46,16 +46,36 @@ def _covers(binding: Resource, labels: dict[str, str]) -> bool:
     )
 
 
+def _as_declared(rule: admission.AdmissionRule, type_: str, spec: dict[str, Any]) -> Resource:
+    """A policy or binding of the shared stack, as its guardrail requires it to be declared."""
+    inputs = {"metadata": {"name": rule.name}, "spec": spec}
+    return Resource(f"shared-stack::{type_}::{rule.name}", type_, rule.name, inputs, False, None)
+
+
 def admission_policies_bound(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """On a shared stack, every admission rule declared as defined, policy and binding; on a tenant stack, every
+    namespace covered by the bindings the shared stack's earlier wave so declares. Neither holds vacuously: a shared
+    stack missing a rule, or a namespace those bindings do not select, is a violation."""
     rules = admission.admission_rules(context.settings)
-    policies = {policy.inputs["metadata"]["name"]: policy for policy in index(types.ADMISSION_POLICY)}
+    declared_policies, declared_bindings = index(types.ADMISSION_POLICY), index(types.ADMISSION_POLICY_BINDING)
+    if context.tenant_stack:
+        declared_policies = [_as_declared(rule, types.ADMISSION_POLICY, rule.policy_spec()) for rule in rules]
+        declared_bindings = [_as_declared(r, types.ADMISSION_POLICY_BINDING, r.binding_spec()) for r in rules]
+    policies = {policy.inputs["metadata"]["name"]: policy for policy in declared_policies}
     bindings: dict[str | None, list[Resource]] = defaultdict(list)
-    for binding in index(types.ADMISSION_POLICY_BINDING):
+    for binding in declared_bindings:
         bindings[binding.spec.get("policyName")].append(binding)
+    platform = index(types.PLATFORM)
     for rule in rules:
         policy = policies.get(rule.name)
         if policy is not None and policy.spec != rule.policy_spec():
             yield policy, f"differs from admission rule {rule.name} (imaas/spec/admission.py)"
+        elif (
+            not context.tenant_stack
+            and platform
+            and (policy is None or not any(binding.spec == rule.binding_spec() for binding in bindings[rule.name]))
+        ):
+            yield platform[0], f"the shared stack does not declare admission rule {rule.name} and its binding"
     for namespace in tenant_namespaces(index, context):
         labels = namespace.labels
         name = namespace.inputs["metadata"]["name"]
@@ -72,7 +92,7 @@ def admission_policies_bound(index: Index, context: Context) -> Iterator[tuple[R
 
 
 def tenant_namespace_names(context: Context) -> set[str]:
-    return {name for tenant in context.tenants.values() for name in context.tenant_namespaces(tenant)}
+    return set(context.namespace_owners())
 
 
 def monitors_scrape_own_pods(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:

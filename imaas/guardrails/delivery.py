@@ -156,6 +156,30 @@ def _trust_problems(
             yield role, f"trust admits {subject!r}, which is not one repository's id on its own service's branches"
 
 
+OWNERS_ONLY = "org_actors"
+
+
+def rulesets_select_owner_only_properties(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """The branch rulesets find service repositories by custom properties whose values only organisation owners may
+    edit, declared beside them: a tenant's maintainers (admins of its repositories) cannot take one out of the
+    rules. A ruleset that selects by any other property, or by one not so declared, is refused."""
+    properties = {p.inputs.get("propertyName"): p for p in index(types.GITHUB_ORGANIZATION_PROPERTY)}
+    for prop in properties.values():
+        if prop.inputs.get("valuesEditableBy") != OWNERS_ONLY:
+            editors = prop.inputs.get("valuesEditableBy") or "the default"
+            yield prop, f"its values are editable by {editors}, not by organisation owners only"
+    for ruleset in index(types.GITHUB_RULESET):
+        conditions = ruleset.inputs.get("conditions") or {}
+        selected = (conditions.get("repositoryProperty") or {}).get("includes") or []
+        if not selected:
+            yield ruleset, "selects no repository by an owners-only custom property"
+        for include in selected:
+            name = include.get("name")
+            # A declared property that others may edit is refused above, once.
+            if name not in properties:
+                yield ruleset, f"selects repositories by property {name!r}, which this stack does not declare"
+
+
 def _ruleset_branches(ruleset: Resource) -> set[str]:
     includes = (((ruleset.inputs.get("conditions") or {}).get("refName") or {}).get("includes")) or []
     return {str(ref).removeprefix("refs/heads/") for ref in includes}

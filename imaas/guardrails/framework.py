@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from imaas.checks.tenants import load_tenants
-from imaas.inputs.stack_file import GITHUB_OWNER_KEY, StackFile
+from imaas.inputs.stack_file import GITHUB_OWNER_KEY, StackFile, StackName
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import isolation, naming, types
+from imaas.spec import naming, types
 
 GLOB_CHARACTERS = frozenset("*?[]")
+WHOLE_CLUSTER = StackName("")
+"""A context that judges a shared stack, or a plan of a whole cluster as one stack."""
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,46 @@ class Resource:
 class Context:
     settings: StackSettings
     tenants: dict[str, Tenant]
+    """Every tenant of the folder, whichever stack is judged: the cross-tenant guardrails keep the whole view."""
     github_owner: str
+    stack: StackName = WHOLE_CLUSTER
+    """The stack judged: a cluster's shared stack, or a tenant stack, which relies on what the shared stack's earlier
+    wave declares (and the shared stack's own guardrails require it to declare exactly that)."""
+
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What is derived from every tenant, once per folder: `dataclasses.replace` keeps the same memo, so the fleet
+    judges each of a cluster's stacks without walking every tenant again (imaas/engine/fleet.py)."""
+
+    @property
+    def tenant_stack(self) -> bool:
+        return self.stack.tenant is not None
+
+    def namespace_owners(self) -> dict[str, tuple[Tenant, str]]:
+        """Every tenant namespace of this cluster, and its tenant and environment."""
+        owners: dict[str, tuple[Tenant, str]] | None = self.memo.get("namespace_owners")
+        if owners is None:
+            owners = {
+                naming.namespace(tenant.name, environment): (tenant, environment)
+                for tenant in self.tenants.values()
+                for environment in self.settings.hosted(tenant.environments)
+            }
+            self.memo["namespace_owners"] = owners
+        return owners
+
+    def tenant_groups(self) -> dict[str, str]:
+        """Every tenant's identity-provider groups, and whose each is."""
+        groups: dict[str, str] | None = self.memo.get("tenant_groups")
+        if groups is None:
+            groups = {
+                group: tenant.name
+                for tenant in self.tenants.values()
+                for group in tenant.spec.access.developers + tenant.spec.access.viewers
+            }
+            self.memo["tenant_groups"] = groups
+        return groups
 
     def tenant_namespaces(self, tenant: Tenant) -> set[str]:
         return {naming.namespace(tenant.name, env) for env in self.settings.hosted(tenant.environments)}
-
-    @cached_property
-    def network(self) -> isolation.NetworkMap:
-        return isolation.NetworkMap(list(self.tenants.values()))
 
     @cached_property
     def ci_roles(self) -> dict[str, tuple[Tenant, Service]]:
@@ -73,10 +107,12 @@ class Context:
         return {naming.repository_url(self.github_owner, tenant.name, s.name) for s in tenant.active_services()}
 
 
-def stack_context(stack_file: StackFile, tenants_dir: Path) -> Context:
+def stack_context(stack_file: StackFile, tenants_dir: Path, stack: StackName = WHOLE_CLUSTER) -> Context:
     """What the guardrails need to know of a stack: its settings, every tenant, the GitHub owner."""
     tenants = load_tenants(tenants_dir, stack_file.settings)
-    return Context(stack_file.settings, {t.name: t for t in tenants}, stack_file.config.get(GITHUB_OWNER_KEY, ""))
+    return Context(
+        stack_file.settings, {t.name: t for t in tenants}, stack_file.config.get(GITHUB_OWNER_KEY, ""), stack
+    )
 
 
 @dataclass(frozen=True)
@@ -147,5 +183,5 @@ def evaluate(resources: list[Resource], context: Context, guardrails: list[Guard
 
 def tenant_namespaces(index: Index, context: Context) -> list[Resource]:
     """Tenant namespaces, known by their label or, should a change drop it, by their name."""
-    names = {name for tenant in context.tenants.values() for name in context.tenant_namespaces(tenant)}
+    names = context.namespace_owners()
     return [ns for ns in index(types.NAMESPACE) if naming.TENANT_LABEL in ns.labels or ns.name in names]

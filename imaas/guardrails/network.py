@@ -1,6 +1,8 @@
 """Guardrails on network peers: every NetworkPolicy in a tenant namespace admits and reaches exactly the peers
-DESIGN section 6 allows, whatever the policy's shape. Policies add up, so each one is checked, not only the
-platform's own."""
+DESIGN section 7 allows, whatever the policy's shape: in, only its `allowFrom` callers' namespaces of the same
+environment and the platform's; out, any tenant namespace of the same environment (whose own ingress admits only
+its callers), the platform's endpoints and the world outside the cluster. Policies add up, so each one is checked,
+not only the platform's own."""
 
 from __future__ import annotations
 
@@ -64,9 +66,9 @@ def _outside_only(peer: dict[str, Any], context: Context) -> bool:
 
 
 def _allowed(tenant: Tenant, environment: str, context: Context) -> tuple[set[str], set[str]]:
-    """The namespaces, besides its own, that a tenant namespace may hear from and talk to."""
-    peers = context.network.peers(tenant, environment, context.settings)
-    egress = set(peers.egress_to)
+    """The namespaces, besides its own, that a tenant namespace may hear from and talk to by name."""
+    peers = isolation.network_peers(tenant, environment, context.settings)
+    egress = set()
     if context.settings.observability.enabled:
         egress.add(context.settings.observability.namespace)
     return set(peers.ingress_from), egress
@@ -110,6 +112,14 @@ def _from_the_gateway(rule: dict[str, Any], service: Service | None, context: Co
     )
 
 
+def _tenants_of(peer: dict[str, Any], environment: str) -> bool:
+    """The peer is every tenant namespace of `environment`, exactly: what egress may reach, the callee's ingress
+    being the fence."""
+    return set(peer) == {"namespaceSelector"} and peer["namespaceSelector"] == isolation.tenant_namespaces_of(
+        environment
+    )
+
+
 def _is_dns(peer: dict[str, Any]) -> bool:
     return _namespace_of(peer) == isolation.DNS_NAMESPACE and peer.get("podSelector") == {
         "matchLabels": isolation.DNS_POD_LABELS
@@ -117,11 +127,7 @@ def _is_dns(peer: dict[str, Any]) -> bool:
 
 
 def network_peers_exact(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    owners = {
-        naming.namespace(tenant.name, environment): (tenant, environment)
-        for tenant in context.tenants.values()
-        for environment in context.settings.hosted(tenant.environments)
-    }
+    owners = context.namespace_owners()
     for policy in index(types.NETWORK_POLICY):
         owner = owners.get(policy.namespace or "")
         if owner is None:
@@ -136,7 +142,10 @@ def network_peers_exact(index: Index, context: Context) -> Iterator[tuple[Resour
         for rule in policy.spec.get("egress") or []:
             if _declared_backend(rule, service):
                 continue
-            for message in _peer_problems(rule.get("to"), egress, context, "reaches"):
+            peers = [peer for peer in rule.get("to") or [] if not _tenants_of(peer, owner[1])]
+            if rule.get("to") and not peers:
+                continue
+            for message in _peer_problems(peers or rule.get("to"), egress, context, "reaches"):
                 yield policy, message
 
 

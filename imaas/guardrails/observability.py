@@ -12,9 +12,9 @@ from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Tenant
-from imaas.spec import grafana, naming, types
+from imaas.spec import grafana, naming, tenant_config, types
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
-from imaas.spec.grafana_sync import MAIN_ORG_ID
+from imaas.spec.grafana import MAIN_ORG_ID
 from imaas.spec.store_clients import reader_basic_auth
 from imaas.spec.telemetry import LOKI_TENANT_HEADER, Endpoints
 
@@ -104,11 +104,26 @@ def _org_state_problems(resource: Resource, context: Context) -> Iterator[str]:
         return
     if resource.namespace != context.settings.observability.namespace:
         yield f"outside the observability namespace, where tenants may write: {resource.namespace}"
+    data = resource.inputs.get("data") or {}
     try:
-        state = json.loads((resource.inputs.get("data") or {}).get(grafana.ORG_STATE_KEY, ""))
+        state = json.loads(data.get(tenant_config.ORG_KEY, ""))
+        own = json.loads(data.get(tenant_config.CONFIG_KEY, ""))
     except json.JSONDecodeError:
-        yield f"{grafana.ORG_STATE_KEY} is not JSON"
+        yield f"{tenant_config.ORG_KEY} or {tenant_config.CONFIG_KEY} is not JSON"
         return
+    if resource.name != f"{tenant.name}-tenant-config" or resource.inputs.get("metadata", {}).get(
+        "name"
+    ) != tenant_config.config_map_name(tenant.name):
+        yield f"tenant {tenant.name}'s configuration is not named {tenant_config.config_map_name(tenant.name)}"
+    if own.get("tenant") != tenant.name:
+        yield f"tenant {tenant.name}'s configuration speaks for {own.get('tenant')!r}"
+    access = tenant.spec.access
+    roles = own.get("grafana") or {}
+    if not set(roles.get("editors") or []) <= set(access.developers) or not set(roles.get("viewers") or []) <= {
+        *access.developers,
+        *access.viewers,
+    }:
+        yield f"tenant {tenant.name}'s organisation gives a role to a group outside its access"
     if state.get("name") != tenant.name:
         yield f"tenant {tenant.name}'s state names organisation {state.get('name')!r}"
     sources = state.get("datasources") or []
@@ -202,7 +217,7 @@ def _grafana_problems(values: dict[str, Any], context: Context) -> Iterator[str]
 
 
 def grafana_orgs_isolated(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    key, value = grafana.ORG_STATE_LABEL
+    key, value = tenant_config.LABEL
     for config_map in index(types.CONFIG_MAP):
         labels = config_map.labels
         if labels.get(key) == value:

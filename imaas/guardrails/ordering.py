@@ -1,4 +1,7 @@
 """Guardrails on order: what a real engine must create before something else, which a mock engine never checks.
+Across stacks there is no `dependsOn`: what a tenant stack needs of its cluster's shared stack (CRDs, Argo CD, the
+published template) comes from the wave before it (imaas/ci/stacks.py), which the shared stack's own plan is held to
+declare; these guardrails refuse anything neither the same stack nor that wave provides.
 
 Each is a property of the plan's dependencies (`dependsOn`, followed transitively): a custom resource, or a release
 whose chart creates custom resources without installing their CRDs, after the release that installs those CRDs; a
@@ -32,16 +35,48 @@ def _groups_needed(resource: Resource, charts_by_name: dict[str, charts.Chart]) 
     return (group,) if group else ()
 
 
+def earlier_crd_groups(context: Context) -> frozenset[str]:
+    """The custom resource groups a stack may use without installing their CRDs itself: on a tenant stack, those the
+    cluster's shared stack installs in the wave before (its settings say which); on any stack, Argo CD's where the
+    cluster runs its own (argocdPreinstalled), and External Secrets Operator's and cert-manager's where the stack
+    does not install them (the cluster runs its own)."""
+    settings = context.settings
+    groups: set[str] = set()
+    if settings.argocd_preinstalled:
+        groups.update(charts.ARGO_CD.crd_groups)
+    if context.tenant_stack:
+        if settings.observability.enabled:
+            groups.update(charts.PROMETHEUS_OPERATOR_CRDS.crd_groups)
+        if settings.observability.argocd.install:
+            groups.update(charts.ARGO_CD.crd_groups)
+    # External Secrets Operator and cert-manager: the shared stack's (the wave before a tenant stack) where it
+    # installs them; else the cluster's own (`install: false` says the cluster runs one; preflight checks its CRDs).
+    for chart, installed in (
+        (charts.EXTERNAL_SECRETS, settings.tenant_secrets.external_secrets.install),
+        (charts.CERT_MANAGER, settings.exposure.cert_manager.install),
+    ):
+        if context.tenant_stack or not installed:
+            groups.update(chart.crd_groups)
+    return frozenset(groups)
+
+
 def custom_resources_after_their_crds(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """Each custom resource waits for the release of this stack that installs its CRDs; where none does, an earlier
+    wave must (the shared stack's, for a tenant stack) or the cluster have them: never passed for want of a
+    release to wait for."""
     charts_by_name = {chart.name: chart for chart in charts.CHARTS}
+    custom_groups = {group for chart in charts.CHARTS for group in chart.crd_groups}
     installers: dict[str, list[Resource]] = {}
     for release in index(types.HELM_RELEASE):
         chart = charts_by_name.get(release.inputs.get("chart") or "")
         for group in chart.crd_groups if chart else ():
             installers.setdefault(group, []).append(release)
+    earlier = earlier_crd_groups(context)
     for resources in index.by_type.values():
         for resource in resources:
             for group in _groups_needed(resource, charts_by_name):
+                if group in custom_groups and group not in installers and group not in earlier:
+                    yield resource, f"needs the CRDs of {group}, which neither this stack nor an earlier wave installs"
                 for release in installers.get(group, []):
                     if release.urn not in index.waits_for(resource):
                         yield resource, f"does not wait for release {release.name}, which installs the CRDs of {group}"
@@ -62,6 +97,10 @@ def _content_of(index: Index, repository: str | None) -> list[Resource]:
 
 
 def generated_after_the_template(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
+    """A repository generated from a template waits for the template's content, declared in the same stack; on a
+    tenant stack, the template is the one the cluster owning the shared resources publishes in the wave before:
+    `imaas:templateRepository`, on a cluster owning global resources (whose tenant stacks come after every shared
+    stack). Any other template is a violation, never passed for want of one in the plan."""
     templates = {
         repository.inputs.get("name"): repository
         for repository in index(types.GITHUB_REPOSITORY)
@@ -70,7 +109,12 @@ def generated_after_the_template(index: Index, context: Context) -> Iterator[tup
     content = {name: (template, *_content_of(index, name)) for name, template in templates.items()}
     for repository in index(types.GITHUB_REPOSITORY):
         name = (repository.inputs.get("template") or {}).get("repository")
+        if name is None:
+            continue
         if name not in content:
+            earlier = context.tenant_stack and context.settings.owns_global_resources
+            if not earlier or name != context.settings.template_repository:
+                yield repository, f"is generated from template {name}, which no stack before it publishes"
             continue
         waits_for = index.waits_for(repository)
         missing = [resource for resource in content[name] if resource.urn not in waits_for]

@@ -26,18 +26,12 @@ FENCE_RESOURCES = frozenset(
 
 
 def rbac_fenced(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    groups = {
-        group: tenant.name
-        for tenant in context.tenants.values()
-        for group in tenant.spec.access.developers + tenant.spec.access.viewers
-    }
+    groups = context.tenant_groups()
     for binding in index(types.CLUSTER_ROLE_BINDING):
         for subject in binding.inputs.get("subjects") or []:
             if subject.get("kind") == "Group" and subject.get("name") in groups:
                 yield binding, f"binds tenant group {subject['name']!r} cluster-wide"
-    namespaces = {
-        namespace: tenant for tenant in context.tenants.values() for namespace in context.tenant_namespaces(tenant)
-    }
+    namespaces = {namespace: tenant for namespace, (tenant, _) in context.namespace_owners().items()}
     for binding in index(types.ROLE_BINDING):
         tenant = namespaces.get(binding.namespace or "")
         for subject in binding.inputs.get("subjects") or []:

@@ -54,7 +54,7 @@ def _collector_problems(config: dict[str, Any], owners: dict[str, str]) -> Itera
 
 
 def telemetry_per_tenant(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    owners = {ns: tenant.name for tenant in context.tenants.values() for ns in context.tenant_namespaces(tenant)}
+    owners = {namespace: tenant.name for namespace, (tenant, _) in context.namespace_owners().items()}
     collector = _release(index, charts.OPENTELEMETRY_COLLECTOR)
     if collector is not None:
         collector_values = collector.inputs.get("values") or {}

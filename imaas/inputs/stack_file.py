@@ -20,6 +20,7 @@ REQUIRED_PROVIDER_KEYS = (GITHUB_OWNER_KEY, AWS_REGION_KEY)
 SECRET_PLACEHOLDER = "[secret]"
 GRAFANA_OIDC_SECRET_SETTING = "grafanaOidcClientSecret"
 SMTP_PASSWORD_SETTING = "alertmanagerSmtpPassword"
+ARGOCD_WEBHOOK_SECRET_SETTING = "argocdWebhookSecret"
 PROMOTION_GATE_KEY_SETTING = "promotionGatePrivateKey"
 OBSERVABILITY_CREDENTIAL_KEY_SETTING = "observabilityCredentialKey"
 SECRET_SETTINGS = tuple(
@@ -29,6 +30,7 @@ SECRET_SETTINGS = tuple(
         SMTP_PASSWORD_SETTING,
         OBSERVABILITY_CREDENTIAL_KEY_SETTING,
         PROMOTION_GATE_KEY_SETTING,
+        ARGOCD_WEBHOOK_SECRET_SETTING,
     )
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
@@ -50,11 +52,49 @@ class StackFile:
     secret_keys: list[str]
 
 
+TENANT_STACK_SEPARATOR = "."
+
+
+@dataclass(frozen=True)
+class StackName:
+    """A stack's name (DESIGN section 3): `<cluster>` is the cluster's shared stack, `<cluster>.<tenant>` a tenant's
+    stack on that cluster; both read the cluster's settings file, `Pulumi.<cluster>.yaml`."""
+
+    cluster: str
+    tenant: str | None = None
+
+    @classmethod
+    def parse(cls, stack: str) -> StackName:
+        cluster, separator, tenant = stack.partition(TENANT_STACK_SEPARATOR)
+        if not cluster or (separator and not tenant):
+            raise UsageError(f"--stack {stack}: a stack is <cluster> or <cluster>.<tenant>")
+        return cls(cluster, tenant or None)
+
+    @property
+    def shared(self) -> bool:
+        return self.tenant is None
+
+    @property
+    def settings_file(self) -> str:
+        """The file the Pulumi CLI is given (`--config-file`) for every stack of the cluster."""
+        return f"Pulumi.{self.cluster}.yaml"
+
+    def __str__(self) -> str:
+        return self.cluster if self.tenant is None else f"{self.cluster}{TENANT_STACK_SEPARATOR}{self.tenant}"
+
+
+def tenant_stack(cluster: str, tenant: str) -> str:
+    return str(StackName(cluster, tenant))
+
+
 def stack_file_path(project_dir: Path, stack: str) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
+    """The settings file of `stack`: its cluster's, for a shared or a tenant stack alike."""
+    return project_dir / StackName.parse(stack).settings_file
 
 
 def read_stack_file(project_dir: Path, stack: str) -> StackFile:
+    """The settings of `stack`, read from its cluster's settings file (a tenant stack `dev.payments` reads
+    `Pulumi.dev.yaml`, as `pulumi --stack dev.payments --config-file Pulumi.dev.yaml` does)."""
     path = stack_file_path(project_dir, stack)
     if not path.is_file():
         raise UsageError(f"{display_path(path)}: no settings for stack '{stack}'")
@@ -128,7 +168,7 @@ def settings_from_config(config: dict[str, str], stack: str) -> StackSettings:
         for key, value in config.items()
         if key.partition(":")[0] == CONFIG_NAMESPACE
     }
-    document = YamlDocument(f"Pulumi.{stack}.yaml", ours, field_prefix=f"{CONFIG_NAMESPACE}:")
+    document = YamlDocument(StackName.parse(stack).settings_file, ours, field_prefix=f"{CONFIG_NAMESPACE}:")
     removed = [document.problem((name,), REMOVED_SETTINGS[name]) for name in ours if name in REMOVED_SETTINGS]
     if removed:
         raise InputError(removed)

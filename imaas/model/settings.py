@@ -120,6 +120,9 @@ BUILTIN_SERVICE_SIZES: dict[SizeName, PodSize] = {
 }
 
 
+HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
+
+
 Price = Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=4)]
 
 
@@ -229,6 +232,19 @@ class MetricsServerChart(ChartSettings):
 class ArgoCdChart(ChartSettings):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
     version: ChartVersion = Field("10.1.1", description="argo-cd chart version.")
+    applications: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        1000,
+        description="The Applications this cluster's Argo CD is expected to hold (every active service's, per "
+        "environment the cluster hosts): its controller's processors, kubectl parallelism, repo-server replicas "
+        "and reconciliation period are sized from it (imaas/spec/argocd.py, after Argo CD's high-availability "
+        "guidance), never from the tenant files. Controller shards split clusters, not Applications: one cluster's "
+        "Applications are all on one controller.",
+    )
+    webhook_url: HttpsUrl | None = Field(
+        None,
+        description="Argo CD's public address where GitHub can reach it: one organisation webhook then tells Argo "
+        "CD of every push, and the reconciliation period can be long; with the secret argocdWebhookSecret.",
+    )
 
 
 class ExternalSecretsChart(ChartSettings):
@@ -443,8 +459,6 @@ MirrorPrefix = Annotated[
 PLATFORM_IMAGE_REGISTRIES = frozenset(
     {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
 )
-
-HttpsUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/]+(/\S*)?$")]
 # Grafana splits org_mapping, allowed_groups and scopes on spaces and commas: a group holding either cannot be mapped.
 GrafanaGroup = Annotated[GroupName, StringConstraints(pattern=r"^[^\s,]+$")]
 
@@ -760,6 +774,11 @@ class StackSettings(InputModel):
     grafana_oidc_client_secret: SecretStr | None = Field(
         None, description="Grafana's OAuth client secret (observability.grafana.oidc), set with --secret."
     )
+    argocd_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The organisation webhook's secret (observability.argocd.webhookUrl), also Argo CD's "
+        "`webhook.github.secret`, set with --secret.",
+    )
     alertmanager_smtp_password: SecretStr | None = Field(
         None,
         description="The mail relay's password (observability.alerting.authUsername), set with `pulumi config set "
@@ -914,6 +933,12 @@ class StackSettings(InputModel):
         return self
 
     @model_validator(mode="after")
+    def _argocd_webhook_with_its_secret(self) -> StackSettings:
+        if (self.observability.argocd.webhook_url is None) != (self.argocd_webhook_secret is None):
+            raise ValueError("observability.argocd.webhookUrl and argocdWebhookSecret are set together or not at all")
+        return self
+
+    @model_validator(mode="after")
     def _grafana_oidc_with_its_secret(self) -> StackSettings:
         if (self.observability.grafana.oidc is None) != (self.grafana_oidc_client_secret is None):
             raise ValueError("observability.grafana.oidc and grafanaOidcClientSecret are set together or not at all")
@@ -944,6 +969,7 @@ class StackSettings(InputModel):
         needed = PLATFORM_IMAGE_REGISTRIES | {
             registry_of(grafana.reconciler_image),
             registry_of(grafana.metrics_proxy_image),
+            registry_of(self.observability.proxy_image),
             registry_of(self.promotion.image),
         }
         missing = sorted(needed - set(self.image_mirror))

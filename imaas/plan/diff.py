@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from imaas.plan.field_diff import FieldChange, field_changes
@@ -53,7 +54,7 @@ class Change:
     decommissioned: bool = False
     """A deletion of what a decommissioned tenant had: forgotten on purpose, and left in place."""
 
-    @property
+    @cached_property
     def danger(self) -> str:
         """Why this change must not be applied, in a reviewer's words; empty when it may."""
         resource = self.resource
@@ -67,7 +68,7 @@ class Change:
             return f"replaces a {what} resource: {', '.join(self.replacing)} cannot change in place"
         return self.hazard
 
-    @property
+    @cached_property
     def replacing(self) -> tuple[str, ...]:
         """For a change: the changed inputs that make the provider replace the resource (delete and create)."""
         if self.action != "change":
@@ -127,10 +128,8 @@ class PlanDiff:
 
 
 def compare_plans(base: Plan, head: Plan) -> PlanDiff:
-    """The changes from `base` to `head`, by URN. When either is a partial plan, only the tenants it covers and
-    the shared resources are compared: the tenants it leaves out are not deleted, just not planned."""
-    scope = {*(base.only or []), *(head.only or [])} if base.only is not None or head.only is not None else None
-    before, after = _in_scope(base, scope), _in_scope(head, scope)
+    """The changes from `base` to `head`, by URN (two plans of the same stack)."""
+    before, after = base.by_urn(), head.by_urn()
     staying = _staying_namespaces(before, after)
     forgotten = {
         r.name for r in after.values() if r.type == types.TENANT and r.inputs.get("lifecycle") == "decommissioned"
@@ -188,13 +187,6 @@ def _changed_fields(old: PlannedResource, new: PlannedResource) -> tuple[FieldCh
         if getattr(old, key) != getattr(new, key)
     )
     return (*inputs, *options)
-
-
-def _in_scope(plan: Plan, tenants: set[str] | None) -> dict[str, PlannedResource]:
-    resources = plan.by_urn()
-    if tenants is None:
-        return resources
-    return {urn: resource for urn, resource in resources.items() if tenant_of(resource, resources) in (None, *tenants)}
 
 
 def by_tenant(changes: Iterable[Change], resources: Mapping[str, PlannedResource]) -> dict[str, list[Change]]:

@@ -55,12 +55,9 @@ class Plan:
     project: str
     stack: str
     resources: list[PlannedResource]
-    only: list[str] | None = None
-    """For a partial plan (`plan --only`, `--changed-since`): the tenants it covers. Written as the extra key
-    `only`, which a full plan does not have."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        return {
             "project": self.project,
             "stack": self.stack,
             # Shallow on purpose: dataclasses.asdict deep-copies every input, a second copy of the whole plan made
@@ -73,13 +70,12 @@ class Plan:
                 for resource in self.resources
             ],
         }
-        if self.only is not None:
-            data["only"] = self.only
-        return data
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path, *, compact: bool = False) -> None:
+        """Indented for people, or `compact` on one line (json's C encoder: several times faster) for the fleet."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+        text = json.dumps(self.to_json(), separators=(",", ":")) if compact else json.dumps(self.to_json(), indent=1)
+        path.write_text(text + "\n", encoding="utf-8")
 
     @classmethod
     def read(cls, path: Path) -> Plan:

@@ -135,13 +135,3 @@ def violation_line(violation: Violation, resources: Mapping[str, PlannedResource
     tenant = tenant_of(resource, resources)
     owner = f"tenant {tenant}" if tenant else "platform"
     return f"{violation.policy}: {owner}: {short_type(resource.type)} {resource.name}: {violation.message}"
-
-
-def partial_note(plan: Plan) -> str | None:
-    """What a partial plan covers, said where its output starts, or None for a full plan."""
-    if plan.only is None:
-        return None
-    return (
-        f"partial plan: tenants {', '.join(plan.only) or '(none)'} and the resources all tenants share; "
-        "the other tenants are not planned here, and a diff against this plan leaves them out"
-    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.incluster import tenant_config as incluster
 from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import alerts, charts, grafana, isolation, naming, store_clients
+from imaas.spec import alerts, argocd, charts, grafana, isolation, naming, store_clients, tenant_config
 from imaas.spec.dashboards import FOLDER_ANNOTATION
-from imaas.spec.log_routing import fluent_bit_config
+from imaas.spec.log_routing import fluent_bit_config, state_volumes
 from imaas.spec.prometheus import platform_prometheus_spec
-from imaas.spec.telemetry import Endpoints, TenantTelemetry
-from imaas.spec.traces import DAY_HOURS
+from imaas.spec.telemetry import Endpoints
 
 PROXY_IMAGE: str = ObservabilitySettings.model_fields["proxy_image"].default
 
@@ -60,7 +60,6 @@ def control_plane_monitor_values(cluster_kind: str) -> dict[str, Any]:
 def kube_prometheus_stack_values(
     endpoints: Endpoints,
     settings: GrafanaSettings,
-    orgs: list[grafana.GrafanaOrg],
     alerting: AlertingSettings | None = None,
     cluster_kind: str = "generic",
     proxy_image: str = PROXY_IMAGE,
@@ -107,7 +106,7 @@ def kube_prometheus_stack_values(
                 },
             },
             # Organisations, their members and the dashboards tenants make live in Grafana's database: it outlives
-            # the pod (each change of a tenant's groups restarts Grafana) and the release, like Loki's volume, and a
+            # the pod and the release, like Loki's volume, and a
             # volume that one pod mounts at a time needs the old pod gone before the new one starts.
             "persistence": {
                 "enabled": True,
@@ -116,7 +115,7 @@ def kube_prometheus_stack_values(
             },
             "deploymentStrategy": {"type": "Recreate"},
             "additionalDataSources": grafana.main_org_datasources(endpoints),
-            "grafana.ini": grafana.grafana_ini(settings, orgs, grafana.read_path_hosts(endpoints)),
+            "grafana.ini": grafana.grafana_ini(settings, grafana.read_path_hosts(endpoints)),
         },
     }
     values |= control_plane_monitor_values(cluster_kind)
@@ -129,21 +128,14 @@ def kube_prometheus_stack_values(
     return values
 
 
-def log_limits(limits: ObservabilityLimits) -> dict[str, Any]:
-    """One tenant's Loki limits (`limits_config` keys): a tenant's unset keys keep the defaults."""
-    return {
-        "ingestion_rate_mb": limits.log_rate_mb,
-        "ingestion_burst_size_mb": limits.log_burst_mb,
-        "retention_period": f"{limits.log_retention_days * DAY_HOURS}h",
-    }
+log_limits = tenant_config.log_limits
 
 
 def loki_values(
-    routes: list[TenantTelemetry],
-    default: ObservabilityLimits,
-    namespace: str = "observability",
-    proxy_image: str = PROXY_IMAGE,
+    default: ObservabilityLimits, namespace: str = "observability", proxy_image: str = PROXY_IMAGE
 ) -> dict[str, Any]:
+    """Loki's values, the same for any tenant set: each tenant's limits are in the runtime file the job writes."""
+    runtime_mount = {"name": "tenant-limits", "mountPath": tenant_config.LOKI_RUNTIME_DIR, "readOnly": True}
     return {
         # Writes and reads through the gateway need the platform's credential (imaas/spec/store_auth.py).
         **store_clients.loki_gateway_values(namespace, proxy_image),
@@ -168,8 +160,12 @@ def loki_values(
             },
             # Any tenant id not listed below (the platform's) gets the smallest size's limits.
             "limits_config": log_limits(default),
-            # Reloaded while Loki runs: onboarding a tenant restarts nothing.
-            "runtimeConfig": {"overrides": {route.log_tenant: log_limits(route.limits) for route in routes}},
+            # Each tenant's limits: the job's runtime file, which Loki rereads every runtime_config.period (10s), not
+            # the chart's own runtime ConfigMap (loki.runtimeConfig, which only Helm writes). Onboarding a tenant
+            # restarts nothing and upgrades no release.
+            "structuredConfig": {
+                "runtime_config": {"file": f"{tenant_config.LOKI_RUNTIME_DIR}/{incluster.LOKI_KEY}", "period": "10s"}
+            },
             # Retention is the compactor's: without it retention_period deletes nothing.
             "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
         },
@@ -179,6 +175,8 @@ def loki_values(
             # the StatefulSet's PVC retention policy only when enableStatefulSetAutoDeletePVC is on; the policy
             # then says Retain outright instead of leaning on Kubernetes' default.
             "persistence": {"enableStatefulSetAutoDeletePVC": True, "whenDeleted": "Retain", "whenScaled": "Retain"},
+            "extraVolumes": [tenant_config.config_map_volume("tenant-limits", incluster.LOKI_CONFIG_MAP)],
+            "extraVolumeMounts": [runtime_mount],
         },
         "read": {"replicas": 0},
         "write": {"replicas": 0},
@@ -191,14 +189,25 @@ def loki_values(
     }
 
 
-def fluent_bit_values(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
+def fluent_bit_values(endpoints: Endpoints) -> dict[str, Any]:
+    """The same whatever the tenants: each line's tenant is its namespace's label, read at run time
+    (imaas/spec/log_routing.py). A change of the configuration is hot reloaded by the chart's sidecar instead of
+    rolling the DaemonSet (the chart drops its config checksum annotation when `hotReload` is on)."""
     # Replacing the default inputs also drops the chart's kubelet journal input, whose records no output here takes.
-    return {"config": fluent_bit_config(routes, endpoints), **store_clients.fluent_bit_credential_values()}
+    return {
+        "config": fluent_bit_config(endpoints),
+        "hotReload": {"enabled": True},
+        **state_volumes(),
+        **store_clients.fluent_bit_credential_values(),
+    }
 
 
-def argocd_values() -> dict[str, Any]:
+def argocd_values(applications: int = argocd.GUIDANCE_APPLICATIONS) -> dict[str, Any]:
+    """Sized for the Applications the cluster is expected to hold (imaas/spec/argocd.py)."""
+    values = argocd.argocd_sizing(applications).chart_values()
     # Every tenant AppProject syncs as its namespaces' own deployer account (destinationServiceAccounts).
-    return {"configs": {"cm": {"application.sync.impersonation.enabled": "true"}}}
+    values["configs"]["cm"]["application.sync.impersonation.enabled"] = "true"
+    return values
 
 
 def metrics_server_values() -> dict[str, Any]:

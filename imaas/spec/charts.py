@@ -19,6 +19,9 @@ class Chart:
     needs_crd_groups: tuple[str, ...] = ()
     """The API groups of objects the release creates whose CRDs it does not install: it must wait for the release
     that does, because Helm builds every object of a release before any of its hooks runs."""
+    node_agent: bool = False
+    """Whether the release runs a pod on every node (a DaemonSet), rolled one node at a time: a rollout as long as the
+    cluster is large, which `pulumi up` does not wait for (components/helm_release.py)."""
 
 
 _PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
@@ -39,7 +42,7 @@ KUBE_PROMETHEUS_STACK = Chart(
 # Since March 2026 the Loki chart in grafana/helm-charts is maintained for Grafana Enterprise Logs only; the open
 # source chart lives on in the grafana-community fork.
 LOKI = Chart("loki", "https://grafana-community.github.io/helm-charts", "loki")
-FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit")
+FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit", node_agent=True)
 # Traces: a multi-tenant store with Loki's model (X-Scope-OrgID), fed by a collector that decides each batch's tenant
 # from the namespace of the pod that sent it (imaas/spec/traces.py).
 TEMPO = Chart("tempo", "https://grafana-community.github.io/helm-charts", "tempo")
@@ -64,6 +67,9 @@ CERT_MANAGER = Chart(
     "cert-manager", "https://charts.jetstack.io", "cert-manager", crd_groups=("cert-manager.io", "acme.cert-manager.io")
 )
 CERT_MANAGER_NAMESPACE = "cert-manager"
+# Revisions Helm keeps per release (one Secret each, every one decoded at each upgrade): enough to roll back a few
+# upgrades, bounded whatever the number of upgrades.
+MAX_HISTORY = 10
 CHARTS = (
     PROMETHEUS_OPERATOR_CRDS,
     KUBE_PROMETHEUS_STACK,

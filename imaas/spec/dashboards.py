@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.spec.grafana_sync import MANAGED_PREFIX
+from imaas.incluster.grafana_sync import MANAGED_PREFIX
 from imaas.spec.store_clients import reader_basic_auth
 from imaas.spec.telemetry import LOKI_TENANT_HEADER, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
 

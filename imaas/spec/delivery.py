@@ -14,6 +14,22 @@ from imaas.spec import naming
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 STS_AUDIENCE = "sts.amazonaws.com"
+
+
+def github_oidc_provider_arn(partition: str, account: str) -> str:
+    """The ARN IAM gives the GitHub OIDC provider of an account: one per URL and account, named by its host."""
+    return f"arn:{partition}:iam::{account}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
+# The organisation's custom properties the platform sets on every service repository it makes. The rulesets target
+# repositories by them, never by a list of names, so that the shared stack does not depend on which tenants exist.
+# Only organisation owners may edit their values (valuesEditableBy org_actors): a tenant's maintainers, admins of
+# their repositories, cannot take a repository out of the rules.
+SERVICE_PROPERTY = "imaas-service"
+"""true_false: an IMaaS service repository; the branch rulesets apply where it is true."""
+TENANT_PROPERTY = "imaas-tenant"
+"""string: the tenant owning the repository, for people and tools (and for rules a tenant may get later)."""
+PROPERTY_VALUES_EDITABLE_BY = "org_actors"
 PUSH_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",

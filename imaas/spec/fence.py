@@ -119,7 +119,7 @@ GROUPS: tuple[PodGroup, ...] = (
     PodGroup(
         "grafana-job",
         grafana.RECONCILER_POD_LABELS,
-        "the platform's Grafana organisation job (imaas/spec/grafana.py)",
+        "the platform's tenant-configuration job (imaas/spec/tenant_config.py)",
     ),
     PodGroup(
         "promotion-gate",
@@ -181,6 +181,7 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("operator", API, (), "the Prometheus Operator's controllers"),
     Allowance("kube-state-metrics", API, (), "kube-state-metrics lists the cluster's objects"),
     Allowance("grafana", API, (), "Grafana's dashboard sidecar reads ConfigMaps of this namespace"),
+    Allowance("grafana-job", API, (), "the tenant-configuration job reads tenants' ConfigMaps, writes runtime files"),
     Allowance(API, "operator", _tcp(10250), "the API server calls the operator's admission webhook"),
     Allowance("prometheus", "nodes", _tcp(10250, 9100), "kubelets (cAdvisor) and node exporters"),
     Allowance(
@@ -195,7 +196,7 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("alertmanager", "mail-relay", (), "alert e-mails (the smarthost's port)", when="alerting"),
     Allowance("grafana", "identity-provider", _tcp(443), "sign-in (token and user-info endpoints)", when="oidc"),
     Allowance("tempo", "object-store", _tcp(443), "trace blocks in S3", when="s3"),
-    Allowance("grafana-job", "grafana", _tcp(3000), "the organisation job writes organisations"),
+    Allowance("grafana-job", "grafana", _tcp(3000), "the tenant-configuration job writes organisations and sign-in"),
     Allowance("ingress-controller", "grafana", _tcp(3000), "people reach Grafana through the ingress"),
     Allowance("promotion-gate", API, (), "the promotion gate reads Argo CD's Applications"),
     Allowance(

@@ -5,7 +5,6 @@ Kept free of Pulumi so that the components, the policy pack and the tests share 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,51 +109,28 @@ class NetworkPeers:
     """The namespaces, other than its own, that a tenant namespace exchanges traffic with."""
 
     ingress_from: list[str]
-    egress_to: list[str]
+    """The platform's namespaces and the same environment's namespaces of the tenants its `allowFrom` names."""
+    egress_environment: str
+    """Out, it may reach every tenant namespace of this environment (TENANT_NAMESPACES_OF); each callee's own
+    ingress is the fence, so that no tenant's policies depend on who names whom in another tenant's file."""
 
 
-class NetworkMap:
-    """Who may call whom, read once from every tenant's `allowFrom`: the one reading behind the network policies
-    the program declares and the guardrail that checks them (a map, so that a thousand tenants cost no more than a
-    thousand times one)."""
-
-    def __init__(self, tenants: list[Tenant]) -> None:
-        self.tenants = {tenant.name: tenant for tenant in tenants if not tenant.decommissioned}
-        self.callees: dict[str, set[str]] = defaultdict(set)
-        """For each tenant, the tenants that name it in their `allowFrom`: those it may call."""
-        for tenant in tenants:
-            for name in tenant.spec.network.allow_from:
-                self.callees[name].add(tenant.name)
-
-    def _hosts(self, names: set[str], environment: str) -> list[str]:
-        """The namespaces in `environment` of the named tenants that have that environment."""
-        return sorted(
-            naming.namespace(name, environment)
-            for name in names
-            if name in self.tenants and environment in self.tenants[name].environments
-        )
-
-    def peers(self, tenant: Tenant, environment: str, settings: StackSettings) -> NetworkPeers:
-        """In: the platform's namespaces, and the same environment's of the tenants it names in `allowFrom`. Out:
-        the same environment's of the tenants that name it in theirs."""
-        callers = self._hosts(set(tenant.spec.network.allow_from), environment)
-        return NetworkPeers(
-            ingress_from=[*sorted(settings.platform_namespaces), *callers],
-            egress_to=self._hosts(self.callees[tenant.name], environment),
-        )
+def tenant_namespaces_of(environment: str) -> dict[str, Any]:
+    """The namespace selector of every tenant namespace of `environment`: labels only the platform sets on a
+    Namespace (a tenant edits no Namespace object)."""
+    return {
+        "matchLabels": {naming.ENVIRONMENT_LABEL: environment},
+        "matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "Exists"}],
+    }
 
 
-def network_neighbours(names: set[str], tenants: list[Tenant]) -> set[str]:
-    """`names` and every tenant whose network policy refers to one of them, or that one of them refers to: what a
-    change to those tenants can change."""
-    related = set(names)
-    for tenant in tenants:
-        named = set(tenant.spec.network.allow_from)
-        if tenant.name in names:
-            related |= named
-        elif named & names:
-            related.add(tenant.name)
-    return related
+def network_peers(tenant: Tenant, environment: str, settings: StackSettings) -> NetworkPeers:
+    """In: the platform's namespaces, and the same environment's of the tenants it names in `allowFrom` (whether
+    or not they have that environment yet). Out: any tenant namespace of the same environment, whose own policy
+    decides whether to admit it. Read from the tenant's own file alone: a tenant stack's inputs are its file and
+    its cluster's settings (DESIGN section 3)."""
+    callers = sorted({naming.namespace(name, environment) for name in tenant.spec.network.allow_from})
+    return NetworkPeers(ingress_from=[*sorted(settings.platform_namespaces), *callers], egress_environment=environment)
 
 
 @dataclass(frozen=True)

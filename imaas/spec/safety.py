@@ -25,6 +25,7 @@ REPLACING_INPUTS: dict[str, tuple[str, ...]] = {
     types.GITHUB_ACTIONS_VARIABLE: ("variableName",),
     types.GITHUB_BRANCH: ("repository", "sourceBranch", "sourceSha"),
     types.GITHUB_REPOSITORY_FILE: ("branch", "file"),
+    types.GITHUB_REPOSITORY_CUSTOM_PROPERTY: ("propertyName", "propertyType"),
     types.GITHUB_DEPLOY_KEY: ("key", "readOnly", "repository", "title"),
     types.PRIVATE_KEY: ("algorithm", "ecdsaCurve", "rsaBits"),
     types.ECR_REPOSITORY: ("encryptionConfigurations", "name"),

@@ -71,6 +71,13 @@ def collector_credential_values() -> dict[str, Any]:
     }
 
 
+def tempo_writer_headers() -> dict[str, str]:
+    """The collector's credential at Tempo's proxy (imaas/spec/store_auth.py), from the environment, which the chart
+    fills from the platform's Secret (`${env:...}` is expanded by the collector's configuration resolver, in every
+    file it reads: the tenant-configuration job writes it into each tenant exporter of the routes file)."""
+    return {"Authorization": f"${{env:{COLLECTOR_AUTHORIZATION_ENV}}}"}
+
+
 def tempo_proxy_values(proxy_image: str) -> dict[str, Any]:
     """Tempo on its pod's loopback interface, the proxy on the pod's ports 3200 and 4317. Every server and receiver of
     Tempo is bound to 127.0.0.1 (the chart's Service template needs every receiver it lists, so none is removed);

@@ -142,10 +142,6 @@ class TenantTelemetry:
         return self.tenant
 
     @property
-    def log_tag(self) -> str:
-        return f"tenant.{self.tenant}"
-
-    @property
     def dashboard_uid(self) -> str:
         return f"imaas-{self.tenant}-wso2mi"
 

@@ -7,24 +7,34 @@ tenant, whose exporter writes to Tempo with that tenant's X-Scope-OrgID. A batch
 dropped. Nothing a pod writes into its spans can choose the tenant: k8s_attributes never overwrites an attribute
 that is already set (opentelemetry-collector-contrib#36373), so the platform deletes them first, and associates by
 connection only, never by a `k8s.pod.ip` the pod claims.
+
+The per-tenant part (exporters, pipelines, routing table) is not in the Helm values: the pinned collector cannot set
+X-Scope-OrgID from a resource attribute (opentelemetry-collector-contrib#34257, opentelemetry-collector#5733), so it
+needs a route per tenant, which the in-cluster job writes into a file the collector reads as a second `--config`
+(imaas/incluster/tenant_config.py), and a sidecar makes the collector reload it (imaas/incluster/collector_reload.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from imaas.model.settings import ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
-from imaas.spec import naming
-from imaas.spec.store_auth import COLLECTOR_AUTHORIZATION_ENV
-from imaas.spec.telemetry import OTLP_GRPC_PORT, TEMPO_TENANT_HEADER, Endpoints, TenantTelemetry
+from imaas.incluster import tenant_config as incluster
+from imaas.model.settings import GrafanaSettings, ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
+from imaas.spec import charts, grafana, naming, store_clients, tenant_config
+from imaas.spec.telemetry import OTLP_GRPC_PORT
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
 # appVersion.
 COLLECTOR_IMAGE = "otel/opentelemetry-collector-k8s"
 COLLECTOR_IMAGE_TAG = "0.158.0"
 COLLECTOR_COMMAND = "otelcol-k8s"
-INGEST_PIPELINE = "traces"
-ROUTER = "routing"
+# The image's user (otel/opentelemetry-collector-k8s runs as 10001): the reload sidecar runs as the same user, the
+# one it may signal.
+COLLECTOR_USER = 10001
+INGEST_PIPELINE = incluster.INGEST_PIPELINE
+ROUTER = incluster.ROUTER
+ROUTES_FILE = f"{tenant_config.COLLECTOR_ROUTES_DIR}/{incluster.COLLECTOR_KEY}"
+RELOAD_PERIOD_SECONDS = 10
 # What the sender may claim and the platform decides instead: every Kubernetes attribute, and the platform's own.
 UNTRUSTED_ATTRIBUTES = (r"^k8s\..*", r"^imaas\..*")
 TENANT_ATTRIBUTE = "imaas.tenant"
@@ -35,25 +45,9 @@ COLLECTOR_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list", "watch"]},
 ]
-MB = 1_000_000
-# Tempo's per-tenant overrides replace a tenant's whole block: an unset field is 0, which for most limits means no
-# limit (grafana/tempo#4996), so every field the platform relies on is written for every tenant.
-MAX_TRACE_BYTES = 5 * MB
-DAY_HOURS = 24
-
-
-def tenant_pipeline(tenant: str) -> str:
-    return f"{INGEST_PIPELINE}/{tenant}"
-
-
-def tenant_exporter(tenant: str) -> str:
-    return f"otlp/{tenant}"
-
-
-def routing_condition(route: TenantTelemetry) -> str:
-    """The OTTL condition (resource context) that holds for spans from the tenant's namespaces and no others."""
-    names = [f'attributes["k8s.namespace.name"] == "{namespace}"' for namespace in route.namespaces]
-    return " or ".join(names)
+DAY_HOURS = tenant_config.DAY_HOURS
+tenant_pipeline = incluster.tenant_pipeline
+tenant_exporter = incluster.tenant_exporter
 
 
 # What the chart's default configuration (opentelemetry-collector 0.170.0, values.yaml `config`) holds that the
@@ -76,40 +70,23 @@ CHART_PROCESSORS: dict[str, Any] = {
     "batch": {},
     "memory_limiter": {"check_interval": "5s", "limit_percentage": 80, "spike_limit_percentage": 25},
 }
+# The collector's credential at Tempo's proxy, which every tenant exporter of the routes file sends.
+tempo_writer_headers = store_clients.tempo_writer_headers
 
 
-def tempo_writer_headers() -> dict[str, str]:
-    """The collector's credential at Tempo's proxy (imaas/spec/store_auth.py), from the environment, which the chart
-    fills from the platform's Secret (`${env:...}` is expanded by the collector's configuration resolver)."""
-    return {"Authorization": f"${{env:{COLLECTOR_AUTHORIZATION_ENV}}}"}
-
-
-def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dict[str, Any]:
-    """The collector's whole configuration, given as the chart's `alternateConfig`, which the chart uses instead of
-    its default `config` rather than merged over it (templates/_config.tpl, `baseConfig`): the chart's Jaeger,
-    Zipkin and Prometheus receivers, debug exporter and logs and metrics pipelines are simply not in it. Removing
-    them from `config` would need null values, which pulumi-kubernetes does not support from Python."""
-    exporters: dict[str, Any] = {
-        tenant_exporter(route.trace_tenant): {
-            "endpoint": endpoints.tempo_otlp_grpc,
-            "tls": {"insecure": True},
-            "headers": {TEMPO_TENANT_HEADER: route.trace_tenant, **tempo_writer_headers()},
-        }
-        for route in routes
-    }
+def collector_config() -> dict[str, Any]:
+    """The collector's configuration but for the tenants, given as the chart's `alternateConfig`, which the chart
+    uses instead of its default `config` rather than merged over it (templates/_config.tpl, `baseConfig`): the
+    chart's Jaeger, Zipkin and Prometheus receivers, debug exporter and logs and metrics pipelines are simply not in
+    it. Removing them from `config` would need null values, which pulumi-kubernetes does not support from Python.
+    Nothing here names a tenant: the routes file, the collector's second `--config`, adds each tenant's exporter
+    (with the collector's credential at Tempo, tempo_writer_headers), pipeline and routing entry."""
     pipelines: dict[str, Any] = {
         INGEST_PIPELINE: {
             "receivers": ["otlp"],
             # k8s_attributes reads the sender's address from the request, which batching drops: it runs first.
             "processors": ["memory_limiter", "resource/untrusted", "k8s_attributes", "batch"],
             "exporters": [ROUTER],
-        },
-        **{
-            tenant_pipeline(route.trace_tenant): {
-                "receivers": [ROUTER],
-                "exporters": [tenant_exporter(route.trace_tenant)],
-            }
-            for route in routes
         },
     }
     return {
@@ -142,59 +119,68 @@ def collector_config(routes: list[TenantTelemetry], endpoints: Endpoints) -> dic
                 },
             },
         },
-        # No default pipeline: a batch from no tenant namespace (or whose sender was not found) is dropped.
-        "connectors": {
-            ROUTER: {
-                "error_mode": "ignore",
-                "table": [
-                    {
-                        "context": "resource",
-                        "condition": routing_condition(route),
-                        "pipelines": [tenant_pipeline(route.trace_tenant)],
-                    }
-                    for route in routes
-                ],
-            }
-        },
-        "exporters": exporters,
+        # No default pipeline: a batch from no tenant namespace (or whose sender was not found) is dropped. The
+        # table, and the exporters it routes to, are the routes file's.
+        "connectors": {ROUTER: {"error_mode": "ignore"}},
         "service": {"extensions": [HEALTH_CHECK], "telemetry": COLLECTOR_TELEMETRY, "pipelines": pipelines},
     }
 
 
-def collector_values(
-    chart: OpenTelemetryCollectorChart, routes: list[TenantTelemetry], endpoints: Endpoints
-) -> dict[str, Any]:
+def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
+    """The container that makes the collector reload its routes file when the job changes it (SIGHUP), in the
+    collector's pod, as the collector's user."""
+    env = {
+        "ROUTES_FILE": ROUTES_FILE,
+        "COLLECTOR_COMMAND": COLLECTOR_COMMAND,
+        "PERIOD_SECONDS": str(RELOAD_PERIOD_SECONDS),
+        "PYTHONPATH": tenant_config.CODE_DIR,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    return {
+        "name": "reload-routes",
+        "image": grafana_settings.reconciler_image,
+        "command": ["python", "-m", tenant_config.RELOADER_ENTRY],
+        "env": [{"name": name, "value": value} for name, value in env.items()],
+        "volumeMounts": [
+            {"name": "routes", "mountPath": tenant_config.COLLECTOR_ROUTES_DIR, "readOnly": True},
+            {"name": "code", "mountPath": tenant_config.CODE_DIR, "readOnly": True},
+        ],
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+        "securityContext": {**grafana.RESTRICTED_CONTAINER, "runAsUser": COLLECTOR_USER},
+    }
+
+
+def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: GrafanaSettings) -> dict[str, Any]:
     return {
         "mode": "deployment",
         "replicaCount": chart.replicas,
         "image": {"repository": COLLECTOR_IMAGE, "tag": COLLECTOR_IMAGE_TAG},
-        "command": {"name": COLLECTOR_COMMAND},
+        # The routes file, merged over the configuration the chart writes (maps key by key), and reloaded on SIGHUP.
+        "command": {"name": COLLECTOR_COMMAND, "extraArgs": [f"--config={ROUTES_FILE}"]},
+        "securityContext": {"runAsUser": COLLECTOR_USER, "runAsNonRoot": True},
+        "shareProcessNamespace": True,
+        "extraVolumes": [
+            tenant_config.config_map_volume("routes", incluster.COLLECTOR_CONFIG_MAP),
+            tenant_config.code_volume(),
+        ],
+        "extraVolumeMounts": [{"name": "routes", "mountPath": tenant_config.COLLECTOR_ROUTES_DIR, "readOnly": True}],
+        "extraContainers": [reload_sidecar(grafana_settings)],
         "clusterRole": {"create": True, "rules": COLLECTOR_RULES},
         # OTLP only: the other receivers' ports would be open with nothing behind them.
         "ports": {name: {"enabled": False} for name in ("jaeger-compact", "jaeger-thrift", "jaeger-grpc", "zipkin")},
         # memory_limiter works in percent of this limit.
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "alternateConfig": collector_config(routes, endpoints),
+        "alternateConfig": collector_config(),
     }
 
 
-def trace_limits(limits: ObservabilityLimits) -> dict[str, Any]:
-    """One tenant's Tempo overrides (the new format), every field given."""
-    return {
-        "ingestion": {
-            "rate_strategy": "local",
-            "rate_limit_bytes": int(limits.trace_rate_mb * MB),
-            "burst_size_bytes": int(limits.trace_burst_mb * MB),
-            "max_traces_per_user": limits.max_live_traces,
-        },
-        "global": {"max_bytes_per_trace": MAX_TRACE_BYTES},
-        "compaction": {"block_retention": f"{limits.trace_retention_days * DAY_HOURS}h"},
-    }
+trace_limits = tenant_config.trace_limits
 
 
-def tempo_values(chart: TempoChart, routes: list[TenantTelemetry], default: ObservabilityLimits) -> dict[str, Any]:
+def tempo_values(chart: TempoChart, default: ObservabilityLimits, sizes: list[ObservabilityLimits]) -> dict[str, Any]:
+    """Tempo's values, the same for any tenant set: each tenant's overrides are in the file the job writes."""
     storage = chart.storage
-    retention_days = max([default.trace_retention_days, *(route.limits.trace_retention_days for route in routes)])
+    retention_days = max(limits.trace_retention_days for limits in [default, *sizes])
     # The chart's default store is the local volume; a bucket replaces it, reached as the role the stack names.
     durable: dict[str, Any] = {}
     if storage.s3_bucket is not None:
@@ -222,13 +208,33 @@ def tempo_values(chart: TempoChart, routes: list[TenantTelemetry], default: Obse
             # Every push and query must name its tenant, as with Loki; the collector names it for each batch.
             "multitenancyEnabled": True,
             "reportingEnabled": False,
-            # The longest any tenant keeps its traces; each tenant's own is its override's block_retention.
+            # The longest any size keeps its traces; each tenant's own is its override's block_retention.
             "retention": f"{retention_days * DAY_HOURS}h",
-            "overrides": {"defaults": trace_limits(default)},
-            "per_tenant_overrides": {route.trace_tenant: trace_limits(route.limits) for route in routes},
+            # Each tenant's overrides come from the job's file, outside the chart's ConfigMap, whose checksum
+            # restarts Tempo when it changes (tempo 2.2.4 templates/statefulset.yaml `checksum/config`); Tempo
+            # reloads the file every per_tenant_override_period (10s).
+            "overrides": {
+                "defaults": trace_limits(default),
+                "per_tenant_override_config": f"{tenant_config.TEMPO_OVERRIDES_DIR}/{incluster.TEMPO_KEY}",
+            },
+            "extraVolumeMounts": [
+                {"name": "tenant-overrides", "mountPath": tenant_config.TEMPO_OVERRIDES_DIR, "readOnly": True}
+            ],
             **durable,
         },
+        "extraVolumes": [tenant_config.config_map_volume("tenant-overrides", incluster.TEMPO_CONFIG_MAP)],
         # The write-ahead log (and, without a bucket, the blocks) outlive the pod and the release.
         "persistence": {"enabled": True, "size": storage.size},
         **service_account,
     }
+
+
+def tempo_values_behind_proxy(values: dict[str, Any], proxy: dict[str, Any]) -> dict[str, Any]:
+    """Tempo's values with its credential-checking proxy (store_clients.tempo_proxy_values) merged in, as Helm
+    merges values: maps key by key, and the lists both give (the pod's volumes: the tenants' overrides file and the
+    proxy's configuration) joined rather than one replacing the other."""
+    result = charts.merged(values, proxy)
+    for key in ("extraVolumes", "extraContainers"):
+        if key in values and key in proxy:
+            result[key] = [*values[key], *proxy[key]]
+    return result

@@ -2,12 +2,15 @@
 and dashboards, updates those that differ, and removes the data sources and dashboards it owns (uid prefix
 `imaas-`) that are no longer declared. It never touches the main organisation, never deletes an organisation (a
 tenant's own dashboards live in it), and leaves whatever it does not own alone. Running it twice changes nothing.
+One organisation it cannot apply (Grafana refuses it, or its state is malformed) is reported and the others are
+still applied.
 
-It runs inside the cluster as a CronJob of a plain Python image, with this file as its script: the standard library
-only, no import of the rest of the package. Grafana's HTTP API as of Grafana 13 (pkg/api/api.go): `/api/orgs`,
+It runs inside the cluster, driven by the tenant-configuration job (imaas/incluster/tenant_config.py), from a plain
+Python image: the standard library only. Grafana's HTTP API as of Grafana 13 (pkg/api/api.go): `/api/orgs`,
 `/api/orgs/:orgId/users`, `/api/datasources` and `/api/datasources/uid/:uid`, `/api/search`, `/api/dashboards/db` and
-`/api/dashboards/uid/:uid`, acting in an organisation with the `X-Grafana-Org-Id` header. The admin account is the
-chart's, whose password comes from its Secret through the environment."""
+`/api/dashboards/uid/:uid`, acting in an organisation with the `X-Grafana-Org-Id` header, and the SSO settings of
+`/api/v1/sso-settings/:key` (pkg/services/ssosettings/api/api.go). The admin account is the chart's, whose password
+comes from its Secret through the environment."""
 
 from __future__ import annotations
 
@@ -15,11 +18,10 @@ import base64
 import hashlib
 import json
 import os
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 MAIN_ORG_ID = 1
@@ -82,12 +84,12 @@ password, from a Secret the job's pod mounts): the desired state, a ConfigMap, h
 def with_credentials(source: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
     """`source` with each secure setting that names a variable replaced by the variable's value."""
     secure = dict(source.get("secureJsonData") or {})
-    for field, value in secure.items():
+    for key, value in secure.items():
         if isinstance(value, str) and value.startswith(CREDENTIAL_PREFIX):
             name = value[1:]
             if not environ.get(name):
                 raise GrafanaError(f"data source {source.get('uid')}: {name} is not set")
-            secure[field] = environ[name]
+            secure[key] = environ[name]
     return {**source, "secureJsonData": secure} if secure else source
 
 
@@ -152,51 +154,100 @@ def join(grafana: Grafana, org: int, log: list[str]) -> None:
         log.append(f"org {org}: joined as Admin")
 
 
+@dataclass
+class Report:
+    """What a run did, and what it could not do (one line per organisation it left as it was)."""
+
+    log: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+# What a malformed desired state makes the code below raise, besides Grafana's own refusals.
+_STATE_ERRORS = (GrafanaError, KeyError, TypeError, ValueError, AttributeError)
+
+
+def _apply(
+    grafana: Grafana,
+    orgs: dict[str, int],
+    state: dict[str, Any],
+    log: list[str],
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> None:
+    name = state["name"]
+    org = orgs.get(name)
+    if org is None:
+        # Grafana makes the account that creates an organisation its Admin, which the calls below need.
+        org = grafana.call("POST", "/api/orgs", {"name": name})["orgId"]
+        orgs[name] = org
+        log.append(f"created organisation {name} ({org})")
+    elif org == MAIN_ORG_ID:
+        raise GrafanaError(f"organisation {name} is the main organisation")
+    else:
+        join(grafana, org, log)
+    sync_datasources(grafana, org, state.get("datasources", []), log, environ)
+    sync_dashboards(grafana, org, state.get("dashboards", []), log)
+
+
 def reconcile(
-    grafana: Grafana, desired: list[dict[str, Any]], environ: dict[str, str] | os._Environ[str] | None = None
-) -> list[str]:
-    """Brings every organisation but the main one to `desired` (one entry per tenant organisation); what it did."""
-    log: list[str] = []
+    grafana: Grafana,
+    desired: list[dict[str, Any]],
+    keep: frozenset[str] = frozenset(),
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> Report:
+    """Brings every organisation but the main one to `desired` (one entry per tenant organisation), leaving those
+    named in `keep` as they are (a tenant whose configuration could not be read this time). An organisation that
+    fails is reported in the result and the next one is applied; only a Grafana that cannot even list its
+    organisations stops the run (GrafanaError). `environ` holds the stores' reader passwords the data sources name
+    (with_credentials); the process's environment when None."""
+    report = Report()
     orgs = {org["name"]: org["id"] for org in grafana.call("GET", "/api/orgs?perpage=5000") or []}
-    for state in sorted(desired, key=lambda state: state["name"]):
-        name = state["name"]
-        org = orgs.get(name)
-        if org is None:
-            # Grafana makes the account that creates an organisation its Admin, which the calls below need.
-            org = grafana.call("POST", "/api/orgs", {"name": name})["orgId"]
-            orgs[name] = org
-            log.append(f"created organisation {name} ({org})")
-        elif org == MAIN_ORG_ID:
-            raise GrafanaError(f"organisation {name} is the main organisation")
-        else:
-            join(grafana, org, log)
-        sync_datasources(grafana, org, state.get("datasources", []), log, environ)
-        sync_dashboards(grafana, org, state.get("dashboards", []), log)
-    declared = {state["name"] for state in desired}
+    for state in sorted(desired, key=lambda state: str(state.get("name"))):
+        try:
+            _apply(grafana, orgs, state, report.log, environ)
+        except _STATE_ERRORS as err:
+            report.failures.append(f"organisation {state.get('name')!r}: {err}")
+    declared = {state.get("name") for state in desired}
     # An organisation no longer declared (a decommissioned tenant) keeps what its users made, and loses what the
     # platform gave it: its data sources, so nothing of the tenant's data stays readable through it.
     for name, org in sorted(orgs.items()):
-        if org != MAIN_ORG_ID and name not in declared:
-            sync_datasources(grafana, org, [], log)
-            sync_dashboards(grafana, org, [], log)
-    return log
+        if org != MAIN_ORG_ID and name not in declared and name not in keep:
+            try:
+                sync_datasources(grafana, org, [], report.log)
+                sync_dashboards(grafana, org, [], report.log)
+            except GrafanaError as err:
+                report.failures.append(f"organisation {name!r} (no longer declared): {err}")
+    return report
 
 
-def load_state(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.json"))]
+SSO_PROVIDER = "generic_oauth"
 
 
-def main(environ: dict[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
-    grafana = Grafana(env["GRAFANA_URL"], env["GRAFANA_USER"], env["GRAFANA_PASSWORD"])
-    try:
-        log = reconcile(grafana, load_state(Path(env["STATE_DIR"])), env)
-    except GrafanaError as err:
-        print(f"grafana-orgs: {err}", file=sys.stderr)
-        return 1
-    print("\n".join(log) or "grafana-orgs: nothing to change")
-    return 0
+def as_list(value: Any) -> list[str]:
+    """A list setting as Grafana may return it: a list, a JSON list in a string, or words (pkg/util SplitString)."""
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    text = str(value or "").strip()
+    if text.startswith("["):
+        try:
+            return [str(item) for item in json.loads(text)]
+        except ValueError:
+            pass
+    return text.replace(",", " ").split()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list):
+        return sorted(as_list(current)) == sorted(wanted)
+    return bool(current == wanted)
+
+
+def sync_sso(grafana: Grafana, desired: dict[str, Any], log: list[str]) -> None:
+    """Writes the generic OAuth provider's settings through Grafana's SSO settings API when any differs. What the
+    API stores overrides grafana.ini and the environment (ssosettingsimpl mergeSettings); the client secret is not
+    sent, so Grafana keeps taking it from its environment (the platform's Secret), and the job never holds it."""
+    path = f"/api/v1/sso-settings/{SSO_PROVIDER}"
+    current = (grafana.call("GET", path) or {}).get("settings") or {}
+    changed = sorted(key for key, value in desired.items() if not _same(current.get(key), value))
+    if changed:
+        grafana.call("PUT", path, {"settings": desired})
+        log.append(f"updated sign-in settings ({SSO_PROVIDER}): {', '.join(changed)}")

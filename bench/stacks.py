@@ -1,0 +1,169 @@
+"""The tenant as the unit of deployment (issue 25), measured: `python bench/stacks.py [--tenants 1000]`.
+
+With generated tenants (bench/bench.py's generator) it reports:
+
+- the shared stack `dev` at 10 tenants and at N: its resources, whether the two plans are the same, and whether it
+  names any tenant;
+- the judge of a one-tenant pull request as .github/workflows/pull-request-checks.yaml runs it (the stacks the
+  changed file touches, validation of the whole folder against main with every cluster's limits, a fleet plan of
+  main and one of the merge for those stacks, one diff per stack), among N tenants and with that tenant alone;
+- the fleet plan of the cluster `dev` (its shared stack and N tenant stacks): wall time, CPU seconds (the command
+  and its workers) and peak memory per process.
+
+Each command runs as the workflows run it, in a fresh process of a copy of the project. Figures go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Run as a script, its own folder comes first on the path, where `bench` is bench.py rather than the package.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from bench.bench import bench_project, generate  # noqa: E402
+
+
+def run(project: Path, *args: str, cwd: Path | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds (with its children) of `python -m imaas ARGS`, and its stderr."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "imaas", *args],
+        cwd=cwd or project,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode not in (0,):
+        raise SystemExit(f"imaas {' '.join(args)} exited {result.returncode}: {result.stderr[-3000:]}")
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, result.stderr
+
+
+def shared_view(path: Path) -> dict[str, object]:
+    plan = json.loads(path.read_text())
+    return {r["urn"]: r["inputs"] for r in plan["resources"]}
+
+
+def shared_stack(project: Path, folders: dict[int, Path], workdir: Path) -> dict[str, object]:
+    views, counts = {}, {}
+    for count, folder in folders.items():
+        out = workdir / f"shared-{count}.json"
+        run(project, "plan", "--stack", "dev", "--tenants", str(folder), "--json", str(out))
+        counts[count] = len(json.loads(out.read_text())["resources"])
+        views[count] = shared_view(out)
+    small, large = sorted(views)
+    names = [path.stem for path in folders[large].glob("*.yaml")]
+    text = json.dumps(views[large])
+    named = [name for name in names if re.search(rf"\b{re.escape(name)}\b", text)]
+    return {"resources": counts, "same": views[small] == views[large], "tenants_named": named}
+
+
+def judge(project: Path, base_tenants: Path, changed: str, workdir: Path, label: str) -> dict[str, float]:
+    """The judge's steps for a pull request changing `changed`'s file, with main's tenants `base_tenants`."""
+    judge_dir = workdir / f"judge-{label}"
+    shutil.copytree(base_tenants, judge_dir / "tenants")
+    git = ["git", "-C", str(judge_dir)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "tenants"], check=True)
+    subprocess.run([*git, "-c", "user.name=b", "-c", "user.email=b@invalid", "commit", "-qm", "main"], check=True)
+    path = judge_dir / "tenants" / f"{changed}.yaml"
+    tenant = json.loads(path.read_text())
+    tenant["spec"]["services"].append({"name": "added"})
+    tenant["spec"]["size"] = "medium"
+    path.write_text(json.dumps(tenant, indent=1))
+    changes = workdir / f"changed-{label}.txt"
+    changes.write_text(f"tenants/{changed}.yaml\n")
+    tenants = judge_dir / "tenants"
+    steps: dict[str, float] = {}
+
+    def step(name: str, *args: str, cwd: Path | None = None) -> str:
+        wall, _, stderr = run(project, *args, cwd=cwd)
+        steps[name] = steps.get(name, 0.0) + wall
+        return stderr
+
+    start = time.perf_counter()
+    matrix = subprocess.run(
+        [sys.executable, "-m", "imaas", "stacks", "--format", "json", "--tenants", str(tenants), "--changed-files",
+         str(changes)], cwd=project, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    steps["stacks"] = time.perf_counter() - start
+    stacks = json.loads(matrix.stdout)["stacks"]
+    step("validate", "validate", "--tenants", "tenants", "--base", "HEAD", "--stack", "all", cwd=judge_dir)
+    select = [arg for stack in stacks for arg in ("--select", stack)]
+    for side, folder in (("head", tenants), ("base", base_tenants)):
+        out = workdir / f"{label}-{side}"
+        step(f"plan {side}", "plan", "--stack", "all", "--fleet", *select, "--tenants", str(folder),
+             "--json-dir", str(out))  # fmt: skip
+    for stack in stacks:
+        base, head = workdir / f"{label}-base" / f"{stack}.json", workdir / f"{label}-head" / f"{stack}.json"
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "imaas", "diff", str(base), str(head), "--format", "markdown"],
+                       cwd=project, capture_output=True, check=False)  # fmt: skip
+        steps["diff"] = steps.get("diff", 0.0) + time.perf_counter() - start
+    steps["total"] = sum(steps.values())
+    return steps
+
+
+def fleet(project: Path, tenants: Path, workdir: Path, workers: int) -> dict[str, float]:
+    out = workdir / "fleet"
+    wall, cpu, stderr = run(project, "plan", "--stack", "dev", "--fleet", "--tenants", str(tenants), "--json-dir",
+                            str(out), "--workers", str(workers))  # fmt: skip
+    match = re.search(r"(\d+) stacks of cluster dev planned by \d+ workers? \((\d+) resources, peak (\d+) MiB", stderr)
+    assert match, stderr[-2000:]
+    return {"stacks": int(match[1]), "resources": int(match[2]), "wall_s": wall, "cpu_s": cpu,
+            "peak_worker_mib": float(match[3])}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--skip-fleet", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        project = bench_project(workdir)
+        folders = {}
+        for count in (10, args.tenants):
+            folders[count] = workdir / f"tenants-{count}"
+            folders[count].mkdir()
+            generate(folders[count], count)
+        figures: dict[str, object] = {"tenants": args.tenants, "cpus": os.cpu_count(), "load": os.getloadavg()}
+        figures["shared"] = shared_stack(project, folders, workdir)
+        many = folders[args.tenants]
+        changed = sorted(path.stem for path in many.glob("*.yaml"))[len(list(many.glob("*.yaml"))) // 2]
+        alone = workdir / "alone"
+        alone.mkdir()
+        shutil.copy(many / f"{changed}.yaml", alone / f"{changed}.yaml")
+        # The generated tenants name the one before them in allowFrom: the tenant alone names nobody.
+        lone = json.loads((alone / f"{changed}.yaml").read_text())
+        lone["spec"]["network"]["allowFrom"] = []
+        (alone / f"{changed}.yaml").write_text(json.dumps(lone, indent=1))
+        judged = judge(project, many, changed, workdir, "many")
+        lonely = judge(project, alone, changed, workdir, "alone")
+        figures["judge"] = {"tenant": changed, "among": judged, "alone": lonely,
+                            "ratio": judged["total"] / lonely["total"]}  # fmt: skip
+        if not args.skip_fleet:
+            figures["fleet"] = fleet(project, many, workdir, args.workers)
+        figures["load_after"] = os.getloadavg()
+    print(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
