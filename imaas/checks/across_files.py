@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from imaas.inputs.codeowners import codeowners_teams
 from imaas.inputs.problems import Problem
@@ -54,11 +55,11 @@ class TenantSet:
             return Members(logins, "(imaas:githubMembers)")
         return self.organisation
 
-    @property
+    @cached_property
     def retired(self) -> set[str]:
         return {tenant_file.tenant.name for tenant_file in self.files if tenant_file.tenant.spec.lifecycle == "retired"}
 
-    @property
+    @cached_property
     def decommissioned(self) -> set[str]:
         return {tenant_file.tenant.name for tenant_file in self.files if tenant_file.tenant.decommissioned}
 
@@ -76,12 +77,14 @@ def cross_file_problems(
     settings: StackSettings | None,
     unreadable: Set[str] = frozenset(),
     organisation: Members | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> list[Problem]:
-    """Problems across `files`; `unreadable` names the tenants whose files have problems of their own, so that
-    naming them in `allowFrom` is not reported twice; `organisation`, the organisation's members read from GitHub."""
+    """Problems across `files` (by `rules`, default all of RULES); `unreadable` names the tenants whose files have
+    problems of their own, so that naming them in `allowFrom` is not reported twice; `organisation`, the
+    organisation's members read from GitHub."""
     names = {tenant_file.tenant.name for tenant_file in files} | unreadable
     tenant_set = TenantSet(files, settings, names, organisation)
-    return [problem for rule in RULES for problem in rule(tenant_set)]
+    return [problem for rule in (RULES if rules is None else rules) for problem in rule(tenant_set)]
 
 
 def unique_tenant_names(tenants: TenantSet) -> Iterator[Problem]:
@@ -470,3 +473,17 @@ RULES: tuple[Rule, ...] = (
     logins_are_members,
 )
 """Every rule across tenant files, in the order they report."""
+
+SETTINGS_FREE_RULES: tuple[Rule, ...] = (
+    unique_tenant_names,
+    reserved_service_names,
+    unique_services,
+    display_names_look_unique,
+    allow_from_known_tenants,
+    service_environments_within_tenant,
+    replicas_within_service_environments,
+)
+"""The rules that read neither the stack's settings nor the organisation's members: the same problems against any
+stack, so that checking a folder against several stacks runs them once (tests/test_tenant_rules.py holds them to it)."""
+SETTINGS_RULES: tuple[Rule, ...] = tuple(rule for rule in RULES if rule not in SETTINGS_FREE_RULES)
+"""The others, which a stack's settings (its names, limits and members) can change."""
