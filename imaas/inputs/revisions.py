@@ -78,6 +78,7 @@ def tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
             if raw is not None:
                 contents[path] = raw
     missing = [path for path, _ in entries if path not in contents]
+    tenant_cache.refresh()
     if missing:
         batch = _git(directory, "cat-file", "--batch", stdin="".join(f"{base}:./{p}\n" for p in missing).encode())
         contents.update(zip(missing, _split_batch(batch), strict=True))

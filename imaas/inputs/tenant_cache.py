@@ -95,8 +95,8 @@ def recall(digest: str) -> object | None:
     known = _MEMO.get(digest)
     if known is not None or _FOLDER is None:
         return known
-    if digest not in _PACKED:
-        _read_packs()
+    if not _READ_PACKS:
+        refresh()
     return _PACKED.get(digest)
 
 
@@ -123,9 +123,12 @@ def flush() -> None:
     _write(_FOLDER / "packs" / name, data)
 
 
-def _read_packs() -> None:
-    """The packs written since this process last looked (by any process of the check)."""
-    assert _FOLDER is not None
+def refresh() -> None:
+    """Read the packs written since this process last looked (by any process of the check): before reading a
+    folder, so that what another command kept is found."""
+    if _FOLDER is None:
+        return
+    _READ_PACKS.add("")  # looked, even if there was nothing to read
     try:
         names = os.listdir(_FOLDER / "packs")
     except OSError:

@@ -126,6 +126,7 @@ def read_tenant_files(directory: Path) -> tuple[list[TenantFile], list[Problem]]
     if not directory.is_dir():
         return [], [Problem(display_path(directory), message="tenants folder not found")]
     files, problems = [], []
+    tenant_cache.refresh()
     shown = display_path(directory)
     # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
     # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
