@@ -35,8 +35,11 @@ sys.path.insert(0, str(PROJECT_DIR))
 from bench.bench import bench_project, generate  # noqa: E402
 
 
-def run(project: Path, *args: str, cwd: Path | None = None) -> tuple[float, float, str]:
-    """Wall and CPU seconds (with its children) of `python -m imaas ARGS`, and its stderr."""
+def run(
+    project: Path, *args: str, cwd: Path | None = None, check: bool = True, stdout: bool = False
+) -> tuple[float, float, str]:
+    """Wall and CPU seconds (with its children) of `python -m imaas ARGS`, and its stderr (its stdout with
+    `stdout`); with `check`, a non-zero exit ends the benchmark."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(
@@ -49,10 +52,10 @@ def run(project: Path, *args: str, cwd: Path | None = None) -> tuple[float, floa
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode not in (0,):
+    if check and result.returncode != 0:
         raise SystemExit(f"imaas {' '.join(args)} exited {result.returncode}: {result.stderr[-3000:]}")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return wall, cpu, result.stderr
+    return wall, cpu, result.stdout if stdout else result.stderr
 
 
 def shared_view(path: Path) -> dict[str, object]:
@@ -74,8 +77,11 @@ def shared_stack(project: Path, folders: dict[int, Path], workdir: Path) -> dict
     return {"resources": counts, "same": views[small] == views[large], "tenants_named": named}
 
 
-def judge(project: Path, base_tenants: Path, changed: str, workdir: Path, label: str) -> dict[str, float]:
-    """The judge's steps for a pull request changing `changed`'s file, with main's tenants `base_tenants`."""
+def judge(
+    project: Path, base_tenants: Path, changed: str, workdir: Path, label: str, cached: bool = True
+) -> dict[str, float]:
+    """The judge's steps for a pull request changing `changed`'s file, with main's tenants `base_tenants`; `cached`:
+    with a validation cache shared by its commands, as the workflow runs them."""
     judge_dir = workdir / f"judge-{label}"
     shutil.copytree(base_tenants, judge_dir / "tenants")
     git = ["git", "-C", str(judge_dir)]
@@ -92,31 +98,35 @@ def judge(project: Path, base_tenants: Path, changed: str, workdir: Path, label:
     tenants = judge_dir / "tenants"
     steps: dict[str, float] = {}
 
+    cpu: dict[str, float] = {}
+
     def step(name: str, *args: str, cwd: Path | None = None) -> str:
-        wall, _, stderr = run(project, *args, cwd=cwd)
+        wall, seconds, stderr = run(project, *args, cwd=cwd)
         steps[name] = steps.get(name, 0.0) + wall
+        cpu[name] = cpu.get(name, 0.0) + seconds
         return stderr
 
-    start = time.perf_counter()
-    matrix = subprocess.run(
-        [sys.executable, "-m", "imaas", "stacks", "--format", "json", "--tenants", str(tenants), "--changed-files",
-         str(changes)], cwd=project, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    steps["stacks"] = time.perf_counter() - start
-    stacks = json.loads(matrix.stdout)["stacks"]
-    step("validate", "validate", "--tenants", "tenants", "--base", "HEAD", "--stack", "all", cwd=judge_dir)
+    wall, seconds, matrix = run(project, "stacks", "--format", "json", "--tenants", str(tenants), "--changed-files",
+                                str(changes), stdout=True)  # fmt: skip
+    steps["stacks"], cpu["stacks"] = wall, seconds
+    stacks = json.loads(matrix)["stacks"]
+    # One cache folder for the judge's commands, as the workflow passes it: the files parsed once, the folder
+    # checked across files once per settings and content (imaas/inputs/tenant_cache.py).
+    cache = ["--validation-cache", str(workdir / f"cache-{label}")] if cached else []
+    step("validate", "validate", "--tenants", "tenants", "--base", "HEAD", "--stack", "all", *cache, cwd=judge_dir)
     select = [arg for stack in stacks for arg in ("--select", stack)]
     for side, folder in (("head", tenants), ("base", base_tenants)):
         out = workdir / f"{label}-{side}"
         step(f"plan {side}", "plan", "--stack", "all", "--fleet", *select, "--tenants", str(folder),
-             "--json-dir", str(out))  # fmt: skip
+             "--json-dir", str(out), *cache)  # fmt: skip
     for stack in stacks:
         base, head = workdir / f"{label}-base" / f"{stack}.json", workdir / f"{label}-head" / f"{stack}.json"
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "imaas", "diff", str(base), str(head), "--format", "markdown"],
-                       cwd=project, capture_output=True, check=False)  # fmt: skip
-        steps["diff"] = steps.get("diff", 0.0) + time.perf_counter() - start
+        wall, seconds, _ = run(project, "diff", str(base), str(head), "--format", "markdown", check=False)
+        steps["diff"] = steps.get("diff", 0.0) + wall
+        cpu["diff"] = cpu.get("diff", 0.0) + seconds
     steps["total"] = sum(steps.values())
+    steps["cpu_total"] = sum(cpu.values())
+    steps.update({f"cpu {name}": seconds for name, seconds in cpu.items()})
     return steps
 
 
@@ -135,6 +145,8 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--uncached", action="store_true", help="Also the judge without a validation cache.")
+    parser.add_argument("--judge-only", action="store_true", help="Only the judge (no shared stack, no fleet).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
@@ -145,7 +157,8 @@ def main() -> None:
             folders[count].mkdir()
             generate(folders[count], count)
         figures: dict[str, object] = {"tenants": args.tenants, "cpus": os.cpu_count(), "load": os.getloadavg()}
-        figures["shared"] = shared_stack(project, folders, workdir)
+        if not args.judge_only:
+            figures["shared"] = shared_stack(project, folders, workdir)
         many = folders[args.tenants]
         changed = sorted(path.stem for path in many.glob("*.yaml"))[len(list(many.glob("*.yaml"))) // 2]
         alone = workdir / "alone"
@@ -155,11 +168,14 @@ def main() -> None:
         lone = json.loads((alone / f"{changed}.yaml").read_text())
         lone["spec"]["network"]["allowFrom"] = []
         (alone / f"{changed}.yaml").write_text(json.dumps(lone, indent=1))
-        judged = judge(project, many, changed, workdir, "many")
-        lonely = judge(project, alone, changed, workdir, "alone")
-        figures["judge"] = {"tenant": changed, "among": judged, "alone": lonely,
-                            "ratio": judged["total"] / lonely["total"]}  # fmt: skip
-        if not args.skip_fleet:
+        figures["judge"] = {"tenant": changed}
+        for name, cached in (("", True), ("uncached ", False)) if args.uncached else (("", True),):
+            judged = judge(project, many, changed, workdir, f"{name}many".replace(" ", "-"), cached)
+            lonely = judge(project, alone, changed, workdir, f"{name}alone".replace(" ", "-"), cached)
+            figures["judge"] |= {f"{name}among": judged, f"{name}alone": lonely,
+                                 f"{name}ratio": judged["total"] / lonely["total"],
+                                 f"{name}cpu_ratio": judged["cpu_total"] / lonely["cpu_total"]}  # fmt: skip
+        if not (args.skip_fleet or args.judge_only):
             figures["fleet"] = fleet(project, many, workdir, args.workers)
         figures["load_after"] = os.getloadavg()
     print(json.dumps(figures, indent=1))

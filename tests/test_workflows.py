@@ -162,6 +162,12 @@ def test_the_judge_validates_whole_and_plans_and_diffs_only_the_stacks_the_tenan
     # Base and head plans of the same stacks, one fleet per side.
     assert 'plan --stack all --fleet "${head_select[@]}" --tenants "$RUNNER_TEMP/judge/tenants"' in script
     assert 'python -m imaas plan --stack all --fleet "${base_select[@]}" --json-dir "$out/base"' in script
+    # Parsed and checked across files once per judge: the validation and both plans share the job's own cache.
+    cache = '--validation-cache "$RUNNER_TEMP/validation-cache"'
+    assert f"--base HEAD --format github \\\n  {cache}\n" in script
+    assert f"cache=({cache})" in script
+    assert script.count('"${cache[@]}"') == 2
+    assert "actions/cache" not in CHECKS.read_text(encoding="utf-8"), "the cache is the job's own, never restored"
     assert 'python -m imaas diff "$out/base/$stack.json" "$out/head/$stack.json" --format markdown' in script
     # The comment leads with the intent read from both tenant folders; the job summary and artifact keep every field.
     assert 'tenants=(--base-tenants tenants --head-tenants "$RUNNER_TEMP/judge/tenants")' in script

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
+from typing import NamedTuple
 
 from imaas.inputs.codeowners import codeowners_teams
 from imaas.inputs.problems import Problem
@@ -14,15 +16,16 @@ from imaas.inputs.yaml_source import Location
 from imaas.model.lookalike import look_alike_keys
 from imaas.model.quantity import exceeds
 from imaas.model.settings import StackSettings
+from imaas.model.tenant import Tenant
 from imaas.spec import capacity, connections, namespace_objects, naming, workload
 
 
-@dataclass(frozen=True)
-class DerivedName:
+class DerivedName(NamedTuple):
+    """A name the platform derives from a tenant (a tuple: tens of thousands are made per check)."""
+
     kind: str
     value: str
     owner: str
-    file: TenantFile
     location: Location
 
 
@@ -54,11 +57,11 @@ class TenantSet:
             return Members(logins, "(imaas:githubMembers)")
         return self.organisation
 
-    @property
+    @cached_property
     def retired(self) -> set[str]:
         return {tenant_file.tenant.name for tenant_file in self.files if tenant_file.tenant.spec.lifecycle == "retired"}
 
-    @property
+    @cached_property
     def decommissioned(self) -> set[str]:
         return {tenant_file.tenant.name for tenant_file in self.files if tenant_file.tenant.decommissioned}
 
@@ -76,12 +79,14 @@ def cross_file_problems(
     settings: StackSettings | None,
     unreadable: Set[str] = frozenset(),
     organisation: Members | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> list[Problem]:
-    """Problems across `files`; `unreadable` names the tenants whose files have problems of their own, so that
-    naming them in `allowFrom` is not reported twice; `organisation`, the organisation's members read from GitHub."""
+    """Problems across `files` (by `rules`, default all of RULES); `unreadable` names the tenants whose files have
+    problems of their own, so that naming them in `allowFrom` is not reported twice; `organisation`, the
+    organisation's members read from GitHub."""
     names = {tenant_file.tenant.name for tenant_file in files} | unreadable
     tenant_set = TenantSet(files, settings, names, organisation)
-    return [problem for rule in RULES for problem in rule(tenant_set)]
+    return [problem for rule in (RULES if rules is None else rules) for problem in rule(tenant_set)]
 
 
 def unique_tenant_names(tenants: TenantSet) -> Iterator[Problem]:
@@ -150,33 +155,35 @@ def unique_services(tenants: TenantSet) -> Iterator[Problem]:
             seen.add(service.name)
 
 
-def _derived_names(tenant_file: TenantFile) -> Iterator[DerivedName]:
-    tenant = tenant_file.tenant
+_DERIVED: dict[int, tuple[Tenant, list[DerivedName]]] = {}
+"""Each tenant's derived names, by the tenant (kept with it, so that its id stays its own): a folder checked against
+several stacks derives them once."""
+
+
+def derived_names(tenant: Tenant) -> list[DerivedName]:
+    known = _DERIVED.get(id(tenant))
+    if known is not None and known[0] is tenant:
+        return known[1]
+    names = []
     for environment in tenant.environments:
-        yield DerivedName(
-            "namespace",
-            naming.namespace(tenant.name, environment),
-            f"tenant '{tenant.name}'",
-            tenant_file,
-            ("metadata", "name"),
+        names.append(
+            DerivedName(
+                "namespace", naming.namespace(tenant.name, environment), f"tenant '{tenant.name}'", ("metadata", "name")
+            )
         )
     for index, service in enumerate(tenant.spec.services):
         owner = f"tenant '{tenant.name}', service '{service.name}'"
         location = ("spec", "services", index, "name")
-        yield DerivedName(
-            "GitHub repository", naming.github_repository(tenant.name, service.name), owner, tenant_file, location
-        )
-        yield DerivedName(
-            "ECR repository", naming.ecr_repository(tenant.name, service.name), owner, tenant_file, location
-        )
+        repository = naming.github_repository(tenant.name, service.name)
+        names.append(DerivedName("GitHub repository", repository, owner, location))
+        names.append(DerivedName("ECR repository", naming.ecr_repository(tenant.name, service.name), owner, location))
         for environment in tenant.service_environments(service):
-            yield DerivedName(
-                "Argo CD Application",
-                naming.application(tenant.name, service.name, environment),
-                owner,
-                tenant_file,
-                location,
-            )
+            application = naming.application(tenant.name, service.name, environment)
+            names.append(DerivedName("Argo CD Application", application, owner, location))
+    if len(_DERIVED) >= 50_000:
+        _DERIVED.clear()
+    _DERIVED[id(tenant)] = (tenant, names)
+    return names
 
 
 def unique_derived_names(tenants: TenantSet) -> Iterator[Problem]:
@@ -185,12 +192,12 @@ def unique_derived_names(tenants: TenantSet) -> Iterator[Problem]:
         "namespace": (settings.reserved_namespaces(), "a platform namespace"),
         "GitHub repository": ({settings.template_repository}, "the platform's service template"),
     }
-    taken: dict[tuple[str, str], DerivedName] = {}
+    taken: dict[tuple[str, str], tuple[str, TenantFile]] = {}
     for tenant_file in tenants.files:
         # A tenant whose very name is reserved is told so once, by reserved_names.
         if tenant_file.tenant.name.startswith(naming.RESERVED_TENANT_PREFIX):
             continue
-        for derived in _derived_names(tenant_file):
+        for derived in derived_names(tenant_file.tenant):
             names, what = platform_names.get(derived.kind, ((), ""))
             if derived.value in names:
                 yield tenant_file.document.problem(derived.location, f"{derived.kind} '{derived.value}' is {what}")
@@ -201,12 +208,16 @@ def unique_derived_names(tenants: TenantSet) -> Iterator[Problem]:
                 )
                 yield tenant_file.document.problem(derived.location, message)
                 continue
-            earlier = taken.setdefault((derived.kind, derived.value), derived)
-            if earlier is derived or earlier.owner == derived.owner:
+            key = (derived.kind, derived.value)
+            earlier = taken.get(key)
+            if earlier is None:
+                taken[key] = (derived.owner, tenant_file)
+                continue
+            if earlier[0] == derived.owner:
                 continue
             message = (
-                f"{derived.kind} '{derived.value}' of {derived.owner} collides with the one of {earlier.owner}"
-                f" ({earlier.file.file})"
+                f"{derived.kind} '{derived.value}' of {derived.owner} collides with the one of {earlier[0]}"
+                f" ({earlier[1].file})"
             )
             yield tenant_file.document.problem(derived.location, message)
 
@@ -491,3 +502,17 @@ RULES: tuple[Rule, ...] = (
     egress_outside_the_cluster,
 )
 """Every rule across tenant files, in the order they report."""
+
+SETTINGS_FREE_RULES: tuple[Rule, ...] = (
+    unique_tenant_names,
+    reserved_service_names,
+    unique_services,
+    display_names_look_unique,
+    allow_from_known_tenants,
+    service_environments_within_tenant,
+    replicas_within_service_environments,
+)
+"""The rules that read neither the stack's settings nor the organisation's members: the same problems against any
+stack, so that checking a folder against several stacks runs them once (tests/test_tenant_rules.py holds them to it)."""
+SETTINGS_RULES: tuple[Rule, ...] = tuple(rule for rule in RULES if rule not in SETTINGS_FREE_RULES)
+"""The others, which a stack's settings (its names, limits and members) can change."""

@@ -24,6 +24,27 @@ TenantsOption = Annotated[
         "--tenants", metavar="DIR", help="Folder of tenant files (default: the stack's tenantsDir, or tenants)."
     ),
 ]
+ValidationCacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--validation-cache",
+        metavar="DIR",
+        help="Keep the parsed tenant files and the folders found valid here, by content, for the other commands of "
+        "the same check (imaas/inputs/tenant_cache.py); a folder of this run's own, never shared.",
+    ),
+]
+
+
+def use_validation_cache(folder: Path | None) -> None:
+    """Read and keep validations in `folder` from now on (a usage error if it cannot be made a folder)."""
+    from imaas.inputs import tenant_cache
+
+    if folder is None:
+        return
+    try:
+        tenant_cache.use(folder)
+    except OSError as error:
+        usage(f"--validation-cache {folder}: {error.strerror}")
 
 
 def fail(problems: list[Problem], code: int = 1, *, github: bool = False) -> NoReturn:

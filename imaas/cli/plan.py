@@ -11,7 +11,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from imaas.cli import output
 from imaas.cli.app import app
-from imaas.cli.output import TenantsOption, err, fail, out, tenants_dir, usage
+from imaas.cli.output import (
+    TenantsOption,
+    ValidationCacheOption,
+    err,
+    fail,
+    out,
+    tenants_dir,
+    usage,
+    use_validation_cache,
+)
 from imaas.inputs.problems import InputError, UsageError
 from imaas.inputs.stack_file import StackFile
 from imaas.plan.record import Plan
@@ -63,10 +72,12 @@ def plan(
             "together): what the migration moves from (docs/operators.md, Migrating to tenant stacks).",
         ),
     ] = False,
+    validation_cache: ValidationCacheOption = None,
 ) -> None:
     """Run the real Pulumi program offline (mocks: no CLI, credentials or network) and show what it declares."""
     from imaas.engine.run import paused_cycle_collection
 
+    use_validation_cache(validation_cache)
     if fleet:
         if json_dir is None or json_file is not None or render_dir is not None or summary or whole_cluster:
             usage("--fleet writes one plan JSON per stack: give --json-dir DIR, and not --json, --render or --summary")

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from imaas.inputs import tenant_cache
 from imaas.inputs.problems import InputError, UsageError
 from imaas.inputs.tenant_files import TENANT_SUFFIXES, read_tenant_bytes
 from imaas.inputs.yaml_source import display_path
@@ -59,21 +61,52 @@ def _git(directory: Path, *args: str, stdin: bytes | None = None) -> bytes:
 def tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
     """The tenants folder as it was at revision `base`, by tenant name (the file stem)."""
     _verify_commit(directory, base)
-    listing = _git(directory, "ls-tree", "-z", "--name-only", base, "--", ".").decode()
-    paths = [path for path in listing.split("\0") if path.endswith(TENANT_SUFFIXES)]
-    if not paths:
+    listing = _git(directory, "ls-tree", "-z", base, "--", ".").decode()
+    entries = []
+    for entry in listing.split("\0"):
+        info, _, path = entry.partition("\t")
+        if path.endswith(TENANT_SUFFIXES):
+            entries.append((path, info.split()))
+    if not entries:
         return {}
-    batch = _git(directory, "cat-file", "--batch", stdin="".join(f"{base}:./{p}\n" for p in paths).encode())
+    # A file the work tree holds as it was at the base (the same git object) is read there, and only the others
+    # from git: in a pull request, most of a thousand.
+    contents: dict[str, bytes] = {}
+    for path, (mode, kind, object_id) in entries:
+        if kind == "blob" and mode != "120000":
+            raw = _same_in_work_tree(directory / path, object_id)
+            if raw is not None:
+                contents[path] = raw
+    missing = [path for path, _ in entries if path not in contents]
+    tenant_cache.refresh()
+    if missing:
+        batch = _git(directory, "cat-file", "--batch", stdin="".join(f"{base}:./{p}\n" for p in missing).encode())
+        contents.update(zip(missing, _split_batch(batch), strict=True))
     tenants: dict[str, BaseTenant] = {}
-    for path, blob in zip(paths, _split_batch(batch), strict=True):
+    for path, _ in entries:
         tenant: Tenant | None
         try:
-            tenant = read_tenant_bytes(blob, path).tenant
+            tenant = read_tenant_bytes(contents[path], path).tenant
         except InputError:
             # A file that was already broken at the base still counts as a tenant, with no services known.
             tenant = None
         tenants.setdefault(Path(path).stem, BaseTenant(path, tenant))
+    tenant_cache.flush()
     return tenants
+
+
+def _same_in_work_tree(path: Path, object_id: str) -> bytes | None:
+    """The bytes of `path` in the work tree if they are git's blob `object_id` (no link, no folder), else None."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    # Git's object id of a blob: SHA-1 of its header and bytes (SHA-256 in a repository of that format).
+    algorithm = hashlib.sha1 if len(object_id) == 40 else hashlib.sha256
+    header = f"blob {len(raw)}\0".encode()
+    return raw if algorithm(header + raw, usedforsecurity=False).hexdigest() == object_id else None
 
 
 def _split_batch(output: bytes) -> list[bytes]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
+from imaas.inputs import tenant_cache
 from imaas.inputs.messages import validate_document
 from imaas.inputs.problems import InputError, Problem
-from imaas.inputs.yaml_source import YamlDocument, display_path, parse_yaml, read_yaml_file
+from imaas.inputs.yaml_source import MAX_FILE_BYTES, YamlDocument, display_path, parse_yaml, read_yaml_file
 from imaas.model.names import NAME_PATTERN
 from imaas.model.tenant import Tenant
 
@@ -21,14 +20,30 @@ TENANT_FILE_NAME = re.compile(NAME_PATTERN.removesuffix("$") + r"\.(yaml|yml)$")
 MAX_TENANT_NAME = 20
 
 
-@dataclass(frozen=True)
 class TenantFile:
-    document: YamlDocument
-    tenant: Tenant
+    """A tenant file valid on its own: its tenant, and its document (where each value is written), which a file
+    known by its content (imaas/inputs/tenant_cache.py) parses again only when a problem has to point into it."""
+
+    __slots__ = ("_document", "_raw", "digest", "file", "tenant")
+
+    def __init__(
+        self, document: YamlDocument | None, tenant: Tenant, *, file: str = "", raw: bytes = b"", digest: str = ""
+    ) -> None:
+        self._document = document
+        self._raw = raw
+        self.file = document.file if document is not None else file
+        self.tenant = tenant
+        self.digest = digest
+        """The file's digest (tenant_cache.file_digest), where it was read by content."""
 
     @property
-    def file(self) -> str:
-        return self.document.file
+    def document(self) -> YamlDocument:
+        if self._document is None:
+            self._document = parse_yaml(self._raw, self.file)
+        return self._document
+
+    def __repr__(self) -> str:
+        return f"TenantFile({self.file!r}, {self.tenant.name!r})"
 
 
 def shown_name(name: str) -> str:
@@ -61,25 +76,49 @@ def parse_tenant(document: YamlDocument, stem: str) -> TenantFile:
     return TenantFile(document, tenant)
 
 
-def read_tenant_file(path: Path) -> TenantFile:
-    try:
-        status = path.stat()
-    except OSError:
+def read_tenant_file(path: Path, file: str | None = None) -> TenantFile:
+    """One tenant file, valid on its own, or InputError; `file`: its display_path, if known."""
+    # A link would read whatever it points at (another file of the runner, /proc/self/environ): refused unread, as
+    # read_yaml_file refuses it.
+    if path.is_symlink():
         return parse_tenant(read_yaml_file(path), path.stem)
-    # One `imaas plan` reads the folder up to three times (partial-plan focus, the program, the guardrails).
-    # Absolute, not resolved: a link must reach read_yaml_file as a link, which refuses it.
-    return _read_unchanged_file(path.absolute(), Path.cwd(), status.st_mtime_ns, status.st_size)
+    file = file or display_path(path)
+    try:
+        size = path.stat().st_size
+        raw = b"" if size > MAX_FILE_BYTES else path.read_bytes()
+    except OSError:
+        return parse_tenant(read_yaml_file(path, file), path.stem)
+    if size > MAX_FILE_BYTES:
+        return parse_tenant(read_yaml_file(path, file), path.stem)
+    return read_tenant_bytes(raw, file, path.name)
 
 
-@lru_cache(maxsize=8192)
-def _read_unchanged_file(path: Path, cwd: Path, mtime_ns: int, size: int) -> TenantFile:
-    """A file's parse, reused while its modification time and size stay the same (and the current folder, which
-    its problems' file names are relative to); problems are raised again each time, not kept."""
-    return parse_tenant(read_yaml_file(path), path.stem)
-
-
-def read_tenant_bytes(raw: bytes, file: str) -> TenantFile:
-    return parse_tenant(parse_yaml(raw, file), Path(file).stem)
+def read_tenant_bytes(raw: bytes, file: str, name: str | None = None) -> TenantFile:
+    """The tenant file `file` (as messages name it; its tenant is named as `name`, default the file's) holding
+    `raw`: parsed once per content, in this process and, with a cache folder, across the check's processes."""
+    name = name or Path(file).name
+    digest = tenant_cache.file_digest(name, raw)
+    known = tenant_cache.recall(digest)
+    if isinstance(known, Tenant):
+        return TenantFile(None, known, file=file, raw=raw, digest=digest)
+    if isinstance(known, bytes):
+        try:
+            tenant = Tenant.model_validate_json(known, by_alias=True, by_name=False)
+        except ValueError:
+            pass  # an entry this code cannot read (it cannot be another content's: the digest says whose it is)
+        else:
+            tenant_cache.remember(digest, tenant, None)
+            return TenantFile(None, tenant, file=file, raw=raw, digest=digest)
+    tenant_file = parse_tenant(parse_yaml(raw, file), Path(name).stem)
+    tenant_file.digest = digest
+    text = None
+    if tenant_cache.folder() is not None:
+        text = tenant_file.tenant.model_dump_json(by_alias=True).encode()
+        # Kept only if read back it is this very tenant (a JSON form that lost anything would make another one).
+        if Tenant.model_validate_json(text, by_alias=True, by_name=False) != tenant_file.tenant:
+            text = None
+    tenant_cache.remember(digest, tenant_file.tenant, text)
+    return tenant_file
 
 
 def read_tenant_files(directory: Path) -> tuple[list[TenantFile], list[Problem]]:
@@ -87,17 +126,26 @@ def read_tenant_files(directory: Path) -> tuple[list[TenantFile], list[Problem]]
     if not directory.is_dir():
         return [], [Problem(display_path(directory), message="tenants folder not found")]
     files, problems = [], []
+    tenant_cache.refresh()
+    shown = display_path(directory)
     # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
     # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
     for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")):
-        message = f"is a folder; tenant files are read from {display_path(directory)}/ only, not from subfolders"
-        problems.append(Problem(f"{display_path(directory)}/{shown_name(folder.name)}", message=message))
+        message = f"is a folder; tenant files are read from {shown}/ only, not from subfolders"
+        problems.append(Problem(f"{shown}/{shown_name(folder.name)}", message=message))
+    # What display_path says of each file that is no link, its folder resolved once.
+    try:
+        relative: Path | None = directory.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        relative = None
     for path in tenant_paths(directory):
         if not is_tenant_file_name(path.name):
             problems.append(file_name_problem(directory, path.name))
             continue
+        file = str(relative / path.name) if relative is not None else str(path)
         try:
-            files.append(read_tenant_file(path))
+            files.append(read_tenant_file(path, file))
         except InputError as err:
             problems.extend(err.problems)
+    tenant_cache.flush()
     return files, problems
