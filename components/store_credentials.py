@@ -1,6 +1,6 @@
 """The credentials the observability stores check (imaas/spec/store_auth.py): every client's and every proxy's
 htpasswd, derived from `imaas:observabilityCredentialKey` inside `Output.apply`, so that they stay secret in the
-state, the plan and the logs; and the configurations of the proxies beside Tempo and Alertmanager."""
+state, the plan and the logs; and the configurations of the proxies beside Loki, Tempo and Alertmanager."""
 
 from __future__ import annotations
 
@@ -32,7 +32,12 @@ def declare_store_credentials(namespace: str, opts: pulumi.ResourceOptions) -> l
                 opts=opts,
             )
         )
-    for store, spec in (("tempo", store_auth.tempo_proxy()), ("alertmanager", store_auth.alertmanager_proxy())):
+    sidecars = (
+        ("loki", store_auth.loki_sidecar_proxy()),
+        ("tempo", store_auth.tempo_proxy()),
+        ("alertmanager", store_auth.alertmanager_proxy()),
+    )
+    for store, spec in sidecars:
         name = store_auth.proxy_config_map(store)
         declared.append(
             k8s.core.v1.ConfigMap(

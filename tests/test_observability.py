@@ -32,6 +32,7 @@ from tokens import (
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file, settings_from_config
 from imaas.plan.record import Plan, PlannedResource
+from imaas.spec import store_auth
 from imaas.spec.naming import RESERVED_TENANT_NAMES
 from imaas.spec.telemetry import COLLECTOR_POD_LABELS, PLATFORM_LOG_TENANT
 
@@ -168,8 +169,10 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
     )
     loki = releases(plan)["loki"].inputs
     assert loki["version"] == "18.14.0"
+    single_binary = dict(loki["values"]["singleBinary"])
+    containers, annotations = single_binary.pop("extraContainers"), single_binary.pop("podAnnotations")
     # Overrides merge into the platform's values: the rest of singleBinary and of the chart values stays.
-    assert loki["values"]["singleBinary"] == {
+    assert single_binary == {
         "replicas": 2,
         "persistence": {
             "enableStatefulSetAutoDeletePVC": True,
@@ -177,10 +180,16 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
             "whenScaled": "Retain",
             "storageClass": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
         },
-        # The tenants' limits, the job's runtime file (imaas/spec/tenant_config.py).
-        "extraVolumes": [{"name": "tenant-limits", "configMap": {"name": "imaas-loki-tenant-limits"}}],
+        # The tenants' limits, the job's runtime file (imaas/spec/tenant_config.py), and the proxy beside Loki
+        # (imaas/spec/store_clients.py).
+        "extraVolumes": [
+            {"name": "tenant-limits", "configMap": {"name": "imaas-loki-tenant-limits"}},
+            *store_auth.proxy_volumes("loki"),
+        ],
         "extraVolumeMounts": [{"name": "tenant-limits", "mountPath": "/etc/imaas/loki", "readOnly": True}],
     }
+    assert [container["name"] for container in containers] == [store_auth.PROXY_CONTAINER]
+    assert list(annotations) == ["imaas.io/proxy-config"]
     assert loki["values"]["loki"]["auth_enabled"] is True
     assert loki["values"]["extra"] == [1]
 

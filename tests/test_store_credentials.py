@@ -67,6 +67,38 @@ def test_every_store_is_behind_a_proxy_that_checks_credentials(stack: str) -> No
         assert {line.split(":{SSHA}")[0] for line in entries.splitlines()} == expected
 
 
+def test_loki_listens_on_its_pods_loopback_behind_its_sidecar(stack: str) -> None:
+    """Loki refuses a request without a credential even from a pod that bypasses the gateway: Loki's HTTP and gRPC
+    servers are on 127.0.0.1, its rings advertise 127.0.0.1, and the port the chart's Service and probes target
+    (the Loki container's `http-metrics`, `loki.server.http_listen_port`, left at 3100) is the sidecar's."""
+    plan = example_plan(stack)
+    loki = values(plan, "loki")
+    server = loki["loki"]["server"]
+    assert (server["http_listen_address"], server["grpc_listen_address"]) == (LOOPBACK, LOOPBACK)
+    assert "http_listen_port" not in server and "grpc_listen_port" not in server, "the chart's 3100 and 9095"
+    assert loki["loki"]["structuredConfig"]["server"] == {"http_listen_port": store_auth.LOKI_LOOPBACK_PORT}
+    common = loki["loki"]["commonConfig"]
+    assert common["instance_addr"] == LOOPBACK
+    assert common["ring"] == {"kvstore": {"store": "inmemory"}}
+    assert common["compactor_grpc_address"] == f"{LOOPBACK}:{store_auth.LOKI_GRPC_PORT}"
+
+    (proxy,) = loki["singleBinary"]["extraContainers"]
+    assert [port["containerPort"] for port in proxy["ports"]] == [store_auth.LOKI_PORT] == [3100]
+    assert proxy["readinessProbe"]["httpGet"]["path"] in store_auth.LOKI_PROBE_PATHS
+    volumes = {volume["name"]: volume for volume in loki["singleBinary"]["extraVolumes"]}
+    assert volumes["imaas-proxy-auth"]["secret"] == {"secretName": "imaas-loki-htpasswd"}
+    assert volumes["imaas-proxy-config"]["configMap"] == {"name": "imaas-loki-proxy"}
+    assert "tenant-limits" in volumes, "the runtime file's volume is kept beside the proxy's"
+    configs = {r.inputs["metadata"]["name"]: r.inputs["data"] for r in of_type(plan, CONFIG_MAP)}
+    sidecar = store_auth.loki_sidecar_proxy()
+    assert configs["imaas-loki-proxy"]["nginx.conf"] == store_auth.nginx_config(sidecar)
+    (listener,) = sidecar.listeners
+    assert (listener.port, listener.upstream) == (3100, f"{LOOPBACK}:{store_auth.LOKI_LOOPBACK_PORT}")
+    # The gateway's upstream is Loki's Service, which now leads to the sidecar, and it forwards the credential.
+    (gateway,) = store_auth.loki_proxy(NAMESPACE).listeners
+    assert gateway.upstream.endswith(f":{store_auth.LOKI_PORT}") and gateway.forward_credential
+
+
 def test_every_client_carries_its_own_credential_from_its_own_secret(stack: str) -> None:
     plan = example_plan(stack)
     fluent_bit = values(plan, "fluent-bit")

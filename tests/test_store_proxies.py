@@ -199,9 +199,77 @@ def test_loki_gateway_refuses_writes_and_reads_without_their_own_credential(
         ("GET", "/loki/api/v1/query_range"),
         ("GET", "/loki/api/v1/label/namespace/values"),
     ]
-    for _, _, headers in fake_store.seen:
-        assert "Authorization" not in headers, "the credential travelled on to the store"
+    # The gateway passes the credential on: Loki's sidecar checks it again.
+    assert [headers.get("Authorization") for _, _, headers in fake_store.seen] == [
+        basic(writer)["Authorization"],
+        basic(reader)["Authorization"],
+        basic(reader)["Authorization"],
+    ]
     assert fake_store.seen[0][2].get("X-Scope-OrgID") == "payments"
+
+
+def test_lokis_sidecar_refuses_what_reaches_lokis_pod_without_a_credential(
+    fake_store: FakeStore, run_proxy: Any
+) -> None:
+    """What a pod that bypasses the gateway meets on Loki's pod (the Service's port 3100): the same refusals; the
+    chart's probes pass without a credential; nothing of the credential reaches Loki."""
+    proxy = run_proxy(store_auth.loki_sidecar_proxy(), [fake_store.address])
+    port = proxy.ports[0]
+    writer, reader = store_auth.LOKI_WRITER, store_auth.LOKI_READER
+    tenant = {"X-Scope-OrgID": "payments"}
+    refused = {
+        "push without a credential": call(port, "POST", LOKI_PUSH, tenant),
+        "query without a credential": call(port, "GET", LOKI_QUERY, tenant),
+        "push with a wrong password": call(port, "POST", LOKI_PUSH, {**basic(writer, "wrong"), **tenant}),
+        "query as the writer": call(port, "GET", LOKI_QUERY, {**basic(writer), **tenant}),
+        "push as the reader": call(port, "POST", LOKI_PUSH, {**basic(reader), **tenant}),
+        "flush without a credential": call(port, "POST", "/flush"),
+        "ring without a credential": call(port, "GET", "/ring"),
+        "config as the reader": call(port, "GET", "/config", basic(reader)),
+        "the gateway's health path": call(port, "GET", "/"),
+    }
+    assert fake_store.seen == [], "a refused request reached Loki"
+    assert refused["push without a credential"] == 401
+    assert refused["query without a credential"] == 401
+    assert refused["push with a wrong password"] == 401
+    assert refused["query as the writer"] == 403
+    assert refused["push as the reader"] == 403
+    assert all(status in (401, 403, 404) for status in refused.values()), refused
+
+    assert call(port, "POST", LOKI_PUSH, {**basic(writer), **tenant}) == 200
+    assert call(port, "GET", LOKI_QUERY, {**basic(reader), **tenant}) == 200
+    for path in store_auth.LOKI_PROBE_PATHS:
+        assert call(port, "GET", path) == 200, f"the chart's probe {path}"
+    assert [(method, path.split("?")[0]) for method, path, _ in fake_store.seen] == [
+        ("POST", LOKI_PUSH),
+        ("GET", "/loki/api/v1/query_range"),
+        *(("GET", path) for path in store_auth.LOKI_PROBE_PATHS),
+    ]
+    assert all("Authorization" not in headers for _, _, headers in fake_store.seen)
+    assert fake_store.seen[0][2].get("X-Scope-OrgID") == "payments"
+
+
+def test_lokis_gateway_in_front_of_its_sidecar_passes_the_pipelines_and_grafanas_credentials(
+    fake_store: FakeStore, run_proxy: Any
+) -> None:
+    """The gateway and the sidecar chained as in the cluster: Fluent Bit's and Grafana's requests reach Loki
+    through both, without their credential; nothing else does."""
+    sidecar = run_proxy(store_auth.loki_sidecar_proxy(), [fake_store.address])
+    gateway = run_proxy(store_auth.loki_proxy("observability"), [f"127.0.0.1:{sidecar.ports[0]}"])
+    port = gateway.ports[0]
+    writer, reader = store_auth.LOKI_WRITER, store_auth.LOKI_READER
+    tenant = {"X-Scope-OrgID": "payments"}
+    assert call(port, "POST", LOKI_PUSH, tenant) == 401
+    assert call(port, "GET", LOKI_QUERY, {**basic(writer), **tenant}) == 403
+    assert fake_store.seen == []
+    assert call(port, "POST", LOKI_PUSH, {**basic(writer), **tenant}) == 200
+    assert call(port, "GET", LOKI_QUERY, {**basic(reader), **tenant}) == 200
+    assert [(method, path.split("?")[0]) for method, path, _ in fake_store.seen] == [
+        ("POST", LOKI_PUSH),
+        ("GET", "/loki/api/v1/query_range"),
+    ]
+    assert all("Authorization" not in headers for _, _, headers in fake_store.seen)
+    assert all(headers.get("X-Scope-OrgID") == "payments" for _, _, headers in fake_store.seen)
 
 
 def test_tempo_proxy_admits_only_grafanas_queries_on_its_http_port(fake_store: FakeStore, run_proxy: Any) -> None:
@@ -311,7 +379,13 @@ def test_every_proxy_configuration_of_the_platform_is_accepted_as_written(tmp_pa
     directory = Path(tempfile.mkdtemp(prefix="imaas-proxy-"))
     try:
         (directory / store_auth.HTPASSWD_KEY).write_text(store_auth.htpasswd(KEY, store_auth.CLIENTS))
-        for spec in (store_auth.loki_proxy("observability"), store_auth.tempo_proxy(), store_auth.alertmanager_proxy()):
+        specs = (
+            store_auth.loki_proxy("observability"),
+            store_auth.loki_sidecar_proxy(),
+            store_auth.tempo_proxy(),
+            store_auth.alertmanager_proxy(),
+        )
+        for spec in specs:
             text = store_auth.nginx_config(spec)
             text = text.replace(store_auth.HTPASSWD_FILE, str(directory / store_auth.HTPASSWD_KEY))
             text = text.replace(f" {store_auth.PROXY_TEMP_DIR}/", f" {directory}/")

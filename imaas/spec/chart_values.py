@@ -136,7 +136,7 @@ def loki_values(
 ) -> dict[str, Any]:
     """Loki's values, the same for any tenant set: each tenant's limits are in the runtime file the job writes."""
     runtime_mount = {"name": "tenant-limits", "mountPath": tenant_config.LOKI_RUNTIME_DIR, "readOnly": True}
-    return {
+    values: dict[str, Any] = {
         # Writes and reads through the gateway need the platform's credential (imaas/spec/store_auth.py).
         **store_clients.loki_gateway_values(namespace, proxy_image),
         # `SingleBinary` is the deprecated name of the same mode.
@@ -187,6 +187,15 @@ def loki_values(
         "lokiCanary": {"enabled": False},
         "test": {"enabled": False},
     }
+    # Loki itself on its pod's loopback, checked again by nginx beside it (imaas/spec/store_clients.py). Lists are
+    # replaced by a merge, as by Helm: the pod's volumes are both sets.
+    proxy = store_clients.loki_proxy_values(proxy_image)
+    merged = charts.merged(values, proxy)
+    merged["singleBinary"]["extraVolumes"] = [
+        *values["singleBinary"]["extraVolumes"],
+        *proxy["singleBinary"]["extraVolumes"],
+    ]
+    return merged
 
 
 def fluent_bit_values(endpoints: Endpoints) -> dict[str, Any]:

@@ -219,10 +219,10 @@ ALLOWANCES: tuple[Allowance, ...] = (
         "loki-gateway",
         "loki",
         _tcp(3100),
-        "the gateway forwards writes and queries",
+        "the gateway forwards writes and queries, with their credential",
         kind="data",
-        unenforced="**nothing**: Loki's own port answers any pod, with any X-Scope-OrgID (the gateway is a pod of "
-        "its own)",
+        unenforced="Loki's proxy admits Fluent Bit's credential to the push path and Grafana's to the query paths, "
+        "as the gateway does; Loki listens on its pod's loopback (the chart's probes' paths stay open)",
     ),
     Allowance(
         "tenant-namespaces",

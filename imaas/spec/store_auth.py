@@ -6,8 +6,10 @@ Each store is reached through nginx, with basic auth, and each credential opens 
 (Fluent Bit, the collector, the two Prometheus) the store's push path, the reader's (Grafana) its query paths.
 - Loki: the chart's gateway (`gateway.basicAuth`, the htpasswd from a Secret of the platform's), running the whole
   nginx file written here (`gateway.nginxConfig.file`): only the push and query paths, none of the ring, flush,
-  config, rules or delete endpoints the chart's own file opens. Loki's own port stays open on its pod: the gateway
-  is a pod of its own, which must reach it (docs/isolation.md, what holds without NetworkPolicies).
+  config, rules or delete endpoints the chart's own file opens. The gateway is a pod of its own, so it forwards the
+  credential, and Loki's pod checks it again, as Tempo's does: Loki listens on its pod's loopback interface only
+  (HTTP on LOKI_LOOPBACK_PORT, gRPC on its own port), and nginx beside it owns the pod's port 3100, which the
+  chart's Service and probes target (the Loki container's `http-metrics` port).
 - Tempo: its chart has no gateway. nginx runs beside Tempo in the same pod and owns the pod's ports; Tempo listens
   on the loopback interface only, so nothing outside the pod reaches Tempo but through the proxy.
 - Alertmanager: the operator's `web` settings have no basic-auth users (prometheus-operator v0.91.0,
@@ -40,6 +42,14 @@ HTPASSWD_FILE = f"{HTPASSWD_DIR}/{HTPASSWD_KEY}"
 LOKI_GATEWAY_PORT = 8080
 """The gateway's container port (the chart's `gateway.containerPort`)."""
 LOKI_PORT = 3100
+"""Loki's port as the chart's Service, its probes and the Loki container's `http-metrics` port name it (the chart's
+`loki.server.http_listen_port`): the sidecar's, in Loki's pod."""
+LOKI_LOOPBACK_PORT = 3101
+"""Where Loki itself listens for HTTP, on its pod's loopback interface (`server.http_listen_port` in its
+structuredConfig, which only Loki's configuration file reads)."""
+LOKI_GRPC_PORT = 9095
+"""Loki's gRPC port (the chart's `loki.server.grpc_listen_port`), on the loopback interface too: nothing outside the
+single binary calls it."""
 # Tempo on the loopback interface of its pod, the proxy on the pod's ports. The chart's Service sends 3200 and 4317
 # to the pod (templates/_ports.tpl, fixed targetPorts), where the proxy listens; it names its OTLP gRPC port after
 # the receiver's endpoint, so the Service's OTLP port is the loopback receiver's (TEMPO_OTLP_LOOPBACK_PORT).
@@ -128,6 +138,9 @@ class Listener:
     grpc: bool = False
     health: str | None = None
     """An exact path answered `200 OK` by the proxy itself (the Loki chart's readiness probe, `/`)."""
+    forward_credential: bool = False
+    """Pass the client's `Authorization` on to the upstream: a proxy in front of another proxy that checks it again
+    (Loki's gateway in front of the sidecar in Loki's pod)."""
 
 
 @dataclass(frozen=True)
@@ -175,21 +188,32 @@ def _any_of(prefix: str, paths: tuple[str, ...]) -> str:
     return f"~ ^{prefix}({'|'.join(paths)})$"
 
 
+LOKI_ROUTES = (
+    Route("= /loki/api/v1/push", (LOKI_WRITER.user,), ("POST",)),
+    Route(_any_of("/loki/api/v1/", LOKI_READ_PATHS), (LOKI_READER.user,), ("GET", "POST")),
+)
+LOKI_PROBE_PATHS = ("/ready", "/loki/api/v1/status/buildinfo")
+"""The chart's readiness and liveness probes of Loki's container (`loki.readinessProbe`, `loki.livenessProbe`),
+which ask the pod's port 3100, the sidecar's."""
+
+
 def loki_proxy(namespace: str) -> ProxySpec:
+    """The chart's gateway: checks the credential and passes it on to Loki's Service, where the sidecar checks it
+    again."""
     upstream = f"{LOKI.release}.{namespace}.svc.{CLUSTER_DOMAIN}:{LOKI_PORT}"
     return ProxySpec(
         "loki",
-        (
-            Listener(
-                LOKI_GATEWAY_PORT,
-                upstream,
-                (
-                    Route("= /loki/api/v1/push", (LOKI_WRITER.user,), ("POST",)),
-                    Route(_any_of("/loki/api/v1/", LOKI_READ_PATHS), (LOKI_READER.user,), ("GET", "POST")),
-                ),
-                health="/",
-            ),
-        ),
+        (Listener(LOKI_GATEWAY_PORT, upstream, LOKI_ROUTES, health="/", forward_credential=True),),
+        (LOKI_WRITER, LOKI_READER),
+    )
+
+
+def loki_sidecar_proxy() -> ProxySpec:
+    """The nginx beside Loki, on the pod's port 3100, in front of Loki on 127.0.0.1: the same routes and clients as
+    the gateway's; only the probes' paths are open."""
+    return ProxySpec(
+        "loki",
+        (Listener(LOKI_PORT, f"{LOOPBACK}:{LOKI_LOOPBACK_PORT}", LOKI_ROUTES, open_paths=LOKI_PROBE_PATHS),),
         (LOKI_WRITER, LOKI_READER),
     )
 
@@ -265,8 +289,9 @@ def _location(route: Route, listener: Listener) -> list[str]:
             f"      grpc_pass grpc://{listener.upstream};",
         ]
     else:
+        credential = [] if listener.forward_credential else ['      proxy_set_header Authorization "";']
         forward = [
-            '      proxy_set_header Authorization "";',
+            *credential,
             "      proxy_set_header Upgrade $http_upgrade;",
             "      proxy_set_header Connection $imaas_connection;",
             f"      proxy_pass http://{listener.upstream};",

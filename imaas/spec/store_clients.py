@@ -14,6 +14,9 @@ from imaas.spec.store_auth import (
     FLUENT_BIT_PASSWORD_ENV,
     GRAFANA_LOKI_PASSWORD_ENV,
     GRAFANA_TEMPO_PASSWORD_ENV,
+    LOKI_GRPC_PORT,
+    LOKI_LOOPBACK_PORT,
+    LOKI_PORT,
     LOOPBACK,
     TEMPO_HTTP_LOOPBACK_PORT,
     TEMPO_OTLP_LOOPBACK_PORT,
@@ -54,6 +57,39 @@ def loki_gateway_values(namespace: str, proxy_image: str) -> dict[str, Any]:
             # Its exporter reads the chart's own file's stub_status and syslog log, which the platform's file has not.
             "metrics": {"enabled": False},
         }
+    }
+
+
+def loki_proxy_values(proxy_image: str) -> dict[str, Any]:
+    """Loki on its pod's loopback interface, the proxy on the pod's port 3100 (imaas/spec/store_auth.py).
+
+    The chart's Service, and Loki's probes, target the Loki container's port named `http-metrics`, whose number is
+    `loki.server.http_listen_port` (templates/_service.tpl, _pod.tpl): that stays 3100, now the sidecar's, while
+    Loki's own configuration file (structuredConfig, merged over the chart's) moves Loki to 127.0.0.1:3101. gRPC
+    stays on 9095 but on 127.0.0.1: the Service's gRPC ports lead nowhere, and nothing outside the single binary
+    calls them. As in Loki's own single-binary example (cmd/loki/loki-local-config.yaml), every ring is kept in
+    memory and advertises 127.0.0.1 (`common.instance_addr`), so the distributor reaches the ingester over the
+    loopback, and the querier reaches the compactor there too (the chart's default `compactor_grpc_address` is the
+    Service). The querier's worker already dials the frontend on 127.0.0.1 in single-binary mode (Loki's
+    pkg/querier/worker_service.go). Memberlist keeps the pod's address (`-memberlist.advertise-addr`, the chart's
+    argument) and carries no data."""
+    spec = store_auth.loki_sidecar_proxy()
+    container = store_auth.proxy_container(proxy_image, spec, {"http-proxy": LOKI_PORT}, "/ready")
+    return {
+        "loki": {
+            "server": {"http_listen_address": LOOPBACK, "grpc_listen_address": LOOPBACK},
+            "commonConfig": {
+                "instance_addr": LOOPBACK,
+                "ring": {"kvstore": {"store": "inmemory"}},
+                "compactor_grpc_address": f"{LOOPBACK}:{LOKI_GRPC_PORT}",
+            },
+            "structuredConfig": {"server": {"http_listen_port": LOKI_LOOPBACK_PORT}},
+        },
+        "singleBinary": {
+            "extraContainers": [container],
+            "extraVolumes": store_auth.proxy_volumes("loki"),
+            "podAnnotations": {CHECKSUM_ANNOTATION: _checksum(spec)},
+        },
     }
 
 
