@@ -165,7 +165,9 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
     assert settings.kube_prometheus_stack.version == EXPECTED_RELEASES["kube-prometheus-stack"][2]
     plan = plan_stack(
         "prod",
-        observability={"loki": {"version": "18.14.0", "values": {"singleBinary": {"replicas": 2}, "extra": [1]}}},
+        observability={
+            "loki": {"version": "18.14.0", "values": {"singleBinary": {"nodeSelector": {"pool": "obs"}}, "extra": [1]}}
+        },
     )
     loki = releases(plan)["loki"].inputs
     assert loki["version"] == "18.14.0"
@@ -173,7 +175,8 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
     containers, annotations = single_binary.pop("extraContainers"), single_binary.pop("podAnnotations")
     # Overrides merge into the platform's values: the rest of singleBinary and of the chart values stays.
     assert single_binary == {
-        "replicas": 2,
+        "nodeSelector": {"pool": "obs"},
+        "replicas": 1,  # Loki's rings are in memory behind its proxy: one replica (imaas/spec/store_clients.py)
         "persistence": {
             "enableStatefulSetAutoDeletePVC": True,
             "whenDeleted": "Retain",
@@ -198,6 +201,10 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
     ("observability", "message"),
     [
         ({"tempo": {"version": "latest"}}, "imaas:observability.tempo.version: must match"),
+        (
+            {"loki": {"values": {"singleBinary": {"replicas": 2}}}},
+            "imaas:observability.loki: values.singleBinary.replicas must be 1, got 2",
+        ),
         ({"jaeger": {"version": "4.14.1"}}, "imaas:observability.jaeger: unknown key 'jaeger'"),
         ({"fluentBit": {"vers": "1.0.0"}}, "imaas:observability.fluentBit.vers: unknown key 'vers'"),
         ({"argocd": {"install": "sometimes"}}, "imaas:observability.argocd.install"),

@@ -174,6 +174,18 @@ class PrometheusOperatorCrdsChart(ChartSettings):
 class LokiChart(ChartSettings):
     version: ChartVersion = Field("18.11.0", description="Loki chart version (grafana-community repository).")
 
+    @model_validator(mode="after")
+    def _one_replica(self) -> LokiChart:
+        # Loki listens on loopback behind its credential proxy, its rings in memory (imaas/spec/store_clients.py):
+        # a second replica would find no ring to join.
+        replicas = (self.values.get("singleBinary") or {}).get("replicas", 1)
+        if replicas != 1:
+            raise ValueError(
+                f"values.singleBinary.replicas must be 1, got {replicas}: Loki keeps its rings in memory behind its "
+                "credential proxy, which one replica only can hold"
+            )
+        return self
+
 
 class FluentBitChart(ChartSettings):
     version: ChartVersion = Field("0.58.1", description="Fluent Bit chart version.")
