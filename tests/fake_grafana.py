@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from local_server import serving
 
 USER, PASSWORD = "admin", "not-a-real-password"
 
@@ -163,11 +164,5 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
 def fake_grafana(state: State | None = None) -> Iterator[tuple[str, State]]:
     """A running fake on a local port: its URL and its state."""
     state = state or State()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(state)) as url:
+        yield url, state

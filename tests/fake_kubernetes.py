@@ -6,13 +6,14 @@ every request."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from local_server import serving
 
 TOKEN = "not-a-real-token"
 
@@ -106,11 +107,5 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_kubernetes(cluster: Cluster) -> Iterator[str]:
     """A running fake on a local port: its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(cluster))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(cluster)) as url:
+        yield url

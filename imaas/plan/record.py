@@ -17,23 +17,24 @@ as `{SECRET_MARK: ..., "value": ...}`."""
 SECRET_PLACEHOLDER = "[secret]"
 
 
-def _masked(value: Any) -> Any:
+def masked(value: Any) -> Any:
+    """`value`'s shape with every leaf replaced by the placeholder."""
     if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
+        return {key: masked(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_masked(item) for item in value]
+        return [masked(item) for item in value]
     return SECRET_PLACEHOLDER
 
 
-def _secrets_masked(value: Any) -> Any:
+def _secretsmasked(value: Any) -> Any:
     """`value` with the text of every secret-marked value replaced by the placeholder, its mark and shape kept: the
     plan JSON holds no credential, not even one derived from a placeholder key (imaas/spec/store_auth.py)."""
     if isinstance(value, dict):
         if SECRET_MARK in value:
-            return {**value, "value": _masked(value.get("value"))}
-        return {key: _secrets_masked(item) for key, item in value.items()}
+            return {**value, "value": masked(value.get("value"))}
+        return {key: _secretsmasked(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_secrets_masked(item) for item in value]
+        return [_secretsmasked(item) for item in value]
     return value
 
 
@@ -64,7 +65,7 @@ class Plan:
             # only to be serialised at once.
             "resources": [
                 {
-                    name: _secrets_masked(getattr(resource, name)) if name == "inputs" else getattr(resource, name)
+                    name: _secretsmasked(getattr(resource, name)) if name == "inputs" else getattr(resource, name)
                     for name in _RESOURCE_KEYS
                 }
                 for resource in self.resources

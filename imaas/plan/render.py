@@ -9,15 +9,11 @@ from typing import Any
 import yaml
 
 from imaas.inputs.problems import UsageError
-from imaas.plan.record import Plan
+from imaas.plan.record import SECRET_MARK, Plan, masked
 from imaas.spec import types
 
 CLUSTER_SCOPE = "_cluster"
 RENDER_MARKER = ".imaas-render"
-SECRET_MARK = "4dabf18193072939515e22adb298388d"
-"""The key with which Pulumi's SDK marks a secret value in the recorded inputs (pulumi.runtime.rpc._special_sig_key),
-as `{SECRET_MARK: ..., "value": ...}`."""
-SECRET_PLACEHOLDER = "[secret]"
 
 
 def without_secrets(value: Any) -> Any:
@@ -25,19 +21,11 @@ def without_secrets(value: Any) -> Any:
     every text replaced by a placeholder, so that the manifest is a valid object and shows no secret."""
     if isinstance(value, dict):
         if SECRET_MARK in value:
-            return _masked(value.get("value"))
+            return masked(value.get("value"))
         return {key: without_secrets(item) for key, item in value.items()}
     if isinstance(value, list):
         return [without_secrets(item) for item in value]
     return value
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
-    return SECRET_PLACEHOLDER
 
 
 def kubernetes_objects(plan: Plan) -> Iterator[dict[str, Any]]:

@@ -20,7 +20,7 @@ from imaas.incluster.grafana_sync import MAIN_ORG_ID, SSO_PROVIDER
 from imaas.incluster.tenant_config import EDITOR, VIEWER
 from imaas.model.settings import GrafanaSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import dashboards
+from imaas.spec import dashboards, isolation
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 from imaas.spec.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
 from imaas.spec.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
@@ -327,17 +327,6 @@ def metrics_proxy_peers() -> list[dict[str, Any]]:
     return [{"podSelector": {"matchLabels": GRAFANA_POD_LABELS}}]
 
 
-# Neither container needs more than the restricted Pod Security level allows.
-RESTRICTED_CONTAINER = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "runAsUser": 65534,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-
-
 def metrics_proxy_deployment_spec(image: str, endpoints: Endpoints) -> dict[str, Any]:
     return {
         "replicas": 1,
@@ -353,7 +342,7 @@ def metrics_proxy_deployment_spec(image: str, endpoints: Endpoints) -> dict[str,
                         "args": metrics_proxy_args(endpoints),
                         "ports": [{"name": "http", "containerPort": METRICS_PROXY_PORT}],
                         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-                        "securityContext": RESTRICTED_CONTAINER,
+                        "securityContext": isolation.RESTRICTED_CONTAINER,
                     }
                 ],
             },

@@ -13,6 +13,16 @@ from imaas.model.tenant import Tenant
 from imaas.spec import naming
 
 POD_SECURITY_LEVEL = "restricted"
+# The security context of every container the platform runs itself (its jobs, proxies and gate): nothing more than
+# the restricted Pod Security level allows.
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": 65534,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 DEPLOYER_ACCOUNT = "argocd-deployer"
 """The ServiceAccount of each tenant namespace that Argo CD syncs the tenant's Applications as."""
 # Link-local addresses answer for the node, not the world: the instance metadata service and EKS Pod Identity would

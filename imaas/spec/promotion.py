@@ -20,7 +20,7 @@ from typing import Any
 
 from imaas.model.names import ENVIRONMENTS
 from imaas.model.settings import StackSettings
-from imaas.spec import telemetry
+from imaas.spec import isolation, telemetry
 from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 
 GATE = "imaas-promotion-gate"
@@ -103,16 +103,6 @@ def gate_config_json(settings: StackSettings) -> str:
     return json.dumps(gate_config(settings), indent=2, sort_keys=True)
 
 
-_RESTRICTED_CONTAINER = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "runAsUser": 65534,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-
-
 def gate_deployment_spec(image: str) -> dict[str, Any]:
     """One pod: the script and its configuration from the ConfigMap, the App's key from the Secret, and its own
     service account's token to read Applications."""
@@ -136,7 +126,7 @@ def gate_deployment_spec(image: str) -> dict[str, Any]:
                     {"name": "key", "mountPath": KEY_DIR, "readOnly": True},
                 ],
                 "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
-                "securityContext": _RESTRICTED_CONTAINER,
+                "securityContext": isolation.RESTRICTED_CONTAINER,
             }
         ],
         "volumes": [

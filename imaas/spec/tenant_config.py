@@ -17,7 +17,7 @@ from typing import Any
 from imaas.incluster import collector_reload, grafana_sync
 from imaas.incluster import tenant_config as incluster
 from imaas.model.settings import GrafanaSettings, ObservabilityLimits
-from imaas.spec import grafana, store_clients
+from imaas.spec import grafana, isolation, store_clients
 from imaas.spec.telemetry import CLUSTER_DOMAIN, Endpoints, TenantTelemetry
 
 LABEL = incluster.TENANT_CONFIG_LABEL
@@ -175,7 +175,7 @@ def reconciler_cron_job_spec(settings: GrafanaSettings, namespace: str) -> dict[
                 "env": [{"name": name, **value} for name, value in env.items()],
                 "volumeMounts": [{"name": "code", "mountPath": CODE_DIR, "readOnly": True}],
                 "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-                "securityContext": grafana.RESTRICTED_CONTAINER,
+                "securityContext": isolation.RESTRICTED_CONTAINER,
             }
         ],
         "volumes": [code_volume()],

@@ -20,7 +20,7 @@ from typing import Any
 
 from imaas.incluster import tenant_config as incluster
 from imaas.model.settings import GrafanaSettings, ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
-from imaas.spec import charts, grafana, naming, store_clients, tenant_config
+from imaas.spec import charts, isolation, naming, store_clients, tenant_config
 from imaas.spec.telemetry import OTLP_GRPC_PORT
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
@@ -146,7 +146,7 @@ def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
             {"name": "code", "mountPath": tenant_config.CODE_DIR, "readOnly": True},
         ],
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
-        "securityContext": {**grafana.RESTRICTED_CONTAINER, "runAsUser": COLLECTOR_USER},
+        "securityContext": {**isolation.RESTRICTED_CONTAINER, "runAsUser": COLLECTOR_USER},
     }
 
 
