@@ -6,15 +6,13 @@ basic auth, 404 for what is missing and 409 for a duplicate, as Grafana answers.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from local_server import serving
+from local_server import JsonHandler, serving
 
 USER, PASSWORD = "admin", "not-a-real-password"
 
@@ -48,114 +46,87 @@ class State:
         return [request for request in self.requests if request[0] != "GET"]
 
 
-def _handler(state: State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # quiet
-            pass
-
-        def _answer(self, code: int, body: Any = None) -> None:
-            content = b"" if code == 204 else json.dumps(body if body is not None else {}).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def _handle(self, method: str) -> None:
+def _handler(state: State) -> type[JsonHandler]:
+    class Handler(JsonHandler):
+        def handle_request(self, method: str) -> None:
             token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
             org_header = self.headers.get("X-Grafana-Org-Id")
             org_id = int(org_header) if org_header else None
             path = urlsplit(self.path).path
             state.requests.append((method, path, org_id))
             if self.headers.get("Authorization") != f"Basic {token}":
-                return self._answer(401, {"message": "Unauthorized"})
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
+                return self.answer(401, {"message": "Unauthorized"})
+            body = self.json_body()
             org = state.orgs.get(org_id or 1)
             if org is None or USER not in org.members:
-                return self._answer(401, {"message": "not a member of that organisation"})
+                return self.answer(401, {"message": "not a member of that organisation"})
             parts = [unquote(part) for part in path.strip("/").split("/")]
             match (method, parts):
                 case ("GET", ["api", "orgs"]):
-                    return self._answer(200, [{"id": o.id, "name": o.name} for o in state.orgs.values()])
+                    return self.answer(200, [{"id": o.id, "name": o.name} for o in state.orgs.values()])
                 case ("GET", ["api", "v1", "sso-settings", "generic_oauth"]):
                     # ssosettingsimpl GetForProviderWithRedactedSecrets: the database's over the system's.
                     merged = {**state.sso_system, **state.sso}
-                    return self._answer(200, {"provider": "generic_oauth", "settings": merged})
+                    return self.answer(200, {"provider": "generic_oauth", "settings": merged})
                 case ("PUT", ["api", "v1", "sso-settings", "generic_oauth"]):
                     settings = body["settings"]
                     # generic_oauth Validate: a client id, auth and token URLs (validateInfo, UrlValidator).
                     if not settings.get("clientId") or not str(settings.get("authUrl", "")).startswith("http"):
-                        return self._answer(400, {"message": "invalid settings"})
+                        return self.answer(400, {"message": "invalid settings"})
                     state.sso = dict(settings)
-                    return self._answer(204)
+                    return self.answer(204)
                 case ("POST", ["api", "orgs"]):
                     if body["name"] in state.refused:
-                        return self._answer(500, {"message": "Failed to create organization"})
+                        return self.answer(500, {"message": "Failed to create organization"})
                     if state.org_named(body["name"]):
-                        return self._answer(409, {"message": "Organization name taken"})
+                        return self.answer(409, {"message": "Organization name taken"})
                     new = Org(state.next_id, body["name"])
                     state.orgs[new.id], state.next_id = new, state.next_id + 1
-                    return self._answer(200, {"orgId": new.id, "message": "Organization created"})
+                    return self.answer(200, {"orgId": new.id, "message": "Organization created"})
                 case ("GET", ["api", "orgs", org_ref, "users"]):
                     members = state.orgs[int(org_ref)].members
-                    return self._answer(200, [{"login": k, "role": v, "userId": 1} for k, v in members.items()])
+                    return self.answer(200, [{"login": k, "role": v, "userId": 1} for k, v in members.items()])
                 case ("POST", ["api", "orgs", org_ref, "users"]):
                     state.orgs[int(org_ref)].members[body["loginOrEmail"]] = body["role"]
-                    return self._answer(200, {"message": "User added to organization"})
+                    return self.answer(200, {"message": "User added to organization"})
                 case ("PATCH", ["api", "orgs", org_ref, "users", _]):
                     state.orgs[int(org_ref)].members[USER] = body["role"]
-                    return self._answer(200, {"message": "Organization user updated"})
+                    return self.answer(200, {"message": "Organization user updated"})
                 case ("GET", ["api", "datasources"]):
                     listed = [{k: v for k, v in s.items() if k != "secureJsonData"} for s in org.datasources.values()]
-                    return self._answer(200, listed)
+                    return self.answer(200, listed)
                 case ("POST", ["api", "datasources"]):
                     if body["uid"] in org.datasources:
-                        return self._answer(409, {"message": "data source with the same uid already exists"})
+                        return self.answer(409, {"message": "data source with the same uid already exists"})
                     org.datasources[body["uid"]] = body
-                    return self._answer(200, {"message": "Datasource added"})
+                    return self.answer(200, {"message": "Datasource added"})
                 case ("PUT" | "DELETE", ["api", "datasources", "uid", uid]):
                     if uid not in org.datasources:
-                        return self._answer(404, {"message": "Data source not found"})
+                        return self.answer(404, {"message": "Data source not found"})
                     if method == "PUT":
                         org.datasources[uid] = body
                     else:
                         del org.datasources[uid]
-                    return self._answer(200, {"message": "ok"})
+                    return self.answer(200, {"message": "ok"})
                 case ("GET", ["api", "search"]):
-                    return self._answer(200, [{"uid": uid, "type": "dash-db"} for uid in org.dashboards])
+                    return self.answer(200, [{"uid": uid, "type": "dash-db"} for uid in org.dashboards])
                 case ("POST", ["api", "dashboards", "db"]):
                     dashboard = dict(body["dashboard"])
                     previous = org.dashboards.get(dashboard["uid"])
                     if previous and not body.get("overwrite"):
-                        return self._answer(412, {"message": "version-mismatch"})
+                        return self.answer(412, {"message": "version-mismatch"})
                     dashboard["id"] = len(org.dashboards) + 1
                     dashboard["version"] = (previous or {}).get("version", 0) + 1
                     org.dashboards[dashboard["uid"]] = dashboard
-                    return self._answer(200, {"status": "success", "uid": dashboard["uid"]})
+                    return self.answer(200, {"status": "success", "uid": dashboard["uid"]})
                 case ("GET" | "DELETE", ["api", "dashboards", "uid", uid]):
                     if uid not in org.dashboards:
-                        return self._answer(404, {"message": "Dashboard not found"})
+                        return self.answer(404, {"message": "Dashboard not found"})
                     if method == "DELETE":
                         del org.dashboards[uid]
-                        return self._answer(200, {"message": "deleted"})
-                    return self._answer(200, {"dashboard": org.dashboards[uid], "meta": {}})
-            return self._answer(404, {"message": "Not found"})
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_PATCH(self) -> None:
-            self._handle("PATCH")
-
-        def do_PUT(self) -> None:
-            self._handle("PUT")
-
-        def do_DELETE(self) -> None:
-            self._handle("DELETE")
+                        return self.answer(200, {"message": "deleted"})
+                    return self.answer(200, {"dashboard": org.dashboards[uid], "meta": {}})
+            return self.answer(404, {"message": "Not found"})
 
     return Handler
 

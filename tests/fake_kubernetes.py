@@ -5,15 +5,13 @@ every request."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from local_server import serving
+from local_server import JsonHandler, serving
 
 TOKEN = "not-a-real-token"
 
@@ -40,29 +38,18 @@ def _selected(labels: dict[str, str], selector: str) -> bool:
     return True
 
 
-def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
+def _handler(cluster: Cluster) -> type[JsonHandler]:
     prefix = ["api", "v1", "namespaces", cluster.namespace, "configmaps"]
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # quiet
-            pass
-
-        def _answer(self, code: int, body: Any) -> None:
-            content = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def _handle(self, method: str) -> None:
+    class Handler(JsonHandler):
+        def handle_request(self, method: str) -> None:
             url = urlsplit(self.path)
             cluster.requests.append((method, self.path))
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return self._answer(401, {"kind": "Status", "code": 401})
+                return self.answer(401, {"kind": "Status", "code": 401})
             parts = [unquote(part) for part in url.path.strip("/").split("/")]
             if parts[: len(prefix)] != prefix:
-                return self._answer(403, {"kind": "Status", "code": 403, "reason": "Forbidden"})
+                return self.answer(403, {"kind": "Status", "code": 403, "reason": "Forbidden"})
             rest = parts[len(prefix) :]
             if method == "GET" and not rest:
                 selector = parse_qs(url.query).get("labelSelector", [""])[0]
@@ -71,35 +58,23 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                     for cm in cluster.config_maps.values()
                     if _selected((cm.get("metadata") or {}).get("labels") or {}, selector)
                 ]
-                return self._answer(200, {"kind": "ConfigMapList", "items": items})
+                return self.answer(200, {"kind": "ConfigMapList", "items": items})
             if len(rest) != 1:
-                return self._answer(404, {"kind": "Status", "code": 404})
+                return self.answer(404, {"kind": "Status", "code": 404})
             (name,) = rest
             if method == "PATCH" and name not in cluster.writable:
-                return self._answer(403, {"kind": "Status", "code": 403, "reason": "Forbidden"})
+                return self.answer(403, {"kind": "Status", "code": 403, "reason": "Forbidden"})
             if name not in cluster.config_maps:
-                return self._answer(404, {"kind": "Status", "code": 404})
+                return self.answer(404, {"kind": "Status", "code": 404})
             if method == "GET":
-                return self._answer(200, cluster.config_maps[name])
+                return self.answer(200, cluster.config_maps[name])
             if method == "PATCH":
                 assert self.headers.get("Content-Type") == "application/merge-patch+json"
-                patch = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                patch = self.json_body()
                 assert set(patch) == {"data"}, patch
                 cluster.config_maps[name].setdefault("data", {}).update(patch["data"])
-                return self._answer(200, cluster.config_maps[name])
-            return self._answer(405, {"kind": "Status", "code": 405})
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_PATCH(self) -> None:
-            self._handle("PATCH")
-
-        def do_PUT(self) -> None:
-            self._handle("PUT")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
+                return self.answer(200, cluster.config_maps[name])
+            return self.answer(405, {"kind": "Status", "code": 405})
 
     return Handler
 
