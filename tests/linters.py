@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import WAIT_SECONDS
@@ -106,3 +108,28 @@ def nca(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(found), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def nca_namespaces(namespaces: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """Namespace objects for network-config-analyzer, labelled as the API server labels them (with
+    `kubernetes.io/metadata.name`, which policies select namespaces by)."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": {**labels, "kubernetes.io/metadata.name": name}},
+        }
+        for name, labels in namespaces.items()
+    ]
+
+
+def nca_policies(resources: Iterable[Any]) -> list[dict[str, Any]]:
+    """The planned NetworkPolicies as objects network-config-analyzer reads."""
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            **{k: r.inputs[k] for k in ("metadata", "spec")},
+        }
+        for r in resources
+    ]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from helpers import TEMPLATE_DIR, write_tenants
 from kustomize import as_argocd_renders, only
-from linters import nca
+from linters import nca, nca_namespaces, nca_policies
 from planning import of_type, plan_stack
 from tokens import APPLICATION, NETWORK_POLICY
 from typer.testing import CliRunner
@@ -78,23 +78,10 @@ def analysed(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
         "metadata": {"name": "coredns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
         "spec": {"containers": [{"name": "dns", "image": "coredns"}]},
     }
-    items = [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": n, "labels": {**labels, "kubernetes.io/metadata.name": n}},
-        }
-        for n, labels in namespaces.items()
-    ]
-    policies = [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            **{k: r.inputs[k] for k in ("metadata", "spec")},
-        }
-        for r in of_type(plan, NETWORK_POLICY)
-        if r.inputs["metadata"]["namespace"] in ("shop-dev", "bank-dev")
-    ]
+    items = nca_namespaces(namespaces)
+    policies = nca_policies(
+        r for r in of_type(plan, NETWORK_POLICY) if r.inputs["metadata"]["namespace"] in ("shop-dev", "bank-dev")
+    )
     (directory / "namespaces.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
     (directory / "workloads.yaml").write_text(yaml.safe_dump_all([*workloads, dns]))
     (directory / "policies.yaml").write_text(yaml.safe_dump_all(policies))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from linters import nca
+from linters import nca, nca_namespaces, nca_policies
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from tokens import NETWORK_POLICY, RELEASE
 
@@ -161,22 +161,8 @@ def cluster(plan: Plan, directory: Path) -> dict[str, list[str]]:
         _pod(STRAY_POD, {"app": "anything-else"}, []),
         *(_pod(key, {"app": "service"}, [("metrics", TENANT_METRICS_PORT)]) for key in tenant_pods),
     ]
-    items = [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": n, "labels": {**labels, "kubernetes.io/metadata.name": n}},
-        }
-        for n, labels in namespaces.items()
-    ]
-    policies = [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            **{k: r.inputs[k] for k in ("metadata", "spec")},
-        }
-        for r in of_type(plan, NETWORK_POLICY)
-    ]
+    items = nca_namespaces(namespaces)
+    policies = nca_policies(of_type(plan, NETWORK_POLICY))
     (directory / "namespaces.yaml").write_text(
         yaml.safe_dump({"apiVersion": "v1", "kind": "NamespaceList", "items": items})
     )
