@@ -283,3 +283,33 @@ def test_the_app_jwt_is_an_rs256_signature_openssl_verifies(tmp_path: Path) -> N
             capture_output=True, text=True, timeout=WAIT_SECONDS, check=False,
         )  # fmt: skip
         assert verified.stdout.strip() == "Verified OK", verified.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "git@github.com:example-org/payments-order-sync.git",
+        "ssh://git@github.com/example-org/payments-order-sync",
+        "https://github.com/example-org/payments-order-sync.git",
+    ],
+)
+@pytest.mark.fast
+def test_the_repository_is_read_from_any_clone_url_form(url: str) -> None:
+    assert gate.repository_of(url) == "example-org/payments-order-sync"
+
+
+@pytest.mark.slow
+def test_the_gate_finds_the_repository_of_every_application_the_plan_gates(stack: str) -> None:
+    """What the gate reads is what the platform gives Argo CD: the Applications' own repository URLs."""
+    from planning import example_plan, of_type
+
+    gated = [
+        app.inputs
+        for app in of_type(example_plan(stack), "kubernetes:argoproj.io/v1alpha1:Application")
+        if gate.PROMOTES_TO_LABEL in app.inputs["metadata"].get("labels", {})
+    ]
+    for application in gated:
+        labels = application["metadata"]["labels"]
+        expected = f"example-org/{labels['imaas.io/tenant']}-{labels['imaas.io/service']}"
+        assert gate.repository_of(application["spec"]["source"]["repoURL"]) == expected
+    assert gated or stack == "prod", "the dev cluster gates dev into test and test into prod"

@@ -56,6 +56,13 @@ DESCRIPTION_LIMIT = 140
 SUCCESS, PENDING, FAILURE, ERROR = "success", "pending", "failure", "error"
 
 
+def repository_of(url: str) -> str:
+    """`owner/name` of a GitHub clone URL in any form Argo CD reads: SSH (`git@github.com:o/r.git`, the platform's),
+    `ssh://git@github.com/o/r` or HTTPS."""
+    path = re.sub(r"^(?:https://|ssh://git@|git@)github\.com[:/]", "", url)
+    return path.removesuffix("/").removesuffix(".git")
+
+
 def context(environment: str) -> str:
     return f"{CONTEXT_PREFIX}/{environment}"
 
@@ -486,8 +493,7 @@ class Gate:
         log: list[str] = []
         for application in self.kubernetes.applications(self.config["argocdNamespace"]):
             target = application["metadata"]["labels"].get(PROMOTES_TO_LABEL)
-            repo_url = application["spec"]["source"]["repoURL"]
-            repo = repo_url.removeprefix("https://github.com/").removesuffix(".git")
+            repo = repository_of(application["spec"]["source"]["repoURL"])
             try:
                 pulls = self.github.call("GET", f"/repos/{repo}/pulls?state=open&base={target}&per_page=100") or []
                 for pull in pulls:
