@@ -170,13 +170,20 @@ class FakeGitHub:
         self.files, self.compares = files, compares
         self.statuses: list[tuple[str, dict[str, Any]]] = []
         self.pulls: list[dict[str, Any]] = []
+        self.reads: list[str] = []
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
+        self.reads.append(path)
         if method == "POST":
             self.statuses.append((path, body))
             return {}
-        if "/pulls?" in path:
-            return self.pulls
+        if path.startswith("/search/issues?"):
+            assert "base%3Aprod" in path and "org%3Aexample-org" in path and "is%3Aopen" in path, path
+            repository = "https://api.github.com/repos/example-org/payments-order-sync"
+            return {"items": [{"number": pull["number"], "repository_url": repository} for pull in self.pulls]}
+        if "/pulls/" in path:
+            number = int(path.rsplit("/", 1)[1])
+            return next(pull for pull in self.pulls if pull["number"] == number)
         return self.compares[path.rsplit("/", 1)[1]]
 
     def file(self, repo: str, path: str, ref: str) -> str:
@@ -313,3 +320,25 @@ def test_the_gate_finds_the_repository_of_every_application_the_plan_gates(stack
         expected = f"example-org/{labels['imaas.io/tenant']}-{labels['imaas.io/service']}"
         assert gate.repository_of(application["spec"]["source"]["repoURL"]) == expected
     assert gated or stack == "prod", "the dev cluster gates dev into test and test into prod"
+
+
+@pytest.mark.fast
+def test_one_search_per_branch_and_round_finds_the_pull_requests_of_every_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """However many services are gated, GitHub is searched once per branch and round, and only the repositories
+    with an open pull request are read further: a request per repository each round would pass an installation's
+    rate limit at a few hundred services."""
+    monkeypatch.setattr(gate, "fired", lambda *args: firing("quiet"))
+    github = FakeGitHub({}, {})
+    github.pulls = [PULL]
+    others = []
+    for index in range(50):
+        other = copy.deepcopy(APPLICATIONS["healthy-soaked"])
+        other["spec"]["source"]["repoURL"] = f"git@github.com:example-org/other-service-{index}.git"
+        others.append(other)
+    loop = gate.Gate(CONFIG, github, FakeKubernetes([*others, APPLICATIONS["healthy-soaked"]]))  # type: ignore[arg-type]
+    loop.run_once(NOW)
+    assert len([path for path in github.reads if path.startswith("/search/issues?")]) == 1
+    assert not [path for path in github.reads if "other-service" in path]
+    assert [path for path, _ in github.statuses] == [f"/repos/example-org/payments-order-sync/statuses/{HEAD}"]

@@ -56,6 +56,10 @@ DESCRIPTION_LIMIT = 140
 SUCCESS, PENDING, FAILURE, ERROR = "success", "pending", "failure", "error"
 
 
+# GitHub's search answers at most 1,000 results, 100 a page.
+SEARCH_PAGES = 10
+
+
 def repository_of(url: str) -> str:
     """`owner/name` of a GitHub clone URL in any form Argo CD reads: SSH (`git@github.com:o/r.git`, the platform's),
     `ssh://git@github.com/o/r` or HTTPS."""
@@ -489,13 +493,35 @@ class Gate:
         )
         return rollback_verdict(change, target, url)
 
+    def open_pulls(self, owner: str, target: str) -> dict[str, list[int]]:
+        """The open pull requests into `target` across the organisation, their numbers by repository: one search per
+        branch and round, however many services there are (a request per repository and round would pass GitHub's
+        rate limit of an installation at a few hundred services)."""
+        query = urllib.parse.quote(f"org:{owner} is:pr is:open base:{target}")
+        found: dict[str, list[int]] = {}
+        for page in range(1, SEARCH_PAGES + 1):
+            answer = self.github.call("GET", f"/search/issues?q={query}&per_page=100&page={page}") or {}
+            items = answer.get("items") or []
+            for item in items:
+                repo = str(item["repository_url"]).rsplit("/repos/", 1)[-1]
+                found.setdefault(repo, []).append(int(item["number"]))
+            if len(items) < 100:
+                break
+        return found
+
     def run_once(self, now: datetime) -> list[str]:
         log: list[str] = []
+        searched: dict[tuple[str, str], dict[str, list[int]]] = {}
         for application in self.kubernetes.applications(self.config["argocdNamespace"]):
             target = application["metadata"]["labels"].get(PROMOTES_TO_LABEL)
             repo = repository_of(application["spec"]["source"]["repoURL"])
+            owner = repo.split("/", 1)[0]
             try:
-                pulls = self.github.call("GET", f"/repos/{repo}/pulls?state=open&base={target}&per_page=100") or []
+                if (owner, target) not in searched:
+                    searched[(owner, target)] = {}  # a failed search is not retried for each service this round
+                    searched[(owner, target)] = self.open_pulls(owner, target)
+                numbers = searched[(owner, target)].get(repo, [])
+                pulls = [self.github.call("GET", f"/repos/{repo}/pulls/{number}") for number in numbers]
                 for pull in pulls:
                     try:
                         verdict = self.judge(application, pull, now)
