@@ -405,3 +405,13 @@ def test_the_job_may_list_configmaps_and_write_only_its_three_files() -> None:
             "resourceNames": ["imaas-loki-tenant-limits", "imaas-tempo-tenant-limits", "imaas-collector-routes"],
         },
     ]
+
+
+@pytest.mark.slow
+def test_a_file_too_large_for_its_config_map_is_reported_and_left_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = cluster_with(planned_objects())
+    before = {name: cluster.data(name) for name in job.OUTPUTS}
+    monkeypatch.setattr(job, "MAX_FILE_BYTES", 10)
+    result, _ = run(cluster, sso=sso_sample())
+    assert {name: cluster.data(name) for name in job.OUTPUTS} == before
+    assert len([f for f in result.failures if "more than a ConfigMap holds" in f]) == len(job.OUTPUTS)
