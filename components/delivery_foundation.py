@@ -17,7 +17,7 @@ from components.safety import kept
 from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version
 from imaas.model.settings import StackSettings
-from imaas.spec import delivery, naming, promotion, types
+from imaas.spec import delivery, iam, naming, promotion, types
 
 TEMPLATE_BRANCH = "dev"
 # Run by `pulumi up` where the program runs, with the interpreter of Pulumi.yaml's virtualenv. It pushes with
@@ -48,7 +48,7 @@ class DeliveryFoundation(pulumi.ComponentResource):
             self.oidc_provider_arn = aws.iam.OpenIdConnectProvider(
                 "github-actions",
                 url=delivery.GITHUB_OIDC_URL,
-                client_id_lists=[delivery.STS_AUDIENCE],
+                client_id_lists=[iam.STS_AUDIENCE],
                 opts=child,
             ).arn
         self.template_content = []

@@ -11,7 +11,7 @@ from typing import Any
 
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import delivery, naming, promotion, types
+from imaas.spec import delivery, iam, naming, promotion, types
 
 
 def registry_safe(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
@@ -141,7 +141,7 @@ def _trust_problems(
     if set(conditions) != {"StringEquals"}:
         yield role, f"trust conditions {sorted(conditions)} are not all StringEquals"
     equals = conditions.get("StringEquals") or {}
-    if equals.get(f"{delivery.GITHUB_OIDC_HOST}:aud") != delivery.STS_AUDIENCE:
+    if equals.get(f"{delivery.GITHUB_OIDC_HOST}:aud") != iam.STS_AUDIENCE:
         yield role, "trust does not require the sts.amazonaws.com audience"
     subjects = equals.get(f"{delivery.GITHUB_OIDC_HOST}:sub")
     subjects = [subjects] if isinstance(subjects, str) else subjects or []

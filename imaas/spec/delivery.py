@@ -9,11 +9,10 @@ from typing import Any
 
 from imaas.model.settings import ImageRetention
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming
+from imaas.spec import iam, naming
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
-STS_AUDIENCE = "sts.amazonaws.com"
 
 
 def github_oidc_provider_arn(partition: str, account: str) -> str:
@@ -64,20 +63,12 @@ def ci_subjects(repository_id: int | str, tenant: Tenant, service: Service) -> l
 
 
 def ci_trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "GitHubActionsOfTheTenantsRepositories",
-                "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subjects}
-                },
-            }
-        ],
-    }
+    return iam.federated_trust(
+        "GitHubActionsOfTheTenantsRepositories",
+        provider_arn,
+        "sts:AssumeRoleWithWebIdentity",
+        {f"{GITHUB_OIDC_HOST}:aud": iam.STS_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subjects},
+    )
 
 
 def ci_push_policy(repository_arns: list[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.model.tenant import Service, Tenant
+from imaas.spec import iam
 
 PATH_PREFIX = "imaas"
 STORE = "imaas-secrets"
@@ -28,7 +29,6 @@ ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 SECRET_KEY = "value"
 """The key of each synced Kubernetes Secret: a secret is one value."""
 REFRESH_INTERVAL = "15m"
-STS_AUDIENCE = "sts.amazonaws.com"
 READ_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
 WRITE_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue")
 API_VERSION = "external-secrets.io/v1"
@@ -85,70 +85,33 @@ def services_with_secrets(tenant: Tenant, environment: str) -> list[Service]:
 
 def store_trust_policy(oidc_provider_arn: str, issuer: str, namespace: str) -> dict[str, Any]:
     """The store role's trust: the cluster's OIDC provider, for the one ServiceAccount of the one namespace."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TheNamespacesSecretStore",
-                "Effect": "Allow",
-                "Principal": {"Federated": oidc_provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{STORE_ACCOUNT}",
-                        f"{issuer}:aud": STS_AUDIENCE,
-                    }
-                },
-            }
-        ],
-    }
+    return iam.federated_trust(
+        "TheNamespacesSecretStore",
+        oidc_provider_arn,
+        "sts:AssumeRoleWithWebIdentity",
+        {f"{issuer}:sub": f"system:serviceaccount:{namespace}:{STORE_ACCOUNT}", f"{issuer}:aud": iam.STS_AUDIENCE},
+    )
 
 
 def read_policy(tenant: str, environment: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadTheTenantEnvironmentsSecrets",
-                "Effect": "Allow",
-                "Action": list(READ_ACTIONS),
-                "Resource": environment_pattern(tenant, environment),
-            }
-        ],
-    }
+    return iam.grant("ReadTheTenantEnvironmentsSecrets", list(READ_ACTIONS), environment_pattern(tenant, environment))
 
 
 def write_policy(tenant: str, environment: str) -> dict[str, Any]:
     """What the tenant's people may do: write and describe values under the tenant's own path in the environment;
     never create, delete, read or list secrets (the platform declares them; a value is read by the service)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "WriteTheTenantEnvironmentsSecrets",
-                "Effect": "Allow",
-                "Action": list(WRITE_ACTIONS),
-                "Resource": environment_pattern(tenant, environment),
-            }
-        ],
-    }
+    return iam.grant("WriteTheTenantEnvironmentsSecrets", list(WRITE_ACTIONS), environment_pattern(tenant, environment))
 
 
 def saml_trust_policy(saml_provider_arn: str) -> dict[str, Any]:
     """A writer role's trust under `roleMapping`: whoever the identity provider maps to the role (its SAML
     assertion names the role; the provider maps the tenant's groups to it)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TheTenantsPeopleThroughTheIdentityProvider",
-                "Effect": "Allow",
-                "Principal": {"Federated": saml_provider_arn},
-                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
-                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
-            }
-        ],
-    }
+    return iam.federated_trust(
+        "TheTenantsPeopleThroughTheIdentityProvider",
+        saml_provider_arn,
+        ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+        {"SAML:aud": "https://signin.aws.amazon.com/saml"},
+    )
 
 
 def store_spec(region: str) -> dict[str, Any]:
