@@ -8,7 +8,7 @@ below for the soak time: its Argo CD Application there synced to that commit and
 least the soak, and none of the service's own alerts (`imaas_tenant`, `imaas_environment`, `imaas_service`) firing
 in that environment over the last soak (the `ALERTS` series of the tenants' and the platform's Prometheus, the only
 senders of the platform's Alertmanager, up to their last evaluation, so the ones firing now too; Alertmanager itself
-admits no reader: imaas/spec/store_auth.py). Any other pull request into a gated branch is green only as a rollback:
+admits no reader: the platform's store proxies). Any other pull request into a gated branch is green only as a rollback:
 it changes nothing but the environment's rollback block (`deploy/overlays/<env>/kustomization.yaml`, written by the
 template's rollback workflow), which replaces the image the environment runs with one the branch already holds;
 everything else needs a platform admin's bypass.

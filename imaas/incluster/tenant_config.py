@@ -42,7 +42,7 @@ from typing import Any
 
 from imaas.incluster import grafana_sync
 
-# The contract with the declarations (imaas/spec/tenant_config.py writes these objects).
+# The contract with the declarations (their tenant_config module writes these objects).
 TENANT_CONFIG_LABEL = ("imaas.io/tenant-config", "true")
 TENANT_LABEL = "imaas.io/tenant"
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "pulumi")
@@ -56,7 +56,7 @@ TEMPO_CONFIG_MAP, TEMPO_KEY = "imaas-tempo-tenant-limits", "overrides.yaml"
 COLLECTOR_CONFIG_MAP, COLLECTOR_KEY = "imaas-collector-routes", "routes.yaml"
 OUTPUTS = (LOKI_CONFIG_MAP, TEMPO_CONFIG_MAP, COLLECTOR_CONFIG_MAP)
 
-# The collector's names (imaas/spec/traces.py builds the constant rest of its configuration with them).
+# The collector's names (the declarations' traces module builds the constant rest of its configuration with them).
 INGEST_PIPELINE = "traces"
 ROUTER = "routing"
 TEMPO_TENANT_HEADER = "X-Scope-OrgID"

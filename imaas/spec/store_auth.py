@@ -334,8 +334,8 @@ def nginx_config(
     """nginx.conf of one store's proxy, whole: what the gateway or sidecar runs and what the tests run. No `{{`
     (the Loki chart passes its file through `tpl`), no `daemon` (the images start nginx with `-g 'daemon off;'`)."""
     lines = [
-        "# Written by the platform (imaas/spec/store_auth.py): every path needs a credential of the platform's, and",
-        "# each credential opens only its own paths.",
+        "# Written by the platform: every path needs a credential of the platform's, and each credential opens only",
+        "# its own paths.",
         "worker_processes 2;",
         "error_log /dev/stderr;",
         f"pid {temp_dir}/nginx.pid;",
