@@ -1,15 +1,15 @@
 """The cluster's admission policies for tenant namespaces: one ValidatingAdmissionPolicy and its binding per rule
-of imaas/spec/admission.py, declared once per cluster, so that what a tenant deploys itself meets the same fences
-as what the platform declares; and the priority classes those policies let tenants' pods name
-(imaas/spec/isolation.py, TENANT_PRIORITY_CLASSES)."""
+of imaas/declarations/admission.py, declared once per cluster, so that what a tenant deploys itself meets the same
+fences as what the platform declares; and the priority classes those policies let tenants' pods name
+(imaas/declarations/isolation.py, TENANT_PRIORITY_CLASSES)."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import admission, isolation, naming, types
 from imaas.model.settings import StackSettings
-from imaas.spec import admission, isolation, naming, types
 
 admissionregistration = k8s.admissionregistration.v1
 

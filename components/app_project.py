@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import alerts, exposure, isolation, naming, secrets, telemetry
+from imaas.declarations.isolation import DEPLOYER_ACCOUNT
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import alerts, exposure, isolation, naming, secrets, telemetry
-from imaas.spec.isolation import DEPLOYER_ACCOUNT
 
 PLATFORM_OBJECTS = [
     {"group": "", "kind": "ServiceAccount", "name": DEPLOYER_ACCOUNT},

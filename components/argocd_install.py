@@ -8,8 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.helm_release import declare_release
+from imaas.declarations import chart_values, charts, types
 from imaas.model.settings import ArgoCdChart
-from imaas.spec import chart_values, charts, types
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import pulumi_github as github
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
+from imaas.declarations import naming
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 KEY_ALGORITHM = "ED25519"

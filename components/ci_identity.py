@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from imaas.declarations import delivery, naming
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import delivery, naming
 
 
 @dataclass(frozen=True)

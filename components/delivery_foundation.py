@@ -14,10 +14,10 @@ import pulumi_command as command
 import pulumi_github as github
 
 from components.safety import kept
+from imaas.declarations import delivery, iam, naming, promotion, types
 from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version
 from imaas.model.settings import StackSettings
-from imaas.spec import delivery, iam, naming, promotion, types
 
 TEMPLATE_BRANCH = "dev"
 # Run by `pulumi up` where the program runs, with the interpreter of Pulumi.yaml's virtualenv. It pushes with
@@ -149,7 +149,7 @@ class DeliveryFoundation(pulumi.ComponentResource):
     def _declare_branch_rules(self, gate_app_id: int, opts: pulumi.ResourceOptions) -> None:
         def gated(branch: str, reviews: int) -> github.OrganizationRulesetRulesArgs:
             """A merge into `branch` needs the service CI's check and the promotion gate's status on the exact
-            commit merged, each from the one App that may post it (imaas/spec/promotion.py)."""
+            commit merged, each from the one App that may post it (imaas/declarations/promotion.py)."""
             return github.OrganizationRulesetRulesArgs(
                 deletion=True,
                 non_fast_forward=True,

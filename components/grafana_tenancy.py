@@ -1,6 +1,6 @@
-"""Grafana's tenancy on one cluster (imaas/spec/grafana.py) and the tenants' runtime configuration
-(imaas/spec/tenant_config.py): the tenant-configuration job (its code and settings, its ServiceAccount and RBAC),
-the runtime files it fills for Loki, Tempo and the collector, the identity provider's client secret, and
+"""Grafana's tenancy on one cluster (imaas/declarations/grafana.py) and the tenants' runtime configuration
+(imaas/declarations/tenant_config.py): the tenant-configuration job (its code and settings, its ServiceAccount and
+RBAC), the runtime files it fills for Loki, Tempo and the collector, the identity provider's client secret, and
 prom-label-proxy, through which tenant organisations read metrics, fenced so that only Grafana reaches the proxy and
 only the proxy and Grafana the tenants' Prometheus. Nothing here names a tenant."""
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import grafana, naming, tenant_config, types
+from imaas.declarations.prometheus import WEB_PORT_NAME
+from imaas.declarations.telemetry import Endpoints
 from imaas.inputs.stack_file import GRAFANA_OIDC_SECRET_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, GrafanaSettings
-from imaas.spec import grafana, naming, tenant_config, types
-from imaas.spec.prometheus import WEB_PORT_NAME
-from imaas.spec.telemetry import Endpoints
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.helm import v3 as helm
 
+from imaas.declarations import charts, images
+from imaas.declarations.charts import Chart
 from imaas.model.settings import ChartSettings
-from imaas.spec import charts, images
-from imaas.spec.charts import Chart
 
 
 def declare_release(
@@ -22,7 +22,7 @@ def declare_release(
     **release_args: Any,
 ) -> helm.Release:
     """A release of `chart` at its pinned version, with the platform's values under the stack's overrides; with an
-    image mirror, every image of the chart comes through it (imaas/spec/images.py).
+    image mirror, every image of the chart comes through it (imaas/declarations/images.py).
 
     Every release keeps at most charts.MAX_HISTORY revisions (the provider sets Helm's MaxHistory on upgrade; unset,
     it is 0, no limit). A node agent's release is not awaited: with `skipAwait` the provider runs Helm without

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.helm_release import declare_release
+from imaas.declarations import chart_values, charts, types
 from imaas.model.settings import MetricsServerChart
-from imaas.spec import chart_values, charts, types
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.networking import v1 as net
 
-from imaas.spec import isolation, namespace_objects
-from imaas.spec.telemetry import TelemetryAccess
+from imaas.declarations import isolation, namespace_objects
+from imaas.declarations.telemetry import TelemetryAccess
 
 POLICY_NAME = namespace_objects.NETWORK_POLICY
 
@@ -46,7 +46,7 @@ def declare_network_policy(
     telemetry: TelemetryAccess | None = None,
     internet: list[dict[str, Any]] | None = None,
 ) -> net.NetworkPolicy:
-    """`internet`: the peers of the rule to the world (imaas.spec.connections.internet_peers); by default every
+    """`internet`: the peers of the rule to the world (imaas.declarations.connections.internet_peers); by default every
     address outside the cluster's ranges."""
     same_namespace = net.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())
     dns = net.NetworkPolicyPeerArgs(

@@ -7,8 +7,8 @@ and Grafana's tenancy: an organisation per tenant, and the metrics proxy its dat
 Nothing here depends on which tenants exist: each tenant's limits, trace routes and Grafana organisation are in its
 own configuration object (components/tenant_observability.py), which the tenant-configuration job merges into the
 runtime files declared here (components/grafana_tenancy.py), and Fluent Bit reads each line's tenant from its
-namespace's label (imaas/spec/log_routing.py). This stack is a cluster's shared stack (DESIGN section 3): it takes no
-tenant at all."""
+namespace's label (imaas/declarations/log_routing.py). This stack is a cluster's shared stack (DESIGN section 3): it
+takes no tenant at all."""
 
 from __future__ import annotations
 
@@ -23,9 +23,7 @@ from components.helm_release import declare_release
 from components.observability_fence import declare_fence
 from components.safety import kept
 from components.store_credentials import declare_store_credentials
-from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
-from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import (
+from imaas.declarations import (
     alerts,
     chart_values,
     charts,
@@ -39,7 +37,9 @@ from imaas.spec import (
     traces,
     types,
 )
-from imaas.spec.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess
+from imaas.declarations.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess
+from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
+from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
 
 # Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
 # stricter Pod Security level; nothing of a tenant runs here.
@@ -62,7 +62,7 @@ class ObservabilityArgs:
     cluster_kind: str = "generic"
     """The stack's `clusterKind`: on `eks` the control plane's monitors are off."""
     image_mirror: dict[str, str] = field(default_factory=dict)
-    """The stack's `imageMirror`: every image of the stack comes through it (imaas/spec/images.py)."""
+    """The stack's `imageMirror`: every image of the stack comes through it (imaas/declarations/images.py)."""
     promotion_gate: bool = False
     """The stack runs the promotion gate in this namespace (components/promotion_gate.py)."""
 
@@ -258,7 +258,7 @@ class Observability(pulumi.ComponentResource):
         ]
 
     def _alert_rules(self, namespace: pulumi.Output[str]) -> None:
-        """The alert rules of every tenant service, written once (imaas/spec/alerts.py): over the services' own
+        """The alert rules of every tenant service, written once (imaas/declarations/alerts.py): over the services' own
         metrics for the tenants' Prometheus, over kube-state-metrics for the platform's. Each Prometheus selects its
         own by label; neither names a tenant."""
         opts = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.crds])
@@ -281,8 +281,9 @@ class Observability(pulumi.ComponentResource):
     def _tenant_prometheus(
         self, settings: ObservabilitySettings, namespace: pulumi.Output[str], image_mirror: dict[str, str]
     ) -> None:
-        """The Prometheus of tenant namespaces (imaas/spec/prometheus.py), its account and its Service. The account
-        may read only what each tenant namespace's RoleBinding grants it (components/tenant_observability.py)."""
+        """The Prometheus of tenant namespaces (imaas/declarations/prometheus.py), its account and its Service. The
+        account may read only what each tenant namespace's RoleBinding grants it
+        (components/tenant_observability.py)."""
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         labels = {naming.MANAGED_BY_LABEL: "pulumi"}
         account = k8s.core.v1.ServiceAccount(

@@ -1,12 +1,12 @@
-"""The observability namespace's fence (imaas/spec/fence.py): a default deny for every pod, and one NetworkPolicy
-per pod group opening exactly the table's allowances."""
+"""The observability namespace's fence (imaas/declarations/fence.py): a default deny for every pod, and one
+NetworkPolicy per pod group opening exactly the table's allowances."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas.spec import fence, naming
+from imaas.declarations import fence, naming
 
 
 def declare_fence(inputs: fence.FenceInputs, namespace: str, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:

@@ -25,10 +25,10 @@ from components.observability import Observability, ObservabilityArgs, Observabi
 from components.promotion_gate import PromotionGate
 from components.runtime_operators import CertManager, ExternalSecrets, declare_gateway
 from components.tenant import TenantArgs, TenantResources
+from imaas.declarations import delivery, isolation, naming, promotion, types
 from imaas.inputs.stack_file import StackName
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import delivery, isolation, naming, promotion, types
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
 # limits; the provider serialises requests and retries transient errors rather than failing an apply halfway.

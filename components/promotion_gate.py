@@ -1,6 +1,6 @@
-"""The promotion gate on one cluster (imaas/spec/promotion.py): its script and configuration, the App's key, an
+"""The promotion gate on one cluster (imaas/declarations/promotion.py): its script and configuration, the App's key, an
 account that may read Argo CD's Applications and nothing else, and the one pod that posts the statuses. Its fence
-is in the observability namespace's table (imaas/spec/fence.py, pod group `promotion-gate`)."""
+is in the observability namespace's table (imaas/declarations/fence.py, pod group `promotion-gate`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import images, naming, promotion, types
 from imaas.incluster import promotion_gate
 from imaas.inputs.stack_file import PROMOTION_GATE_KEY_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
-from imaas.spec import images, naming, promotion, types
 
 SCRIPT = Path(promotion_gate.__file__)
 

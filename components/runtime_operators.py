@@ -1,7 +1,7 @@
 """The operators that tenant secrets and exposed services run on, from their pinned charts: External Secrets
 Operator (`imaas:tenantSecrets.externalSecrets.install`) and cert-manager (`imaas:exposure.certManager.install`),
 each in a namespace of its own, for a cluster that has none; their images through the stack's mirror, where it names
-one (imaas/spec/images.py)."""
+one (imaas/declarations/images.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pulumi_kubernetes.helm import v3 as helm
 
 from components.helm_release import declare_release
 from components.safety import kept
+from imaas.declarations import chart_values, charts, exposure, naming, types
 from imaas.model.settings import CertManagerChart, ExternalSecretsChart, StackSettings
-from imaas.spec import chart_values, charts, exposure, naming, types
 
 
 class ExternalSecrets(pulumi.ComponentResource):
@@ -59,8 +59,8 @@ class CertManager(pulumi.ComponentResource):
 
 def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     """The cluster's one Gateway for tenant services, in a namespace of the platform's: tenants attach their own
-    listeners to it with a ListenerSet each (imaas/spec/exposure.py). The Gateway API CRDs and the controller of its
-    class are the cluster's (`imaas preflight` checks the CRDs' version)."""
+    listeners to it with a ListenerSet each (imaas/declarations/exposure.py). The Gateway API CRDs and the controller of
+    its class are the cluster's (`imaas preflight` checks the CRDs' version)."""
     config = settings.exposure
     labels = {naming.MANAGED_BY_LABEL: "pulumi"}
     # Unlabelled, like the cluster's own namespaces: the tenants' Prometheus reads rules of the platform's labelled

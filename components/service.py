@@ -21,10 +21,10 @@ from components.service_repository import (
     declare_ci_variable,
     declare_repository,
 )
+from imaas.declarations import naming, types
+from imaas.declarations.guide import service_guide
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming, types
-from imaas.spec.guide import service_guide
 
 
 @dataclass(frozen=True)

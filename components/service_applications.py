@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import naming, promotion, workload
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming, promotion, workload
 
 # Deleting an Application (retiring its service) deletes what it deployed, instead of orphaning running pods.
 CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"

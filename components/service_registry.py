@@ -10,9 +10,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.safety import kept
+from imaas.declarations import delivery, naming
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import delivery, naming
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import pulumi
 import pulumi_github as github
 
 from components.safety import kept
+from imaas.declarations import delivery, naming
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import delivery, naming
 
 SERVICE_VARIABLE = "IMAAS_SERVICE"
 
@@ -125,7 +125,7 @@ class CiVariableArgs:
     tenant: Tenant
     service: Service
     guide: dict[str, Any]
-    """The day-two guide (imaas.spec.guide)."""
+    """The day-two guide (imaas.declarations.guide)."""
     region: str
     registry_url: pulumi.Input[str]
     """`<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`."""
@@ -149,8 +149,8 @@ def declare_ci_variable(
                     "registry": values[0].split("/", 1)[0],
                     "repository": naming.ecr_repository(tenant.name, service.name),
                     "role": values[1],
-                    # The day-two guide (imaas.spec.guide): in this one variable, so that a service costs no more
-                    # GitHub resources, each an API call at every up.
+                    # The day-two guide (imaas.declarations.guide): in this one variable, so that a service costs no
+                    # more GitHub resources, each an API call at every up.
                     "guide": args.guide,
                 },
                 sort_keys=True,

@@ -1,4 +1,4 @@
-"""The credentials the observability stores check (imaas/spec/store_auth.py): every client's and every proxy's
+"""The credentials the observability stores check (imaas/declarations/store_auth.py): every client's and every proxy's
 htpasswd, derived from `imaas:observabilityCredentialKey` inside `Output.apply`, so that they stay secret in the
 state, the plan and the logs; and the configurations of the proxies beside Loki, Tempo and Alertmanager."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import naming, store_auth
 from imaas.inputs.stack_file import OBSERVABILITY_CREDENTIAL_KEY_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE
-from imaas.spec import naming, store_auth
 
 
 def _all_secrets(key: str) -> dict[str, dict[str, str]]:

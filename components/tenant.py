@@ -15,10 +15,10 @@ from components.service import ServiceArgs, ServiceResources
 from components.tenant_environment import TenantEnvironment, TenantEnvironmentArgs
 from components.tenant_observability import TenantObservabilityView, TenantObservabilityViewArgs
 from components.tenant_team import declare_team
+from imaas.declarations import naming, telemetry, types
+from imaas.declarations.isolation import NetworkPeers
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
-from imaas.spec import naming, telemetry, types
-from imaas.spec.isolation import NetworkPeers
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.rbac import v1 as rbac
 
-from imaas.spec import namespace_objects
-from imaas.spec.isolation import DEPLOYER_ACCOUNT
+from imaas.declarations import namespace_objects
+from imaas.declarations.isolation import DEPLOYER_ACCOUNT
 
 READ = ["get", "list", "watch"]
 WRITE = [*READ, "create", "update", "patch", "delete"]

@@ -15,10 +15,10 @@ from components.tenant_access import AccessArgs, declare_access
 from components.tenant_limits import declare_limits
 from components.tenant_observability import declare_alerts, declare_pod_monitor, declare_scrape_access
 from components.tenant_runtime import RuntimeArgs, declare_runtime
+from imaas.declarations import admission, alerts, connections, isolation, naming, types
+from imaas.declarations.isolation import NetworkPeers
 from imaas.model.settings import ObservabilityLimits, PodSize, Quota, StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import admission, alerts, connections, isolation, naming, types
-from imaas.spec.isolation import NetworkPeers
 
 # Developers change workloads by hand in these environments; prod changes only through delivery.
 HANDS_ON_ENVIRONMENTS = frozenset({"dev", "test"})
@@ -113,7 +113,7 @@ class TenantEnvironment(pulumi.ComponentResource):
     def _namespace(self, tenant: Tenant, labels: dict[str, str]) -> k8s.core.v1.Namespace:
         annotations = {
             "imaas.io/contact": tenant.metadata.contact,
-            # Who the admission policy on the platform's objects takes for the tenant (imaas/spec/admission.py).
+            # Who the admission policy on the platform's objects takes for the tenant (imaas/declarations/admission.py).
             admission.TENANT_GROUPS_ANNOTATION: admission.tenant_groups(tenant),
         }
         if tenant.metadata.display_name:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import isolation, namespace_objects
 from imaas.model.quantity import at_most
 from imaas.model.settings import PodSize, Quota
-from imaas.spec import isolation, namespace_objects
 
 QUOTA_NAME = namespace_objects.QUOTA
 LIMITS_NAME = namespace_objects.LIMITS

@@ -1,7 +1,7 @@
 """What one tenant gets from the shared observability stack: in each of its namespaces, the PodMonitor that has
 its WSO2 Micro Integrator pods scraped and the read access the tenants' Prometheus needs to find them; in the
-stack's namespace, its configuration object (imaas/spec/tenant_config.py): its store limits, the environments its
-traces come from and its Grafana organisation (data sources, dashboard, the groups of each role), which the
+stack's namespace, its configuration object (imaas/declarations/tenant_config.py): its store limits, the environments
+its traces come from and its Grafana organisation (data sources, dashboard, the groups of each role), which the
 platform's tenant-configuration job merges into what Loki, Tempo, the collector and Grafana read
 (components/grafana_tenancy.py)."""
 
@@ -13,9 +13,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.observability import ObservabilityContext
+from imaas.declarations import alerts, grafana, naming, prometheus, telemetry, tenant_config, types
+from imaas.declarations.telemetry import TenantTelemetry
 from imaas.model.tenant import Tenant
-from imaas.spec import alerts, grafana, naming, prometheus, telemetry, tenant_config, types
-from imaas.spec.telemetry import TenantTelemetry
 
 
 def declare_pod_monitor(
@@ -38,7 +38,7 @@ def declare_pod_monitor(
         spec={
             "selector": {"matchLabels": {label: value}},
             "sampleLimit": sample_limit,
-            # Which service a series is of, for its alerts (imaas/spec/alerts.py).
+            # Which service a series is of, for its alerts (imaas/declarations/alerts.py).
             "podTargetLabels": [naming.SERVICE_LABEL],
             "podMetricsEndpoints": [
                 {"port": telemetry.METRICS_PORT_NAME, "path": telemetry.METRICS_PATH},
@@ -55,8 +55,8 @@ def declare_thresholds(
     opts: pulumi.ResourceOptions,
 ) -> None:
     """A tenant namespace's own alert thresholds, where they differ from the defaults: recording rules the shared
-    rules compare with (imaas/spec/alerts.py). `metadata` places the rule where the Prometheus that evaluates those
-    alerts selects it."""
+    rules compare with (imaas/declarations/alerts.py). `metadata` places the rule where the Prometheus that evaluates
+    those alerts selects it."""
     if not thresholds:
         return
     k8s.apiextensions.CustomResource(

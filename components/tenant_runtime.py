@@ -12,9 +12,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from imaas.declarations import connections, exposure, naming, secrets
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import connections, exposure, naming, secrets
 
 
 @dataclass(frozen=True)

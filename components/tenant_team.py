@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_github as github
 
+from imaas.declarations import naming
 from imaas.model.tenant import Tenant
-from imaas.spec import naming
 
 
 def declare_team(tenant: Tenant, opts: pulumi.ResourceOptions) -> github.Team:

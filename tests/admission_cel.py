@@ -12,7 +12,7 @@ from typing import Any
 
 from cel_expr_python import cel
 
-from imaas.spec.admission import AdmissionRule
+from imaas.declarations.admission import AdmissionRule
 
 DEPLOYER = "system:serviceaccount:orders-dev:argocd-deployer"
 """Who writes what a tenant deploys: Argo CD, impersonating the namespace's deployer account."""

@@ -17,7 +17,7 @@ from typing import Any
 import kubernetes_validate
 from kube_schemas import KUBERNETES_VERSION
 
-from imaas.spec.admission import AdmissionRule
+from imaas.declarations.admission import AdmissionRule
 
 """The schemas of the oldest Kubernetes the platform supports with image volumes (1.33+) enabled by default."""
 CRDS = Path(__file__).resolve().parent / "schemas" / "prometheus-operator-crds.admission.json"

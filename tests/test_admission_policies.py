@@ -16,9 +16,9 @@ import yaml
 from admission_cel import DEPLOYER, GROUPS, CelError, admit, bindings, compile_expression, evaluate
 from crd_schemas import SCHEMAS
 
+from imaas.declarations import admission, isolation
+from imaas.declarations.admission import AdmissionRule, Parameter
 from imaas.model.settings import StackSettings
-from imaas.spec import admission, isolation
-from imaas.spec.admission import AdmissionRule, Parameter
 
 pytestmark = pytest.mark.fast
 

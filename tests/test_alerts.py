@@ -22,10 +22,10 @@ from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from test_observability import selects, tenant_namespaces, values
 from tokens import ALERTMANAGER_CONFIG, NAMESPACE, PROMETHEUS, PROMETHEUS_RULE, SECRET
 
+from imaas.declarations import alerts
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import alerts
 
 OBSERVABILITY = "observability"
 ALERTING = {"smarthost": "smtp.example.com:587", "from": "alerts@example.com", "authUsername": "imaas"}
@@ -130,7 +130,7 @@ def test_each_prometheus_evaluates_its_own_shared_rules_and_no_other(stack: str)
             "name": alerts.ALERTMANAGER_SERVICE,
             "port": "http-web",
             "apiVersion": "v2",
-            # Its credential at Alertmanager's proxy (imaas/spec/store_auth.py).
+            # Its credential at Alertmanager's proxy (imaas/declarations/store_auth.py).
             "basicAuth": {
                 "username": {"name": "imaas-credentials-prometheus-tenants", "key": "username"},
                 "password": {"name": "imaas-credentials-prometheus-tenants", "key": "password"},

@@ -7,9 +7,9 @@ import pytest
 from helpers import CLUSTER_VALUES
 from planning import of_type, plan_stack
 
+from imaas.declarations import chart_values
+from imaas.declarations.argocd import argocd_sizing
 from imaas.model.settings import StackSettings
-from imaas.spec import chart_values
-from imaas.spec.argocd import argocd_sizing
 
 WEBHOOK = "github:index/organizationWebhook:OrganizationWebhook"
 

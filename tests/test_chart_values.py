@@ -14,8 +14,8 @@ import pytest
 from planning import of_type, plan_stack
 from tokens import RELEASE
 
+from imaas.declarations import charts
 from imaas.model.settings import CertManagerChart, ExternalSecretsChart, MetricsServerChart, ObservabilitySettings
-from imaas.spec import charts
 
 DATA = Path(__file__).resolve().parent / "data" / "charts"
 Path_ = tuple[str, ...]

@@ -46,7 +46,7 @@ def test_a_stack_whose_argo_cd_does_not_impersonate_is_refused(tmp_path: Path, m
 def test_a_stack_installing_argo_cd_needs_no_word_on_impersonation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The platform's own Argo CD has impersonation on (imaas/spec/chart_values.py, argocd_values).
+    # The platform's own Argo CD has impersonation on (imaas/declarations/chart_values.py, argocd_values).
     code, output = validate_stack(
         tmp_path,
         monkeypatch,

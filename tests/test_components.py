@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imaas.spec import types
+from imaas.declarations import types
 
 pytestmark = pytest.mark.fast
 
@@ -48,7 +48,8 @@ def test_there_are_components_to_check() -> None:
 @pytest.mark.parametrize(("file", "name", "token"), component_classes(), ids=lambda value: getattr(value, "id", value))
 def test_a_component_is_named_after_its_type_token(file: str, name: str, token: ast.expr) -> None:
     assert isinstance(token, ast.Attribute) and ast.unparse(token.value) == "types", (
-        f"{file}: {name} must take its type token from imaas.spec.types (tokens are in URNs and must not change)"
+        f"{file}: {name} must take its type token from imaas.declarations.types "
+        "(tokens are in URNs and must not change)"
     )
     value = getattr(types, token.attr)
     assert value.startswith("imaas:")

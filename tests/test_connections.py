@@ -21,9 +21,9 @@ from tokens import APPLICATION, NETWORK_POLICY
 from typer.testing import CliRunner
 
 from imaas import cli
+from imaas.declarations import connections
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service
-from imaas.spec import connections
 
 # A cluster whose own ranges are narrowed to its pod and service subnets, with the internet closed but for one
 # allowed range: the shape the issue asks the analyser to confirm.

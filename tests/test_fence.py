@@ -1,6 +1,6 @@
-"""The observability namespace's fence: the table (imaas/spec/fence.py) and its NetworkPolicies on the plan, checked
-with network-config-analyzer on the plan's own policies and pods built from the charts' recorded labels: every pod
-is denied what the table does not allow, and each allowance is exactly the table's."""
+"""The observability namespace's fence: the table (imaas/declarations/fence.py) and its NetworkPolicies on the plan,
+checked with network-config-analyzer on the plan's own policies and pods built from the charts' recorded labels: every
+pod is denied what the table does not allow, and each allowance is exactly the table's."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from linters import nca, nca_namespaces, nca_policies
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from tokens import NETWORK_POLICY, RELEASE
 
+from imaas.declarations import fence, grafana
 from imaas.model.settings import ObservabilitySettings
 from imaas.plan.record import Plan
-from imaas.spec import fence, grafana
 
 OBSERVABILITY = "observability"
 CHART_DATA = PROJECT_DIR / "tests" / "data" / "charts"
@@ -37,7 +37,7 @@ NAMED_PORTS = {"tenant-prometheus": [("web", 9090)], "prometheus": [("web", 9090
 @pytest.mark.fast
 def test_docs_show_the_table_as_the_code_has_it() -> None:
     text = (PROJECT_DIR / "docs" / "isolation.md").read_text()
-    assert fence.markdown() in text, "regenerate: python -m imaas.spec.fence, into docs/isolation.md"
+    assert fence.markdown() in text, "regenerate: python -m imaas.declarations.fence, into docs/isolation.md"
 
 
 @pytest.mark.fast

@@ -18,7 +18,8 @@ from tokens import CONFIG_MAP
 from imaas.incluster import grafana_sync
 from imaas.incluster.grafana_sync import DIGEST_KEY, Grafana, GrafanaError, reconcile
 
-# The stores' reader passwords, as the job's pod has them from the Grafana client Secret (imaas/spec/store_auth.py).
+# The stores' reader passwords, as the job's pod has them from the Grafana client Secret
+# (imaas/declarations/store_auth.py).
 READER_PASSWORDS = {"IMAAS_LOKI_PASSWORD": "loki-reader-password", "IMAAS_TEMPO_PASSWORD": "tempo-reader-password"}
 
 

@@ -20,13 +20,13 @@ from test_guardrails import edited, resources, runner, violations, with_inputs
 from tokens import CONFIG_MAP, NETWORK_POLICY, RELEASE
 
 from imaas import cli
+from imaas.declarations import grafana
 from imaas.guardrails import Context, evaluate, stack_context
 from imaas.incluster import tenant_config as tenant_job
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import plain_secrets, read_stack_file, settings_from_config
 from imaas.plan.guardrail_check import as_resource
 from imaas.plan.record import Plan
-from imaas.spec import grafana
 
 SECRET = "client-secret-value-1234"
 OIDC = {
@@ -147,7 +147,7 @@ def test_the_client_secret_is_a_secret_in_the_plan_and_reaches_grafana_from_it()
     assert env["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"] == {
         "secretKeyRef": {"name": "imaas-grafana-oidc", "key": "client-secret"}
     }
-    # Besides the stores' reader passwords (imaas/spec/store_auth.py), each from a Secret of its own.
+    # Besides the stores' reader passwords (imaas/declarations/store_auth.py), each from a Secret of its own.
     assert set(env) == {"GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET", "IMAAS_LOKI_PASSWORD", "IMAAS_TEMPO_PASSWORD"}
 
 
@@ -249,7 +249,7 @@ def test_the_metrics_proxy_enforces_the_namespace_header_and_only_grafana_reache
     assert policies["imaas-prometheus-tenants"]["podSelector"] == {
         "matchLabels": {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "tenants"}
     }
-    # The promotion gate reads its services' alert series there too (imaas/spec/promotion.py).
+    # The promotion gate reads its services' alert series there too (imaas/declarations/promotion.py).
     assert policies["imaas-prometheus-tenants"]["ingress"][0]["from"] == [
         {"podSelector": {"matchLabels": grafana.METRICS_PROXY_POD_LABELS}},
         grafana_pods,

@@ -7,7 +7,7 @@ import pytest
 from planning import of_type, plan_stack
 from tokens import RELEASE
 
-from imaas.spec import charts
+from imaas.declarations import charts
 
 
 @pytest.mark.slow

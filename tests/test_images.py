@@ -13,9 +13,9 @@ import pytest
 from planning import of_type, plan_stack
 from tokens import PROMETHEUS, RELEASE
 
+from imaas.declarations import charts, images
 from imaas.inputs.problems import InputError
 from imaas.model.settings import PLATFORM_IMAGE_REGISTRIES
-from imaas.spec import charts, images
 
 DATA = Path(__file__).resolve().parent / "data" / "charts"
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"

@@ -1,4 +1,4 @@
-"""Log tenancy (imaas/spec/log_routing.py), on the plan.
+"""Log tenancy (imaas/declarations/log_routing.py), on the plan.
 
 Fluent Bit's configuration is the same whatever the tenants: planning a set and the same set plus one gives the same
 release, with as many rules and outputs for one tenant as for many. Each line's tenant is its namespace's
@@ -21,10 +21,10 @@ from helpers import write_tenant, write_tenants
 from planning import FIXTURE_TENANTS, example_plan, of_type, plan_stack
 from tokens import NAMESPACE, RELEASE
 
+from imaas.declarations import log_routing, naming
+from imaas.declarations.chart_values import fluent_bit_values
+from imaas.declarations.telemetry import PLATFORM_LOG_TENANT, Endpoints
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import log_routing, naming
-from imaas.spec.chart_values import fluent_bit_values
-from imaas.spec.telemetry import PLATFORM_LOG_TENANT, Endpoints
 
 OBSERVABILITY = "observability"
 # What the pipeline's configuration holds whatever the tenants: one input, the Kubernetes filter and a grep, one

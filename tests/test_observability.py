@@ -29,12 +29,12 @@ from tokens import (
     VIEW_COMPONENT,
 )
 
+from imaas.declarations import store_auth
+from imaas.declarations.naming import RESERVED_TENANT_NAMES
+from imaas.declarations.telemetry import COLLECTOR_POD_LABELS, PLATFORM_LOG_TENANT
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file, settings_from_config
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import store_auth
-from imaas.spec.naming import RESERVED_TENANT_NAMES
-from imaas.spec.telemetry import COLLECTOR_POD_LABELS, PLATFORM_LOG_TENANT
 
 OBSERVABILITY = "observability"
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -176,15 +176,15 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
     # Overrides merge into the platform's values: the rest of singleBinary and of the chart values stays.
     assert single_binary == {
         "nodeSelector": {"pool": "obs"},
-        "replicas": 1,  # Loki's rings are in memory behind its proxy: one replica (imaas/spec/store_clients.py)
+        "replicas": 1,  # Loki's rings are in memory behind its proxy: one replica (imaas/declarations/store_clients.py)
         "persistence": {
             "enableStatefulSetAutoDeletePVC": True,
             "whenDeleted": "Retain",
             "whenScaled": "Retain",
             "storageClass": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
         },
-        # The tenants' limits, the job's runtime file (imaas/spec/tenant_config.py), and the proxy beside Loki
-        # (imaas/spec/store_clients.py).
+        # The tenants' limits, the job's runtime file (imaas/declarations/tenant_config.py), and the proxy beside Loki
+        # (imaas/declarations/store_clients.py).
         "extraVolumes": [
             {"name": "tenant-limits", "configMap": {"name": "imaas-loki-tenant-limits"}},
             *store_auth.proxy_volumes("loki"),
@@ -255,7 +255,7 @@ def test_the_main_organisation_holds_the_platforms_data_sources_and_reads_the_si
     grafana = values(example_plan(stack), "kube-prometheus-stack")["grafana"]
     # The platform's Prometheus is the chart's own default data source (sidecar.datasources.defaultDatasourceEnabled),
     # which the sidecar reads from the stack's namespace only. The chart's Alertmanager data source is off: Grafana
-    # reaches no Alertmanager (imaas/spec/fence.py).
+    # reaches no Alertmanager (imaas/declarations/fence.py).
     assert grafana["sidecar"]["datasources"] == {
         "alertmanager": {"enabled": False},
         "searchNamespace": OBSERVABILITY,
@@ -317,7 +317,7 @@ def test_the_observability_namespace_is_kept_and_may_run_node_agents(stack: str)
 @pytest.mark.slow
 def test_the_platform_log_tenant_is_a_name_no_tenant_can_take_and_the_model_imports_no_pulumi() -> None:
     assert PLATFORM_LOG_TENANT in RESERVED_TENANT_NAMES
-    code = "import sys, imaas.spec.charts; print(sorted(m for m in sys.modules if 'pulumi' in m))"
+    code = "import sys, imaas.declarations.charts; print(sorted(m for m in sys.modules if 'pulumi' in m))"
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -347,7 +347,7 @@ def test_every_tenant_organisation_reads_its_own_logs_metrics_and_traces_and_not
             f"http://{LOKI_HOST}",
             "X-Scope-OrgID",
         )
-        # The reader's password by the variable the job fills in (imaas/spec/store_auth.py), never by value.
+        # The reader's password by the variable the job fills in (imaas/declarations/store_auth.py), never by value.
         assert sources["loki"]["secureJsonData"] == {
             "httpHeaderValue1": tenant,
             "basicAuthPassword": "$IMAAS_LOKI_PASSWORD",

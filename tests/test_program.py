@@ -187,7 +187,7 @@ def test_a_deploy_that_cannot_read_the_members_stops(tmp_path: Path, monkeypatch
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_platforms_object_names_in_tenant_namespaces_are_the_ones_service_names_may_not_prefix(stack: str) -> None:
     """What `reserved_service_names` reads is every name the program gives an object in a tenant namespace."""
-    from imaas.spec.namespace_objects import PLATFORM_NAME_PREFIXES, PLATFORM_OBJECT_NAMES
+    from imaas.declarations.namespace_objects import PLATFORM_NAME_PREFIXES, PLATFORM_OBJECT_NAMES
 
     plan = example_plan(stack)
     namespaces = {resource.name for resource in tenant_namespaces(plan)}

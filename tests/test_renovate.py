@@ -16,9 +16,9 @@ from linters import renovate_config_validator
 from planning import PROJECT_DIR, plan_stack
 from pydantic import BaseModel
 
+from imaas.declarations.types import HELM_RELEASE
 from imaas.model import settings as settings_module
 from imaas.model.settings import ChartSettings, ImageReference, ObservabilitySettings, StackSettings
-from imaas.spec.types import HELM_RELEASE
 
 PLATFORM_CONFIG = PROJECT_DIR / ".github" / "renovate.json"
 TEMPLATE_CONFIG = TEMPLATE_DIR / ".github" / "renovate.json"

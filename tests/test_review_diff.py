@@ -24,11 +24,11 @@ from tokens import (
     TENANT_COMPONENT,
 )
 
+from imaas.declarations import safety
 from imaas.plan.diff import Change, compare_plans, diff_plans
 from imaas.plan.field_diff import FieldChange
 from imaas.plan.markdown import FULL_REPORT, diff_markdown
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import safety
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 

@@ -15,12 +15,12 @@ from planning import of_type, plan_stack
 from pydantic import ValidationError
 
 from imaas.checks.tenants import check_tenants, load_tenants
+from imaas.declarations import secrets, types
 from imaas.inputs.problems import InputError
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service
 from imaas.plan.intent import change_intent
 from imaas.plan.record import Plan
-from imaas.spec import secrets, types
 
 SHOP = {
     "access": {"developers": ["shop-devs"]},

@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from imaas import cli
 from imaas.checks.tenants import check_tenants
+from imaas.declarations import types
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.settings import BUILTIN_SERVICE_SIZES, StackSettings
-from imaas.spec import types
 
 TENANTS = Path("tenants")
 runner = CliRunner()

@@ -129,7 +129,7 @@ def test_build_runs_on_pull_requests_and_pushes_to_dev_and_release_only_on_pushe
 @pytest.mark.fast
 def test_a_promotion_tags_the_image_it_promotes_for_its_environment() -> None:
     """A merge into test or prod builds nothing; it tags the image deploy/base names `<env>-<commit>`, which the
-    registry's retention keeps (imaas.spec.delivery.lifecycle_policy)."""
+    registry's retention keeps (imaas.declarations.delivery.lifecycle_policy)."""
     mark = load_workflow()["jobs"]["mark"]
     service = {"vars.IMAAS_SERVICE": '{"role": "arn"}'}
     cases = {

@@ -17,8 +17,8 @@ from kustomize import KustomizeError, as_argocd_renders, build, only
 from planning import of_type, plan_stack
 from tokens import APPLICATION
 
+from imaas.declarations.telemetry import Endpoints
 from imaas.model.quantity import parse_quantity
-from imaas.spec.telemetry import Endpoints
 
 # The platform's clusters (as tests/test_plan_output.py validates the platform's own objects).
 IMAGE_NAME = "wso2mi-service"

@@ -1,5 +1,5 @@
 """`imaas:storageClass`: every volume the platform declares names the class, its own claims and, chart by chart, the
-charts' (imaas/spec/storage.py); unset, none names one and the cluster's default class provisions them."""
+charts' (imaas/declarations/storage.py); unset, none names one and the cluster's default class provisions them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from planning import plan_stack
 from tokens import RELEASE
 
+from imaas.declarations import charts, storage
 from imaas.plan.record import Plan
-from imaas.spec import charts, storage
 
 CHART_CLASS_NAMES = ("storageClass", "storageClassName")
 

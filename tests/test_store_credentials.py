@@ -1,4 +1,4 @@
-"""The stores' credentials on the plan (imaas/spec/store_auth.py): every store's write and read path is behind a
+"""The stores' credentials on the plan (imaas/declarations/store_auth.py): every store's write and read path is behind a
 proxy that checks a credential, every client carries its own from a Secret, and no credential is in the plan JSON."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from test_observability import tenant_prometheus, values
 from test_traces import collector_config
 from tokens import CONFIG_MAP, SECRET
 
+from imaas.declarations import store_auth
+from imaas.declarations.store_auth import ALERTMANAGER_PROXY_PORT, LOOPBACK
 from imaas.engine.run import ProgramError
 from imaas.inputs.problems import InputError
 from imaas.plan.record import SECRET_MARK, Plan
-from imaas.spec import store_auth
-from imaas.spec.store_auth import ALERTMANAGER_PROXY_PORT, LOOPBACK
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
-"""The store proxies' nginx configuration (imaas/spec/store_auth.py), run by a real nginx (Debian's, which `make test`
-unpacks into .tools/bin) in front of fake stores on 127.0.0.1: a request without the platform's credential, with a
+"""The store proxies' nginx configuration (imaas/declarations/store_auth.py), run by a real nginx (Debian's, which `make
+test` unpacks into .tools/bin) in front of fake stores on 127.0.0.1: a request without the platform's credential, with a
 wrong one, or with a credential on another's paths is refused; the right one passes, without its credential."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import grpc
 import pytest
 from linters import found_tool
 
-from imaas.spec import store_auth
-from imaas.spec.store_auth import Client, ProxySpec
+from imaas.declarations import store_auth
+from imaas.declarations.store_auth import Client, ProxySpec
 
 pytestmark = pytest.mark.slow
 

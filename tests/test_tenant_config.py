@@ -23,14 +23,15 @@ from fake_kubernetes import TOKEN, Cluster, fake_kubernetes
 from helpers import WAIT_SECONDS, write_tenant
 from planning import FIXTURE_TENANTS, example_plan, of_type, plan_stack
 
+from imaas.declarations import tenant_config, types
 from imaas.incluster import collector_reload, grafana_sync
 from imaas.incluster import tenant_config as job
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import tenant_config, types
 
 NAMESPACE = "observability"
 PACKAGE = Path(job.__file__).parent
-# The stores' reader passwords, as the job's pod has them from the Grafana client Secret (imaas/spec/store_auth.py).
+# The stores' reader passwords, as the job's pod has them from the Grafana client Secret
+# (imaas/declarations/store_auth.py).
 READER_PASSWORDS = {"IMAAS_LOKI_PASSWORD": "loki-reader-password", "IMAAS_TEMPO_PASSWORD": "tempo-reader-password"}
 
 

@@ -979,7 +979,7 @@ def test_the_codeowners_teams_are_read_from_the_file(in_tmp_path: Path) -> None:
 
 @pytest.mark.fast
 def test_a_service_may_not_prefix_its_names_to_the_platforms_objects_in_the_namespace() -> None:
-    from imaas.spec.namespace_objects import reserved_service_names
+    from imaas.declarations.namespace_objects import reserved_service_names
 
     assert reserved_service_names() == {
         "argocd": "argocd-deployer",

@@ -13,10 +13,10 @@ from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan, of_type, plan_s
 from tokens import APP_PROJECT, LIMITS, NAMESPACE, NETWORK_POLICY, QUOTA, ROLE, ROLE_BINDING, SERVICE_ACCOUNT
 
 from imaas.checks.tenants import load_tenants
+from imaas.declarations import promotion
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.quantity import parse_quantity
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import promotion
 
 pytestmark = pytest.mark.slow
 

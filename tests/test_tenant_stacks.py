@@ -13,10 +13,10 @@ import pytest
 from helpers import tenant_text
 from planning import FIXTURE_TENANTS, plan_stack
 
+from imaas.declarations import types
+from imaas.declarations.tenant_config import LABEL
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import types
-from imaas.spec.tenant_config import LABEL
 
 pytestmark = pytest.mark.slow
 

@@ -20,19 +20,19 @@ from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from test_observability import rules_of, tenant_namespaces, values
 from tokens import POD_MONITOR
 
-from imaas.incluster import tenant_config as job
-from imaas.inputs.problems import InputError
-from imaas.inputs.stack_file import read_stack_file
-from imaas.model.settings import BUILTIN_OBSERVABILITY_LIMITS
-from imaas.plan.record import Plan
-from imaas.spec import charts, naming, tenant_config, traces
-from imaas.spec.telemetry import (
+from imaas.declarations import charts, naming, tenant_config, traces
+from imaas.declarations.telemetry import (
     COLLECTOR_POD_LABELS,
     OTLP_ENDPOINT_VARIABLE,
     TEMPO_TENANT_HEADER,
     Endpoints,
     otlp_endpoint,
 )
+from imaas.incluster import tenant_config as job
+from imaas.inputs.problems import InputError
+from imaas.inputs.stack_file import read_stack_file
+from imaas.model.settings import BUILTIN_OBSERVABILITY_LIMITS
+from imaas.plan.record import Plan
 
 COLLECTOR = "opentelemetry-collector"
 TEMPLATE_TOML = TEMPLATE_DIR / "deployment" / "deployment.toml"
@@ -197,7 +197,8 @@ def test_each_tenants_pipeline_writes_to_tempo_under_its_own_id_only(stack: str)
     assert set(exporters) == {traces.tenant_exporter(tenant) for tenant in owners}
     for tenant in owners:
         exporter = exporters[traces.tenant_exporter(tenant)]
-        # The chart's Service port of Tempo's loopback receiver, sent to the proxy's 4317 (imaas/spec/store_auth.py).
+        # The chart's Service port of Tempo's loopback receiver, sent to the proxy's 4317
+        # (imaas/declarations/store_auth.py).
         assert exporter["endpoint"] == "tempo.observability.svc.cluster.local:14317"
         assert exporter["headers"] == {
             TEMPO_TENANT_HEADER: tenant,

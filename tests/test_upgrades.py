@@ -13,9 +13,9 @@ from tokens import LOCAL_COMMAND
 from typer.testing import CliRunner
 
 from imaas import cli
+from imaas.declarations.types import HELM_RELEASE
 from imaas.model.settings import ObservabilitySettings
 from imaas.plan.diff import diff_plans
-from imaas.spec.types import HELM_RELEASE
 
 pytestmark = pytest.mark.slow
 

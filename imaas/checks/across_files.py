@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import NamedTuple
 
+from imaas.declarations import capacity, connections, namespace_objects, naming, workload
 from imaas.inputs.codeowners import codeowners_teams
 from imaas.inputs.problems import Problem
 from imaas.inputs.tenant_files import TenantFile
@@ -17,7 +18,6 @@ from imaas.model.lookalike import look_alike_keys
 from imaas.model.quantity import exceeds
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import capacity, connections, namespace_objects, naming, workload
 
 
 class DerivedName(NamedTuple):
@@ -343,7 +343,7 @@ def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
     active services at their maximum scale, each with the pod a rolling update adds (workload.SURGE), fit the
     namespace's quota, in requests and limits of every resource and in pods. Otherwise a release or a load peak
     would stop at the quota, with pods the ReplicaSet cannot create and no error anyone reads. The computation is
-    imaas.spec.capacity's, which the pull-request comment shows too."""
+    imaas.declarations.capacity's, which the pull-request comment shows too."""
     stack = tenants.stack
     if stack is None:
         return

@@ -7,12 +7,12 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+from imaas.declarations import naming
 from imaas.inputs.problems import Problem
 from imaas.inputs.revisions import BaseTenant, tenants_at
 from imaas.inputs.tenant_files import TenantFile, tenant_paths
 from imaas.inputs.yaml_source import display_path
 from imaas.model.names import in_canonical_order
-from imaas.spec import naming
 
 
 def base_problems(directory: Path, base: str, files: list[TenantFile]) -> list[Problem]:

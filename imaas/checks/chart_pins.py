@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from imaas.checks.sharding import project_stacks
+from imaas.declarations import charts
 from imaas.model.settings import ChartSettings, StackSettings
-from imaas.spec import charts
 
 INDEX_TIMEOUT_SECONDS = 60
 

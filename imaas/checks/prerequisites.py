@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from imaas.declarations import naming, promotion
 from imaas.inputs.problems import Problem
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming, promotion
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def repository_credentials(settings: StackSettings, objects: ArgoCdObjects) -> t
 
 def store_credential_key(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
     """Loki, Tempo and Alertmanager refuse every request without a credential derived from this key
-    (imaas/spec/store_auth.py): without it the stack would deploy stores no pipeline could write to."""
+    (imaas/declarations/store_auth.py): without it the stack would deploy stores no pipeline could write to."""
     if not settings.observability.enabled or settings.observability_credential_key is not None:
         return None
     return _setting("observabilityCredentialKey"), (

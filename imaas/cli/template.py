@@ -47,8 +47,8 @@ def _where(stack: str | None, tenants: Path | None) -> tuple[str, str, list[str]
     """The GitHub owner, the template repository, and the repositories of every active service."""
     from imaas.checks.tenants import load_tenants
     from imaas.ci.stacks import stack_matrix
+    from imaas.declarations import naming
     from imaas.inputs.stack_file import GITHUB_OWNER_KEY, read_stack_file
-    from imaas.spec import naming
 
     name = stack or next(iter(stack_matrix(output.PROJECT_DIR).shared), None)
     if name is None:

@@ -1,4 +1,4 @@
-"""Guardrail on the admission policies: every rule of imaas/spec/admission.py is declared as defined, and every
+"""Guardrail on the admission policies: every rule of imaas/declarations/admission.py is declared as defined, and every
 tenant namespace is covered by each one's binding, with the labels the policies read its tenant and environment
 from."""
 
@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import admission, isolation, naming, types
 from imaas.guardrails.framework import Context, Index, Resource, tenant_namespaces
-from imaas.spec import admission, isolation, naming, types
 
 
 def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
@@ -69,7 +69,7 @@ def admission_policies_bound(index: Index, context: Context) -> Iterator[tuple[R
     for rule in rules:
         policy = policies.get(rule.name)
         if policy is not None and policy.spec != rule.policy_spec():
-            yield policy, f"differs from admission rule {rule.name} (imaas/spec/admission.py)"
+            yield policy, f"differs from admission rule {rule.name} (imaas/declarations/admission.py)"
         elif (
             not context.tenant_stack
             and platform
@@ -107,7 +107,7 @@ def monitors_scrape_own_pods(index: Index, context: Context) -> Iterator[tuple[R
 
 def priority_classes_declared(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
     """Where the stack declares the admission policies, it declares every priority class they let tenants' pods
-    name, as imaas/spec/isolation.py defines it: at most 0, never preempting, not the cluster's default."""
+    name, as imaas/declarations/isolation.py defines it: at most 0, never preempting, not the cluster's default."""
     policies = index(types.ADMISSION_POLICY)
     if not policies:
         return
@@ -120,7 +120,7 @@ def priority_classes_declared(index: Index, context: Context) -> Iterator[tuple[
         expected = priority.manifest_fields()
         fields = {key: found.inputs.get(key, False if key == "globalDefault" else None) for key in expected}
         if fields != expected:
-            yield found, f"differs from tenant priority class {priority.name} (imaas/spec/isolation.py)"
+            yield found, f"differs from tenant priority class {priority.name} (imaas/declarations/isolation.py)"
 
 
 def platform_objects_marked(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:

@@ -1,15 +1,15 @@
 """Guardrail on alert delivery: every Prometheus the platform declares that sends alerts can find the Alertmanagers
 it sends them to. The Prometheus Operator has a Prometheus discover each Alertmanager through the Kubernetes API
-in the Alertmanager's namespace (imaas/spec/prometheus.py, alertmanager_discovery_resources); without read access
-there the alerts are evaluated and silently never sent."""
+in the Alertmanager's namespace (imaas/declarations/prometheus.py, alertmanager_discovery_resources); without read
+access there the alerts are evaluated and silently never sent."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import prometheus, types
 from imaas.guardrails.framework import Context, Index, Resource
-from imaas.spec import prometheus, types
 
 # What a Pod of a Prometheus runs as when its spec names no account (Kubernetes' default).
 DEFAULT_SERVICE_ACCOUNT = "default"

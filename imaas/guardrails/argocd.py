@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import charts, isolation, naming, types, workload
 from imaas.guardrails.framework import GLOB_CHARACTERS, Context, Index, Resource
-from imaas.spec import charts, isolation, naming, types, workload
 
 
 def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from imaas.declarations import safety
 from imaas.guardrails.framework import Context, Index, Resource
-from imaas.spec import safety
 
 
 def data_kept(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:

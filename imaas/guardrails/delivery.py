@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from imaas.declarations import delivery, iam, naming, promotion, types
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import delivery, iam, naming, promotion, types
 
 
 def registry_safe(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:

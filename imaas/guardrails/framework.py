@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from imaas.checks.tenants import load_tenants
+from imaas.declarations import naming, types
 from imaas.inputs.stack_file import GITHUB_OWNER_KEY, StackFile, StackName
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming, types
 
 GLOB_CHARACTERS = frozenset("*?[]")
 WHOLE_CLUSTER = StackName("")

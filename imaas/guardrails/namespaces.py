@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import isolation, naming, types
 from imaas.guardrails.framework import Context, Index, Resource, tenant_namespaces
 from imaas.model.quantity import exceeds
-from imaas.spec import isolation, naming, types
 
 
 def pod_security(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:

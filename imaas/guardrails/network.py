@@ -10,9 +10,9 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import connections, isolation, naming, types
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import connections, isolation, naming, types
 
 
 def _namespace_of(peer: dict[str, Any]) -> str | None:

@@ -10,13 +10,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import grafana, naming, tenant_config, types
+from imaas.declarations.charts import KUBE_PROMETHEUS_STACK
+from imaas.declarations.grafana import MAIN_ORG_ID
+from imaas.declarations.store_clients import reader_basic_auth
+from imaas.declarations.telemetry import LOKI_TENANT_HEADER, Endpoints
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Tenant
-from imaas.spec import grafana, naming, tenant_config, types
-from imaas.spec.charts import KUBE_PROMETHEUS_STACK
-from imaas.spec.grafana import MAIN_ORG_ID
-from imaas.spec.store_clients import reader_basic_auth
-from imaas.spec.telemetry import LOKI_TENANT_HEADER, Endpoints
 
 # The secure header settings (httpHeaderName<N>) a data source may carry: one, the scoping header.
 _SCOPING = {"loki": LOKI_TENANT_HEADER, "tempo": LOKI_TENANT_HEADER, "prometheus": grafana.METRICS_PROXY_HEADER}
@@ -56,8 +56,8 @@ def _datasource_problems(source: dict[str, Any], tenant: Tenant, context: Contex
     headers = {key: value for key, value in json_data.items() if key.startswith("httpHeaderName")}
     if headers != {"httpHeaderName1": _SCOPING[kind]}:
         yield f"data source {uid} sends headers {headers}, not exactly {_SCOPING[kind]}"
-    # Loki and Tempo need the platform's reader credential (imaas/spec/store_auth.py), exactly as the platform writes
-    # it: Grafana's reader name, and its password named by the variable the job fills in, never a value.
+    # Loki and Tempo need the platform's reader credential (imaas/declarations/store_auth.py), exactly as the platform
+    # writes it: Grafana's reader name, and its password named by the variable the job fills in, never a value.
     reader = reader_basic_auth(kind) if kind in ("loki", "tempo") else None
     expected = {"httpHeaderValue1", *(reader["secureJsonData"] if reader else ())}
     if set(secure) != expected:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from imaas.declarations import charts, types
 from imaas.guardrails.framework import Context, Index, Resource
-from imaas.spec import charts, types
 
 
 def _api_group(resource_type: str) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from imaas.declarations import exposure, naming, secrets, types
 from imaas.guardrails.framework import Context, Index, Resource
-from imaas.spec import exposure, naming, secrets, types
 
 # Verbs that reach past RBAC itself: acting as someone else, granting what one does not have.
 ESCALATING_VERBS = frozenset({"escalate", "bind", "impersonate"})

@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import exposure, naming, secrets, types
 from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Tenant
-from imaas.spec import exposure, naming, secrets, types
 
 
 def _owners(context: Context) -> dict[str, tuple[Tenant, str]]:

@@ -7,12 +7,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from imaas.declarations import charts, naming, traces, types
+from imaas.declarations.telemetry import TEMPO_TENANT_HEADER
 from imaas.guardrails.framework import Context, Index, Resource
-from imaas.spec import charts, naming, traces, types
-from imaas.spec.telemetry import TEMPO_TENANT_HEADER
 
 ALERTMANAGER_CONFIG = "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"
-# The routing conditions the platform writes (imaas/spec/traces.py): one clause per namespace, or-ed.
+# The routing conditions the platform writes (imaas/declarations/traces.py): one clause per namespace, or-ed.
 _CLAUSE = re.compile(r'^attributes\["k8s\.namespace\.name"\] == "([a-z0-9-]+)"$')
 
 

@@ -176,8 +176,8 @@ class LokiChart(ChartSettings):
 
     @model_validator(mode="after")
     def _one_replica(self) -> LokiChart:
-        # Loki listens on loopback behind its credential proxy, its rings in memory (imaas/spec/store_clients.py):
-        # a second replica would find no ring to join.
+        # Loki listens on loopback behind its credential proxy, its rings in memory
+        # (imaas/declarations/store_clients.py): a second replica would find no ring to join.
         replicas = (self.values.get("singleBinary") or {}).get("replicas", 1)
         if replicas != 1:
             raise ValueError(
@@ -248,7 +248,7 @@ class ArgoCdChart(ChartSettings):
         1000,
         description="The Applications this cluster's Argo CD is expected to hold (every active service's, per "
         "environment the cluster hosts): its controller's processors, kubectl parallelism, repo-server replicas "
-        "and reconciliation period are sized from it (imaas/spec/argocd.py, after Argo CD's high-availability "
+        "and reconciliation period are sized from it (imaas/declarations/argocd.py, after Argo CD's high-availability "
         "guidance), never from the tenant files. Controller shards split clusters, not Applications: one cluster's "
         "Applications are all on one controller.",
     )
@@ -466,8 +466,8 @@ RegistryHost = Annotated[str, StringConstraints(max_length=253, pattern=r"^[a-z0
 MirrorPrefix = Annotated[
     str, StringConstraints(max_length=255, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+$")
 ]
-# The registries the images of the platform's charts come from (imaas/spec/images.py, CHART_IMAGES and the tenants'
-# Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
+# The registries the images of the platform's charts come from (imaas/declarations/images.py, CHART_IMAGES and the
+# tenants' Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
 PLATFORM_IMAGE_REGISTRIES = frozenset(
     {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
 )
@@ -762,8 +762,9 @@ class StackSettings(InputModel):
     storage_class: StorageClassName | None = Field(
         None,
         description="The StorageClass of every volume the platform declares: Loki's, Tempo's, Grafana's and the "
-        "tenants' Prometheus's (imaas/spec/storage.py maps it chart by chart). Unset: the cluster's default class, "
-        "which `imaas preflight` checks exists (EKS from 1.30 on has none, nor an EBS CSI driver, unless added).",
+        "tenants' Prometheus's (imaas/declarations/storage.py maps it chart by chart). Unset: the cluster's "
+        "default class, which `imaas preflight` checks exists (EKS from 1.30 on has none, nor an EBS CSI driver, "
+        "unless added).",
     )
     ecr_pull_principals: Annotated[list[AwsPrincipal], AfterValidator(unique)] = Field(
         default_factory=list, description="AWS accounts or principal ARNs allowed to pull images."

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+from imaas.declarations import naming, safety, types
 from imaas.plan.field_diff import FieldChange, field_changes
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import naming, safety, types
 
 Action = Literal["add", "change", "delete"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from imaas.declarations import capacity
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Connection, Service, Tenant
 from imaas.plan.text import code
-from imaas.spec import capacity
 
 
 @dataclass(frozen=True)

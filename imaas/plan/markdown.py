@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
+from imaas.declarations import safety, types
 from imaas.plan.diff import FENCE_FIELDS, PLATFORM, Change, by_tenant
 from imaas.plan.field_diff import MARKS
 from imaas.plan.ownership import service_of, tenant_of
@@ -23,7 +24,6 @@ from imaas.plan.record import PlannedResource
 from imaas.plan.report import kind_of, short_type
 from imaas.plan.review import Review, review_lines
 from imaas.plan.text import code as _code
-from imaas.spec import safety, types
 
 ACTION_WORDS = {"add": "added", "change": "changed", "delete": "deleted"}
 # Within a group: what needs a reviewer's eyes first.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from imaas.declarations import types
+from imaas.declarations.naming import TENANT_LABEL
 from imaas.plan.record import PlannedResource
-from imaas.spec import types
-from imaas.spec.naming import TENANT_LABEL
 
 TENANT_TYPE = types.TENANT
 

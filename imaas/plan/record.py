@@ -28,7 +28,7 @@ def masked(value: Any) -> Any:
 
 def _secretsmasked(value: Any) -> Any:
     """`value` with the text of every secret-marked value replaced by the placeholder, its mark and shape kept: the
-    plan JSON holds no credential, not even one derived from a placeholder key (imaas/spec/store_auth.py)."""
+    plan JSON holds no credential, not even one derived from a placeholder key (imaas/declarations/store_auth.py)."""
     if isinstance(value, dict):
         if SECRET_MARK in value:
             return {**value, "value": masked(value.get("value"))}

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
+from imaas.declarations import types
 from imaas.inputs.problems import UsageError
 from imaas.plan.record import SECRET_MARK, Plan, masked
-from imaas.spec import types
 
 CLUSTER_SCOPE = "_cluster"
 RENDER_MARKER = ".imaas-render"

@@ -9,11 +9,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from imaas.declarations import naming, safety, types
 from imaas.guardrails import Violation
 from imaas.plan.diff import Change, by_tenant
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import Plan, PlannedResource
-from imaas.spec import naming, safety, types
 
 # Past this many resources the tree shows counts per type under each component instead of every resource.
 DETAIL_LIMIT = 400

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from imaas.declarations import capacity
 from imaas.guardrails import Violation
 from imaas.model.settings import Prices, StackSettings
 from imaas.model.tenant import Tenant
@@ -15,7 +16,6 @@ from imaas.plan.intent import Intent, TenantIntent
 from imaas.plan.ownership import tenant_of
 from imaas.plan.record import PlannedResource
 from imaas.plan.text import code
-from imaas.spec import capacity
 
 # Past this many advisories of the tenants a change touches, the rest are counted.
 LISTED_ADVISORIES = 8

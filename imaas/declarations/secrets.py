@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.declarations import iam
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import iam
 
 PATH_PREFIX = "imaas"
 STORE = "imaas-secrets"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.declarations import alerts, argocd, charts, grafana, isolation, naming, store_clients, tenant_config
+from imaas.declarations.dashboards import FOLDER_ANNOTATION
+from imaas.declarations.log_routing import fluent_bit_config, state_volumes
+from imaas.declarations.prometheus import platform_prometheus_spec
+from imaas.declarations.telemetry import Endpoints
 from imaas.incluster import tenant_config as incluster
 from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits, ObservabilitySettings
-from imaas.spec import alerts, argocd, charts, grafana, isolation, naming, store_clients, tenant_config
-from imaas.spec.dashboards import FOLDER_ANNOTATION
-from imaas.spec.log_routing import fluent_bit_config, state_volumes
-from imaas.spec.prometheus import platform_prometheus_spec
-from imaas.spec.telemetry import Endpoints
 
 PROXY_IMAGE: str = ObservabilitySettings.model_fields["proxy_image"].default
 
@@ -71,7 +71,7 @@ def kube_prometheus_stack_values(
         "prometheus": {
             "prometheusSpec": {
                 **platform_prometheus_spec(),
-                # Its alerts reach Alertmanager's proxy with its own credential (imaas/spec/store_auth.py).
+                # Its alerts reach Alertmanager's proxy with its own credential (imaas/declarations/store_auth.py).
                 "alertingEndpoints": store_clients.platform_alerting_endpoints(endpoints.namespace),
             }
         },
@@ -79,7 +79,7 @@ def kube_prometheus_stack_values(
             alertmanager_values(alerting), store_clients.alertmanager_proxy_values(proxy_image)
         ),
         # The tenant and environment labels of each Namespace in `kube_namespace_labels`, which the shared alert rules
-        # join with (imaas/spec/alerts.py): the kube-state-metrics chart's default exports no Kubernetes label.
+        # join with (imaas/declarations/alerts.py): the kube-state-metrics chart's default exports no Kubernetes label.
         "kube-state-metrics": {"metricLabelsAllowlist": [alerts.KSM_NAMESPACE_ALLOWLIST]},
         "grafana": {
             # A Role (and RoleBinding) in the stack's namespace only, instead of the grafana chart's default
@@ -119,7 +119,7 @@ def kube_prometheus_stack_values(
         },
     }
     values |= control_plane_monitor_values(cluster_kind)
-    # The stores' reader passwords, which the provisioned data sources read (imaas/spec/store_clients.py).
+    # The stores' reader passwords, which the provisioned data sources read (imaas/declarations/store_clients.py).
     values["grafana"]["envValueFrom"] = store_clients.grafana_credential_env()
     if settings.oidc is not None:
         values["grafana"]["envValueFrom"][grafana.OIDC_SECRET_ENV] = {
@@ -137,7 +137,7 @@ def loki_values(
     """Loki's values, the same for any tenant set: each tenant's limits are in the runtime file the job writes."""
     runtime_mount = {"name": "tenant-limits", "mountPath": tenant_config.LOKI_RUNTIME_DIR, "readOnly": True}
     values: dict[str, Any] = {
-        # Writes and reads through the gateway need the platform's credential (imaas/spec/store_auth.py).
+        # Writes and reads through the gateway need the platform's credential (imaas/declarations/store_auth.py).
         **store_clients.loki_gateway_values(namespace, proxy_image),
         # `SingleBinary` is the deprecated name of the same mode.
         "deploymentMode": "Monolithic",
@@ -187,8 +187,8 @@ def loki_values(
         "lokiCanary": {"enabled": False},
         "test": {"enabled": False},
     }
-    # Loki itself on its pod's loopback, checked again by nginx beside it (imaas/spec/store_clients.py). Lists are
-    # replaced by a merge, as by Helm: the pod's volumes are both sets.
+    # Loki itself on its pod's loopback, checked again by nginx beside it (imaas/declarations/store_clients.py). Lists
+    # are replaced by a merge, as by Helm: the pod's volumes are both sets.
     proxy = store_clients.loki_proxy_values(proxy_image)
     merged = charts.merged(values, proxy)
     merged["singleBinary"]["extraVolumes"] = [
@@ -200,7 +200,7 @@ def loki_values(
 
 def fluent_bit_values(endpoints: Endpoints) -> dict[str, Any]:
     """The same whatever the tenants: each line's tenant is its namespace's label, read at run time
-    (imaas/spec/log_routing.py). A change of the configuration is hot reloaded by the chart's sidecar instead of
+    (imaas/declarations/log_routing.py). A change of the configuration is hot reloaded by the chart's sidecar instead of
     rolling the DaemonSet (the chart drops its config checksum annotation when `hotReload` is on)."""
     # Replacing the default inputs also drops the chart's kubelet journal input, whose records no output here takes.
     return {
@@ -212,7 +212,7 @@ def fluent_bit_values(endpoints: Endpoints) -> dict[str, Any]:
 
 
 def argocd_values(applications: int = argocd.GUIDANCE_APPLICATIONS) -> dict[str, Any]:
-    """Sized for the Applications the cluster is expected to hold (imaas/spec/argocd.py)."""
+    """Sized for the Applications the cluster is expected to hold (imaas/declarations/argocd.py)."""
     values = argocd.argocd_sizing(applications).chart_values()
     # Every tenant AppProject syncs as its namespaces' own deployer account (destinationServiceAccounts).
     values["configs"]["cm"]["application.sync.impersonation.enabled"] = "true"

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.declarations import naming
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import naming
 
 DOCS = "docs/tenants.md"
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.declarations import isolation
+from imaas.declarations.connections import HTTP_PORT
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import isolation
-from imaas.spec.connections import HTTP_PORT
 
 GROUP = "gateway.networking.k8s.io"
 API_VERSION = f"{GROUP}/v1"

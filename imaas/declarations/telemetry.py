@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from imaas.declarations import naming
+from imaas.declarations.charts import LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
 from imaas.model.settings import ObservabilityLimits, StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import naming
-from imaas.spec.charts import LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
 
 CLUSTER_DOMAIN = "cluster.local"
 OTLP_GRPC_PORT = 4317
@@ -18,8 +18,9 @@ TEMPO_QUERY_PORT = 3200
 LOKI_GATEWAY_PORT = 80
 PROMETHEUS_PORT = 9090
 TEMPO_OTLP_SERVICE_PORT = 14317
-"""imaas/spec/store_auth.py's TEMPO_OTLP_LOOPBACK_PORT, which the chart's Service takes as its OTLP gRPC port."""
-# The Service of the tenants' Prometheus (imaas/spec/prometheus.py), declared by the platform.
+"""imaas/declarations/store_auth.py's TEMPO_OTLP_LOOPBACK_PORT, which the chart's Service takes as its OTLP gRPC
+port."""
+# The Service of the tenants' Prometheus (imaas/declarations/prometheus.py), declared by the platform.
 TENANT_PROMETHEUS_SERVICE = "prometheus-tenants"
 
 # What the service template's pods expose (templates/service/deploy/base/deployment.yaml).
@@ -29,7 +30,8 @@ METRICS_POD_LABEL = ("imaas.io/metrics", "true")
 POD_MONITOR_NAME = "imaas-wso2mi"
 
 LOKI_TENANT_HEADER = "X-Scope-OrgID"
-# Tempo takes the tenant from the same header as Loki, and the collector sets it per tenant (imaas/spec/traces.py).
+# Tempo takes the tenant from the same header as Loki, and the collector sets it per tenant
+# (imaas/declarations/traces.py).
 TEMPO_TENANT_HEADER = LOKI_TENANT_HEADER
 # The labels the opentelemetry-collector chart gives its pods (its selectorLabels): tenant pods may send OTLP to
 # these pods only, not to Tempo, which would take any tenant id a pod names.
@@ -80,7 +82,7 @@ class Endpoints:
     def tempo_otlp_grpc(self) -> str:
         """Where the collector writes, each tenant's batches with its own TEMPO_TENANT_HEADER: no tenant pod may. The
         chart's Service names this port after Tempo's receiver, on its pod's loopback interface, and sends it to the
-        pod's port 4317, where the proxy checks the collector's credential (imaas/spec/store_auth.py)."""
+        pod's port 4317, where the proxy checks the collector's credential (imaas/declarations/store_auth.py)."""
         return f"{self.tempo_host}:{TEMPO_OTLP_SERVICE_PORT}"
 
     @property

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from imaas.declarations import isolation, workload
 from imaas.model.quantity import parse_quantity, shown_quantity
 from imaas.model.settings import Prices, StackSettings
 from imaas.model.tenant import Service, SizeName, Tenant
-from imaas.spec import isolation, workload
 
 Scale = Literal["min", "max"]
 GIB = Decimal(2**30)

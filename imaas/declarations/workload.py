@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from imaas.declarations import secrets
+from imaas.declarations.telemetry import OTLP_ENDPOINT_VARIABLE, otlp_endpoint
 from imaas.model.settings import BUILTIN_SERVICE_SIZES, PodSize, StackSettings
 from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
-from imaas.spec import secrets
-from imaas.spec.telemetry import OTLP_ENDPOINT_VARIABLE, otlp_endpoint
 
 # The names the service template gives its objects (templates/service/deploy/base).
 DEPLOYMENT = "wso2mi-service"
@@ -58,7 +58,8 @@ def workload_patches(
         # Merged by name into the container's own list: the template's variables stay.
         "env": [
             *({"name": name, "value": value} for name, value in variables.items()),
-            # Each secret from its synced Secret (imaas/spec/secrets.py), for deployment.toml's $env{IMAAS_SECRET_...}.
+            # Each secret from its synced Secret (imaas/declarations/secrets.py), for deployment.toml's
+            # $env{IMAAS_SECRET_...}.
             *secrets.container_variables(service),
         ],
     }
@@ -78,7 +79,7 @@ def workload_patches(
 
 def quota_usage(size: PodSize) -> dict[str, str]:
     """What one pod of `size` counts against its namespace's ResourceQuota, by the quota's own keys
-    (imaas.spec.isolation.quota_hard)."""
+    (imaas.declarations.isolation.quota_hard)."""
     usage = {"pods": "1"}
     for side, resources in (("requests", size.requests), ("limits", size.limits)):
         usage |= {f"{side}.{name}": value for name, value in resources.as_kubernetes().items()}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.spec import charts
-from imaas.spec.charts import Chart
+from imaas.declarations import charts
+from imaas.declarations.charts import Chart
 
 ClassKey = tuple[str, ...]
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from imaas.declarations import isolation, telemetry
+from imaas.declarations.charts import KUBE_PROMETHEUS_STACK
 from imaas.model.names import ENVIRONMENTS
 from imaas.model.settings import StackSettings
-from imaas.spec import isolation, telemetry
-from imaas.spec.charts import KUBE_PROMETHEUS_STACK
 
 GATE = "imaas-promotion-gate"
 GATE_POD_LABELS = {"app.kubernetes.io/name": GATE}

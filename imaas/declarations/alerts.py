@@ -39,9 +39,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from imaas.declarations import naming
 from imaas.model.names import ENVIRONMENTS
 from imaas.model.tenant import Tenant
-from imaas.spec import naming
 
 API_VERSION = "monitoring.coreos.com/v1"
 CONFIG_API_VERSION = "monitoring.coreos.com/v1alpha1"

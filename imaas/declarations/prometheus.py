@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.declarations import alerts, images, isolation, naming, storage, store_auth
+from imaas.declarations.telemetry import PROMETHEUS_PORT
 from imaas.model.settings import TenantPrometheusSettings
-from imaas.spec import alerts, images, isolation, naming, storage, store_auth
-from imaas.spec.telemetry import PROMETHEUS_PORT
 
 API_VERSION = "monitoring.coreos.com/v1"
 TENANT_PROMETHEUS = "tenants"

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from imaas.declarations import charts, exposure, isolation, naming, secrets
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import charts, exposure, isolation, naming, secrets
 
 POLICY_PREFIX = "imaas-"
 TENANT = f"namespaceObject.metadata.labels[{json.dumps(naming.TENANT_LABEL)}]"

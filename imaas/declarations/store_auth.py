@@ -30,8 +30,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from imaas.spec.charts import KUBE_PROMETHEUS_STACK, LOKI, TEMPO
-from imaas.spec.telemetry import CLUSTER_DOMAIN, OTLP_GRPC_PORT, TEMPO_QUERY_PORT
+from imaas.declarations.charts import KUBE_PROMETHEUS_STACK, LOKI, TEMPO
+from imaas.declarations.telemetry import CLUSTER_DOMAIN, OTLP_GRPC_PORT, TEMPO_QUERY_PORT
 
 WRITE, READ = "write", "read"
 HTPASSWD_KEY = ".htpasswd"

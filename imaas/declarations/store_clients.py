@@ -1,5 +1,5 @@
-"""Where the stores' credentials (imaas/spec/store_auth.py) go in each release's values: the proxies in front of the
-stores, and the credential of every client, always by reference to its Secret (an environment variable or a file),
+"""Where the stores' credentials (imaas/declarations/store_auth.py) go in each release's values: the proxies in front of
+the stores, and the credential of every client, always by reference to its Secret (an environment variable or a file),
 never by value: no values, plan or log holds one."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from imaas.spec import store_auth
-from imaas.spec.store_auth import (
+from imaas.declarations import store_auth
+from imaas.declarations.store_auth import (
     ALERTMANAGER_PROXY_PORT,
     COLLECTOR_AUTHORIZATION_ENV,
     FLUENT_BIT_PASSWORD_ENV,
@@ -21,7 +21,7 @@ from imaas.spec.store_auth import (
     TEMPO_HTTP_LOOPBACK_PORT,
     TEMPO_OTLP_LOOPBACK_PORT,
 )
-from imaas.spec.telemetry import OTLP_GRPC_PORT, TEMPO_QUERY_PORT
+from imaas.declarations.telemetry import OTLP_GRPC_PORT, TEMPO_QUERY_PORT
 
 CHECKSUM_ANNOTATION = "imaas.io/proxy-config"
 """The sidecar reads its configuration once, at start: a changed one restarts the pod."""
@@ -61,7 +61,7 @@ def loki_gateway_values(namespace: str, proxy_image: str) -> dict[str, Any]:
 
 
 def loki_proxy_values(proxy_image: str) -> dict[str, Any]:
-    """Loki on its pod's loopback interface, the proxy on the pod's port 3100 (imaas/spec/store_auth.py).
+    """Loki on its pod's loopback interface, the proxy on the pod's port 3100 (imaas/declarations/store_auth.py).
 
     The chart's Service, and Loki's probes, target the Loki container's port named `http-metrics`, whose number is
     `loki.server.http_listen_port` (templates/_service.tpl, _pod.tpl): that stays 3100, now the sidecar's, while
@@ -108,8 +108,8 @@ def collector_credential_values() -> dict[str, Any]:
 
 
 def tempo_writer_headers() -> dict[str, str]:
-    """The collector's credential at Tempo's proxy (imaas/spec/store_auth.py), from the environment, which the chart
-    fills from the platform's Secret (`${env:...}` is expanded by the collector's configuration resolver, in every
+    """The collector's credential at Tempo's proxy (imaas/declarations/store_auth.py), from the environment, which the
+    chart fills from the platform's Secret (`${env:...}` is expanded by the collector's configuration resolver, in every
     file it reads: the tenant-configuration job writes it into each tenant exporter of the routes file)."""
     return {"Authorization": f"${{env:{COLLECTOR_AUTHORIZATION_ENV}}}"}
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from imaas.declarations import charts
 from imaas.model.names import registry_of, split_reference
-from imaas.spec import charts
 
 # The Prometheus Operator v0.91.0's default Prometheus image (pkg/operator/defaults.go, DefaultPrometheusImage: the
 # last entry of its compatibility matrix), which the tenants' Prometheus runs when its spec names none.
@@ -90,7 +90,7 @@ CHART_IMAGES: dict[str, tuple[ChartImage, ...]] = {
         *_images("registry", ("tempo", "docker.io/grafana/tempo")),
         *_images("repository", ("tempoQuery", "grafana/tempo-query")),
     ),
-    # The platform names the collector's image itself (imaas/spec/traces.py); the chart has no default.
+    # The platform names the collector's image itself (imaas/declarations/traces.py); the chart has no default.
     charts.OPENTELEMETRY_COLLECTOR.name: _images("repository", ("image", "otel/opentelemetry-collector-k8s")),
     charts.ARGO_CD.name: _images(
         "repository",

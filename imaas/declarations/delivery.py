@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from imaas.declarations import iam, naming
 from imaas.model.settings import ImageRetention
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import iam, naming
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"

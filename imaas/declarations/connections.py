@@ -14,9 +14,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from imaas.declarations import isolation, naming
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
-from imaas.spec import isolation, naming
 
 SERVICE_POLICY_PREFIX = "imaas-service-"
 HTTP_PORT = 8290

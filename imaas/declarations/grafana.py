@@ -6,7 +6,7 @@ settings below close what would get around that mapping.
 
 Organisations cannot be provisioned from files, and which ones exist must not be in Grafana's Helm values: each
 tenant's component declares its organisation (its data sources, dashboard and the groups of each role) in its own
-configuration object (imaas/spec/tenant_config.py), and the in-cluster tenant-configuration job
+configuration object (imaas/declarations/tenant_config.py), and the in-cluster tenant-configuration job
 (imaas/incluster/tenant_config.py) creates the organisations and writes the sign-in mapping through Grafana's SSO
 settings API. What Helm gives Grafana here names no tenant."""
 
@@ -16,17 +16,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from imaas.incluster.grafana_sync import MAIN_ORG_ID, SSO_PROVIDER
-from imaas.incluster.tenant_config import EDITOR, VIEWER
-from imaas.model.settings import GrafanaSettings
-from imaas.model.tenant import Tenant
-from imaas.spec import dashboards, isolation
-from imaas.spec.charts import KUBE_PROMETHEUS_STACK
-from imaas.spec.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
-from imaas.spec.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
-from imaas.spec.promotion import GATE_POD_LABELS as PROMOTION_GATE_POD_LABELS
-from imaas.spec.store_clients import reader_basic_auth
-from imaas.spec.telemetry import (
+from imaas.declarations import dashboards, isolation
+from imaas.declarations.charts import KUBE_PROMETHEUS_STACK
+from imaas.declarations.dashboards import LOGS_UID, METRICS_UID, TRACES_UID
+from imaas.declarations.prometheus import INSTANCE_LABEL, POD_NAME_LABEL, TENANT_PROMETHEUS
+from imaas.declarations.promotion import GATE_POD_LABELS as PROMOTION_GATE_POD_LABELS
+from imaas.declarations.store_clients import reader_basic_auth
+from imaas.declarations.telemetry import (
     CLUSTER_DOMAIN,
     LOKI_TENANT_HEADER,
     PLATFORM_LOG_TENANT,
@@ -34,6 +30,10 @@ from imaas.spec.telemetry import (
     Endpoints,
     TenantTelemetry,
 )
+from imaas.incluster.grafana_sync import MAIN_ORG_ID, SSO_PROVIDER
+from imaas.incluster.tenant_config import EDITOR, VIEWER
+from imaas.model.settings import GrafanaSettings
+from imaas.model.tenant import Tenant
 
 ADMIN, NO_ROLE = "Admin", "None"
 __all__ = ["EDITOR", "MAIN_ORG_ID", "VIEWER"]
@@ -49,8 +49,8 @@ OIDC_SECRET = "imaas-grafana-oidc"
 OIDC_SECRET_KEY = "client-secret"
 OIDC_SECRET_ENV = "GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"
 
-# The tenant-configuration job (imaas/spec/tenant_config.py), whose pods the namespace's fence lets reach Grafana
-# and the API server only (imaas/spec/fence.py).
+# The tenant-configuration job (imaas/declarations/tenant_config.py), whose pods the namespace's fence lets reach
+# Grafana and the API server only (imaas/declarations/fence.py).
 RECONCILER = "imaas-grafana-orgs"
 RECONCILER_POD_LABELS = {"app.kubernetes.io/name": RECONCILER}
 
@@ -105,8 +105,8 @@ def _source(
     }
     if store is None:
         return source
-    # The store's reader credential (imaas/spec/store_auth.py): the password is named by its variable, which the job
-    # fills in from its environment (the Grafana client Secret) before it writes the data source.
+    # The store's reader credential (imaas/declarations/store_auth.py): the password is named by its variable, which the
+    # job fills in from its environment (the Grafana client Secret) before it writes the data source.
     credential = reader_basic_auth(store)
     return {
         **source,

@@ -29,9 +29,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from imaas.spec import naming
-from imaas.spec.store_auth import FLUENT_BIT_PASSWORD_ENV, LOKI_WRITER
-from imaas.spec.telemetry import LOKI_GATEWAY_PORT, PLATFORM_LOG_TENANT, Endpoints
+from imaas.declarations import naming
+from imaas.declarations.store_auth import FLUENT_BIT_PASSWORD_ENV, LOKI_WRITER
+from imaas.declarations.telemetry import LOKI_GATEWAY_PORT, PLATFORM_LOG_TENANT, Endpoints
 
 CONTAINER_TAG = "kube.*"
 # Where the Kubernetes filter puts the namespace's labels (kube_meta.c, merge_namespace_meta), as a record accessor.
@@ -151,8 +151,8 @@ def _read_namespaces_only() -> str:
 
 
 def loki_output_auth() -> list[tuple[str, str]]:
-    """The writer's credential at Loki's gateway (imaas/spec/store_auth.py): its password from the environment, which
-    the chart fills from the platform's Secret (Fluent Bit expands `${VAR}` in its configuration)."""
+    """The writer's credential at Loki's gateway (imaas/declarations/store_auth.py): its password from the environment,
+    which the chart fills from the platform's Secret (Fluent Bit expands `${VAR}` in its configuration)."""
     return [("http_user", LOKI_WRITER.user), ("http_passwd", f"${{{FLUENT_BIT_PASSWORD_ENV}}}")]
 
 

@@ -1,20 +1,21 @@
 """The platform's Grafana data sources, and each tenant's WSO2 Micro Integrator dashboard, which reads its own
-organisation's data sources (imaas/spec/grafana.py) with every query fixed to the tenant's own namespaces too."""
+organisation's data sources (imaas/declarations/grafana.py) with every query fixed to the tenant's own namespaces
+too."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from imaas.declarations.store_clients import reader_basic_auth
+from imaas.declarations.telemetry import LOKI_TENANT_HEADER, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
 from imaas.incluster.grafana_sync import MANAGED_PREFIX
-from imaas.spec.store_clients import reader_basic_auth
-from imaas.spec.telemetry import LOKI_TENANT_HEADER, PLATFORM_LOG_TENANT, Endpoints, TenantTelemetry
 
 # The Grafana sidecar's labels, as kube-prometheus-stack sets them by default, and the annotation naming the folder:
 # what it provisions lands in the main organisation, the platform's.
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 DATASOURCE_LABEL = ("grafana_datasource", "1")
 FOLDER_ANNOTATION = "grafana_folder"
-# The main organisation's: the tenants' Prometheus unfiltered (imaas/spec/prometheus.py; the chart's own, uid
+# The main organisation's: the tenants' Prometheus unfiltered (imaas/declarations/prometheus.py; the chart's own, uid
 # `prometheus`, holds no tenant series) and the platform's Loki tenant.
 TENANT_PROMETHEUS_DATASOURCE_UID = "prometheus-tenants"
 PLATFORM_LOKI_UID = f"loki-{PLATFORM_LOG_TENANT}"

@@ -8,7 +8,7 @@ of one of these (service `argocd` and `argocd-deployer`) could name one of its o
 
 from __future__ import annotations
 
-from imaas.spec import alerts, connections, exposure, isolation, prometheus, secrets, telemetry
+from imaas.declarations import alerts, connections, exposure, isolation, prometheus, secrets, telemetry
 
 QUOTA = "tenant-quota"
 LIMITS = "tenant-limits"

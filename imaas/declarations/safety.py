@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from imaas.spec import types
+from imaas.declarations import types
 
 # What the program protects (which the policy pack can see, as well as the plan) ...
 KEPT_TYPES = (types.NAMESPACE, types.ECR_REPOSITORY, types.GITHUB_REPOSITORY)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from imaas.declarations import naming
 from imaas.model.settings import Quota, StackSettings
 from imaas.model.tenant import Tenant
-from imaas.spec import naming
 
 POD_SECURITY_LEVEL = "restricted"
 # The security context of every container the platform runs itself (its jobs, proxies and gate): nothing more than

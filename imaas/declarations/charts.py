@@ -44,7 +44,7 @@ KUBE_PROMETHEUS_STACK = Chart(
 LOKI = Chart("loki", "https://grafana-community.github.io/helm-charts", "loki")
 FLUENT_BIT = Chart("fluent-bit", "https://fluent.github.io/helm-charts", "fluent-bit", node_agent=True)
 # Traces: a multi-tenant store with Loki's model (X-Scope-OrgID), fed by a collector that decides each batch's tenant
-# from the namespace of the pod that sent it (imaas/spec/traces.py).
+# from the namespace of the pod that sent it (imaas/declarations/traces.py).
 TEMPO = Chart("tempo", "https://grafana-community.github.io/helm-charts", "tempo")
 OPENTELEMETRY_COLLECTOR = Chart(
     "opentelemetry-collector", "https://open-telemetry.github.io/opentelemetry-helm-charts", "opentelemetry-collector"
@@ -54,7 +54,8 @@ ARGO_CD = Chart("argo-cd", "https://argoproj.github.io/argo-helm", "argocd", crd
 # cluster's other add-ons.
 METRICS_SERVER = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "metrics-server")
 METRICS_SERVER_NAMESPACE = "kube-system"
-# Tenant secrets: synced from AWS Secrets Manager by each tenant namespace's own SecretStore (imaas/spec/secrets.py).
+# Tenant secrets: synced from AWS Secrets Manager by each tenant namespace's own SecretStore
+# (imaas/declarations/secrets.py).
 EXTERNAL_SECRETS = Chart(
     "external-secrets",
     "https://charts.external-secrets.io",
@@ -62,7 +63,7 @@ EXTERNAL_SECRETS = Chart(
     crd_groups=("external-secrets.io", "generators.external-secrets.io"),
 )
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
-# Certificates of exposed services (imaas/spec/exposure.py).
+# Certificates of exposed services (imaas/declarations/exposure.py).
 CERT_MANAGER = Chart(
     "cert-manager", "https://charts.jetstack.io", "cert-manager", crd_groups=("cert-manager.io", "acme.cert-manager.io")
 )
