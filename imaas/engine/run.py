@@ -94,7 +94,7 @@ def run_program(
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     worker = threading.Thread(target=run, name=f"plan-{stack}")
-    with paused_cycle_collection(), sdk.no_source_positions():
+    with paused_cycle_collection(), sdk.no_source_positions(), sdk.acyclic_unknowns_check():
         worker.start()
         worker.join()
     error = outcome.get("error")
