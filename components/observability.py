@@ -32,6 +32,7 @@ from imaas.declarations import (
     isolation,
     naming,
     prometheus,
+    roles,
     storage,
     store_clients,
     traces,
@@ -307,14 +308,8 @@ class Observability(pulumi.ComponentResource):
         discovery_binding = k8s.rbac.v1.RoleBinding(
             prometheus.ALERTMANAGER_DISCOVERY_ROLE,
             metadata=discovery_metadata,
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io", kind="Role", name=prometheus.ALERTMANAGER_DISCOVERY_ROLE
-            ),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(
-                    kind="ServiceAccount", name=prometheus.TENANT_PROMETHEUS_ACCOUNT, namespace=settings.namespace
-                )
-            ],
+            role_ref=roles.role_ref(prometheus.ALERTMANAGER_DISCOVERY_ROLE),
+            subjects=roles.account_subjects(prometheus.TENANT_PROMETHEUS_ACCOUNT, settings.namespace),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, discovery_role]),
         )
         k8s.apiextensions.CustomResource(

@@ -1,9 +1,11 @@
 """The layers of `imaas` and the Pulumi boundary, checked by package: a module may import only the layers beneath
-its own, and only the engine may import Pulumi or the components."""
+its own, and only the engine may import Pulumi or the components; and the components hold no fence data of their
+own: what they declare is written in imaas/declarations, and they only create resources from it."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT_DIR / "imaas"
+COMPONENTS = PROJECT_DIR / "components"
 # Each layer of imaas and the layers it may import (itself included).
 MAY_IMPORT: dict[str, set[str]] = {
     "model": {"model"},
@@ -98,3 +101,62 @@ def test_nothing_outside_the_engine_loads_pulumi_at_run_time() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# Fields of the objects that fence a tenant (roles and their rules, network policies, quota and limits, the AppProject
+# and Applications, the pod monitor, the branch rulesets), in the objects' own spelling: a component that writes one
+# out, as a dict key or as the keyword of an SDK's argument with a literal value, is writing fence data where only
+# wiring belongs. A keyword whose value comes from elsewhere (a name, an attribute, a call) is wiring.
+FENCE_FIELDS = frozenset(
+    {
+        "apiGroups",
+        "verbs",
+        "podSelector",
+        "namespaceSelector",
+        "policyTypes",
+        "ipBlock",
+        "hard",
+        "defaultRequest",
+        "sourceRepos",
+        "destinations",
+        "clusterResourceWhitelist",
+        "namespaceResourceBlacklist",
+        "orphanedResources",
+        "syncPolicy",
+        "podMetricsEndpoints",
+        "nonFastForward",
+        "allowedMergeMethods",
+        "doNotEnforceOnCreate",
+        "actorType",
+    }
+)
+REFERENCES = (ast.Name, ast.Attribute, ast.Call, ast.Subscript)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def fence_fields(path: Path) -> list[str]:
+    """The fence fields `path` writes out, each with its line."""
+    spellings = FENCE_FIELDS | {_snake(field) for field in FENCE_FIELDS}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Dict):
+            keys = [key.value for key in node.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)]
+            found += [f"line {node.lineno}: {key!r}" for key in keys if key in FENCE_FIELDS]
+        elif isinstance(node, ast.Call):
+            found += [
+                f"line {node.lineno}: {keyword.arg}="
+                for keyword in node.keywords
+                if keyword.arg in spellings and not isinstance(keyword.value, REFERENCES)
+            ]
+    return found
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("path", sorted(COMPONENTS.glob("*.py")), ids=lambda path: str(path.relative_to(PROJECT_DIR)))
+def test_a_component_writes_no_fence_data(path: Path) -> None:
+    """Fence data lives in imaas/declarations, free of Pulumi, where the guardrails, the policy pack and the tests
+    read the same definition the components declare."""
+    assert fence_fields(path) == []
