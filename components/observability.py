@@ -42,10 +42,6 @@ from imaas.declarations.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, T
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
 
-# Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
-# stricter Pod Security level; nothing of a tenant runs here.
-POD_SECURITY_LEVEL = "privileged"
-
 
 @dataclass(frozen=True)
 class ObservabilityArgs:
@@ -112,7 +108,7 @@ class Observability(pulumi.ComponentResource):
                 name=settings.namespace,
                 labels={
                     naming.MANAGED_BY_LABEL: "pulumi",
-                    **isolation.pod_security_labels(POD_SECURITY_LEVEL, version=None),
+                    **isolation.pod_security_labels(isolation.OBSERVABILITY_POD_SECURITY_LEVEL, version=None),
                 },
             ),
             opts=kept(pulumi.ResourceOptions(parent=self)),

@@ -1,5 +1,6 @@
 """A service's Argo CD Applications, as plain data: one per environment the stack hosts, following that
-environment's branch into the tenant's namespace, inside the tenant's project."""
+environment's branch into the tenant's namespace, inside the tenant's project; and the repository Secret Argo CD
+reads their repository with (components/argocd_repository.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,29 @@ KEEP_CLAIMS_PATCH = {
     "patch": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: any\n  annotations:\n"
     "    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n",
 }
+
+
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+
+
+def repository_secret_labels(tenant: str, service: str) -> dict[str, str]:
+    return {
+        SECRET_TYPE_LABEL: "repository",
+        naming.TENANT_LABEL: tenant,
+        naming.SERVICE_LABEL: service,
+        naming.MANAGED_BY_LABEL: "pulumi",
+    }
+
+
+def repository_secret_data(github_owner: str, tenant: str, service: str) -> dict[str, str]:
+    """The repository Secret's fields but its key: the repository's URL alone (a `repository` Secret matches one
+    URL, util/git SameURL, never a prefix), for the tenant's own Applications only (a Secret without a project would
+    serve every project)."""
+    return {
+        "type": "git",
+        "url": naming.repository_url(github_owner, tenant, service),
+        "project": naming.app_project(tenant),
+    }
 
 
 def application_labels(tenant: Tenant, service: Service, environment: str) -> dict[str, str]:

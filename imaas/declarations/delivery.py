@@ -5,6 +5,7 @@ Kept free of Pulumi so that the components, the policy pack and the tests share 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from imaas.declarations import iam, naming, promotion
@@ -144,6 +145,28 @@ def repository_policy(push_role_arn: str | None, pull_principals: list[str]) -> 
             {"Sid": "ClusterPull", "Effect": "Allow", "Principal": {"AWS": principals}, "Action": PULL_ACTIONS}
         )
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+CI_VARIABLE = "IMAAS_SERVICE"
+"""The repository variable the service's CI reads (ci_variable)."""
+
+
+def ci_variable(
+    tenant: Tenant, service: Service, region: str, registry_url: str, role_arn: str, guide: dict[str, Any]
+) -> str:
+    """Where the service's CI pushes (`registry_url`: `<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`),
+    the role it pushes as, and the day-two guide its team reads (imaas.declarations.guide): in this one variable, so
+    that a service costs no more GitHub resources, each an API call at every up."""
+    return json.dumps(
+        {
+            "region": region,
+            "registry": registry_url.split("/", 1)[0],
+            "repository": naming.ecr_repository(tenant.name, service.name),
+            "role": role_arn,
+            "guide": guide,
+        },
+        sort_keys=True,
+    )
 
 
 # The environments whose images the service's CI tags `<env>-<commit>` when it promotes them (a merge into the

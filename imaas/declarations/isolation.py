@@ -15,6 +15,9 @@ from imaas.model.settings import PodSize, Quota, StackSettings
 from imaas.model.tenant import Tenant
 
 POD_SECURITY_LEVEL = "restricted"
+# Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
+# stricter Pod Security level in the observability stack's namespace; nothing of a tenant runs there.
+OBSERVABILITY_POD_SECURITY_LEVEL = "privileged"
 # The security context of every container the platform runs itself (its jobs, proxies and gate): nothing more than
 # the restricted Pod Security level allows.
 RESTRICTED_CONTAINER = {
