@@ -17,20 +17,30 @@ PACKAGE = PROJECT_DIR / "imaas"
 COMPONENTS = PROJECT_DIR / "components"
 # Each layer of imaas and the layers it may import (itself included).
 MAY_IMPORT: dict[str, set[str]] = {
+    # The models of what people write (tenant files, stack settings): no I/O.
     "model": {"model"},
+    # From files to models, with positions: YAML, tenant and stack files, git revisions, GitHub's member list.
     "inputs": {"model", "inputs"},
     # Programs that run inside the cluster (each pod runs its files as its ConfigMap holds them): the standard
     # library and each other only.
     "incluster": {"incluster"},
+    # What the platform declares, as plain data (object bodies, rule tables, names); it ships incluster's sources.
     "declarations": {"model", "declarations", "incluster"},
+    # The rules of the inputs beyond one field: across tenant files, against the base revision, across stacks.
     "checks": {"model", "inputs", "declarations", "checks"},
+    # The rules of the planned resources (DESIGN section 6), for the offline plan and the policy pack alike.
     "guardrails": {"model", "inputs", "declarations", "checks", "guardrails"},
+    # The plan JSON and what reads it: its record, diff, review, report and guardrail check; it runs no program.
     "plan": {"model", "inputs", "declarations", "guardrails", "plan"},
+    # The program run under Pulumi's mocks: the one layer that imports Pulumi and the components.
     "engine": {"model", "inputs", "declarations", "plan", "engine"},
+    # What the repository's own CI needs: the stacks to run, who must approve.
     "ci": {"model", "inputs", "checks", "ci"},
+    # Publishing the service template as versions, syncing services to it.
     "template": {"inputs", "template"},
     # Reads a live cluster, declares nothing: never Pulumi.
     "preflight": {"model", "inputs", "preflight"},
+    # The command line, one module per command.
     "cli": {
         "model",
         "inputs",
@@ -44,9 +54,13 @@ MAY_IMPORT: dict[str, set[str]] = {
         "preflight",
         "cli",
     },
+    # The generated documentation (imaas/docs.py), from the models.
     "docs": {"model"},
     "__main__": {"cli"},
 }
+# The Pulumi program's components (components/, outside the package): the layers of imaas they create resources from
+# and read their inputs with. Never the plan, the guardrails or the command line, which read what they declare.
+COMPONENTS_MAY_IMPORT = {"model", "inputs", "checks", "declarations", "incluster"}
 PULUMI_SIDE = ("pulumi", "pulumi_aws", "pulumi_github", "pulumi_kubernetes", "pulumi_policy", "components")
 
 
@@ -85,6 +99,15 @@ def test_a_module_imports_only_the_layers_beneath_it(path: Path) -> None:
             assert parts[1] in MAY_IMPORT[layer], f"{path.name} ({layer}) imports {name}"
         if parts[0] in PULUMI_SIDE:
             assert layer == "engine", f"{path.name} ({layer}) imports {name}: only imaas.engine may import Pulumi"
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("path", sorted(COMPONENTS.glob("*.py")), ids=lambda path: str(path.relative_to(PROJECT_DIR)))
+def test_a_component_imports_only_what_it_declares_from(path: Path) -> None:
+    for name in imported(path):
+        parts = name.split(".")
+        if parts[0] == "imaas" and len(parts) > 1:
+            assert parts[1] in COMPONENTS_MAY_IMPORT, f"{path.name} imports {name}"
 
 
 @pytest.mark.slow

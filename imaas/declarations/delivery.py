@@ -1,4 +1,5 @@
-"""The documents of service delivery, as plain data: CI trust, registry access and image retention.
+"""The documents of service delivery, as plain data: CI trust, registry access, image retention, the variable the
+service's CI reads, and the organisation rulesets that protect every service repository's promoted branches.
 
 Kept free of Pulumi so that the components, the policy pack and the tests share one definition.
 """
