@@ -33,7 +33,7 @@ class GrafanaTenancy(pulumi.ComponentResource):
     def __init__(self, name: str, args: GrafanaTenancyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.GRAFANA_TENANCY, name, None, opts)
         settings, namespace = args.settings, args.namespace
-        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        labels = naming.platform_labels()
 
         def metadata(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace, labels=labels)

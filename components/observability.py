@@ -107,7 +107,7 @@ class Observability(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=settings.namespace,
                 labels={
-                    naming.MANAGED_BY_LABEL: "pulumi",
+                    **naming.platform_labels(),
                     **isolation.pod_security_labels(isolation.OBSERVABILITY_POD_SECURITY_LEVEL, version=None),
                 },
             ),
@@ -247,7 +247,7 @@ class Observability(pulumi.ComponentResource):
             k8s.core.v1.Secret(
                 alerts.SMTP_SECRET,
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=alerts.SMTP_SECRET, namespace=settings.namespace, labels={naming.MANAGED_BY_LABEL: "pulumi"}
+                    name=alerts.SMTP_SECRET, namespace=settings.namespace, labels=naming.platform_labels()
                 ),
                 string_data={alerts.SMTP_PASSWORD_KEY: password},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
@@ -269,7 +269,7 @@ class Observability(pulumi.ComponentResource):
                 api_version=alerts.API_VERSION,
                 kind="PrometheusRule",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=name, namespace=namespace, labels={naming.MANAGED_BY_LABEL: "pulumi", key: value}
+                    name=name, namespace=namespace, labels={**naming.platform_labels(), key: value}
                 ),
                 spec=spec,
                 opts=opts,
@@ -282,7 +282,7 @@ class Observability(pulumi.ComponentResource):
         account may read only what each tenant namespace's RoleBinding grants it
         (components/tenant_observability.py)."""
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        labels = naming.platform_labels()
         account = k8s.core.v1.ServiceAccount(
             prometheus.TENANT_PROMETHEUS_ACCOUNT,
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -21,7 +21,7 @@ class PromotionGate(pulumi.ComponentResource):
     def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.PROMOTION_GATE, name, None, opts)
         namespace = settings.observability.namespace
-        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        labels = naming.platform_labels()
         inside = pulumi.ResourceOptions(parent=self)
 
         def metadata(in_namespace: str = namespace) -> k8s.meta.v1.ObjectMetaArgs:

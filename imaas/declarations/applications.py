@@ -28,7 +28,7 @@ def repository_secret_labels(tenant: str, service: str) -> dict[str, str]:
         SECRET_TYPE_LABEL: "repository",
         naming.TENANT_LABEL: tenant,
         naming.SERVICE_LABEL: service,
-        naming.MANAGED_BY_LABEL: "pulumi",
+        **naming.platform_labels(),
     }
 
 
