@@ -18,7 +18,7 @@ class AdmissionPolicies(pulumi.ComponentResource):
     def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.ADMISSION_POLICIES, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        labels = naming.platform_labels()
         for rule in admission.admission_rules(settings):
             metadata = k8s.meta.v1.ObjectMetaArgs(name=rule.name, labels=labels)
             policy = admissionregistration.ValidatingAdmissionPolicy(

@@ -18,10 +18,9 @@ import pulumi_github as github
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from imaas.declarations import naming
+from imaas.declarations import applications, naming
 from imaas.model.tenant import Service, Tenant
 
-SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 KEY_ALGORITHM = "ED25519"
 """GitHub accepts Ed25519 deploy keys; the key is short, fast and has no size to choose."""
 
@@ -76,19 +75,10 @@ def declare_repository_access(
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=naming.repository_credential(tenant, service),
             namespace=args.namespace,
-            labels={
-                SECRET_TYPE_LABEL: "repository",
-                naming.TENANT_LABEL: tenant,
-                naming.SERVICE_LABEL: service,
-                naming.MANAGED_BY_LABEL: "pulumi",
-            },
+            labels=applications.repository_secret_labels(tenant, service),
         ),
         string_data={
-            "type": "git",
-            # The repository's URL alone: a `repository` Secret matches one URL (util/git SameURL), never a prefix.
-            "url": naming.repository_url(args.github_owner, tenant, service),
-            # Used only by the tenant's own Applications; a Secret without a project would serve every project.
-            "project": naming.app_project(tenant),
+            **applications.repository_secret_data(args.github_owner, tenant, service),
             # Secret whatever the SDK does with stringData: the key must never be shown in a plan or a log.
             "sshPrivateKey": key.private_key_openssh.apply(pulumi.Output.secret),
         },

@@ -14,7 +14,7 @@ import pulumi_command as command
 import pulumi_github as github
 
 from components.safety import kept
-from imaas.declarations import delivery, iam, naming, promotion, types
+from imaas.declarations import delivery, iam, types
 from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version
 from imaas.model.settings import StackSettings
@@ -147,65 +147,15 @@ class DeliveryFoundation(pulumi.ComponentResource):
         ]
 
     def _declare_branch_rules(self, gate_app_id: int, opts: pulumi.ResourceOptions) -> None:
-        def gated(branch: str, reviews: int) -> github.OrganizationRulesetRulesArgs:
-            """A merge into `branch` needs the service CI's check and the promotion gate's status on the exact
-            commit merged, each from the one App that may post it (imaas/declarations/promotion.py)."""
-            return github.OrganizationRulesetRulesArgs(
-                deletion=True,
-                non_fast_forward=True,
-                pull_request=github.OrganizationRulesetRulesPullRequestArgs(
-                    required_approving_review_count=reviews,
-                    dismiss_stale_reviews_on_push=reviews > 0,
-                    require_last_push_approval=reviews > 0,
-                    # A merge commit keeps the branch below an ancestor, so the next promotion merges cleanly.
-                    allowed_merge_methods=["merge"],
-                ),
-                required_status_checks=github.OrganizationRulesetRulesRequiredStatusChecksArgs(
-                    required_checks=[
-                        github.OrganizationRulesetRulesRequiredStatusChecksRequiredCheckArgs(
-                            context=check["context"], integration_id=check["integration_id"]
-                        )
-                        for check in promotion.required_checks(branch, gate_app_id)
-                    ],
-                    # The platform cuts each branch from the one below when it creates the repository.
-                    do_not_enforce_on_create=True,
-                    # The branch below never holds the merge commits of the one above: it cannot be "up to date".
-                    strict_required_status_checks_policy=False,
-                ),
-            )
-
-        rules = {
-            # A production release is a reviewed merge: pull request, one fresh approval, no force push, no deletion.
-            "prod": gated("prod", reviews=1),
-            # Test is promoted to by a pull request too, without a required review.
-            "test": gated("test", reviews=0),
-        }
-        # The emergency path: an organisation owner may merge a pull request past the rules (never push past them),
-        # which GitHub records in the ruleset's insights (rule suites) and the organisation's audit log.
-        bypass = [github.OrganizationRulesetBypassActorArgs(actor_type="OrganizationAdmin", bypass_mode="pull_request")]
-        for branch, branch_rules in rules.items():
+        """The organisation rulesets of the promoted branches (imaas/declarations/delivery.py)."""
+        for branch in delivery.BRANCH_REVIEWS:
             github.OrganizationRuleset(
-                f"imaas-{branch}-branches",
-                name=f"imaas-{branch}-branches",
+                delivery.ruleset_name(branch),
+                name=delivery.ruleset_name(branch),
                 target="branch",
                 enforcement="active",
-                bypass_actors=bypass,
-                conditions=github.OrganizationRulesetConditionsArgs(
-                    ref_name=github.OrganizationRulesetConditionsRefNameArgs(
-                        includes=[f"refs/heads/{naming.branch(branch)}"], excludes=[]
-                    ),
-                    # Every repository whose imaas-service property is true, whatever its name: a renamed repository
-                    # keeps its rules (renames are no longer refused; the tenant stack's next deploy renames it back
-                    # and the nightly drift check reports it), and no tenant's onboarding changes this rule.
-                    repository_property=github.OrganizationRulesetConditionsRepositoryPropertyArgs(
-                        includes=[
-                            github.OrganizationRulesetConditionsRepositoryPropertyIncludeArgs(
-                                name=delivery.SERVICE_PROPERTY, property_values=["true"], source="custom"
-                            )
-                        ],
-                        excludes=[],
-                    ),
-                ),
-                rules=branch_rules,
+                bypass_actors=delivery.RULESET_BYPASS,
+                conditions=delivery.ruleset_conditions(branch),
+                rules=delivery.branch_rules(branch, gate_app_id),
                 opts=opts,
             )

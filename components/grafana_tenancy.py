@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas.declarations import grafana, naming, tenant_config, types
+from imaas.declarations import grafana, naming, roles, tenant_config, types
 from imaas.declarations.prometheus import WEB_PORT_NAME
 from imaas.declarations.telemetry import Endpoints
 from imaas.inputs.stack_file import GRAFANA_OIDC_SECRET_SETTING
@@ -33,7 +33,7 @@ class GrafanaTenancy(pulumi.ComponentResource):
     def __init__(self, name: str, args: GrafanaTenancyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.GRAFANA_TENANCY, name, None, opts)
         settings, namespace = args.settings, args.namespace
-        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        labels = naming.platform_labels()
 
         def metadata(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace, labels=labels)
@@ -72,10 +72,8 @@ class GrafanaTenancy(pulumi.ComponentResource):
         binding = k8s.rbac.v1.RoleBinding(
             grafana.RECONCILER,
             metadata=metadata(grafana.RECONCILER),
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io", kind="Role", name=grafana.RECONCILER
-            ),
-            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=grafana.RECONCILER, namespace=namespace)],
+            role_ref=roles.role_ref(grafana.RECONCILER),
+            subjects=roles.account_subjects(grafana.RECONCILER, namespace),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role, account]),
         )
         k8s.batch.v1.CronJob(

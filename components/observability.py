@@ -32,6 +32,7 @@ from imaas.declarations import (
     isolation,
     naming,
     prometheus,
+    roles,
     storage,
     store_clients,
     traces,
@@ -40,10 +41,6 @@ from imaas.declarations import (
 from imaas.declarations.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
-
-# Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
-# stricter Pod Security level; nothing of a tenant runs here.
-POD_SECURITY_LEVEL = "privileged"
 
 
 @dataclass(frozen=True)
@@ -110,8 +107,8 @@ class Observability(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=settings.namespace,
                 labels={
-                    naming.MANAGED_BY_LABEL: "pulumi",
-                    **isolation.pod_security_labels(POD_SECURITY_LEVEL, version=None),
+                    **naming.platform_labels(),
+                    **isolation.pod_security_labels(isolation.OBSERVABILITY_POD_SECURITY_LEVEL, version=None),
                 },
             ),
             opts=kept(pulumi.ResourceOptions(parent=self)),
@@ -250,7 +247,7 @@ class Observability(pulumi.ComponentResource):
             k8s.core.v1.Secret(
                 alerts.SMTP_SECRET,
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=alerts.SMTP_SECRET, namespace=settings.namespace, labels={naming.MANAGED_BY_LABEL: "pulumi"}
+                    name=alerts.SMTP_SECRET, namespace=settings.namespace, labels=naming.platform_labels()
                 ),
                 string_data={alerts.SMTP_PASSWORD_KEY: password},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
@@ -272,7 +269,7 @@ class Observability(pulumi.ComponentResource):
                 api_version=alerts.API_VERSION,
                 kind="PrometheusRule",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=name, namespace=namespace, labels={naming.MANAGED_BY_LABEL: "pulumi", key: value}
+                    name=name, namespace=namespace, labels={**naming.platform_labels(), key: value}
                 ),
                 spec=spec,
                 opts=opts,
@@ -285,7 +282,7 @@ class Observability(pulumi.ComponentResource):
         account may read only what each tenant namespace's RoleBinding grants it
         (components/tenant_observability.py)."""
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        labels = naming.platform_labels()
         account = k8s.core.v1.ServiceAccount(
             prometheus.TENANT_PROMETHEUS_ACCOUNT,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -307,14 +304,8 @@ class Observability(pulumi.ComponentResource):
         discovery_binding = k8s.rbac.v1.RoleBinding(
             prometheus.ALERTMANAGER_DISCOVERY_ROLE,
             metadata=discovery_metadata,
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io", kind="Role", name=prometheus.ALERTMANAGER_DISCOVERY_ROLE
-            ),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(
-                    kind="ServiceAccount", name=prometheus.TENANT_PROMETHEUS_ACCOUNT, namespace=settings.namespace
-                )
-            ],
+            role_ref=roles.role_ref(prometheus.ALERTMANAGER_DISCOVERY_ROLE),
+            subjects=roles.account_subjects(prometheus.TENANT_PROMETHEUS_ACCOUNT, settings.namespace),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, discovery_role]),
         )
         k8s.apiextensions.CustomResource(

@@ -15,9 +15,7 @@ def declare_fence(inputs: fence.FenceInputs, namespace: str, opts: pulumi.Resour
         policies.append(
             k8s.networking.v1.NetworkPolicy(
                 name,
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=name, namespace=namespace, labels={naming.MANAGED_BY_LABEL: "pulumi"}
-                ),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=naming.platform_labels()),
                 spec=spec,
                 opts=opts,
             )

@@ -219,7 +219,7 @@ class Platform(pulumi.ComponentResource):
         aws_provider = aws.Provider(
             "aws",
             region=self.args.aws_region,
-            default_tags=aws.ProviderDefaultTagsArgs(tags={naming.MANAGED_BY_LABEL: "pulumi"}),
+            default_tags=aws.ProviderDefaultTagsArgs(tags=naming.platform_labels()),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return [self._github("github"), aws_provider]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas.declarations import images, naming, promotion, types
+from imaas.declarations import images, naming, promotion, roles, types
 from imaas.incluster import promotion_gate
 from imaas.inputs.stack_file import PROMOTION_GATE_KEY_SETTING
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
@@ -21,7 +21,7 @@ class PromotionGate(pulumi.ComponentResource):
     def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.PROMOTION_GATE, name, None, opts)
         namespace = settings.observability.namespace
-        labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+        labels = naming.platform_labels()
         inside = pulumi.ResourceOptions(parent=self)
 
         def metadata(in_namespace: str = namespace) -> k8s.meta.v1.ObjectMetaArgs:
@@ -51,8 +51,8 @@ class PromotionGate(pulumi.ComponentResource):
         k8s.rbac.v1.RoleBinding(
             f"{promotion.GATE}-applications",
             metadata=metadata(settings.argocd_namespace),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": promotion.GATE},
-            subjects=[{"kind": "ServiceAccount", "name": promotion.GATE, "namespace": namespace}],
+            role_ref=roles.role_ref(promotion.GATE),
+            subjects=roles.account_subjects(promotion.GATE, namespace),
             opts=pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[reader])),
         )
         k8s.apps.v1.Deployment(

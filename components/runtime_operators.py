@@ -62,7 +62,7 @@ def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8
     listeners to it with a ListenerSet each (imaas/declarations/exposure.py). The Gateway API CRDs and the controller of
     its class are the cluster's (`imaas preflight` checks the CRDs' version)."""
     config = settings.exposure
-    labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+    labels = naming.platform_labels()
     # Unlabelled, like the cluster's own namespaces: the tenants' Prometheus reads rules of the platform's labelled
     # namespaces, and this one holds none of a tenant's.
     namespace = k8s.core.v1.Namespace(

@@ -4,7 +4,6 @@ as default, the tenant team's access, and the CI settings its workflow reads. Ar
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +13,6 @@ import pulumi_github as github
 from components.safety import kept
 from imaas.declarations import delivery, naming
 from imaas.model.tenant import Service, Tenant
-
-SERVICE_VARIABLE = "IMAAS_SERVICE"
 
 
 @dataclass(frozen=True)
@@ -141,20 +138,9 @@ def declare_ci_variable(
     return github.ActionsVariable(
         f"{naming.github_repository(tenant.name, service.name)}-ci",
         repository=repository.name,
-        variable_name=SERVICE_VARIABLE,
+        variable_name=delivery.CI_VARIABLE,
         value=pulumi.Output.all(args.registry_url, args.ci_role_arn).apply(
-            lambda values: json.dumps(
-                {
-                    "region": args.region,
-                    "registry": values[0].split("/", 1)[0],
-                    "repository": naming.ecr_repository(tenant.name, service.name),
-                    "role": values[1],
-                    # The day-two guide (imaas.declarations.guide): in this one variable, so that a service costs no
-                    # more GitHub resources, each an API call at every up.
-                    "guide": args.guide,
-                },
-                sort_keys=True,
-            )
+            lambda values: delivery.ci_variable(tenant, service, args.region, values[0], values[1], args.guide)
         ),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[repository], retain_on_delete=True)),
     )

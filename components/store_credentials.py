@@ -20,7 +20,7 @@ def declare_store_credentials(namespace: str, opts: pulumi.ResourceOptions) -> l
     """One Secret per client (only what that client's pods mount) and per proxy, one ConfigMap per sidecar proxy."""
     # Read through Config so that it stays an Output marked secret, and with it everything derived from it.
     key = pulumi.Config(CONFIG_NAMESPACE).require_secret(OBSERVABILITY_CREDENTIAL_KEY_SETTING)
-    labels = {naming.MANAGED_BY_LABEL: "pulumi"}
+    labels = naming.platform_labels()
     declared: list[pulumi.Resource] = []
     everything = key.apply(_all_secrets)
     for name in [*store_auth.client_secrets(""), *store_auth.htpasswd_secrets("")]:

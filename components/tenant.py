@@ -71,7 +71,6 @@ class TenantResources(pulumi.ComponentResource):
                 quota=settings.quota_for(tenant.spec.size, tenant.spec.quota),
                 container_default=settings.service_sizes[DEFAULT_SERVICE_SIZE],
                 peers=self.args.peers[environment],
-                cluster_cidrs=settings.cluster_cidrs,
                 observability=self.args.observability,
                 limits=settings.observability_limits[tenant.spec.size],
                 alerting=settings.observability.alerting is not None,

@@ -20,9 +20,6 @@ from imaas.declarations.isolation import NetworkPeers
 from imaas.model.settings import ObservabilityLimits, PodSize, Quota, StackSettings
 from imaas.model.tenant import Tenant
 
-# Developers change workloads by hand in these environments; prod changes only through delivery.
-HANDS_ON_ENVIRONMENTS = frozenset({"dev", "test"})
-
 
 @dataclass(frozen=True)
 class TenantEnvironmentArgs:
@@ -33,16 +30,15 @@ class TenantEnvironmentArgs:
     container_default: PodSize
     """What a container that states no resources gets (the LimitRange's defaults)."""
     peers: NetworkPeers
-    cluster_cidrs: list[str]
-    """The cluster's own address ranges, which tenant egress reaches only as the network policy allows."""
     limits: ObservabilityLimits
     """What the tenant may put into the observability stack's stores: its size's."""
+    settings: StackSettings
+    """The stack's settings: the way out of the cluster, and what the tenant's services need at run time (secrets,
+    backends, routes)."""
     observability: ObservabilityContext | None = None
     """The cluster's observability stack, when the stack declares one."""
     alerting: bool = False
     """The stack sends alerts (it has a mail relay): each namespace routes its own to the tenant."""
-    settings: StackSettings | None = None
-    """The stack's settings, for what the tenant's services need at run time (secrets, backends, routes)."""
     region: str = ""
     """The stack's AWS region, where the tenant's secrets are."""
     operators: tuple[pulumi.Resource | None, pulumi.Resource | None] = (None, None)
@@ -61,28 +57,25 @@ class TenantEnvironment(pulumi.ComponentResource):
         declare_limits(self.namespace_name, args.quota, args.container_default, labels, inside)
         declare_network_policy(
             self.namespace_name,
-            ingress_from=args.peers.ingress_from,
-            egress_environment=args.peers.egress_environment,
-            internet=connections.internet_peers(args.settings) if args.settings else None,
-            cluster_cidrs=args.cluster_cidrs,
-            labels=labels,
-            opts=inside,
+            args.peers,
+            connections.internet_peers(args.settings),
+            labels,
+            inside,
             telemetry=stack.access if stack else None,
         )
-        if args.settings is not None:
-            declare_runtime(
-                RuntimeArgs(
-                    tenant=tenant,
-                    environment=environment,
-                    namespace=self.namespace_name,
-                    labels=labels,
-                    settings=args.settings,
-                    region=args.region,
-                    secrets_operator=args.operators[0],
-                    certificates_operator=args.operators[1],
-                ),
-                inside,
-            )
+        declare_runtime(
+            RuntimeArgs(
+                tenant=tenant,
+                environment=environment,
+                namespace=self.namespace_name,
+                labels=labels,
+                settings=args.settings,
+                region=args.region,
+                secrets_operator=args.operators[0],
+                certificates_operator=args.operators[1],
+            ),
+            inside,
+        )
         if stack is not None:
             # The PodMonitor CRD comes with the CRD release.
             after_crds = pulumi.ResourceOptions(
@@ -101,9 +94,9 @@ class TenantEnvironment(pulumi.ComponentResource):
         declare_access(
             AccessArgs(
                 namespace=self.namespace_name,
+                environment=environment,
                 developers=tenant.spec.access.developers,
                 viewers=tenant.spec.access.viewers,
-                developers_may_edit=environment in HANDS_ON_ENVIRONMENTS,
                 labels=labels,
             ),
             inside,

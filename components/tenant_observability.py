@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.observability import ObservabilityContext
-from imaas.declarations import alerts, grafana, naming, prometheus, telemetry, tenant_config, types
+from imaas.declarations import alerts, grafana, naming, prometheus, roles, telemetry, tenant_config, types
 from imaas.declarations.telemetry import TenantTelemetry
 from imaas.model.tenant import Tenant
 
@@ -25,7 +25,6 @@ def declare_pod_monitor(
     a scrape (the tenant's size's: the tenants' Prometheus enforces one limit for all). `opts` must make it wait for
     the release that installs the PodMonitor CRD. The tenants' Prometheus selects every monitor of a tenant
     namespace, so it needs no selector label."""
-    label, value = telemetry.METRICS_POD_LABEL
     return k8s.apiextensions.CustomResource(
         f"{namespace}-pod-monitor",
         api_version="monitoring.coreos.com/v1",
@@ -35,15 +34,7 @@ def declare_pod_monitor(
             namespace=namespace,
             labels=labels,
         ),
-        spec={
-            "selector": {"matchLabels": {label: value}},
-            "sampleLimit": sample_limit,
-            # Which service a series is of, for its alerts (imaas/declarations/alerts.py).
-            "podTargetLabels": [naming.SERVICE_LABEL],
-            "podMetricsEndpoints": [
-                {"port": telemetry.METRICS_PORT_NAME, "path": telemetry.METRICS_PATH},
-            ],
-        },
+        spec=telemetry.pod_monitor_spec(sample_limit),
         opts=opts,
     )
 
@@ -114,8 +105,8 @@ def declare_scrape_access(
     k8s.rbac.v1.RoleBinding(
         f"{namespace}-{name}",
         metadata=metadata,
-        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=name),
-        subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=name, namespace=stack_namespace)],
+        role_ref=roles.role_ref(name),
+        subjects=roles.account_subjects(name, stack_namespace),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
     )
 

@@ -8,6 +8,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from planning import FIXTURE_TENANTS, PROJECT_DIR, example_plan, plan_stack
@@ -28,8 +29,9 @@ from tokens import (
 )
 from typer.testing import CliRunner
 
-from components import app_project, tenant_environment
+from components import tenant_environment
 from imaas import cli
+from imaas.declarations import app_project
 from imaas.guardrails import GUARDRAILS, Context, Resource, evaluate, stack_context
 from imaas.inputs.stack_file import StackName, read_stack_file
 from imaas.plan.guardrail_check import as_resource
@@ -1032,8 +1034,8 @@ def test_plan_exits_1_when_a_component_drops_the_quota(monkeypatch: pytest.Monke
 def test_plan_exits_1_when_a_component_widens_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
     original = app_project.app_project_spec
 
-    def widened(args: app_project.AppProjectArgs) -> dict:
-        spec = original(args)
+    def widened(*args: Any) -> dict:
+        spec = original(*args)
         return {**spec, "sourceRepos": ["*"]}
 
     monkeypatch.setattr(app_project, "app_project_spec", widened)

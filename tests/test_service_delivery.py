@@ -41,7 +41,7 @@ from tokens import (
 )
 
 from components.delivery_foundation import PUBLISH_COMMAND
-from components.service_applications import KEEP_CLAIMS_PATCH
+from imaas.declarations.applications import KEEP_CLAIMS_PATCH
 from imaas.incluster import promotion_gate
 from imaas.inputs.problems import InputError
 from imaas.inputs.template_source import template_version

@@ -11,7 +11,6 @@ import ast
 import copy
 import json
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -369,30 +368,6 @@ def test_the_pod_runs_the_job_from_the_planned_config_map_and_reports_on_stderr(
     output = result.stdout + result.stderr
     assert all(secret not in output for secret in (PASSWORD, TOKEN, *READER_PASSWORDS.values()))
     assert {org.name for org in state.orgs.values()} == {"Main Org.", "orders", "payments"}
-
-
-@pytest.mark.fast
-def test_the_reload_sidecar_signals_the_collector_once_per_usable_change(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(job.render(job.collector_routes([], "tempo:4317")))
-    proc = tmp_path / "proc"
-    for pid, argv0 in (("7", b"/otelcol-k8s"), ("9", b"python"), ("self", b"/otelcol-k8s")):
-        (proc / pid).mkdir(parents=True)
-        (proc / pid / "cmdline").write_bytes(argv0 + b"\0--config=/conf/relay.yaml\0")
-    # What happens before each poll: a usable change, an unusable file, nothing.
-    steps = iter(
-        [
-            lambda: routes.write_text(json.dumps(job.collector_routes([], "tempo:4317"))),  # same routes, new text
-            lambda: routes.write_text("{"),
-            lambda: None,
-        ]
-    )
-    monkeypatch.setattr(collector_reload.time, "sleep", lambda _seconds: next(steps)())
-    sent: list[tuple[int, int]] = []
-    collector_reload.watch(routes, "otelcol-k8s", 0, rounds=3, send=lambda pid, sig: sent.append((pid, sig)), proc=proc)
-    assert sent == [(7, signal.SIGHUP)]
 
 
 @pytest.mark.fast

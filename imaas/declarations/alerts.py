@@ -54,7 +54,7 @@ THRESHOLD_RULES_NAME = "imaas-alert-thresholds"
 ALERTMANAGER_CONFIG_NAME = "imaas-alerts"
 RECEIVER = "tenant"
 # The Deployment of a service in its namespace: the template's `wso2mi-service` (templates/service/deploy/base),
-# prefixed with the service's name by its Argo CD Application (components/service_applications.py).
+# prefixed with the service's name by its Argo CD Application (imaas/declarations/applications.py).
 TEMPLATE_WORKLOAD = "wso2mi-service"
 # The label the platform's PodMonitor copies from a pod (podTargetLabels), as Prometheus spells it.
 SERVICE_TARGET_LABEL = "imaas_io_service"

@@ -25,7 +25,7 @@ def alertmanager_values(alerting: AlertingSettings | None) -> dict[str, Any]:
     """kube-prometheus-stack's `alertmanager`: the routes of tenant namespaces' AlertmanagerConfig objects, each held
     to its own namespace's alerts, and the relay every e-mail goes through."""
     spec: dict[str, Any] = {
-        "alertmanagerConfigSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi"}},
+        "alertmanagerConfigSelector": {"matchLabels": naming.platform_labels()},
         "alertmanagerConfigNamespaceSelector": isolation.TENANT_NAMESPACES,
         # The operator's default, stated because tenant isolation rests on it: each object's routes get a
         # `namespace="<its namespace>"` matcher (OnNamespaceExceptForAlertmanagerNamespace or None would not).

@@ -1,13 +1,15 @@
-"""The documents of service delivery, as plain data: CI trust, registry access and image retention.
+"""The documents of service delivery, as plain data: CI trust, registry access, image retention, the variable the
+service's CI reads, and the organisation rulesets that protect every service repository's promoted branches.
 
 Kept free of Pulumi so that the components, the policy pack and the tests share one definition.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from imaas.declarations import iam, naming
+from imaas.declarations import iam, naming, promotion
 from imaas.model.settings import ImageRetention
 from imaas.model.tenant import Service, Tenant
 
@@ -41,6 +43,55 @@ PUSH_ACTIONS = [
     "ecr:UploadLayerPart",
 ]
 PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+# How many fresh approvals a merge into each protected branch needs: a production release is a reviewed merge, test
+# is promoted to by a pull request too, without a required review.
+BRANCH_REVIEWS = {"prod": 1, "test": 0}
+# The emergency path: an organisation owner may merge a pull request past the rules (never push past them), which
+# GitHub records in the ruleset's insights (rule suites) and the organisation's audit log.
+RULESET_BYPASS = [{"actorType": "OrganizationAdmin", "bypassMode": "pull_request"}]
+
+
+def ruleset_name(branch: str) -> str:
+    return f"imaas-{branch}-branches"
+
+
+def branch_rules(branch: str, gate_app_id: int) -> dict[str, Any]:
+    """The rules of the organisation ruleset of `branch`: a pull request with its reviews, no force push, no
+    deletion, and the service CI's check and the promotion gate's status on the exact commit merged, each from the
+    one App that may post it (imaas/declarations/promotion.py)."""
+    reviews = BRANCH_REVIEWS[branch]
+    return {
+        "deletion": True,
+        "nonFastForward": True,
+        "pullRequest": {
+            "allowedMergeMethods": ["merge"],
+            "dismissStaleReviewsOnPush": reviews > 0,
+            "requireLastPushApproval": reviews > 0,
+            "requiredApprovingReviewCount": reviews,
+        },
+        "requiredStatusChecks": {
+            "requiredChecks": promotion.required_checks(branch, gate_app_id),
+            # The platform cuts each branch from the one below when it creates the repository.
+            "doNotEnforceOnCreate": True,
+            # The branch below never holds the merge commits of the one above: it cannot be "up to date".
+            "strictRequiredStatusChecksPolicy": False,
+        },
+    }
+
+
+def ruleset_conditions(branch: str) -> dict[str, Any]:
+    """Every repository whose imaas-service property is true, whatever its name: a renamed repository keeps its rules
+    (renames are no longer refused; the tenant stack's next deploy renames it back and the nightly drift check
+    reports it), and no tenant's onboarding changes the rule."""
+    return {
+        "refName": {"excludes": [], "includes": [f"refs/heads/{naming.branch(branch)}"]},
+        "repositoryProperty": {
+            "excludes": [],
+            "includes": [{"name": SERVICE_PROPERTY, "propertyValues": ["true"], "source": "custom"}],
+        },
+    }
 
 
 # The claims of the OIDC `sub` each service repository's tokens carry (its subject claim template): the
@@ -95,6 +146,28 @@ def repository_policy(push_role_arn: str | None, pull_principals: list[str]) -> 
             {"Sid": "ClusterPull", "Effect": "Allow", "Principal": {"AWS": principals}, "Action": PULL_ACTIONS}
         )
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+CI_VARIABLE = "IMAAS_SERVICE"
+"""The repository variable the service's CI reads (ci_variable)."""
+
+
+def ci_variable(
+    tenant: Tenant, service: Service, region: str, registry_url: str, role_arn: str, guide: dict[str, Any]
+) -> str:
+    """Where the service's CI pushes (`registry_url`: `<account>.dkr.ecr.<region>.amazonaws.com/<tenant>/<service>`),
+    the role it pushes as, and the day-two guide its team reads (imaas.declarations.guide): in this one variable, so
+    that a service costs no more GitHub resources, each an API call at every up."""
+    return json.dumps(
+        {
+            "region": region,
+            "registry": registry_url.split("/", 1)[0],
+            "repository": naming.ecr_repository(tenant.name, service.name),
+            "role": role_arn,
+            "guide": guide,
+        },
+        sort_keys=True,
+    )
 
 
 # The environments whose images the service's CI tags `<env>-<commit>` when it promotes them (a merge into the

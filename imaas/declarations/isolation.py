@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from imaas.declarations import naming
-from imaas.model.settings import Quota, StackSettings
+from imaas.declarations.telemetry import TelemetryAccess
+from imaas.model.quantity import at_most
+from imaas.model.settings import PodSize, Quota, StackSettings
 from imaas.model.tenant import Tenant
 
 POD_SECURITY_LEVEL = "restricted"
+# Node exporter (host network and PID, host paths) and Fluent Bit (host log directories) cannot run under a
+# stricter Pod Security level in the observability stack's namespace; nothing of a tenant runs there.
+OBSERVABILITY_POD_SECURITY_LEVEL = "privileged"
 # The security context of every container the platform runs itself (its jobs, proxies and gate): nothing more than
 # the restricted Pod Security level allows.
 RESTRICTED_CONTAINER = {
@@ -114,6 +119,34 @@ def quota_hard(quota: Quota) -> dict[str, str]:
     }
 
 
+def quota_spec(quota: Quota) -> dict[str, Any]:
+    """The ResourceQuota of a tenant namespace."""
+    return {"hard": quota_hard(quota)}
+
+
+def _within(values: dict[str, str], limits: dict[str, str]) -> dict[str, str]:
+    # The API server refuses a LimitRange whose defaults exceed its max; a tiny quota lowers the defaults.
+    return {key: at_most(value, limits[key]) for key, value in values.items()}
+
+
+def limit_range_spec(quota: Quota, container_default: PodSize) -> dict[str, Any]:
+    """The LimitRange that makes unsized pods fit the quota. `container_default` is what a container gets when its
+    manifest says nothing: the stack's `small` service size, the one the capacity check counts for each pod of a
+    service that asks for no other."""
+    container_max = {"cpu": quota.cpu, "memory": quota.memory, "ephemeral-storage": quota.ephemeral_storage}
+    return {
+        "limits": [
+            {
+                "type": "Container",
+                "defaultRequest": _within(container_default.requests.as_kubernetes(), container_max),
+                "default": _within(container_default.limits.as_kubernetes(), container_max),
+                "max": container_max,
+            },
+            {"type": "PersistentVolumeClaim", "max": {"storage": quota.storage}},
+        ]
+    }
+
+
 @dataclass(frozen=True)
 class NetworkPeers:
     """The namespaces, other than its own, that a tenant namespace exchanges traffic with."""
@@ -141,6 +174,45 @@ def network_peers(tenant: Tenant, environment: str, settings: StackSettings) -> 
     its cluster's settings (DESIGN section 3)."""
     callers = sorted({naming.namespace(name, environment) for name in tenant.spec.network.allow_from})
     return NetworkPeers(ingress_from=[*sorted(settings.platform_namespaces), *callers], egress_environment=environment)
+
+
+def _namespace_peer(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}}
+
+
+def network_policy_spec(
+    peers: NetworkPeers, internet: list[dict[str, Any]], telemetry: TelemetryAccess | None
+) -> dict[str, Any]:
+    """The NetworkPolicy that fences a tenant namespace: in from itself, the platform and its callers only; out to
+    itself, cluster DNS, the tenant namespaces of its environment (whose own policies admit only their callers) and
+    the world outside the cluster (`internet`: the peers of imaas.declarations.connections.internet_peers). With the
+    observability stack, its namespace reaches tenant pods on their metrics port only, and tenant pods reach its
+    trace collector on the OTLP ports only."""
+    same_namespace: dict[str, Any] = {"podSelector": {}}
+    dns = {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: DNS_NAMESPACE}},
+        "podSelector": {"matchLabels": DNS_POD_LABELS},
+    }
+    # The stack's namespace is a platform namespace, but all it needs of tenant pods is the scrape.
+    admitted = [ns for ns in peers.ingress_from if telemetry is None or ns != telemetry.namespace]
+    ingress = [{"from": [same_namespace, *map(_namespace_peer, admitted)]}]
+    egress: list[dict[str, Any]] = [
+        # Any tenant namespace of the same environment: the callee's ingress decides (it names its callers).
+        {"to": [same_namespace, {"namespaceSelector": tenant_namespaces_of(peers.egress_environment)}]},
+        {"ports": [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")], "to": [dns]},
+    ]
+    # With the internet closed and nothing allowed, no rule: a rule with no peers would allow every destination.
+    if internet:
+        egress.append({"to": internet})
+    if telemetry is not None:
+        stack = _namespace_peer(telemetry.namespace)
+        ingress.append({"from": [stack], "ports": [{"protocol": "TCP", "port": telemetry.scrape_port}]})
+        # The collector's pods and no other: Tempo, also listening on OTLP there, would take any tenant id a pod names.
+        collector = {**stack, "podSelector": {"matchLabels": dict(telemetry.otlp_pod_labels)}}
+        egress.append(
+            {"ports": [{"protocol": "TCP", "port": port} for port in telemetry.otlp_ports], "to": [collector]}
+        )
+    return {"egress": egress, "ingress": ingress, "podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ ENVIRONMENT_LABEL = "imaas.io/environment"
 COST_CENTER_LABEL = "imaas.io/cost-center"
 SERVICE_LABEL = "imaas.io/service"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "pulumi"
 
 PLATFORM = "platform"
 """What belongs to no tenant: the group of shared resources in reports, and the Loki tenant of platform logs."""
@@ -61,6 +62,11 @@ def deploy_path(environment: str) -> str:
     return f"deploy/overlays/{environment}"
 
 
+def platform_labels() -> dict[str, str]:
+    """The label every object the platform declares carries; a tenant's objects carry `labels`, which include it."""
+    return {MANAGED_BY_LABEL: MANAGED_BY}
+
+
 def labels(tenant: Tenant, environment: str | None = None, service: str | None = None) -> dict[str, str]:
     """The labels every Kubernetes object of a tenant carries, and the tags of its AWS resources."""
     optional = {
@@ -70,7 +76,7 @@ def labels(tenant: Tenant, environment: str | None = None, service: str | None =
     }
     return {
         TENANT_LABEL: tenant.name,
-        MANAGED_BY_LABEL: "pulumi",
+        **platform_labels(),
         **{key: value for key, value in optional.items() if value},
     }
 

@@ -83,8 +83,8 @@ def tenant_prometheus_spec(
         # and a tenant namespace's own thresholds, where it has any. Every rule but the shared one is under the
         # same namespace enforcement as the monitors: its selectors and its series get the rule's namespace. The
         # shared one reads every tenant namespace and keeps each series' own, which the scrape enforced.
-        "ruleSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi", rule_key: rule_value}},
-        "ruleNamespaceSelector": {"matchLabels": {naming.MANAGED_BY_LABEL: "pulumi"}},
+        "ruleSelector": {"matchLabels": {**naming.platform_labels(), rule_key: rule_value}},
+        "ruleNamespaceSelector": {"matchLabels": naming.platform_labels()},
         "excludedFromEnforcement": [
             {
                 "group": "monitoring.coreos.com",

@@ -59,8 +59,8 @@ def promotes_to(service_environments: list[str], environment: str) -> str | None
 def required_checks(branch: str, gate_app_id: int) -> list[dict[str, Any]]:
     """The checks a merge into `branch` requires, each with the only App that may post it."""
     return [
-        {"context": CI_CHECK, "integration_id": GITHUB_ACTIONS_APP_ID},
-        {"context": gate_context(branch), "integration_id": gate_app_id},
+        {"context": CI_CHECK, "integrationId": GITHUB_ACTIONS_APP_ID},
+        {"context": gate_context(branch), "integrationId": gate_app_id},
     ]
 
 

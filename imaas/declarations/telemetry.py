@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from imaas.declarations import naming
 from imaas.declarations.charts import LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
@@ -99,6 +100,21 @@ class Endpoints:
     @property
     def otlp_http(self) -> str:
         return f"http://{self.collector_host}:{OTLP_HTTP_PORT}"
+
+
+def pod_monitor_spec(sample_limit: int) -> dict[str, Any]:
+    """The PodMonitor of a tenant namespace: its pods that opt in by label, on their `metrics` port, at most
+    `sample_limit` samples a scrape."""
+    label, value = METRICS_POD_LABEL
+    return {
+        "selector": {"matchLabels": {label: value}},
+        "sampleLimit": sample_limit,
+        # Which service a series is of, for its alerts (imaas/declarations/alerts.py).
+        "podTargetLabels": [naming.SERVICE_LABEL],
+        "podMetricsEndpoints": [
+            {"port": METRICS_PORT_NAME, "path": METRICS_PATH},
+        ],
+    }
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def platform_objects_marked(index: Index, context: Context) -> Iterator[tuple[Re
     namespaces = tenant_namespace_names(context)
     for resources in index.by_type.values():
         for resource in resources:
-            if resource.namespace in namespaces and resource.labels.get(naming.MANAGED_BY_LABEL) != "pulumi":
+            if resource.namespace in namespaces and resource.labels.get(naming.MANAGED_BY_LABEL) != naming.MANAGED_BY:
                 yield resource, f"in tenant namespace {resource.namespace} without {naming.MANAGED_BY_LABEL}: pulumi"
     for namespace in tenant_namespaces(index, context):
         tenant = context.tenants.get(namespace.labels.get(naming.TENANT_LABEL, ""))

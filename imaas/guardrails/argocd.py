@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from imaas.declarations import charts, isolation, naming, types, workload
+from imaas.declarations.applications import SECRET_TYPE_LABEL
 from imaas.guardrails.framework import GLOB_CHARACTERS, Context, Index, Resource
 
 
@@ -108,7 +109,6 @@ def _own_applications(policy: str, project: str) -> bool:
 
 # --- credentials ------------------------------------------------------------------------------------------------
 
-SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 REPOSITORY_SECRET_TYPES = frozenset({"repository", "repository-write"})
 """Secrets Argo CD reads as the credential of the one repository whose URL they hold (the second for writing)."""
 TEMPLATE_SECRET_TYPES = frozenset({"repo-creds", "repo-write-creds"})

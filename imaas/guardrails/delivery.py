@@ -201,7 +201,7 @@ def promotion_gated(index: Index, context: Context) -> Iterator[tuple[Resource, 
             pinned = {(check.get("context"), check.get("integrationId")) for check in checks}
             expected = promotion.required_checks(branch, app.app_id if app else 0)
             for wanted in expected:
-                if (wanted["context"], wanted["integration_id"]) not in pinned:
+                if (wanted["context"], wanted["integrationId"]) not in pinned:
                     yield ruleset, f"a merge into {branch} does not require {wanted['context']!r} from its App"
             if not rules.get("pullRequest"):
                 yield ruleset, f"{branch} may be pushed to without a pull request"

@@ -1,1 +1,2 @@
-"""The offline plan: the real program run under Pulumi's mocks, recorded resource by resource."""
+"""The offline plan as a record, and what reads it: the plan JSON, its guardrail check, its manifests and reports, the
+diff of two plans and a pull request's review. The program that makes it runs in imaas.engine."""
