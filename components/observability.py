@@ -126,7 +126,7 @@ class Observability(pulumi.ComponentResource):
         self.credentials = declare_store_credentials(settings.namespace, inside)
         credentialed = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.credentials])
         # The stores' proxies (nginx beside Tempo and Alertmanager, Loki's gateway) come through the mirror too.
-        proxy_image = images.mirrored(settings.proxy_image, args.image_mirror)
+        proxy_image = images.mirrored(images.STORE_PROXY_IMAGE, args.image_mirror)
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
@@ -154,21 +154,15 @@ class Observability(pulumi.ComponentResource):
         )
         self._tenant_prometheus(settings, namespace, args.image_mirror)
         self._alert_rules(namespace)
-        # The job's image also runs the collector's reload sidecar: both come through the mirror.
-        grafana_settings = settings.grafana.model_copy(
-            update={
-                "reconciler_image": images.mirrored(settings.grafana.reconciler_image, args.image_mirror),
-                "metrics_proxy_image": images.mirrored(settings.grafana.metrics_proxy_image, args.image_mirror),
-            }
-        )
         tenancy = GrafanaTenancy(
             "grafana",
             GrafanaTenancyArgs(
-                settings=grafana_settings,
+                settings=settings.grafana,
                 namespace=settings.namespace,
                 endpoints=endpoints,
                 environments=args.environments,
                 grafana=self.operator,
+                image_mirror=args.image_mirror,
             ),
             # The job writes the stores' reader credential into each organisation's data sources.
             credentialed,
@@ -219,7 +213,9 @@ class Observability(pulumi.ComponentResource):
             settings.opentelemetry_collector,
             namespace,
             {
-                **traces.collector_values(settings.opentelemetry_collector, grafana_settings),
+                **traces.collector_values(
+                    settings.opentelemetry_collector, images.mirrored(images.PYTHON_IMAGE, args.image_mirror)
+                ),
                 **store_clients.collector_credential_values(),
             },
             pulumi.ResourceOptions(

@@ -27,7 +27,7 @@ from components.runtime_operators import CertManager, ExternalSecrets, declare_g
 from components.tenant import TenantArgs, TenantResources
 from imaas.declarations import delivery, isolation, naming, promotion, types
 from imaas.inputs.stack_file import StackName
-from imaas.model.settings import StackSettings
+from imaas.model.settings import OBSERVABILITY_LIMITS, StackSettings
 from imaas.model.tenant import Tenant
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
@@ -172,8 +172,8 @@ class Platform(pulumi.ComponentResource):
             settings.observability.namespace,
             ObservabilityArgs(
                 settings=settings.observability,
-                default_limits=settings.observability_limits["small"],
-                size_limits=list(settings.observability_limits.values()),
+                default_limits=OBSERVABILITY_LIMITS["small"],
+                size_limits=list(OBSERVABILITY_LIMITS.values()),
                 environments=list(settings.environments),
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,

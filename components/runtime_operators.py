@@ -12,7 +12,7 @@ from pulumi_kubernetes.helm import v3 as helm
 from components.helm_release import declare_release
 from components.safety import kept
 from imaas.declarations import chart_values, charts, exposure, naming, types
-from imaas.model.settings import CertManagerChart, ExternalSecretsChart, StackSettings
+from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, CertManagerChart, ExternalSecretsChart, StackSettings
 
 
 class ExternalSecrets(pulumi.ComponentResource):
@@ -61,21 +61,20 @@ def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8
     """The cluster's one Gateway for tenant services, in a namespace of the platform's: tenants attach their own
     listeners to it with a ListenerSet each (imaas/declarations/exposure.py). The Gateway API CRDs and the controller of
     its class are the cluster's (`imaas preflight` checks the CRDs' version)."""
-    config = settings.exposure
     labels = {naming.MANAGED_BY_LABEL: "pulumi"}
     # Unlabelled, like the cluster's own namespaces: the tenants' Prometheus reads rules of the platform's labelled
     # namespaces, and this one holds none of a tenant's.
     namespace = k8s.core.v1.Namespace(
-        config.namespace,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
+        GATEWAY_NAMESPACE,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAMESPACE),
         # Its certificates' and routes' state is the Gateway controller's: kept like every namespace.
         opts=kept(opts),
     )
     return k8s.apiextensions.CustomResource(
-        f"{config.namespace}-{config.gateway_name}",
+        f"{GATEWAY_NAMESPACE}-{GATEWAY_NAME}",
         api_version=exposure.API_VERSION,
         kind="Gateway",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.gateway_name, namespace=config.namespace, labels=labels),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAME, namespace=GATEWAY_NAMESPACE, labels=labels),
         spec=exposure.gateway_spec(settings),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
     )

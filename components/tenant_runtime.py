@@ -13,7 +13,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from imaas.declarations import connections, exposure, naming, secrets
-from imaas.model.settings import StackSettings
+from imaas.model.settings import GATEWAY_NAMESPACE, StackSettings
 from imaas.model.tenant import Tenant
 
 
@@ -187,7 +187,7 @@ def _declare_writers(args: RuntimeArgs, opts: pulumi.ResourceOptions, tags: dict
 
 
 def _declare_service_policies(args: RuntimeArgs, opts: pulumi.ResourceOptions) -> None:
-    gateway = args.settings.exposure.namespace if args.settings.exposure.gateway_class_name else None
+    gateway = GATEWAY_NAMESPACE if args.settings.exposure.gateway_class_name else None
     for service in connections.services_with_policies(args.tenant, args.environment):
         spec = connections.service_policy_spec(service, gateway)
         if spec is None:

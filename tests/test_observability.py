@@ -29,7 +29,7 @@ from tokens import (
     VIEW_COMPONENT,
 )
 
-from imaas.declarations import store_auth
+from imaas.declarations import prometheus, store_auth
 from imaas.declarations.naming import RESERVED_TENANT_NAMES
 from imaas.declarations.telemetry import COLLECTOR_POD_LABELS, PLATFORM_LOG_TENANT
 from imaas.inputs.problems import InputError
@@ -585,33 +585,27 @@ def test_the_tenant_prometheus_fences_and_caps_every_tenant_monitor(stack: str) 
     assert spec["ignoreNamespaceSelectors"] is True
     assert spec["enforcedNamespaceLabel"] == "namespace"
     assert spec["arbitraryFSAccessThroughSMs"] == {"deny": True}
-    assert {key: value for key, value in spec.items() if key.startswith("enforced") and key.endswith("Limit")} == {
-        "enforcedSampleLimit": 50000,
-        "enforcedTargetLimit": 200,
-        "enforcedLabelLimit": 64,
-        "enforcedLabelNameLengthLimit": 256,
-        "enforcedLabelValueLengthLimit": 2048,
-        "enforcedBodySizeLimit": "16MB",
-    }
-    assert spec["enforcedKeepDroppedTargets"] == 100
+    assert {
+        key: value for key, value in spec.items() if key.startswith("enforced") and key != "enforcedNamespaceLabel"
+    } == prometheus.TENANT_SCRAPE_LIMITS
     assert (spec["retention"], spec["serviceAccountName"]) == ("15d", "prometheus-tenants")
     claim = spec["storage"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"] == {"storage": "20Gi"}
 
 
 @pytest.mark.slow
-def test_the_tenant_prometheus_limits_are_stack_settings() -> None:
-    settings = {"tenantPrometheus": {"retention": "30d", "storage": "50Gi", "limits": {"sampleLimit": 10000}}}
+def test_the_tenant_prometheus_retention_and_volume_are_stack_settings() -> None:
+    settings = {"tenantPrometheus": {"retention": "30d", "storage": "50Gi"}}
     spec = tenant_prometheus(plan_stack("prod", observability=settings)).inputs["spec"]
-    assert (spec["retention"], spec["enforcedSampleLimit"], spec["enforcedTargetLimit"]) == ("30d", 10000, 200)
+    assert spec["retention"] == "30d"
     assert spec["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"] == {"storage": "50Gi"}
     config = {
         "imaas:environments": '["prod"]',
-        "imaas:observability": json.dumps({"tenantPrometheus": {"limits": {"bodySizeLimit": "lots"}}}),
+        "imaas:observability": json.dumps({"tenantPrometheus": {"retention": "a month"}}),
     }
     with pytest.raises(InputError) as raised:
         settings_from_config(config, "prod")
-    assert "imaas:observability.tenantPrometheus.limits.bodySizeLimit: must match" in str(raised.value)
+    assert "imaas:observability.tenantPrometheus.retention: must match" in str(raised.value)
 
 
 @pytest.mark.slow

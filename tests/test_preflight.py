@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from imaas import cli
 from imaas.inputs.stack_file import read_stack_file
+from imaas.model.settings import GATEWAY_API_VERSION
 from imaas.preflight import checks
 from imaas.preflight.cluster import UnreadableError
 
@@ -168,10 +169,9 @@ def test_a_fresh_eks_cluster_names_each_missing_piece(api: FakeApiServer, projec
         "cluster-ranges": "pod or service addresses outside imaas:clusterCidrs: 100.64.12.7, 100.64.40.3 (the VPC "
         "CNI's custom networking puts pods in the ENIConfig subnets, often 100.64.0.0/10); add the cluster's pod "
         "and service ranges to imaas:clusterCidrs, or tenants reach those pods past their network policies",
-        "gateway-api": "the Gateway API CRDs v1.5.1 or later are needed (imaas:exposure.gatewayApiVersion; "
-        "ListenerSet is standard from v1.5): gateways.gateway.networking.k8s.io (missing), "
-        "listenersets.gateway.networking.k8s.io (missing), httproutes.gateway.networking.k8s.io (missing); install "
-        "the standard channel's CRDs of that release",
+        "gateway-api": f"the Gateway API CRDs {GATEWAY_API_VERSION} or later are needed (ListenerSet is standard from "
+        "v1.5): gateways.gateway.networking.k8s.io (missing), listenersets.gateway.networking.k8s.io (missing), "
+        "httproutes.gateway.networking.k8s.io (missing); install the standard channel's CRDs of that release",
     }
     # The shipped stack needs no workload identity (no Tempo bucket role); with one, EKS's issuer is there on any
     # cluster, so that check has a failing case of its own below.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,14 @@ from linters import renovate_config_validator
 from planning import PROJECT_DIR, plan_stack
 from pydantic import BaseModel
 
+from imaas.declarations import images
 from imaas.declarations.types import HELM_RELEASE
-from imaas.model import settings as settings_module
-from imaas.model.settings import ChartSettings, ImageReference, ObservabilitySettings, StackSettings
+from imaas.model.settings import ChartSettings, ObservabilitySettings, StackSettings
 
 PLATFORM_CONFIG = PROJECT_DIR / ".github" / "renovate.json"
 TEMPLATE_CONFIG = TEMPLATE_DIR / ".github" / "renovate.json"
 SETTINGS_FILE = PROJECT_DIR / "imaas" / "model" / "settings.py"
+IMAGES_FILE = PROJECT_DIR / "imaas" / "declarations" / "images.py"
 
 
 def config(path: Path) -> dict[str, Any]:
@@ -172,18 +172,6 @@ def test_the_files_renovate_must_read_are_under_its_managers() -> None:
     assert paired and paired[0]["groupName"], "the CRDs and the stack that needs them in one pull request"
 
 
-def pinned_images() -> list[str]:
-    """The default of every image setting (a field typed ImageReference) of the stack settings models."""
-    constraints = typing.get_args(ImageReference)[1]
-    return [
-        field.default
-        for model in vars(settings_module).values()
-        if isinstance(model, type) and issubclass(model, BaseModel)
-        for field in model.model_fields.values()
-        if constraints in field.metadata
-    ]
-
-
 def image_matches(renovate: dict[str, Any], text: str) -> set[str]:
     managers = [m for m in renovate["customManagers"] if m.get("datasourceTemplate") == "docker"]
     return {
@@ -195,9 +183,7 @@ def image_matches(renovate: dict[str, Any], text: str) -> set[str]:
 
 
 @pytest.mark.fast
-def test_every_image_the_settings_pin_has_a_manager() -> None:
-    images = pinned_images()
-    assert len(images) >= 2, "the reconciler's and the metrics proxy's images"
-    assert set(images) <= image_matches(config(PLATFORM_CONFIG), SETTINGS_FILE.read_text())
+def test_every_image_the_platform_pins_has_a_manager() -> None:
+    assert set(images.PINNED_IMAGES) <= image_matches(config(PLATFORM_CONFIG), IMAGES_FILE.read_text())
     # An image of a registry the manager does not know is not found.
     assert not image_matches(config(PLATFORM_CONFIG), '"registry.example.com/tool:1.0"')

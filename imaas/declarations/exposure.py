@@ -19,7 +19,7 @@ from typing import Any
 
 from imaas.declarations import isolation
 from imaas.declarations.connections import HTTP_PORT
-from imaas.model.settings import StackSettings
+from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, StackSettings
 from imaas.model.tenant import Service, Tenant
 
 GROUP = "gateway.networking.k8s.io"
@@ -81,13 +81,12 @@ def gateway_spec(settings: StackSettings) -> dict[str, Any]:
 
 
 def listener_set_spec(tenant: Tenant, environment: str, settings: StackSettings) -> dict[str, Any]:
-    exposure = settings.exposure
     return {
         "parentRef": {
             "group": GROUP,
             "kind": "Gateway",
-            "name": exposure.gateway_name,
-            "namespace": exposure.namespace,
+            "name": GATEWAY_NAME,
+            "namespace": GATEWAY_NAMESPACE,
         },
         "listeners": [
             {

@@ -21,7 +21,7 @@ from typing import Any
 from imaas.declarations import charts, isolation, naming, store_clients, tenant_config
 from imaas.declarations.telemetry import OTLP_GRPC_PORT
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import GrafanaSettings, ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
+from imaas.model.settings import ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
 # appVersion.
@@ -126,7 +126,7 @@ def collector_config() -> dict[str, Any]:
     }
 
 
-def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
+def reload_sidecar(image: str) -> dict[str, Any]:
     """The container that makes the collector reload its routes file when the job changes it (SIGHUP), in the
     collector's pod, as the collector's user."""
     env = {
@@ -138,7 +138,7 @@ def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
     }
     return {
         "name": "reload-routes",
-        "image": grafana_settings.reconciler_image,
+        "image": image,
         "command": ["python", "-m", tenant_config.RELOADER_ENTRY],
         "env": [{"name": name, "value": value} for name, value in env.items()],
         "volumeMounts": [
@@ -150,7 +150,7 @@ def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
     }
 
 
-def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: GrafanaSettings) -> dict[str, Any]:
+def collector_values(chart: OpenTelemetryCollectorChart, python_image: str) -> dict[str, Any]:
     return {
         "mode": "deployment",
         "replicaCount": chart.replicas,
@@ -164,7 +164,7 @@ def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: Grafa
             tenant_config.code_volume(),
         ],
         "extraVolumeMounts": [{"name": "routes", "mountPath": tenant_config.COLLECTOR_ROUTES_DIR, "readOnly": True}],
-        "extraContainers": [reload_sidecar(grafana_settings)],
+        "extraContainers": [reload_sidecar(python_image)],
         "clusterRole": {"create": True, "rules": COLLECTOR_RULES},
         # OTLP only: the other receivers' ports would be open with nothing behind them.
         "ports": {name: {"enabled": False} for name in ("jaeger-compact", "jaeger-thrift", "jaeger-grpc", "zipkin")},

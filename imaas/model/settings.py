@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order, registry_of
+from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
@@ -377,6 +377,14 @@ class TenantSecrets(InputModel):
         return self.oidc_provider_arn.split(":oidc-provider/", 1)[1] if self.oidc_provider_arn else None
 
 
+# The shared Gateway of exposed services, in a namespace of the platform's own.
+GATEWAY_NAMESPACE = "imaas-gateway"
+GATEWAY_NAME = "imaas-tenants"
+GATEWAY_API_VERSION = "v1.5.1"
+"""The Gateway API CRDs (standard channel) the cluster must have: ListenerSet is standard from v1.5 (`imaas preflight`
+reads the CRDs' bundle-version)."""
+
+
 class ExposureSettings(InputModel):
     """How services with `expose: true` are published: the Gateway API, one shared Gateway of the cluster and a
     ListenerSet per tenant namespace holding that tenant's hosts and certificates."""
@@ -386,38 +394,12 @@ class ExposureSettings(InputModel):
         description="The GatewayClass of the cluster's Gateway controller (its implementation of the Gateway API "
         "with ListenerSet support). Required once a tenant exposes a service.",
     )
-    namespace: KubernetesName = Field("imaas-gateway", description="Namespace of the shared Gateway.")
-    gateway_name: KubernetesName = Field("imaas-tenants", description="Name of the shared Gateway.")
     cluster_issuer: KubernetesName | None = Field(
         None,
         description="The cert-manager ClusterIssuer of every exposed service's certificate (one per host: HTTP-01 "
         "or DNS-01 both work). Required once a tenant exposes a service.",
     )
-    gateway_api_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")] = Field(
-        "v1.5.1",
-        description="The Gateway API CRDs (standard channel) the cluster must have: ListenerSet is standard from "
-        "v1.5 (`imaas preflight` reads the CRDs' bundle-version).",
-    )
     cert_manager: CertManagerChart = Field(default_factory=CertManagerChart)
-
-
-Limit = Annotated[int, Field(ge=1)]
-
-
-class TenantScrapeLimits(InputModel):
-    """What the tenant Prometheus takes from any one tenant monitor at most, whatever the monitor asks: a tenant's
-    exporter cannot exhaust the memory that every tenant's metrics share."""
-
-    sample_limit: Limit = Field(50_000, description="Samples per scrape (enforcedSampleLimit).")
-    target_limit: Limit = Field(200, description="Targets per monitor (enforcedTargetLimit).")
-    label_limit: Limit = Field(64, description="Labels per sample (enforcedLabelLimit).")
-    label_name_length_limit: Limit = Field(256, description="Characters per label name.")
-    label_value_length_limit: Limit = Field(2048, description="Characters per label value.")
-    # The Prometheus CRD's own pattern for enforcedBodySizeLimit, without its `0` (no limit).
-    body_size_limit: Annotated[str, StringConstraints(pattern=r"^([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B$")] = Field(
-        "16MB", description="Uncompressed size of one scrape (enforcedBodySizeLimit)."
-    )
-    keep_dropped_targets: Limit = Field(100, description="Dropped targets kept for display per monitor.")
 
 
 class TenantPrometheusSettings(InputModel):
@@ -427,7 +409,6 @@ class TenantPrometheusSettings(InputModel):
         "15d", description="How long tenant metrics are kept."
     )
     storage: ByteQuantity = Field("20Gi", description="Its persistent volume.")
-    limits: TenantScrapeLimits = Field(default_factory=TenantScrapeLimits)
 
 
 DnsSuffix = Annotated[
@@ -466,8 +447,8 @@ RegistryHost = Annotated[str, StringConstraints(max_length=253, pattern=r"^[a-z0
 MirrorPrefix = Annotated[
     str, StringConstraints(max_length=255, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+$")
 ]
-# The registries the images of the platform's charts come from (imaas/declarations/images.py, CHART_IMAGES and the
-# tenants' Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
+# The registries the platform's images come from (imaas/declarations/images.py, platform_registries; a test keeps the
+# two equal): an image mirror must name a mirror for each.
 PLATFORM_IMAGE_REGISTRIES = frozenset(
     {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
 )
@@ -493,9 +474,6 @@ class GrafanaOidc(InputModel):
     )
 
 
-CronSchedule = Annotated[str, StringConstraints(pattern=r"^\S+( \S+){4}$")]
-
-
 class GrafanaSettings(InputModel):
     """Grafana's tenancy: an organisation per tenant, kept in step by an in-cluster job, and sign-in mapped from the
     tenants' identity-provider groups."""
@@ -511,19 +489,8 @@ class GrafanaSettings(InputModel):
         description="Identity-provider groups of the platform admins: Admin of Grafana's main organisation, the only "
         "one holding the platform's data sources and dashboards, and of no tenant's.",
     )
-    reconciler_image: ImageReference = Field(
-        # A release the machines of this project know of (pyenv's list); pin its digest where a registry can be read.
-        "docker.io/library/python:3.13.13-slim",
-        description="The image of the job that reconciles organisations: any Python 3.11+ (it uses the standard "
-        "library only).",
-    )
-    reconcile_schedule: CronSchedule = Field("*/5 * * * *", description="When that job runs (cron).")
     storage: ByteQuantity = Field(
         "10Gi", description="Grafana's volume: its database of organisations, users and tenants' own dashboards."
-    )
-    metrics_proxy_image: ImageReference = Field(
-        "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0",
-        description="prom-label-proxy, which confines each tenant organisation's metric queries to its namespaces.",
     )
 
 
@@ -540,7 +507,7 @@ class AlertingSettings(InputModel):
 
 class ObservabilityLimits(InputModel):
     """What one tenant may put into the shared stores, per size preset: each store refuses the excess of one tenant
-    instead of slowing down every tenant."""
+    instead of slowing down every tenant. Fixed by the platform (OBSERVABILITY_LIMITS), not a stack setting."""
 
     log_rate_mb: Annotated[float, Field(gt=0, le=1024)] = Field(description="Loki ingestion rate, MB/s.")
     log_burst_mb: Annotated[float, Field(gt=0, le=4096)] = Field(description="Loki ingestion burst, MB.")
@@ -557,7 +524,7 @@ class ObservabilityLimits(InputModel):
     )
 
 
-BUILTIN_OBSERVABILITY_LIMITS: dict[SizeName, ObservabilityLimits] = {
+OBSERVABILITY_LIMITS: dict[SizeName, ObservabilityLimits] = {
     "small": ObservabilityLimits(
         log_rate_mb=2, log_burst_mb=4, log_retention_days=14, trace_rate_mb=1, trace_burst_mb=2,
         max_live_traces=5_000, trace_retention_days=7, scrape_samples=10_000,
@@ -618,22 +585,6 @@ class ObservabilitySettings(InputModel):
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     network: ObservabilityNetwork = Field(default_factory=ObservabilityNetwork)
     argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
-    proxy_image: ImageReference = Field(
-        # The Loki chart's own gateway image (loki 18.11.0 values.yaml, `gateway.image`).
-        "docker.io/nginxinc/nginx-unprivileged:1.31-alpine",
-        description="The nginx that checks the platform's credentials in front of Loki (the chart's gateway), Tempo "
-        "and Alertmanager (a container beside each); one image, so that one configuration syntax is tested.",
-    )
-
-
-class ImageRetention(InputModel):
-    keep: Annotated[int, Field(ge=1, le=10_000)] = Field(100, description="Tagged images kept per repository.")
-    keep_promoted: Annotated[int, Field(ge=1, le=10_000)] = Field(
-        50,
-        description="Images kept per environment they were promoted to (tagged test-... or prod-... by the "
-        "service's CI): the image an environment runs is the newest of its prefix, so it is never expired.",
-    )
-    untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
 
 
 class GithubApp(InputModel):
@@ -665,13 +616,6 @@ class PromotionSettings(InputModel):
         default_factory=_default_soak,
         description="How long a commit runs synced, healthy and without alerts in an environment before it may be "
         "promoted out of it (dev into test, test into prod), in minutes, per environment promoted from.",
-    )
-    image: ImageReference = Field(
-        "docker.io/library/python:3.13.13-slim",
-        description="The gate's image: any Python 3.11+ (it uses the standard library only).",
-    )
-    interval_seconds: Annotated[int, Field(ge=15, le=3600)] = Field(
-        60, description="How often the gate reads the Applications and the open pull requests."
     )
 
 
@@ -725,11 +669,6 @@ class StackSettings(InputModel):
     sizes: dict[SizeName, Quota] = Field(
         default_factory=lambda: dict(BUILTIN_SIZES),
         description="Quota per size name; unset names keep the built-in small, medium and large.",
-    )
-    observability_limits: dict[SizeName, ObservabilityLimits] = Field(
-        default_factory=lambda: dict(BUILTIN_OBSERVABILITY_LIMITS),
-        description="Per size name, what a tenant may put into the shared log, trace and metric stores; sizes not "
-        "given keep the built-in limits.",
     )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
     service_guide: ServiceGuide = Field(
@@ -809,7 +748,6 @@ class StackSettings(InputModel):
     github_oidc_provider_arn: (
         Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")] | None
     ) = Field(None, description="An existing GitHub OIDC provider in IAM; by default the owning stack creates one.")
-    image_retention: ImageRetention = Field(default_factory=ImageRetention)
     iam_role_quota: Annotated[int, Field(ge=1, le=10_000)] = Field(
         1000,
         description="IAM roles the AWS account of the CI roles may hold (AWS's default quota is 1,000): each active "
@@ -901,11 +839,6 @@ class StackSettings(InputModel):
                     raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
         return sizes
 
-    @field_validator("observability_limits")
-    @classmethod
-    def _with_builtin_limits(cls, limits: dict[SizeName, ObservabilityLimits]) -> dict[SizeName, ObservabilityLimits]:
-        return {**BUILTIN_OBSERVABILITY_LIMITS, **limits}
-
     @model_validator(mode="after")
     def _smtp_user_with_its_password(self) -> StackSettings:
         alerting = self.observability.alerting
@@ -976,20 +909,11 @@ class StackSettings(InputModel):
 
     @model_validator(mode="after")
     def _mirror_for_every_registry(self) -> StackSettings:
-        if not self.image_mirror:
-            return self
-        grafana = self.observability.grafana
-        needed = PLATFORM_IMAGE_REGISTRIES | {
-            registry_of(grafana.reconciler_image),
-            registry_of(grafana.metrics_proxy_image),
-            registry_of(self.observability.proxy_image),
-            registry_of(self.promotion.image),
-        }
-        missing = sorted(needed - set(self.image_mirror))
+        missing = sorted(PLATFORM_IMAGE_REGISTRIES - set(self.image_mirror)) if self.image_mirror else []
         if missing:
             raise ValueError(
                 f"imageMirror names no mirror for {', '.join(missing)}: the platform's images come from "
-                f"{', '.join(sorted(needed))}, and each must come through the mirror once one is set"
+                f"{', '.join(sorted(PLATFORM_IMAGE_REGISTRIES))}, and each must come through the mirror once one is set"
             )
         return self
 
@@ -1034,7 +958,7 @@ class StackSettings(InputModel):
             self.argocd_namespace,
             self.observability.namespace,
             *self.platform_namespaces,
-            self.exposure.namespace,
+            GATEWAY_NAMESPACE,
             "external-secrets",
             "cert-manager",
         }

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from imaas.model.settings import StackSettings
+from imaas.model.settings import GATEWAY_API_VERSION, StackSettings
 from imaas.preflight.cluster import Cluster, UnreadableError
 
 ADMISSION_POLICY_MINOR = 30
@@ -468,7 +468,7 @@ def gateway_api(preflight: Preflight) -> Finding:
     exposure = preflight.settings.exposure
     if exposure.gateway_class_name is None:
         return Finding("gateway-api", True, "none configured (no imaas:exposure.gatewayClassName)")
-    wanted = _version(exposure.gateway_api_version.removeprefix("v"))
+    wanted = _version(GATEWAY_API_VERSION.removeprefix("v"))
     crds = {crd["metadata"]["name"]: crd for crd in preflight.items(CRDS)}
     old = []
     for name in GATEWAY_CRDS:
@@ -480,9 +480,8 @@ def gateway_api(preflight: Preflight) -> Finding:
         return Finding(
             "gateway-api",
             False,
-            f"the Gateway API CRDs {exposure.gateway_api_version} or later are needed (imaas:exposure."
-            f"gatewayApiVersion; ListenerSet is standard from v1.5): {', '.join(old)}; install the standard channel's "
-            "CRDs of that release",
+            f"the Gateway API CRDs {GATEWAY_API_VERSION} or later are needed (ListenerSet is standard from v1.5): "
+            f"{', '.join(old)}; install the standard channel's CRDs of that release",
         )
     name = exposure.gateway_class_name
     if preflight.cluster.get(f"/apis/{GATEWAY_GROUP}/v1/gatewayclasses/{name}") is None:
@@ -492,9 +491,7 @@ def gateway_api(preflight: Preflight) -> Finding:
             f"GatewayClass {name} (imaas:exposure.gatewayClassName) does not exist: install the Gateway controller "
             "and its class, or name the class it has",
         )
-    return Finding(
-        "gateway-api", True, f"Gateway API CRDs at {exposure.gateway_api_version} or later, GatewayClass {name}"
-    )
+    return Finding("gateway-api", True, f"Gateway API CRDs at {GATEWAY_API_VERSION} or later, GatewayClass {name}")
 
 
 CHECKS: tuple[Check, ...] = (
