@@ -9,12 +9,11 @@ import pulumi
 
 from components.helm_release import declare_release
 from imaas.declarations import chart_values, charts, types
-from imaas.model.settings import MetricsServerChart
 
 
 @dataclass(frozen=True)
 class MetricsServerArgs:
-    chart: MetricsServerChart
+    chart: charts.Release
     image_mirror: dict[str, str] = field(default_factory=dict)
 
 

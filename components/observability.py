@@ -49,6 +49,8 @@ POD_SECURITY_LEVEL = "privileged"
 @dataclass(frozen=True)
 class ObservabilityArgs:
     settings: ObservabilitySettings
+    releases: dict[charts.Chart, charts.Release]
+    """The stack's version and values of each chart."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
     size_limits: list[ObservabilityLimits]
@@ -130,7 +132,7 @@ class Observability(pulumi.ComponentResource):
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
-            settings.prometheus_operator_crds,
+            args.releases[charts.PROMETHEUS_OPERATOR_CRDS],
             namespace,
             chart_values.prometheus_operator_crds_values(),
             kept(inside),
@@ -138,7 +140,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.operator = declare_release(
             charts.KUBE_PROMETHEUS_STACK,
-            settings.kube_prometheus_stack,
+            args.releases[charts.KUBE_PROMETHEUS_STACK],
             namespace,
             storage.with_storage_class(
                 charts.KUBE_PROMETHEUS_STACK,
@@ -174,7 +176,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.loki = declare_release(
             charts.LOKI,
-            settings.loki,
+            args.releases[charts.LOKI],
             namespace,
             storage.with_storage_class(
                 charts.LOKI,
@@ -186,7 +188,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
-            settings.fluent_bit,
+            args.releases[charts.FLUENT_BIT],
             namespace,
             chart_values.fluent_bit_values(endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
@@ -195,7 +197,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.tempo = declare_release(
             charts.TEMPO,
-            settings.tempo,
+            args.releases[charts.TEMPO],
             namespace,
             storage.with_storage_class(
                 charts.TEMPO,
@@ -210,12 +212,10 @@ class Observability(pulumi.ComponentResource):
         )
         self.collector = declare_release(
             charts.OPENTELEMETRY_COLLECTOR,
-            settings.opentelemetry_collector,
+            args.releases[charts.OPENTELEMETRY_COLLECTOR],
             namespace,
             {
-                **traces.collector_values(
-                    settings.opentelemetry_collector, images.mirrored(images.PYTHON_IMAGE, args.image_mirror)
-                ),
+                **traces.collector_values(images.mirrored(images.PYTHON_IMAGE, args.image_mirror)),
                 **store_clients.collector_credential_values(),
             },
             pulumi.ResourceOptions(

@@ -25,7 +25,7 @@ from components.observability import Observability, ObservabilityArgs, Observabi
 from components.promotion_gate import PromotionGate
 from components.runtime_operators import CertManager, ExternalSecrets, declare_gateway
 from components.tenant import TenantArgs, TenantResources
-from imaas.declarations import delivery, isolation, naming, promotion, types
+from imaas.declarations import charts, delivery, isolation, naming, promotion, types
 from imaas.inputs.stack_file import StackName
 from imaas.model.settings import OBSERVABILITY_LIMITS, StackSettings
 from imaas.model.tenant import Tenant
@@ -78,6 +78,7 @@ class Platform(pulumi.ComponentResource):
         super().__init__(types.PLATFORM, name, None, opts)
         self.args = args
         settings = args.settings
+        self.releases = charts.releases(settings)
         managed = managed_tenants(args.tenants, settings)
         shared = args.whole_cluster or args.stack.shared
         declared = managed if args.whole_cluster else [t for t in managed if t.name == args.stack.tenant]
@@ -157,7 +158,7 @@ class Platform(pulumi.ComponentResource):
         if settings.metrics_server.install:
             MetricsServer(
                 "metrics-server",
-                MetricsServerArgs(chart=settings.metrics_server, image_mirror=settings.image_mirror),
+                MetricsServerArgs(chart=self.releases[charts.METRICS_SERVER], image_mirror=settings.image_mirror),
                 pulumi.ResourceOptions(parent=self),
             )
         if settings.observability.argocd.webhook_url is not None:
@@ -172,6 +173,7 @@ class Platform(pulumi.ComponentResource):
             settings.observability.namespace,
             ObservabilityArgs(
                 settings=settings.observability,
+                releases=self.releases,
                 default_limits=OBSERVABILITY_LIMITS["small"],
                 size_limits=list(OBSERVABILITY_LIMITS.values()),
                 environments=list(settings.environments),
@@ -192,11 +194,11 @@ class Platform(pulumi.ComponentResource):
         secrets_operator = certificates_operator = None
         if settings.tenant_secrets.external_secrets.install:
             secrets_operator = ExternalSecrets(
-                "external-secrets", settings.tenant_secrets.external_secrets, settings.image_mirror, child
+                "external-secrets", self.releases[charts.EXTERNAL_SECRETS], settings.image_mirror, child
             ).release
         if settings.exposure.cert_manager.install:
             certificates_operator = CertManager(
-                "cert-manager", settings.exposure.cert_manager, settings.image_mirror, child
+                "cert-manager", self.releases[charts.CERT_MANAGER], settings.image_mirror, child
             ).release
         if settings.exposure.gateway_class_name is not None:
             declare_gateway(settings, child)
@@ -207,7 +209,8 @@ class Platform(pulumi.ComponentResource):
         return ArgoCd(
             "argocd",
             ArgoCdArgs(
-                chart=settings.observability.argocd,
+                chart=self.releases[charts.ARGO_CD],
+                applications=settings.observability.argocd.applications,
                 namespace=settings.argocd_namespace,
                 image_mirror=settings.image_mirror,
             ),

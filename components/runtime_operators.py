@@ -12,14 +12,14 @@ from pulumi_kubernetes.helm import v3 as helm
 from components.helm_release import declare_release
 from components.safety import kept
 from imaas.declarations import chart_values, charts, exposure, naming, types
-from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, CertManagerChart, ExternalSecretsChart, StackSettings
+from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, StackSettings
 
 
 class ExternalSecrets(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        chart: ExternalSecretsChart,
+        chart: charts.Release,
         image_mirror: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -40,7 +40,7 @@ class CertManager(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        chart: CertManagerChart,
+        chart: charts.Release,
         image_mirror: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:

@@ -91,6 +91,12 @@ def test_malformed_cluster_settings_are_refused_naming_the_key(
             "imaas:observabilityLimits: was removed: the platform pins it",
         ),
         ("promotion", {"intervalSeconds": 30}, "imaas:promotion.intervalSeconds: was removed"),
+        (
+            "observability",
+            {"loki": {"version": "18.11.0"}},
+            "imaas:observability.loki.version: moved to imaas:chartVersions.loki",
+        ),
+        ("metricsServer", {"values": {}}, "imaas:metricsServer.values: moved to imaas:chartValues.metricsServer"),
     ],
 )
 def test_a_removed_setting_is_refused_in_one_line_saying_what_replaced_it(
@@ -98,7 +104,7 @@ def test_a_removed_setting_is_refused_in_one_line_saying_what_replaced_it(
 ) -> None:
     code, output = validate_stack(tmp_path, monkeypatch, **{key: value})
     assert code == 1
-    [problem] = [text for text in output.splitlines() if "was removed" in text]
+    [problem] = [text for text in output.splitlines() if line in text]
     assert problem.startswith(f"{tmp_path / 'Pulumi.dev.yaml'}:10:")  # the file and the key's line
     assert line in problem
     assert "Traceback" not in output

@@ -21,7 +21,7 @@ from typing import Any
 from imaas.declarations import charts, isolation, naming, store_clients, tenant_config
 from imaas.declarations.telemetry import OTLP_GRPC_PORT
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
+from imaas.model.settings import ObservabilityLimits, TempoSettings
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
 # appVersion.
@@ -35,6 +35,8 @@ INGEST_PIPELINE = incluster.INGEST_PIPELINE
 ROUTER = incluster.ROUTER
 ROUTES_FILE = f"{tenant_config.COLLECTOR_ROUTES_DIR}/{incluster.COLLECTOR_KEY}"
 RELOAD_PERIOD_SECONDS = 10
+# The collector gateway's replicas (a stack may give it more: imaas:chartValues.opentelemetryCollector.replicaCount).
+COLLECTOR_REPLICAS = 2
 # What the sender may claim and the platform decides instead: every Kubernetes attribute, and the platform's own.
 UNTRUSTED_ATTRIBUTES = (r"^k8s\..*", r"^imaas\..*")
 TENANT_ATTRIBUTE = "imaas.tenant"
@@ -150,10 +152,10 @@ def reload_sidecar(image: str) -> dict[str, Any]:
     }
 
 
-def collector_values(chart: OpenTelemetryCollectorChart, python_image: str) -> dict[str, Any]:
+def collector_values(python_image: str) -> dict[str, Any]:
     return {
         "mode": "deployment",
-        "replicaCount": chart.replicas,
+        "replicaCount": COLLECTOR_REPLICAS,
         "image": {"repository": COLLECTOR_IMAGE, "tag": COLLECTOR_IMAGE_TAG},
         # The routes file, merged over the configuration the chart writes (maps key by key), and reloaded on SIGHUP.
         "command": {"name": COLLECTOR_COMMAND, "extraArgs": [f"--config={ROUTES_FILE}"]},
@@ -177,9 +179,11 @@ def collector_values(chart: OpenTelemetryCollectorChart, python_image: str) -> d
 trace_limits = tenant_config.trace_limits
 
 
-def tempo_values(chart: TempoChart, default: ObservabilityLimits, sizes: list[ObservabilityLimits]) -> dict[str, Any]:
+def tempo_values(
+    tempo: TempoSettings, default: ObservabilityLimits, sizes: list[ObservabilityLimits]
+) -> dict[str, Any]:
     """Tempo's values, the same for any tenant set: each tenant's overrides are in the file the job writes."""
-    storage = chart.storage
+    storage = tempo.storage
     retention_days = max(limits.trace_retention_days for limits in [default, *sizes])
     # The chart's default store is the local volume; a bucket replaces it, reached as the role the stack names.
     durable: dict[str, Any] = {}

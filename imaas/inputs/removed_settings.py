@@ -23,7 +23,23 @@ def _moved(to: str) -> str:
     return f"moved to imaas:{to}"
 
 
+# Where each chart's `version` and `values` were, by the chart's key in chartVersions and chartValues now.
+_CHARTS_WERE_AT = {
+    "observability.prometheusOperatorCrds": "prometheusOperatorCrds",
+    "observability.kubePrometheusStack": "kubePrometheusStack",
+    "observability.loki": "loki",
+    "observability.fluentBit": "fluentBit",
+    "observability.tempo": "tempo",
+    "observability.opentelemetryCollector": "opentelemetryCollector",
+    "observability.argocd": "argocd",
+    "metricsServer": "metricsServer",
+    "tenantSecrets.externalSecrets": "externalSecrets",
+    "exposure.certManager": "certManager",
+}
 REMOVED_SETTINGS: dict[str, str] = {
+    **{f"{at}.version": _moved(f"chartVersions.{chart}") for at, chart in _CHARTS_WERE_AT.items()},
+    **{f"{at}.values": _moved(f"chartValues.{chart}") for at, chart in _CHARTS_WERE_AT.items()},
+    "observability.opentelemetryCollector.replicas": _moved("chartValues.opentelemetryCollector.replicaCount"),
     "argocdGithubApp": _READ_WITH_DEPLOY_KEYS,
     "argocdGithubAppPrivateKey": _READ_WITH_DEPLOY_KEYS,
     "observability.proxyImage": _pinned("imaas/declarations/images.py, STORE_PROXY_IMAGE"),

@@ -143,52 +143,24 @@ EXAMPLE_PRICES = Prices(currency="USD", vcpu=Decimal(25), memory_gib=Decimal(3),
 region, an example to be replaced by the organisation's own (comments label costs from it as an example)."""
 
 
-# An exact chart version: a range or a tag would let an update change what a preview showed.
-ChartVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
-
-
-class ChartSettings(InputModel):
-    """One pinned Helm chart; each subclass holds the version the platform was tested with."""
-
-    version: ChartVersion
-    values: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Chart values merged over the platform's own (mappings merge, the rest replaces).",
-    )
-
-
-class KubePrometheusStackChart(ChartSettings):
-    version: ChartVersion = Field(
-        "86.3.2", description="kube-prometheus-stack chart version (Prometheus Operator 0.91.0)."
-    )
-
-
-class PrometheusOperatorCrdsChart(ChartSettings):
-    version: ChartVersion = Field(
-        "29.0.0",
-        description="prometheus-operator-crds chart version (Prometheus Operator 0.91.0 CRDs): its operator version "
-        "must be kube-prometheus-stack's.",
-    )
-
-
-class LokiChart(ChartSettings):
-    version: ChartVersion = Field("18.11.0", description="Loki chart version (grafana-community repository).")
-
-    @model_validator(mode="after")
-    def _one_replica(self) -> LokiChart:
-        # Loki listens on loopback behind its credential proxy, its rings in memory
-        # (imaas/declarations/store_clients.py): a second replica would find no ring to join.
-        replicas = (self.values.get("singleBinary") or {}).get("replicas", 1)
-        if replicas != 1:
-            raise ValueError(
-                f"values.singleBinary.replicas must be 1, got {replicas}: Loki keeps its rings in memory behind its "
-                "credential proxy, which one replica only can hold"
-            )
-        return self
-
-
-class FluentBitChart(ChartSettings):
-    version: ChartVersion = Field("0.58.1", description="Fluent Bit chart version.")
+# An exact chart version: a range or a tag would let an update change what a preview showed. cert-manager's chart
+# repository tags its releases with a leading `v`.
+ChartVersion = Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+$")]
+# The charts a stack may pin another version of, or give values to (imaas/declarations/charts.py, CHARTS, each by its
+# `setting`; a test keeps the two equal).
+ChartName = Literal[
+    "prometheusOperatorCrds",
+    "kubePrometheusStack",
+    "loki",
+    "fluentBit",
+    "tempo",
+    "opentelemetryCollector",
+    "argocd",
+    "metricsServer",
+    "externalSecrets",
+    "certManager",
+]
+V_TAGGED_CHARTS: frozenset[ChartName] = frozenset({"certManager"})
 
 
 class TraceStorage(InputModel):
@@ -218,32 +190,20 @@ class TraceStorage(InputModel):
         return self
 
 
-class TempoChart(ChartSettings):
-    version: ChartVersion = Field(
-        "2.2.4", description="Tempo chart version (grafana-community repository; Tempo 2.10.8, single binary)."
-    )
+class TempoSettings(InputModel):
     storage: TraceStorage = Field(default_factory=TraceStorage)
 
 
-class OpenTelemetryCollectorChart(ChartSettings):
-    version: ChartVersion = Field(
-        "0.170.0", description="opentelemetry-collector chart version (collector 0.158.0, its k8s distribution)."
-    )
-    replicas: Annotated[int, Field(ge=1, le=20)] = Field(2, description="Gateway replicas.")
-
-
-class MetricsServerChart(ChartSettings):
+class MetricsServerSettings(InputModel):
     install: bool = Field(
         True,
         description="Install metrics-server, the source of the CPU and memory metrics services autoscale on; off "
         "where the cluster has one already (the EKS add-on, a distribution's own).",
     )
-    version: ChartVersion = Field("3.13.1", description="metrics-server chart version (metrics-server 0.8.1).")
 
 
-class ArgoCdChart(ChartSettings):
+class ArgoCdSettings(InputModel):
     install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
-    version: ChartVersion = Field("10.1.1", description="argo-cd chart version.")
     applications: Annotated[int, Field(ge=1, le=100_000)] = Field(
         1000,
         description="The Applications this cluster's Argo CD is expected to hold (every active service's, per "
@@ -259,27 +219,20 @@ class ArgoCdChart(ChartSettings):
     )
 
 
-class ExternalSecretsChart(ChartSettings):
+class ExternalSecretsSettings(InputModel):
     install: bool = Field(
         True,
         description="Install External Secrets Operator, which syncs each tenant secret from AWS Secrets Manager into "
         "its namespace; off where the cluster runs one already (its CRDs at external-secrets.io/v1).",
     )
-    version: ChartVersion = Field("2.9.0", description="external-secrets chart version (External Secrets Operator "
-                                  "v2.9.0).")  # fmt: skip
 
 
-# cert-manager's chart repository tags its releases with a leading `v`.
-CertManagerVersion = Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")]
-
-
-class CertManagerChart(ChartSettings):
+class CertManagerSettings(InputModel):
     install: bool = Field(
         True,
         description="Install cert-manager, which issues the certificates of exposed services; off where the cluster "
         "runs one already.",
     )
-    version: CertManagerVersion = Field("v1.21.1", description="cert-manager chart version (charts.jetstack.io).")
 
 
 # Every private (RFC 1918), shared (RFC 6598) and unique-local IPv6 range: what no tenant pod reaches as "the
@@ -369,7 +322,7 @@ class TenantSecrets(InputModel):
     writers: SecretWriters | None = Field(
         None, description="How the tenants' people write their secrets' values. Required once a tenant declares one."
     )
-    external_secrets: ExternalSecretsChart = Field(default_factory=ExternalSecretsChart)
+    external_secrets: ExternalSecretsSettings = Field(default_factory=ExternalSecretsSettings)
 
     @property
     def oidc_issuer(self) -> str | None:
@@ -399,7 +352,7 @@ class ExposureSettings(InputModel):
         description="The cert-manager ClusterIssuer of every exposed service's certificate (one per host: HTTP-01 "
         "or DNS-01 both work). Required once a tenant exposes a service.",
     )
-    cert_manager: CertManagerChart = Field(default_factory=CertManagerChart)
+    cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
 
 
 class TenantPrometheusSettings(InputModel):
@@ -570,13 +523,8 @@ class ObservabilityNetwork(InputModel):
 class ObservabilitySettings(InputModel):
     enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
     namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
-    prometheus_operator_crds: PrometheusOperatorCrdsChart = Field(default_factory=PrometheusOperatorCrdsChart)
-    kube_prometheus_stack: KubePrometheusStackChart = Field(default_factory=KubePrometheusStackChart)
     tenant_prometheus: TenantPrometheusSettings = Field(default_factory=TenantPrometheusSettings)
-    loki: LokiChart = Field(default_factory=LokiChart)
-    fluent_bit: FluentBitChart = Field(default_factory=FluentBitChart)
-    tempo: TempoChart = Field(default_factory=TempoChart)
-    opentelemetry_collector: OpenTelemetryCollectorChart = Field(default_factory=OpenTelemetryCollectorChart)
+    tempo: TempoSettings = Field(default_factory=TempoSettings)
     alerting: AlertingSettings | None = Field(
         None,
         description="The mail relay through which Alertmanager sends each tenant's alerts to its contact; without it, "
@@ -584,7 +532,7 @@ class ObservabilitySettings(InputModel):
     )
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     network: ObservabilityNetwork = Field(default_factory=ObservabilityNetwork)
-    argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
+    argocd: ArgoCdSettings = Field(default_factory=ArgoCdSettings)
 
 
 class GithubApp(InputModel):
@@ -754,7 +702,16 @@ class StackSettings(InputModel):
         "service has one, and validate refuses a stack that would need more.",
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
-    metrics_server: MetricsServerChart = Field(default_factory=MetricsServerChart)
+    metrics_server: MetricsServerSettings = Field(default_factory=MetricsServerSettings)
+    chart_versions: dict[ChartName, ChartVersion] = Field(
+        default_factory=dict,
+        description="Per chart, an exact version of its repository to install instead of the one the platform pins "
+        "(imaas/declarations/charts.py): to try an upgrade on one cluster before the others.",
+    )
+    chart_values: dict[ChartName, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per chart, values merged over the platform's own (mappings merge, the rest replaces).",
+    )
     tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."
     )
@@ -838,6 +795,29 @@ class StackSettings(InputModel):
                 if over:
                     raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
         return sizes
+
+    @field_validator("chart_versions")
+    @classmethod
+    def _tagged_as_their_repositories_tag(cls, versions: dict[ChartName, str]) -> dict[ChartName, str]:
+        for name, version in versions.items():
+            if version.startswith("v") != (name in V_TAGGED_CHARTS):
+                tagged = "with" if name in V_TAGGED_CHARTS else "without"
+                raise ValueError(f"{name}: {version} is not a version of its repository, which tags them {tagged} a v")
+        return versions
+
+    @field_validator("chart_values")
+    @classmethod
+    def _one_loki(cls, values: dict[ChartName, dict[str, Any]]) -> dict[ChartName, dict[str, Any]]:
+        # Loki listens on loopback behind its credential proxy, its rings in memory
+        # (imaas/declarations/store_clients.py): a second replica would find no ring to join.
+        single_binary = values.get("loki", {}).get("singleBinary")
+        replicas = single_binary.get("replicas", 1) if isinstance(single_binary, dict) else 1
+        if replicas != 1:
+            raise ValueError(
+                f"loki.singleBinary.replicas must be 1, got {replicas}: Loki keeps its rings in memory behind its "
+                "credential proxy, which one replica only can hold"
+            )
+        return values
 
     @model_validator(mode="after")
     def _smtp_user_with_its_password(self) -> StackSettings:
