@@ -1,4 +1,4 @@
-"""Argo CD itself, from its pinned chart, for a cluster that has none (`imaas:observability.argocd.install`)."""
+"""Argo CD itself, from its pinned chart, for a cluster that has none (unless `imaas:preinstalled` lists argocd)."""
 
 from __future__ import annotations
 

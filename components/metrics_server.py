@@ -1,5 +1,5 @@
 """metrics-server from its pinned chart: the resource metrics that every service's HorizontalPodAutoscaler scales on,
-for a cluster that has none of its own (`imaas:metricsServer.install`)."""
+for a cluster that has none of its own (unless `imaas:preinstalled` lists metricsServer)."""
 
 from __future__ import annotations
 

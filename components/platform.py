@@ -149,13 +149,13 @@ class Platform(pulumi.ComponentResource):
         # What tenants deploy themselves is checked by the cluster, once for all its tenant namespaces.
         AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
         stack = self._observability() if settings.observability.enabled else None
-        argocd = self._argocd() if settings.observability.argocd.install else None
+        argocd = self._argocd() if settings.installs("argocd") else None
         operators = self._runtime_operators()
         if stack is not None and promotion.runs_gate(settings) and settings.promotion.github_app is not None:
             # After the namespace and its fence; Argo CD's namespace is the chart's where the stack installs it.
             after = [stack.namespace, *stack.fence, *([argocd.release] if argocd else [])]
             PromotionGate("promotion-gate", settings, pulumi.ResourceOptions(parent=self, depends_on=after))
-        if settings.metrics_server.install:
+        if settings.installs("metricsServer"):
             MetricsServer(
                 "metrics-server",
                 MetricsServerArgs(chart=self.releases[charts.METRICS_SERVER], image_mirror=settings.image_mirror),
@@ -192,11 +192,11 @@ class Platform(pulumi.ComponentResource):
         settings = self.args.settings
         child = pulumi.ResourceOptions(parent=self)
         secrets_operator = certificates_operator = None
-        if settings.tenant_secrets.external_secrets.install:
+        if settings.installs("externalSecrets"):
             secrets_operator = ExternalSecrets(
                 "external-secrets", self.releases[charts.EXTERNAL_SECRETS], settings.image_mirror, child
             ).release
-        if settings.exposure.cert_manager.install:
+        if settings.installs("certManager"):
             certificates_operator = CertManager(
                 "cert-manager", self.releases[charts.CERT_MANAGER], settings.image_mirror, child
             ).release

@@ -1,7 +1,6 @@
 """The operators that tenant secrets and exposed services run on, from their pinned charts: External Secrets
-Operator (`imaas:tenantSecrets.externalSecrets.install`) and cert-manager (`imaas:exposure.certManager.install`),
-each in a namespace of its own, for a cluster that has none; their images through the stack's mirror, where it names
-one (imaas/declarations/images.py)."""
+Operator and cert-manager, each in a namespace of its own, for a cluster that has none (unless `imaas:preinstalled`
+lists them); their images through the stack's mirror, where it names one (imaas/declarations/images.py)."""
 
 from __future__ import annotations
 

@@ -51,8 +51,7 @@ def test_a_stack_installing_argo_cd_needs_no_word_on_impersonation(
         tmp_path,
         monkeypatch,
         argocdImpersonation=None,
-        argocdPreinstalled=None,
-        observability={"argocd": {"install": True}},
+        preinstalled=None,
     )
     assert code == 0, output
 
@@ -97,6 +96,7 @@ def test_malformed_cluster_settings_are_refused_naming_the_key(
             "imaas:observability.loki.version: moved to imaas:chartVersions.loki",
         ),
         ("metricsServer", {"values": {}}, "imaas:metricsServer.values: moved to imaas:chartValues.metricsServer"),
+        ("argocdPreinstalled", True, "imaas:argocdPreinstalled: moved to imaas:preinstalled: list argocd there"),
     ],
 )
 def test_a_removed_setting_is_refused_in_one_line_saying_what_replaced_it(

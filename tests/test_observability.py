@@ -206,7 +206,7 @@ def test_pinned_versions_are_the_platforms_and_a_stack_can_override_them() -> No
             "imaas:chartValues: loki.singleBinary.replicas must be 1, got 2",
         ),
         ({"chartVersions": {"jaeger": "4.14.1"}}, "imaas:chartVersions.jaeger"),
-        ({"observability": {"argocd": {"install": "sometimes"}}}, "imaas:observability.argocd.install"),
+        ({"preinstalled": ["argocd", "grafana"]}, "imaas:preinstalled[1]: must be one of"),
     ],
 )
 @pytest.mark.fast
@@ -511,7 +511,7 @@ def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack
 @pytest.mark.slow
 def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart_when_asked(stack: str) -> None:
     assert "argocd" not in releases(example_plan(stack))
-    plan = plan_stack(stack, observability={"argocd": {"install": True}}, argocdPreinstalled=None)
+    plan = plan_stack(stack, preinstalled=None)
     argocd = releases(plan)["argocd"]
     inputs = argocd.inputs
     assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (

@@ -92,7 +92,7 @@ def write_kubeconfig(path: Path, server: str, context: str = "imaas-dev") -> Pat
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's stack files (the shipped dev stack: storageClass gp3, argocdPreinstalled)."""
+    """A copy of the project's stack files (the shipped dev stack: storageClass gp3, Argo CD preinstalled)."""
     directory = tmp_path / "project"
     directory.mkdir()
     for stack in ("dev", "prod"):
@@ -158,11 +158,11 @@ def test_a_fresh_eks_cluster_names_each_missing_piece(api: FakeApiServer, projec
         "enableNetworkPolicy (missing: enable-network-policy-controller in ConfigMap kube-system/amazon-vpc-cni; "
         "--enable-network-policy=true on aws-node's aws-network-policy-agent); set the vpc-cni add-on's "
         'configuration {"enableNetworkPolicy": "true"}, or run Calico or Cilium',
-        "argocd": "imaas:argocdPreinstalled says the cluster has Argo CD, but its CRDs are missing "
-        "(applications.argoproj.io, appprojects.argoproj.io): install Argo CD, or let the stack install it "
-        "(imaas:observability.argocd.install: true instead)",
+        "argocd": "imaas:preinstalled says the cluster has Argo CD, but its CRDs are missing "
+        "(applications.argoproj.io, appprojects.argoproj.io): install Argo CD, or let the stack install it (drop "
+        "argocd from imaas:preinstalled)",
         "add-ons": "the cluster serves metrics.k8s.io already (kube-system/metrics-server, the EKS add-on or another "
-        "install): set imaas:metricsServer.install: false",
+        "install): list metricsServer in imaas:preinstalled",
         "ingress-controller": "ingress-nginx 1.11.3 (ingress-nginx/ingress-nginx-controller) is affected by "
         "CVE-2025-1097, CVE-2025-1098, CVE-2025-24514 and CVE-2025-1974 (configuration injection, admission "
         "webhook): upgrade the controller to 1.11.5, 1.12.1 or later",
@@ -290,8 +290,8 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
     "add-ons": (_metrics_server, {}, "the cluster serves metrics.k8s.io already (kube-system/metrics-server"),
     "add-ons-argocd": (
         lambda paths: None,
-        {"argocdPreinstalled": None, "observability": {"argocd": {"install": True}}},
-        "the cluster has Argo CD's CRDs from another install: say imaas:argocdPreinstalled: true instead",
+        {"preinstalled": None},
+        "the cluster has Argo CD's CRDs from another install: list argocd in imaas:preinstalled",
     ),
     "ingress-controller": (_ingress("1.12.0"), {}, "ingress-nginx 1.12.0 (ingress-nginx/ingress-nginx-controller)"),
     "ingress-controller-1.11": (_ingress("1.11.4"), {}, "ingress-nginx 1.11.4"),
@@ -337,8 +337,8 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
                     "mechanism": "roleMapping",
                     "samlProviderArn": "arn:aws:iam::123456789012:saml-provider/idp",
                 },
-                "externalSecrets": {"install": False},
-            }
+            },
+            "preinstalled": ["argocd", "externalSecrets"],
         },
         "External Secrets Operator's CRDs are missing (secretstores.external-secrets.io",
     ),

@@ -44,17 +44,6 @@ def _setting(key: str) -> str:
     return f"{CONFIG_NAMESPACE}:{key}"
 
 
-def argocd_on_the_cluster(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
-    """AppProjects and Applications need Argo CD's CRDs: installed by the stack, or declared present."""
-    if not objects.projects or settings.observability.argocd.install or settings.argocd_preinstalled:
-        return None
-    return _setting("argocdPreinstalled"), (
-        f"the stack declares Argo CD AppProjects and Applications ({_counted(objects.projects, 'tenant')}) but "
-        "neither installs Argo CD nor says the cluster has it: set imaas:argocdPreinstalled: true where the cluster "
-        "runs Argo CD, or imaas:observability.argocd.install: true to install it"
-    )
-
-
 RepositoryCredential = Callable[[StackSettings, str], bool]
 
 
@@ -115,7 +104,6 @@ def promotion_gate_app(settings: StackSettings, objects: ArgoCdObjects) -> tuple
 
 Prerequisite = Callable[[StackSettings, ArgoCdObjects], tuple[str, str] | None]
 PREREQUISITES: tuple[Prerequisite, ...] = (
-    argocd_on_the_cluster,
     repository_credentials,
     store_credential_key,
     promotion_gate_app,

@@ -23,6 +23,13 @@ def _moved(to: str) -> str:
     return f"moved to imaas:{to}"
 
 
+def _preinstalled(addon: str) -> str:
+    return (
+        f"moved to imaas:preinstalled: list {addon} there where the cluster runs its own (install: false); unlisted, "
+        "the stack installs it"
+    )
+
+
 # Where each chart's `version` and `values` were, by the chart's key in chartVersions and chartValues now.
 _CHARTS_WERE_AT = {
     "observability.prometheusOperatorCrds": "prometheusOperatorCrds",
@@ -39,6 +46,11 @@ _CHARTS_WERE_AT = {
 REMOVED_SETTINGS: dict[str, str] = {
     **{f"{at}.version": _moved(f"chartVersions.{chart}") for at, chart in _CHARTS_WERE_AT.items()},
     **{f"{at}.values": _moved(f"chartValues.{chart}") for at, chart in _CHARTS_WERE_AT.items()},
+    "argocdPreinstalled": _preinstalled("argocd"),
+    "observability.argocd.install": _preinstalled("argocd"),
+    "metricsServer.install": _preinstalled("metricsServer"),
+    "tenantSecrets.externalSecrets.install": _preinstalled("externalSecrets"),
+    "exposure.certManager.install": _preinstalled("certManager"),
     "observability.opentelemetryCollector.replicas": _moved("chartValues.opentelemetryCollector.replicaCount"),
     "argocdGithubApp": _READ_WITH_DEPLOY_KEYS,
     "argocdGithubAppPrivateKey": _READ_WITH_DEPLOY_KEYS,

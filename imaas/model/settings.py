@@ -161,6 +161,8 @@ ChartName = Literal[
     "certManager",
 ]
 V_TAGGED_CHARTS: frozenset[ChartName] = frozenset({"certManager"})
+# What a cluster may run already instead of having the stack install it (imaas:preinstalled).
+Addon = Literal["argocd", "metricsServer", "externalSecrets", "certManager"]
 
 
 class TraceStorage(InputModel):
@@ -194,16 +196,7 @@ class TempoSettings(InputModel):
     storage: TraceStorage = Field(default_factory=TraceStorage)
 
 
-class MetricsServerSettings(InputModel):
-    install: bool = Field(
-        True,
-        description="Install metrics-server, the source of the CPU and memory metrics services autoscale on; off "
-        "where the cluster has one already (the EKS add-on, a distribution's own).",
-    )
-
-
 class ArgoCdSettings(InputModel):
-    install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
     applications: Annotated[int, Field(ge=1, le=100_000)] = Field(
         1000,
         description="The Applications this cluster's Argo CD is expected to hold (every active service's, per "
@@ -216,22 +209,6 @@ class ArgoCdSettings(InputModel):
         None,
         description="Argo CD's public address where GitHub can reach it: one organisation webhook then tells Argo "
         "CD of every push, and the reconciliation period can be long; with the secret argocdWebhookSecret.",
-    )
-
-
-class ExternalSecretsSettings(InputModel):
-    install: bool = Field(
-        True,
-        description="Install External Secrets Operator, which syncs each tenant secret from AWS Secrets Manager into "
-        "its namespace; off where the cluster runs one already (its CRDs at external-secrets.io/v1).",
-    )
-
-
-class CertManagerSettings(InputModel):
-    install: bool = Field(
-        True,
-        description="Install cert-manager, which issues the certificates of exposed services; off where the cluster "
-        "runs one already.",
     )
 
 
@@ -322,7 +299,6 @@ class TenantSecrets(InputModel):
     writers: SecretWriters | None = Field(
         None, description="How the tenants' people write their secrets' values. Required once a tenant declares one."
     )
-    external_secrets: ExternalSecretsSettings = Field(default_factory=ExternalSecretsSettings)
 
     @property
     def oidc_issuer(self) -> str | None:
@@ -352,7 +328,6 @@ class ExposureSettings(InputModel):
         description="The cert-manager ClusterIssuer of every exposed service's certificate (one per host: HTTP-01 "
         "or DNS-01 both work). Required once a tenant exposes a service.",
     )
-    cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
 
 
 class TenantPrometheusSettings(InputModel):
@@ -702,7 +677,6 @@ class StackSettings(InputModel):
         "service has one, and validate refuses a stack that would need more.",
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
-    metrics_server: MetricsServerSettings = Field(default_factory=MetricsServerSettings)
     chart_versions: dict[ChartName, ChartVersion] = Field(
         default_factory=dict,
         description="Per chart, an exact version of its repository to install instead of the one the platform pins "
@@ -740,11 +714,12 @@ class StackSettings(InputModel):
         description="Kubernetes user names as which this stack's `pulumi up` writes to the cluster: the platform's "
         "own monitoring objects in tenant namespaces are exempt from the admission policies for them alone.",
     )
-    argocd_preinstalled: bool = Field(
-        False,
-        description="The cluster runs an Argo CD of its own (its CRDs in place), which this stack's AppProjects and "
-        "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
-        "(observability.argocd.install).",
+    preinstalled: Annotated[list[Addon], AfterValidator(unique)] = Field(
+        default_factory=list,
+        description="The add-ons this cluster runs already, which the stack then does not install from their pinned "
+        "charts: `argocd` (its CRDs in place; this stack's AppProjects and Applications are for it, which must sync "
+        "with impersonation, argocdImpersonation), `metricsServer` (the EKS add-on, a distribution's own), "
+        "`externalSecrets` (External Secrets Operator, its CRDs at external-secrets.io/v1) and `certManager`.",
     )
     tenant_egress: TenantEgress = Field(default_factory=TenantEgress)
     tenant_secrets: TenantSecrets = Field(default_factory=TenantSecrets)
@@ -766,8 +741,8 @@ class StackSettings(InputModel):
     argocd_impersonation: bool = Field(
         False,
         description="The cluster's own Argo CD syncs with impersonation on (`application.sync.impersonation.enabled`"
-        "), so tenant projects sync as their namespaces' deployer accounts; required where the stack does not "
-        "install Argo CD (observability.argocd.install), which turns it on itself.",
+        "), so tenant projects sync as their namespaces' deployer accounts; required where `preinstalled` lists "
+        "argocd (the Argo CD the stack installs turns it on itself).",
     )
 
     @field_validator("environments")
@@ -879,15 +854,6 @@ class StackSettings(InputModel):
         return self
 
     @model_validator(mode="after")
-    def _one_argocd(self) -> StackSettings:
-        if self.argocd_preinstalled and self.observability.argocd.install:
-            raise ValueError(
-                "argocdPreinstalled and observability.argocd.install: the cluster either has Argo CD or the stack "
-                "installs it; set only one"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _mirror_for_every_registry(self) -> StackSettings:
         missing = sorted(PLATFORM_IMAGE_REGISTRIES - set(self.image_mirror)) if self.image_mirror else []
         if missing:
@@ -901,11 +867,11 @@ class StackSettings(InputModel):
     def _argocd_impersonates(self) -> StackSettings:
         # Without impersonation Argo CD syncs as its own controller, which may write any kind in any namespace:
         # the AppProject's destinations and the deployer's role would fence nothing.
-        if not self.observability.argocd.install and not self.argocd_impersonation:
+        if not self.installs("argocd") and not self.argocd_impersonation:
             raise ValueError(
                 "argocdImpersonation: the cluster's Argo CD must sync with impersonation on "
                 '(application.sync.impersonation.enabled: "true" in argocd-cm); say so with '
-                "imaas:argocdImpersonation: true, or install Argo CD with observability.argocd.install"
+                "imaas:argocdImpersonation: true, or let the stack install Argo CD (argocd not in imaas:preinstalled)"
             )
         return self
 
@@ -916,6 +882,10 @@ class StackSettings(InputModel):
                 if ipaddress.ip_network(own).overlaps(ipaddress.ip_network(cidr)):
                     raise ValueError(f"tenantEgress.allowList: {cidr} overlaps the cluster's own range {own}")
         return self
+
+    def installs(self, addon: Addon) -> bool:
+        """Whether the stack installs `addon`, which the cluster does not run already."""
+        return addon not in self.preinstalled
 
     @property
     def price_table(self) -> Prices:

@@ -211,17 +211,15 @@ def network_policy(preflight: Preflight) -> Finding:
 
 def argocd(preflight: Preflight) -> Finding:
     settings = preflight.settings
-    if settings.observability.argocd.install:
-        return Finding("argocd", True, "installed by this stack (imaas:observability.argocd.install)")
-    if not settings.argocd_preinstalled:
-        return Finding("argocd", True, "not expected on the cluster (imaas:argocdPreinstalled unset)")
+    if settings.installs("argocd"):
+        return Finding("argocd", True, "installed by this stack (argocd not in imaas:preinstalled)")
     missing = [crd for crd in ARGOCD_CRDS if crd not in preflight.crds()]
     if missing:
         return Finding(
             "argocd",
             False,
-            f"imaas:argocdPreinstalled says the cluster has Argo CD, but its CRDs are missing ({', '.join(missing)}): "
-            "install Argo CD, or let the stack install it (imaas:observability.argocd.install: true instead)",
+            f"imaas:preinstalled says the cluster has Argo CD, but its CRDs are missing ({', '.join(missing)}): "
+            "install Argo CD, or let the stack install it (drop argocd from imaas:preinstalled)",
         )
     namespace = settings.argocd_namespace
     cm = preflight.configmap(namespace, "argocd-cm")
@@ -282,7 +280,7 @@ def _foreign(obj: dict[str, Any], release: str, namespace: str) -> bool:
 
 def _collisions(preflight: Preflight) -> Iterator[str]:
     settings = preflight.settings
-    if settings.metrics_server.install:
+    if settings.installs("metricsServer"):
         api = preflight.cluster.get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
         service = (api or {}).get("spec", {}).get("service") or {}
         if service:
@@ -291,16 +289,13 @@ def _collisions(preflight: Preflight) -> Iterator[str]:
             found = preflight.cluster.get(f"/api/v1/namespaces/{namespace}/services/{name}")
             if found is None or _foreign(found, "metrics-server", "kube-system"):
                 yield (
-                    f"the cluster serves metrics.k8s.io already ({where}, the EKS add-on or another install): set "
-                    "imaas:metricsServer.install: false"
+                    f"the cluster serves metrics.k8s.io already ({where}, the EKS add-on or another install): "
+                    "list metricsServer in imaas:preinstalled"
                 )
-    if settings.observability.argocd.install:
+    if settings.installs("argocd"):
         for crd in preflight.items(CRDS):
             if crd["metadata"]["name"] in ARGOCD_CRDS and _foreign(crd, "argocd", settings.argocd_namespace):
-                yield (
-                    "the cluster has Argo CD's CRDs from another install: say imaas:argocdPreinstalled: true instead "
-                    "of imaas:observability.argocd.install"
-                )
+                yield ("the cluster has Argo CD's CRDs from another install: list argocd in imaas:preinstalled")
                 break
     if settings.observability.enabled:
         for crd in preflight.items(CRDS):
@@ -435,13 +430,13 @@ def secret_stores(preflight: Preflight) -> Finding:
     config = preflight.settings.tenant_secrets
     if config.oidc_provider_arn is None:
         return Finding("secret-stores", True, "none configured (no imaas:tenantSecrets.oidcProviderArn)")
-    if not config.external_secrets.install:
+    if not preflight.settings.installs("externalSecrets"):
         missing = [crd for crd in ESO_CRDS if crd not in preflight.crds()]
         if missing:
             return Finding(
                 "secret-stores",
                 False,
-                f"imaas:tenantSecrets.externalSecrets.install is false, but External Secrets Operator's CRDs are "
+                f"imaas:preinstalled lists externalSecrets, but External Secrets Operator's CRDs are "
                 f"missing ({', '.join(missing)}): install it, or let the stack install it",
             )
     issuer = _issuer(preflight)
