@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas.declarations import alerts, exposure, isolation, naming, secrets, telemetry
+from imaas.declarations import alerts, argocd, exposure, isolation, naming, secrets, telemetry
 from imaas.declarations.isolation import DEPLOYER_ACCOUNT
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
@@ -64,8 +64,8 @@ def project_roles(tenant: Tenant) -> list[dict[str, object]]:
 
 
 def app_project_spec(args: AppProjectArgs) -> dict[str, object]:
-    tenant, settings = args.tenant, args.settings
-    server = settings.cluster_server
+    tenant = args.tenant
+    server = argocd.IN_CLUSTER_SERVER
     namespaces = [naming.namespace(tenant.name, environment) for environment in args.environments]
     return {
         "description": f"{tenant.metadata.display_name or tenant.name} ({tenant.metadata.contact})",

@@ -200,8 +200,8 @@ class Platform(pulumi.ComponentResource):
             certificates_operator = CertManager(
                 "cert-manager", self.releases[charts.CERT_MANAGER], settings.image_mirror, child
             ).release
-        if settings.exposure.gateway_class_name is not None:
-            declare_gateway(settings, child)
+        if settings.exposure is not None:
+            declare_gateway(settings.exposure, child)
         return secrets_operator, certificates_operator
 
     def _argocd(self) -> ArgoCd:

@@ -11,7 +11,7 @@ from pulumi_kubernetes.helm import v3 as helm
 from components.helm_release import declare_release
 from components.safety import kept
 from imaas.declarations import chart_values, charts, exposure, naming, types
-from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, StackSettings
+from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, ExposureSettings
 
 
 class ExternalSecrets(pulumi.ComponentResource):
@@ -56,7 +56,7 @@ class CertManager(pulumi.ComponentResource):
         self.register_outputs({"namespace": charts.CERT_MANAGER_NAMESPACE, "version": chart.version})
 
 
-def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+def declare_gateway(config: ExposureSettings, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     """The cluster's one Gateway for tenant services, in a namespace of the platform's: tenants attach their own
     listeners to it with a ListenerSet each (imaas/declarations/exposure.py). The Gateway API CRDs and the controller of
     its class are the cluster's (`imaas preflight` checks the CRDs' version)."""
@@ -74,6 +74,6 @@ def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8
         api_version=exposure.API_VERSION,
         kind="Gateway",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAME, namespace=GATEWAY_NAMESPACE, labels=labels),
-        spec=exposure.gateway_spec(settings),
+        spec=exposure.gateway_spec(config),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
     )

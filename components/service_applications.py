@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas.declarations import naming, promotion, workload
+from imaas.declarations import argocd, naming, promotion, workload
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
 
@@ -54,7 +54,7 @@ def application_spec(args: ApplicationsArgs, environment: str) -> dict[str, obje
             },
         },
         "destination": {
-            "server": args.settings.cluster_server,
+            "server": argocd.IN_CLUSTER_SERVER,
             "namespace": naming.namespace(tenant.name, environment),
         },
         "syncPolicy": {

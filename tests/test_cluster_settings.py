@@ -97,6 +97,11 @@ def test_malformed_cluster_settings_are_refused_naming_the_key(
         ),
         ("metricsServer", {"values": {}}, "imaas:metricsServer.values: moved to imaas:chartValues.metricsServer"),
         ("argocdPreinstalled", True, "imaas:argocdPreinstalled: moved to imaas:preinstalled: list argocd there"),
+        (
+            "observability",
+            {"tempo": {"storage": {"s3Bucket": "traces"}}},
+            "imaas:observability.tempo.storage.s3Bucket: moved to imaas:observability.tempo.bucket.name",
+        ),
     ],
 )
 def test_a_removed_setting_is_refused_in_one_line_saying_what_replaced_it(

@@ -304,9 +304,9 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
         {
             "observability": {
                 "tempo": {
-                    "storage": {
-                        "s3Bucket": "imaas-traces",
-                        "s3Region": "eu-west-1",
+                    "bucket": {
+                        "name": "imaas-traces",
+                        "region": "eu-west-1",
                         "roleArn": "arn:aws:iam::123456789012:role/imaas-tempo",
                     }
                 }

@@ -263,19 +263,17 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
 
 @pytest.mark.slow
 def test_a_bucket_makes_trace_storage_durable() -> None:
-    storage = {
-        "s3Bucket": "imaas-traces-prod",
-        "s3Region": "eu-west-1",
-        "roleArn": "arn:aws:iam::123456789012:role/tempo",
-    }
-    tempo = values(plan_stack("prod", observability={"tempo": {"storage": storage}}), "tempo")
+    bucket = {"name": "imaas-traces-prod", "region": "eu-west-1", "roleArn": "arn:aws:iam::123456789012:role/tempo"}
+    tempo = values(plan_stack("prod", observability={"tempo": {"bucket": bucket}}), "tempo")
     assert tempo["tempo"]["storage"]["trace"] == {
         "backend": "s3",
         "s3": {"bucket": "imaas-traces-prod", "region": "eu-west-1", "endpoint": "s3.eu-west-1.amazonaws.com"},
     }
-    assert tempo["serviceAccount"] == {"annotations": {"eks.amazonaws.com/role-arn": storage["roleArn"]}}
-    with pytest.raises(InputError, match="s3Bucket, s3Region and roleArn are set together"):
-        plan_stack("prod", observability={"tempo": {"storage": {"s3Bucket": "imaas-traces-prod"}}})
+    assert tempo["serviceAccount"] == {"annotations": {"eks.amazonaws.com/role-arn": bucket["roleArn"]}}
+    with pytest.raises(InputError, match=re.escape("observability.tempo.bucket.region: is required")):
+        plan_stack(
+            "prod", observability={"tempo": {"bucket": {"name": "imaas-traces-prod", "roleArn": bucket["roleArn"]}}}
+        )
 
 
 @pytest.mark.fast

@@ -128,12 +128,10 @@ def tenant_secrets_readable(settings: StackSettings, tenants: list[Tenant]) -> t
     users = _hosted_services(settings, tenants, lambda service: bool(service.secrets))
     if not users:
         return None
-    config = settings.tenant_secrets
     missing = [
         key
         for key, value in (
-            ("tenantSecrets.oidcProviderArn", config.oidc_provider_arn),
-            ("tenantSecrets.writers", config.writers),
+            ("tenantSecrets", settings.tenant_secrets),
             ("platformIdentities", settings.platform_identities or None),
         )
         if value is None
@@ -151,12 +149,10 @@ def exposure_configured(settings: StackSettings, tenants: list[Tenant]) -> tuple
     exposed = _hosted_services(settings, tenants, lambda service: service.expose)
     if not exposed:
         return None
-    config = settings.exposure
     missing = [
         key
         for key, value in (
-            ("exposure.gatewayClassName", config.gateway_class_name),
-            ("exposure.clusterIssuer", config.cluster_issuer),
+            ("exposure", settings.exposure),
             ("platformIdentities", settings.platform_identities or None),
         )
         if value is None

@@ -183,28 +183,25 @@ def tempo_values(
     tempo: TempoSettings, default: ObservabilityLimits, sizes: list[ObservabilityLimits]
 ) -> dict[str, Any]:
     """Tempo's values, the same for any tenant set: each tenant's overrides are in the file the job writes."""
-    storage = tempo.storage
+    bucket = tempo.bucket
     retention_days = max(limits.trace_retention_days for limits in [default, *sizes])
     # The chart's default store is the local volume; a bucket replaces it, reached as the role the stack names.
     durable: dict[str, Any] = {}
-    if storage.s3_bucket is not None:
+    service_account: dict[str, Any] = {}
+    if bucket is not None:
         durable = {
             "storage": {
                 "trace": {
                     "backend": "s3",
                     "s3": {
-                        "bucket": storage.s3_bucket,
-                        "region": storage.s3_region,
-                        "endpoint": f"s3.{storage.s3_region}.amazonaws.com",
+                        "bucket": bucket.name,
+                        "region": bucket.region,
+                        "endpoint": f"s3.{bucket.region}.amazonaws.com",
                     },
                 }
             }
         }
-    service_account = (
-        {"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": storage.role_arn}}}
-        if storage.role_arn
-        else {}
-    )
+        service_account = {"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": bucket.role_arn}}}
     # The chart's receivers stay as they are: its Service template reads every one of them (a null one fails the
     # render), and only the collector reaches them, since tenant pods may send OTLP to the collector's pods alone.
     return {
@@ -228,7 +225,7 @@ def tempo_values(
         },
         "extraVolumes": [tenant_config.config_map_volume("tenant-overrides", incluster.TEMPO_CONFIG_MAP)],
         # The write-ahead log (and, without a bucket, the blocks) outlive the pod and the release.
-        "persistence": {"enabled": True, "size": storage.size},
+        "persistence": {"enabled": True, "size": tempo.storage},
         **service_account,
     }
 

@@ -101,7 +101,7 @@ def _declared_backend(rule: dict[str, Any], service: Service | None) -> bool:
 
 def _from_the_gateway(rule: dict[str, Any], service: Service | None, context: Context) -> bool:
     """A rule admitting the shared Gateway's namespace to an exposed service's HTTP port, and nothing else."""
-    if service is None or not service.expose or context.settings.exposure.gateway_class_name is None:
+    if service is None or not service.expose or context.settings.exposure is None:
         return False
     peers = rule.get("from") or []
     return (

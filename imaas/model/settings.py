@@ -165,35 +165,31 @@ V_TAGGED_CHARTS: frozenset[ChartName] = frozenset({"certManager"})
 Addon = Literal["argocd", "metricsServer", "externalSecrets", "certManager"]
 
 
-class TraceStorage(InputModel):
-    """Where Tempo keeps trace blocks: its persistent volume by default, or an S3 bucket that outlives the cluster."""
+IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")]
 
-    size: ByteQuantity = Field(
-        "20Gi",
-        description="Tempo's persistent volume (its write-ahead log, and the blocks themselves when no bucket is set).",
+
+class TraceBucket(InputModel):
+    """An S3 bucket for trace blocks, which outlives the cluster, made by the platform team (versioning on, no
+    public access)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = Field(
+        description="The bucket's name."
     )
-    s3_bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = Field(
-        None, description="An S3 bucket for trace blocks, made by the platform team (versioning on, no public access)."
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = Field(
+        description="The bucket's region."
     )
-    s3_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] | None = Field(
-        None, description="The bucket's region."
-    )
-    role_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")] | None = Field(
-        None,
+    role_arn: IamRoleArn = Field(
         description="The IAM role (IRSA or EKS Pod Identity) that Tempo's service account assumes, allowed "
-        "s3:ListBucket, GetObject, PutObject and DeleteObject on the bucket alone.",
+        "s3:ListBucket, GetObject, PutObject and DeleteObject on the bucket alone."
     )
-
-    @model_validator(mode="after")
-    def _bucket_with_region_and_role(self) -> TraceStorage:
-        given = [self.s3_bucket is not None, self.s3_region is not None, self.role_arn is not None]
-        if any(given) and not all(given):
-            raise ValueError("s3Bucket, s3Region and roleArn are set together or not at all")
-        return self
 
 
 class TempoSettings(InputModel):
-    storage: TraceStorage = Field(default_factory=TraceStorage)
+    storage: ByteQuantity = Field(
+        "20Gi",
+        description="Tempo's persistent volume: its write-ahead log, and the trace blocks themselves without a bucket.",
+    )
+    bucket: TraceBucket | None = Field(None, description="Where Tempo keeps trace blocks instead of its volume.")
 
 
 class ArgoCdSettings(InputModel):
@@ -249,7 +245,6 @@ class TenantEgress(InputModel):
         return self
 
 
-IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")]
 OidcProviderArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")]
 
 
@@ -291,19 +286,16 @@ class SecretWriters(InputModel):
 class TenantSecrets(InputModel):
     """Tenant secrets: kept in AWS Secrets Manager, synced into tenant namespaces by External Secrets Operator."""
 
-    oidc_provider_arn: OidcProviderArn | None = Field(
-        None,
+    oidc_provider_arn: OidcProviderArn = Field(
         description="The cluster's IAM OIDC provider (IRSA): each tenant namespace's secret store authenticates as "
-        "its own IAM role, trusted for that namespace's store account only. Required once a tenant declares secrets.",
+        "its own IAM role, trusted for that namespace's store account only."
     )
-    writers: SecretWriters | None = Field(
-        None, description="How the tenants' people write their secrets' values. Required once a tenant declares one."
-    )
+    writers: SecretWriters = Field(description="How the tenants' people write their secrets' values.")
 
     @property
-    def oidc_issuer(self) -> str | None:
+    def oidc_issuer(self) -> str:
         """The issuer (host and path, no scheme) the provider's ARN names, as IAM's condition keys spell it."""
-        return self.oidc_provider_arn.split(":oidc-provider/", 1)[1] if self.oidc_provider_arn else None
+        return self.oidc_provider_arn.split(":oidc-provider/", 1)[1]
 
 
 # The shared Gateway of exposed services, in a namespace of the platform's own.
@@ -318,15 +310,13 @@ class ExposureSettings(InputModel):
     """How services with `expose: true` are published: the Gateway API, one shared Gateway of the cluster and a
     ListenerSet per tenant namespace holding that tenant's hosts and certificates."""
 
-    gateway_class_name: KubernetesName | None = Field(
-        None,
+    gateway_class_name: KubernetesName = Field(
         description="The GatewayClass of the cluster's Gateway controller (its implementation of the Gateway API "
-        "with ListenerSet support). Required once a tenant exposes a service.",
+        "with ListenerSet support)."
     )
-    cluster_issuer: KubernetesName | None = Field(
-        None,
+    cluster_issuer: KubernetesName = Field(
         description="The cert-manager ClusterIssuer of every exposed service's certificate (one per host: HTTP-01 "
-        "or DNS-01 both work). Required once a tenant exposes a service.",
+        "or DNS-01 both work)."
     )
 
 
@@ -609,9 +599,6 @@ class StackSettings(InputModel):
         description="Pod requests and limits per service size name (a service's `size`), limits within "
         "`quotaMax`; unset names keep the built-in small, medium and large.",
     )
-    cluster_server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
-        "https://kubernetes.default.svc", description="Argo CD destination server."
-    )
     argocd_namespace: KubernetesName = Field("argocd", description="Where AppProjects and Applications live.")
     platform_namespaces: Annotated[list[KubernetesName], AfterValidator(unique)] = Field(
         default_factory=lambda: ["ingress-nginx", "observability"],
@@ -722,8 +709,12 @@ class StackSettings(InputModel):
         "`externalSecrets` (External Secrets Operator, its CRDs at external-secrets.io/v1) and `certManager`.",
     )
     tenant_egress: TenantEgress = Field(default_factory=TenantEgress)
-    tenant_secrets: TenantSecrets = Field(default_factory=TenantSecrets)
-    exposure: ExposureSettings = Field(default_factory=ExposureSettings)
+    tenant_secrets: TenantSecrets | None = Field(
+        None, description="Where tenant secrets come from. Required once a tenant declares secrets."
+    )
+    exposure: ExposureSettings | None = Field(
+        None, description="How exposed services are published. Required once a tenant exposes a service."
+    )
     image_mirror: dict[RegistryHost, MirrorPrefix] = Field(
         default_factory=dict,
         description="Where the platform's own images are pulled from instead of their registries: per upstream "

@@ -392,10 +392,11 @@ def cluster_ranges(preflight: Preflight) -> Finding:
 
 
 def workload_identity(preflight: Preflight) -> Finding:
-    """Tempo's S3 role (observability.tempo.storage.roleArn) is assumed through IRSA or EKS Pod Identity."""
-    role = preflight.settings.observability.tempo.storage.role_arn
-    if role is None:
-        return Finding("workload-identity", True, "none needed (no observability.tempo.storage.roleArn)")
+    """Tempo's S3 role (observability.tempo.bucket.roleArn) is assumed through IRSA or EKS Pod Identity."""
+    bucket = preflight.settings.observability.tempo.bucket
+    if bucket is None:
+        return Finding("workload-identity", True, "none needed (no observability.tempo.bucket)")
+    role = bucket.role_arn
     if preflight.daemonset("kube-system", POD_IDENTITY_AGENT) is not None:
         return Finding("workload-identity", True, f"EKS Pod Identity agent (kube-system/{POD_IDENTITY_AGENT})")
     discovery = preflight.cluster.get("/.well-known/openid-configuration") or {}
@@ -428,8 +429,8 @@ def secret_stores(preflight: Preflight) -> Finding:
     """Each tenant namespace's secret store assumes its IAM role through IRSA: the provider the stack names must be
     the one of this cluster's service-account issuer; and ESO's CRDs must be there, or come with the stack."""
     config = preflight.settings.tenant_secrets
-    if config.oidc_provider_arn is None:
-        return Finding("secret-stores", True, "none configured (no imaas:tenantSecrets.oidcProviderArn)")
+    if config is None:
+        return Finding("secret-stores", True, "none configured (no imaas:tenantSecrets)")
     if not preflight.settings.installs("externalSecrets"):
         missing = [crd for crd in ESO_CRDS if crd not in preflight.crds()]
         if missing:
@@ -461,8 +462,8 @@ def gateway_api(preflight: Preflight) -> Finding:
     """Exposed services need the Gateway API CRDs with ListenerSet (standard from v1.5) and the controller's
     GatewayClass."""
     exposure = preflight.settings.exposure
-    if exposure.gateway_class_name is None:
-        return Finding("gateway-api", True, "none configured (no imaas:exposure.gatewayClassName)")
+    if exposure is None:
+        return Finding("gateway-api", True, "none configured (no imaas:exposure)")
     wanted = _version(GATEWAY_API_VERSION.removeprefix("v"))
     crds = {crd["metadata"]["name"]: crd for crd in preflight.items(CRDS)}
     old = []
