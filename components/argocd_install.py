@@ -1,4 +1,4 @@
-"""Argo CD itself, from its pinned chart, for a cluster that has none (`imaas:observability.argocd.install`)."""
+"""Argo CD itself, from its pinned chart, for a cluster that has none (unless `imaas:preinstalled` lists argocd)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import pulumi_kubernetes as k8s
 
 from components.helm_release import declare_release
 from imaas.declarations import chart_values, charts, types
-from imaas.model.settings import ArgoCdChart
 
 
 @dataclass(frozen=True)
 class ArgoCdArgs:
-    chart: ArgoCdChart
+    chart: charts.Release
+    applications: int
+    """`imaas:observability.argocd.applications`, which Argo CD is sized for."""
     namespace: str
     """`imaas:argocdNamespace`, where the tenants' AppProjects and Applications live."""
     image_mirror: dict[str, str] = field(default_factory=dict)
@@ -27,7 +28,7 @@ class ArgoCd(pulumi.ComponentResource):
             charts.ARGO_CD,
             args.chart,
             args.namespace,
-            chart_values.argocd_values(args.chart.applications),
+            chart_values.argocd_values(args.applications),
             pulumi.ResourceOptions(parent=self),
             image_mirror=args.image_mirror,
             # Argo CD's namespace belongs to Argo CD: created with it, and no tenant's.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from imaas.declarations import grafana, naming, roles, tenant_config, types
+from imaas.declarations import grafana, images, naming, roles, tenant_config, types
 from imaas.declarations.prometheus import WEB_PORT_NAME
 from imaas.declarations.telemetry import Endpoints
 from imaas.inputs.stack_file import GRAFANA_OIDC_SECRET_SETTING
@@ -27,6 +27,7 @@ class GrafanaTenancyArgs:
     """The cluster's environments, the only ones a tenant's configuration object may name."""
     grafana: pulumi.Resource
     """The release that installs Grafana and its admin Secret."""
+    image_mirror: dict[str, str]
 
 
 class GrafanaTenancy(pulumi.ComponentResource):
@@ -79,14 +80,18 @@ class GrafanaTenancy(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             grafana.RECONCILER,
             metadata=metadata(grafana.RECONCILER),
-            spec=tenant_config.reconciler_cron_job_spec(settings, namespace),
+            spec=tenant_config.reconciler_cron_job_spec(
+                namespace, images.mirrored(images.PYTHON_IMAGE, args.image_mirror)
+            ),
             # Its first run needs Grafana and the chart's admin Secret, its identity and the files it writes.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[code, binding, args.grafana, *self.runtime_files]),
         )
         k8s.apps.v1.Deployment(
             grafana.METRICS_PROXY,
             metadata=metadata(grafana.METRICS_PROXY),
-            spec=grafana.metrics_proxy_deployment_spec(settings.metrics_proxy_image, args.endpoints),
+            spec=grafana.metrics_proxy_deployment_spec(
+                images.mirrored(images.METRICS_PROXY_IMAGE, args.image_mirror), args.endpoints
+            ),
             opts=inside,
         )
         k8s.core.v1.Service(

@@ -8,13 +8,12 @@ import pulumi
 from pulumi_kubernetes.helm import v3 as helm
 
 from imaas.declarations import charts, images
-from imaas.declarations.charts import Chart
-from imaas.model.settings import ChartSettings
+from imaas.declarations.charts import Chart, Release
 
 
 def declare_release(
     chart: Chart,
-    settings: ChartSettings,
+    release: Release,
     namespace: pulumi.Input[str],
     values: dict[str, Any],
     opts: pulumi.ResourceOptions,
@@ -34,10 +33,10 @@ def declare_release(
         chart.release,
         name=chart.release,
         chart=chart.name,
-        version=settings.version,
+        version=release.version,
         repository_opts=helm.RepositoryOptsArgs(repo=chart.repository),
         namespace=namespace,
-        values=charts.merged(platform, settings.values),
+        values=charts.merged(platform, release.values),
         max_history=charts.MAX_HISTORY,
         skip_await=chart.node_agent,
         opts=opts,

@@ -1,5 +1,5 @@
 """metrics-server from its pinned chart: the resource metrics that every service's HorizontalPodAutoscaler scales on,
-for a cluster that has none of its own (`imaas:metricsServer.install`)."""
+for a cluster that has none of its own (unless `imaas:preinstalled` lists metricsServer)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import pulumi
 
 from components.helm_release import declare_release
 from imaas.declarations import chart_values, charts, types
-from imaas.model.settings import MetricsServerChart
 
 
 @dataclass(frozen=True)
 class MetricsServerArgs:
-    chart: MetricsServerChart
+    chart: charts.Release
     image_mirror: dict[str, str] = field(default_factory=dict)
 
 

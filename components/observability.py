@@ -46,6 +46,8 @@ from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, Observab
 @dataclass(frozen=True)
 class ObservabilityArgs:
     settings: ObservabilitySettings
+    releases: dict[charts.Chart, charts.Release]
+    """The stack's version and values of each chart."""
     default_limits: ObservabilityLimits
     """The limits of ids no tenant has (the platform's own): the smallest size's."""
     size_limits: list[ObservabilityLimits]
@@ -123,11 +125,11 @@ class Observability(pulumi.ComponentResource):
         self.credentials = declare_store_credentials(settings.namespace, inside)
         credentialed = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.credentials])
         # The stores' proxies (nginx beside Tempo and Alertmanager, Loki's gateway) come through the mirror too.
-        proxy_image = images.mirrored(settings.proxy_image, args.image_mirror)
+        proxy_image = images.mirrored(images.STORE_PROXY_IMAGE, args.image_mirror)
         # Kept like the namespace: deleting the CRDs would delete every monitor and Prometheus with them.
         self.crds = declare_release(
             charts.PROMETHEUS_OPERATOR_CRDS,
-            settings.prometheus_operator_crds,
+            args.releases[charts.PROMETHEUS_OPERATOR_CRDS],
             namespace,
             chart_values.prometheus_operator_crds_values(),
             kept(inside),
@@ -135,7 +137,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.operator = declare_release(
             charts.KUBE_PROMETHEUS_STACK,
-            settings.kube_prometheus_stack,
+            args.releases[charts.KUBE_PROMETHEUS_STACK],
             namespace,
             storage.with_storage_class(
                 charts.KUBE_PROMETHEUS_STACK,
@@ -151,21 +153,15 @@ class Observability(pulumi.ComponentResource):
         )
         self._tenant_prometheus(settings, namespace, args.image_mirror)
         self._alert_rules(namespace)
-        # The job's image also runs the collector's reload sidecar: both come through the mirror.
-        grafana_settings = settings.grafana.model_copy(
-            update={
-                "reconciler_image": images.mirrored(settings.grafana.reconciler_image, args.image_mirror),
-                "metrics_proxy_image": images.mirrored(settings.grafana.metrics_proxy_image, args.image_mirror),
-            }
-        )
         tenancy = GrafanaTenancy(
             "grafana",
             GrafanaTenancyArgs(
-                settings=grafana_settings,
+                settings=settings.grafana,
                 namespace=settings.namespace,
                 endpoints=endpoints,
                 environments=args.environments,
                 grafana=self.operator,
+                image_mirror=args.image_mirror,
             ),
             # The job writes the stores' reader credential into each organisation's data sources.
             credentialed,
@@ -177,7 +173,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.loki = declare_release(
             charts.LOKI,
-            settings.loki,
+            args.releases[charts.LOKI],
             namespace,
             storage.with_storage_class(
                 charts.LOKI,
@@ -189,7 +185,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.fluent_bit = declare_release(
             charts.FLUENT_BIT,
-            settings.fluent_bit,
+            args.releases[charts.FLUENT_BIT],
             namespace,
             chart_values.fluent_bit_values(endpoints),
             # Its first logs go out as soon as it runs: Loki should be there to take them.
@@ -198,7 +194,7 @@ class Observability(pulumi.ComponentResource):
         )
         self.tempo = declare_release(
             charts.TEMPO,
-            settings.tempo,
+            args.releases[charts.TEMPO],
             namespace,
             storage.with_storage_class(
                 charts.TEMPO,
@@ -213,10 +209,10 @@ class Observability(pulumi.ComponentResource):
         )
         self.collector = declare_release(
             charts.OPENTELEMETRY_COLLECTOR,
-            settings.opentelemetry_collector,
+            args.releases[charts.OPENTELEMETRY_COLLECTOR],
             namespace,
             {
-                **traces.collector_values(settings.opentelemetry_collector, grafana_settings),
+                **traces.collector_values(images.mirrored(images.PYTHON_IMAGE, args.image_mirror)),
                 **store_clients.collector_credential_values(),
             },
             pulumi.ResourceOptions(

@@ -25,9 +25,9 @@ from components.observability import Observability, ObservabilityArgs, Observabi
 from components.promotion_gate import PromotionGate
 from components.runtime_operators import CertManager, ExternalSecrets, declare_gateway
 from components.tenant import TenantArgs, TenantResources
-from imaas.declarations import delivery, isolation, naming, promotion, types
+from imaas.declarations import charts, delivery, isolation, naming, promotion, types
 from imaas.inputs.stack_file import StackName
-from imaas.model.settings import StackSettings
+from imaas.model.settings import OBSERVABILITY_LIMITS, StackSettings
 from imaas.model.tenant import Tenant
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate
@@ -78,6 +78,7 @@ class Platform(pulumi.ComponentResource):
         super().__init__(types.PLATFORM, name, None, opts)
         self.args = args
         settings = args.settings
+        self.releases = charts.releases(settings)
         managed = managed_tenants(args.tenants, settings)
         shared = args.whole_cluster or args.stack.shared
         declared = managed if args.whole_cluster else [t for t in managed if t.name == args.stack.tenant]
@@ -148,16 +149,16 @@ class Platform(pulumi.ComponentResource):
         # What tenants deploy themselves is checked by the cluster, once for all its tenant namespaces.
         AdmissionPolicies("admission", settings, pulumi.ResourceOptions(parent=self))
         stack = self._observability() if settings.observability.enabled else None
-        argocd = self._argocd() if settings.observability.argocd.install else None
+        argocd = self._argocd() if settings.installs("argocd") else None
         operators = self._runtime_operators()
         if stack is not None and promotion.runs_gate(settings) and settings.promotion.github_app is not None:
             # After the namespace and its fence; Argo CD's namespace is the chart's where the stack installs it.
             after = [stack.namespace, *stack.fence, *([argocd.release] if argocd else [])]
             PromotionGate("promotion-gate", settings, pulumi.ResourceOptions(parent=self, depends_on=after))
-        if settings.metrics_server.install:
+        if settings.installs("metricsServer"):
             MetricsServer(
                 "metrics-server",
-                MetricsServerArgs(chart=settings.metrics_server, image_mirror=settings.image_mirror),
+                MetricsServerArgs(chart=self.releases[charts.METRICS_SERVER], image_mirror=settings.image_mirror),
                 pulumi.ResourceOptions(parent=self),
             )
         if settings.observability.argocd.webhook_url is not None:
@@ -172,8 +173,9 @@ class Platform(pulumi.ComponentResource):
             settings.observability.namespace,
             ObservabilityArgs(
                 settings=settings.observability,
-                default_limits=settings.observability_limits["small"],
-                size_limits=list(settings.observability_limits.values()),
+                releases=self.releases,
+                default_limits=OBSERVABILITY_LIMITS["small"],
+                size_limits=list(OBSERVABILITY_LIMITS.values()),
                 environments=list(settings.environments),
                 cluster_cidrs=settings.cluster_cidrs,
                 storage_class=settings.storage_class,
@@ -190,16 +192,16 @@ class Platform(pulumi.ComponentResource):
         settings = self.args.settings
         child = pulumi.ResourceOptions(parent=self)
         secrets_operator = certificates_operator = None
-        if settings.tenant_secrets.external_secrets.install:
+        if settings.installs("externalSecrets"):
             secrets_operator = ExternalSecrets(
-                "external-secrets", settings.tenant_secrets.external_secrets, settings.image_mirror, child
+                "external-secrets", self.releases[charts.EXTERNAL_SECRETS], settings.image_mirror, child
             ).release
-        if settings.exposure.cert_manager.install:
+        if settings.installs("certManager"):
             certificates_operator = CertManager(
-                "cert-manager", settings.exposure.cert_manager, settings.image_mirror, child
+                "cert-manager", self.releases[charts.CERT_MANAGER], settings.image_mirror, child
             ).release
-        if settings.exposure.gateway_class_name is not None:
-            declare_gateway(settings, child)
+        if settings.exposure is not None:
+            declare_gateway(settings.exposure, child)
         return secrets_operator, certificates_operator
 
     def _argocd(self) -> ArgoCd:
@@ -207,7 +209,8 @@ class Platform(pulumi.ComponentResource):
         return ArgoCd(
             "argocd",
             ArgoCdArgs(
-                chart=settings.observability.argocd,
+                chart=self.releases[charts.ARGO_CD],
+                applications=settings.observability.argocd.applications,
                 namespace=settings.argocd_namespace,
                 image_mirror=settings.image_mirror,
             ),

@@ -58,7 +58,7 @@ class PromotionGate(pulumi.ComponentResource):
         k8s.apps.v1.Deployment(
             promotion.GATE,
             metadata=metadata(),
-            spec=promotion.gate_deployment_spec(images.mirrored(settings.promotion.image, settings.image_mirror)),
+            spec=promotion.gate_deployment_spec(images.mirrored(images.PYTHON_IMAGE, settings.image_mirror)),
             opts=pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[secret, config, account])),
         )
         self.register_outputs({"namespace": namespace})

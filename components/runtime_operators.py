@@ -1,7 +1,6 @@
 """The operators that tenant secrets and exposed services run on, from their pinned charts: External Secrets
-Operator (`imaas:tenantSecrets.externalSecrets.install`) and cert-manager (`imaas:exposure.certManager.install`),
-each in a namespace of its own, for a cluster that has none; their images through the stack's mirror, where it names
-one (imaas/declarations/images.py)."""
+Operator and cert-manager, each in a namespace of its own, for a cluster that has none (unless `imaas:preinstalled`
+lists them); their images through the stack's mirror, where it names one (imaas/declarations/images.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +11,14 @@ from pulumi_kubernetes.helm import v3 as helm
 from components.helm_release import declare_release
 from components.safety import kept
 from imaas.declarations import chart_values, charts, exposure, naming, types
-from imaas.model.settings import CertManagerChart, ExternalSecretsChart, StackSettings
+from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, ExposureSettings
 
 
 class ExternalSecrets(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        chart: ExternalSecretsChart,
+        chart: charts.Release,
         image_mirror: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -40,7 +39,7 @@ class CertManager(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        chart: CertManagerChart,
+        chart: charts.Release,
         image_mirror: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -57,25 +56,24 @@ class CertManager(pulumi.ComponentResource):
         self.register_outputs({"namespace": charts.CERT_MANAGER_NAMESPACE, "version": chart.version})
 
 
-def declare_gateway(settings: StackSettings, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+def declare_gateway(config: ExposureSettings, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     """The cluster's one Gateway for tenant services, in a namespace of the platform's: tenants attach their own
     listeners to it with a ListenerSet each (imaas/declarations/exposure.py). The Gateway API CRDs and the controller of
     its class are the cluster's (`imaas preflight` checks the CRDs' version)."""
-    config = settings.exposure
     labels = naming.platform_labels()
     # Unlabelled, like the cluster's own namespaces: the tenants' Prometheus reads rules of the platform's labelled
     # namespaces, and this one holds none of a tenant's.
     namespace = k8s.core.v1.Namespace(
-        config.namespace,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
+        GATEWAY_NAMESPACE,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAMESPACE),
         # Its certificates' and routes' state is the Gateway controller's: kept like every namespace.
         opts=kept(opts),
     )
     return k8s.apiextensions.CustomResource(
-        f"{config.namespace}-{config.gateway_name}",
+        f"{GATEWAY_NAMESPACE}-{GATEWAY_NAME}",
         api_version=exposure.API_VERSION,
         kind="Gateway",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.gateway_name, namespace=config.namespace, labels=labels),
-        spec=exposure.gateway_spec(settings),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAME, namespace=GATEWAY_NAMESPACE, labels=labels),
+        spec=exposure.gateway_spec(config),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
     )

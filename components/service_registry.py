@@ -41,7 +41,7 @@ def declare_registry(args: RegistryArgs, opts: pulumi.ResourceOptions) -> aws.ec
     aws.ecr.LifecyclePolicy(
         f"{name}-retention",
         repository=repository.name,
-        policy=json.dumps(delivery.lifecycle_policy(args.settings.image_retention)),
+        policy=json.dumps(delivery.lifecycle_policy()),
         opts=inside,
     )
     pull = args.settings.ecr_pull_principals

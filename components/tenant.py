@@ -17,7 +17,7 @@ from components.tenant_observability import TenantObservabilityView, TenantObser
 from components.tenant_team import declare_team
 from imaas.declarations import naming, telemetry, types
 from imaas.declarations.isolation import NetworkPeers
-from imaas.model.settings import StackSettings
+from imaas.model.settings import OBSERVABILITY_LIMITS, StackSettings
 from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
 
 
@@ -72,7 +72,7 @@ class TenantResources(pulumi.ComponentResource):
                 container_default=settings.service_sizes[DEFAULT_SERVICE_SIZE],
                 peers=self.args.peers[environment],
                 observability=self.args.observability,
-                limits=settings.observability_limits[tenant.spec.size],
+                limits=OBSERVABILITY_LIMITS[tenant.spec.size],
                 alerting=settings.observability.alerting is not None,
                 settings=settings,
                 region=self.args.region,

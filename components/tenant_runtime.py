@@ -13,7 +13,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from imaas.declarations import connections, exposure, naming, secrets
-from imaas.model.settings import StackSettings
+from imaas.model.settings import GATEWAY_NAMESPACE, SecretWriters, StackSettings
 from imaas.model.tenant import Tenant
 
 
@@ -58,7 +58,7 @@ def _declare_secrets(args: RuntimeArgs, opts: pulumi.ResourceOptions) -> None:
     tenant, environment, settings = args.tenant, args.environment, args.settings
     services = secrets.services_with_secrets(tenant, environment)
     config = settings.tenant_secrets
-    if not services or config.oidc_provider_arn is None or config.oidc_issuer is None:
+    if not services or config is None:
         return  # a prerequisite names the missing setting before anything is declared
     tags = {naming.TENANT_LABEL: tenant.name, naming.ENVIRONMENT_LABEL: environment}
     role_name = secrets.store_role(tenant.name, environment)
@@ -120,15 +120,14 @@ def _declare_secrets(args: RuntimeArgs, opts: pulumi.ResourceOptions) -> None:
                 secrets.external_secret_spec(tenant.name, service.name, environment, name),
                 pulumi.ResourceOptions.merge(after_crds, pulumi.ResourceOptions(depends_on=[store, stored])),
             )
-    _declare_writers(args, opts, tags)
+    _declare_writers(args, config.writers, opts, tags)
 
 
-def _declare_writers(args: RuntimeArgs, opts: pulumi.ResourceOptions, tags: dict[str, str]) -> None:
+def _declare_writers(
+    args: RuntimeArgs, writers: SecretWriters, opts: pulumi.ResourceOptions, tags: dict[str, str]
+) -> None:
     """The way in for the tenant's own people: write and describe its values in this environment, nothing else."""
     tenant, environment = args.tenant, args.environment
-    writers = args.settings.tenant_secrets.writers
-    if writers is None:
-        return
     policy = json.dumps(secrets.write_policy(tenant.name, environment))
     if writers.mechanism == "roleMapping" and writers.saml_provider_arn is not None:
         name = secrets.writer_role(tenant.name, environment)
@@ -187,7 +186,7 @@ def _declare_writers(args: RuntimeArgs, opts: pulumi.ResourceOptions, tags: dict
 
 
 def _declare_service_policies(args: RuntimeArgs, opts: pulumi.ResourceOptions) -> None:
-    gateway = args.settings.exposure.namespace if args.settings.exposure.gateway_class_name else None
+    gateway = GATEWAY_NAMESPACE if args.settings.exposure is not None else None
     for service in connections.services_with_policies(args.tenant, args.environment):
         spec = connections.service_policy_spec(service, gateway)
         if spec is None:
@@ -206,7 +205,7 @@ def _declare_service_policies(args: RuntimeArgs, opts: pulumi.ResourceOptions) -
 def _declare_exposure(args: RuntimeArgs, opts: pulumi.ResourceOptions) -> None:
     tenant, environment, settings = args.tenant, args.environment, args.settings
     services = exposure.exposed(tenant, environment)
-    if not services or settings.exposure.gateway_class_name is None or settings.exposure.cluster_issuer is None:
+    if not services or settings.exposure is None:
         return  # a prerequisite names the missing setting before anything is declared
     listeners = _custom(
         exposure.LISTENER_SET,
@@ -222,7 +221,7 @@ def _declare_exposure(args: RuntimeArgs, opts: pulumi.ResourceOptions) -> None:
             exposure.CERT_MANAGER_API_VERSION,
             "Certificate",
             args,
-            exposure.certificate_spec(service, tenant, environment, settings),
+            exposure.certificate_spec(service, tenant, environment, settings, settings.exposure.cluster_issuer),
             _after(opts, args.certificates_operator),
         )
         _custom(

@@ -37,7 +37,7 @@ CLUSTER_VALUES: dict[str, object] = {
     "ingressHostSuffix": "apps.example.com",
     "ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     "argocdImpersonation": True,
-    "argocdPreinstalled": True,
+    "preinstalled": ["argocd"],
 }
 CLUSTER_SETTINGS = "".join(f"  imaas:{key}: {json.dumps(value)}\n" for key, value in CLUSTER_VALUES.items())
 

@@ -67,8 +67,7 @@ def test_a_repository_that_cannot_be_read_fails_the_check_once() -> None:
 
 def test_a_stack_overriding_a_pin_is_checked_at_its_own_version() -> None:
     settings = next(iter(project_stacks(PROJECT_DIR).values()))
-    loki = settings.observability.loki.model_copy(update={"version": "18.99.0"})
-    changed = settings.model_copy(update={"observability": settings.observability.model_copy(update={"loki": loki})})
+    changed = settings.model_copy(update={"chart_versions": {"loki": "18.99.0"}})
     problems = chart_pins.missing_pins(chart_pins.stack_pins(changed), recorded_index)
     assert [problem.split(":")[0] for problem in problems] == ["loki 18.99.0"]
 

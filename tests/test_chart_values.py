@@ -5,6 +5,7 @@ tests/data/charts (see its README), each recorded with the chart version it was 
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -15,7 +16,7 @@ from planning import of_type, plan_stack
 from tokens import RELEASE
 
 from imaas.declarations import charts
-from imaas.model.settings import CertManagerChart, ExternalSecretsChart, MetricsServerChart, ObservabilitySettings
+from imaas.model.settings import ChartName
 
 DATA = Path(__file__).resolve().parent / "data" / "charts"
 Path_ = tuple[str, ...]
@@ -78,7 +79,7 @@ def unknown_paths(chart: str, values: Mapping[str, Any]) -> list[Path_]:
 def releases(stack: str) -> dict[str, dict[str, Any]]:
     """The inputs of every release of `stack`, with everything that installs one switched on."""
     # The shipped stacks say the cluster has Argo CD; one stack does not both install it and say so.
-    plan = plan_stack(stack, observability={"enabled": True, "argocd": {"install": True}}, argocdPreinstalled=None)
+    plan = plan_stack(stack, observability={"enabled": True}, preinstalled=None)
     return {resource.inputs["chart"]: resource.inputs for resource in of_type(plan, RELEASE)}
 
 
@@ -146,21 +147,7 @@ def test_a_misspelt_or_moved_key_is_reported() -> None:
 
 
 def pinned_versions() -> dict[str, str]:
-    settings = ObservabilitySettings()
-    by_chart = {
-        charts.PROMETHEUS_OPERATOR_CRDS: settings.prometheus_operator_crds,
-        charts.KUBE_PROMETHEUS_STACK: settings.kube_prometheus_stack,
-        charts.LOKI: settings.loki,
-        charts.FLUENT_BIT: settings.fluent_bit,
-        charts.TEMPO: settings.tempo,
-        charts.OPENTELEMETRY_COLLECTOR: settings.opentelemetry_collector,
-        charts.ARGO_CD: settings.argocd,
-        charts.METRICS_SERVER: MetricsServerChart(),
-        charts.EXTERNAL_SECRETS: ExternalSecretsChart(),
-        charts.CERT_MANAGER: CertManagerChart(),
-    }
-    assert set(by_chart) == set(charts.CHARTS)
-    return {chart.name: chart_settings.version for chart, chart_settings in by_chart.items()}
+    return {chart.name: chart.version for chart in charts.CHARTS}
 
 
 @pytest.mark.fast
@@ -185,3 +172,9 @@ def test_the_subchart_data_is_of_the_version_its_parent_pins() -> None:
 def test_the_crd_release_carries_the_operator_version_kube_prometheus_stack_runs() -> None:
     crds, stack = chart_data(charts.PROMETHEUS_OPERATOR_CRDS.name), chart_data(charts.KUBE_PROMETHEUS_STACK.name)
     assert crds["appVersion"] == stack["appVersion"]
+
+
+@pytest.mark.fast
+def test_every_chart_is_a_key_of_the_chart_settings() -> None:
+    # imaas:chartVersions and imaas:chartValues take exactly the platform's charts, each by its own key.
+    assert sorted(chart.setting for chart in charts.CHARTS) == sorted(typing.get_args(ChartName))

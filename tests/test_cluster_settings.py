@@ -51,8 +51,7 @@ def test_a_stack_installing_argo_cd_needs_no_word_on_impersonation(
         tmp_path,
         monkeypatch,
         argocdImpersonation=None,
-        argocdPreinstalled=None,
-        observability={"argocd": {"install": True}},
+        preinstalled=None,
     )
     assert code == 0, output
 
@@ -74,3 +73,43 @@ def test_malformed_cluster_settings_are_refused_naming_the_key(
     code, output = validate_stack(tmp_path, monkeypatch, **{key: value})
     assert code == 1
     assert message in output
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"),
+    [
+        (
+            "observability",
+            {"proxyImage": "docker.io/nginxinc/nginx-unprivileged:1.31-alpine"},
+            "imaas:observability.proxyImage: was removed: the platform pins it (imaas/declarations/images.py, "
+            "STORE_PROXY_IMAGE); delete this setting",
+        ),
+        (
+            "observabilityLimits",
+            {"small": {"logRateMb": 2}},
+            "imaas:observabilityLimits: was removed: the platform pins it",
+        ),
+        ("promotion", {"intervalSeconds": 30}, "imaas:promotion.intervalSeconds: was removed"),
+        (
+            "observability",
+            {"loki": {"version": "18.11.0"}},
+            "imaas:observability.loki.version: moved to imaas:chartVersions.loki",
+        ),
+        ("metricsServer", {"values": {}}, "imaas:metricsServer.values: moved to imaas:chartValues.metricsServer"),
+        ("argocdPreinstalled", True, "imaas:argocdPreinstalled: moved to imaas:preinstalled: list argocd there"),
+        (
+            "observability",
+            {"tempo": {"storage": {"s3Bucket": "traces"}}},
+            "imaas:observability.tempo.storage.s3Bucket: moved to imaas:observability.tempo.bucket.name",
+        ),
+    ],
+)
+def test_a_removed_setting_is_refused_in_one_line_saying_what_replaced_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: object, line: str
+) -> None:
+    code, output = validate_stack(tmp_path, monkeypatch, **{key: value})
+    assert code == 1
+    [problem] = [text for text in output.splitlines() if line in text]
+    assert problem.startswith(f"{tmp_path / 'Pulumi.dev.yaml'}:10:")  # the file and the key's line
+    assert line in problem
+    assert "Traceback" not in output

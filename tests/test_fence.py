@@ -16,7 +16,7 @@ from linters import nca, nca_namespaces, nca_policies
 from planning import PROJECT_DIR, example_plan, of_type, plan_stack
 from tokens import NETWORK_POLICY, RELEASE
 
-from imaas.declarations import fence, grafana
+from imaas.declarations import charts, fence, grafana
 from imaas.model.settings import ObservabilitySettings
 from imaas.plan.record import Plan
 
@@ -54,14 +54,7 @@ def test_every_allowance_names_known_parties_and_every_group_is_used() -> None:
 def test_chart_labels_are_recorded_from_the_pinned_or_recorded_chart_versions() -> None:
     """Each label set names the chart version it was read from: the pinned one, or the nearest the chart key data
     was also taken from (tests/data/charts/README.md)."""
-    settings = ObservabilitySettings()
-    pinned = {
-        "kube-prometheus-stack": settings.kube_prometheus_stack.version,
-        "loki": settings.loki.version,
-        "fluent-bit": settings.fluent_bit.version,
-        "tempo": settings.tempo.version,
-        "opentelemetry-collector": settings.opentelemetry_collector.version,
-    }
+    pinned = {chart.name: chart.version for chart in charts.CHARTS}
     for group in fence.GROUPS:
         match = re.match(r"^([a-z-]+) ([0-9.]+)", group.source)
         if match is None:

@@ -171,7 +171,6 @@ def test_without_a_provider_nobody_but_the_admin_signs_in(stack: str) -> None:
             {"imaas:observability": json.dumps({"grafana": {"oidc": {**OIDC, "authUrl": "http://idp"}}})},
             "imaas:observability.grafana.oidc.authUrl: must match",
         ),
-        ({"imaas:observability": json.dumps({"grafana": {"metricsProxyImage": "prom-label-proxy"}})}, "must match"),
     ],
 )
 @pytest.mark.fast

@@ -814,8 +814,14 @@ def template_renamed(resource: Resource) -> Resource:
 STACK_WEAKENINGS: dict[str, tuple[str, str, Callable[[Resource], Resource | None] | None, dict[str, object]]] = {
     policy: (type_, name, change, {}) for policy, (type_, name, change, _) in WEAKENINGS.items()
 } | {
-    # A cluster with no Argo CD (neither installed by its shared stack nor its own) under the tenants' projects.
-    "crds-before-custom-resources": (APP_PROJECT, "orders-project", None, {"argocd_preinstalled": False}),
+    # The tenants' Prometheus, in the shared stack, before the release of its CRDs: every custom resource of a tenant
+    # stack is of a group that the wave before installs (or the cluster runs).
+    "crds-before-custom-resources": (
+        "kubernetes:monitoring.coreos.com/v1:Prometheus",
+        "tenants-prometheus",
+        lambda r: without_dependencies(without_dependencies(r, "prometheus-operator-crds"), "kube-prometheus-stack"),
+        {},
+    ),
     "template-before-generated-repositories": (
         "github:index/repository:Repository",
         "orders-order-sync",

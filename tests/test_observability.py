@@ -29,11 +29,11 @@ from tokens import (
     VIEW_COMPONENT,
 )
 
-from imaas.declarations import store_auth
+from imaas.declarations import charts, prometheus, store_auth
 from imaas.declarations.naming import RESERVED_TENANT_NAMES
 from imaas.declarations.telemetry import COLLECTOR_POD_LABELS, PLATFORM_LOG_TENANT
 from imaas.inputs.problems import InputError
-from imaas.inputs.stack_file import read_stack_file, settings_from_config
+from imaas.inputs.stack_file import settings_from_config
 from imaas.plan.record import Plan, PlannedResource
 
 OBSERVABILITY = "observability"
@@ -160,14 +160,12 @@ def test_each_stack_installs_the_pinned_charts_in_the_observability_namespace(st
 
 
 @pytest.mark.slow
-def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them() -> None:
-    settings = read_stack_file(PROJECT_DIR, "prod").settings.observability
-    assert settings.kube_prometheus_stack.version == EXPECTED_RELEASES["kube-prometheus-stack"][2]
+def test_pinned_versions_are_the_platforms_and_a_stack_can_override_them() -> None:
+    assert charts.KUBE_PROMETHEUS_STACK.version == EXPECTED_RELEASES["kube-prometheus-stack"][2]
     plan = plan_stack(
         "prod",
-        observability={
-            "loki": {"version": "18.14.0", "values": {"singleBinary": {"nodeSelector": {"pool": "obs"}}, "extra": [1]}}
-        },
+        chartVersions={"loki": "18.14.0"},
+        chartValues={"loki": {"singleBinary": {"nodeSelector": {"pool": "obs"}}, "extra": [1]}},
     )
     loki = releases(plan)["loki"].inputs
     assert loki["version"] == "18.14.0"
@@ -198,21 +196,25 @@ def test_pinned_versions_are_the_settings_defaults_and_a_stack_can_override_them
 
 
 @pytest.mark.parametrize(
-    ("observability", "message"),
+    ("settings", "message"),
     [
-        ({"tempo": {"version": "latest"}}, "imaas:observability.tempo.version: must match"),
+        ({"chartVersions": {"tempo": "latest"}}, "imaas:chartVersions.tempo: must match"),
+        ({"chartVersions": {"certManager": "1.21.1"}}, "certManager: 1.21.1 is not a version of its repository"),
+        ({"chartVersions": {"loki": "v18.11.0"}}, "loki: v18.11.0 is not a version of its repository"),
         (
-            {"loki": {"values": {"singleBinary": {"replicas": 2}}}},
-            "imaas:observability.loki: values.singleBinary.replicas must be 1, got 2",
+            {"chartValues": {"loki": {"singleBinary": {"replicas": 2}}}},
+            "imaas:chartValues: loki.singleBinary.replicas must be 1, got 2",
         ),
-        ({"jaeger": {"version": "4.14.1"}}, "imaas:observability.jaeger: unknown key 'jaeger'"),
-        ({"fluentBit": {"vers": "1.0.0"}}, "imaas:observability.fluentBit.vers: unknown key 'vers'"),
-        ({"argocd": {"install": "sometimes"}}, "imaas:observability.argocd.install"),
+        ({"chartVersions": {"jaeger": "4.14.1"}}, "imaas:chartVersions.jaeger"),
+        ({"preinstalled": ["argocd", "grafana"]}, "imaas:preinstalled[1]: must be one of"),
     ],
 )
 @pytest.mark.fast
-def test_invalid_chart_settings_are_refused_naming_the_key(observability: dict, message: str) -> None:
-    config = {"imaas:environments": '["prod"]', "imaas:observability": json.dumps(observability)}
+def test_invalid_chart_settings_are_refused_naming_the_key(settings: dict, message: str) -> None:
+    config = {
+        "imaas:environments": '["prod"]',
+        **{f"imaas:{key}": json.dumps(value) for key, value in settings.items()},
+    }
     with pytest.raises(InputError) as raised:
         settings_from_config(config, "prod")
     assert message in str(raised.value)
@@ -509,7 +511,7 @@ def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack
 @pytest.mark.slow
 def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart_when_asked(stack: str) -> None:
     assert "argocd" not in releases(example_plan(stack))
-    plan = plan_stack(stack, observability={"argocd": {"install": True}}, argocdPreinstalled=None)
+    plan = plan_stack(stack, preinstalled=None)
     argocd = releases(plan)["argocd"]
     inputs = argocd.inputs
     assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (
@@ -585,33 +587,27 @@ def test_the_tenant_prometheus_fences_and_caps_every_tenant_monitor(stack: str) 
     assert spec["ignoreNamespaceSelectors"] is True
     assert spec["enforcedNamespaceLabel"] == "namespace"
     assert spec["arbitraryFSAccessThroughSMs"] == {"deny": True}
-    assert {key: value for key, value in spec.items() if key.startswith("enforced") and key.endswith("Limit")} == {
-        "enforcedSampleLimit": 50000,
-        "enforcedTargetLimit": 200,
-        "enforcedLabelLimit": 64,
-        "enforcedLabelNameLengthLimit": 256,
-        "enforcedLabelValueLengthLimit": 2048,
-        "enforcedBodySizeLimit": "16MB",
-    }
-    assert spec["enforcedKeepDroppedTargets"] == 100
+    assert {
+        key: value for key, value in spec.items() if key.startswith("enforced") and key != "enforcedNamespaceLabel"
+    } == prometheus.TENANT_SCRAPE_LIMITS
     assert (spec["retention"], spec["serviceAccountName"]) == ("15d", "prometheus-tenants")
     claim = spec["storage"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"] == {"storage": "20Gi"}
 
 
 @pytest.mark.slow
-def test_the_tenant_prometheus_limits_are_stack_settings() -> None:
-    settings = {"tenantPrometheus": {"retention": "30d", "storage": "50Gi", "limits": {"sampleLimit": 10000}}}
+def test_the_tenant_prometheus_retention_and_volume_are_stack_settings() -> None:
+    settings = {"tenantPrometheus": {"retention": "30d", "storage": "50Gi"}}
     spec = tenant_prometheus(plan_stack("prod", observability=settings)).inputs["spec"]
-    assert (spec["retention"], spec["enforcedSampleLimit"], spec["enforcedTargetLimit"]) == ("30d", 10000, 200)
+    assert spec["retention"] == "30d"
     assert spec["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"] == {"storage": "50Gi"}
     config = {
         "imaas:environments": '["prod"]',
-        "imaas:observability": json.dumps({"tenantPrometheus": {"limits": {"bodySizeLimit": "lots"}}}),
+        "imaas:observability": json.dumps({"tenantPrometheus": {"retention": "a month"}}),
     }
     with pytest.raises(InputError) as raised:
         settings_from_config(config, "prod")
-    assert "imaas:observability.tenantPrometheus.limits.bodySizeLimit: must match" in str(raised.value)
+    assert "imaas:observability.tenantPrometheus.retention: must match" in str(raised.value)
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from imaas import cli
 from imaas.inputs.stack_file import read_stack_file
+from imaas.model.settings import GATEWAY_API_VERSION
 from imaas.preflight import checks
 from imaas.preflight.cluster import UnreadableError
 
@@ -91,7 +92,7 @@ def write_kubeconfig(path: Path, server: str, context: str = "imaas-dev") -> Pat
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's stack files (the shipped dev stack: storageClass gp3, argocdPreinstalled)."""
+    """A copy of the project's stack files (the shipped dev stack: storageClass gp3, Argo CD preinstalled)."""
     directory = tmp_path / "project"
     directory.mkdir()
     for stack in ("dev", "prod"):
@@ -157,21 +158,20 @@ def test_a_fresh_eks_cluster_names_each_missing_piece(api: FakeApiServer, projec
         "enableNetworkPolicy (missing: enable-network-policy-controller in ConfigMap kube-system/amazon-vpc-cni; "
         "--enable-network-policy=true on aws-node's aws-network-policy-agent); set the vpc-cni add-on's "
         'configuration {"enableNetworkPolicy": "true"}, or run Calico or Cilium',
-        "argocd": "imaas:argocdPreinstalled says the cluster has Argo CD, but its CRDs are missing "
-        "(applications.argoproj.io, appprojects.argoproj.io): install Argo CD, or let the stack install it "
-        "(imaas:observability.argocd.install: true instead)",
+        "argocd": "imaas:preinstalled says the cluster has Argo CD, but its CRDs are missing "
+        "(applications.argoproj.io, appprojects.argoproj.io): install Argo CD, or let the stack install it (drop "
+        "argocd from imaas:preinstalled)",
         "add-ons": "the cluster serves metrics.k8s.io already (kube-system/metrics-server, the EKS add-on or another "
-        "install): set imaas:metricsServer.install: false",
+        "install): list metricsServer in imaas:preinstalled",
         "ingress-controller": "ingress-nginx 1.11.3 (ingress-nginx/ingress-nginx-controller) is affected by "
         "CVE-2025-1097, CVE-2025-1098, CVE-2025-24514 and CVE-2025-1974 (configuration injection, admission "
         "webhook): upgrade the controller to 1.11.5, 1.12.1 or later",
         "cluster-ranges": "pod or service addresses outside imaas:clusterCidrs: 100.64.12.7, 100.64.40.3 (the VPC "
         "CNI's custom networking puts pods in the ENIConfig subnets, often 100.64.0.0/10); add the cluster's pod "
         "and service ranges to imaas:clusterCidrs, or tenants reach those pods past their network policies",
-        "gateway-api": "the Gateway API CRDs v1.5.1 or later are needed (imaas:exposure.gatewayApiVersion; "
-        "ListenerSet is standard from v1.5): gateways.gateway.networking.k8s.io (missing), "
-        "listenersets.gateway.networking.k8s.io (missing), httproutes.gateway.networking.k8s.io (missing); install "
-        "the standard channel's CRDs of that release",
+        "gateway-api": f"the Gateway API CRDs {GATEWAY_API_VERSION} or later are needed (ListenerSet is standard from "
+        "v1.5): gateways.gateway.networking.k8s.io (missing), listenersets.gateway.networking.k8s.io (missing), "
+        "httproutes.gateway.networking.k8s.io (missing); install the standard channel's CRDs of that release",
     }
     # The shipped stack needs no workload identity (no Tempo bucket role); with one, EKS's issuer is there on any
     # cluster, so that check has a failing case of its own below.
@@ -290,8 +290,8 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
     "add-ons": (_metrics_server, {}, "the cluster serves metrics.k8s.io already (kube-system/metrics-server"),
     "add-ons-argocd": (
         lambda paths: None,
-        {"argocdPreinstalled": None, "observability": {"argocd": {"install": True}}},
-        "the cluster has Argo CD's CRDs from another install: say imaas:argocdPreinstalled: true instead",
+        {"preinstalled": None},
+        "the cluster has Argo CD's CRDs from another install: list argocd in imaas:preinstalled",
     ),
     "ingress-controller": (_ingress("1.12.0"), {}, "ingress-nginx 1.12.0 (ingress-nginx/ingress-nginx-controller)"),
     "ingress-controller-1.11": (_ingress("1.11.4"), {}, "ingress-nginx 1.11.4"),
@@ -304,9 +304,9 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
         {
             "observability": {
                 "tempo": {
-                    "storage": {
-                        "s3Bucket": "imaas-traces",
-                        "s3Region": "eu-west-1",
+                    "bucket": {
+                        "name": "imaas-traces",
+                        "region": "eu-west-1",
                         "roleArn": "arn:aws:iam::123456789012:role/imaas-tempo",
                     }
                 }
@@ -337,8 +337,8 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
                     "mechanism": "roleMapping",
                     "samlProviderArn": "arn:aws:iam::123456789012:saml-provider/idp",
                 },
-                "externalSecrets": {"install": False},
-            }
+            },
+            "preinstalled": ["argocd", "externalSecrets"],
         },
         "External Secrets Operator's CRDs are missing (secretstores.external-secrets.io",
     ),

@@ -1,5 +1,5 @@
 """The dependency updates: Renovate's configurations for this repository and for the service template, checked by
-Renovate's own validator, and its regex managers checked against every chart the stack settings pin."""
+Renovate's own validator, and its regex managers checked against every chart the platform pins."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ import pytest
 from helpers import TEMPLATE_DIR
 from linters import renovate_config_validator
 from planning import PROJECT_DIR, plan_stack
-from pydantic import BaseModel
 
+from imaas.declarations import charts, images
 from imaas.declarations.types import HELM_RELEASE
-from imaas.model import settings as settings_module
-from imaas.model.settings import ChartSettings, ImageReference, ObservabilitySettings, StackSettings
+from imaas.model.settings import V_TAGGED_CHARTS, ChartName
 
 PLATFORM_CONFIG = PROJECT_DIR / ".github" / "renovate.json"
 TEMPLATE_CONFIG = TEMPLATE_DIR / ".github" / "renovate.json"
-SETTINGS_FILE = PROJECT_DIR / "imaas" / "model" / "settings.py"
+CHARTS_FILE = PROJECT_DIR / "imaas" / "declarations" / "charts.py"
+IMAGES_FILE = PROJECT_DIR / "imaas" / "declarations" / "images.py"
 
 
 def config(path: Path) -> dict[str, Any]:
@@ -57,32 +57,22 @@ def test_renovate_refuses_a_broken_configuration(tmp_path: Path) -> None:
     assert "packageRule" in done.stdout + done.stderr
 
 
-def charts_of(model: type[BaseModel]) -> dict[str, type[ChartSettings]]:
-    return {
-        field.alias or name: field.annotation
-        for name, field in model.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, ChartSettings)
-    }
+def chart_keys() -> list[str]:
+    """Every chart a stack may pin another version of, by its key in `imaas:chartVersions`."""
+    return sorted(typing.get_args(ChartName))
 
 
-def chart_fields() -> dict[str, type[ChartSettings]]:
-    """Every chart the settings pin, by its key in a stack file (under `imaas:observability` or, like
-    metricsServer, a setting of its own)."""
-    return charts_of(ObservabilitySettings) | charts_of(StackSettings)
+def a_version(key: str, number: int) -> str:
+    return f"{'v' if key in V_TAGGED_CHARTS else ''}0.0.{number}"
 
 
 @functools.cache
 def released_charts() -> dict[str, tuple[str, str]]:
-    """What the program installs for each chart setting, by its key: (chart, repository). Each chart is given a
-    version of its own, so the plan says which release a setting drives."""
-    keys = sorted(chart_fields())
-    versions = {key: f"0.0.{number}" for number, key in enumerate(keys, start=1)}
-    overrides = {key: {"version": version} for key, version in versions.items()}
-    overrides["argocd"] = {**overrides["argocd"], "install": True}
-    observability = {key: value for key, value in overrides.items() if key in charts_of(ObservabilitySettings)}
-    own = {key: value for key, value in overrides.items() if key not in observability}
-    own["argocdPreinstalled"] = None  # installed here instead
-    plan = plan_stack("dev", observability=observability, **own)
+    """What the program installs for each key of chartVersions: (chart, repository). Each chart is given a version
+    of its own, so the plan says which release a key drives."""
+    versions = {key: a_version(key, number) for number, key in enumerate(chart_keys(), start=1)}
+    # Argo CD installed here, not the cluster's own.
+    plan = plan_stack("dev", chartVersions=versions, preinstalled=None)
     by_version = {
         r.inputs["version"]: (r.inputs["chart"], r.inputs["repositoryOpts"]["repo"])
         for r in plan.resources
@@ -107,22 +97,21 @@ def matches(renovate: dict[str, Any], text: str, path: str) -> list[tuple[dict[s
 
 
 def unmanaged_charts(renovate: dict[str, Any]) -> list[str]:
-    """The chart settings that no helm manager updates exactly: once, at the model's version, under the chart's
-    name and from the repository the program installs it from."""
+    """The charts that no helm manager updates exactly: once, at the pinned version, under the chart's name and from
+    the repository the program installs it from."""
     released = released_charts()
-    found = matches(renovate, SETTINGS_FILE.read_text(), "imaas/model/settings.py")
+    found = matches(renovate, CHARTS_FILE.read_text(), "imaas/declarations/charts.py")
     problems = []
-    for key, model in chart_fields().items():
-        chart, repository = released[key]
-        mine = [(m, version) for m, version in found if m["depNameTemplate"] == chart]
-        expected = [(repository, model.model_fields["version"].default)]
-        if [(m["registryUrlTemplate"], version) for m, version in mine] != expected:
-            problems.append(key)
+    for chart in charts.CHARTS:
+        name, repository = released[chart.setting]
+        mine = [(m, version) for m, version in found if m["depNameTemplate"] == name]
+        if [(m["registryUrlTemplate"], version) for m, version in mine] != [(repository, chart.version)]:
+            problems.append(chart.setting)
     return problems + [m["depNameTemplate"] for m in chart_managers(renovate) if m not in [f for f, _ in found]]
 
 
 @pytest.mark.slow
-def test_every_chart_the_settings_pin_has_exactly_its_manager() -> None:
+def test_every_chart_the_platform_pins_has_exactly_its_manager() -> None:
     assert unmanaged_charts(config(PLATFORM_CONFIG)) == []
 
 
@@ -141,15 +130,15 @@ def test_a_chart_without_its_manager_is_caught() -> None:
 @pytest.mark.parametrize("style", ["block", "flow"])
 def test_a_stack_files_chart_version_is_found_too(style: str) -> None:
     released = released_charts()
-    keys = sorted(chart_fields())
-    versions = {key: f"1.2.{number}" for number, key in enumerate(keys)}
+    versions = {key: a_version(key, number) for number, key in enumerate(chart_keys())}
     if style == "block":
-        body = "".join(f"    {key}:\n      version: {versions[key]}\n      values: {{}}\n" for key in keys)
+        body = "".join(f"    {key}: {versions[key]}\n" for key in versions)
     else:
-        body = "".join(f'    {key}: {{version: "{versions[key]}"}}\n' for key in keys)
-    text = f"config:\n  aws:region: eu-west-1\n  imaas:observability:\n{body}"
+        body = "    {" + ", ".join(f'{key}: "{version}"' for key, version in versions.items()) + "}\n"
+    values = "  imaas:chartValues:\n    loki: {singleBinary: {nodeSelector: {pool: obs}}}\n"
+    text = f"config:\n  aws:region: eu-west-1\n  imaas:chartVersions:\n{body}{values}"
     found = {(m["depNameTemplate"], version) for m, version in matches(config(PLATFORM_CONFIG), text, "Pulumi.x.yaml")}
-    assert found == {(released[key][0], versions[key]) for key in keys}
+    assert found == {(released[key][0], version) for key, version in versions.items()}
 
 
 @pytest.mark.fast
@@ -172,18 +161,6 @@ def test_the_files_renovate_must_read_are_under_its_managers() -> None:
     assert paired and paired[0]["groupName"], "the CRDs and the stack that needs them in one pull request"
 
 
-def pinned_images() -> list[str]:
-    """The default of every image setting (a field typed ImageReference) of the stack settings models."""
-    constraints = typing.get_args(ImageReference)[1]
-    return [
-        field.default
-        for model in vars(settings_module).values()
-        if isinstance(model, type) and issubclass(model, BaseModel)
-        for field in model.model_fields.values()
-        if constraints in field.metadata
-    ]
-
-
 def image_matches(renovate: dict[str, Any], text: str) -> set[str]:
     managers = [m for m in renovate["customManagers"] if m.get("datasourceTemplate") == "docker"]
     return {
@@ -195,9 +172,7 @@ def image_matches(renovate: dict[str, Any], text: str) -> set[str]:
 
 
 @pytest.mark.fast
-def test_every_image_the_settings_pin_has_a_manager() -> None:
-    images = pinned_images()
-    assert len(images) >= 2, "the reconciler's and the metrics proxy's images"
-    assert set(images) <= image_matches(config(PLATFORM_CONFIG), SETTINGS_FILE.read_text())
+def test_every_image_the_platform_pins_has_a_manager() -> None:
+    assert set(images.PINNED_IMAGES) <= image_matches(config(PLATFORM_CONFIG), IMAGES_FILE.read_text())
     # An image of a registry the manager does not know is not found.
     assert not image_matches(config(PLATFORM_CONFIG), '"registry.example.com/tool:1.0"')

@@ -41,6 +41,7 @@ from tokens import (
 )
 
 from components.delivery_foundation import PUBLISH_COMMAND
+from imaas.declarations import promotion
 from imaas.declarations.applications import KEEP_CLAIMS_PATCH
 from imaas.incluster import promotion_gate
 from imaas.inputs.problems import InputError
@@ -250,7 +251,7 @@ def test_the_gate_runs_on_the_cluster_of_dev_and_test_with_its_app_and_soaks() -
         "argocdNamespace": "argocd",
         "dashboardUrl": config["dashboardUrl"],
         "githubApp": {"appId": 654321, "installationId": 87654321},
-        "intervalSeconds": 60,
+        "intervalSeconds": promotion.GATE_INTERVAL_SECONDS,
         "prometheus": [
             "http://prometheus-tenants.observability.svc.cluster.local:9090",
             "http://kube-prometheus-stack-prometheus.observability.svc.cluster.local:9090",

@@ -335,7 +335,7 @@ def test_metrics_server_is_installed_from_its_pinned_chart_with_two_replicas(sta
 
 @pytest.mark.slow
 def test_metrics_server_is_left_out_where_the_cluster_has_one(tmp_path: Path) -> None:
-    plan = plan_stack("prod", write_tenants(tmp_path / "tenants", ab={}), metricsServer={"install": False})
+    plan = plan_stack("prod", write_tenants(tmp_path / "tenants", ab={}), preinstalled=["argocd", "metricsServer"])
     assert [r for r in of_type(plan, RELEASE) if r.inputs["chart"] == "metrics-server"] == []
 
 

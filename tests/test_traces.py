@@ -31,7 +31,7 @@ from imaas.declarations.telemetry import (
 from imaas.incluster import tenant_config as job
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
-from imaas.model.settings import BUILTIN_OBSERVABILITY_LIMITS
+from imaas.model.settings import OBSERVABILITY_LIMITS
 from imaas.plan.record import Plan
 
 COLLECTOR = "opentelemetry-collector"
@@ -249,33 +249,31 @@ def test_tempo_is_multi_tenant_with_every_tenants_limits_of_its_size(stack: str)
     overrides = job.tempo_overrides(tenant_configs(plan))["overrides"]
     assert set(overrides) == set(tenants_of(plan))
     for tenant, override in overrides.items():
-        limits = BUILTIN_OBSERVABILITY_LIMITS[SIZES[tenant]]
+        limits = OBSERVABILITY_LIMITS[SIZES[tenant]]
         # A per-tenant block replaces the defaults whole: every field is there (grafana/tempo#4996).
         assert {k: set(v) for k, v in override.items()} == {k: set(v) for k, v in defaults.items()}
         assert override["ingestion"]["rate_limit_bytes"] == int(limits.trace_rate_mb * 1_000_000)
         assert override["ingestion"]["max_traces_per_user"] == limits.max_live_traces
         assert override["compaction"]["block_retention"] == f"{limits.trace_retention_days * 24}h"
     # The longest any size keeps traces, whichever tenants exist.
-    assert tempo["retention"] == f"{max(v.trace_retention_days for v in BUILTIN_OBSERVABILITY_LIMITS.values()) * 24}h"
+    assert tempo["retention"] == f"{max(v.trace_retention_days for v in OBSERVABILITY_LIMITS.values()) * 24}h"
     assert values(plan, "tempo")["persistence"]["enabled"] is True
     assert "storage" not in tempo  # the chart's local volume
 
 
 @pytest.mark.slow
 def test_a_bucket_makes_trace_storage_durable() -> None:
-    storage = {
-        "s3Bucket": "imaas-traces-prod",
-        "s3Region": "eu-west-1",
-        "roleArn": "arn:aws:iam::123456789012:role/tempo",
-    }
-    tempo = values(plan_stack("prod", observability={"tempo": {"storage": storage}}), "tempo")
+    bucket = {"name": "imaas-traces-prod", "region": "eu-west-1", "roleArn": "arn:aws:iam::123456789012:role/tempo"}
+    tempo = values(plan_stack("prod", observability={"tempo": {"bucket": bucket}}), "tempo")
     assert tempo["tempo"]["storage"]["trace"] == {
         "backend": "s3",
         "s3": {"bucket": "imaas-traces-prod", "region": "eu-west-1", "endpoint": "s3.eu-west-1.amazonaws.com"},
     }
-    assert tempo["serviceAccount"] == {"annotations": {"eks.amazonaws.com/role-arn": storage["roleArn"]}}
-    with pytest.raises(InputError, match="s3Bucket, s3Region and roleArn are set together"):
-        plan_stack("prod", observability={"tempo": {"storage": {"s3Bucket": "imaas-traces-prod"}}})
+    assert tempo["serviceAccount"] == {"annotations": {"eks.amazonaws.com/role-arn": bucket["roleArn"]}}
+    with pytest.raises(InputError, match=re.escape("observability.tempo.bucket.region: is required")):
+        plan_stack(
+            "prod", observability={"tempo": {"bucket": {"name": "imaas-traces-prod", "roleArn": bucket["roleArn"]}}}
+        )
 
 
 @pytest.mark.fast
@@ -363,15 +361,13 @@ def test_loki_keeps_each_tenant_within_its_sizes_limits(stack: str) -> None:
     overrides = job.loki_runtime_config(tenant_configs(plan))["overrides"]
     assert set(overrides) == set(tenants_of(plan))
     for tenant, override in overrides.items():
-        limits = BUILTIN_OBSERVABILITY_LIMITS[SIZES[tenant]]
+        limits = OBSERVABILITY_LIMITS[SIZES[tenant]]
         assert override == {
             "ingestion_rate_mb": limits.log_rate_mb,
             "ingestion_burst_size_mb": limits.log_burst_mb,
             "retention_period": f"{limits.log_retention_days * 24}h",
         }
-    assert (
-        loki["limits_config"]["retention_period"] == f"{BUILTIN_OBSERVABILITY_LIMITS['small'].log_retention_days * 24}h"
-    )
+    assert loki["limits_config"]["retention_period"] == f"{OBSERVABILITY_LIMITS['small'].log_retention_days * 24}h"
     assert loki["compactor"]["retention_enabled"] is True
 
 
@@ -379,18 +375,5 @@ def test_loki_keeps_each_tenant_within_its_sizes_limits(stack: str) -> None:
 def test_each_namespaces_pod_monitor_takes_its_sizes_samples(stack: str) -> None:
     for monitor in of_type(example_plan(stack), POD_MONITOR):
         tenant = monitor.inputs["metadata"]["labels"][naming.TENANT_LABEL]
-        assert monitor.inputs["spec"]["sampleLimit"] == BUILTIN_OBSERVABILITY_LIMITS[SIZES[tenant]].scrape_samples
+        assert monitor.inputs["spec"]["sampleLimit"] == OBSERVABILITY_LIMITS[SIZES[tenant]].scrape_samples
         assert monitor.inputs["spec"]["podTargetLabels"] == [naming.SERVICE_LABEL]
-
-
-@pytest.mark.slow
-def test_a_stack_sets_its_own_limits_per_size() -> None:
-    small = BUILTIN_OBSERVABILITY_LIMITS["small"].model_dump(by_alias=True)
-    plan = plan_stack("prod", observabilityLimits={"small": {**small, "scrapeSamples": 123, "traceRetentionDays": 2}})
-    monitors = {m.inputs["metadata"]["namespace"]: m.inputs["spec"] for m in of_type(plan, POD_MONITOR)}
-    assert monitors["hr-prod"]["sampleLimit"] == 123
-    assert monitors["orders-prod"]["sampleLimit"] == BUILTIN_OBSERVABILITY_LIMITS["medium"].scrape_samples
-    overrides = job.tempo_overrides(tenant_configs(plan))["overrides"]
-    assert overrides["hr"]["compaction"]["block_retention"] == "48h"
-    with pytest.raises(InputError, match=re.escape("observabilityLimits.small.logRateMb")):
-        plan_stack("prod", observabilityLimits={"small": {**small, "logRateMb": 0}})

@@ -13,8 +13,8 @@ from tokens import LOCAL_COMMAND
 from typer.testing import CliRunner
 
 from imaas import cli
+from imaas.declarations import charts
 from imaas.declarations.types import HELM_RELEASE
-from imaas.model.settings import ObservabilitySettings
 from imaas.plan.diff import diff_plans
 
 pytestmark = pytest.mark.slow
@@ -27,13 +27,9 @@ def bumped(version: str) -> str:
     return f"{major}.{minor}.{int(patch) + 1}"
 
 
-def default_version(key: str) -> str:
-    return getattr(ObservabilitySettings(), key).version
-
-
 def test_a_chart_bump_is_exactly_that_releases_version(tmp_path: Path) -> None:
-    old = default_version("loki")
-    head = plan_stack("dev", observability={"loki": {"version": bumped(old)}})
+    old = charts.LOKI.version
+    head = plan_stack("dev", chartVersions={"loki": bumped(old)})
     changes = diff_plans(example_plan("dev"), head)
     assert [(c.action, c.resource.type, c.resource.name, c.lines()) for c in changes] == [
         ("change", HELM_RELEASE, "loki", [f'~ version: "{old}" -> "{bumped(old)}"'])
@@ -48,13 +44,9 @@ def test_a_chart_bump_is_exactly_that_releases_version(tmp_path: Path) -> None:
 
 
 def test_the_prometheus_operator_pair_moves_as_two_releases_and_nothing_else() -> None:
-    crds, stack = default_version("prometheus_operator_crds"), default_version("kube_prometheus_stack")
+    crds, stack = charts.PROMETHEUS_OPERATOR_CRDS.version, charts.KUBE_PROMETHEUS_STACK.version
     head = plan_stack(
-        "dev",
-        observability={
-            "prometheusOperatorCrds": {"version": bumped(crds)},
-            "kubePrometheusStack": {"version": bumped(stack)},
-        },
+        "dev", chartVersions={"prometheusOperatorCrds": bumped(crds), "kubePrometheusStack": bumped(stack)}
     )
     changes = diff_plans(example_plan("dev"), head)
     assert sorted((c.resource.name, tuple(f.path for f in c.fields)) for c in changes) == [
@@ -66,9 +58,9 @@ def test_the_prometheus_operator_pair_moves_as_two_releases_and_nothing_else() -
 def test_a_shard_previews_the_bump_as_the_same_one_change() -> None:
     # A shard is a stack whose tenantSelector picks a few tenants: its cluster's releases move exactly as the
     # whole stack's would, so it previews an upgrade before the stacks that carry everyone else.
-    old = default_version("fluent_bit")
+    old = charts.FLUENT_BIT.version
     shard = plan_stack("dev", tenantSelector=["orders"])
-    head = plan_stack("dev", tenantSelector=["orders"], observability={"fluentBit": {"version": bumped(old)}})
+    head = plan_stack("dev", tenantSelector=["orders"], chartVersions={"fluentBit": bumped(old)})
     changes = diff_plans(shard, head)
     assert [(c.resource.name, [f.path for f in c.fields]) for c in changes] == [("fluent-bit", ["version"])]
 

@@ -20,7 +20,7 @@ import yaml
 
 from imaas.checks.sharding import project_stacks
 from imaas.declarations import charts
-from imaas.model.settings import ChartSettings, StackSettings
+from imaas.model.settings import StackSettings
 
 INDEX_TIMEOUT_SECONDS = 60
 
@@ -38,21 +38,7 @@ class Pin:
 
 def stack_pins(settings: StackSettings) -> set[Pin]:
     """The chart versions one stack pins, installed or not: a chart switched off today is switched on later."""
-    observability = settings.observability
-    by_chart: dict[charts.Chart, ChartSettings] = {
-        charts.PROMETHEUS_OPERATOR_CRDS: observability.prometheus_operator_crds,
-        charts.KUBE_PROMETHEUS_STACK: observability.kube_prometheus_stack,
-        charts.LOKI: observability.loki,
-        charts.FLUENT_BIT: observability.fluent_bit,
-        charts.TEMPO: observability.tempo,
-        charts.OPENTELEMETRY_COLLECTOR: observability.opentelemetry_collector,
-        charts.ARGO_CD: observability.argocd,
-        charts.METRICS_SERVER: settings.metrics_server,
-        charts.EXTERNAL_SECRETS: settings.tenant_secrets.external_secrets,
-        charts.CERT_MANAGER: settings.exposure.cert_manager,
-    }
-    assert set(by_chart) == set(charts.CHARTS), "a chart of charts.CHARTS has no pin here"
-    return {Pin(chart.repository, chart.name, pinned.version) for chart, pinned in by_chart.items()}
+    return {Pin(chart.repository, chart.name, release.version) for chart, release in charts.releases(settings).items()}
 
 
 def read_index(url: str) -> Any:

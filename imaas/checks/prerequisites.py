@@ -44,17 +44,6 @@ def _setting(key: str) -> str:
     return f"{CONFIG_NAMESPACE}:{key}"
 
 
-def argocd_on_the_cluster(settings: StackSettings, objects: ArgoCdObjects) -> tuple[str, str] | None:
-    """AppProjects and Applications need Argo CD's CRDs: installed by the stack, or declared present."""
-    if not objects.projects or settings.observability.argocd.install or settings.argocd_preinstalled:
-        return None
-    return _setting("argocdPreinstalled"), (
-        f"the stack declares Argo CD AppProjects and Applications ({_counted(objects.projects, 'tenant')}) but "
-        "neither installs Argo CD nor says the cluster has it: set imaas:argocdPreinstalled: true where the cluster "
-        "runs Argo CD, or imaas:observability.argocd.install: true to install it"
-    )
-
-
 RepositoryCredential = Callable[[StackSettings, str], bool]
 
 
@@ -115,7 +104,6 @@ def promotion_gate_app(settings: StackSettings, objects: ArgoCdObjects) -> tuple
 
 Prerequisite = Callable[[StackSettings, ArgoCdObjects], tuple[str, str] | None]
 PREREQUISITES: tuple[Prerequisite, ...] = (
-    argocd_on_the_cluster,
     repository_credentials,
     store_credential_key,
     promotion_gate_app,
@@ -140,12 +128,10 @@ def tenant_secrets_readable(settings: StackSettings, tenants: list[Tenant]) -> t
     users = _hosted_services(settings, tenants, lambda service: bool(service.secrets))
     if not users:
         return None
-    config = settings.tenant_secrets
     missing = [
         key
         for key, value in (
-            ("tenantSecrets.oidcProviderArn", config.oidc_provider_arn),
-            ("tenantSecrets.writers", config.writers),
+            ("tenantSecrets", settings.tenant_secrets),
             ("platformIdentities", settings.platform_identities or None),
         )
         if value is None
@@ -163,12 +149,10 @@ def exposure_configured(settings: StackSettings, tenants: list[Tenant]) -> tuple
     exposed = _hosted_services(settings, tenants, lambda service: service.expose)
     if not exposed:
         return None
-    config = settings.exposure
     missing = [
         key
         for key, value in (
-            ("exposure.gatewayClassName", config.gateway_class_name),
-            ("exposure.clusterIssuer", config.cluster_issuer),
+            ("exposure", settings.exposure),
             ("platformIdentities", settings.platform_identities or None),
         )
         if value is None

@@ -4,7 +4,7 @@ object nor any object of the namespace fence."""
 
 from __future__ import annotations
 
-from imaas.declarations import alerts, exposure, isolation, naming, secrets, telemetry
+from imaas.declarations import alerts, argocd, exposure, isolation, naming, secrets, telemetry
 from imaas.declarations.isolation import DEPLOYER_ACCOUNT
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
@@ -53,7 +53,7 @@ def app_project_spec(
     tenant: Tenant, environments: list[str], settings: StackSettings, github_owner: str
 ) -> dict[str, object]:
     """The AppProject's spec for the tenant's `environments` that the stack hosts."""
-    server = settings.cluster_server
+    server = argocd.IN_CLUSTER_SERVER
     namespaces = [naming.namespace(tenant.name, environment) for environment in environments]
     return {
         "description": f"{tenant.metadata.display_name or tenant.name} ({tenant.metadata.contact})",

@@ -4,7 +4,7 @@ reads their repository with (components/argocd_repository.py)."""
 
 from __future__ import annotations
 
-from imaas.declarations import naming, promotion, workload
+from imaas.declarations import argocd, naming, promotion, workload
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Service, Tenant
 
@@ -72,7 +72,7 @@ def application_spec(
             },
         },
         "destination": {
-            "server": settings.cluster_server,
+            "server": argocd.IN_CLUSTER_SERVER,
             "namespace": naming.namespace(tenant.name, environment),
         },
         "syncPolicy": {

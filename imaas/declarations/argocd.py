@@ -24,6 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+"""Where every Application deploys: the cluster of the Argo CD that holds it (the stack's own), by Argo CD's name for
+its in-cluster destination."""
 GUIDANCE_APPLICATIONS = 1000
 STATUS_PROCESSORS_PER_1000 = 50
 OPERATION_PROCESSORS_PER_1000 = 25

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaas.declarations import alerts, argocd, charts, grafana, isolation, naming, store_clients, tenant_config
+from imaas.declarations import (
+    alerts,
+    argocd,
+    charts,
+    grafana,
+    images,
+    isolation,
+    naming,
+    store_clients,
+    tenant_config,
+)
 from imaas.declarations.dashboards import FOLDER_ANNOTATION
 from imaas.declarations.log_routing import fluent_bit_config, state_volumes
 from imaas.declarations.prometheus import platform_prometheus_spec
 from imaas.declarations.telemetry import Endpoints
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits, ObservabilitySettings
-
-PROXY_IMAGE: str = ObservabilitySettings.model_fields["proxy_image"].default
+from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits
 
 
 def prometheus_operator_crds_values() -> dict[str, Any]:
@@ -62,7 +70,7 @@ def kube_prometheus_stack_values(
     settings: GrafanaSettings,
     alerting: AlertingSettings | None = None,
     cluster_kind: str = "generic",
-    proxy_image: str = PROXY_IMAGE,
+    proxy_image: str = images.STORE_PROXY_IMAGE,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         # The CRDs come from their own release, installed first (prometheus-operator-crds): Helm builds every
@@ -132,7 +140,7 @@ log_limits = tenant_config.log_limits
 
 
 def loki_values(
-    default: ObservabilityLimits, namespace: str = "observability", proxy_image: str = PROXY_IMAGE
+    default: ObservabilityLimits, namespace: str = "observability", proxy_image: str = images.STORE_PROXY_IMAGE
 ) -> dict[str, Any]:
     """Loki's values, the same for any tenant set: each tenant's limits are in the runtime file the job writes."""
     runtime_mount = {"name": "tenant-limits", "mountPath": tenant_config.LOKI_RUNTIME_DIR, "readOnly": True}

@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from imaas.declarations import iam, naming, promotion
-from imaas.model.settings import ImageRetention
 from imaas.model.tenant import Service, Tenant
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -175,9 +174,16 @@ def ci_variable(
 PROMOTED_ENVIRONMENTS = ("prod", "test")
 
 
-def lifecycle_policy(retention: ImageRetention) -> dict[str, Any]:
-    """Untagged layers go after some days; images promoted to test or prod keep the newest `keep_promoted` of each
-    environment; of all the others, the newest `keep` stay.
+# What each service's ECR repository keeps: tagged images per repository, images per environment they were promoted
+# to, and days before an untagged image expires.
+KEEP_IMAGES = 100
+KEEP_PROMOTED_IMAGES = 50
+UNTAGGED_IMAGE_DAYS = 14
+
+
+def lifecycle_policy() -> dict[str, Any]:
+    """Untagged layers go after some days; images promoted to test or prod keep the newest KEEP_PROMOTED_IMAGES of
+    each environment; of all the others, the newest KEEP_IMAGES stay.
 
     ECR evaluates rules by priority, an image that matches the tags of a rule is never expired by a rule of lower
     priority, and the `any` rule must come last: so the image an environment runs, the newest of its prefix, stays
@@ -185,24 +191,24 @@ def lifecycle_policy(retention: ImageRetention) -> dict[str, Any]:
     """
     untagged = {
         "rulePriority": 1,
-        "description": f"expire untagged images after {retention.untagged_days} days",
+        "description": f"expire untagged images after {UNTAGGED_IMAGE_DAYS} days",
         "selection": {
             "tagStatus": "untagged",
             "countType": "sinceImagePushed",
             "countUnit": "days",
-            "countNumber": retention.untagged_days,
+            "countNumber": UNTAGGED_IMAGE_DAYS,
         },
         "action": {"type": "expire"},
     }
     promoted = [
         {
             "rulePriority": priority,
-            "description": f"keep the last {retention.keep_promoted} images promoted to {environment}",
+            "description": f"keep the last {KEEP_PROMOTED_IMAGES} images promoted to {environment}",
             "selection": {
                 "tagStatus": "tagged",
                 "tagPrefixList": [f"{environment}-"],
                 "countType": "imageCountMoreThan",
-                "countNumber": retention.keep_promoted,
+                "countNumber": KEEP_PROMOTED_IMAGES,
             },
             "action": {"type": "expire"},
         }
@@ -210,8 +216,8 @@ def lifecycle_policy(retention: ImageRetention) -> dict[str, Any]:
     ]
     others = {
         "rulePriority": 2 + len(PROMOTED_ENVIRONMENTS),
-        "description": f"keep the last {retention.keep} images",
-        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": retention.keep},
+        "description": f"keep the last {KEEP_IMAGES} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES},
         "action": {"type": "expire"},
     }
     return {"rules": [untagged, *promoted, others]}

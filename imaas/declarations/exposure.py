@@ -19,7 +19,7 @@ from typing import Any
 
 from imaas.declarations import isolation
 from imaas.declarations.connections import HTTP_PORT
-from imaas.model.settings import StackSettings
+from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, ExposureSettings, StackSettings
 from imaas.model.tenant import Service, Tenant
 
 GROUP = "gateway.networking.k8s.io"
@@ -67,12 +67,11 @@ def exposed(tenant: Tenant, environment: str) -> list[Service]:
     ]
 
 
-def gateway_spec(settings: StackSettings) -> dict[str, Any]:
+def gateway_spec(config: ExposureSettings) -> dict[str, Any]:
     """The shared Gateway: ListenerSets from tenant namespaces only; its own listener (the Gateway API requires one)
     takes routes from its own namespace only, so no tenant route attaches to it."""
-    exposure = settings.exposure
     return {
-        "gatewayClassName": exposure.gateway_class_name,
+        "gatewayClassName": config.gateway_class_name,
         "allowedListeners": {"namespaces": {"from": "Selector", "selector": isolation.TENANT_NAMESPACES}},
         "listeners": [
             {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}}
@@ -81,13 +80,12 @@ def gateway_spec(settings: StackSettings) -> dict[str, Any]:
 
 
 def listener_set_spec(tenant: Tenant, environment: str, settings: StackSettings) -> dict[str, Any]:
-    exposure = settings.exposure
     return {
         "parentRef": {
             "group": GROUP,
             "kind": "Gateway",
-            "name": exposure.gateway_name,
-            "namespace": exposure.namespace,
+            "name": GATEWAY_NAME,
+            "namespace": GATEWAY_NAMESPACE,
         },
         "listeners": [
             {
@@ -114,11 +112,13 @@ def route_spec(service: Service, tenant: Tenant, environment: str, settings: Sta
     }
 
 
-def certificate_spec(service: Service, tenant: Tenant, environment: str, settings: StackSettings) -> dict[str, Any]:
+def certificate_spec(
+    service: Service, tenant: Tenant, environment: str, settings: StackSettings, issuer: str
+) -> dict[str, Any]:
     return {
         "secretName": certificate(service.name),
         "dnsNames": [host(service.name, tenant.name, environment, settings.ingress_host_suffix)],
-        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": settings.exposure.cluster_issuer},
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer},
         "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
     }
 

@@ -358,7 +358,7 @@ def fence_inputs(
         cluster_cidrs=cluster_cidrs,
         mail_relay_port=int(alerting.smarthost.rsplit(":", 1)[1]) if alerting is not None else None,
         identity_provider=settings.grafana.oidc is not None,
-        object_store=settings.tempo.storage.s3_bucket is not None,
+        object_store=settings.tempo.bucket is not None,
         promotion_gate=promotion_gate,
     )
 
@@ -493,7 +493,7 @@ def markdown() -> str:
             None: "",
             "alerting": "`alerting`",
             "oidc": "`grafana.oidc`",
-            "s3": "`tempo.storage.s3Bucket`",
+            "s3": "`tempo.bucket`",
             "promotion": "`promotion.githubApp`",
         }[a.when]
         lines.append(

@@ -26,6 +26,17 @@ from imaas.model.names import registry_of, split_reference
 # last entry of its compatibility matrix), which the tenants' Prometheus runs when its spec names none.
 TENANT_PROMETHEUS_VERSION = "v3.11.3"
 TENANT_PROMETHEUS_IMAGE = f"quay.io/prometheus/prometheus:{TENANT_PROMETHEUS_VERSION}"
+# The platform's own programs (the tenant-configuration job, the collector's reloader, the promotion gate) use the
+# standard library only: any Python 3.11+ runs them. A release the machines of this project know of (pyenv's list).
+PYTHON_IMAGE = "docker.io/library/python:3.13.13-slim"
+# prom-label-proxy, which confines each tenant organisation's metric queries in Grafana to its namespaces.
+METRICS_PROXY_IMAGE = "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0"
+# The nginx that checks the platform's credentials in front of Loki (the chart's gateway), Tempo and Alertmanager (a
+# container beside each): one image, so that one configuration syntax is tested. The Loki chart's own gateway image
+# (loki 18.11.0 values.yaml, `gateway.image`).
+STORE_PROXY_IMAGE = "docker.io/nginxinc/nginx-unprivileged:1.31-alpine"
+PINNED_IMAGES = (PYTHON_IMAGE, METRICS_PROXY_IMAGE, STORE_PROXY_IMAGE)
+"""The images the platform pins outside its charts' values (Renovate bumps them here)."""
 
 
 @dataclass(frozen=True)
@@ -164,10 +175,10 @@ INHERITING: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def platform_registries(extra: tuple[str, ...] = ()) -> set[str]:
-    """Every upstream registry the platform's chart images come from, and those of `extra` references."""
+def platform_registries() -> set[str]:
+    """Every upstream registry the platform's images come from."""
     images = [image.reference for entries in CHART_IMAGES.values() for image in entries]
-    return {registry_of(reference) for reference in [*images, TENANT_PROMETHEUS_IMAGE, *extra]}
+    return {registry_of(reference) for reference in [*images, TENANT_PROMETHEUS_IMAGE, *PINNED_IMAGES]}
 
 
 def mirrored(reference: str, mirror: Mapping[str, str]) -> str:

@@ -68,12 +68,24 @@ def platform_prometheus_spec() -> dict[str, Any]:
     }
 
 
+# What the tenants' Prometheus takes from any one tenant monitor at most, whatever the monitor asks: a tenant's
+# exporter cannot exhaust the memory that every tenant's metrics share.
+TENANT_SCRAPE_LIMITS = {
+    "enforcedSampleLimit": 50_000,  # samples per scrape
+    "enforcedTargetLimit": 200,  # targets per monitor
+    "enforcedLabelLimit": 64,  # labels per sample
+    "enforcedLabelNameLengthLimit": 256,
+    "enforcedLabelValueLengthLimit": 2048,
+    "enforcedBodySizeLimit": "16MB",  # uncompressed size of one scrape
+    "enforcedKeepDroppedTargets": 100,  # dropped targets kept for display per monitor
+}
+
+
 def tenant_prometheus_spec(
     settings: TenantPrometheusSettings, stack_namespace: str, storage_class: str | None = None
 ) -> dict[str, Any]:
     """The `spec` of the tenants' Prometheus, in the stack's namespace (where its Alertmanager is too); its volume of
     `storage_class` (imaas:storageClass), or the cluster's default class."""
-    limits = settings.limits
     rule_key, rule_value = alerts.TENANT_PROMETHEUS_RULE_LABEL
     return {
         "replicas": 1,
@@ -115,13 +127,7 @@ def tenant_prometheus_spec(
         # No monitor's honorLabels: a label a pod exposes that the scrape also sets is kept as `exported_<name>`.
         "overrideHonorLabels": True,
         "arbitraryFSAccessThroughSMs": {"deny": True},
-        "enforcedSampleLimit": limits.sample_limit,
-        "enforcedTargetLimit": limits.target_limit,
-        "enforcedLabelLimit": limits.label_limit,
-        "enforcedLabelNameLengthLimit": limits.label_name_length_limit,
-        "enforcedLabelValueLengthLimit": limits.label_value_length_limit,
-        "enforcedBodySizeLimit": limits.body_size_limit,
-        "enforcedKeepDroppedTargets": limits.keep_dropped_targets,
+        **TENANT_SCRAPE_LIMITS,
         "retention": settings.retention,
         "storage": {
             "volumeClaimTemplate": {

@@ -41,6 +41,9 @@ GITHUB_ACTIONS_APP_ID = 15368
 """GitHub Actions' App id (`GET /apps/github-actions`), the same for every organisation: a required check pinned to
 it can only come from a workflow run, not from a status a token posts."""
 GATED_BRANCHES = ("test", "prod")
+GATE_INTERVAL_SECONDS = 60
+"""How often the gate reads the Applications and the open pull requests: one organisation search per branch and
+round, well within an installation's rate limit."""
 PLATFORM_PROMETHEUS_URL_TEMPLATE = "http://{release}-prometheus.{namespace}.svc.{domain}:9090"
 
 
@@ -95,7 +98,7 @@ def gate_config(settings: StackSettings) -> dict[str, Any]:
             ),
         ],
         "dashboardUrl": dashboard_url(settings),
-        "intervalSeconds": settings.promotion.interval_seconds,
+        "intervalSeconds": GATE_INTERVAL_SECONDS,
     }
 
 

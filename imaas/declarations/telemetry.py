@@ -9,7 +9,7 @@ from typing import Any
 
 from imaas.declarations import naming
 from imaas.declarations.charts import LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
-from imaas.model.settings import ObservabilityLimits, StackSettings
+from imaas.model.settings import OBSERVABILITY_LIMITS, ObservabilityLimits, StackSettings
 from imaas.model.tenant import Tenant
 
 CLUSTER_DOMAIN = "cluster.local"
@@ -169,7 +169,7 @@ def tenant_telemetry(tenant: Tenant, settings: StackSettings) -> TenantTelemetry
     hosted = tuple(settings.hosted(tenant.environments))
     if not hosted or tenant.decommissioned:
         return None
-    return TenantTelemetry(tenant.name, hosted, settings.observability_limits[tenant.spec.size])
+    return TenantTelemetry(tenant.name, hosted, OBSERVABILITY_LIMITS[tenant.spec.size])
 
 
 OTLP_ENDPOINT_VARIABLE = "IMAAS_OTLP_ENDPOINT"

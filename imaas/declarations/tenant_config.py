@@ -34,6 +34,8 @@ CODE_DIR = "/opt/imaas"
 MODULES = (grafana_sync, incluster, collector_reload)
 SETTINGS_KEY = "settings.json"
 ENTRY = "imaas.incluster.tenant_config"
+# When the job runs (cron): a new tenant's organisation, users and data sources appear within minutes.
+RECONCILE_SCHEDULE = "*/5 * * * *"
 RELOADER_ENTRY = "imaas.incluster.collector_reload"
 # Where the stores mount the runtime files (a directory each: a subPath mount would never be refreshed).
 LOKI_RUNTIME_DIR = "/etc/imaas/loki"
@@ -144,7 +146,7 @@ def initial_outputs() -> dict[str, dict[str, str]]:
     }
 
 
-def reconciler_cron_job_spec(settings: GrafanaSettings, namespace: str) -> dict[str, Any]:
+def reconciler_cron_job_spec(namespace: str, image: str) -> dict[str, Any]:
     """The job that merges the tenants' objects: its code and settings mounted from a ConfigMap, its identity its
     own ServiceAccount's token, the Grafana admin password from the chart's Secret, which never leaves it. Nothing
     in it names a tenant."""
@@ -170,7 +172,7 @@ def reconciler_cron_job_spec(settings: GrafanaSettings, namespace: str) -> dict[
         "containers": [
             {
                 "name": "reconcile",
-                "image": settings.reconciler_image,
+                "image": image,
                 "command": ["python", "-m", ENTRY],
                 "env": [{"name": name, **value} for name, value in env.items()],
                 "volumeMounts": [{"name": "code", "mountPath": CODE_DIR, "readOnly": True}],
@@ -181,7 +183,7 @@ def reconciler_cron_job_spec(settings: GrafanaSettings, namespace: str) -> dict[
         "volumes": [code_volume()],
     }
     return {
-        "schedule": settings.reconcile_schedule,
+        "schedule": RECONCILE_SCHEDULE,
         "concurrencyPolicy": "Forbid",
         "successfulJobsHistoryLimit": 1,
         "failedJobsHistoryLimit": 3,

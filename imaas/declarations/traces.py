@@ -21,7 +21,7 @@ from typing import Any
 from imaas.declarations import charts, isolation, naming, store_clients, tenant_config
 from imaas.declarations.telemetry import OTLP_GRPC_PORT
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import GrafanaSettings, ObservabilityLimits, OpenTelemetryCollectorChart, TempoChart
+from imaas.model.settings import ObservabilityLimits, TempoSettings
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
 # appVersion.
@@ -35,6 +35,8 @@ INGEST_PIPELINE = incluster.INGEST_PIPELINE
 ROUTER = incluster.ROUTER
 ROUTES_FILE = f"{tenant_config.COLLECTOR_ROUTES_DIR}/{incluster.COLLECTOR_KEY}"
 RELOAD_PERIOD_SECONDS = 10
+# The collector gateway's replicas (a stack may give it more: imaas:chartValues.opentelemetryCollector.replicaCount).
+COLLECTOR_REPLICAS = 2
 # What the sender may claim and the platform decides instead: every Kubernetes attribute, and the platform's own.
 UNTRUSTED_ATTRIBUTES = (r"^k8s\..*", r"^imaas\..*")
 TENANT_ATTRIBUTE = "imaas.tenant"
@@ -126,7 +128,7 @@ def collector_config() -> dict[str, Any]:
     }
 
 
-def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
+def reload_sidecar(image: str) -> dict[str, Any]:
     """The container that makes the collector reload its routes file when the job changes it (SIGHUP), in the
     collector's pod, as the collector's user."""
     env = {
@@ -138,7 +140,7 @@ def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
     }
     return {
         "name": "reload-routes",
-        "image": grafana_settings.reconciler_image,
+        "image": image,
         "command": ["python", "-m", tenant_config.RELOADER_ENTRY],
         "env": [{"name": name, "value": value} for name, value in env.items()],
         "volumeMounts": [
@@ -150,10 +152,10 @@ def reload_sidecar(grafana_settings: GrafanaSettings) -> dict[str, Any]:
     }
 
 
-def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: GrafanaSettings) -> dict[str, Any]:
+def collector_values(python_image: str) -> dict[str, Any]:
     return {
         "mode": "deployment",
-        "replicaCount": chart.replicas,
+        "replicaCount": COLLECTOR_REPLICAS,
         "image": {"repository": COLLECTOR_IMAGE, "tag": COLLECTOR_IMAGE_TAG},
         # The routes file, merged over the configuration the chart writes (maps key by key), and reloaded on SIGHUP.
         "command": {"name": COLLECTOR_COMMAND, "extraArgs": [f"--config={ROUTES_FILE}"]},
@@ -164,7 +166,7 @@ def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: Grafa
             tenant_config.code_volume(),
         ],
         "extraVolumeMounts": [{"name": "routes", "mountPath": tenant_config.COLLECTOR_ROUTES_DIR, "readOnly": True}],
-        "extraContainers": [reload_sidecar(grafana_settings)],
+        "extraContainers": [reload_sidecar(python_image)],
         "clusterRole": {"create": True, "rules": COLLECTOR_RULES},
         # OTLP only: the other receivers' ports would be open with nothing behind them.
         "ports": {name: {"enabled": False} for name in ("jaeger-compact", "jaeger-thrift", "jaeger-grpc", "zipkin")},
@@ -177,30 +179,29 @@ def collector_values(chart: OpenTelemetryCollectorChart, grafana_settings: Grafa
 trace_limits = tenant_config.trace_limits
 
 
-def tempo_values(chart: TempoChart, default: ObservabilityLimits, sizes: list[ObservabilityLimits]) -> dict[str, Any]:
+def tempo_values(
+    tempo: TempoSettings, default: ObservabilityLimits, sizes: list[ObservabilityLimits]
+) -> dict[str, Any]:
     """Tempo's values, the same for any tenant set: each tenant's overrides are in the file the job writes."""
-    storage = chart.storage
+    bucket = tempo.bucket
     retention_days = max(limits.trace_retention_days for limits in [default, *sizes])
     # The chart's default store is the local volume; a bucket replaces it, reached as the role the stack names.
     durable: dict[str, Any] = {}
-    if storage.s3_bucket is not None:
+    service_account: dict[str, Any] = {}
+    if bucket is not None:
         durable = {
             "storage": {
                 "trace": {
                     "backend": "s3",
                     "s3": {
-                        "bucket": storage.s3_bucket,
-                        "region": storage.s3_region,
-                        "endpoint": f"s3.{storage.s3_region}.amazonaws.com",
+                        "bucket": bucket.name,
+                        "region": bucket.region,
+                        "endpoint": f"s3.{bucket.region}.amazonaws.com",
                     },
                 }
             }
         }
-    service_account = (
-        {"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": storage.role_arn}}}
-        if storage.role_arn
-        else {}
-    )
+        service_account = {"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": bucket.role_arn}}}
     # The chart's receivers stay as they are: its Service template reads every one of them (a null one fails the
     # render), and only the collector reaches them, since tenant pods may send OTLP to the collector's pods alone.
     return {
@@ -224,7 +225,7 @@ def tempo_values(chart: TempoChart, default: ObservabilityLimits, sizes: list[Ob
         },
         "extraVolumes": [tenant_config.config_map_volume("tenant-overrides", incluster.TEMPO_CONFIG_MAP)],
         # The write-ahead log (and, without a bucket, the blocks) outlive the pod and the release.
-        "persistence": {"enabled": True, "size": storage.size},
+        "persistence": {"enabled": True, "size": tempo.storage},
         **service_account,
     }
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from imaas.declarations import charts, isolation, naming, types, workload
+from imaas.declarations import argocd, charts, isolation, naming, types, workload
 from imaas.declarations.applications import SECRET_TYPE_LABEL
 from imaas.guardrails.framework import GLOB_CHARACTERS, Context, Index, Resource
 
@@ -29,10 +29,7 @@ def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resou
                 yield project, f"source {source!r} is not one of tenant {tenant.name}'s service repositories"
         namespaces = context.tenant_namespaces(tenant)
         for destination in spec.get("destinations") or []:
-            if (
-                destination.get("namespace") not in namespaces
-                or destination.get("server") != context.settings.cluster_server
-            ):
+            if destination.get("namespace") not in namespaces or destination.get("server") != argocd.IN_CLUSTER_SERVER:
                 yield project, f"destination {destination} is not one of tenant {tenant.name}'s namespaces here"
         if spec.get("clusterResourceWhitelist"):
             yield project, "allows cluster-scoped kinds"
@@ -41,7 +38,7 @@ def app_project_confined(index: Index, context: Context) -> Iterator[tuple[Resou
         for account in spec.get("destinationServiceAccounts") or []:
             if (
                 account.get("namespace") not in namespaces
-                or account.get("server") != context.settings.cluster_server
+                or account.get("server") != argocd.IN_CLUSTER_SERVER
                 or account.get("defaultServiceAccount") != isolation.DEPLOYER_ACCOUNT
             ):
                 yield project, f"syncs as {account}, not as the deployer account of one of its namespaces"

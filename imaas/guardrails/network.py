@@ -12,6 +12,7 @@ from typing import Any
 
 from imaas.declarations import connections, isolation, naming, types
 from imaas.guardrails.framework import Context, Index, Resource
+from imaas.model.settings import GATEWAY_NAMESPACE
 from imaas.model.tenant import Service, Tenant
 
 
@@ -100,13 +101,12 @@ def _declared_backend(rule: dict[str, Any], service: Service | None) -> bool:
 
 def _from_the_gateway(rule: dict[str, Any], service: Service | None, context: Context) -> bool:
     """A rule admitting the shared Gateway's namespace to an exposed service's HTTP port, and nothing else."""
-    exposure = context.settings.exposure
-    if service is None or not service.expose or exposure.gateway_class_name is None:
+    if service is None or not service.expose or context.settings.exposure is None:
         return False
     peers = rule.get("from") or []
     return (
         len(peers) == 1
-        and _namespace_of(peers[0]) == exposure.namespace
+        and _namespace_of(peers[0]) == GATEWAY_NAMESPACE
         and set(peers[0]) == {"namespaceSelector"}
         and rule.get("ports") == [{"protocol": "TCP", "port": connections.HTTP_PORT}]
     )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from imaas.declarations import charts, types
 from imaas.guardrails.framework import Context, Index, Resource
+from imaas.model.settings import Addon
 
 
 def _api_group(resource_type: str) -> str | None:
@@ -38,24 +39,22 @@ def _groups_needed(resource: Resource, charts_by_name: dict[str, charts.Chart]) 
 def earlier_crd_groups(context: Context) -> frozenset[str]:
     """The custom resource groups a stack may use without installing their CRDs itself: on a tenant stack, those the
     cluster's shared stack installs in the wave before (its settings say which); on any stack, Argo CD's where the
-    cluster runs its own (argocdPreinstalled), and External Secrets Operator's and cert-manager's where the stack
-    does not install them (the cluster runs its own)."""
+    cluster runs its own, and External Secrets Operator's and cert-manager's where the stack does not install them
+    (imaas:preinstalled lists them)."""
     settings = context.settings
     groups: set[str] = set()
-    if settings.argocd_preinstalled:
-        groups.update(charts.ARGO_CD.crd_groups)
-    if context.tenant_stack:
-        if settings.observability.enabled:
-            groups.update(charts.PROMETHEUS_OPERATOR_CRDS.crd_groups)
-        if settings.observability.argocd.install:
-            groups.update(charts.ARGO_CD.crd_groups)
-    # External Secrets Operator and cert-manager: the shared stack's (the wave before a tenant stack) where it
-    # installs them; else the cluster's own (`install: false` says the cluster runs one; preflight checks its CRDs).
-    for chart, installed in (
-        (charts.EXTERNAL_SECRETS, settings.tenant_secrets.external_secrets.install),
-        (charts.CERT_MANAGER, settings.exposure.cert_manager.install),
-    ):
-        if context.tenant_stack or not installed:
+    if context.tenant_stack and settings.observability.enabled:
+        groups.update(charts.PROMETHEUS_OPERATOR_CRDS.crd_groups)
+    # Argo CD, External Secrets Operator and cert-manager: the shared stack's (the wave before a tenant stack) where
+    # it installs them; else the cluster's own (imaas:preinstalled says the cluster runs one; preflight checks its
+    # CRDs).
+    addons: tuple[tuple[charts.Chart, Addon], ...] = (
+        (charts.ARGO_CD, "argocd"),
+        (charts.EXTERNAL_SECRETS, "externalSecrets"),
+        (charts.CERT_MANAGER, "certManager"),
+    )
+    for chart, addon in addons:
+        if context.tenant_stack or not settings.installs(addon):
             groups.update(chart.crd_groups)
     return frozenset(groups)
 

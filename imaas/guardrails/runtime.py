@@ -67,7 +67,8 @@ def _writer_roles(context: Context) -> dict[str, tuple[Tenant, str]]:
 
 
 def _trust_problems(role: Resource, namespace: str, context: Context) -> Iterator[str]:
-    issuer = context.settings.tenant_secrets.oidc_issuer
+    config = context.settings.tenant_secrets
+    issuer, provider = (config.oidc_issuer, config.oidc_provider_arn) if config else (None, None)
     wanted = f"system:serviceaccount:{namespace}:{secrets.STORE_ACCOUNT}"
     for statement in _statements(role.inputs.get("assumeRolePolicy")):
         if statement.get("Effect") != "Allow":
@@ -75,7 +76,7 @@ def _trust_problems(role: Resource, namespace: str, context: Context) -> Iterato
         equals = (statement.get("Condition") or {}).get("StringEquals") or {}
         if set(statement.get("Condition") or {}) != {"StringEquals"} or equals.get(f"{issuer}:sub") != wanted:
             yield f"is trusted by more than {wanted}"
-        if statement.get("Principal") != {"Federated": context.settings.tenant_secrets.oidc_provider_arn}:
+        if statement.get("Principal") != {"Federated": provider}:
             yield f"trusts {statement.get('Principal')}, not the cluster's OIDC provider"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from imaas.inputs.messages import validate_document
 from imaas.inputs.problems import InputError, Problem, UsageError
+from imaas.inputs.removed_settings import removed_settings
 from imaas.inputs.yaml_source import YamlDocument, display_path, read_yaml_file
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
 
@@ -35,13 +36,6 @@ SECRET_SETTINGS = tuple(
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`): a plain one would be in the stack file,
 in git and in every log that prints the configuration."""
-_READ_WITH_DEPLOY_KEYS = (
-    "no longer read: Argo CD reads each service repository with a read-only deploy key that every stack generates "
-    "for its own cluster, and no organisation-wide credential remains (docs/operators.md, Repository access); "
-    "delete this setting"
-)
-REMOVED_SETTINGS = {"argocdGithubApp": _READ_WITH_DEPLOY_KEYS, "argocdGithubAppPrivateKey": _READ_WITH_DEPLOY_KEYS}
-"""Settings of earlier versions, refused with what replaced them rather than as unknown keys."""
 
 
 @dataclass(frozen=True)
@@ -124,11 +118,7 @@ def read_stack_file(project_dir: Path, stack: str) -> StackFile:
                 namespace, _, name = _full_key(str(where[1])).partition(":")
                 if namespace == CONFIG_NAMESPACE:
                     target[(name, *where[2:])] = mark
-    removed = [
-        settings_document.problem((name,), REMOVED_SETTINGS[name], key=True)
-        for name in ours
-        if name in REMOVED_SETTINGS
-    ]
+    removed = removed_settings(settings_document)
     if removed:
         raise InputError(removed)
     settings = validate_document(StackSettings, settings_document)
@@ -169,7 +159,7 @@ def settings_from_config(config: dict[str, str], stack: str) -> StackSettings:
         if key.partition(":")[0] == CONFIG_NAMESPACE
     }
     document = YamlDocument(StackName.parse(stack).settings_file, ours, field_prefix=f"{CONFIG_NAMESPACE}:")
-    removed = [document.problem((name,), REMOVED_SETTINGS[name]) for name in ours if name in REMOVED_SETTINGS]
+    removed = removed_settings(document)
     if removed:
         raise InputError(removed)
     return validate_document(StackSettings, document)

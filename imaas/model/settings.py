@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from imaas.model.base import InputModel, unique
-from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order, registry_of
+from imaas.model.names import Email, Environment, GitHubLogin, KubernetesName, in_canonical_order
 from imaas.model.quantity import ByteQuantity, CpuQuantity, exceeds
 from imaas.model.tenant import GroupName, QuotaOverride, SizeName
 
@@ -143,107 +143,56 @@ EXAMPLE_PRICES = Prices(currency="USD", vcpu=Decimal(25), memory_gib=Decimal(3),
 region, an example to be replaced by the organisation's own (comments label costs from it as an example)."""
 
 
-# An exact chart version: a range or a tag would let an update change what a preview showed.
-ChartVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+# An exact chart version: a range or a tag would let an update change what a preview showed. cert-manager's chart
+# repository tags its releases with a leading `v`.
+ChartVersion = Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+$")]
+# The charts a stack may pin another version of, or give values to (imaas/declarations/charts.py, CHARTS, each by its
+# `setting`; a test keeps the two equal).
+ChartName = Literal[
+    "prometheusOperatorCrds",
+    "kubePrometheusStack",
+    "loki",
+    "fluentBit",
+    "tempo",
+    "opentelemetryCollector",
+    "argocd",
+    "metricsServer",
+    "externalSecrets",
+    "certManager",
+]
+V_TAGGED_CHARTS: frozenset[ChartName] = frozenset({"certManager"})
+# What a cluster may run already instead of having the stack install it (imaas:preinstalled).
+Addon = Literal["argocd", "metricsServer", "externalSecrets", "certManager"]
 
 
-class ChartSettings(InputModel):
-    """One pinned Helm chart; each subclass holds the version the platform was tested with."""
+IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")]
 
-    version: ChartVersion
-    values: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Chart values merged over the platform's own (mappings merge, the rest replaces).",
+
+class TraceBucket(InputModel):
+    """An S3 bucket for trace blocks, which outlives the cluster, made by the platform team (versioning on, no
+    public access)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = Field(
+        description="The bucket's name."
     )
-
-
-class KubePrometheusStackChart(ChartSettings):
-    version: ChartVersion = Field(
-        "86.3.2", description="kube-prometheus-stack chart version (Prometheus Operator 0.91.0)."
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = Field(
+        description="The bucket's region."
     )
-
-
-class PrometheusOperatorCrdsChart(ChartSettings):
-    version: ChartVersion = Field(
-        "29.0.0",
-        description="prometheus-operator-crds chart version (Prometheus Operator 0.91.0 CRDs): its operator version "
-        "must be kube-prometheus-stack's.",
-    )
-
-
-class LokiChart(ChartSettings):
-    version: ChartVersion = Field("18.11.0", description="Loki chart version (grafana-community repository).")
-
-    @model_validator(mode="after")
-    def _one_replica(self) -> LokiChart:
-        # Loki listens on loopback behind its credential proxy, its rings in memory
-        # (imaas/declarations/store_clients.py): a second replica would find no ring to join.
-        replicas = (self.values.get("singleBinary") or {}).get("replicas", 1)
-        if replicas != 1:
-            raise ValueError(
-                f"values.singleBinary.replicas must be 1, got {replicas}: Loki keeps its rings in memory behind its "
-                "credential proxy, which one replica only can hold"
-            )
-        return self
-
-
-class FluentBitChart(ChartSettings):
-    version: ChartVersion = Field("0.58.1", description="Fluent Bit chart version.")
-
-
-class TraceStorage(InputModel):
-    """Where Tempo keeps trace blocks: its persistent volume by default, or an S3 bucket that outlives the cluster."""
-
-    size: ByteQuantity = Field(
-        "20Gi",
-        description="Tempo's persistent volume (its write-ahead log, and the blocks themselves when no bucket is set).",
-    )
-    s3_bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = Field(
-        None, description="An S3 bucket for trace blocks, made by the platform team (versioning on, no public access)."
-    )
-    s3_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] | None = Field(
-        None, description="The bucket's region."
-    )
-    role_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")] | None = Field(
-        None,
+    role_arn: IamRoleArn = Field(
         description="The IAM role (IRSA or EKS Pod Identity) that Tempo's service account assumes, allowed "
-        "s3:ListBucket, GetObject, PutObject and DeleteObject on the bucket alone.",
+        "s3:ListBucket, GetObject, PutObject and DeleteObject on the bucket alone."
     )
 
-    @model_validator(mode="after")
-    def _bucket_with_region_and_role(self) -> TraceStorage:
-        given = [self.s3_bucket is not None, self.s3_region is not None, self.role_arn is not None]
-        if any(given) and not all(given):
-            raise ValueError("s3Bucket, s3Region and roleArn are set together or not at all")
-        return self
 
-
-class TempoChart(ChartSettings):
-    version: ChartVersion = Field(
-        "2.2.4", description="Tempo chart version (grafana-community repository; Tempo 2.10.8, single binary)."
+class TempoSettings(InputModel):
+    storage: ByteQuantity = Field(
+        "20Gi",
+        description="Tempo's persistent volume: its write-ahead log, and the trace blocks themselves without a bucket.",
     )
-    storage: TraceStorage = Field(default_factory=TraceStorage)
+    bucket: TraceBucket | None = Field(None, description="Where Tempo keeps trace blocks instead of its volume.")
 
 
-class OpenTelemetryCollectorChart(ChartSettings):
-    version: ChartVersion = Field(
-        "0.170.0", description="opentelemetry-collector chart version (collector 0.158.0, its k8s distribution)."
-    )
-    replicas: Annotated[int, Field(ge=1, le=20)] = Field(2, description="Gateway replicas.")
-
-
-class MetricsServerChart(ChartSettings):
-    install: bool = Field(
-        True,
-        description="Install metrics-server, the source of the CPU and memory metrics services autoscale on; off "
-        "where the cluster has one already (the EKS add-on, a distribution's own).",
-    )
-    version: ChartVersion = Field("3.13.1", description="metrics-server chart version (metrics-server 0.8.1).")
-
-
-class ArgoCdChart(ChartSettings):
-    install: bool = Field(False, description="Install Argo CD itself, for a cluster that has none.")
-    version: ChartVersion = Field("10.1.1", description="argo-cd chart version.")
+class ArgoCdSettings(InputModel):
     applications: Annotated[int, Field(ge=1, le=100_000)] = Field(
         1000,
         description="The Applications this cluster's Argo CD is expected to hold (every active service's, per "
@@ -257,29 +206,6 @@ class ArgoCdChart(ChartSettings):
         description="Argo CD's public address where GitHub can reach it: one organisation webhook then tells Argo "
         "CD of every push, and the reconciliation period can be long; with the secret argocdWebhookSecret.",
     )
-
-
-class ExternalSecretsChart(ChartSettings):
-    install: bool = Field(
-        True,
-        description="Install External Secrets Operator, which syncs each tenant secret from AWS Secrets Manager into "
-        "its namespace; off where the cluster runs one already (its CRDs at external-secrets.io/v1).",
-    )
-    version: ChartVersion = Field("2.9.0", description="external-secrets chart version (External Secrets Operator "
-                                  "v2.9.0).")  # fmt: skip
-
-
-# cert-manager's chart repository tags its releases with a leading `v`.
-CertManagerVersion = Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")]
-
-
-class CertManagerChart(ChartSettings):
-    install: bool = Field(
-        True,
-        description="Install cert-manager, which issues the certificates of exposed services; off where the cluster "
-        "runs one already.",
-    )
-    version: CertManagerVersion = Field("v1.21.1", description="cert-manager chart version (charts.jetstack.io).")
 
 
 # Every private (RFC 1918), shared (RFC 6598) and unique-local IPv6 range: what no tenant pod reaches as "the
@@ -319,7 +245,6 @@ class TenantEgress(InputModel):
         return self
 
 
-IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")]
 OidcProviderArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")]
 
 
@@ -361,63 +286,38 @@ class SecretWriters(InputModel):
 class TenantSecrets(InputModel):
     """Tenant secrets: kept in AWS Secrets Manager, synced into tenant namespaces by External Secrets Operator."""
 
-    oidc_provider_arn: OidcProviderArn | None = Field(
-        None,
+    oidc_provider_arn: OidcProviderArn = Field(
         description="The cluster's IAM OIDC provider (IRSA): each tenant namespace's secret store authenticates as "
-        "its own IAM role, trusted for that namespace's store account only. Required once a tenant declares secrets.",
+        "its own IAM role, trusted for that namespace's store account only."
     )
-    writers: SecretWriters | None = Field(
-        None, description="How the tenants' people write their secrets' values. Required once a tenant declares one."
-    )
-    external_secrets: ExternalSecretsChart = Field(default_factory=ExternalSecretsChart)
+    writers: SecretWriters = Field(description="How the tenants' people write their secrets' values.")
 
     @property
-    def oidc_issuer(self) -> str | None:
+    def oidc_issuer(self) -> str:
         """The issuer (host and path, no scheme) the provider's ARN names, as IAM's condition keys spell it."""
-        return self.oidc_provider_arn.split(":oidc-provider/", 1)[1] if self.oidc_provider_arn else None
+        return self.oidc_provider_arn.split(":oidc-provider/", 1)[1]
+
+
+# The shared Gateway of exposed services, in a namespace of the platform's own.
+GATEWAY_NAMESPACE = "imaas-gateway"
+GATEWAY_NAME = "imaas-tenants"
+GATEWAY_API_VERSION = "v1.5.1"
+"""The Gateway API CRDs (standard channel) the cluster must have: ListenerSet is standard from v1.5 (`imaas preflight`
+reads the CRDs' bundle-version)."""
 
 
 class ExposureSettings(InputModel):
     """How services with `expose: true` are published: the Gateway API, one shared Gateway of the cluster and a
     ListenerSet per tenant namespace holding that tenant's hosts and certificates."""
 
-    gateway_class_name: KubernetesName | None = Field(
-        None,
+    gateway_class_name: KubernetesName = Field(
         description="The GatewayClass of the cluster's Gateway controller (its implementation of the Gateway API "
-        "with ListenerSet support). Required once a tenant exposes a service.",
+        "with ListenerSet support)."
     )
-    namespace: KubernetesName = Field("imaas-gateway", description="Namespace of the shared Gateway.")
-    gateway_name: KubernetesName = Field("imaas-tenants", description="Name of the shared Gateway.")
-    cluster_issuer: KubernetesName | None = Field(
-        None,
+    cluster_issuer: KubernetesName = Field(
         description="The cert-manager ClusterIssuer of every exposed service's certificate (one per host: HTTP-01 "
-        "or DNS-01 both work). Required once a tenant exposes a service.",
+        "or DNS-01 both work)."
     )
-    gateway_api_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")] = Field(
-        "v1.5.1",
-        description="The Gateway API CRDs (standard channel) the cluster must have: ListenerSet is standard from "
-        "v1.5 (`imaas preflight` reads the CRDs' bundle-version).",
-    )
-    cert_manager: CertManagerChart = Field(default_factory=CertManagerChart)
-
-
-Limit = Annotated[int, Field(ge=1)]
-
-
-class TenantScrapeLimits(InputModel):
-    """What the tenant Prometheus takes from any one tenant monitor at most, whatever the monitor asks: a tenant's
-    exporter cannot exhaust the memory that every tenant's metrics share."""
-
-    sample_limit: Limit = Field(50_000, description="Samples per scrape (enforcedSampleLimit).")
-    target_limit: Limit = Field(200, description="Targets per monitor (enforcedTargetLimit).")
-    label_limit: Limit = Field(64, description="Labels per sample (enforcedLabelLimit).")
-    label_name_length_limit: Limit = Field(256, description="Characters per label name.")
-    label_value_length_limit: Limit = Field(2048, description="Characters per label value.")
-    # The Prometheus CRD's own pattern for enforcedBodySizeLimit, without its `0` (no limit).
-    body_size_limit: Annotated[str, StringConstraints(pattern=r"^([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B$")] = Field(
-        "16MB", description="Uncompressed size of one scrape (enforcedBodySizeLimit)."
-    )
-    keep_dropped_targets: Limit = Field(100, description="Dropped targets kept for display per monitor.")
 
 
 class TenantPrometheusSettings(InputModel):
@@ -427,7 +327,6 @@ class TenantPrometheusSettings(InputModel):
         "15d", description="How long tenant metrics are kept."
     )
     storage: ByteQuantity = Field("20Gi", description="Its persistent volume.")
-    limits: TenantScrapeLimits = Field(default_factory=TenantScrapeLimits)
 
 
 DnsSuffix = Annotated[
@@ -466,8 +365,8 @@ RegistryHost = Annotated[str, StringConstraints(max_length=253, pattern=r"^[a-z0
 MirrorPrefix = Annotated[
     str, StringConstraints(max_length=255, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+$")
 ]
-# The registries the images of the platform's charts come from (imaas/declarations/images.py, CHART_IMAGES and the
-# tenants' Prometheus; a test keeps the two equal): an image mirror must name a mirror for each.
+# The registries the platform's images come from (imaas/declarations/images.py, platform_registries; a test keeps the
+# two equal): an image mirror must name a mirror for each.
 PLATFORM_IMAGE_REGISTRIES = frozenset(
     {"docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "cr.fluentbit.io", "ecr-public.aws.com"}
 )
@@ -493,9 +392,6 @@ class GrafanaOidc(InputModel):
     )
 
 
-CronSchedule = Annotated[str, StringConstraints(pattern=r"^\S+( \S+){4}$")]
-
-
 class GrafanaSettings(InputModel):
     """Grafana's tenancy: an organisation per tenant, kept in step by an in-cluster job, and sign-in mapped from the
     tenants' identity-provider groups."""
@@ -511,19 +407,8 @@ class GrafanaSettings(InputModel):
         description="Identity-provider groups of the platform admins: Admin of Grafana's main organisation, the only "
         "one holding the platform's data sources and dashboards, and of no tenant's.",
     )
-    reconciler_image: ImageReference = Field(
-        # A release the machines of this project know of (pyenv's list); pin its digest where a registry can be read.
-        "docker.io/library/python:3.13.13-slim",
-        description="The image of the job that reconciles organisations: any Python 3.11+ (it uses the standard "
-        "library only).",
-    )
-    reconcile_schedule: CronSchedule = Field("*/5 * * * *", description="When that job runs (cron).")
     storage: ByteQuantity = Field(
         "10Gi", description="Grafana's volume: its database of organisations, users and tenants' own dashboards."
-    )
-    metrics_proxy_image: ImageReference = Field(
-        "quay.io/prometheuscommunity/prom-label-proxy:v0.14.0",
-        description="prom-label-proxy, which confines each tenant organisation's metric queries to its namespaces.",
     )
 
 
@@ -540,7 +425,7 @@ class AlertingSettings(InputModel):
 
 class ObservabilityLimits(InputModel):
     """What one tenant may put into the shared stores, per size preset: each store refuses the excess of one tenant
-    instead of slowing down every tenant."""
+    instead of slowing down every tenant. Fixed by the platform (OBSERVABILITY_LIMITS), not a stack setting."""
 
     log_rate_mb: Annotated[float, Field(gt=0, le=1024)] = Field(description="Loki ingestion rate, MB/s.")
     log_burst_mb: Annotated[float, Field(gt=0, le=4096)] = Field(description="Loki ingestion burst, MB.")
@@ -557,7 +442,7 @@ class ObservabilityLimits(InputModel):
     )
 
 
-BUILTIN_OBSERVABILITY_LIMITS: dict[SizeName, ObservabilityLimits] = {
+OBSERVABILITY_LIMITS: dict[SizeName, ObservabilityLimits] = {
     "small": ObservabilityLimits(
         log_rate_mb=2, log_burst_mb=4, log_retention_days=14, trace_rate_mb=1, trace_burst_mb=2,
         max_live_traces=5_000, trace_retention_days=7, scrape_samples=10_000,
@@ -603,13 +488,8 @@ class ObservabilityNetwork(InputModel):
 class ObservabilitySettings(InputModel):
     enabled: bool = Field(True, description="Declare the shared observability stack on this stack's cluster.")
     namespace: KubernetesName = Field("observability", description="Namespace of the observability stack.")
-    prometheus_operator_crds: PrometheusOperatorCrdsChart = Field(default_factory=PrometheusOperatorCrdsChart)
-    kube_prometheus_stack: KubePrometheusStackChart = Field(default_factory=KubePrometheusStackChart)
     tenant_prometheus: TenantPrometheusSettings = Field(default_factory=TenantPrometheusSettings)
-    loki: LokiChart = Field(default_factory=LokiChart)
-    fluent_bit: FluentBitChart = Field(default_factory=FluentBitChart)
-    tempo: TempoChart = Field(default_factory=TempoChart)
-    opentelemetry_collector: OpenTelemetryCollectorChart = Field(default_factory=OpenTelemetryCollectorChart)
+    tempo: TempoSettings = Field(default_factory=TempoSettings)
     alerting: AlertingSettings | None = Field(
         None,
         description="The mail relay through which Alertmanager sends each tenant's alerts to its contact; without it, "
@@ -617,23 +497,7 @@ class ObservabilitySettings(InputModel):
     )
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
     network: ObservabilityNetwork = Field(default_factory=ObservabilityNetwork)
-    argocd: ArgoCdChart = Field(default_factory=ArgoCdChart)
-    proxy_image: ImageReference = Field(
-        # The Loki chart's own gateway image (loki 18.11.0 values.yaml, `gateway.image`).
-        "docker.io/nginxinc/nginx-unprivileged:1.31-alpine",
-        description="The nginx that checks the platform's credentials in front of Loki (the chart's gateway), Tempo "
-        "and Alertmanager (a container beside each); one image, so that one configuration syntax is tested.",
-    )
-
-
-class ImageRetention(InputModel):
-    keep: Annotated[int, Field(ge=1, le=10_000)] = Field(100, description="Tagged images kept per repository.")
-    keep_promoted: Annotated[int, Field(ge=1, le=10_000)] = Field(
-        50,
-        description="Images kept per environment they were promoted to (tagged test-... or prod-... by the "
-        "service's CI): the image an environment runs is the newest of its prefix, so it is never expired.",
-    )
-    untagged_days: Annotated[int, Field(ge=1, le=3650)] = Field(14, description="Days before untagged images expire.")
+    argocd: ArgoCdSettings = Field(default_factory=ArgoCdSettings)
 
 
 class GithubApp(InputModel):
@@ -665,13 +529,6 @@ class PromotionSettings(InputModel):
         default_factory=_default_soak,
         description="How long a commit runs synced, healthy and without alerts in an environment before it may be "
         "promoted out of it (dev into test, test into prod), in minutes, per environment promoted from.",
-    )
-    image: ImageReference = Field(
-        "docker.io/library/python:3.13.13-slim",
-        description="The gate's image: any Python 3.11+ (it uses the standard library only).",
-    )
-    interval_seconds: Annotated[int, Field(ge=15, le=3600)] = Field(
-        60, description="How often the gate reads the Applications and the open pull requests."
     )
 
 
@@ -726,11 +583,6 @@ class StackSettings(InputModel):
         default_factory=lambda: dict(BUILTIN_SIZES),
         description="Quota per size name; unset names keep the built-in small, medium and large.",
     )
-    observability_limits: dict[SizeName, ObservabilityLimits] = Field(
-        default_factory=lambda: dict(BUILTIN_OBSERVABILITY_LIMITS),
-        description="Per size name, what a tenant may put into the shared log, trace and metric stores; sizes not "
-        "given keep the built-in limits.",
-    )
     quota_max: Quota = Field(BUILTIN_QUOTA_MAX, description="The largest quota a tenant may ask for.")
     service_guide: ServiceGuide = Field(
         default_factory=ServiceGuide,
@@ -746,9 +598,6 @@ class StackSettings(InputModel):
         default_factory=lambda: dict(BUILTIN_SERVICE_SIZES),
         description="Pod requests and limits per service size name (a service's `size`), limits within "
         "`quotaMax`; unset names keep the built-in small, medium and large.",
-    )
-    cluster_server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
-        "https://kubernetes.default.svc", description="Argo CD destination server."
     )
     argocd_namespace: KubernetesName = Field("argocd", description="Where AppProjects and Applications live.")
     platform_namespaces: Annotated[list[KubernetesName], AfterValidator(unique)] = Field(
@@ -809,14 +658,21 @@ class StackSettings(InputModel):
     github_oidc_provider_arn: (
         Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/\S+$")] | None
     ) = Field(None, description="An existing GitHub OIDC provider in IAM; by default the owning stack creates one.")
-    image_retention: ImageRetention = Field(default_factory=ImageRetention)
     iam_role_quota: Annotated[int, Field(ge=1, le=10_000)] = Field(
         1000,
         description="IAM roles the AWS account of the CI roles may hold (AWS's default quota is 1,000): each active "
         "service has one, and validate refuses a stack that would need more.",
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
-    metrics_server: MetricsServerChart = Field(default_factory=MetricsServerChart)
+    chart_versions: dict[ChartName, ChartVersion] = Field(
+        default_factory=dict,
+        description="Per chart, an exact version of its repository to install instead of the one the platform pins "
+        "(imaas/declarations/charts.py): to try an upgrade on one cluster before the others.",
+    )
+    chart_values: dict[ChartName, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per chart, values merged over the platform's own (mappings merge, the rest replaces).",
+    )
     tenant_selector: Annotated[list[TenantPattern], Field(min_length=1)] = Field(
         default_factory=lambda: ["*"], description="Tenant names or globs this stack manages."
     )
@@ -845,15 +701,20 @@ class StackSettings(InputModel):
         description="Kubernetes user names as which this stack's `pulumi up` writes to the cluster: the platform's "
         "own monitoring objects in tenant namespaces are exempt from the admission policies for them alone.",
     )
-    argocd_preinstalled: bool = Field(
-        False,
-        description="The cluster runs an Argo CD of its own (its CRDs in place), which this stack's AppProjects and "
-        "Applications are for: a stack declaring them is refused unless it says so or installs Argo CD "
-        "(observability.argocd.install).",
+    preinstalled: Annotated[list[Addon], AfterValidator(unique)] = Field(
+        default_factory=list,
+        description="The add-ons this cluster runs already, which the stack then does not install from their pinned "
+        "charts: `argocd` (its CRDs in place; this stack's AppProjects and Applications are for it, which must sync "
+        "with impersonation, argocdImpersonation), `metricsServer` (the EKS add-on, a distribution's own), "
+        "`externalSecrets` (External Secrets Operator, its CRDs at external-secrets.io/v1) and `certManager`.",
     )
     tenant_egress: TenantEgress = Field(default_factory=TenantEgress)
-    tenant_secrets: TenantSecrets = Field(default_factory=TenantSecrets)
-    exposure: ExposureSettings = Field(default_factory=ExposureSettings)
+    tenant_secrets: TenantSecrets | None = Field(
+        None, description="Where tenant secrets come from. Required once a tenant declares secrets."
+    )
+    exposure: ExposureSettings | None = Field(
+        None, description="How exposed services are published. Required once a tenant exposes a service."
+    )
     image_mirror: dict[RegistryHost, MirrorPrefix] = Field(
         default_factory=dict,
         description="Where the platform's own images are pulled from instead of their registries: per upstream "
@@ -871,8 +732,8 @@ class StackSettings(InputModel):
     argocd_impersonation: bool = Field(
         False,
         description="The cluster's own Argo CD syncs with impersonation on (`application.sync.impersonation.enabled`"
-        "), so tenant projects sync as their namespaces' deployer accounts; required where the stack does not "
-        "install Argo CD (observability.argocd.install), which turns it on itself.",
+        "), so tenant projects sync as their namespaces' deployer accounts; required where `preinstalled` lists "
+        "argocd (the Argo CD the stack installs turns it on itself).",
     )
 
     @field_validator("environments")
@@ -901,10 +762,28 @@ class StackSettings(InputModel):
                     raise ValueError(f"service size {name} has limits above quotaMax in {', '.join(over)}")
         return sizes
 
-    @field_validator("observability_limits")
+    @field_validator("chart_versions")
     @classmethod
-    def _with_builtin_limits(cls, limits: dict[SizeName, ObservabilityLimits]) -> dict[SizeName, ObservabilityLimits]:
-        return {**BUILTIN_OBSERVABILITY_LIMITS, **limits}
+    def _tagged_as_their_repositories_tag(cls, versions: dict[ChartName, str]) -> dict[ChartName, str]:
+        for name, version in versions.items():
+            if version.startswith("v") != (name in V_TAGGED_CHARTS):
+                tagged = "with" if name in V_TAGGED_CHARTS else "without"
+                raise ValueError(f"{name}: {version} is not a version of its repository, which tags them {tagged} a v")
+        return versions
+
+    @field_validator("chart_values")
+    @classmethod
+    def _one_loki(cls, values: dict[ChartName, dict[str, Any]]) -> dict[ChartName, dict[str, Any]]:
+        # Loki listens on loopback behind its credential proxy, its rings in memory
+        # (imaas/declarations/store_clients.py): a second replica would find no ring to join.
+        single_binary = values.get("loki", {}).get("singleBinary")
+        replicas = single_binary.get("replicas", 1) if isinstance(single_binary, dict) else 1
+        if replicas != 1:
+            raise ValueError(
+                f"loki.singleBinary.replicas must be 1, got {replicas}: Loki keeps its rings in memory behind its "
+                "credential proxy, which one replica only can hold"
+            )
+        return values
 
     @model_validator(mode="after")
     def _smtp_user_with_its_password(self) -> StackSettings:
@@ -966,30 +845,12 @@ class StackSettings(InputModel):
         return self
 
     @model_validator(mode="after")
-    def _one_argocd(self) -> StackSettings:
-        if self.argocd_preinstalled and self.observability.argocd.install:
-            raise ValueError(
-                "argocdPreinstalled and observability.argocd.install: the cluster either has Argo CD or the stack "
-                "installs it; set only one"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _mirror_for_every_registry(self) -> StackSettings:
-        if not self.image_mirror:
-            return self
-        grafana = self.observability.grafana
-        needed = PLATFORM_IMAGE_REGISTRIES | {
-            registry_of(grafana.reconciler_image),
-            registry_of(grafana.metrics_proxy_image),
-            registry_of(self.observability.proxy_image),
-            registry_of(self.promotion.image),
-        }
-        missing = sorted(needed - set(self.image_mirror))
+        missing = sorted(PLATFORM_IMAGE_REGISTRIES - set(self.image_mirror)) if self.image_mirror else []
         if missing:
             raise ValueError(
                 f"imageMirror names no mirror for {', '.join(missing)}: the platform's images come from "
-                f"{', '.join(sorted(needed))}, and each must come through the mirror once one is set"
+                f"{', '.join(sorted(PLATFORM_IMAGE_REGISTRIES))}, and each must come through the mirror once one is set"
             )
         return self
 
@@ -997,11 +858,11 @@ class StackSettings(InputModel):
     def _argocd_impersonates(self) -> StackSettings:
         # Without impersonation Argo CD syncs as its own controller, which may write any kind in any namespace:
         # the AppProject's destinations and the deployer's role would fence nothing.
-        if not self.observability.argocd.install and not self.argocd_impersonation:
+        if not self.installs("argocd") and not self.argocd_impersonation:
             raise ValueError(
                 "argocdImpersonation: the cluster's Argo CD must sync with impersonation on "
                 '(application.sync.impersonation.enabled: "true" in argocd-cm); say so with '
-                "imaas:argocdImpersonation: true, or install Argo CD with observability.argocd.install"
+                "imaas:argocdImpersonation: true, or let the stack install Argo CD (argocd not in imaas:preinstalled)"
             )
         return self
 
@@ -1012,6 +873,10 @@ class StackSettings(InputModel):
                 if ipaddress.ip_network(own).overlaps(ipaddress.ip_network(cidr)):
                     raise ValueError(f"tenantEgress.allowList: {cidr} overlaps the cluster's own range {own}")
         return self
+
+    def installs(self, addon: Addon) -> bool:
+        """Whether the stack installs `addon`, which the cluster does not run already."""
+        return addon not in self.preinstalled
 
     @property
     def price_table(self) -> Prices:
@@ -1034,7 +899,7 @@ class StackSettings(InputModel):
             self.argocd_namespace,
             self.observability.namespace,
             *self.platform_namespaces,
-            self.exposure.namespace,
+            GATEWAY_NAMESPACE,
             "external-secrets",
             "cert-manager",
         }

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from imaas.model.settings import StackSettings
+from imaas.model.settings import GATEWAY_API_VERSION, StackSettings
 from imaas.preflight.cluster import Cluster, UnreadableError
 
 ADMISSION_POLICY_MINOR = 30
@@ -211,17 +211,15 @@ def network_policy(preflight: Preflight) -> Finding:
 
 def argocd(preflight: Preflight) -> Finding:
     settings = preflight.settings
-    if settings.observability.argocd.install:
-        return Finding("argocd", True, "installed by this stack (imaas:observability.argocd.install)")
-    if not settings.argocd_preinstalled:
-        return Finding("argocd", True, "not expected on the cluster (imaas:argocdPreinstalled unset)")
+    if settings.installs("argocd"):
+        return Finding("argocd", True, "installed by this stack (argocd not in imaas:preinstalled)")
     missing = [crd for crd in ARGOCD_CRDS if crd not in preflight.crds()]
     if missing:
         return Finding(
             "argocd",
             False,
-            f"imaas:argocdPreinstalled says the cluster has Argo CD, but its CRDs are missing ({', '.join(missing)}): "
-            "install Argo CD, or let the stack install it (imaas:observability.argocd.install: true instead)",
+            f"imaas:preinstalled says the cluster has Argo CD, but its CRDs are missing ({', '.join(missing)}): "
+            "install Argo CD, or let the stack install it (drop argocd from imaas:preinstalled)",
         )
     namespace = settings.argocd_namespace
     cm = preflight.configmap(namespace, "argocd-cm")
@@ -282,7 +280,7 @@ def _foreign(obj: dict[str, Any], release: str, namespace: str) -> bool:
 
 def _collisions(preflight: Preflight) -> Iterator[str]:
     settings = preflight.settings
-    if settings.metrics_server.install:
+    if settings.installs("metricsServer"):
         api = preflight.cluster.get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
         service = (api or {}).get("spec", {}).get("service") or {}
         if service:
@@ -291,16 +289,13 @@ def _collisions(preflight: Preflight) -> Iterator[str]:
             found = preflight.cluster.get(f"/api/v1/namespaces/{namespace}/services/{name}")
             if found is None or _foreign(found, "metrics-server", "kube-system"):
                 yield (
-                    f"the cluster serves metrics.k8s.io already ({where}, the EKS add-on or another install): set "
-                    "imaas:metricsServer.install: false"
+                    f"the cluster serves metrics.k8s.io already ({where}, the EKS add-on or another install): "
+                    "list metricsServer in imaas:preinstalled"
                 )
-    if settings.observability.argocd.install:
+    if settings.installs("argocd"):
         for crd in preflight.items(CRDS):
             if crd["metadata"]["name"] in ARGOCD_CRDS and _foreign(crd, "argocd", settings.argocd_namespace):
-                yield (
-                    "the cluster has Argo CD's CRDs from another install: say imaas:argocdPreinstalled: true instead "
-                    "of imaas:observability.argocd.install"
-                )
+                yield ("the cluster has Argo CD's CRDs from another install: list argocd in imaas:preinstalled")
                 break
     if settings.observability.enabled:
         for crd in preflight.items(CRDS):
@@ -397,10 +392,11 @@ def cluster_ranges(preflight: Preflight) -> Finding:
 
 
 def workload_identity(preflight: Preflight) -> Finding:
-    """Tempo's S3 role (observability.tempo.storage.roleArn) is assumed through IRSA or EKS Pod Identity."""
-    role = preflight.settings.observability.tempo.storage.role_arn
-    if role is None:
-        return Finding("workload-identity", True, "none needed (no observability.tempo.storage.roleArn)")
+    """Tempo's S3 role (observability.tempo.bucket.roleArn) is assumed through IRSA or EKS Pod Identity."""
+    bucket = preflight.settings.observability.tempo.bucket
+    if bucket is None:
+        return Finding("workload-identity", True, "none needed (no observability.tempo.bucket)")
+    role = bucket.role_arn
     if preflight.daemonset("kube-system", POD_IDENTITY_AGENT) is not None:
         return Finding("workload-identity", True, f"EKS Pod Identity agent (kube-system/{POD_IDENTITY_AGENT})")
     discovery = preflight.cluster.get("/.well-known/openid-configuration") or {}
@@ -433,15 +429,15 @@ def secret_stores(preflight: Preflight) -> Finding:
     """Each tenant namespace's secret store assumes its IAM role through IRSA: the provider the stack names must be
     the one of this cluster's service-account issuer; and ESO's CRDs must be there, or come with the stack."""
     config = preflight.settings.tenant_secrets
-    if config.oidc_provider_arn is None:
-        return Finding("secret-stores", True, "none configured (no imaas:tenantSecrets.oidcProviderArn)")
-    if not config.external_secrets.install:
+    if config is None:
+        return Finding("secret-stores", True, "none configured (no imaas:tenantSecrets)")
+    if not preflight.settings.installs("externalSecrets"):
         missing = [crd for crd in ESO_CRDS if crd not in preflight.crds()]
         if missing:
             return Finding(
                 "secret-stores",
                 False,
-                f"imaas:tenantSecrets.externalSecrets.install is false, but External Secrets Operator's CRDs are "
+                f"imaas:preinstalled lists externalSecrets, but External Secrets Operator's CRDs are "
                 f"missing ({', '.join(missing)}): install it, or let the stack install it",
             )
     issuer = _issuer(preflight)
@@ -466,9 +462,9 @@ def gateway_api(preflight: Preflight) -> Finding:
     """Exposed services need the Gateway API CRDs with ListenerSet (standard from v1.5) and the controller's
     GatewayClass."""
     exposure = preflight.settings.exposure
-    if exposure.gateway_class_name is None:
-        return Finding("gateway-api", True, "none configured (no imaas:exposure.gatewayClassName)")
-    wanted = _version(exposure.gateway_api_version.removeprefix("v"))
+    if exposure is None:
+        return Finding("gateway-api", True, "none configured (no imaas:exposure)")
+    wanted = _version(GATEWAY_API_VERSION.removeprefix("v"))
     crds = {crd["metadata"]["name"]: crd for crd in preflight.items(CRDS)}
     old = []
     for name in GATEWAY_CRDS:
@@ -480,9 +476,8 @@ def gateway_api(preflight: Preflight) -> Finding:
         return Finding(
             "gateway-api",
             False,
-            f"the Gateway API CRDs {exposure.gateway_api_version} or later are needed (imaas:exposure."
-            f"gatewayApiVersion; ListenerSet is standard from v1.5): {', '.join(old)}; install the standard channel's "
-            "CRDs of that release",
+            f"the Gateway API CRDs {GATEWAY_API_VERSION} or later are needed (ListenerSet is standard from v1.5): "
+            f"{', '.join(old)}; install the standard channel's CRDs of that release",
         )
     name = exposure.gateway_class_name
     if preflight.cluster.get(f"/apis/{GATEWAY_GROUP}/v1/gatewayclasses/{name}") is None:
@@ -492,9 +487,7 @@ def gateway_api(preflight: Preflight) -> Finding:
             f"GatewayClass {name} (imaas:exposure.gatewayClassName) does not exist: install the Gateway controller "
             "and its class, or name the class it has",
         )
-    return Finding(
-        "gateway-api", True, f"Gateway API CRDs at {exposure.gateway_api_version} or later, GatewayClass {name}"
-    )
+    return Finding("gateway-api", True, f"Gateway API CRDs at {GATEWAY_API_VERSION} or later, GatewayClass {name}")
 
 
 CHECKS: tuple[Check, ...] = (
