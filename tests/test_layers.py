@@ -41,7 +41,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "preflight",
         "cli",
     },
-    "docs": {"model"},
+    "docs": {"model", "declarations", "checks", "guardrails", "docs"},
     "__main__": {"cli"},
 }
 PULUMI_SIDE = ("pulumi", "pulumi_aws", "pulumi_github", "pulumi_kubernetes", "pulumi_policy", "components")
