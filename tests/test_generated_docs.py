@@ -1,4 +1,5 @@
-"""What `make docs` writes from the code (imaas/docs/) is what docs/ and schema/ hold, marked as generated."""
+"""What `make docs` writes from the code (imaas/docs/) is what docs/ and schema/ hold, marked as generated; and the
+docs keep within their sizes: the README a front page, the hand-written docs/ apart from the generated reference."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from imaas.docs.sections import GENERATED_FILE, Generated
 from imaas.docs.settings_reference import SETTINGS, leaf_count
 
 pytestmark = pytest.mark.fast
+
+README_MAX_BYTES = 16 * 1024
+HAND_WRITTEN_DOCS_MAX_BYTES = 80 * 1024
 
 
 def _name(output: Generated) -> str:
@@ -41,6 +45,20 @@ def test_every_rule_says_what_it_requires_in_its_first_sentence(rule: Callable[.
     first = summary(rule.__doc__ or "")
     assert first.endswith("."), f"{rule.__name__}: begin its docstring with one sentence, the rules table shows it"
     assert len(first) <= 300
+
+
+def test_the_readme_is_a_front_page() -> None:
+    size = (PROJECT_DIR / "README.md").stat().st_size
+    assert size <= README_MAX_BYTES, f"README.md is {size} bytes, over {README_MAX_BYTES}: move detail to docs/"
+
+
+def test_the_hand_written_docs_stay_within_their_size() -> None:
+    total = sum(path.stat().st_size for path in (PROJECT_DIR / "docs").rglob("*.md"))
+    generated = sum(output.generated_size() for output in OUTPUTS if output.path.parent.name == "docs")
+    hand_written = total - generated
+    assert hand_written <= HAND_WRITTEN_DOCS_MAX_BYTES, (
+        f"docs/ holds {hand_written} hand-written bytes, over {HAND_WRITTEN_DOCS_MAX_BYTES}: keep reasoning short"
+    )
 
 
 def test_whole_generated_files_start_with_their_mark() -> None:

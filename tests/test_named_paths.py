@@ -1,5 +1,7 @@
-"""Every file path a comment, a docstring, the README or docs/ names exists, and every setting docs name is one the
-settings model has: a file moved or a setting renamed cannot leave a pointer to nothing.
+"""Every file path a comment, a docstring, the README or docs/ names exists, every doc section a file points to
+(`docs/operators.md, Repository access`) and every link of the docs (`operators.md#first-deployment`) reaches its
+heading, and every setting the docs name is one the settings model has: a file moved, a section renamed or a
+setting renamed cannot leave a pointer to nothing.
 
 A path, here, is a relative path that starts with one of the project's top-level folders (`imaas/declarations/
 fence.py`, `docs/operators.md`, `.github/workflows/...`): a token of word characters, dots, dashes and slashes
@@ -155,3 +157,42 @@ def test_every_setting_the_docs_name_exists(path: Path) -> None:
     top_level = {StackSettings.model_fields[name].alias or name for name in StackSettings.model_fields}
     named = _setting_names(path.read_text(encoding="utf-8"), top_level)
     assert sorted(named - keys) == [], f"{path.name} names settings the model does not have"
+
+
+SECTION = re.compile(r"(docs/[\w-]+\.md), ([A-Z][\w' -]*\w)")
+"""A section named after a doc, as comments and messages point to one: `docs/operators.md, Repository access`."""
+
+
+def _headings(doc: Path) -> list[str]:
+    return [line.lstrip("#").strip() for line in doc.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+
+
+@pytest.mark.parametrize("path", NOTED, ids=lambda path: str(path.relative_to(PROJECT_DIR)))
+def test_every_section_a_file_points_to_exists(path: Path) -> None:
+    missing = [
+        f"{doc}, {section}"
+        for doc, section in SECTION.findall(path.read_text(encoding="utf-8"))
+        if (PROJECT_DIR / doc).is_file() and not any(h.startswith(section) for h in _headings(PROJECT_DIR / doc))
+    ]
+    assert missing == [], f"{path.relative_to(PROJECT_DIR)} points to sections that do not exist"
+
+
+LINK = re.compile(r"\]\(([^)\s:#]*)(?:#([\w-]+))?\)")
+"""A relative Markdown link, and its anchor: `[operators.md](operators.md#first-deployment)`."""
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda path: path.name)
+def test_every_link_of_the_docs_reaches_its_file_and_heading(path: Path) -> None:
+    broken = []
+    for target, anchor in LINK.findall(path.read_text(encoding="utf-8")):
+        linked = (path.parent / target).resolve() if target else path
+        if not linked.exists():
+            broken.append(target)
+        elif anchor and linked.suffix == ".md" and anchor not in {_anchor(h) for h in _headings(linked)}:
+            broken.append(f"{target}#{anchor}")
+    assert broken == [], f"{path.name} links to what does not exist"

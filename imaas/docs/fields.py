@@ -108,3 +108,33 @@ def rows(model: type[BaseModel], prefix: str = "", owner: BaseModel | None = Non
 
 def table(found: list[Row]) -> list[str]:
     return [*HEADER, *(row.markdown() for row in found)]
+
+
+def flattened(instance: BaseModel, prefix: str = "") -> dict[str, str]:
+    """Every value of `instance`, nested models walked, by dotted key."""
+    values: dict[str, str] = {}
+    for name, field in type(instance).model_fields.items():
+        key, value = f"{prefix}{field.alias or name}", getattr(instance, name)
+        values |= flattened(value, f"{key}.") if isinstance(value, BaseModel) else {key: _shown(value)}
+    return values
+
+
+def built_in_entries(model: type[BaseModel]) -> dict[str, dict[str, BaseModel]]:
+    """The keys of `model` whose default is a mapping of named entries (such as sizes), and those entries."""
+    found = {}
+    for name, field in model.model_fields.items():
+        value = None if field.is_required() else field.get_default(call_default_factory=True)
+        if isinstance(value, dict) and value and all(isinstance(entry, BaseModel) for entry in value.values()):
+            found[field.alias or name] = value
+    return found
+
+
+def entries_table(entries: dict[str, BaseModel]) -> list[str]:
+    """One row per entry, one column per (nested) key of its model."""
+    rows = {name: flattened(entry) for name, entry in entries.items()}
+    keys = list(next(iter(rows.values())))
+    return [
+        f"| name | {' | '.join(f'`{key}`' for key in keys)} |",
+        f"| --- |{' --- |' * len(keys)}",
+        *(f"| `{name}` | {' | '.join(values.get(key, '') for key in keys)} |" for name, values in rows.items()),
+    ]

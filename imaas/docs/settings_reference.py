@@ -3,7 +3,7 @@ model whatever its shape, and the count of its leaves."""
 
 from __future__ import annotations
 
-from imaas.docs.fields import rows, table
+from imaas.docs.fields import built_in_entries, entries_table, rows, table
 from imaas.docs.sections import PROJECT_DIR, whole_file
 from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
 
@@ -20,6 +20,11 @@ def _body() -> list[str]:
         "`a[].b` key `b` of each item of list `a`, and `a.<name>.b` key `b` of each entry of mapping `a`.",
         "",
         *table(rows(StackSettings)),
+        *(
+            line
+            for key, entries in built_in_entries(StackSettings).items()
+            for line in ["", f"## Built-in `{key}`", "", *entries_table(entries)]
+        ),
     ]
 
 
