@@ -47,7 +47,7 @@ test: lint $(TOOLS)/.installed $(TOOLS)/nca/.installed  ## Lint, then the whole 
 test-fast: $(BIN)/.installed  ## The fast tier only: no plan, no external tool (the inner loop)
 	$(BIN)/python -m pytest -m fast -n auto
 
-docs: $(BIN)/.installed  ## Regenerate schema/tenant.schema.json and the tenant file reference in docs/tenants.md
+docs: $(BIN)/.installed  ## Regenerate what docs/ and schema/ hold from the code (imaas/docs/): references, rules, defaults, fence table
 	$(BIN)/python -m imaas.docs
 
 clean:

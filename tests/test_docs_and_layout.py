@@ -1,10 +1,8 @@
-"""Generated files in sync with the models, the model layer free of Pulumi, and the small commands."""
+"""The small commands: help, version, schema, and the usage errors they share."""
 
 from __future__ import annotations
 
 import json
-import re
-import sys
 import tomllib
 from pathlib import Path
 
@@ -12,24 +10,11 @@ import pytest
 from helpers import PROJECT_DIR
 from typer.testing import CliRunner
 
-from imaas import cli, docs
-from imaas.checks import across_files
-from imaas.guardrails import GUARDRAILS
-from imaas.model.schema import tenant_schema_text
+from imaas import cli
 
 pytestmark = pytest.mark.fast
 
 runner = CliRunner()
-
-
-def test_schema_file_is_up_to_date() -> None:
-    assert docs.SCHEMA_PATH.read_text() == tenant_schema_text(), "schema/tenant.schema.json is stale: run make docs"
-
-
-def test_tenant_reference_is_up_to_date() -> None:
-    text = docs.REFERENCE_PATH.read_text()
-    assert docs.with_reference(text) == text, "the tenant reference in docs/tenants.md is stale: run make docs"
-    assert "| `spec.services[].visibility` |" in text
 
 
 def test_schema_command_prints_the_schema() -> None:
@@ -43,43 +28,6 @@ def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(cli.app, [command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
-
-
-def _rule_rows() -> list[tuple[str, list[str]]]:
-    """The README's table of where each rule lives: each row's rule cell and the paths it names."""
-    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("## Where each rule lives") :].split("\n## ", 1)[0]
-    rows = []
-    for line in table.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[0] not in ("rule", "---"):
-            rows.append((cells[0], re.findall(r"`([^`]+)`", cells[2])))
-    return rows
-
-
-def test_every_file_the_rules_table_names_exists() -> None:
-    rows = _rule_rows()
-    assert len(rows) > 20
-    for rule, paths in rows:
-        assert paths, f"README rules table: no file for {rule!r}"
-        for path in paths:
-            assert (PROJECT_DIR / path).is_file(), f"README rules table: {path} ({rule}) does not exist"
-
-
-def _module_file(function: object) -> str:
-    return str(Path(sys.modules[function.__module__].__file__).relative_to(PROJECT_DIR))
-
-
-@pytest.mark.parametrize("rule", across_files.RULES, ids=lambda rule: rule.__name__)
-def test_every_rule_across_tenant_files_has_its_row(rule: object) -> None:
-    rows = [paths for cell, paths in _rule_rows() if cell.startswith(f"`{rule.__name__}`")]
-    assert rows == [[_module_file(rule)]], f"README rules table: add a row for `{rule.__name__}`"
-
-
-@pytest.mark.parametrize("guardrail", GUARDRAILS, ids=lambda guardrail: guardrail.name)
-def test_every_guardrail_has_its_row(guardrail: object) -> None:
-    rows = [paths for cell, paths in _rule_rows() if cell.startswith(f"`{guardrail.name}`")]
-    assert rows == [[_module_file(guardrail.check)]], f"README rules table: add a row for `{guardrail.name}`"
 
 
 def test_version_is_the_projects() -> None:

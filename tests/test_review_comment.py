@@ -136,7 +136,8 @@ def test_each_environment_shows_its_need_against_its_quota_and_its_cost_before_a
 ) -> None:
     comment, _ = example
     # Dev and test (the dev cluster's sizes: small is 12 CPU): two small services at 1-2 replicas, then a medium
-    # and a small one; prod (small is 20 CPU): 2-4 replicas each, then medium at 3-6 and small at 2-4.
+    # and a small one; prod (small is 20 CPU): 2-4 replicas each, then medium at 3-6 and small at 2-4 (the bounds the
+    # fixture files state, whatever the defaults).
     for environment in ("dev", "test"):
         assert f"| {environment} | limits.cpu 6 -> 9/12, limits.memory 6Gi -> 9Gi/16Gi, pods 6 -> 6/20 | $" in comment
     assert "| prod | limits.cpu 10 -> 19/20, limits.memory 10Gi -> 19Gi/24Gi, pods 10 -> 12/30 | $" in comment

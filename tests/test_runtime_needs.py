@@ -132,7 +132,8 @@ def test_the_review_comment_says_what_changes_in_a_services_run_time_needs(tmp_p
     api = {"name": "api", "secrets": ["db-password"], "egress": [{"cidr": "10.20.0.0/16", "ports": [5432]}]}
     before = load_tenants(write_tenants(tmp_path / "before", shop={"services": [api]}))
     changed = {**api, "secrets": ["api-key"], "egress": [{"cidr": "10.30.0.0/16", "ports": [443, 8443]}]}
-    added = {"name": "web", "secrets": ["token"], "expose": True}
+    bounds = {"min": 1, "max": 2}  # stated, so that the line holds whatever the defaults are
+    added = {"name": "web", "secrets": ["token"], "expose": True, "replicas": {"dev": bounds, "test": bounds}}
     after = load_tenants(write_tenants(tmp_path / "after", shop={"services": [{**changed, "expose": True}, added]}))
     settings = StackSettings.model_validate(BASE_SETTINGS)
     (intent,) = change_intent(before, after, settings).tenants

@@ -43,7 +43,7 @@ from check_jsonschema.regex_variants import RegexImplementation, RegexVariantNam
 from check_jsonschema.schema_loader import SchemaLoader
 from helpers import PROJECT_DIR
 
-from imaas import docs
+from imaas.docs.tenant_reference import SCHEMA
 from imaas.inputs.problems import InputError
 from imaas.inputs.tenant_files import read_tenant_bytes
 from imaas.model.names import COST_CENTER_PATTERN, EMAIL_PATTERN, GITHUB_LOGIN_PATTERN, PATTERN_RULES
@@ -54,7 +54,7 @@ Document = dict[str, Any]
 # The strict judge, as its command line builds it: the shipped schema checked against the 2020-12 metaschema with
 # ECMA-262 unicode-mode `regex` formats, and `pattern` matched by that engine.
 REGEX = RegexImplementation(RegexVariantName.default)
-SCHEMA_FILE = docs.SCHEMA_PATH
+SCHEMA_FILE = SCHEMA.path
 VALIDATOR = SchemaLoader(str(SCHEMA_FILE)).get_validator(
     SCHEMA_FILE, {}, FormatOptions(regex_impl=REGEX), REGEX, fill_defaults=False
 )

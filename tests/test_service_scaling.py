@@ -23,6 +23,7 @@ from imaas.checks.tenants import check_tenants
 from imaas.declarations import types
 from imaas.inputs.stack_file import read_stack_file
 from imaas.model.settings import BUILTIN_SERVICE_SIZES, StackSettings
+from imaas.model.tenant import DEFAULT_REPLICAS
 
 TENANTS = Path("tenants")
 runner = CliRunner()
@@ -56,11 +57,11 @@ def test_size_and_replicas_have_defaults_and_take_bounds_per_environment() -> No
     sync, export = files[0].tenant.spec.services
     assert sync.size == "small"
     bounds = {env: (sync.replicas.of(env).min, sync.replicas.of(env).max) for env in ("dev", "test", "prod")}
-    assert bounds == {"dev": (1, 2), "test": (1, 2), "prod": (2, 4)}
+    assert bounds == {env: (default.min, default.max) for env, default in DEFAULT_REPLICAS.items()}
     assert export.size == "large"
     assert (export.replicas.of("prod").min, export.replicas.of("prod").max) == (3, 20)
     assert (export.replicas.of("dev").min, export.replicas.of("dev").max) == (1, 1)
-    assert (export.replicas.of("test").min, export.replicas.of("test").max) == (1, 2)
+    assert export.replicas.of("test") == DEFAULT_REPLICAS["test"]
 
 
 @pytest.mark.parametrize(
@@ -161,6 +162,10 @@ def test_a_service_size_beyond_reason_is_refused_naming_the_key(
 # --- capacity: validate --stack ----------------------------------------------------------------------------------
 
 THREE = "services:\n  - name: one\n  - name: two\n  - name: three\n"
+# The capacity tests state every bound they count, so that their sums hold whatever the defaults are; each service
+# on one line, as in THREE, so that the lines the messages name stay.
+PROD_2_4 = "replicas: {prod: {min: 2, max: 4}}"
+THREE_BOUND = f"services:\n  - {{name: one, {PROD_2_4}}}\n  - {{name: two, {PROD_2_4}}}\n  - name: three\n"
 
 
 @pytest.mark.fast
@@ -175,7 +180,7 @@ def test_a_small_tenant_fits_three_services_at_default_scaling_on_each_stack(sta
 @pytest.mark.fast
 def test_services_that_cannot_fit_at_maximum_scale_are_refused_with_the_numbers() -> None:
     write_tenant(
-        TENANTS, "hr", 'quota: {cpu: "16", pods: 15}\n' + THREE + "    replicas:\n      prod: {min: 2, max: 8}\n"
+        TENANTS, "hr", 'quota: {cpu: "16", pods: 15}\n' + THREE_BOUND + "    replicas:\n      prod: {min: 2, max: 8}\n"
     )
 
     # In prod each service runs max + 1 pods while it rolls out: 5 + 5 + 9 = 19 pods of 1 CPU of limits.
@@ -208,8 +213,8 @@ def test_every_resource_of_the_size_is_counted_against_the_tenants_size() -> Non
 @pytest.mark.fast
 def test_only_active_services_in_hosted_environments_count() -> None:
     retired = "  - name: old\n    lifecycle: retired\n    replicas: {prod: {min: 20, max: 20}}\n"
-    write_tenant(TENANTS, "hr", THREE + retired)
-    write_tenant(TENANTS, "big", THREE + "    replicas: {prod: {min: 20, max: 20}}\n")
+    write_tenant(TENANTS, "hr", THREE_BOUND + retired)
+    write_tenant(TENANTS, "big", THREE_BOUND + "    replicas: {prod: {min: 20, max: 20}}\n")
 
     assert problems(settings()) == [
         "tenants/big.yaml:12:13: spec.services[2].name: service 'three' does not fit the tenant's quota in prod: at "
@@ -223,13 +228,13 @@ def test_only_active_services_in_hosted_environments_count() -> None:
 
 @pytest.mark.fast
 def test_many_services_are_summed_up_in_one_line() -> None:
-    write_tenant(TENANTS, "hr", "services:\n" + "".join(f"  - name: s{index}\n" for index in range(8)))
+    write_tenant(TENANTS, "hr", "services:\n" + "".join(f"  - {{name: s{index}, {PROD_2_4}}}\n" for index in range(8)))
 
     (message,) = problems(settings(environments=["prod"]))
     assert "(max + 1 pods each: s0 5 x small, s1 5 x small, s2 5 x small, s3 5 x small, s4 5 x small, 3 more)" in (
         message
     )
-    assert message.startswith("tenants/hr.yaml:14:13: spec.services[4].name: service 's4' does not fit")
+    assert message.startswith("tenants/hr.yaml:14:14: spec.services[4].name: service 's4' does not fit")
     assert "\n" not in message
 
 
@@ -308,7 +313,8 @@ def test_each_environment_gets_its_own_bounds_and_variables(tmp_path: Path) -> N
     objects = argocd_build(tmp_path / "repo", application_source(tenants, "shop-api-test", stack="dev"), "test")
 
     autoscaler = objects["HorizontalPodAutoscaler"]
-    assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (1, 2)
+    default = DEFAULT_REPLICAS["test"]
+    assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (default.min, default.max)
     (container,) = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
     assert {"name": "IMAAS_ENVIRONMENT", "value": "test"} in container["env"]
     assert container["resources"]["limits"] == {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"}

@@ -23,7 +23,9 @@ from imaas.model.quantity import parse_quantity
 # The platform's clusters (as tests/test_plan_output.py validates the platform's own objects).
 IMAGE_NAME = "wso2mi-service"
 CONTAINER = "wso2mi"
-ENVIRONMENTS = {"dev": (1, 2), "test": (1, 2), "prod": (2, 4)}  # environment: (minReplicas, maxReplicas)
+# environment: (minReplicas, maxReplicas) as the template's overlays state them; the platform replaces both with the
+# tenant file's bounds at every sync, so they are the template's own values, not the platform's defaults.
+ENVIRONMENTS = {"dev": (1, 2), "test": (1, 2), "prod": (2, 4)}
 KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
 SMALL = {"requests": {"cpu": "250m", "memory": "768Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 PLATFORM_VARIABLES = ("IMAAS_OTLP_ENDPOINT", "IMAAS_TENANT", "IMAAS_ENVIRONMENT", "IMAAS_SERVICE")

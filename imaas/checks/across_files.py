@@ -90,6 +90,7 @@ def cross_file_problems(
 
 
 def unique_tenant_names(tenants: TenantSet) -> Iterator[Problem]:
+    """Tenant names are unique across the folder."""
     first: dict[str, TenantFile] = {}
     for tenant_file in tenants.files:
         name = tenant_file.tenant.name
@@ -100,7 +101,9 @@ def unique_tenant_names(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def reserved_names(tenants: TenantSet) -> Iterator[Problem]:
-    """Names the platform or the world outside the plan holds: the platform's namespaces, the teams CODEOWNERS names
+    """Tenant names are not reserved.
+
+    Names the platform or the world outside the plan holds: the platform's namespaces, the teams CODEOWNERS names
     (a tenant's GitHub team is named as the tenant: its maintainers would maintain the platform admins' team), and
     the registry's pull-through cache prefixes (the cache's images would sit under the tenant's registry path)."""
     platform = tenants.settings.reserved_namespaces()
@@ -146,6 +149,7 @@ def reserved_service_names(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def unique_services(tenants: TenantSet) -> Iterator[Problem]:
+    """A tenant lists each service once."""
     for tenant_file in tenants.files:
         seen: set[str] = set()
         for index, service in enumerate(tenant_file.tenant.spec.services):
@@ -187,6 +191,7 @@ def derived_names(tenant: Tenant) -> list[DerivedName]:
 
 
 def unique_derived_names(tenants: TenantSet) -> Iterator[Problem]:
+    """The names the platform derives (namespaces, repositories, registries, Applications) never collide."""
     settings = tenants.settings
     platform_names = {
         "namespace": (settings.reserved_namespaces(), "a platform namespace"),
@@ -263,7 +268,9 @@ def groups_of_one_tenant(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def display_names_look_unique(tenants: TenantSet) -> Iterator[Problem]:
-    """What people read a tenant as (its display name, and its name, which is shown where it has none) is no other
+    """A tenant's display name and name look like no other tenant's.
+
+    What people read a tenant as (its display name, and its name, which is shown where it has none) is no other
     tenant's, after case folding and confusable skeletons: a look-alike team description or Grafana organisation would
     have people grant or report to the wrong tenant."""
     taken = _LookAlikes()
@@ -282,6 +289,7 @@ def display_names_look_unique(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def allow_from_known_tenants(tenants: TenantSet) -> Iterator[Problem]:
+    """`allowFrom` names other tenants that exist."""
     for tenant_file in tenants.files:
         tenant = tenant_file.tenant
         for index, other in enumerate(tenant.spec.network.allow_from):
@@ -307,6 +315,7 @@ def allow_from_known_tenants(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def service_environments_within_tenant(tenants: TenantSet) -> Iterator[Problem]:
+    """A service runs only in environments its tenant has."""
     for tenant_file in tenants.files:
         tenant = tenant_file.tenant
         for index, service in enumerate(tenant.spec.services):
@@ -339,7 +348,9 @@ _LISTED_SERVICES = 6
 
 
 def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
-    """Checked against a named stack, whose sizes make the quotas: in each environment the stack hosts, the tenant's
+    """A tenant's active services fit its quota at their maximum scale during a rolling update.
+
+    Checked against a named stack, whose sizes make the quotas: in each environment the stack hosts, the tenant's
     active services at their maximum scale, each with the pod a rolling update adds (workload.SURGE), fit the
     namespace's quota, in requests and limits of every resource and in pods. Otherwise a release or a load peak
     would stop at the quota, with pods the ReplicaSet cannot create and no error anyone reads. The computation is
@@ -384,7 +395,9 @@ def services_fit_quota(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def quota_within_max(tenants: TenantSet) -> Iterator[Problem]:
-    """Checked only against a named stack: each stack has its own quotaMax."""
+    """A tenant's quota is within the stack's quotaMax.
+
+    Checked only against a named stack: each stack has its own quotaMax."""
     if tenants.stack is None:
         return
     limit = tenants.stack.quota_max
@@ -397,7 +410,9 @@ def quota_within_max(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def internal_visibility_supported(tenants: TenantSet) -> Iterator[Problem]:
-    """Checked only against a named stack, which says whether its organisation has internal repositories: on any
+    """`visibility: internal` only where the stack's organisation has internal repositories.
+
+    Checked only against a named stack, which says whether its organisation has internal repositories: on any
     other, GitHub generates the repository private and then refuses to make it internal, at every `up`."""
     if tenants.stack is None or tenants.stack.github_enterprise:
         return
@@ -412,7 +427,9 @@ def internal_visibility_supported(tenants: TenantSet) -> Iterator[Problem]:
 
 
 def logins_are_members(tenants: TenantSet) -> Iterator[Problem]:
-    """Checked where the organisation's members are known (a named stack's githubMembers, or, at `pulumi up` of the
+    """Maintainers and members are members of the GitHub organisation.
+
+    Checked where the organisation's members are known (a named stack's githubMembers, or, at `pulumi up` of the
     stack owning global resources, the list read from GitHub): a login outside it would be invited into the
     organisation and given admin or write on the tenant's repositories, so it must be a member first (an
     organisation owner invites people; a tenant file does not). Decommissioned tenants declare no team."""

@@ -122,7 +122,9 @@ def _hosted_services(settings: StackSettings, tenants: list[Tenant], needs: Call
 
 
 def tenant_secrets_readable(settings: StackSettings, tenants: list[Tenant]) -> tuple[str, str] | None:
-    """A service's secrets are read through the namespace's IAM role, trusted through the cluster's OIDC provider,
+    """A stack whose services declare secrets names how they are read and who writes them.
+
+    A service's secrets are read through the namespace's IAM role, trusted through the cluster's OIDC provider,
     and written by the tenant's people through a mechanism the stack names; the platform writes its stores and
     ExternalSecrets as one of its identities, the only ones the admission policy lets write them."""
     users = _hosted_services(settings, tenants, lambda service: bool(service.secrets))
@@ -146,6 +148,7 @@ def tenant_secrets_readable(settings: StackSettings, tenants: list[Tenant]) -> t
 
 
 def exposure_configured(settings: StackSettings, tenants: list[Tenant]) -> tuple[str, str] | None:
+    """A stack whose services are exposed names its gateway class and certificate issuer."""
     exposed = _hosted_services(settings, tenants, lambda service: service.expose)
     if not exposed:
         return None

@@ -60,9 +60,10 @@ class Quota(InputModel):
 
 
 # Sized for services at their default scaling (imaas.model.tenant.DEFAULT_REPLICAS) in pods of the `small` service
-# size, counted as the capacity check counts them (imaas/checks/capacity.py): every service at its maximum plus the
-# one pod a rolling update adds. A `small` tenant fits three services in prod (15 pods of 1 CPU and 1Gi of limits)
-# with room for a fourth pod or a job; the quota bounds requests and limits alike, so it is sized by the limits.
+# size, counted as the capacity check counts them (imaas/declarations/capacity.py): every service at its maximum plus
+# the one pod a rolling update adds. A `small` tenant fits three such services in every environment, with room to
+# spare (tests/test_service_scaling.py holds it); the quota bounds requests and limits alike, so it is sized by the
+# limits.
 BUILTIN_SIZES: dict[SizeName, Quota] = {
     "small": Quota(cpu="20", memory="24Gi", pods=30, storage="10Gi", ephemeral_storage="20Gi"),
     "medium": Quota(cpu="40", memory="48Gi", pods=60, storage="50Gi", ephemeral_storage="40Gi"),

@@ -47,7 +47,7 @@ def _changed_list(what: str, before: Sequence[str], after: Sequence[str]) -> lis
 
 
 def _bounds(service: Service, environments: Sequence[str]) -> str:
-    """`replicas 1-2 in dev and test, 2-4 in prod`: the autoscaling bounds, the same ones said once."""
+    """`replicas <min>-<max> in dev and test, <min>-<max> in prod`: the autoscaling bounds, the same ones said once."""
     by_bounds: dict[str, list[str]] = {}
     for environment in environments:
         bounds = service.replicas.of(environment)
