@@ -35,12 +35,6 @@ NAMED_PORTS = {"tenant-prometheus": [("web", 9090)], "prometheus": [("web", 9090
 
 
 @pytest.mark.fast
-def test_docs_show_the_table_as_the_code_has_it() -> None:
-    text = (PROJECT_DIR / "docs" / "isolation.md").read_text()
-    assert fence.markdown() in text, "regenerate: python -m imaas.declarations.fence, into docs/isolation.md"
-
-
-@pytest.mark.fast
 def test_every_allowance_names_known_parties_and_every_group_is_used() -> None:
     known = {*fence.GROUP, *fence.PARTY, fence.EVERY_POD}
     for allowance in fence.ALLOWANCES:
