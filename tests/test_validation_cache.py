@@ -231,3 +231,17 @@ def test_the_plans_are_the_same_with_and_without_the_cache(tmp_path: Path) -> No
     assert plans(tmp_path / "cached", TENANTS, *cache) == plain
     another_process()
     assert plans(tmp_path / "again", TENANTS, *cache) == plain
+
+
+@pytest.mark.fast
+def test_the_files_of_some_tenants_are_read_alone() -> None:
+    """A tenant stack's review reads its tenant's file, not a thousand: another file, broken or not, is not read."""
+    write_tenant(TENANTS, "payments", "")
+    write_tenant(TENANTS, "orders", "")
+    write_tenant(TENANTS, "broken", text="apiVersion: [\n")
+    (TENANTS / "nested").mkdir()
+    files, problems = read_tenant_files(TENANTS, only={"payments", "absent"})
+    assert [tenant_file.tenant.name for tenant_file in files] == ["payments"] and problems == []
+    files, problems = read_tenant_files(TENANTS, only={"broken"})
+    assert files == [] and [problem.file for problem in problems] == ["tenants/broken.yaml"]
+    assert len(read_tenant_files(TENANTS)[1]) == 2  # the whole folder: the broken file and the subfolder

@@ -132,6 +132,11 @@ BILLION_LAUGHS = (
             id="billion-laughs",
         ),
         pytest.param(
+            ("apiVersion: [" + "1, " * 20_000 + "1]\n").encode(),
+            "1:1: document expands to more than 20000 values (aliases repeated too often)",
+            id="more-values-than-any-tenant-without-aliases",
+        ),
+        pytest.param(
             b"apiVersion: imaas.io/v1alpha1\nkind: !!python/name:os.system\n",
             f"2:7: invalid YAML: tag !!python/name:os.system {TAG_REFUSED}",
             id="python-tag",

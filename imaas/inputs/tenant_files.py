@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def file_name_problem(directory: Path, name: str) -> Problem:
 
 
 def tenant_paths(directory: Path) -> list[Path]:
-    return sorted(path for path in directory.iterdir() if path.suffix in TENANT_SUFFIXES and path.is_file())
+    # The folder's listing says which entries are files: no stat per file, and names sort as their paths would.
+    with os.scandir(directory) as entries:
+        names = [entry.name for entry in entries if Path(entry.name).suffix in TENANT_SUFFIXES and entry.is_file()]
+    return [directory / name for name in sorted(names)]
 
 
 def parse_tenant(document: YamlDocument, stem: str) -> TenantFile:
@@ -84,11 +88,12 @@ def read_tenant_file(path: Path, file: str | None = None) -> TenantFile:
         return parse_tenant(read_yaml_file(path), path.stem)
     file = file or display_path(path)
     try:
-        size = path.stat().st_size
-        raw = b"" if size > MAX_FILE_BYTES else path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError:
         return parse_tenant(read_yaml_file(path, file), path.stem)
-    if size > MAX_FILE_BYTES:
+    if len(raw) > MAX_FILE_BYTES:
+        # Said as read_yaml_file says it, with the file's size.
         return parse_tenant(read_yaml_file(path, file), path.stem)
     return read_tenant_bytes(raw, file, path.name)
 
@@ -121,24 +126,30 @@ def read_tenant_bytes(raw: bytes, file: str, name: str | None = None) -> TenantF
     return tenant_file
 
 
-def read_tenant_files(directory: Path) -> tuple[list[TenantFile], list[Problem]]:
-    """Every tenant file of the folder that is valid on its own, and the problems of the others."""
+def read_tenant_files(directory: Path, only: set[str] | None = None) -> tuple[list[TenantFile], list[Problem]]:
+    """Every tenant file of the folder that is valid on its own, and the problems of the others; with `only`, the
+    files of those tenants alone (a few of a thousand: what a tenant stack's review reads)."""
     if not directory.is_dir():
         return [], [Problem(display_path(directory), message="tenants folder not found")]
     files, problems = [], []
     tenant_cache.refresh()
     shown = display_path(directory)
-    # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
-    # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
-    for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")):
-        message = f"is a folder; tenant files are read from {shown}/ only, not from subfolders"
-        problems.append(Problem(f"{shown}/{shown_name(folder.name)}", message=message))
+    if only is None:
+        # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
+        # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
+        for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")):
+            message = f"is a folder; tenant files are read from {shown}/ only, not from subfolders"
+            problems.append(Problem(f"{shown}/{shown_name(folder.name)}", message=message))
+        paths = tenant_paths(directory)
+    else:
+        named = (directory / f"{name}{suffix}" for name in sorted(only) for suffix in TENANT_SUFFIXES)
+        paths = [path for path in named if path.is_file()]
     # What display_path says of each file that is no link, its folder resolved once.
     try:
         relative: Path | None = directory.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         relative = None
-    for path in tenant_paths(directory):
+    for path in paths:
         if not is_tenant_file_name(path.name):
             problems.append(file_name_problem(directory, path.name))
             continue
