@@ -17,7 +17,7 @@ import resource
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imaas.inputs.problems import InputError
@@ -32,6 +32,8 @@ class FleetJob:
     """Per cluster: the config of its settings file and its secret keys."""
     tenants_dir: Path
     json_dir: Path
+    violations_dir: Path | None = None
+    """Where to write each stack's guardrail findings too (`<stack>.json`), for `imaas diff --violations`."""
 
 
 @dataclass
@@ -55,7 +57,7 @@ class BatchOutcome:
 def plan_batch(job: FleetJob) -> BatchOutcome:
     """One worker's share: each stack planned, written and judged, the heap collected between two stacks."""
     from imaas.engine.run import ProgramError, freeze_heap, run_program
-    from imaas.plan.guardrail_check import Context, check_plan, stack_context
+    from imaas.plan.guardrail_check import Context, check_plan, stack_context, write_violations
     from imaas.plan.report import violation_line
 
     outcomes = []
@@ -77,10 +79,12 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
                 contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
             resources = plan.by_urn()
             outcome.resources = len(plan.resources)
+            violations = check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
             outcome.violations = [
-                (violation.mandatory, violation_line(violation, resources))
-                for violation in check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
+                (violation.mandatory, violation_line(violation, resources)) for violation in violations
             ]
+            if job.violations_dir is not None:
+                write_violations(job.violations_dir / f"{stack}.json", violations)
             del plan, resources
         except InputError as error:
             outcome.error = "\n".join(str(problem) for problem in error.problems)
@@ -114,10 +118,7 @@ def plan_fleet(job: FleetJob, workers: int, per_batch: int = 50) -> list[BatchOu
         sys.path.insert(0, str(job.project_dir))
     import components.platform  # noqa: F401 - the program's components and the providers' SDKs
 
-    jobs = [
-        FleetJob(job.project_dir, chunk, job.configs, job.tenants_dir, job.json_dir)
-        for chunk in batches(job.stacks, workers, per_batch)
-    ]
+    jobs = [replace(job, stacks=chunk) for chunk in batches(job.stacks, workers, per_batch)]
     if workers <= 1 or len(jobs) <= 1:
         # One batch (the judge's few stacks): planned here, without a worker to start.
         return [plan_batch(one) for one in jobs]
