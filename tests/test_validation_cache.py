@@ -208,6 +208,13 @@ def test_main_is_read_from_the_work_tree_where_its_bytes_are_the_same(tmp_path: 
     at_base = tenants_at(TENANTS, "HEAD")
     assert at_base["payments"].tenant is not None and at_base["payments"].tenant.environments == ["dev"]
     assert at_base["orders"].tenant is not None and at_base["orders"].tenant.environments == ["dev"]
+    # The files validation just read are the base's where their bytes are: the same tenant, not read again; a file
+    # changed since is the base's own.
+    files, _ = read_tenant_files(TENANTS)
+    reused = tenants_at(TENANTS, "HEAD", files)
+    assert reused == at_base
+    assert reused["payments"].tenant is next(f.tenant for f in files if f.tenant.name == "payments")
+    assert reused["orders"].tenant is not next(f.tenant for f in files if f.tenant.name == "orders")
 
 
 def plans(out: Path, tenants: Path, *cache: str) -> dict[str, object]:

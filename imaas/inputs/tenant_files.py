@@ -38,6 +38,11 @@ class TenantFile:
         """The file's digest (tenant_cache.file_digest), where it was read by content."""
 
     @property
+    def raw(self) -> bytes:
+        """The file's bytes, where it was read by content (else empty)."""
+        return self._raw
+
+    @property
     def document(self) -> YamlDocument:
         if self._document is None:
             self._document = parse_yaml(self._raw, self.file)
@@ -114,8 +119,8 @@ def read_tenant_bytes(raw: bytes, file: str, name: str | None = None) -> TenantF
         else:
             tenant_cache.remember(digest, tenant, None)
             return TenantFile(None, tenant, file=file, raw=raw, digest=digest)
-    tenant_file = parse_tenant(parse_yaml(raw, file), Path(name).stem)
-    tenant_file.digest = digest
+    parsed = parse_tenant(parse_yaml(raw, file), Path(name).stem)
+    tenant_file = TenantFile(parsed.document, parsed.tenant, raw=raw, digest=digest)
     text = None
     if tenant_cache.folder() is not None:
         text = tenant_file.tenant.model_dump_json(by_alias=True).encode()
