@@ -22,7 +22,7 @@ from imaas.checks.tenants import check_tenants, load_tenants
 from imaas.inputs import tenant_cache
 from imaas.inputs.problems import InputError
 from imaas.inputs.revisions import tenants_at
-from imaas.inputs.tenant_files import read_tenant_files
+from imaas.inputs.tenant_files import folder_snapshot, read_tenant_files
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
@@ -252,3 +252,20 @@ def test_the_files_of_some_tenants_are_read_alone() -> None:
     files, problems = read_tenant_files(TENANTS, only={"broken"})
     assert files == [] and [problem.file for problem in problems] == ["tenants/broken.yaml"]
     assert len(read_tenant_files(TENANTS)[1]) == 2  # the whole folder: the broken file and the subfolder
+
+
+@pytest.mark.fast
+def test_a_folder_is_read_once_within_a_snapshot_and_afresh_outside() -> None:
+    """A fleet's worker reads its folder once for all its stacks (tenant_files.folder_snapshot): within the snapshot
+    the folder is as it was at the first reading, with its problems; outside, every reading is afresh."""
+    write_tenant(TENANTS, "payments", "")
+    write_tenant(TENANTS, "broken", text="apiVersion: [\n")
+    with folder_snapshot():
+        _, problems = read_tenant_files(TENANTS)
+        write_tenant(TENANTS, "orders", "")
+        again, problems_again = read_tenant_files(TENANTS)
+        assert [f.tenant.name for f in again] == ["payments"] and problems_again == problems and len(problems) == 1
+        assert [f.tenant.name for f in read_tenant_files(TENANTS, only={"orders"})[0]] == ["orders"]
+        again.clear()
+        assert len(read_tenant_files(TENANTS)[0]) == 1
+    assert [f.tenant.name for f in read_tenant_files(TENANTS)[0]] == ["orders", "payments"]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import StackFile, read_stack_file
+from imaas.inputs.tenant_files import folder_snapshot
 
 
 @dataclass(frozen=True)
@@ -66,35 +67,37 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
     # What is alive now (the modules, the SDK) is frozen out of every collection: each collection between two stacks
     # then walks that stack's objects alone, not the whole heap again.
     freeze_heap()
-    for stack in job.stacks:
-        outcome = StackOutcome(stack)
-        start = time.perf_counter()
-        try:
-            config, secret_keys = job.configs[stack.partition(".")[0]]
-            plan = run_program(job.project_dir, stack, config, secret_keys)
-            plan.write(job.json_dir / f"{stack}.json", compact=True)
-            cluster = stack.partition(".")[0]
-            if cluster not in stack_files:
-                stack_files[cluster] = read_stack_file(job.project_dir, cluster)
-                contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
-            resources = plan.by_urn()
-            outcome.resources = len(plan.resources)
-            violations = check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
-            outcome.violations = [
-                (violation.mandatory, violation_line(violation, resources)) for violation in violations
-            ]
-            if job.violations_dir is not None:
-                write_violations(job.violations_dir / f"{stack}.json", violations)
-            del plan, resources
-        except InputError as error:
-            outcome.error = "\n".join(str(problem) for problem in error.problems)
-        except ProgramError as error:
-            outcome.error = str(error)
-        outcome.seconds = time.perf_counter() - start
-        outcomes.append(outcome)
-        # The SDK's cycles of this stack, freed before the next one is planned; what survives (modules the stack
-        # imported first) is frozen too.
-        freeze_heap()
+    # The folder is read at the first stack, and that reading serves every stack of the batch and its guardrails.
+    with folder_snapshot():
+        for stack in job.stacks:
+            outcome = StackOutcome(stack)
+            start = time.perf_counter()
+            try:
+                config, secret_keys = job.configs[stack.partition(".")[0]]
+                plan = run_program(job.project_dir, stack, config, secret_keys)
+                plan.write(job.json_dir / f"{stack}.json", compact=True)
+                cluster = stack.partition(".")[0]
+                if cluster not in stack_files:
+                    stack_files[cluster] = read_stack_file(job.project_dir, cluster)
+                    contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
+                resources = plan.by_urn()
+                outcome.resources = len(plan.resources)
+                violations = check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
+                outcome.violations = [
+                    (violation.mandatory, violation_line(violation, resources)) for violation in violations
+                ]
+                if job.violations_dir is not None:
+                    write_violations(job.violations_dir / f"{stack}.json", violations)
+                del plan, resources
+            except InputError as error:
+                outcome.error = "\n".join(str(problem) for problem in error.problems)
+            except ProgramError as error:
+                outcome.error = str(error)
+            outcome.seconds = time.perf_counter() - start
+            outcomes.append(outcome)
+            # The SDK's cycles of this stack, freed before the next one is planned; what survives (modules the stack
+            # imported first) is frozen too.
+            freeze_heap()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return BatchOutcome(outcomes, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, os.getpid())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from imaas.inputs import tenant_cache
@@ -71,10 +73,37 @@ def file_name_problem(directory: Path, name: str) -> Problem:
 
 
 def tenant_paths(directory: Path) -> list[Path]:
-    # The folder's listing says which entries are files: no stat per file, and names sort as their paths would.
+    return _listing(directory)[1]
+
+
+def _listing(directory: Path) -> tuple[list[str], list[Path]]:
+    """The folder's subfolders (but hidden ones) and its tenant files, in name order: the listing says which entry is
+    which, with no stat of each of a thousand files."""
+    folders, names = [], []
     with os.scandir(directory) as entries:
-        names = [entry.name for entry in entries if Path(entry.name).suffix in TENANT_SUFFIXES and entry.is_file()]
-    return [directory / name for name in sorted(names)]
+        for entry in entries:
+            if entry.is_dir():
+                if not entry.name.startswith("."):
+                    folders.append(entry.name)
+            elif Path(entry.name).suffix in TENANT_SUFFIXES and entry.is_file():
+                names.append(entry.name)
+    return sorted(folders), [directory / name for name in sorted(names)]
+
+
+_SNAPSHOT: dict[tuple[Path, Path, frozenset[str] | None], tuple[list[TenantFile], list[Problem]]] | None = None
+
+
+@contextmanager
+def folder_snapshot() -> Iterator[None]:
+    """Within it, each folder is read once, as it was then: a fleet's worker, which plans and judges several stacks
+    from one folder that does not change meanwhile, reads it at its first stack, not again for every stack and its
+    guardrails."""
+    global _SNAPSHOT
+    previous, _SNAPSHOT = _SNAPSHOT, {}
+    try:
+        yield
+    finally:
+        _SNAPSHOT = previous
 
 
 def parse_tenant(document: YamlDocument, stem: str) -> TenantFile:
@@ -134,6 +163,17 @@ def read_tenant_bytes(raw: bytes, file: str, name: str | None = None) -> TenantF
 def read_tenant_files(directory: Path, only: set[str] | None = None) -> tuple[list[TenantFile], list[Problem]]:
     """Every tenant file of the folder that is valid on its own, and the problems of the others; with `only`, the
     files of those tenants alone (a few of a thousand: what a tenant stack's review reads)."""
+    key = (directory.resolve(), Path.cwd(), frozenset(only) if only is not None else None)
+    if _SNAPSHOT is not None and key in _SNAPSHOT:
+        files, problems = _SNAPSHOT[key]
+        return list(files), list(problems)
+    found = _read_tenant_files(directory, only)
+    if _SNAPSHOT is not None:
+        _SNAPSHOT[key] = found
+    return list(found[0]), list(found[1])
+
+
+def _read_tenant_files(directory: Path, only: set[str] | None) -> tuple[list[TenantFile], list[Problem]]:
     if not directory.is_dir():
         return [], [Problem(display_path(directory), message="tenants folder not found")]
     files, problems = [], []
@@ -142,10 +182,10 @@ def read_tenant_files(directory: Path, only: set[str] | None = None) -> tuple[li
     if only is None:
         # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
         # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
-        for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")):
+        folders, paths = _listing(directory)
+        for folder in folders:
             message = f"is a folder; tenant files are read from {shown}/ only, not from subfolders"
-            problems.append(Problem(f"{shown}/{shown_name(folder.name)}", message=message))
-        paths = tenant_paths(directory)
+            problems.append(Problem(f"{shown}/{shown_name(folder)}", message=message))
     else:
         named = (directory / f"{name}{suffix}" for name in sorted(only) for suffix in TENANT_SUFFIXES)
         paths = [path for path in named if path.is_file()]
