@@ -181,13 +181,16 @@ def _node_tree(text: str, file: str) -> Node | None:
     """The node tree, read by the C parser, or where it refuses the text, by the Python parser, which reads YAML 1.2
     as editors do; libyaml's words where both refuse it (they name the place as precisely). Its expansion is checked
     where aliases could make it larger than its nodes."""
+    shallow = _shallow(text)
     try:
-        expandable, node = _check_depth(text, file, pure=False), _compose(text)
+        expandable = not shallow and _check_depth(text, file, pure=False)
+        node = _compose(text)
     except (MarkedYAMLError, ReaderError) as refused:
         if CParser is None:
             raise
         try:
-            expandable, node = _check_depth(text, file, pure=True), _compose(text, pure=True)
+            expandable = not shallow and _check_depth(text, file, pure=True)
+            node = _compose(text, pure=True)
         except (MarkedYAMLError, ReaderError, RecursionError):
             raise refused from None
     if node is not None and expandable:
@@ -236,6 +239,15 @@ def _indented_with_tab(text: str, line: int) -> bool:
         return False
     current = lines[line - 1]
     return "\t" in current[: len(current) - len(current.lstrip())]
+
+
+def _shallow(text: str) -> bool:
+    """Whether the text can hold neither more than MAX_DEPTH levels, nor an alias, nor more than MAX_NODES values,
+    without reading it (a tenant file's usual case, where _check_depth's pass over its events is spared): every
+    collection but the outermost is opened by an indicator of its own (its key's `:`, its item's `-`, an explicit
+    key's `?`, its own `[` or `{`), so there are at most one more levels than those characters; no alias without a
+    `*`; and at most two values per character."""
+    return len(text) * 2 <= MAX_NODES and "*" not in text and sum(map(text.count, ":-?[{")) < MAX_DEPTH
 
 
 def _check_depth(text: str, file: str, *, pure: bool) -> bool:
