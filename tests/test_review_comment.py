@@ -186,3 +186,9 @@ def test_the_review_reads_the_head_plans_findings_as_the_fleet_judged_them(tmp_p
          "--violations", str(findings / f"{STACKS[0]}.json")],
     )  # fmt: skip
     assert result.exit_code == 2 and "not the guardrail findings of a fleet plan" in result.output
+    result = CliRunner().invoke(
+        cli.app,
+        ["diff", str(tmp_path / f"base-{STACKS[0]}.json"), str(tmp_path / f"head-{STACKS[0]}.json"), "--format",
+         "markdown", "--violations", str(findings / f"{STACKS[1]}.json")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "--violations goes with --base-tenants and --head-tenants" in result.output
