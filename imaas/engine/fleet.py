@@ -57,7 +57,7 @@ class BatchOutcome:
 
 def plan_batch(job: FleetJob) -> BatchOutcome:
     """One worker's share: each stack planned, written and judged, the heap collected between two stacks."""
-    from imaas.engine.run import ProgramError, freeze_heap, run_program
+    from imaas.engine.run import ProgramError, freeze_heap, paused_cycle_collection, run_program
     from imaas.plan.guardrail_check import Context, check_plan, stack_context, write_violations
     from imaas.plan.report import violation_line
 
@@ -72,27 +72,30 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
         for stack in job.stacks:
             outcome = StackOutcome(stack)
             start = time.perf_counter()
-            try:
-                config, secret_keys = job.configs[stack.partition(".")[0]]
-                plan = run_program(job.project_dir, stack, config, secret_keys)
-                plan.write(job.json_dir / f"{stack}.json", compact=True)
-                cluster = stack.partition(".")[0]
-                if cluster not in stack_files:
-                    stack_files[cluster] = read_stack_file(job.project_dir, cluster)
-                    contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
-                resources = plan.by_urn()
-                outcome.resources = len(plan.resources)
-                violations = check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
-                outcome.violations = [
-                    (violation.mandatory, violation_line(violation, resources)) for violation in violations
-                ]
-                if job.violations_dir is not None:
-                    write_violations(job.violations_dir / f"{stack}.json", violations)
-                del plan, resources
-            except InputError as error:
-                outcome.error = "\n".join(str(problem) for problem in error.problems)
-            except ProgramError as error:
-                outcome.error = str(error)
+            # No collection until the stack is done (freeze_heap then collects it): a pass meanwhile would walk the
+            # tenants of the whole folder too, for nothing to free.
+            with paused_cycle_collection():
+                try:
+                    config, secret_keys = job.configs[stack.partition(".")[0]]
+                    plan = run_program(job.project_dir, stack, config, secret_keys)
+                    plan.write(job.json_dir / f"{stack}.json", compact=True)
+                    cluster = stack.partition(".")[0]
+                    if cluster not in stack_files:
+                        stack_files[cluster] = read_stack_file(job.project_dir, cluster)
+                        contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
+                    resources = plan.by_urn()
+                    outcome.resources = len(plan.resources)
+                    violations = check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
+                    outcome.violations = [
+                        (violation.mandatory, violation_line(violation, resources)) for violation in violations
+                    ]
+                    if job.violations_dir is not None:
+                        write_violations(job.violations_dir / f"{stack}.json", violations)
+                    del plan, resources
+                except InputError as error:
+                    outcome.error = "\n".join(str(problem) for problem in error.problems)
+                except ProgramError as error:
+                    outcome.error = str(error)
             outcome.seconds = time.perf_counter() - start
             outcomes.append(outcome)
             # The SDK's cycles of this stack, freed before the next one is planned; what survives (modules the stack
