@@ -4,11 +4,14 @@ With generated tenants (bench/bench.py's generator) it reports:
 
 - the shared stack `dev` at 10 tenants and at N: its resources, whether the two plans are the same, and whether it
   names any tenant;
-- the judge of a one-tenant pull request as .github/workflows/pull-request-checks.yaml runs it (the stacks the
-  changed file touches, validation of the whole folder against main with every cluster's limits, a fleet plan of
-  main and one of the merge for those stacks, one diff per stack), among N tenants and with that tenant alone;
+- the judge of a one-tenant pull request as .github/workflows/pull-request-checks.yaml runs it (the tenant
+  ownership check, the stacks the changed file touches, validation of the whole folder against main with every
+  cluster's limits, a fleet plan of main and one of the merge for those stacks, the three diff reports of each),
+  among N tenants and with that tenant alone;
 - the fleet plan of the cluster `dev` (its shared stack and N tenant stacks): wall time, CPU seconds (the command
-  and its workers) and peak memory per process.
+  and its workers) and peak memory per process;
+- from those figures, an estimate (not a measurement: no GitHub runner here) of the runner minutes of a platform-wide
+  change and of the nightly drift run, with the workflows' batching (runner_minutes).
 
 Each command runs as the workflows run it, in a fresh process of a copy of the project. Figures go to stdout.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import resource
@@ -106,6 +110,13 @@ def judge(
         cpu[name] = cpu.get(name, 0.0) + seconds
         return stderr
 
+    # The tenant ownership check, the judge's first command: no review approves the change (it exits 1, as then).
+    reviews = workdir / f"reviews-{label}.json"
+    reviews.write_text("[]")
+    wall, seconds, _ = run(project, "approvals", "--base-tenants", str(base_tenants), "--head-tenants", str(tenants),
+                           "--author", "author", "--reviews", str(reviews), "--head-sha", "0" * 40, "--format",
+                           "github", check=False)  # fmt: skip
+    steps["approvals"], cpu["approvals"] = wall, seconds
     wall, seconds, matrix = run(project, "stacks", "--format", "json", "--tenants", str(tenants), "--changed-files",
                                 str(changes), stdout=True)  # fmt: skip
     steps["stacks"], cpu["stacks"] = wall, seconds
@@ -117,13 +128,25 @@ def judge(
     select = [arg for stack in stacks for arg in ("--select", stack)]
     for side, folder in (("head", tenants), ("base", base_tenants)):
         out = workdir / f"{label}-{side}"
+        findings = ["--violations-dir", str(workdir / f"{label}-violations")] if side == "head" else []
         step(f"plan {side}", "plan", "--stack", "all", "--fleet", *select, "--tenants", str(folder),
-             "--json-dir", str(out), *cache)  # fmt: skip
+             "--json-dir", str(out), *findings, *cache)  # fmt: skip
+    # Each stack's three reports, as the workflow writes them: the whole one (the artifact), the job summary's share
+    # and the comment's share, each with the intent read from main's and the merge's tenant files.
+    reports = (
+        ["--full"],
+        ["--full", "--max-chars", str(900000 // len(stacks))],
+        ["--max-chars", str(58000 // len(stacks))],
+    )
+    tenant_folders = ["--base-tenants", str(base_tenants), "--head-tenants", str(tenants)]
     for stack in stacks:
         base, head = workdir / f"{label}-base" / f"{stack}.json", workdir / f"{label}-head" / f"{stack}.json"
-        wall, seconds, _ = run(project, "diff", str(base), str(head), "--format", "markdown", check=False)
-        steps["diff"] = steps.get("diff", 0.0) + wall
-        cpu["diff"] = cpu.get("diff", 0.0) + seconds
+        for report in reports:
+            findings = workdir / f"{label}-violations" / f"{stack}.json"
+            wall, seconds, _ = run(project, "diff", str(base), str(head), "--format", "markdown", *report,
+                                   *tenant_folders, "--violations", str(findings), *cache, check=False)  # fmt: skip
+            steps["diff"] = steps.get("diff", 0.0) + wall
+            cpu["diff"] = cpu.get("diff", 0.0) + seconds
     steps["total"] = sum(steps.values())
     steps["cpu_total"] = sum(cpu.values())
     steps.update({f"cpu {name}": seconds for name, seconds in cpu.items()})
@@ -140,6 +163,58 @@ def fleet(project: Path, tenants: Path, workdir: Path, workers: int) -> dict[str
             "peak_worker_mib": float(match[3])}  # fmt: skip
 
 
+# What a runner spends on one job besides its stacks (checkout, Python and the requirements, the Pulumi CLI, the cloud
+# credentials): an assumption, not a measurement, for there is no GitHub runner here.
+JOB_SETUP_MINUTES = 1.5
+# A real `pulumi preview` (or `up`) per resource, past the program: pulumi/pulumi#7682 (about 1,300 resources in 4
+# minutes), as issue 25 cites it; the offline plan measures the program alone.
+ENGINE_SECONDS_PER_RESOURCE = 240 / 1300
+
+
+def runner_minutes(project: Path, tenants: Path, workdir: Path, fleet_figures: dict[str, float]) -> dict[str, object]:
+    """An estimate, not a measurement, of the runner minutes of a platform-wide change and of the nightly drift run:
+    the workflows' own batching (`imaas stacks`: previews and drift every stack at once, deploys a wave after
+    another, in batches of one cluster within 256 jobs), each job billed in whole minutes; per stack, the offline
+    plan's measured CPU seconds (cluster dev's, taken for every cluster) and the engine's cost of its resources."""
+    _, _, text = run(project, "stacks", "--format", "json", "--tenants", str(tenants), stdout=True)
+    matrix = json.loads(text)
+    counts = {path.stem: len(json.loads(path.read_text())["resources"]) for path in (workdir / "fleet").glob("*.json")}
+    shared = counts.pop("dev")
+    per_tenant_stack = sum(counts.values()) / max(1, len(counts))
+    program = fleet_figures["cpu_s"] / fleet_figures["stacks"]
+
+    def minutes(jobs: list[dict[str, str]], engine: bool) -> dict[str, float]:
+        billed, longest = 0, 0.0
+        for job in jobs:
+            stacks = job["stacks"].split()
+            resources = sum(shared if "." not in stack else per_tenant_stack for stack in stacks)
+            seconds = program * len(stacks) + (ENGINE_SECONDS_PER_RESOURCE * resources if engine else 0.0)
+            length = JOB_SETUP_MINUTES + seconds / 60
+            billed += math.ceil(length)
+            longest = max(longest, length)
+        return {"jobs": len(jobs), "billed_minutes": billed, "longest_job_minutes": round(longest, 1)}
+
+    deploy_jobs = [job for wave in ("shared", "global", "hosting") for job in matrix["jobs"][wave]]
+    return {
+        "estimate": "not measured on GitHub: job setup assumed, engine cost per resource from pulumi/pulumi#7682",
+        "stacks": len(matrix["stacks"]),
+        "resources": {"shared_stack": shared, "per_tenant_stack": round(per_tenant_stack, 1)},
+        "program_cpu_s_per_stack": round(program, 2),
+        "assumed_job_setup_minutes": JOB_SETUP_MINUTES,
+        # A change of code or settings: the judge plans no stack (its tenant files did not change), every stack is
+        # previewed, then deployed after the merge.
+        "platform_wide_change": {
+            "previews": minutes(matrix["all"], engine=True),
+            "deploys": minutes(deploy_jobs, engine=True),
+            "previews_program_only": minutes(matrix["all"], engine=False),
+        },
+        "nightly_drift": {
+            "previews": minutes(matrix["all"], engine=True),
+            "previews_program_only": minutes(matrix["all"], engine=False),
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
@@ -151,6 +226,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         project = bench_project(workdir)
+        # Compiled once, as a runner's first command of the job would (the shell here may forbid writing bytecode):
+        # else every command of the benchmark compiles the project again, the tenant alone's as much as the others'.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(project / "imaas"), str(project / "components")],
+                       check=True)  # fmt: skip
         folders = {}
         for count in (10, args.tenants):
             folders[count] = workdir / f"tenants-{count}"
@@ -177,6 +256,7 @@ def main() -> None:
                                  f"{name}cpu_ratio": judged["cpu_total"] / lonely["cpu_total"]}  # fmt: skip
         if not (args.skip_fleet or args.judge_only):
             figures["fleet"] = fleet(project, many, workdir, args.workers)
+            figures["runner_minutes"] = runner_minutes(project, many, workdir, figures["fleet"])
         figures["load_after"] = os.getloadavg()
     print(json.dumps(figures, indent=1))
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from imaas import cli
+from imaas.ci import approvals
 from imaas.ci.approvals import Need, Review, approvers, read_reviews, requirements, verdicts
 from imaas.inputs.problems import UsageError
 
@@ -45,6 +46,19 @@ def test_unchanged_files_and_comment_only_changes_need_nobody(folders: tuple[Pat
     base, head = folders
     (head / "pay.yaml").write_text("# a comment\n" + tenant_text("pay", ["alice", "bob"]), encoding="utf-8")
     assert requirements(base, head, "mallory") == []
+
+
+def test_a_file_the_pull_request_leaves_as_it_was_is_not_parsed(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Among a thousand tenant files, only the changed ones are read as YAML."""
+    base, head = folders
+    (head / "pay.yaml").write_text(tenant_text("pay", ["alice", "carol"]), encoding="utf-8")
+    loaded: list[str] = []
+    load = approvals._load
+    monkeypatch.setattr(approvals, "_load", lambda path: loaded.append(path.name) or load(path))
+    (found,) = requirements(base, head, "alice")
+    assert found.file == "pay.yaml" and sorted(loaded) == ["pay.yaml", "pay.yaml"]
 
 
 def test_a_change_needs_a_maintainer_of_the_base_other_than_the_author(folders: tuple[Path, Path]) -> None:

@@ -161,3 +161,35 @@ def test_the_full_report_keeps_every_detail(example: tuple[str, dict]) -> None:
         assert f"`{name}`" not in comment  # summarised per service in the comment
     # The full report leads the same way.
     assert "- retires service `customs-broker`" in full["dev.logistics"]
+
+
+def test_the_review_reads_the_head_plans_findings_as_the_fleet_judged_them(tmp_path: Path) -> None:
+    """The workflow's reviews read the guardrails' findings the head's fleet plan wrote (`--violations-dir`) instead
+    of judging the head plan again once per report: the reports are the same, advisories included."""
+    findings = tmp_path / "violations"
+    result = CliRunner().invoke(
+        cli.app,
+        ["plan", "--stack", "all", "--fleet", *(arg for stack in STACKS for arg in ("--select", stack)),
+         "--tenants", str(FIXTURES / "head"), "--json-dir", str(tmp_path / "fleet"), "--violations-dir", str(findings),
+         "--workers", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in findings.iterdir()) == sorted(f"{stack}.json" for stack in STACKS)
+    for stack in STACKS:
+        judged = diff(tmp_path, stack, "--full")
+        assert "**Advisories**" in judged
+        assert diff(tmp_path, stack, "--full", "--violations", str(findings / f"{stack}.json")) == judged
+    (findings / f"{STACKS[0]}.json").write_text('{"not": "findings"}')
+    result = CliRunner().invoke(
+        cli.app,
+        ["diff", str(tmp_path / f"base-{STACKS[0]}.json"), str(tmp_path / f"head-{STACKS[0]}.json"), "--format",
+         "markdown", "--base-tenants", str(FIXTURES / "base"), "--head-tenants", str(FIXTURES / "head"),
+         "--violations", str(findings / f"{STACKS[0]}.json")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "not the guardrail findings of a fleet plan" in result.output
+    result = CliRunner().invoke(
+        cli.app,
+        ["diff", str(tmp_path / f"base-{STACKS[0]}.json"), str(tmp_path / f"head-{STACKS[0]}.json"), "--format",
+         "markdown", "--violations", str(findings / f"{STACKS[1]}.json")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "--violations goes with --base-tenants and --head-tenants" in result.output

@@ -73,7 +73,7 @@ def test_a_change_of_allow_from_changes_only_its_own_tenants_stack(tmp_path: Pat
     [
         (["--fleet"], "--fleet writes one plan JSON per stack"),
         (["--fleet", "--json-dir", "out", "--select", "dev.nobody"], "--select: not a stack of cluster dev"),
-        (["--json-dir", "out"], "--json-dir, --select and --workers go with --fleet"),
+        (["--json-dir", "out"], "--json-dir, --violations-dir, --select and --workers go with --fleet"),
     ],
 )
 @pytest.mark.slow

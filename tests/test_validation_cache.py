@@ -22,7 +22,7 @@ from imaas.checks.tenants import check_tenants, load_tenants
 from imaas.inputs import tenant_cache
 from imaas.inputs.problems import InputError
 from imaas.inputs.revisions import tenants_at
-from imaas.inputs.tenant_files import read_tenant_files
+from imaas.inputs.tenant_files import folder_snapshot, read_tenant_files
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
@@ -208,6 +208,13 @@ def test_main_is_read_from_the_work_tree_where_its_bytes_are_the_same(tmp_path: 
     at_base = tenants_at(TENANTS, "HEAD")
     assert at_base["payments"].tenant is not None and at_base["payments"].tenant.environments == ["dev"]
     assert at_base["orders"].tenant is not None and at_base["orders"].tenant.environments == ["dev"]
+    # The files validation just read are the base's where their bytes are: the same tenant, not read again; a file
+    # changed since is the base's own.
+    files, _ = read_tenant_files(TENANTS)
+    reused = tenants_at(TENANTS, "HEAD", files)
+    assert reused == at_base
+    assert reused["payments"].tenant is next(f.tenant for f in files if f.tenant.name == "payments")
+    assert reused["orders"].tenant is not next(f.tenant for f in files if f.tenant.name == "orders")
 
 
 def plans(out: Path, tenants: Path, *cache: str) -> dict[str, object]:
@@ -231,3 +238,34 @@ def test_the_plans_are_the_same_with_and_without_the_cache(tmp_path: Path) -> No
     assert plans(tmp_path / "cached", TENANTS, *cache) == plain
     another_process()
     assert plans(tmp_path / "again", TENANTS, *cache) == plain
+
+
+@pytest.mark.fast
+def test_the_files_of_some_tenants_are_read_alone() -> None:
+    """A tenant stack's review reads its tenant's file, not a thousand: another file, broken or not, is not read."""
+    write_tenant(TENANTS, "payments", "")
+    write_tenant(TENANTS, "orders", "")
+    write_tenant(TENANTS, "broken", text="apiVersion: [\n")
+    (TENANTS / "nested").mkdir()
+    files, problems = read_tenant_files(TENANTS, only={"payments", "absent"})
+    assert [tenant_file.tenant.name for tenant_file in files] == ["payments"] and problems == []
+    files, problems = read_tenant_files(TENANTS, only={"broken"})
+    assert files == [] and [problem.file for problem in problems] == ["tenants/broken.yaml"]
+    assert len(read_tenant_files(TENANTS)[1]) == 2  # the whole folder: the broken file and the subfolder
+
+
+@pytest.mark.fast
+def test_a_folder_is_read_once_within_a_snapshot_and_afresh_outside() -> None:
+    """A fleet's worker reads its folder once for all its stacks (tenant_files.folder_snapshot): within the snapshot
+    the folder is as it was at the first reading, with its problems; outside, every reading is afresh."""
+    write_tenant(TENANTS, "payments", "")
+    write_tenant(TENANTS, "broken", text="apiVersion: [\n")
+    with folder_snapshot():
+        _, problems = read_tenant_files(TENANTS)
+        write_tenant(TENANTS, "orders", "")
+        again, problems_again = read_tenant_files(TENANTS)
+        assert [f.tenant.name for f in again] == ["payments"] and problems_again == problems and len(problems) == 1
+        assert [f.tenant.name for f in read_tenant_files(TENANTS, only={"orders"})[0]] == ["orders"]
+        again.clear()
+        assert len(read_tenant_files(TENANTS)[0]) == 1
+    assert [f.tenant.name for f in read_tenant_files(TENANTS)[0]] == ["orders", "payments"]

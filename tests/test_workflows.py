@@ -162,17 +162,21 @@ def test_the_judge_validates_whole_and_plans_and_diffs_only_the_stacks_the_tenan
     # Base and head plans of the same stacks, one fleet per side.
     assert 'plan --stack all --fleet "${head_select[@]}" --tenants "$RUNNER_TEMP/judge/tenants"' in script
     assert 'python -m imaas plan --stack all --fleet "${base_select[@]}" --json-dir "$out/base"' in script
-    # Parsed and checked across files once per judge: the validation and both plans share the job's own cache.
+    # Parsed and checked across files once per judge: the validation, both plans and the reviews share the job's own
+    # cache.
     cache = '--validation-cache "$RUNNER_TEMP/validation-cache"'
     assert f"--base HEAD --format github \\\n  {cache}\n" in script
     assert f"cache=({cache})" in script
-    assert script.count('"${cache[@]}"') == 2
+    assert script.count('"${cache[@]}"') == 3
+    # The reviews read the guardrails' findings of the head plan, judged once, and the same cache.
+    assert '--violations-dir "$out/violations" "${cache[@]}" > "$out/head.log"' in script
+    assert 'review=("${tenants[@]}" --violations "$out/violations/$stack.json" "${cache[@]}")' in script
     assert "actions/cache" not in CHECKS.read_text(encoding="utf-8"), "the cache is the job's own, never restored"
     assert 'python -m imaas diff "$out/base/$stack.json" "$out/head/$stack.json" --format markdown' in script
     # The comment leads with the intent read from both tenant folders; the job summary and artifact keep every field.
     assert 'tenants=(--base-tenants tenants --head-tenants "$RUNNER_TEMP/judge/tenants")' in script
-    assert '--format markdown "${tenants[@]}" --max-chars "$share" > "$out/diff/$stack.md"' in script
-    assert '--format markdown --full "${tenants[@]}" > "$out/full/$stack.md"' in script
+    assert '--format markdown "${review[@]}" --max-chars "$share" > "$out/diff/$stack.md"' in script
+    assert '--format markdown --full "${review[@]}" > "$out/full/$stack.md"' in script
     assert "1) destructive=true ;;" in script
     assert '"resources": []' in script and "everything shows as added" in script
     # One comment: identical changes of several stacks said once.

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from helpers import PROJECT_DIR, TIMEOUT_SCALE, WAIT_SECONDS, tenant_text, write
 
 from imaas.inputs.problems import InputError
 from imaas.inputs.tenant_files import read_tenant_file
-from imaas.inputs.yaml_source import MAX_FILE_BYTES, parse_yaml
+from imaas.inputs.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, parse_yaml
 
 FILE = "tenants/payments.yaml"
 VALID = tenant_text("payments")
@@ -683,3 +684,35 @@ def test_a_colon_inside_a_flow_value_is_read_as_yaml_1_2_reads_it() -> None:
     assert parse_yaml(b"viewers: [system:masters, oidc:auditors]\n", FILE).data == {
         "viewers": ["system:masters", "oidc:auditors"]
     }
+
+
+@pytest.mark.fast
+def test_more_values_than_any_tenant_has_are_refused_without_aliases_too() -> None:
+    """The expansion is walked only where a document has an alias or more nodes than the limit: without aliases its
+    nodes are its expansion, and a document of more is refused as ever. (Not timed: twenty thousand nodes may meet a
+    collection of whatever heap the test process holds.)"""
+    with pytest.raises(InputError) as raised:
+        parse_yaml(("apiVersion:\n" + "- 1\n" * 20_001).encode(), FILE)
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"{FILE}:1:1: document expands to more than 20000 values (aliases repeated too often)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        lambda depth: "[" * depth + "]" * depth,
+        lambda depth: "{a: " * depth + "x" + "}" * depth,
+        lambda depth: "- " * depth + "x",
+        lambda depth: "\n".join(" " * level + "a:" for level in range(depth)) + " x",
+    ],
+    ids=["flow-sequence", "flow-mapping", "block-sequence", "block-mapping"],
+)
+@pytest.mark.fast
+def test_the_nesting_limit_holds_at_its_edge(nested: Callable[[int], str]) -> None:
+    """A document of a hundred levels is read, one of a hundred and one refused, however few its characters (the
+    depth pass is spared only for documents too small to reach the limit: yaml_source._shallow)."""
+    parse_yaml(nested(MAX_DEPTH).encode(), FILE)
+    with pytest.raises(InputError) as raised:
+        parse_yaml(nested(MAX_DEPTH + 1).encode(), FILE)
+    assert f"invalid YAML: nested more than {MAX_DEPTH} levels" in str(raised.value)

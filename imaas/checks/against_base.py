@@ -17,7 +17,7 @@ from imaas.model.names import in_canonical_order
 
 def base_problems(directory: Path, base: str, files: list[TenantFile]) -> list[Problem]:
     """Every problem of `files` compared with the tenants folder at revision `base`."""
-    at_base = tenants_at(directory, base)
+    at_base = tenants_at(directory, base, files)
     return [
         *removal_problems(directory, at_base, files),
         *environment_removals(at_base, files),

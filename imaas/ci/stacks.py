@@ -24,16 +24,15 @@ program reads (its code, a settings file, the template), every stack.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from imaas.checks.sharding import project_stacks
-from imaas.inputs.problems import InputError, UsageError
+from imaas.inputs.problems import UsageError
 from imaas.inputs.stack_file import tenant_stack
-from imaas.inputs.tenant_files import TENANT_SUFFIXES, read_tenant_file, read_tenant_files
+from imaas.inputs.tenant_files import TENANT_SUFFIXES, read_tenant_files
 from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
@@ -124,17 +123,8 @@ def managed(tenant: Tenant, settings: StackSettings) -> bool:
 
 def _tenants(directory: Path, only: set[str] | None) -> list[Tenant]:
     """The tenants of the files that can be read; with `only`, those tenants' files alone (a few of a thousand)."""
-    if only is None:
-        files = read_tenant_files(directory)[0]
-    else:
-        files = []
-        for name in sorted(only):
-            for suffix in TENANT_SUFFIXES:
-                path = directory / f"{name}{suffix}"
-                # A broken file is left to validation, which refuses it.
-                if path.is_file():
-                    with contextlib.suppress(InputError):
-                        files.append(read_tenant_file(path))
+    # A broken file is left to validation, which refuses it.
+    files = read_tenant_files(directory, only)[0]
     return sorted((file.tenant for file in files), key=lambda tenant: tenant.name)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from imaas.cli.app import app
-from imaas.cli.output import err, out, usage
+from imaas.cli.output import ValidationCacheOption, err, out, usage, use_validation_cache
 from imaas.inputs.problems import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -61,6 +61,16 @@ def diff(
             "--full", help="Markdown: every changed field of every resource (the uploaded report), not the summary."
         ),
     ] = False,
+    violations: Annotated[
+        Path | None,
+        typer.Option(
+            "--violations",
+            metavar="FILE",
+            help="Markdown, with --head-tenants: HEAD.json's guardrail findings as `imaas plan --fleet "
+            "--violations-dir` wrote them, read instead of judging the plan again.",
+        ),
+    ] = None,
+    validation_cache: ValidationCacheOption = None,
 ) -> None:
     """What a change adds, changes and deletes. Exit 1 when it deletes a protected or data-holding resource."""
     from imaas.plan.diff import compare_plans
@@ -77,16 +87,19 @@ def diff(
         usage(f"{head}: plans stack {after.project}/{after.stack}, but {base} plans {before.project}/{before.stack}")
     if (base_tenants is None) != (head_tenants is None):
         usage("--base-tenants and --head-tenants go together: the tenant files of both plans")
+    if violations is not None and head_tenants is None:
+        usage("--violations goes with --base-tenants and --head-tenants: it is the review's")
     for folder in (base_tenants, head_tenants):
         if folder is not None and not folder.is_dir():
             usage(f"{folder}: not a folder of tenant files")
+    use_validation_cache(validation_cache)
     compared = compare_plans(before, after)
     changes = compared.changes
     resources = {**before.by_urn(), **after.by_urn()}
     if output_format is DiffFormat.markdown:
         review = None
         if base_tenants is not None and head_tenants is not None:
-            review = _review(after, base_tenants, head_tenants, resources)
+            review = _review(after, base_tenants, head_tenants, resources, violations)
         # Plain text on stdout, never wrapped or styled: it is pasted into a comment or $GITHUB_STEP_SUMMARY.
         report = diff_markdown(
             changes,
@@ -108,13 +121,20 @@ def diff(
         raise typer.Exit(1)
 
 
-def _review(head: Plan, base_tenants: Path, head_tenants: Path, resources: dict[str, PlannedResource]) -> Review:
+def _review(
+    head: Plan,
+    base_tenants: Path,
+    head_tenants: Path,
+    resources: dict[str, PlannedResource],
+    violations_file: Path | None,
+) -> Review:
     """The intent per tenant, from the tenant files of both plans, with the cluster's settings; and the advisory
-    guardrails of the head plan. What cannot be read is said in the report, never a failure of the diff."""
+    guardrails of the head plan (`violations_file`: as its fleet plan found them). What cannot be read is said in the
+    report, never a failure of the diff."""
     from imaas.cli import output
     from imaas.inputs.stack_file import StackName, read_stack_file
     from imaas.inputs.tenant_files import read_tenant_files
-    from imaas.plan.guardrail_check import check_plan
+    from imaas.plan.guardrail_check import check_plan, read_violations
     from imaas.plan.intent import change_intent
     from imaas.plan.review import Review, advisory_lines
 
@@ -124,25 +144,26 @@ def _review(head: Plan, base_tenants: Path, head_tenants: Path, resources: dict[
         usage(f"stack {head.stack}: its settings cannot be read for the review ({error})")
     notes = []
     tenants = {}
+    stack = StackName.parse(head.stack)
     for side, folder in (("base", base_tenants), ("head", head_tenants)):
-        files, problems = read_tenant_files(folder)
+        # A tenant stack's plan holds that tenant alone: so does its intent (DESIGN section 3), read from its own file
+        # only, not from the whole folder's.
+        files, problems = read_tenant_files(folder, only={stack.tenant} if stack.tenant is not None else None)
         tenants[side] = [tenant_file.tenant for tenant_file in files]
         if problems:
             notes.append(
                 f"{len(problems)} problem{'s' * (len(problems) != 1)} in the tenant files of the {side}: the intent "
                 "below leaves out the files that cannot be read"
             )
-    stack = StackName.parse(head.stack)
-    if stack.tenant is not None:
-        # A tenant stack's plan holds that tenant alone: so does its intent (DESIGN section 3).
-        tenants = {side: [tenant for tenant in found if tenant.name == stack.tenant] for side, found in tenants.items()}
     intent = change_intent(tenants["base"], tenants["head"], stack_file.settings)
     advisories: list[str] = []
     others = 0
     try:
-        violations = check_plan(head, stack_file, head_tenants)
+        violations = read_violations(violations_file) if violations_file else check_plan(head, stack_file, head_tenants)
     except InputError:
         notes.append("the head's tenant files do not validate: no advisories are judged")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        usage(f"--violations {violations_file}: not the guardrail findings of a fleet plan ({error})")
     else:
         touched = {entry.tenant for entry in intent.tenants}
         advisories, others = advisory_lines(violations, resources, touched)

@@ -57,6 +57,15 @@ def plan(
         Path | None,
         typer.Option("--json-dir", metavar="DIR", help="With --fleet: write DIR/<stack>.json for each stack."),
     ] = None,
+    violations_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--violations-dir",
+            metavar="DIR",
+            help="With --fleet: also write DIR/<stack>.json, each stack's guardrail findings, which `imaas diff "
+            "--violations` reads instead of judging the plan again.",
+        ),
+    ] = None,
     select: Annotated[
         list[str] | None,
         typer.Option("--select", metavar="STACK", help="With --fleet: plan only these stacks of the cluster."),
@@ -81,15 +90,15 @@ def plan(
     if fleet:
         if json_dir is None or json_file is not None or render_dir is not None or summary or whole_cluster:
             usage("--fleet writes one plan JSON per stack: give --json-dir DIR, and not --json, --render or --summary")
-        _fleet(stack, tenants, json_dir, select, workers)
+        _fleet(stack, tenants, json_dir, select, workers, violations_dir)
         return
     stack_file = _stack_file(stack, json_file, render_dir, fleet=fleet)
     directory = tenants_dir(tenants, stack_file.settings.tenants_dir)
     config = dict(stack_file.config)
     if tenants is not None:
         config["imaas:tenantsDir"] = str(tenants.resolve())
-    if json_dir is not None or select or workers is not None:
-        usage("--json-dir, --select and --workers go with --fleet")
+    if json_dir is not None or select or workers is not None or violations_dir is not None:
+        usage("--json-dir, --violations-dir, --select and --workers go with --fleet")
     if whole_cluster and "." in stack:
         usage(f"--whole-cluster --stack {stack}: name the cluster")
     # The cycle collector stays paused until the command is done: past the program, every pass would walk the whole
@@ -124,7 +133,14 @@ def _stack_file(stack: str, json_file: Path | None, render_dir: Path | None, *, 
     return stack_file
 
 
-def _fleet(stack: str, tenants: Path | None, json_dir: Path, select: list[str] | None, workers: int | None) -> None:
+def _fleet(
+    stack: str,
+    tenants: Path | None,
+    json_dir: Path,
+    select: list[str] | None,
+    workers: int | None,
+    violations_dir: Path | None,
+) -> None:
     """Every stack of the cluster (of every cluster: `--stack all`), or those `--select`ed, one JSON each; the
     guardrails judge each; exit 1 if any stack fails or violates a mandatory guardrail (each named), after every stack
     was planned."""
@@ -163,7 +179,7 @@ def _fleet(stack: str, tenants: Path | None, json_dir: Path, select: list[str] |
         stacks = [name for name in stacks if name in set(select)]
     json_dir.mkdir(parents=True, exist_ok=True)
     count = workers or len(os.sched_getaffinity(0))
-    job = FleetJob(output.PROJECT_DIR, stacks, configs, directory, json_dir)
+    job = FleetJob(output.PROJECT_DIR, stacks, configs, directory, json_dir, violations_dir)
     outcomes = plan_fleet(job, count)
     failed = 0
     for outcome in (stack for batch in outcomes for stack in batch.stacks):

@@ -17,11 +17,12 @@ import resource
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import StackFile, read_stack_file
+from imaas.inputs.tenant_files import folder_snapshot
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class FleetJob:
     """Per cluster: the config of its settings file and its secret keys."""
     tenants_dir: Path
     json_dir: Path
+    violations_dir: Path | None = None
+    """Where to write each stack's guardrail findings too (`<stack>.json`), for `imaas diff --violations`."""
 
 
 @dataclass
@@ -54,8 +57,8 @@ class BatchOutcome:
 
 def plan_batch(job: FleetJob) -> BatchOutcome:
     """One worker's share: each stack planned, written and judged, the heap collected between two stacks."""
-    from imaas.engine.run import ProgramError, freeze_heap, run_program
-    from imaas.plan.guardrail_check import Context, check_plan, stack_context
+    from imaas.engine.run import ProgramError, freeze_heap, paused_cycle_collection, run_program
+    from imaas.plan.guardrail_check import Context, check_plan, stack_context, write_violations
     from imaas.plan.report import violation_line
 
     outcomes = []
@@ -64,33 +67,40 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
     # What is alive now (the modules, the SDK) is frozen out of every collection: each collection between two stacks
     # then walks that stack's objects alone, not the whole heap again.
     freeze_heap()
-    for stack in job.stacks:
-        outcome = StackOutcome(stack)
-        start = time.perf_counter()
-        try:
-            config, secret_keys = job.configs[stack.partition(".")[0]]
-            plan = run_program(job.project_dir, stack, config, secret_keys)
-            plan.write(job.json_dir / f"{stack}.json", compact=True)
-            cluster = stack.partition(".")[0]
-            if cluster not in stack_files:
-                stack_files[cluster] = read_stack_file(job.project_dir, cluster)
-                contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
-            resources = plan.by_urn()
-            outcome.resources = len(plan.resources)
-            outcome.violations = [
-                (violation.mandatory, violation_line(violation, resources))
-                for violation in check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
-            ]
-            del plan, resources
-        except InputError as error:
-            outcome.error = "\n".join(str(problem) for problem in error.problems)
-        except ProgramError as error:
-            outcome.error = str(error)
-        outcome.seconds = time.perf_counter() - start
-        outcomes.append(outcome)
-        # The SDK's cycles of this stack, freed before the next one is planned; what survives (modules the stack
-        # imported first) is frozen too.
-        freeze_heap()
+    # The folder is read at the first stack, and that reading serves every stack of the batch and its guardrails.
+    with folder_snapshot():
+        for stack in job.stacks:
+            outcome = StackOutcome(stack)
+            start = time.perf_counter()
+            # No collection until the stack is done (freeze_heap then collects it): a pass meanwhile would walk the
+            # tenants of the whole folder too, for nothing to free.
+            with paused_cycle_collection():
+                try:
+                    config, secret_keys = job.configs[stack.partition(".")[0]]
+                    plan = run_program(job.project_dir, stack, config, secret_keys)
+                    plan.write(job.json_dir / f"{stack}.json", compact=True)
+                    cluster = stack.partition(".")[0]
+                    if cluster not in stack_files:
+                        stack_files[cluster] = read_stack_file(job.project_dir, cluster)
+                        contexts[cluster] = stack_context(stack_files[cluster], job.tenants_dir)
+                    resources = plan.by_urn()
+                    outcome.resources = len(plan.resources)
+                    violations = check_plan(plan, stack_files[cluster], job.tenants_dir, contexts[cluster])
+                    outcome.violations = [
+                        (violation.mandatory, violation_line(violation, resources)) for violation in violations
+                    ]
+                    if job.violations_dir is not None:
+                        write_violations(job.violations_dir / f"{stack}.json", violations)
+                    del plan, resources
+                except InputError as error:
+                    outcome.error = "\n".join(str(problem) for problem in error.problems)
+                except ProgramError as error:
+                    outcome.error = str(error)
+            outcome.seconds = time.perf_counter() - start
+            outcomes.append(outcome)
+            # The SDK's cycles of this stack, freed before the next one is planned; what survives (modules the stack
+            # imported first) is frozen too.
+            freeze_heap()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return BatchOutcome(outcomes, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, os.getpid())
 
@@ -114,10 +124,7 @@ def plan_fleet(job: FleetJob, workers: int, per_batch: int = 50) -> list[BatchOu
         sys.path.insert(0, str(job.project_dir))
     import components.platform  # noqa: F401 - the program's components and the providers' SDKs
 
-    jobs = [
-        FleetJob(job.project_dir, chunk, job.configs, job.tenants_dir, job.json_dir)
-        for chunk in batches(job.stacks, workers, per_batch)
-    ]
+    jobs = [replace(job, stacks=chunk) for chunk in batches(job.stacks, workers, per_batch)]
     if workers <= 1 or len(jobs) <= 1:
         # One batch (the judge's few stacks): planned here, without a worker to start.
         return [plan_batch(one) for one in jobs]

@@ -13,15 +13,6 @@ from imaas.guardrails.framework import Context, Index, Resource
 from imaas.model.tenant import Tenant
 
 
-def _owners(context: Context) -> dict[str, tuple[Tenant, str]]:
-    """Each tenant namespace of the stack, and whose in which environment it is."""
-    return {
-        naming.namespace(tenant.name, environment): (tenant, environment)
-        for tenant in context.tenants.values()
-        for environment in context.settings.hosted(tenant.environments)
-    }
-
-
 def _statements(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, str):
         try:
@@ -51,19 +42,13 @@ def _policy_problems(document: Any, tenant: str, environment: str, actions: tupl
 
 
 def _store_roles(context: Context) -> dict[str, tuple[Tenant, str]]:
-    return {
-        secrets.store_role(tenant.name, environment): (tenant, environment)
-        for tenant in context.tenants.values()
-        for environment in context.settings.hosted(tenant.environments)
-    }
+    # Each tenant environment of the stack is an owner of a namespace: walked once per check (Context's memo), not
+    # once per guardrail, at a thousand tenants.
+    return {secrets.store_role(tenant.name, env): (tenant, env) for tenant, env in context.namespace_owners().values()}
 
 
 def _writer_roles(context: Context) -> dict[str, tuple[Tenant, str]]:
-    return {
-        secrets.writer_role(tenant.name, environment): (tenant, environment)
-        for tenant in context.tenants.values()
-        for environment in context.settings.hosted(tenant.environments)
-    }
+    return {secrets.writer_role(tenant.name, env): (tenant, env) for tenant, env in context.namespace_owners().values()}
 
 
 def _trust_problems(role: Resource, namespace: str, context: Context) -> Iterator[str]:
@@ -81,7 +66,7 @@ def _trust_problems(role: Resource, namespace: str, context: Context) -> Iterato
 
 
 def secrets_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    owners = _owners(context)
+    owners = context.namespace_owners()
     stores, writers = _store_roles(context), _writer_roles(context)
     for role in index(types.IAM_ROLE):
         name = role.inputs.get("name")
@@ -103,8 +88,7 @@ def secrets_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, s
         owner = next(
             (
                 (tenant, environment)
-                for tenant in context.tenants.values()
-                for environment in context.settings.hosted(tenant.environments)
+                for tenant, environment in context.namespace_owners().values()
                 if secrets.permission_set(tenant.name, environment) == set_name
             ),
             None,
@@ -166,7 +150,7 @@ def _under(host: Any, tenant: str, environment: str, suffix: str) -> bool:
 
 
 def routes_scoped(index: Index, context: Context) -> Iterator[tuple[Resource, str]]:
-    owners = _owners(context)
+    owners = context.namespace_owners()
     suffix = context.settings.ingress_host_suffix
     for route in index(types.HTTP_ROUTE):
         owner = owners.get(route.namespace or "")

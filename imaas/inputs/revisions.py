@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from imaas.inputs import tenant_cache
 from imaas.inputs.problems import InputError, UsageError
-from imaas.inputs.tenant_files import TENANT_SUFFIXES, read_tenant_bytes
+from imaas.inputs.tenant_files import TENANT_SUFFIXES, TenantFile, read_tenant_bytes
 from imaas.inputs.yaml_source import display_path
 from imaas.model.tenant import Tenant
 
@@ -58,8 +59,9 @@ def _git(directory: Path, *args: str, stdin: bytes | None = None) -> bytes:
     return result.stdout
 
 
-def tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
-    """The tenants folder as it was at revision `base`, by tenant name (the file stem)."""
+def tenants_at(directory: Path, base: str, read: Iterable[TenantFile] = ()) -> dict[str, BaseTenant]:
+    """The tenants folder as it was at revision `base`, by tenant name (the file stem); `read`: files of the work
+    tree just read, whose tenants are the base's where their bytes are the base's (not read or parsed again)."""
     _verify_commit(directory, base)
     listing = _git(directory, "ls-tree", "-z", base, "--", ".").decode()
     entries = []
@@ -71,22 +73,29 @@ def tenants_at(directory: Path, base: str) -> dict[str, BaseTenant]:
         return {}
     # A file the work tree holds as it was at the base (the same git object) is read there, and only the others
     # from git: in a pull request, most of a thousand.
+    known = {Path(tenant_file.file).name: tenant_file for tenant_file in read if tenant_file.raw}
+    same: dict[str, Tenant] = {}
     contents: dict[str, bytes] = {}
     for path, (mode, kind, object_id) in entries:
-        if kind == "blob" and mode != "120000":
-            raw = _same_in_work_tree(directory / path, object_id)
-            if raw is not None:
-                contents[path] = raw
-    missing = [path for path, _ in entries if path not in contents]
+        if kind != "blob" or mode == "120000":
+            continue
+        tenant_file = known.get(path)
+        if tenant_file is not None and _blob_id(tenant_file.raw, object_id) == object_id:
+            same[path] = tenant_file.tenant
+            continue
+        raw = _same_in_work_tree(directory / path, object_id)
+        if raw is not None:
+            contents[path] = raw
+    missing = [path for path, _ in entries if path not in contents and path not in same]
     tenant_cache.refresh()
     if missing:
         batch = _git(directory, "cat-file", "--batch", stdin="".join(f"{base}:./{p}\n" for p in missing).encode())
         contents.update(zip(missing, _split_batch(batch), strict=True))
     tenants: dict[str, BaseTenant] = {}
     for path, _ in entries:
-        tenant: Tenant | None
+        tenant: Tenant | None = same.get(path)
         try:
-            tenant = read_tenant_bytes(contents[path], path).tenant
+            tenant = tenant or read_tenant_bytes(contents[path], path).tenant
         except InputError:
             # A file that was already broken at the base still counts as a tenant, with no services known.
             tenant = None
@@ -103,10 +112,14 @@ def _same_in_work_tree(path: Path, object_id: str) -> bytes | None:
         raw = path.read_bytes()
     except OSError:
         return None
-    # Git's object id of a blob: SHA-1 of its header and bytes (SHA-256 in a repository of that format).
+    return raw if _blob_id(raw, object_id) == object_id else None
+
+
+def _blob_id(raw: bytes, object_id: str) -> str:
+    """Git's object id of a blob of `raw`, in the format of `object_id`: SHA-1 of its header and bytes (SHA-256 in a
+    repository of that format)."""
     algorithm = hashlib.sha1 if len(object_id) == 40 else hashlib.sha256
-    header = f"blob {len(raw)}\0".encode()
-    return raw if algorithm(header + raw, usedforsecurity=False).hexdigest() == object_id else None
+    return algorithm(f"blob {len(raw)}\0".encode() + raw, usedforsecurity=False).hexdigest()
 
 
 def _split_batch(output: bytes) -> list[bytes]:

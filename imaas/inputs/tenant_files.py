@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from imaas.inputs import tenant_cache
@@ -37,6 +40,11 @@ class TenantFile:
         """The file's digest (tenant_cache.file_digest), where it was read by content."""
 
     @property
+    def raw(self) -> bytes:
+        """The file's bytes, where it was read by content (else empty)."""
+        return self._raw
+
+    @property
     def document(self) -> YamlDocument:
         if self._document is None:
             self._document = parse_yaml(self._raw, self.file)
@@ -65,7 +73,37 @@ def file_name_problem(directory: Path, name: str) -> Problem:
 
 
 def tenant_paths(directory: Path) -> list[Path]:
-    return sorted(path for path in directory.iterdir() if path.suffix in TENANT_SUFFIXES and path.is_file())
+    return _listing(directory)[1]
+
+
+def _listing(directory: Path) -> tuple[list[str], list[Path]]:
+    """The folder's subfolders (but hidden ones) and its tenant files, in name order: the listing says which entry is
+    which, with no stat of each of a thousand files."""
+    folders, names = [], []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                if not entry.name.startswith("."):
+                    folders.append(entry.name)
+            elif Path(entry.name).suffix in TENANT_SUFFIXES and entry.is_file():
+                names.append(entry.name)
+    return sorted(folders), [directory / name for name in sorted(names)]
+
+
+_SNAPSHOT: dict[tuple[Path, Path, frozenset[str] | None], tuple[list[TenantFile], list[Problem]]] | None = None
+
+
+@contextmanager
+def folder_snapshot() -> Iterator[None]:
+    """Within it, each folder is read once, as it was then: a fleet's worker, which plans and judges several stacks
+    from one folder that does not change meanwhile, reads it at its first stack, not again for every stack and its
+    guardrails."""
+    global _SNAPSHOT
+    previous, _SNAPSHOT = _SNAPSHOT, {}
+    try:
+        yield
+    finally:
+        _SNAPSHOT = previous
 
 
 def parse_tenant(document: YamlDocument, stem: str) -> TenantFile:
@@ -84,11 +122,12 @@ def read_tenant_file(path: Path, file: str | None = None) -> TenantFile:
         return parse_tenant(read_yaml_file(path), path.stem)
     file = file or display_path(path)
     try:
-        size = path.stat().st_size
-        raw = b"" if size > MAX_FILE_BYTES else path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError:
         return parse_tenant(read_yaml_file(path, file), path.stem)
-    if size > MAX_FILE_BYTES:
+    if len(raw) > MAX_FILE_BYTES:
+        # Said as read_yaml_file says it, with the file's size.
         return parse_tenant(read_yaml_file(path, file), path.stem)
     return read_tenant_bytes(raw, file, path.name)
 
@@ -109,8 +148,8 @@ def read_tenant_bytes(raw: bytes, file: str, name: str | None = None) -> TenantF
         else:
             tenant_cache.remember(digest, tenant, None)
             return TenantFile(None, tenant, file=file, raw=raw, digest=digest)
-    tenant_file = parse_tenant(parse_yaml(raw, file), Path(name).stem)
-    tenant_file.digest = digest
+    parsed = parse_tenant(parse_yaml(raw, file), Path(name).stem)
+    tenant_file = TenantFile(parsed.document, parsed.tenant, raw=raw, digest=digest)
     text = None
     if tenant_cache.folder() is not None:
         text = tenant_file.tenant.model_dump_json(by_alias=True).encode()
@@ -121,24 +160,41 @@ def read_tenant_bytes(raw: bytes, file: str, name: str | None = None) -> TenantF
     return tenant_file
 
 
-def read_tenant_files(directory: Path) -> tuple[list[TenantFile], list[Problem]]:
-    """Every tenant file of the folder that is valid on its own, and the problems of the others."""
+def read_tenant_files(directory: Path, only: set[str] | None = None) -> tuple[list[TenantFile], list[Problem]]:
+    """Every tenant file of the folder that is valid on its own, and the problems of the others; with `only`, the
+    files of those tenants alone (a few of a thousand: what a tenant stack's review reads)."""
+    key = (directory.resolve(), Path.cwd(), frozenset(only) if only is not None else None)
+    if _SNAPSHOT is not None and key in _SNAPSHOT:
+        files, problems = _SNAPSHOT[key]
+        return list(files), list(problems)
+    found = _read_tenant_files(directory, only)
+    if _SNAPSHOT is not None:
+        _SNAPSHOT[key] = found
+    return list(found[0]), list(found[1])
+
+
+def _read_tenant_files(directory: Path, only: set[str] | None) -> tuple[list[TenantFile], list[Problem]]:
     if not directory.is_dir():
         return [], [Problem(display_path(directory), message="tenants folder not found")]
     files, problems = [], []
     tenant_cache.refresh()
     shown = display_path(directory)
-    # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
-    # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
-    for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")):
-        message = f"is a folder; tenant files are read from {shown}/ only, not from subfolders"
-        problems.append(Problem(f"{shown}/{shown_name(folder.name)}", message=message))
+    if only is None:
+        # A file in a subfolder is never read: said as a problem, or the tenant a team meant to onboard would be
+        # missing from every plan while validation passed. Hidden folders (.git, an editor's) are no tenants' place.
+        folders, paths = _listing(directory)
+        for folder in folders:
+            message = f"is a folder; tenant files are read from {shown}/ only, not from subfolders"
+            problems.append(Problem(f"{shown}/{shown_name(folder)}", message=message))
+    else:
+        named = (directory / f"{name}{suffix}" for name in sorted(only) for suffix in TENANT_SUFFIXES)
+        paths = [path for path in named if path.is_file()]
     # What display_path says of each file that is no link, its folder resolved once.
     try:
         relative: Path | None = directory.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         relative = None
-    for path in tenant_paths(directory):
+    for path in paths:
         if not is_tenant_file_name(path.name):
             problems.append(file_name_problem(directory, path.name))
             continue

@@ -19,11 +19,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import BaseResolver
@@ -43,8 +43,9 @@ MAX_DEPTH = 100
 Location = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
+    """Where a value is written (a tuple: one is made for every value of every file read)."""
+
     line: int
     column: int
 
@@ -179,18 +180,23 @@ def _events(text: str, *, pure: bool = False) -> Iterator[Any]:
 
 def _node_tree(text: str, file: str) -> Node | None:
     """The node tree, read by the C parser, or where it refuses the text, by the Python parser, which reads YAML 1.2
-    as editors do; libyaml's words where both refuse it (they name the place as precisely)."""
+    as editors do; libyaml's words where both refuse it (they name the place as precisely). Its expansion is checked
+    where aliases could make it larger than its nodes."""
+    shallow = _shallow(text)
     try:
-        _check_depth(text, file, pure=False)
-        return _compose(text)
+        expandable = not shallow and _check_depth(text, file, pure=False)
+        node = _compose(text)
     except (MarkedYAMLError, ReaderError) as refused:
         if CParser is None:
             raise
         try:
-            _check_depth(text, file, pure=True)
-            return _compose(text, pure=True)
+            expandable = not shallow and _check_depth(text, file, pure=True)
+            node = _compose(text, pure=True)
         except (MarkedYAMLError, ReaderError, RecursionError):
             raise refused from None
+    if node is not None and expandable:
+        _check_expansion(node, file)
+    return node
 
 
 def parse_yaml(raw: bytes, file: str) -> YamlDocument:
@@ -210,7 +216,6 @@ def parse_yaml(raw: bytes, file: str) -> YamlDocument:
         node = _node_tree(text, file)
         if node is None:
             raise InputError([Problem(file, 1, 1, message="file holds no YAML document")])
-        _check_expansion(node, file)
         document = YamlDocument(file, None)
         document.data = _construct(node, (), document)
         return document
@@ -237,12 +242,28 @@ def _indented_with_tab(text: str, line: int) -> bool:
     return "\t" in current[: len(current) - len(current.lstrip())]
 
 
-def _check_depth(text: str, file: str, *, pure: bool) -> None:
+def _shallow(text: str) -> bool:
+    """Whether the text can hold neither more than MAX_DEPTH levels, nor an alias, nor more than MAX_NODES values,
+    without reading it (a tenant file's usual case, where _check_depth's pass over its events is spared): every
+    collection but the outermost is opened by an indicator of its own (its key's `:`, its item's `-`, an explicit
+    key's `?`, its own `[` or `{`), so there are at most one more levels than those characters; no alias without a
+    `*`; and at most two values per character."""
+    return len(text) * 2 <= MAX_NODES and "*" not in text and sum(map(text.count, ":-?[{")) < MAX_DEPTH
+
+
+def _check_depth(text: str, file: str, *, pure: bool) -> bool:
     """Refuse deep nesting from the event stream, which libyaml produces without recursion, before composing,
-    which recurses once per level."""
-    depth = 0
+    which recurses once per level. Whether the document may expand past MAX_NODES values: it holds an alias, or more
+    nodes than that (without aliases, the nodes are what _check_expansion counts, so a file of a tenant's size is
+    not walked again)."""
+    depth = nodes = 0
+    aliases = False
     for event in _events(text, pure=pure):
-        if isinstance(event, CollectionStartEvent):
+        if isinstance(event, (ScalarEvent, AliasEvent)):
+            nodes += 1
+            aliases = aliases or isinstance(event, AliasEvent)
+        elif isinstance(event, CollectionStartEvent):
+            nodes += 1
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
@@ -255,6 +276,7 @@ def _check_depth(text: str, file: str, *, pure: bool) -> None:
                 raise InputError([problem])
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
+    return aliases or nodes > MAX_NODES
 
 
 def _check_expansion(root: Node, file: str) -> None:

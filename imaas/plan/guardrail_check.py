@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from imaas.guardrails import Context as Context  # re-exported: the engine's fleet judges through this layer
@@ -35,3 +36,21 @@ def check_plan(
         else replace(cluster_context, stack=stack)
     )
     return evaluate([as_resource(resource) for resource in plan.resources], context)
+
+
+def write_violations(path: Path, violations: list[Violation]) -> None:
+    """A plan's findings, as a fleet plan keeps them for the diff's review of the same plan (read_violations): the
+    guardrails judge a stack once per check, not again for each of its reports."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([asdict(violation) for violation in violations], indent=1) + "\n")
+
+
+def read_violations(path: Path) -> list[Violation]:
+    """What write_violations wrote (ValueError if it is not that)."""
+    found = json.loads(path.read_text())
+    if not isinstance(found, list):
+        raise ValueError(f"{path}: not a list of guardrail findings")
+    return [
+        Violation(str(item["policy"]), str(item["urn"]), str(item["message"]), item["mandatory"] is True)
+        for item in found
+    ]
