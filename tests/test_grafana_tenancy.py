@@ -25,6 +25,7 @@ from imaas.guardrails import Context, evaluate, stack_context
 from imaas.incluster import tenant_config as tenant_job
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import plain_secrets, read_stack_file, settings_from_config
+from imaas.model.settings import GrafanaSettings
 from imaas.plan.guardrail_check import as_resource
 from imaas.plan.record import Plan
 
@@ -468,7 +469,7 @@ def test_grafanas_database_outlives_its_pod_and_the_release(stack: str) -> None:
     chart = grafana_values(example_plan(stack))
     assert chart["persistence"] == {
         "enabled": True,
-        "size": "10Gi",
+        "size": GrafanaSettings().storage,  # the default: the example stacks set none
         "annotations": {"helm.sh/resource-policy": "keep"},
         "storageClassName": "gp3",  # imaas:storageClass (tests/test_storage_class.py)
     }

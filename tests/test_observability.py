@@ -34,6 +34,7 @@ from imaas.declarations.naming import RESERVED_TENANT_NAMES
 from imaas.declarations.telemetry import COLLECTOR_POD_LABELS, PLATFORM_LOG_TENANT
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import settings_from_config
+from imaas.model.settings import TenantPrometheusSettings
 from imaas.plan.record import Plan, PlannedResource
 
 OBSERVABILITY = "observability"
@@ -590,9 +591,11 @@ def test_the_tenant_prometheus_fences_and_caps_every_tenant_monitor(stack: str) 
     assert {
         key: value for key, value in spec.items() if key.startswith("enforced") and key != "enforcedNamespaceLabel"
     } == prometheus.TENANT_SCRAPE_LIMITS
-    assert (spec["retention"], spec["serviceAccountName"]) == ("15d", "prometheus-tenants")
+    # The defaults: the example stacks set neither.
+    defaults = TenantPrometheusSettings()
+    assert (spec["retention"], spec["serviceAccountName"]) == (defaults.retention, "prometheus-tenants")
     claim = spec["storage"]["volumeClaimTemplate"]["spec"]
-    assert claim["resources"]["requests"] == {"storage": "20Gi"}
+    assert claim["resources"]["requests"] == {"storage": defaults.storage}
 
 
 @pytest.mark.slow
