@@ -31,7 +31,6 @@ SETTINGS = StackSettings(
     ecr_registry=REGISTRY,
     image_allow_list=[ALLOWED_IMAGE],
     platform_identities=[PULUMI],
-    argocd_impersonation=True,
 )
 RULES = {rule.name: rule for rule in admission.admission_rules(SETTINGS)}
 OWN = f"{REGISTRY}/orders/order-sync:1.4.2"

@@ -83,7 +83,7 @@ def test_no_prefix_credential_and_nothing_without_a_project(stack: str) -> None:
     kinds = {s["metadata"]["labels"][SECRET_TYPE] for s in credentials(plan)}
     assert kinds == {"repository"}
     assert all(revealed(s["stringData"])["project"] for s in credentials(plan))
-    installing = plan_stack(stack, preinstalled=None)
+    installing = plan_stack(stack, preinstalled=None, argocdImpersonation=None)
     [argocd] = [r for r in of_type(installing, RELEASE) if r.inputs["chart"] == "argo-cd"]
     configs = argocd.inputs["values"].get("configs", {})
     assert not configs.get("credentialTemplates") and not configs.get("repositories")

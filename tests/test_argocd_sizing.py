@@ -73,7 +73,7 @@ def test_one_organisation_webhook_in_the_shared_stack_where_argo_cd_is_reachable
 
 @pytest.mark.slow
 def test_an_installed_argo_cd_is_sized_by_the_setting_never_by_the_tenant_files() -> None:
-    settings = {"preinstalled": None, "observability": {"argocd": {"applications": 5000}}}
+    settings = {"preinstalled": None, "argocdImpersonation": None, "observability": {"argocd": {"applications": 5000}}}
     plan = plan_stack("prod", whole_cluster=False, **settings)
     (release,) = [r for r in of_type(plan, "kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "argo-cd"]
     assert release.inputs["values"]["configs"]["params"]["controller.status.processors"] == 250

@@ -79,7 +79,7 @@ def unknown_paths(chart: str, values: Mapping[str, Any]) -> list[Path_]:
 def releases(stack: str) -> dict[str, dict[str, Any]]:
     """The inputs of every release of `stack`, with everything that installs one switched on."""
     # The shipped stacks say the cluster has Argo CD; one stack does not both install it and say so.
-    plan = plan_stack(stack, observability={"enabled": True}, preinstalled=None)
+    plan = plan_stack(stack, observability={"enabled": True}, preinstalled=None, argocdImpersonation=None)
     return {resource.inputs["chart"]: resource.inputs for resource in of_type(plan, RELEASE)}
 
 

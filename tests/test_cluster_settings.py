@@ -56,6 +56,32 @@ def test_a_stack_installing_argo_cd_needs_no_word_on_impersonation(
     assert code == 0, output
 
 
+def test_impersonation_of_an_argo_cd_the_stack_would_install_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stack file of the time before `preinstalled` that said only argocdImpersonation: its cluster runs Argo CD.
+    code, output = validate_stack(tmp_path, monkeypatch, preinstalled=None)
+    assert code == 1
+    assert "argocdImpersonation: says the cluster runs its own Argo CD, which imaas:preinstalled does not list" in (
+        output
+    )
+
+
+@pytest.mark.parametrize("count", [0, 21, "many", True, 2.5])
+def test_a_collector_replica_count_the_traces_cannot_run_on_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: object
+) -> None:
+    values = {"opentelemetryCollector": {"replicaCount": count}}
+    code, output = validate_stack(tmp_path, monkeypatch, chartValues=values)
+    assert code == 1, output
+    assert "opentelemetryCollector.replicaCount must be a whole number from 1 to 20" in output
+
+
+def test_a_collector_replica_count_within_bounds_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = validate_stack(tmp_path, monkeypatch, chartValues={"opentelemetryCollector": {"replicaCount": 4}})
+    assert code == 0, output
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [

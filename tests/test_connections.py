@@ -200,7 +200,6 @@ def test_an_open_internet_excepts_the_cluster_private_and_node_ranges() -> None:
         {
             "environments": ["dev"],
             "ingressHostSuffix": "apps.example.com",
-            "argocdImpersonation": True,
             "ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
             "clusterCidrs": CLUSTER_CIDRS,
             "tenantEgress": {"internet": "open"},
@@ -222,7 +221,6 @@ def test_a_closed_internet_is_the_allow_list_and_nothing_when_empty() -> None:
     base = {
         "environments": ["dev"],
         "ingressHostSuffix": "apps.example.com",
-        "argocdImpersonation": True,
         "ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     }
     closed = StackSettings.model_validate({**base, "tenantEgress": {"allowList": [ALLOWED]}})

@@ -177,8 +177,7 @@ def test_without_a_provider_nobody_but_the_admin_signs_in(stack: str) -> None:
 @pytest.mark.fast
 def test_invalid_grafana_settings_are_refused_naming_the_key(extra: dict[str, str], message: str) -> None:
     config = {"imaas:environments": '["prod"]', "imaas:ingressHostSuffix": "apps.example.com",
-              "imaas:ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "imaas:argocdImpersonation": "true",
-              **extra}  # fmt: skip
+              "imaas:ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com", **extra}  # fmt: skip
     with pytest.raises(InputError) as raised:
         settings_from_config(config, "prod")
     assert message in str(raised.value)

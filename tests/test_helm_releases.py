@@ -12,7 +12,7 @@ from imaas.declarations import charts
 
 @pytest.mark.slow
 def test_every_release_keeps_a_bounded_history_and_up_waits_for_no_node_wide_rollout(stack: str) -> None:
-    plan = plan_stack(stack, preinstalled=None)
+    plan = plan_stack(stack, preinstalled=None, argocdImpersonation=None)
     found = {resource.name: resource for resource in of_type(plan, RELEASE)}
     assert set(found) == {chart.release for chart in charts.CHARTS}
     for chart in charts.CHARTS:

@@ -72,7 +72,7 @@ def test_the_settings_know_every_registry_of_the_image_table() -> None:
 
 @cache
 def mirrored_plan(stack: str) -> Any:
-    return plan_stack(stack, imageMirror=MIRROR, preinstalled=None)
+    return plan_stack(stack, imageMirror=MIRROR, preinstalled=None, argocdImpersonation=None)
 
 
 def at(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:

@@ -512,7 +512,7 @@ def test_disabled_observability_declares_none_of_it_and_tenants_still_plan(stack
 @pytest.mark.slow
 def test_argo_cd_is_not_installed_by_default_and_installed_from_its_pinned_chart_when_asked(stack: str) -> None:
     assert "argocd" not in releases(example_plan(stack))
-    plan = plan_stack(stack, preinstalled=None)
+    plan = plan_stack(stack, preinstalled=None, argocdImpersonation=None)
     argocd = releases(plan)["argocd"]
     inputs = argocd.inputs
     assert (inputs["chart"], inputs["repositoryOpts"]["repo"], inputs["version"]) == (

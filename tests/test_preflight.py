@@ -290,7 +290,7 @@ FAILING: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, object], st
     "add-ons": (_metrics_server, {}, "the cluster serves metrics.k8s.io already (kube-system/metrics-server"),
     "add-ons-argocd": (
         lambda paths: None,
-        {"preinstalled": None},
+        {"preinstalled": None, "argocdImpersonation": None},
         "the cluster has Argo CD's CRDs from another install: list argocd in imaas:preinstalled",
     ),
     "ingress-controller": (_ingress("1.12.0"), {}, "ingress-nginx 1.12.0 (ingress-nginx/ingress-nginx-controller)"),

@@ -46,7 +46,7 @@ def test_a_stack_installs_argo_cd_unless_the_cluster_runs_its_own() -> None:
         return any(r.inputs.get("chart") == charts.ARGO_CD.name for r in of_type(plan, HELM_RELEASE))
 
     assert not installed(plan_stack("prod"))  # Pulumi.prod.yaml: imaas:preinstalled: [argocd]
-    assert installed(plan_stack("prod", preinstalled=None))
+    assert installed(plan_stack("prod", preinstalled=None, argocdImpersonation=None))
 
 
 @pytest.mark.slow

@@ -72,7 +72,7 @@ def released_charts() -> dict[str, tuple[str, str]]:
     of its own, so the plan says which release a key drives."""
     versions = {key: a_version(key, number) for number, key in enumerate(chart_keys(), start=1)}
     # Argo CD installed here, not the cluster's own.
-    plan = plan_stack("dev", chartVersions=versions, preinstalled=None)
+    plan = plan_stack("dev", chartVersions=versions, preinstalled=None, argocdImpersonation=None)
     by_version = {
         r.inputs["version"]: (r.inputs["chart"], r.inputs["repositoryOpts"]["repo"])
         for r in plan.resources

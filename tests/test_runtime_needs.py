@@ -36,7 +36,6 @@ BASE_SETTINGS = {
     "environments": ["dev", "test"],
     "ingressHostSuffix": "apps.example.com",
     "ecrRegistry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-    "argocdImpersonation": True,
 }
 
 

@@ -50,7 +50,7 @@ def named_class(mapping: Mapping[str, Any]) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_volume_names_the_class_when_set(stack: str) -> None:
-    plan = plan_stack(stack, storageClass="ebs-gp3", preinstalled=None)
+    plan = plan_stack(stack, storageClass="ebs-gp3", preinstalled=None, argocdImpersonation=None)
     found = list(volumes(plan))
     # Loki's, Tempo's and Grafana's chart volumes and the tenants' Prometheus: each names the class.
     assert len(found) == 4, found

@@ -455,7 +455,6 @@ _DEFAULT_SETTINGS = StackSettings(
     environments=["dev", "test", "prod"],
     ingress_host_suffix="apps.invalid",
     ecr_registry="000000000000.dkr.ecr.eu-west-1.amazonaws.com",
-    argocd_impersonation=True,
 )
 
 

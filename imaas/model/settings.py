@@ -162,6 +162,9 @@ ChartName = Literal[
     "certManager",
 ]
 V_TAGGED_CHARTS: frozenset[ChartName] = frozenset({"certManager"})
+# The most collector replicas chartValues.opentelemetryCollector.replicaCount may ask for (the bound its own setting
+# had before chartValues).
+MAX_COLLECTOR_REPLICAS = 20
 # What a cluster may run already instead of having the stack install it (imaas:preinstalled).
 Addon = Literal["argocd", "metricsServer", "externalSecrets", "certManager"]
 
@@ -786,6 +789,22 @@ class StackSettings(InputModel):
             )
         return values
 
+    @field_validator("chart_values")
+    @classmethod
+    def _collector_replicas(cls, values: dict[ChartName, dict[str, Any]]) -> dict[ChartName, dict[str, Any]]:
+        # The collector routes every tenant's traces: none running drops them all, and a count the chart cannot
+        # read fails only at `up`, after everything before it has changed.
+        collector = values.get("opentelemetryCollector", {})
+        if "replicaCount" not in collector:
+            return values
+        replicas = collector["replicaCount"]
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= MAX_COLLECTOR_REPLICAS:
+            raise ValueError(
+                f"opentelemetryCollector.replicaCount must be a whole number from 1 to {MAX_COLLECTOR_REPLICAS}, got "
+                f"{replicas!r}: the collector carries every tenant's traces"
+            )
+        return values
+
     @model_validator(mode="after")
     def _smtp_user_with_its_password(self) -> StackSettings:
         alerting = self.observability.alerting
@@ -864,6 +883,19 @@ class StackSettings(InputModel):
                 "argocdImpersonation: the cluster's Argo CD must sync with impersonation on "
                 '(application.sync.impersonation.enabled: "true" in argocd-cm); say so with '
                 "imaas:argocdImpersonation: true, or let the stack install Argo CD (argocd not in imaas:preinstalled)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _impersonation_of_the_clusters_own_argocd(self) -> StackSettings:
+        # argocdImpersonation describes an Argo CD the cluster runs already. Set without it in `preinstalled`, the
+        # stack would install a second Argo CD next to that one: a stack file of the time before `preinstalled`
+        # that said only argocdImpersonation is refused here, not upgraded silently.
+        if self.installs("argocd") and self.argocd_impersonation:
+            raise ValueError(
+                "argocdImpersonation: says the cluster runs its own Argo CD, which imaas:preinstalled does not list: "
+                "add argocd to imaas:preinstalled, or drop argocdImpersonation to let the stack install Argo CD (with "
+                "impersonation on)"
             )
         return self
 
