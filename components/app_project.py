@@ -30,6 +30,6 @@ def declare_app_project(args: AppProjectArgs, opts: pulumi.ResourceOptions) -> k
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=name, namespace=args.settings.argocd_namespace, labels=naming.labels(args.tenant)
         ),
-        spec=app_project.app_project_spec(args.tenant, args.environments, args.settings, args.github_owner),
+        spec=app_project.app_project_spec(args.tenant, args.environments, args.github_owner),
         opts=opts,
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from imaas.declarations import alerts, argocd, exposure, isolation, naming, secrets, telemetry
 from imaas.declarations.isolation import DEPLOYER_ACCOUNT
-from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
 PLATFORM_OBJECTS = [
@@ -49,9 +48,7 @@ def project_roles(tenant: Tenant) -> list[dict[str, object]]:
     return roles
 
 
-def app_project_spec(
-    tenant: Tenant, environments: list[str], settings: StackSettings, github_owner: str
-) -> dict[str, object]:
+def app_project_spec(tenant: Tenant, environments: list[str], github_owner: str) -> dict[str, object]:
     """The AppProject's spec for the tenant's `environments` that the stack hosts."""
     server = argocd.IN_CLUSTER_SERVER
     namespaces = [naming.namespace(tenant.name, environment) for environment in environments]
