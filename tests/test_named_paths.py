@@ -176,6 +176,33 @@ def test_every_setting_the_docs_name_exists(path: Path) -> None:
     )
 
 
+def _suffixes(key: str) -> set[str]:
+    """`a.b.c` as docs write it: whole, or from a nested key on (`b.c`), never one bare word."""
+    parts = key.split(".")
+    return {".".join(parts[start:]) for start in range(len(parts) - 1)} | ({key} if len(parts) == 1 else set())
+
+
+BACKTICKED = re.compile(r"`([^`\n]+)`")
+
+
+@pytest.mark.parametrize("path", [path for path in DOCS if path.name != "upgrading.md"], ids=lambda path: path.name)
+def test_no_doc_but_the_upgrade_note_names_a_removed_setting(path: Path) -> None:
+    """Also as docs write settings in passing: from a nested key on (`tempo.storage.s3Bucket`), or with a value
+    (`argocdPreinstalled: true`), which the check of named settings above cannot tell from other dotted words."""
+    current = {
+        suffix for row in rows(StackSettings) for suffix in _suffixes(row.key.replace("[]", "").replace(".<name>", ""))
+    }
+    removed = {suffix for key in REMOVED_SETTINGS for suffix in _suffixes(key)} - current
+    whole = {key for key in REMOVED_SETTINGS if "." not in key}
+    named = set()
+    for token in BACKTICKED.findall(path.read_text(encoding="utf-8")):
+        words = token.removeprefix(f"{CONFIG_NAMESPACE}:").split(":")[0].split()
+        name = words[0] if words else ""
+        if name in removed or name.split(".")[0] in whole:
+            named.add(name)
+    assert sorted(named) == [], f"{path.name} names settings this version refuses (docs/upgrading.md)"
+
+
 SECTION = re.compile(r"(docs/[\w-]+\.md), ([A-Z][\w' -]*\w)")
 """A section named after a doc, as comments and messages point to one: `docs/operators.md, Repository access`."""
 
