@@ -38,9 +38,10 @@ from imaas.declarations import (
     traces,
     types,
 )
+from imaas.declarations.store_limits import ObservabilityLimits
 from imaas.declarations.telemetry import TENANT_PROMETHEUS_SERVICE, Endpoints, TelemetryAccess
 from imaas.inputs.stack_file import SMTP_PASSWORD_SETTING
-from imaas.model.settings import CONFIG_NAMESPACE, ObservabilityLimits, ObservabilitySettings
+from imaas.model.settings import CONFIG_NAMESPACE, ObservabilitySettings
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ from components.promotion_gate import PromotionGate
 from components.runtime_operators import CertManager, ExternalSecrets, declare_gateway
 from components.tenant import TenantArgs, TenantResources
 from imaas.declarations import charts, delivery, isolation, naming, promotion, types
+from imaas.declarations.store_limits import OBSERVABILITY_LIMITS
 from imaas.inputs.stack_file import StackName
-from imaas.model.settings import OBSERVABILITY_LIMITS, StackSettings
+from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
 # GitHub asks integrations to wait at least a second between writes and answers bursts with secondary rate

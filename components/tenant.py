@@ -17,7 +17,8 @@ from components.tenant_observability import TenantObservabilityView, TenantObser
 from components.tenant_team import declare_team
 from imaas.declarations import naming, telemetry, types
 from imaas.declarations.isolation import NetworkPeers
-from imaas.model.settings import OBSERVABILITY_LIMITS, StackSettings
+from imaas.declarations.store_limits import OBSERVABILITY_LIMITS
+from imaas.model.settings import StackSettings
 from imaas.model.tenant import DEFAULT_SERVICE_SIZE, Service, Tenant
 
 

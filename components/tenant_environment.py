@@ -17,7 +17,8 @@ from components.tenant_observability import declare_alerts, declare_pod_monitor,
 from components.tenant_runtime import RuntimeArgs, declare_runtime
 from imaas.declarations import admission, alerts, connections, isolation, naming, types
 from imaas.declarations.isolation import NetworkPeers
-from imaas.model.settings import ObservabilityLimits, PodSize, Quota, StackSettings
+from imaas.declarations.store_limits import ObservabilityLimits
+from imaas.model.settings import PodSize, Quota, StackSettings
 from imaas.model.tenant import Tenant
 
 

@@ -21,6 +21,7 @@ from test_observability import rules_of, tenant_namespaces, values
 from tokens import POD_MONITOR
 
 from imaas.declarations import charts, naming, tenant_config, traces
+from imaas.declarations.store_limits import OBSERVABILITY_LIMITS
 from imaas.declarations.telemetry import (
     COLLECTOR_POD_LABELS,
     OTLP_ENDPOINT_VARIABLE,
@@ -31,7 +32,6 @@ from imaas.declarations.telemetry import (
 from imaas.incluster import tenant_config as job
 from imaas.inputs.problems import InputError
 from imaas.inputs.stack_file import read_stack_file
-from imaas.model.settings import OBSERVABILITY_LIMITS
 from imaas.plan.record import Plan
 
 COLLECTOR = "opentelemetry-collector"

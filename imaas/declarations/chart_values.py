@@ -18,9 +18,10 @@ from imaas.declarations import (
 from imaas.declarations.dashboards import FOLDER_ANNOTATION
 from imaas.declarations.log_routing import fluent_bit_config, state_volumes
 from imaas.declarations.prometheus import platform_prometheus_spec
+from imaas.declarations.store_limits import ObservabilityLimits
 from imaas.declarations.telemetry import Endpoints
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import AlertingSettings, GrafanaSettings, ObservabilityLimits
+from imaas.model.settings import AlertingSettings, GrafanaSettings
 
 
 def prometheus_operator_crds_values() -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from imaas.declarations import naming
 from imaas.declarations.charts import LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
-from imaas.model.settings import OBSERVABILITY_LIMITS, ObservabilityLimits, StackSettings
+from imaas.declarations.store_limits import OBSERVABILITY_LIMITS, ObservabilityLimits
+from imaas.model.settings import StackSettings
 from imaas.model.tenant import Tenant
 
 CLUSTER_DOMAIN = "cluster.local"

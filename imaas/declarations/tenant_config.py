@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from imaas.declarations import grafana, isolation, store_clients
+from imaas.declarations.store_limits import ObservabilityLimits
 from imaas.declarations.telemetry import CLUSTER_DOMAIN, Endpoints, TenantTelemetry
 from imaas.incluster import collector_reload, grafana_sync
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import GrafanaSettings, ObservabilityLimits
+from imaas.model.settings import GrafanaSettings
 
 LABEL = incluster.TENANT_CONFIG_LABEL
 CONFIG_KEY, ORG_KEY = incluster.CONFIG_KEY, incluster.ORG_KEY

@@ -19,9 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from imaas.declarations import charts, isolation, naming, store_clients, tenant_config
+from imaas.declarations.store_limits import ObservabilityLimits
 from imaas.declarations.telemetry import OTLP_GRPC_PORT
 from imaas.incluster import tenant_config as incluster
-from imaas.model.settings import ObservabilityLimits, TempoSettings
+from imaas.model.settings import TempoSettings
 
 # The collector's Kubernetes distribution (k8s_attributes, resource, the routing connector, otlp), at the chart's
 # appVersion.

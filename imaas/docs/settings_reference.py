@@ -3,9 +3,10 @@ model whatever its shape, and the count of its leaves."""
 
 from __future__ import annotations
 
+from imaas.declarations.store_limits import OBSERVABILITY_LIMITS
 from imaas.docs.fields import built_in_entries, entries_table, rows, table
 from imaas.docs.sections import PROJECT_DIR, whole_file
-from imaas.model.settings import CONFIG_NAMESPACE, OBSERVABILITY_LIMITS, StackSettings
+from imaas.model.settings import CONFIG_NAMESPACE, StackSettings
 
 
 def leaf_count() -> int:
@@ -28,8 +29,8 @@ def _body() -> list[str]:
         "",
         "## Observability limits per tenant size",
         "",
-        "Fixed by the platform (`OBSERVABILITY_LIMITS` in imaas/model/settings.py), not a setting: what one tenant of "
-        "each size may put into the shared stores, and its samples per scrape.",
+        "Fixed by the platform (`OBSERVABILITY_LIMITS` in imaas/declarations/store_limits.py), not a setting: what one "
+        "tenant of each size may put into the shared stores, and its samples per scrape.",
         "",
         *entries_table({str(size): limits for size, limits in OBSERVABILITY_LIMITS.items()}),
     ]

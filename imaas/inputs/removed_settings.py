@@ -65,7 +65,7 @@ REMOVED_SETTINGS: dict[str, str] = {
     "observability.grafana.reconcileSchedule": _pinned("imaas/declarations/tenant_config.py, RECONCILE_SCHEDULE"),
     "promotion.intervalSeconds": _pinned("imaas/declarations/promotion.py, GATE_INTERVAL_SECONDS"),
     "observability.tenantPrometheus.limits": _pinned("imaas/declarations/prometheus.py, TENANT_SCRAPE_LIMITS"),
-    "observabilityLimits": _pinned("imaas/model/settings.py, OBSERVABILITY_LIMITS, per tenant size"),
+    "observabilityLimits": _pinned("imaas/declarations/store_limits.py, OBSERVABILITY_LIMITS, per tenant size"),
     "imageRetention": _pinned("imaas/declarations/delivery.py, KEEP_IMAGES, KEEP_PROMOTED_IMAGES, UNTAGGED_IMAGE_DAYS"),
     "clusterServer": _pinned("imaas/declarations/argocd.py, IN_CLUSTER_SERVER: the stack's own cluster"),
     "exposure.namespace": _pinned("imaas/model/settings.py, GATEWAY_NAMESPACE"),
