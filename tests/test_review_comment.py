@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import Result
 from planning import plan_stack
 from typer.testing import CliRunner
 
@@ -165,7 +166,9 @@ def test_the_full_report_keeps_every_detail(example: tuple[str, dict]) -> None:
 
 def test_the_review_reads_the_head_plans_findings_as_the_fleet_judged_them(tmp_path: Path) -> None:
     """The workflow's reviews read the guardrails' findings the head's fleet plan wrote (`--violations-dir`) instead
-    of judging the head plan again once per report: the reports are the same, advisories included."""
+    of judging the head plan again once per report: the reports are the same, advisories included. The findings name
+    the plan they judged (its stack, the sha256 of its file): those of another stack or of another plan's bytes are
+    refused, and so are findings the text format would not show."""
     findings = tmp_path / "violations"
     result = CliRunner().invoke(
         cli.app,
@@ -175,21 +178,60 @@ def test_the_review_reads_the_head_plans_findings_as_the_fleet_judged_them(tmp_p
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in findings.iterdir()) == sorted(f"{stack}.json" for stack in STACKS)
+
+    def review(stack: str, head: Path, *options: str) -> Result:
+        return CliRunner().invoke(
+            cli.app,
+            ["diff", str(tmp_path / f"base-{stack}.json"), str(head), "--format", "markdown", "--full",
+             "--base-tenants", str(FIXTURES / "base"), "--head-tenants", str(FIXTURES / "head"), *options],
+        )  # fmt: skip
+
     for stack in STACKS:
         judged = diff(tmp_path, stack, "--full")
         assert "**Advisories**" in judged
-        assert diff(tmp_path, stack, "--full", "--violations", str(findings / f"{stack}.json")) == judged
-    (findings / f"{STACKS[0]}.json").write_text('{"not": "findings"}')
+        # As the workflow runs it: the head is the fleet's own plan file, whose bytes the findings name.
+        read = review(stack, tmp_path / "fleet" / f"{stack}.json", "--violations", str(findings / f"{stack}.json"))
+        assert read.exit_code == 0, read.output
+        assert read.stdout == judged
+    first, second = (findings / f"{stack}.json" for stack in STACKS)
+    result = review(STACKS[0], tmp_path / "fleet" / f"{STACKS[0]}.json", "--violations", str(second))
+    assert result.exit_code == 2
+    assert f"the findings of stack {STACKS[1]}'s plan" in result.output and "plan it again" in result.output
+    # The same stack's plan in other bytes (the indented file the test wrote, not the fleet's): a stale file looks so.
+    result = review(STACKS[0], tmp_path / f"head-{STACKS[0]}.json", "--violations", str(first))
+    assert result.exit_code == 2 and f"the findings of stack {STACKS[0]}'s plan (sha256" in result.output
+    # The text table shows the changes alone: a findings file is refused, not silently ignored.
     result = CliRunner().invoke(
         cli.app,
-        ["diff", str(tmp_path / f"base-{STACKS[0]}.json"), str(tmp_path / f"head-{STACKS[0]}.json"), "--format",
-         "markdown", "--base-tenants", str(FIXTURES / "base"), "--head-tenants", str(FIXTURES / "head"),
-         "--violations", str(findings / f"{STACKS[0]}.json")],
+        ["diff", str(tmp_path / f"base-{STACKS[0]}.json"), str(tmp_path / "fleet" / f"{STACKS[0]}.json"),
+         "--violations", str(first)],
     )  # fmt: skip
+    assert result.exit_code == 2 and "go with --format markdown" in result.output
+    first.write_text('{"not": "findings"}')
+    result = review(STACKS[0], tmp_path / "fleet" / f"{STACKS[0]}.json", "--violations", str(first))
     assert result.exit_code == 2 and "not the guardrail findings of a fleet plan" in result.output
     result = CliRunner().invoke(
         cli.app,
         ["diff", str(tmp_path / f"base-{STACKS[0]}.json"), str(tmp_path / f"head-{STACKS[0]}.json"), "--format",
-         "markdown", "--violations", str(findings / f"{STACKS[1]}.json")],
+         "markdown", "--violations", str(second)],
     )  # fmt: skip
     assert result.exit_code == 2 and "--violations goes with --base-tenants and --head-tenants" in result.output
+
+
+def test_a_failing_guardrail_in_the_review_is_not_taken_for_a_bad_findings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --violations the review judges the head plan itself: an error of the guardrails surfaces as that
+    error, not as a usage error about a findings file that was never given."""
+
+    def broken(*_: object) -> None:
+        raise KeyError("a guardrail's bug")
+
+    diff(tmp_path, STACKS[0])  # the plans, and a review judged as usual
+    monkeypatch.setattr("imaas.plan.guardrail_check.check_plan", broken)
+    result = CliRunner().invoke(
+        cli.app,
+        ["diff", str(tmp_path / f"base-{STACKS[0]}.json"), str(tmp_path / f"head-{STACKS[0]}.json"), "--format",
+         "markdown", "--base-tenants", str(FIXTURES / "base"), "--head-tenants", str(FIXTURES / "head")],
+    )  # fmt: skip
+    assert isinstance(result.exception, KeyError) and "--violations" not in result.output

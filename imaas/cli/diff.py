@@ -14,6 +14,7 @@ from imaas.cli.output import ValidationCacheOption, err, out, usage, use_validat
 from imaas.inputs.problems import InputError, UsageError
 
 if TYPE_CHECKING:
+    from imaas.guardrails import Violation
     from imaas.plan.record import Plan, PlannedResource
     from imaas.plan.review import Review
 
@@ -67,7 +68,7 @@ def diff(
             "--violations",
             metavar="FILE",
             help="Markdown, with --head-tenants: HEAD.json's guardrail findings as `imaas plan --fleet "
-            "--violations-dir` wrote them, read instead of judging the plan again.",
+            "--violations-dir` wrote them, read instead of judging the plan again; refused if written of another plan.",
         ),
     ] = None,
     validation_cache: ValidationCacheOption = None,
@@ -85,6 +86,9 @@ def diff(
     if (before.project, before.stack) != (after.project, after.stack):
         # Two stacks share no resources: the diff would delete one and add the other.
         usage(f"{head}: plans stack {after.project}/{after.stack}, but {base} plans {before.project}/{before.stack}")
+    if output_format is DiffFormat.text and (max_chars or base_tenants or head_tenants or full or violations):
+        # The table shows the changes alone: an option of the markdown report would be silently ignored.
+        usage("--max-chars, --base-tenants, --head-tenants, --full and --violations go with --format markdown")
     if (base_tenants is None) != (head_tenants is None):
         usage("--base-tenants and --head-tenants go together: the tenant files of both plans")
     if violations is not None and head_tenants is None:
@@ -92,6 +96,7 @@ def diff(
     for folder in (base_tenants, head_tenants):
         if folder is not None and not folder.is_dir():
             usage(f"{folder}: not a folder of tenant files")
+    findings = None if violations is None else _findings(violations, after, head)
     use_validation_cache(validation_cache)
     compared = compare_plans(before, after)
     changes = compared.changes
@@ -99,7 +104,7 @@ def diff(
     if output_format is DiffFormat.markdown:
         review = None
         if base_tenants is not None and head_tenants is not None:
-            review = _review(after, base_tenants, head_tenants, resources, violations)
+            review = _review(after, base_tenants, head_tenants, resources, findings)
         # Plain text on stdout, never wrapped or styled: it is pasted into a comment or $GITHUB_STEP_SUMMARY.
         report = diff_markdown(
             changes,
@@ -121,20 +126,39 @@ def diff(
         raise typer.Exit(1)
 
 
+def _findings(path: Path, head: Plan, head_path: Path) -> list[Violation]:
+    """The guardrail findings `imaas plan --fleet --violations-dir` wrote of the plan in `head_path`; a usage error if
+    they cannot be read, or were written of another stack or another plan (a stale file of an earlier run)."""
+    from imaas.plan.guardrail_check import read_findings
+    from imaas.plan.record import file_digest
+
+    try:
+        findings = read_findings(path)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        usage(f"--violations {path}: not the guardrail findings of a fleet plan ({error})")
+    digest = file_digest(head_path)
+    if (findings.stack, findings.plan_sha256) != (head.stack, digest):
+        usage(
+            f"--violations {path}: the findings of stack {findings.stack}'s plan (sha256 {findings.plan_sha256[:12]}), "
+            f"not of {head_path} (stack {head.stack}, sha256 {digest[:12]}): plan it again with --violations-dir"
+        )
+    return findings.violations
+
+
 def _review(
     head: Plan,
     base_tenants: Path,
     head_tenants: Path,
     resources: dict[str, PlannedResource],
-    violations_file: Path | None,
+    findings: list[Violation] | None,
 ) -> Review:
     """The intent per tenant, from the tenant files of both plans, with the cluster's settings; and the advisory
-    guardrails of the head plan (`violations_file`: as its fleet plan found them). What cannot be read is said in the
-    report, never a failure of the diff."""
+    guardrails of the head plan (`findings`: as its fleet plan found them; None: judged here). Tenant files that cannot
+    be read are said in the report; the stack's settings that cannot be read are a usage error."""
     from imaas.cli import output
     from imaas.inputs.stack_file import StackName, read_stack_file
     from imaas.inputs.tenant_files import read_tenant_files
-    from imaas.plan.guardrail_check import check_plan, read_violations
+    from imaas.plan.guardrail_check import check_plan
     from imaas.plan.intent import change_intent
     from imaas.plan.review import Review, advisory_lines
 
@@ -159,11 +183,9 @@ def _review(
     advisories: list[str] = []
     others = 0
     try:
-        violations = read_violations(violations_file) if violations_file else check_plan(head, stack_file, head_tenants)
+        violations = findings if findings is not None else check_plan(head, stack_file, head_tenants)
     except InputError:
         notes.append("the head's tenant files do not validate: no advisories are judged")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        usage(f"--violations {violations_file}: not the guardrail findings of a fleet plan ({error})")
     else:
         touched = {entry.tenant for entry in intent.tenants}
         advisories, others = advisory_lines(violations, resources, touched)

@@ -13,6 +13,8 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from imaas.docs.sections import cell
+
 HEADER = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
 
 
@@ -97,7 +99,7 @@ def rows(model: type[BaseModel], prefix: str = "", owner: BaseModel | None = Non
         key = f"{prefix}{field.alias or name}"
         nested = _nested_model(field.annotation)
         shown, value = _default(field, owner, name)
-        description = " ".join((field.description or "").split()).replace("|", "\\|")
+        description = cell(field.description or "")
         found.append(Row(key, _type_name(field.annotation), shown, description, leaf=nested is None))
         if nested:
             container = _container(field.annotation)

@@ -11,7 +11,7 @@ from typing import Any
 
 from imaas.checks.across_files import RULES
 from imaas.checks.prerequisites import PREREQUISITES, RUNTIME_PREREQUISITES
-from imaas.docs.sections import PROJECT_DIR, whole_file
+from imaas.docs.sections import PROJECT_DIR, cell, whole_file
 from imaas.guardrails import GUARDRAILS
 
 
@@ -19,13 +19,9 @@ def module_path(function: Callable[..., Any]) -> str:
     return Path(sys.modules[function.__module__].__file__ or "").relative_to(PROJECT_DIR).as_posix()
 
 
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def summary(text: str) -> str:
     """The first sentence of `text`, on one line."""
-    words = _cell(text)
+    words = cell(text)
     end = words.find(". ")
     return words if end < 0 else words[: end + 1]
 
@@ -63,7 +59,7 @@ def _body() -> list[str]:
         "| guardrail | what it requires | kind | module |",
         "| --- | --- | --- | --- |",
         *(
-            f"| `{g.name}` | {_cell(g.description)} | {'mandatory' if g.mandatory else 'advisory'} "
+            f"| `{g.name}` | {cell(g.description)} | {'mandatory' if g.mandatory else 'advisory'} "
             f"| `{module_path(g.check)}` |"
             for g in GUARDRAILS
         ),

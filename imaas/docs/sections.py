@@ -45,6 +45,11 @@ class Generated:
         return len(self.render().encode()) if self.begin else self.path.stat().st_size
 
 
+def cell(text: str) -> str:
+    """`text` as a Markdown table cell: on one line, its pipes escaped (a pipe would end the cell)."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def section(path: Path, name: str, source: str, body: Callable[[], list[str]]) -> Generated:
     """A marked section named `name` of `path`, generated from `source` (a file path) by `body`."""
     return Generated(

@@ -58,7 +58,7 @@ class BatchOutcome:
 def plan_batch(job: FleetJob) -> BatchOutcome:
     """One worker's share: each stack planned, written and judged, the heap collected between two stacks."""
     from imaas.engine.run import ProgramError, freeze_heap, paused_cycle_collection, run_program
-    from imaas.plan.guardrail_check import Context, check_plan, stack_context, write_violations
+    from imaas.plan.guardrail_check import Context, Findings, check_plan, stack_context, write_findings
     from imaas.plan.report import violation_line
 
     outcomes = []
@@ -78,7 +78,7 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
                 try:
                     config, secret_keys = job.configs[stack.partition(".")[0]]
                     plan = run_program(job.project_dir, stack, config, secret_keys)
-                    plan.write(job.json_dir / f"{stack}.json", compact=True)
+                    digest = plan.write(job.json_dir / f"{stack}.json", compact=True)
                     cluster = stack.partition(".")[0]
                     if cluster not in stack_files:
                         stack_files[cluster] = read_stack_file(job.project_dir, cluster)
@@ -90,7 +90,7 @@ def plan_batch(job: FleetJob) -> BatchOutcome:
                         (violation.mandatory, violation_line(violation, resources)) for violation in violations
                     ]
                     if job.violations_dir is not None:
-                        write_violations(job.violations_dir / f"{stack}.json", violations)
+                        write_findings(job.violations_dir / f"{stack}.json", Findings(stack, digest, violations))
                     del plan, resources
                 except InputError as error:
                     outcome.error = "\n".join(str(problem) for problem in error.problems)

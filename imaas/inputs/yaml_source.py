@@ -184,18 +184,18 @@ def _node_tree(text: str, file: str) -> Node | None:
     where aliases could make it larger than its nodes."""
     shallow = _shallow(text)
     try:
-        expandable = not shallow and _check_depth(text, file, pure=False)
+        aliases, nodes = (False, 0) if shallow else _check_depth(text, file, pure=False)
         node = _compose(text)
     except (MarkedYAMLError, ReaderError) as refused:
         if CParser is None:
             raise
         try:
-            expandable = not shallow and _check_depth(text, file, pure=True)
+            aliases, nodes = (False, 0) if shallow else _check_depth(text, file, pure=True)
             node = _compose(text, pure=True)
         except (MarkedYAMLError, ReaderError, RecursionError):
             raise refused from None
-    if node is not None and expandable:
-        _check_expansion(node, file)
+    if node is not None and (aliases or nodes > MAX_NODES):
+        _check_expansion(node, file, aliases=aliases)
     return node
 
 
@@ -251,11 +251,11 @@ def _shallow(text: str) -> bool:
     return len(text) * 2 <= MAX_NODES and "*" not in text and sum(map(text.count, ":-?[{")) < MAX_DEPTH
 
 
-def _check_depth(text: str, file: str, *, pure: bool) -> bool:
+def _check_depth(text: str, file: str, *, pure: bool) -> tuple[bool, int]:
     """Refuse deep nesting from the event stream, which libyaml produces without recursion, before composing,
-    which recurses once per level. Whether the document may expand past MAX_NODES values: it holds an alias, or more
-    nodes than that (without aliases, the nodes are what _check_expansion counts, so a file of a tenant's size is
-    not walked again)."""
+    which recurses once per level. Whether the document holds an alias, and its count of nodes: it may expand past
+    MAX_NODES values if it holds an alias or more nodes than that (without aliases, the nodes are what
+    _check_expansion counts, so a file of a tenant's size is not walked again)."""
     depth = nodes = 0
     aliases = False
     for event in _events(text, pure=pure):
@@ -276,11 +276,12 @@ def _check_depth(text: str, file: str, *, pure: bool) -> bool:
                 raise InputError([problem])
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
-    return aliases or nodes > MAX_NODES
+    return aliases, nodes
 
 
-def _check_expansion(root: Node, file: str) -> None:
-    """Refuse documents whose aliases expand to more nodes than any real tenant file has (alias bombs)."""
+def _check_expansion(root: Node, file: str, *, aliases: bool) -> None:
+    """Refuse documents that expand to more nodes than any real tenant file has: alias bombs, or without `aliases`,
+    documents that are that large as written."""
     sizes: dict[int, int] = {}
     expanding: set[int] = set()
 
@@ -309,7 +310,10 @@ def _check_expansion(root: Node, file: str) -> None:
 
     if expanded(root) > MAX_NODES:
         mark = root.start_mark
-        message = f"document expands to more than {MAX_NODES} values (aliases repeated too often)"
+        if aliases:
+            message = f"document expands to more than {MAX_NODES} values (aliases repeated too often)"
+        else:
+            message = f"document holds more than {MAX_NODES} values"
         raise InputError([Problem(file, mark.line + 1, mark.column + 1, message=message)])
 
 

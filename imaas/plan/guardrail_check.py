@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from imaas.guardrails import Context as Context  # re-exported: the engine's fleet judges through this layer
@@ -38,19 +38,29 @@ def check_plan(
     return evaluate([as_resource(resource) for resource in plan.resources], context)
 
 
-def write_violations(path: Path, violations: list[Violation]) -> None:
-    """A plan's findings, as a fleet plan keeps them for the diff's review of the same plan (read_violations): the
-    guardrails judge a stack once per check, not again for each of its reports."""
+@dataclass(frozen=True)
+class Findings:
+    """A plan's guardrail findings, as a fleet plan keeps them for the diff's review of the same plan: the guardrails
+    judge a stack once per check, not again for each of its reports. `stack` and `plan_sha256` (of the plan file's
+    bytes, imaas.plan.record.file_digest) name the plan judged, so that a stale or another plan's file is refused."""
+
+    stack: str
+    plan_sha256: str
+    violations: list[Violation]
+
+
+def write_findings(path: Path, findings: Findings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([asdict(violation) for violation in violations], indent=1) + "\n")
+    path.write_text(json.dumps(asdict(findings), indent=1) + "\n")
 
 
-def read_violations(path: Path) -> list[Violation]:
-    """What write_violations wrote (ValueError if it is not that)."""
+def read_findings(path: Path) -> Findings:
+    """What write_findings wrote (ValueError, KeyError or TypeError if it is not that)."""
     found = json.loads(path.read_text())
-    if not isinstance(found, list):
-        raise ValueError(f"{path}: not a list of guardrail findings")
-    return [
+    if not isinstance(found, dict) or not isinstance(found["violations"], list):
+        raise ValueError(f"{path}: not a plan's guardrail findings")
+    violations = [
         Violation(str(item["policy"]), str(item["urn"]), str(item["message"]), item["mandatory"] is True)
-        for item in found
+        for item in found["violations"]
     ]
+    return Findings(str(found["stack"]), str(found["plan_sha256"]), violations)

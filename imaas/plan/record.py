@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -72,11 +73,14 @@ class Plan:
             ],
         }
 
-    def write(self, path: Path, *, compact: bool = False) -> None:
-        """Indented for people, or `compact` on one line (json's C encoder: several times faster) for the fleet."""
+    def write(self, path: Path, *, compact: bool = False) -> str:
+        """Indented for people, or `compact` on one line (json's C encoder: several times faster) for the fleet; the
+        digest of the bytes written (file_digest's, without reading them back)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_json(), separators=(",", ":")) if compact else json.dumps(self.to_json(), indent=1)
-        path.write_text(text + "\n", encoding="utf-8")
+        written = (text + "\n").encode("utf-8")
+        path.write_bytes(written)
+        return _sha256(written)
 
     @classmethod
     def read(cls, path: Path) -> Plan:
@@ -98,3 +102,13 @@ class Plan:
 
 _PLAN_FILE = TypeAdapter(Plan)
 _RESOURCE_KEYS = [resource_field.name for resource_field in fields(PlannedResource)]
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of a plan file's bytes, as Plan.write returns it: which plan a record of it (a fleet's guardrail
+    findings) was made of."""
+    return _sha256(path.read_bytes())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
