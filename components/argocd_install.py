@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm_release import declare_release
+from components.helm_release import declare_addon
 from imaas.declarations import chart_values, charts, types
 
 
@@ -24,14 +24,13 @@ class ArgoCdArgs:
 class ArgoCd(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.ARGO_CD, name, None, opts)
-        self.release: k8s.helm.v3.Release = declare_release(
+        self.release: k8s.helm.v3.Release = declare_addon(
+            self,
             charts.ARGO_CD,
             args.chart,
             args.namespace,
             chart_values.argocd_values(args.applications),
-            pulumi.ResourceOptions(parent=self),
-            image_mirror=args.image_mirror,
+            args.image_mirror,
             # Argo CD's namespace belongs to Argo CD: created with it, and no tenant's.
             create_namespace=True,
         )
-        self.register_outputs({"namespace": args.namespace, "version": args.chart.version})

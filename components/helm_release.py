@@ -42,3 +42,21 @@ def declare_release(
         opts=opts,
         **release_args,
     )
+
+
+def declare_addon(
+    component: pulumi.ComponentResource,
+    chart: Chart,
+    release: Release,
+    namespace: pulumi.Input[str],
+    values: dict[str, Any],
+    image_mirror: dict[str, str],
+    **release_args: Any,
+) -> helm.Release:
+    """An add-on the stack installs for a cluster that has none (Argo CD, metrics-server, the runtime operators): its
+    one release, the child of `component`, whose outputs then say where it runs and at which version."""
+    declared = declare_release(
+        chart, release, namespace, values, pulumi.ResourceOptions(parent=component), image_mirror, **release_args
+    )
+    component.register_outputs({"namespace": namespace, "version": release.version})
+    return declared

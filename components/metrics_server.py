@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.helm_release import declare_release
+from components.helm_release import declare_addon
 from imaas.declarations import chart_values, charts, types
 
 
@@ -20,12 +20,11 @@ class MetricsServerArgs:
 class MetricsServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(types.METRICS_SERVER, name, None, opts)
-        self.release = declare_release(
+        self.release = declare_addon(
+            self,
             charts.METRICS_SERVER,
             args.chart,
             charts.METRICS_SERVER_NAMESPACE,
             chart_values.metrics_server_values(),
-            pulumi.ResourceOptions(parent=self),
-            image_mirror=args.image_mirror,
+            args.image_mirror,
         )
-        self.register_outputs({"namespace": charts.METRICS_SERVER_NAMESPACE, "version": args.chart.version})

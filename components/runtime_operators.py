@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm import v3 as helm
 
-from components.helm_release import declare_release
+from components.helm_release import declare_addon
 from components.safety import kept
 from imaas.declarations import chart_values, charts, exposure, naming, types
 from imaas.model.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, ExposureSettings
@@ -23,16 +23,15 @@ class ExternalSecrets(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(types.EXTERNAL_SECRETS, name, None, opts)
-        self.release: helm.Release = declare_release(
+        self.release: helm.Release = declare_addon(
+            self,
             charts.EXTERNAL_SECRETS,
             chart,
             charts.EXTERNAL_SECRETS_NAMESPACE,
             chart_values.external_secrets_values(),
-            pulumi.ResourceOptions(parent=self),
-            image_mirror=image_mirror,
+            image_mirror,
             create_namespace=True,
         )
-        self.register_outputs({"namespace": charts.EXTERNAL_SECRETS_NAMESPACE, "version": chart.version})
 
 
 class CertManager(pulumi.ComponentResource):
@@ -44,16 +43,15 @@ class CertManager(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(types.CERT_MANAGER, name, None, opts)
-        self.release: helm.Release = declare_release(
+        self.release: helm.Release = declare_addon(
+            self,
             charts.CERT_MANAGER,
             chart,
             charts.CERT_MANAGER_NAMESPACE,
             chart_values.cert_manager_values(),
-            pulumi.ResourceOptions(parent=self),
-            image_mirror=image_mirror,
+            image_mirror,
             create_namespace=True,
         )
-        self.register_outputs({"namespace": charts.CERT_MANAGER_NAMESPACE, "version": chart.version})
 
 
 def declare_gateway(config: ExposureSettings, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
