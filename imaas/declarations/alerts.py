@@ -281,7 +281,7 @@ def workload_rule_spec() -> dict[str, Any]:
 
 def active_in(tenant: Tenant, environment: str) -> bool:
     """Whether the tenant has an active service in `environment`: only then does its namespace get routes."""
-    return any(environment in tenant.service_environments(service) for service in tenant.active_services())
+    return bool(tenant.active_services_in(environment))
 
 
 def tenant_thresholds(tenant: Tenant, environment: str) -> dict[str, float]:

@@ -97,11 +97,7 @@ def service_policy_spec(service: Service, gateway_namespace: str | None) -> dict
 
 
 def services_with_policies(tenant: Tenant, environment: str) -> list[Service]:
-    return [
-        service
-        for service in tenant.active_services()
-        if (service.egress or service.expose) and environment in tenant.service_environments(service)
-    ]
+    return [service for service in tenant.active_services_in(environment) if service.egress or service.expose]
 
 
 def inside_the_cluster(cidr: str, settings: StackSettings) -> list[str]:

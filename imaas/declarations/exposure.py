@@ -60,11 +60,7 @@ def certificate(service: str) -> str:
 
 
 def exposed(tenant: Tenant, environment: str) -> list[Service]:
-    return [
-        service
-        for service in tenant.active_services()
-        if service.expose and environment in tenant.service_environments(service)
-    ]
+    return [service for service in tenant.active_services_in(environment) if service.expose]
 
 
 def gateway_spec(config: ExposureSettings) -> dict[str, Any]:

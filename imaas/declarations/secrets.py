@@ -76,11 +76,7 @@ def permission_set(tenant: str, environment: str) -> str:
 
 def services_with_secrets(tenant: Tenant, environment: str) -> list[Service]:
     """The active services of `tenant` that read secrets in `environment`."""
-    return [
-        service
-        for service in tenant.active_services()
-        if service.secrets and environment in tenant.service_environments(service)
-    ]
+    return [service for service in tenant.active_services_in(environment) if service.secrets]
 
 
 def store_trust_policy(oidc_provider_arn: str, issuer: str, namespace: str) -> dict[str, Any]:

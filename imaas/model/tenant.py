@@ -321,3 +321,7 @@ class Tenant(InputModel):
 
     def active_services(self) -> list[Service]:
         return [service for service in self.spec.services if self.active and service.lifecycle == "active"]
+
+    def active_services_in(self, environment: str) -> list[Service]:
+        """The active services that run in `environment`."""
+        return [service for service in self.active_services() if environment in self.service_environments(service)]
